@@ -1,0 +1,290 @@
+import type { $ZodIssue } from 'zod/v4/core';
+
+/**
+ * Every error code jobwire raises. Codes are stable strings: match on them,
+ * not on messages.
+ * @public
+ */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  INVALID_OPTION: 'INVALID_OPTION',
+  INVALID_NAME: 'INVALID_NAME',
+  UNKNOWN_JOB_TYPE: 'UNKNOWN_JOB_TYPE',
+  NOT_JSON: 'NOT_JSON',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  CORRUPT_JOB: 'CORRUPT_JOB',
+  JOB_NOT_FOUND: 'JOB_NOT_FOUND',
+  JOB_NOT_IN_STATE: 'JOB_NOT_IN_STATE',
+  LEASE_LOST: 'LEASE_LOST',
+  TIMEOUT: 'TIMEOUT',
+  SHUTDOWN: 'SHUTDOWN',
+  STALL_LIMIT: 'STALL_LIMIT',
+  EXPIRED: 'EXPIRED',
+  PERMANENT: 'PERMANENT',
+  HANDLER_FAILED: 'HANDLER_FAILED',
+  REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
+  REDIS_OUT_OF_MEMORY: 'REDIS_OUT_OF_MEMORY',
+  REDIS_CONFIG: 'REDIS_CONFIG',
+  CLOSED: 'CLOSED',
+} as const;
+
+/** @public */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The base class of every error jobwire throws or records.
+ * @public
+ */
+export class JobwireError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'JobwireError';
+    this.code = code;
+  }
+}
+
+/** One failing field: a dotted path (empty for the root) and zod's message. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+  code: string;
+}
+
+/**
+ * A payload, result, progress value or option failed its schema. Lists every
+ * failing field.
+ * @public
+ */
+export class ValidationError extends JobwireError {
+  readonly issues: readonly ValidationIssue[];
+  /** What was being validated, e.g. `payload of sendEmail`. */
+  readonly subject: string;
+  constructor(
+    subject: string,
+    issues: readonly ValidationIssue[],
+    code: ErrorCode = ErrorCode.VALIDATION_FAILED,
+  ) {
+    const detail = issues
+      .map((i) => `${i.path === '' ? '(root)' : i.path}: ${i.message}`)
+      .join('; ');
+    super(code, `invalid ${subject}: ${detail}`);
+    this.name = 'ValidationError';
+    this.subject = subject;
+    this.issues = issues;
+  }
+
+  /** Builds the error from zod issues. */
+  static fromZod(subject: string, issues: readonly $ZodIssue[]): ValidationError {
+    return new ValidationError(
+      subject,
+      issues.map((i) => ({
+        path: i.path.map(String).join('.'),
+        message: i.message,
+        code: i.code,
+      })),
+    );
+  }
+}
+
+/**
+ * The serialized payload is larger than `maxPayloadBytes`.
+ * @public
+ */
+export class PayloadTooLargeError extends JobwireError {
+  constructor(
+    readonly limit: number,
+    readonly actual: number,
+    subject: string,
+  ) {
+    super(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `${subject} is ${actual} bytes as JSON, over the limit of ${limit} bytes (maxPayloadBytes); store large data elsewhere and enqueue a reference`,
+    );
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+/**
+ * A handler ran past its `timeoutMs`.
+ * @public
+ */
+export class TimeoutError extends JobwireError {
+  constructor(readonly timeoutMs: number) {
+    super(ErrorCode.TIMEOUT, `handler timed out after ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * The worker is shutting down and its deadline passed; used as the abort
+ * reason of the handler's signal.
+ * @public
+ */
+export class ShutdownError extends JobwireError {
+  constructor(message = 'worker shut down before the handler finished') {
+    super(ErrorCode.SHUTDOWN, message);
+    this.name = 'ShutdownError';
+  }
+}
+
+/**
+ * The worker no longer holds the job's lease: another worker took it over, so
+ * this worker's writes for the job are refused.
+ * @public
+ */
+export class LeaseLostError extends JobwireError {
+  constructor(readonly jobId: string) {
+    super(
+      ErrorCode.LEASE_LOST,
+      `lease on job ${jobId} was lost (stalled and recovered, or taken by another worker); this write was refused`,
+    );
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * Throw this from a handler to fail the job at once, without retries.
+ * @public
+ */
+export class PermanentError extends JobwireError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.PERMANENT, message, options);
+    this.name = 'PermanentError';
+  }
+}
+
+/**
+ * Redis could not be reached within the configured time, or the connection
+ * dropped while a command was in flight (its outcome is then unknown).
+ * @public
+ */
+export class RedisUnavailableError extends JobwireError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.REDIS_UNAVAILABLE, message, options);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/**
+ * Redis refused a write because it reached `maxmemory`. Nothing was written.
+ * @public
+ */
+export class RedisOutOfMemoryError extends JobwireError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      ErrorCode.REDIS_OUT_OF_MEMORY,
+      'Redis is out of memory (maxmemory reached with noeviction); the write was refused and nothing was stored',
+      options,
+    );
+    this.name = 'RedisOutOfMemoryError';
+  }
+}
+
+/** Refusal codes returned by Lua scripts, as negative integers. */
+export const ScriptCode = {
+  JOB_NOT_FOUND: -1,
+  LEASE_LOST: -2,
+  NOT_IN_STATE: -3,
+  REPEAT_REMOVED: -4,
+} as const;
+
+/**
+ * Maps a negative status code returned by a Lua script to a typed error that
+ * names the job, the script and the expected state.
+ */
+export function errorFromScriptCode(
+  code: number,
+  ctx: { script: string; jobId: string; expected?: string },
+): JobwireError {
+  switch (code) {
+    case ScriptCode.JOB_NOT_FOUND:
+      return new JobwireError(
+        ErrorCode.JOB_NOT_FOUND,
+        `${ctx.script}: job ${ctx.jobId} does not exist`,
+      );
+    case ScriptCode.LEASE_LOST:
+      return new LeaseLostError(ctx.jobId);
+    case ScriptCode.NOT_IN_STATE:
+      return new JobwireError(
+        ErrorCode.JOB_NOT_IN_STATE,
+        `${ctx.script}: job ${ctx.jobId} is not ${ctx.expected ?? 'in the expected state'}`,
+      );
+    default:
+      return new JobwireError(
+        ErrorCode.CORRUPT_JOB,
+        `${ctx.script}: unexpected status ${code} for job ${ctx.jobId}`,
+      );
+  }
+}
+
+/** The shape in which a failure is recorded on a job and sent in events. */
+export interface SerializedError {
+  code: string;
+  message: string;
+  name: string;
+  stack?: string;
+  issues?: readonly ValidationIssue[];
+  attempt?: number;
+  at?: number;
+}
+
+/**
+ * Normalises anything a handler threw (strings, null, objects with circular
+ * causes) into a JobwireError, keeping the original as `cause`.
+ */
+export function toJobwireError(thrown: unknown): JobwireError {
+  if (thrown instanceof JobwireError) return thrown;
+  if (thrown instanceof Error) {
+    const err = new JobwireError(ErrorCode.HANDLER_FAILED, thrown.message, {
+      cause: thrown,
+    });
+    err.name = thrown.name;
+    if (thrown.stack !== undefined) err.stack = thrown.stack;
+    return err;
+  }
+  return new JobwireError(
+    ErrorCode.HANDLER_FAILED,
+    `handler threw a non-Error value: ${describeThrown(thrown)}`,
+    { cause: thrown },
+  );
+}
+
+function describeThrown(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Turns an error into plain JSON-safe data, never throwing. */
+export function serializeError(error: JobwireError): SerializedError {
+  const out: SerializedError = {
+    code: error.code,
+    name: error.name,
+    message: error.message,
+  };
+  if (error.stack !== undefined) out.stack = error.stack.slice(0, 4000);
+  if (error instanceof ValidationError) out.issues = error.issues;
+  return out;
+}
+
+/** Rebuilds a JobwireError from its recorded form, e.g. for `finished()`. */
+export function deserializeError(data: SerializedError): JobwireError {
+  const err =
+    data.issues !== undefined
+      ? new ValidationError('payload', data.issues)
+      : new JobwireError(
+          (Object.values(ErrorCode) as string[]).includes(data.code)
+            ? (data.code as ErrorCode)
+            : ErrorCode.HANDLER_FAILED,
+          data.message,
+        );
+  err.message = data.message;
+  err.name = data.name;
+  if (data.stack !== undefined) err.stack = data.stack;
+  return err;
+}

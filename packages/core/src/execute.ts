@@ -1,0 +1,283 @@
+import { backoffDelay } from './backoff.ts';
+import { ensureReady, mapRedisError } from './connection.ts';
+import type { LeasedJob } from './consumer.ts';
+import {
+  ErrorCode,
+  JobwireError,
+  LeaseLostError,
+  serializeError,
+  TimeoutError,
+  toJobwireError,
+  ValidationError,
+} from './errors.ts';
+import { assertJsonSafe } from './json.ts';
+import { makeJob } from './job.ts';
+import type { StoredOptions } from './options.ts';
+import { nextSlot, occurrenceId, slotOf } from './repeat.ts';
+import { runScript } from './scripts/index.ts';
+import { sleep } from './internal/signal.ts';
+import type { Worker } from './worker.ts';
+import type { JobMap } from './define.ts';
+
+/** A job being handled, as the worker tracks it. */
+export interface RunningJob {
+  readonly leased: LeasedJob;
+  /** Set once an outcome was written or the job was handed back. */
+  settled: boolean;
+  /** Resolves when the handler settled and its outcome was written. */
+  readonly done: Promise<void>;
+  /** Called when a lease renewal found the lease gone. */
+  leaseLost(during: string): void;
+  /** Aborts the handler and hands the job back to waiting (shutdown). */
+  release(reason: Error): Promise<void>;
+}
+
+/** Codes that fail a job at once: retrying cannot help. */
+const FINAL_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.PERMANENT,
+  ErrorCode.VALIDATION_FAILED,
+  ErrorCode.CORRUPT_JOB,
+  ErrorCode.UNKNOWN_JOB_TYPE,
+  ErrorCode.NOT_JSON,
+]);
+
+/** How long an acknowledgement is retried while Redis is unreachable. */
+const ACK_RETRY_MS = 60_000;
+
+/**
+ * Runs one leased job: validates its payload, calls the handler under its
+ * timeout and signal, validates the result, and writes the outcome. Nothing
+ * here throws: every failure becomes a recorded job failure or an event.
+ */
+export function executeJob<TJobs extends JobMap>(
+  worker: Worker<TJobs>,
+  leased: LeasedJob,
+): RunningJob {
+  const io = worker.internals;
+  const keys = io.keys(leased.queue);
+  const controller = new AbortController();
+  let released = false;
+  const running: RunningJob = {
+    leased,
+    settled: false,
+    done: Promise.resolve(),
+    leaseLost(during) {
+      if (running.settled) return;
+      running.settled = true;
+      controller.abort(new LeaseLostError(leased.id));
+      worker.safeEmit('leaseLost', { id: leased.id, name: leased.name, queue: leased.queue, during });
+    },
+    async release(reason) {
+      if (running.settled) return;
+      running.settled = true;
+      released = true;
+      controller.abort(reason);
+      await ack('release', () =>
+        runScript(io.client, 'release', [keys.active, keys.counts, keys.events], [
+          keys.base,
+          worker.maxEvents,
+          leased.id,
+          leased.token,
+        ]),
+      );
+    },
+  };
+
+  /**
+   * Writes an outcome, retrying while Redis is unreachable so that a short
+   * outage does not turn a finished job into a duplicate run.
+   */
+  async function ack(what: string, write: () => Promise<unknown>): Promise<number | undefined> {
+    const started = Date.now();
+    for (let i = 0; ; i++) {
+      try {
+        await ensureReady(io.client, 2000);
+        const code = Number(await write());
+        if (code === -2) {
+          worker.safeEmit('leaseLost', { id: leased.id, name: leased.name, queue: leased.queue, during: what });
+        }
+        return code;
+      } catch (err) {
+        const mapped = mapRedisError(err);
+        if (Date.now() - started > ACK_RETRY_MS || (mapped instanceof JobwireError && mapped.code === ErrorCode.CLOSED)) {
+          worker.reportError(mapped, `writing ${what} of job ${leased.id} (left to stall recovery)`);
+          return undefined;
+        }
+        await sleep(Math.min(50 * 2 ** i, 1000));
+      }
+    }
+  }
+
+  async function writeProgress(json: string): Promise<void> {
+    const code = Number(
+      await runScript(io.client, 'updateProgress', [keys.job(leased.id), keys.events], [
+        worker.maxEvents,
+        leased.id,
+        leased.token,
+        json,
+      ]),
+    );
+    if (code === -2) {
+      running.leaseLost('progress');
+      throw new LeaseLostError(leased.id);
+    }
+  }
+
+  async function writeLog(line: string): Promise<void> {
+    const code = Number(
+      await runScript(io.client, 'addLog', [keys.job(leased.id), keys.log(leased.id)], [
+        leased.token,
+        line,
+        io.maxLogLines,
+      ]),
+    );
+    if (code === -2) {
+      running.leaseLost('log');
+      throw new LeaseLostError(leased.id);
+    }
+  }
+
+  async function fail(error: JobwireError, options: StoredOptions | undefined, attempt: number): Promise<void> {
+    const def = io.registry.jobs[leased.name];
+    const attempts = options?.at ?? 1;
+    const final = FINAL_CODES.has(error.code) || attempt >= attempts;
+    const backoff = def?.options.backoff !== undefined && typeof def.options.backoff === 'function'
+      ? def.options.backoff
+      : (options?.bo ?? def?.options.backoff);
+    const delay = final || backoff === undefined ? -1 : Math.max(1, backoffDelay(backoff, attempt, error));
+    const serialized = { ...serializeError(error), attempt, at: Date.now() };
+    const kf = options?.kf ?? [10_000, 0];
+    const code = await ack('failure', () =>
+      runScript(io.client, 'fail', [keys.active, keys.failed, keys.delayed, keys.counts, keys.events, keys.id], [
+        keys.base,
+        worker.maxEvents,
+        leased.id,
+        leased.token,
+        JSON.stringify(serialized),
+        delay,
+        kf[0],
+        kf[1],
+      ]),
+    );
+    if (code === 1 || code === 2) {
+      worker.safeEmit('failed', { id: leased.id, name: leased.name, queue: leased.queue, error: serialized, willRetry: code === 1 });
+    }
+  }
+
+  async function run(): Promise<void> {
+    let options: StoredOptions | undefined;
+    const attempt = leased.attemptsMade + 1;
+    try {
+      const def = io.registry.jobs[leased.name];
+      const handler = io.handlers[leased.name];
+      if (def === undefined || handler === undefined) {
+        throw new JobwireError(ErrorCode.UNKNOWN_JOB_TYPE, `no handler for job type ${leased.name} in this worker`);
+      }
+      let raw: unknown;
+      try {
+        options = JSON.parse(leased.options) as StoredOptions;
+        raw = JSON.parse(leased.data) as unknown;
+      } catch (err) {
+        throw new JobwireError(ErrorCode.CORRUPT_JOB, `job ${leased.id} holds data that is not JSON; it was not written by a jobwire producer`, { cause: err });
+      }
+      await scheduleNextOccurrence(options);
+      const parsed = await def.payload.safeParseAsync(raw);
+      if (!parsed.success) throw ValidationError.fromZod(`payload of ${leased.name} job ${leased.id}`, parsed.error.issues);
+      const job = makeJob(
+        {
+          id: leased.id,
+          name: leased.name,
+          queue: leased.queue,
+          data: parsed.data,
+          attempt,
+          attempts: options.at,
+          createdAt: leased.createdAt,
+          version: leased.version,
+          signal: controller.signal,
+        },
+        def,
+        { progress: writeProgress, log: writeLog },
+      );
+      const result = await withTimeout(() => handler(job), options.to, controller);
+      if (running.settled) return;
+      let stored = '';
+      if (def.result !== undefined) {
+        const checked = await def.result.safeParseAsync(result);
+        if (!checked.success) throw ValidationError.fromZod(`result of ${leased.name} job ${leased.id}`, checked.error.issues);
+        assertJsonSafe(result, `result of ${leased.name}`);
+        stored = JSON.stringify(result);
+      }
+      running.settled = true;
+      const kc = options.kc;
+      const code = await ack('completion', () =>
+        runScript(io.client, 'complete', [keys.active, keys.completed, keys.counts, keys.events], [
+          keys.base,
+          worker.maxEvents,
+          leased.id,
+          leased.token,
+          stored,
+          kc[0],
+          kc[1],
+        ]),
+      );
+      if (code === 1) worker.safeEmit('completed', { id: leased.id, name: leased.name, queue: leased.queue, result });
+    } catch (thrown) {
+      if (running.settled || released) return;
+      running.settled = true;
+      await fail(toJobwireError(thrown), options, attempt);
+    }
+  }
+
+  /** Repeat occurrences schedule the next slot before running, idempotently. */
+  async function scheduleNextOccurrence(options: StoredOptions): Promise<void> {
+    const spec = options.rp;
+    if (spec === undefined) return;
+    const slot = slotOf(leased.id) ?? Date.now();
+    const next = nextSlot(spec, Math.max(slot, Date.now()));
+    try {
+      const job = io.producer.prepare(
+        spec.name,
+        JSON.parse(spec.data) as unknown,
+        { ...spec.options, jobId: occurrenceId(spec.key, next), delayMs: Math.max(0, next - Date.now()) },
+        { spec, storeSpec: false },
+      );
+      await io.producer.store(leased.queue, [job]);
+    } catch (err) {
+      // A removed repeat ends here; anything else is reported, not fatal.
+      if (!(err instanceof JobwireError && err.code === ErrorCode.JOB_NOT_FOUND)) {
+        worker.reportError(err, `scheduling the next occurrence of repeat ${spec.key}`);
+      }
+    }
+  }
+
+  (running as { done: Promise<void> }).done = run().catch((err: unknown) =>
+    worker.reportError(err, `running job ${leased.id}`),
+  );
+  return running;
+}
+
+/**
+ * Runs the handler; on timeout, aborts its signal and fails the attempt
+ * without waiting for a handler that ignores the signal.
+ */
+async function withTimeout<TResult>(
+  fn: () => TResult | Promise<TResult>,
+  timeoutMs: number,
+  controller: AbortController,
+): Promise<TResult> {
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(controller.signal.reason as Error);
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs > 0) {
+    timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
+  }
+  try {
+    return await Promise.race([Promise.resolve().then(fn), aborted]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}

@@ -1,0 +1,55 @@
+export { defineJobs, job } from './define.ts';
+export type {
+  AnyJobDefinition,
+  JobDefinition,
+  JobMap,
+  JobRegistry,
+  JobSpec,
+  inferJobInput,
+  inferJobOutput,
+  inferJobProgress,
+  inferJobResult,
+  inferJobResultInput,
+} from './define.ts';
+export { createQueue, Queue } from './queue.ts';
+export type { BulkItem, JobHandle, QueueOptions } from './queue.ts';
+export type { JobInfo, QueueCounts, StateCounts } from './maintenance.ts';
+export { createWorker, Worker } from './worker.ts';
+export type { Handler, HandlerMap, WorkerEvents, WorkerHealth, WorkerOptions } from './worker.ts';
+export type { Job } from './job.ts';
+export { createQueueEvents, QueueEvents } from './queue-events.ts';
+export type { QueueEventsOptions } from './queue-events.ts';
+export type { QueueEvent, QueueEventName } from './events.ts';
+export { closeOnSignals } from './shutdown.ts';
+export type { RepeatOptions } from './repeat.ts';
+export type {
+  ConnectionInput,
+  ConnectionOptions,
+  Logger,
+  RedisConnectionSettings,
+} from './connection.ts';
+export {
+  ErrorCode,
+  JobwireError,
+  LeaseLostError,
+  PayloadTooLargeError,
+  PermanentError,
+  RedisOutOfMemoryError,
+  RedisUnavailableError,
+  ShutdownError,
+  TimeoutError,
+  ValidationError,
+} from './errors.ts';
+export type { SerializedError, ValidationIssue } from './errors.ts';
+export { priorityLevels } from './types.ts';
+export type {
+  Backoff,
+  BackoffFunction,
+  EnqueueOptions,
+  JobOptions,
+  JobState,
+  Keep,
+  Priority,
+  Retention,
+} from './types.ts';
+export { defaults } from './defaults.ts';

@@ -1,0 +1,373 @@
+import { defaults } from './defaults.ts';
+import {
+  getDefinition,
+  type JobMap,
+  type JobRegistry,
+  type inferJobInput,
+  type inferJobResult,
+} from './define.ts';
+import {
+  ErrorCode,
+  JobwireError,
+  PayloadTooLargeError,
+  ValidationError,
+} from './errors.ts';
+import {
+  checkEvictionPolicy,
+  closeConnection,
+  openConnection,
+  withRedis,
+  type Connection,
+  type ConnectionOptions,
+} from './connection.ts';
+import { assertJsonSafe } from './json.ts';
+import {
+  makeKeyCache,
+  resolveCommon,
+  type QueueContext,
+} from './internal/context.ts';
+import { Maintenance } from './maintenance.ts';
+import { resolveEnqueueOptions, toStoredOptions } from './options.ts';
+import { ResultWaiter } from './results.ts';
+import { runScript } from './scripts/index.ts';
+import type { EnqueueOptions } from './types.ts';
+import type { RepeatSpec } from './options.ts';
+import { checkRepeat, nextSlot, occurrenceId, type RepeatOptions } from './repeat.ts';
+
+/** Options of `createQueue`. @public */
+export interface QueueOptions extends ConnectionOptions {
+  /** Largest payload as UTF-8 JSON. @defaultValue 524288 (512 KiB) */
+  maxPayloadBytes?: number;
+  /** Jobs stored per round trip by `enqueueBulk`. @defaultValue 1000 */
+  bulkChunkSize?: number;
+  /** Approximate cap of each queue's event stream. @defaultValue 10000 */
+  maxEvents?: number;
+}
+
+/** What `enqueue` returns. @public */
+export interface JobHandle<TResult> {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  /** True when a job with this `jobId` already existed; nothing was written. */
+  readonly duplicate: boolean;
+  /**
+   * Resolves with the job's typed result, or rejects with its final failure.
+   * Backed by Redis, so it works from any process and after restarts.
+   */
+  finished(options?: { timeoutMs?: number }): Promise<TResult>;
+}
+
+/** One item of `enqueueBulk`. @public */
+export type BulkItem<TJobs extends JobMap> = {
+  [TName in keyof TJobs & string]: {
+    name: TName;
+    payload: inferJobInput<TJobs, TName>;
+    options?: EnqueueOptions;
+  };
+}[keyof TJobs & string];
+
+/** A checked job, ready for the enqueue script. */
+export interface PreparedJob {
+  queue: string;
+  name: string;
+  args: (string | number)[];
+}
+
+/** The repeat fields of a prepared job. */
+export interface RepeatArgs {
+  spec: RepeatSpec;
+  /** Store the spec (a new repeat), or require that it still exists. */
+  storeSpec: boolean;
+}
+
+/**
+ * The producer: validates and enqueues jobs, and offers the maintenance API.
+ * @public
+ */
+export class Queue<TJobs extends JobMap> extends Maintenance {
+  private readonly conn: Connection;
+  private readonly maxPayloadBytes: number;
+  private readonly bulkChunkSize: number;
+  private readonly waiters = new Map<string, ResultWaiter>();
+  private configChecked: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly registry: JobRegistry<TJobs>,
+    private readonly options: QueueOptions = {},
+  ) {
+    const common = resolveCommon(options);
+    const conn = openConnection(options, 'command', common.logger);
+    const ctx: QueueContext = {
+      registry,
+      client: conn.client,
+      prefix: common.prefix,
+      connectTimeoutMs: common.connectTimeoutMs,
+      maxEvents: options.maxEvents ?? defaults.maxEvents,
+      logger: common.logger,
+      keys: makeKeyCache(common.prefix),
+    };
+    super(ctx);
+    this.conn = conn;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? defaults.maxPayloadBytes;
+    this.bulkChunkSize = options.bulkChunkSize ?? defaults.bulkChunkSize;
+  }
+
+  /**
+   * Validates `payload` against the job type's schema and stores the job.
+   * Throws ValidationError (nothing written) when the payload or options are
+   * invalid, RedisUnavailableError when Redis cannot be reached in time.
+   */
+  async enqueue<TName extends keyof TJobs & string>(
+    name: TName,
+    payload: inferJobInput<TJobs, TName>,
+    options?: EnqueueOptions,
+  ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
+    const job = this.prepare(name, payload, options);
+    const [handle] = await this.store(job.queue, [job]);
+    return handle as JobHandle<inferJobResult<TJobs, TName>>;
+  }
+
+  /**
+   * Validates every item first, then stores them atomically per chunk of
+   * `bulkChunkSize` (one round trip each). One invalid item rejects the
+   * whole call before anything is written.
+   */
+  async enqueueBulk(
+    items: readonly BulkItem<TJobs>[],
+  ): Promise<JobHandle<unknown>[]> {
+    const prepared = items.map((item, i) => {
+      try {
+        return this.prepare(item.name, item.payload, item.options);
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          throw new ValidationError(
+            `item ${i} (${item.name}): ${err.subject}`,
+            err.issues,
+          );
+        }
+        throw err;
+      }
+    });
+    const out: JobHandle<unknown>[] = new Array<JobHandle<unknown>>(prepared.length);
+    const byQueue = new Map<string, number[]>();
+    prepared.forEach((p, i) => {
+      const list = byQueue.get(p.queue) ?? [];
+      list.push(i);
+      byQueue.set(p.queue, list);
+    });
+    for (const [queue, indexes] of byQueue) {
+      for (let start = 0; start < indexes.length; start += this.bulkChunkSize) {
+        const chunk = indexes.slice(start, start + this.bulkChunkSize);
+        const handles = await this.store(
+          queue,
+          chunk.map((i) => prepared[i]!),
+        );
+        chunk.forEach((i, k) => (out[i] = handles[k]!));
+      }
+    }
+    return out;
+  }
+
+  /** Checks a job and builds its script arguments; touches no I/O. */
+  prepare(
+    name: string,
+    payload: unknown,
+    options: EnqueueOptions | undefined,
+    repeat?: RepeatArgs,
+  ): PreparedJob {
+    this.assertOpen();
+    const def = getDefinition(this.registry, name);
+    const parsed = def.payload.safeParse(payload);
+    if (!parsed.success) {
+      throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
+    }
+    assertJsonSafe(payload, `payload of ${name}`);
+    // The validated input is stored; transforms and defaults run in the worker.
+    const data = JSON.stringify(payload);
+    const size = Buffer.byteLength(data, 'utf8');
+    if (size > this.maxPayloadBytes) {
+      throw new PayloadTooLargeError(this.maxPayloadBytes, size, `payload of ${name}`);
+    }
+    const o = resolveEnqueueOptions(def.options, options, Date.now());
+    const stored = toStoredOptions(o);
+    return {
+      queue: def.queue,
+      name,
+      args: [
+        o.jobId ?? '',
+        name,
+        data,
+        o.priority,
+        Math.round(o.delayMs),
+        JSON.stringify(repeat ? { ...stored, rp: repeat.spec } : stored),
+        Math.round(o.expireAfterMs),
+        def.version,
+        repeat?.spec.key ?? '',
+        repeat?.storeSpec === true ? JSON.stringify(repeat.spec) : '',
+      ],
+    };
+  }
+
+  /** Runs the enqueue script for jobs of one queue. */
+  async store(
+    queue: string,
+    jobs: readonly PreparedJob[],
+  ): Promise<JobHandle<unknown>[]> {
+    await this.checkConfigOnce();
+    const k = this.ctx.keys(queue);
+    const reply = (await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+      runScript(
+        this.ctx.client,
+        'enqueue',
+        [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
+        [k.base, this.ctx.maxEvents, jobs.length, ...jobs.flatMap((j) => j.args)],
+      ),
+    )) as (string | number)[];
+    return jobs.map((j, i) => {
+      const id = String(reply[i * 2]);
+      const status = Number(reply[i * 2 + 1]);
+      if (status < 0) {
+        throw new JobwireError(
+          ErrorCode.JOB_NOT_FOUND,
+          `repeat of ${j.name} was removed; occurrence not scheduled`,
+        );
+      }
+      return this.handle(queue, j.name, id, status === 0);
+    });
+  }
+
+  private handle(
+    queue: string,
+    name: string,
+    id: string,
+    duplicate: boolean,
+  ): JobHandle<unknown> {
+    return {
+      id,
+      name,
+      queue,
+      duplicate,
+      finished: (opts) => this.waitForResult(name, id, opts),
+    };
+  }
+
+  /**
+   * Waits for a job to finish and returns its result, parsed with the job
+   * type's result schema. Works for jobs enqueued by any process.
+   */
+  async waitForResult<TName extends keyof TJobs & string>(
+    name: TName,
+    id: string,
+    options?: { timeoutMs?: number },
+  ): Promise<inferJobResult<TJobs, TName>> {
+    this.assertOpen();
+    const def = getDefinition(this.registry, name);
+    let waiter = this.waiters.get(def.queue);
+    if (!waiter) {
+      waiter = new ResultWaiter(this.ctx, def.queue, this.options);
+      this.waiters.set(def.queue, waiter);
+    }
+    const raw = await waiter.wait(id, options?.timeoutMs);
+    if (def.result === undefined) return undefined as inferJobResult<TJobs, TName>;
+    const parsed = def.result.safeParse(raw);
+    if (!parsed.success) {
+      throw ValidationError.fromZod(`result of ${name} job ${id}`, parsed.error.issues);
+    }
+    return parsed.data as inferJobResult<TJobs, TName>;
+  }
+
+  /**
+   * Declares a repeatable job: a cron expression (with optional time zone)
+   * or a fixed interval. Occurrences get deterministic ids per slot, so any
+   * number of processes calling this, or running workers, never schedule
+   * duplicates. Calling it again with the same key replaces the schedule.
+   */
+  async repeat<TName extends keyof TJobs & string>(
+    name: TName,
+    payload: inferJobInput<TJobs, TName>,
+    repeat: RepeatOptions,
+    options?: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'>,
+  ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
+    checkRepeat(repeat);
+    // Validate payload and options before computing anything.
+    this.prepare(name, payload, options);
+    const spec: RepeatSpec = {
+      key: repeat.key,
+      name,
+      data: JSON.stringify(payload),
+      ...(repeat.cron !== undefined ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' } : { everyMs: repeat.everyMs }),
+      ...(options !== undefined ? { options } : {}),
+    };
+    const slot = nextSlot(spec, Date.now());
+    const job = this.prepare(
+      name,
+      payload,
+      { ...options, jobId: occurrenceId(repeat.key, slot), delayMs: Math.max(0, slot - Date.now()) },
+      { spec, storeSpec: true },
+    );
+    const [handle] = await this.store(job.queue, [job]);
+    return handle as JobHandle<inferJobResult<TJobs, TName>>;
+  }
+
+  /** Stops a repeat and removes its pending occurrence. */
+  async removeRepeat(name: keyof TJobs & string, key: string): Promise<boolean> {
+    const k = this.ctx.keys(getDefinition(this.registry, name).queue);
+    const n = await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+      runScript(this.ctx.client, 'removeRepeat', [k.repeats, k.delayed, k.counts], [k.base, key]),
+    );
+    return Number(n) === 1;
+  }
+
+  /** Lists the repeats declared in the queues of this registry. */
+  async getRepeats(): Promise<RepeatSpec[]> {
+    const out: RepeatSpec[] = [];
+    for (const q of this.registry.queues) {
+      const all = await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+        this.ctx.client.hgetall(this.ctx.keys(q).repeats),
+      );
+      for (const [field, value] of Object.entries(all)) {
+        if (!field.endsWith(':next')) out.push(JSON.parse(value) as RepeatSpec);
+      }
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  private checkConfigOnce(): Promise<void> {
+    this.configChecked ??= withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+      checkEvictionPolicy(
+        this.ctx.client,
+        this.options.strictRedisConfig ?? false,
+        this.ctx.logger,
+      ),
+    ).catch((err: unknown) => {
+      this.configChecked = undefined;
+      throw err;
+    });
+    return this.configChecked;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new JobwireError(ErrorCode.CLOSED, 'queue is closed');
+  }
+
+  /** Closes the queue's connections. Pending `finished()` calls reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.waiters.values()].map((w) => w.close()));
+    await closeConnection(this.conn);
+  }
+}
+
+/**
+ * Creates a producer for the job types of `registry`.
+ * @public
+ */
+export function createQueue<TJobs extends JobMap>(
+  registry: JobRegistry<TJobs>,
+  options?: QueueOptions,
+): Queue<TJobs> {
+  return new Queue(registry, options);
+}

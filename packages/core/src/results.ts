@@ -1,0 +1,222 @@
+import {
+  deserializeError,
+  ErrorCode,
+  JobwireError,
+  type SerializedError,
+} from './errors.ts';
+import {
+  closeConnection,
+  openConnection,
+  type Connection,
+  type ConnectionOptions,
+} from './connection.ts';
+import { parseEvent, StreamFollower, type QueueEvent } from './events.ts';
+import type { QueueContext } from './internal/context.ts';
+
+interface Waiter {
+  resolve: (result: unknown) => void;
+  reject: (err: JobwireError) => void;
+}
+
+/**
+ * Resolves `finished()` calls from Redis, not from in-memory callbacks: it
+ * follows the queue's durable event log and checks the job hash, so a
+ * process that starts after the job finished still gets its outcome.
+ */
+export class ResultWaiter {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private conn: Connection | undefined;
+  private follower: StreamFollower | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly queue: string,
+    private readonly options: ConnectionOptions,
+  ) {}
+
+  /** Waits for job `id` to finish; resolves with its stored result. */
+  async wait(id: string, timeoutMs?: number): Promise<unknown> {
+    await this.start();
+    return new Promise<unknown>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: (result) => {
+          done();
+          resolve(result);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      };
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        const set = this.waiters.get(id);
+        set?.delete(waiter);
+        if (set?.size === 0) this.waiters.delete(id);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () =>
+            waiter.reject(
+              new JobwireError(
+                ErrorCode.TIMEOUT,
+                `job ${id} did not finish within ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      set.add(waiter);
+      // Registered before this check, so an outcome is seen either in the
+      // hash (already finished) or in the stream (finishes later).
+      this.checkStored(id).catch((err: unknown) =>
+        waiter.reject(err instanceof JobwireError ? err : new JobwireError(ErrorCode.REDIS_UNAVAILABLE, String(err))),
+      );
+    });
+  }
+
+  private start(): Promise<void> {
+    this.starting ??= (async () => {
+      const conn = openConnection(this.options, 'blocking', this.ctx.logger);
+      this.conn = conn;
+      const follower = new StreamFollower(
+        conn.client,
+        this.ctx.keys(this.queue).events,
+        '$',
+        (events) => this.dispatch(events),
+        this.ctx.logger,
+        () => this.recheckAll(),
+      );
+      await follower.resolveCursor(this.ctx.connectTimeoutMs);
+      this.follower = follower;
+      follower.start();
+    })();
+    return this.starting;
+  }
+
+  private dispatch(events: QueueEvent[]): void {
+    for (const e of events) {
+      const set = this.waiters.get(e.jobId);
+      if (!set) continue;
+      for (const w of [...set]) settle(w, e.event, e.result, e.error, e.jobId);
+    }
+  }
+
+  private recheckAll(): void {
+    for (const id of this.waiters.keys()) {
+      this.checkStored(id).catch(() => {});
+    }
+  }
+
+  private async checkStored(id: string): Promise<void> {
+    const keys = this.ctx.keys(this.queue);
+    const [state, result, errors] = await this.ctx.client.hmget(
+      keys.job(id),
+      's',
+      'r',
+      'e',
+    );
+    const set = this.waiters.get(id);
+    if (!set) return;
+    if (state === null) {
+      // Retention may have removed it already: look for its outcome in the log.
+      const outcome = await this.findInLog(id);
+      if (outcome === undefined) {
+        for (const w of [...set]) {
+          w.reject(
+            new JobwireError(
+              ErrorCode.JOB_NOT_FOUND,
+              `job ${id} not found in queue ${this.queue}`,
+            ),
+          );
+        }
+        return;
+      }
+      for (const w of [...set]) {
+        settle(w, outcome.event, outcome.result, outcome.error, id);
+      }
+      return;
+    }
+    const lastError = errors
+      ? (JSON.parse(errors) as SerializedError[]).at(-1)
+      : undefined;
+    const event =
+      state === 'c'
+        ? 'completed'
+        : state === 'f'
+          ? 'failed'
+          : state === 'x'
+            ? 'expired'
+            : undefined;
+    if (event === undefined) return;
+    for (const w of [...set]) {
+      settle(w, event, result ? (JSON.parse(result) as unknown) : undefined, lastError, id);
+    }
+  }
+
+  private async findInLog(id: string): Promise<QueueEvent | undefined> {
+    const key = this.ctx.keys(this.queue).events;
+    let end = '+';
+    for (;;) {
+      const page = (await this.ctx.client.xrevrange(key, end, '-', 'COUNT', '1000')) as [
+        string,
+        string[],
+      ][];
+      for (const [offset, fields] of page) {
+        const e = parseEvent(offset, fields);
+        if (e.jobId !== id) continue;
+        if (e.event === 'completed' || e.event === 'failed' || e.event === 'expired') return e;
+        if (e.event === 'removed') return e;
+      }
+      if (page.length < 1000) return undefined;
+      end = `(${page[page.length - 1]![0]}`;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.waiters.values()) {
+      for (const w of [...set]) {
+        w.reject(new JobwireError(ErrorCode.CLOSED, 'queue closed while waiting for a result'));
+      }
+    }
+    const follower = this.follower;
+    if (this.conn) {
+      this.conn.client.disconnect();
+      await closeConnection(this.conn);
+    }
+    await follower?.stop();
+  }
+}
+
+function settle(
+  w: Waiter,
+  event: string,
+  result: unknown,
+  error: SerializedError | undefined,
+  id: string,
+): void {
+  switch (event) {
+    case 'completed':
+      w.resolve(result);
+      return;
+    case 'failed':
+      w.reject(
+        error
+          ? deserializeError(error)
+          : new JobwireError(ErrorCode.HANDLER_FAILED, `job ${id} failed`),
+      );
+      return;
+    case 'expired':
+      w.reject(new JobwireError(ErrorCode.EXPIRED, `job ${id} expired before it started`));
+      return;
+    case 'removed':
+      w.reject(new JobwireError(ErrorCode.JOB_NOT_FOUND, `job ${id} was removed`));
+      return;
+    default:
+      return;
+  }
+}

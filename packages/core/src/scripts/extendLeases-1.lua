@@ -1,0 +1,24 @@
+#!lua
+--[[
+  Renews the leases of a worker's active jobs in one call.
+
+  Input:
+    KEYS[1] active
+    ARGV[1] key base   ARGV[2] lease ms   then pairs: job id, lease token
+  Output: the ids whose lease was lost (token changed or job not active)
+  Events: none
+]]
+-- @include base
+local base, leaseMs = ARGV[1], tonumber(ARGV[2])
+local deadline = nowMs() + leaseMs
+local lost = {}
+for i = 3, #ARGV, 2 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', base .. 'j:' .. id, 'tk') == token
+    and redis.call('ZSCORE', KEYS[1], id) then
+    redis.call('ZADD', KEYS[1], 'XX', deadline, id)
+  else
+    lost[#lost + 1] = id
+  end
+end
+return lost

@@ -1,0 +1,51 @@
+#!lua
+--[[
+  Records a failed attempt of an active job, if the caller still holds its
+  lease. It either schedules a retry (into `delayed`, or straight back to
+  waiting at the tail when the delay is 0) or fails the job for good.
+
+  Input:
+    KEYS[1] active   KEYS[2] failed   KEYS[3] delayed   KEYS[4] counts
+    KEYS[5] events   KEYS[6] id counter
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
+    ARGV[5] error JSON   ARGV[6] retry delay ms (-1 = no retry)
+    ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any)
+  Output: 1 retry scheduled; 2 failed for good; -1 missing; -2 lease lost
+  Events: retrying (field due) | failed (field err)
+]]
+-- @include base
+local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local errJson, retry = ARGV[5], tonumber(ARGV[6])
+local jk = base .. 'j:' .. id
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p')
+if not f[1] then return -1 end
+if f[2] ~= token or f[3] ~= 'a' then return -2 end
+local now = nowMs()
+redis.call('ZREM', KEYS[1], id)
+redis.call('HDEL', jk, 'tk')
+redis.call('HINCRBY', jk, 'a', 1)
+appendError(jk, errJson)
+if retry > 0 then
+  redis.call('HSET', jk, 's', 'd')
+  redis.call('ZADD', KEYS[3], now + retry, id)
+  moveCount(KEYS[4], f[1], 'a', 'd')
+  emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now + retry, 'err', errJson)
+  return 1
+elseif retry == 0 then
+  local seq = redis.call('INCR', KEYS[6])
+  redis.call('HSET', jk, 's', 'w', 'sq', seq)
+  pushWait(base, id, f[1], waitScore(f[4], seq))
+  moveCount(KEYS[4], f[1], 'a', 'w')
+  emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
+  return 1
+end
+redis.call('HSET', jk, 's', 'f', 'f', now)
+moveCount(KEYS[4], f[1], 'a', 'f')
+emit(KEYS[5], maxEvents, 'failed', id, f[1], 'err', errJson)
+if tonumber(ARGV[7]) == 0 then
+  removeJob(base, KEYS[2], KEYS[4], 'f', id)
+else
+  redis.call('ZADD', KEYS[2], now, id)
+  trimFinished(base, KEYS[2], KEYS[4], 'f', ARGV[7], ARGV[8], now)
+end
+return 2

@@ -1,0 +1,29 @@
+#!lua
+--[[
+  Sends a failed or expired job back to waiting with fresh attempt and stall
+  counts. Its recorded errors are kept.
+
+  Input:
+    KEYS[1] failed   KEYS[2] expired   KEYS[3] counts   KEYS[4] events
+    KEYS[5] id counter
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] job id
+  Output: 1 re-queued; -1 missing; -3 not failed or expired
+  Events: waiting
+]]
+-- @include base
+local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
+local jk = base .. 'j:' .. id
+local f = redis.call('HMGET', jk, 'n', 'p', 's', 'ea')
+if not f[1] then return -1 end
+local from
+if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
+elseif f[3] == 'x' and redis.call('ZREM', KEYS[2], id) == 1 then from = 'x'
+else return -3 end
+local seq = redis.call('INCR', KEYS[5])
+redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
+redis.call('HDEL', jk, 'f', 'x', 'r')
+if f[4] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[4])) end
+pushWait(base, id, f[1], waitScore(f[2], seq))
+moveCount(KEYS[3], f[1], from, 'w')
+emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')
+return 1

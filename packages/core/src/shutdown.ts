@@ -1,0 +1,32 @@
+import type { JobMap } from './define.ts';
+import type { Worker } from './worker.ts';
+
+/**
+ * Closes the workers gracefully on SIGTERM or SIGINT: no new jobs, running
+ * ones get until `deadlineMs`, then the process exits. Returns a function
+ * that removes the handlers.
+ * @public
+ */
+export function closeOnSignals(
+  workers: readonly Worker<JobMap>[] | Worker<JobMap>,
+  options: { deadlineMs?: number; signals?: NodeJS.Signals[]; exit?: boolean } = {},
+): () => void {
+  const list = Array.isArray(workers) ? workers : [workers];
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
+  let closing = false;
+  const onSignal = () => {
+    if (closing) return;
+    closing = true;
+    void Promise.all(list.map((w) => w.close({ deadlineMs: options.deadlineMs })))
+      .then(() => {
+        if (options.exit !== false) process.exit(0);
+      })
+      .catch(() => {
+        if (options.exit !== false) process.exit(1);
+      });
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return () => {
+    for (const s of signals) process.off(s, onSignal);
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Glossary
+ * - job type: a named contract (payload, result and progress schemas plus
+ *   defaults) declared once with `job()` inside `defineJobs()`.
+ * - job: one unit of work of a job type, stored as a Redis hash.
+ * - queue: a named group of job types sharing one Redis hash slot; every
+ *   job type lives in exactly one queue.
+ * - worker: a process-side consumer that serves one or more job types.
+ * - lease: a worker's time-limited claim on an active job, identified by a
+ *   token; it is renewed while the handler runs. Writes with a stale token
+ *   are refused (fencing).
+ * - attempt: one run of the handler that ended in success or failure;
+ *   `attempts` bounds them. Delivery that ends in a stall is not an attempt.
+ * - stall: a delivery whose lease expired without an outcome (the worker
+ *   died or froze); the job goes back to waiting, up to `maxStalls` times.
+ */
+
+/** Where a job is. @public */
+export type JobState =
+  | 'waiting'
+  | 'delayed'
+  | 'active'
+  | 'completed'
+  | 'failed'
+  | 'expired';
+
+/** The short state letters stored in job hashes and counters. */
+export const stateLetter = {
+  waiting: 'w',
+  delayed: 'd',
+  active: 'a',
+  completed: 'c',
+  failed: 'f',
+  expired: 'x',
+} as const satisfies Record<JobState, string>;
+
+export const stateFromLetter: Record<string, JobState> = Object.fromEntries(
+  Object.entries(stateLetter).map(([k, v]) => [v, k as JobState]),
+);
+
+/** Kue's named priority levels; lower runs first. @public */
+export const priorityLevels = {
+  critical: -15,
+  high: -10,
+  medium: -5,
+  normal: 0,
+  low: 10,
+} as const;
+
+/** A named level or an integer from -1000 (first) to 1000 (last). @public */
+export type Priority = keyof typeof priorityLevels | number;
+
+/** Computes the wait before the next attempt. @public */
+export type BackoffFunction = (attempt: number, error: Error) => number;
+
+/** How long to wait between attempts. @public */
+export type Backoff =
+  | {
+      type: 'fixed' | 'exponential';
+      /** Base delay; exponential doubles it per attempt. */
+      delayMs: number;
+      /** Random spread as a fraction of the delay, 0 to 1. @defaultValue 0 */
+      jitter?: number;
+      /** Upper bound on one delay. @defaultValue 3_600_000 */
+      maxDelayMs?: number;
+    }
+  | BackoffFunction;
+
+/**
+ * Which finished jobs to keep. `true` keeps all, `false` removes at once;
+ * `count` keeps the newest N, `ageMs` drops those older than it.
+ * @public
+ */
+export type Keep = boolean | { count?: number; ageMs?: number };
+
+/** @public */
+export interface Retention {
+  /** @defaultValue `{ count: 1000 }` */
+  completed?: Keep;
+  /** Applies to failed and expired jobs. @defaultValue `{ count: 10000 }` */
+  failed?: Keep;
+}
+
+/** Options shared by job type defaults and a single enqueue. @public */
+export interface JobOptions {
+  /** @defaultValue 'normal' (0) */
+  priority?: Priority;
+  /** Total attempts including the first. @defaultValue 1 */
+  attempts?: number;
+  /** @defaultValue exponential, 1000 ms */
+  backoff?: Backoff;
+  /** Per-attempt handler timeout; 0 disables. @defaultValue 0 */
+  timeoutMs?: number;
+  /** Wait before the job becomes runnable. @defaultValue 0 */
+  delayMs?: number;
+  /** A job not started within this time after it became runnable expires. */
+  expireAfterMs?: number;
+  /** @defaultValue keep 1000 completed, 10000 failed */
+  retention?: Retention;
+}
+
+/** Options for one `enqueue` call. @public */
+export interface EnqueueOptions extends Omit<JobOptions, 'backoff'> {
+  /** Run at this time instead of after `delayMs`. */
+  runAt?: Date;
+  /** Your own id: a second enqueue with it returns the existing job. */
+  jobId?: string;
+  /** Serializable backoff only; functions belong in the job definition. */
+  backoff?: Exclude<Backoff, BackoffFunction>;
+}

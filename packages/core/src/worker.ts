@@ -1,0 +1,380 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { defaults } from './defaults.ts';
+import {
+  closeConnection,
+  openConnection,
+  checkEvictionPolicy,
+  type Connection,
+  type ConnectionOptions,
+  type Logger,
+} from './connection.ts';
+import {
+  QueueConsumer,
+  type ConsumerHost,
+  type LeasedJob,
+  type Reservation,
+} from './consumer.ts';
+import type {
+  JobMap,
+  JobRegistry,
+  inferJobOutput,
+  inferJobProgress,
+  inferJobResultInput,
+} from './define.ts';
+import { getDefinition } from './define.ts';
+import { ErrorCode, JobwireError, ShutdownError, type SerializedError } from './errors.ts';
+import { executeJob, type RunningJob } from './execute.ts';
+import { makeKeyCache, resolveCommon } from './internal/context.ts';
+import { sleep, Wakeup } from './internal/signal.ts';
+import { trackForTests } from './internal/track.ts';
+import type { Job } from './job.ts';
+import { runScript } from './scripts/index.ts';
+import { Queue } from './queue.ts';
+
+/** A handler for job type `TName`. @public */
+export type Handler<TJobs extends JobMap, TName extends keyof TJobs> = (
+  job: Job<inferJobOutput<TJobs, TName>, inferJobProgress<TJobs, TName>>,
+) => Promise<inferJobResultInput<TJobs, TName>> | inferJobResultInput<TJobs, TName>;
+
+/** Handlers by job type; a worker serves the types it has handlers for. @public */
+export type HandlerMap<TJobs extends JobMap> = {
+  [TName in keyof TJobs & string]?: Handler<TJobs, TName>;
+};
+
+/** Options of `createWorker`. @public */
+export interface WorkerOptions extends ConnectionOptions {
+  /** Jobs run at once over all types. @defaultValue 1 */
+  concurrency?: number;
+  /** Per-type caps under `concurrency`, e.g. `{ renderPdf: 2 }`. */
+  typeConcurrency?: Record<string, number>;
+  /** Lease length; renewed every third of it. @defaultValue 30000 */
+  leaseMs?: number;
+  /** Interval of the stalled-job check. @defaultValue 5000 */
+  stallCheckIntervalMs?: number;
+  /** Stalls allowed before a job fails with STALL_LIMIT. @defaultValue 1 */
+  maxStalls?: number;
+  /** Longest single blocking wait. @defaultValue 5000 */
+  blockTimeoutMs?: number;
+  /** Approximate cap of each queue's event stream. @defaultValue 10000 */
+  maxEvents?: number;
+  /** Log lines kept per job. @defaultValue 1000 */
+  maxLogLines?: number;
+  /** Start consuming at once. @defaultValue true */
+  autorun?: boolean;
+}
+
+/** Events a worker emits, for logs and metrics. @public */
+export interface WorkerEvents {
+  /** A handler finished and its result was stored. */
+  completed: [info: { id: string; name: string; queue: string; result: unknown }];
+  /** An attempt failed; `willRetry` tells whether another attempt follows. */
+  failed: [info: { id: string; name: string; queue: string; error: SerializedError; willRetry: boolean }];
+  /** A write for a job was refused because this worker lost its lease. */
+  leaseLost: [info: { id: string; name: string; queue: string; during: string }];
+  /** Stalled jobs were recovered by this worker's check. */
+  stalled: [info: { queue: string; requeued: number; failed: number }];
+  /** An internal error (Redis down, a listener threw); the worker carries on. */
+  error: [error: Error];
+}
+
+/** What `health()` reports. @public */
+export interface WorkerHealth {
+  /** True when both connections of every queue are ready and the worker runs. */
+  ready: boolean;
+  running: number;
+  paused: boolean;
+  closing: boolean;
+  connections: { queue: string; command: string; blocking: string }[];
+}
+
+/**
+ * A consumer process for one or more job types, possibly across queues.
+ * @public
+ */
+export class Worker<TJobs extends JobMap> implements ConsumerHost {
+  readonly workerId = randomUUID().slice(0, 12);
+  readonly leaseMs: number;
+  readonly blockTimeoutMs: number;
+  readonly maxEvents: number;
+  private readonly emitter = new EventEmitter();
+  private readonly logger: Logger;
+  private readonly command: Connection;
+  private readonly consumers: QueueConsumer[] = [];
+  private readonly concurrency: number;
+  private readonly typeLimit = new Map<string, number>();
+  private readonly runningByType = new Map<string, number>();
+  private reserved = 0;
+  private readonly reservedByType = new Map<string, number>();
+  private readonly jobs = new Map<string, RunningJob>();
+  private readonly capacity = new Wakeup();
+  private readonly producer: Queue<TJobs>;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private paused = false;
+  private closed: Promise<void> | undefined;
+  private readonly options: WorkerOptions;
+
+  constructor(
+    readonly registry: JobRegistry<TJobs>,
+    readonly handlers: HandlerMap<TJobs>,
+    options: WorkerOptions = {},
+  ) {
+    this.options = options;
+    const common = resolveCommon(options);
+    this.logger = common.logger;
+    this.leaseMs = positive(options.leaseMs ?? defaults.leaseMs, 'leaseMs');
+    this.blockTimeoutMs = positive(options.blockTimeoutMs ?? defaults.blockTimeoutMs, 'blockTimeoutMs');
+    this.maxEvents = options.maxEvents ?? defaults.maxEvents;
+    this.concurrency = positive(options.concurrency ?? defaults.concurrency, 'concurrency');
+    const names = Object.keys(handlers).filter((n) => handlers[n] !== undefined);
+    if (names.length === 0) {
+      throw new JobwireError(ErrorCode.INVALID_OPTION, 'createWorker(): give at least one handler');
+    }
+    for (const [name, limit] of Object.entries(options.typeConcurrency ?? {})) {
+      getDefinition(registry, name);
+      this.typeLimit.set(name, positive(limit, `typeConcurrency.${name}`));
+    }
+    this.command = openConnection(options, 'command', this.logger);
+    this.producer = new Queue(registry, { ...options, connection: this.command.client });
+    const keys = makeKeyCache(common.prefix);
+    const byQueue = new Map<string, string[]>();
+    for (const name of names.sort()) {
+      const def = getDefinition(registry, name);
+      if (typeof handlers[name] !== 'function') {
+        throw new JobwireError(ErrorCode.INVALID_OPTION, `handler for ${name} must be a function`);
+      }
+      byQueue.set(def.queue, [...(byQueue.get(def.queue) ?? []), name]);
+    }
+    for (const [queue, types] of byQueue) {
+      const blocking = openConnection(options, 'blocking', this.logger);
+      this.consumers.push(new QueueConsumer(this, this.command, blocking, keys(queue), types));
+    }
+    trackForTests('worker', `worker(${[...byQueue.keys()].join(',')})`, () => this.closed === undefined);
+    if (options.autorun !== false) this.run();
+  }
+
+  /** Starts consuming (done by the constructor unless `autorun: false`). */
+  run(): void {
+    if (this.stopping) throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
+    if (this.timers.length > 0) return;
+    checkEvictionPolicy(this.command.client, this.options.strictRedisConfig ?? false, this.logger).catch(
+      (err: unknown) => this.reportError(err, 'checking the eviction policy'),
+    );
+    const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
+    this.timers.push(setInterval(() => void this.renewLeases(), renewEvery));
+    const checkEvery = this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
+    this.timers.push(setInterval(() => void this.recoverStalled(checkEvery), checkEvery));
+    void this.recoverStalled(checkEvery);
+    for (const c of this.consumers) c.start();
+  }
+
+  // ----- ConsumerHost -----
+
+  isStopping(): boolean {
+    return this.stopping;
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  reserve(types: readonly string[]): Reservation {
+    const free = this.concurrency - this.jobs.size - this.reserved;
+    const quotas: [string, number][] = [];
+    if (free <= 0) return { quotas, total: 0 };
+    for (const t of types) {
+      const limit = this.typeLimit.get(t) ?? Infinity;
+      const used = (this.runningByType.get(t) ?? 0) + (this.reservedByType.get(t) ?? 0);
+      const q = Math.min(free, limit - used);
+      if (q > 0) quotas.push([t, q]);
+    }
+    const total = Math.min(free, quotas.reduce((s, [, q]) => s + q, 0));
+    this.reserved += total;
+    for (const [t, q] of quotas) this.reservedByType.set(t, (this.reservedByType.get(t) ?? 0) + q);
+    return { quotas, total };
+  }
+
+  unreserve(reservation: Reservation): void {
+    this.reserved -= reservation.total;
+    for (const [t, q] of reservation.quotas) {
+      this.reservedByType.set(t, (this.reservedByType.get(t) ?? 0) - q);
+    }
+    this.capacity.notify();
+  }
+
+  waitForCapacity(): Promise<void> {
+    return this.capacity.wait(this.blockTimeoutMs);
+  }
+
+  dispatch(leased: LeasedJob): void {
+    const running = executeJob(this, leased);
+    this.jobs.set(`${leased.queue}\u0000${leased.id}`, running);
+    this.runningByType.set(leased.name, (this.runningByType.get(leased.name) ?? 0) + 1);
+    void running.done.finally(() => {
+      this.jobs.delete(`${leased.queue}\u0000${leased.id}`);
+      this.runningByType.set(leased.name, (this.runningByType.get(leased.name) ?? 1) - 1);
+      this.capacity.notify();
+    });
+  }
+
+  reportError(err: unknown, context: string): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.emitter.listenerCount('error') > 0) this.safeEmit('error', error);
+    else this.logger.warn(`worker: ${context}: ${error.message}`);
+  }
+
+  // ----- used by execute.ts -----
+
+  /** @internal */
+  get internals() {
+    return {
+      registry: this.registry as JobRegistry,
+      handlers: this.handlers as Record<string, ((job: Job<unknown, unknown>) => unknown) | undefined>,
+      client: this.command.client,
+      producer: this.producer as unknown as Queue<JobMap>,
+      keys: (queue: string) => this.consumers.find((c) => c.keys.queue === queue)!.keys,
+      maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
+      logger: this.logger,
+    };
+  }
+
+  /** Emits an event; a throwing listener is logged, never crashes the loop. */
+  safeEmit<TEvent extends keyof WorkerEvents>(event: TEvent, ...args: WorkerEvents[TEvent]): void {
+    try {
+      this.emitter.emit(event, ...args);
+    } catch (err) {
+      this.logger.error(`a "${event}" listener threw (bug in the listener): ${(err as Error).message}`);
+    }
+  }
+
+  /** Subscribes to a worker event. */
+  on<TEvent extends keyof WorkerEvents>(event: TEvent, listener: (...args: WorkerEvents[TEvent]) => void): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Unsubscribes from a worker event. */
+  off<TEvent extends keyof WorkerEvents>(event: TEvent, listener: (...args: WorkerEvents[TEvent]) => void): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  // ----- leases and stalls -----
+
+  private async renewLeases(): Promise<void> {
+    for (const c of this.consumers) {
+      const mine = [...this.jobs.values()].filter((j) => j.leased.queue === c.keys.queue && !j.settled);
+      if (mine.length === 0) continue;
+      try {
+        const lost = (await runScript(this.command.client, 'extendLeases', [c.keys.active], [
+          c.keys.base,
+          this.leaseMs,
+          ...mine.flatMap((j) => [j.leased.id, j.leased.token]),
+        ])) as string[];
+        for (const id of lost) this.jobs.get(`${c.keys.queue}\u0000${id}`)?.leaseLost('renew');
+      } catch (err) {
+        this.reportError(err, 'renewing leases');
+      }
+    }
+  }
+
+  private async recoverStalled(intervalMs: number): Promise<void> {
+    for (const c of this.consumers) {
+      const k = c.keys;
+      try {
+        const r = (await runScript(this.command.client, 'recoverStalled',
+          [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
+          [k.base, this.maxEvents, this.options.maxStalls ?? defaults.maxStalls, intervalMs],
+        )) as number[];
+        if (r.length === 2 && (r[0]! > 0 || r[1]! > 0)) {
+          this.safeEmit('stalled', { queue: k.queue, requeued: r[0]!, failed: r[1]! });
+        }
+      } catch (err) {
+        this.reportError(err, 'checking for stalled jobs');
+      }
+    }
+  }
+
+  // ----- control -----
+
+  /** Stops taking new jobs; running ones continue. */
+  pause(): void {
+    this.paused = true;
+    for (const c of this.consumers) c.interrupt();
+  }
+
+  /** Takes jobs again after `pause()`. */
+  resume(): void {
+    this.paused = false;
+    this.capacity.notify();
+  }
+
+  /** Number of handlers running now. */
+  get running(): number {
+    return this.jobs.size;
+  }
+
+  /** Readiness, covering the blocking connections too. */
+  health(): WorkerHealth {
+    const connections = this.consumers.map((c) => ({
+      queue: c.keys.queue,
+      command: this.command.client.status,
+      blocking: c.blocking.client.status,
+    }));
+    return {
+      ready:
+        !this.stopping &&
+        connections.every((c) => c.command === 'ready' && c.blocking === 'ready'),
+      running: this.jobs.size,
+      paused: this.paused,
+      closing: this.stopping,
+      connections,
+    };
+  }
+
+  /**
+   * Stops taking jobs and waits for running ones. At `deadlineMs` their
+   * signals abort with ShutdownError and the jobs are handed back to
+   * waiting at once (no attempt counted), for another worker to run.
+   */
+  close(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.closed ??= this.doClose(options.deadlineMs ?? defaults.shutdownDeadlineMs);
+    return this.closed;
+  }
+
+  private async doClose(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.consumers) c.interrupt();
+    this.capacity.notify();
+    const all = () => Promise.all([...this.jobs.values()].map((j) => j.done));
+    const finished = await Promise.race([all().then(() => true), sleep(deadlineMs).then(() => false)]);
+    if (!finished) {
+      await Promise.all([...this.jobs.values()].map((j) => j.release(new ShutdownError())));
+    }
+    await Promise.all(this.consumers.map((c) => c.stopped()));
+    await this.producer.close();
+    await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
+    await closeConnection(this.command);
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new JobwireError(ErrorCode.INVALID_OPTION, `${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Creates and starts a worker serving the job types that have a handler.
+ * @public
+ */
+export function createWorker<TJobs extends JobMap>(
+  registry: JobRegistry<TJobs>,
+  handlers: HandlerMap<TJobs>,
+  options?: WorkerOptions,
+): Worker<TJobs> {
+  return new Worker(registry, handlers, options);
+}

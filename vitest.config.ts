@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@jobwire/core': fileURLToPath(
+        new URL('./packages/core/src/index.ts', import.meta.url),
+      ),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    setupFiles: ['packages/core/test/setup/leak-check.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Two cores: each file runs its own redis-server, so keep parallelism modest.
+    maxWorkers: 2,
+    typecheck: { enabled: false },
+  },
+});
