@@ -52,7 +52,8 @@ export const jobs = defineJobs({
     }),
     attempts: 4,
     backoff: { type: 'exponential', delayMs: 100 },
-    retention: { completed: false },
+    // Keep delivered webhooks for an hour (at most 100) for inspection.
+    retention: { completed: { count: 100, ageMs: 3_600_000 } },
   }),
 });
 

@@ -90,10 +90,16 @@ export function openConnection(
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      connectTimeout: Math.max(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 1000),
+      connectTimeout: Math.max(
+        options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+        1000,
+      ),
       retryStrategy: (times) => Math.min(50 * 2 ** times, 1000),
       ...(role === 'command'
-        ? { commandTimeout: options.commandTimeoutMs ?? defaults.commandTimeoutMs }
+        ? {
+            commandTimeout:
+              options.commandTimeoutMs ?? defaults.commandTimeoutMs,
+          }
         : {}),
     };
     client =
@@ -187,7 +193,11 @@ export async function checkEvictionPolicy(
 ): Promise<void> {
   let policy: string | undefined;
   try {
-    const reply = (await client.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    const reply = (await client.call(
+      'CONFIG',
+      'GET',
+      'maxmemory-policy',
+    )) as string[];
     policy = reply[1];
   } catch (err) {
     logger.warn(

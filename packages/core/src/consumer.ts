@@ -92,7 +92,10 @@ export class QueueConsumer {
       } catch (err) {
         host.unreserve(reservation);
         if (host.isStopping()) break;
-        host.reportError(mapRedisError(err), `fetching jobs from ${this.keys.queue}`);
+        host.reportError(
+          mapRedisError(err),
+          `fetching jobs from ${this.keys.queue}`,
+        );
         await sleep(Math.min(100 * 2 ** failures++, 2000));
         continue;
       }
@@ -100,7 +103,10 @@ export class QueueConsumer {
       for (const job of jobs) host.dispatch(job);
       host.unreserve(reservation);
       if (jobs.length > 0 || host.isStopping()) continue;
-      await this.block(quotas.map(([t]) => t), wait);
+      await this.block(
+        quotas.map(([t]) => t),
+        wait,
+      );
     }
   }
 
@@ -175,7 +181,10 @@ export class QueueConsumer {
       ]);
     } catch (err) {
       if (!this.host.isStopping()) {
-        this.host.reportError(mapRedisError(err), `waiting for jobs on ${this.keys.queue}`);
+        this.host.reportError(
+          mapRedisError(err),
+          `waiting for jobs on ${this.keys.queue}`,
+        );
         await sleep(100);
       }
     } finally {

@@ -12,7 +12,12 @@ export const defaults = {
   /** Total attempts (1 = no retry). */
   attempts: 1,
   /** Backoff between attempts. */
-  backoff: { type: 'exponential', delayMs: 1000, jitter: 0, maxDelayMs: 3_600_000 },
+  backoff: {
+    type: 'exponential',
+    delayMs: 1000,
+    jitter: 0,
+    maxDelayMs: 3_600_000,
+  },
   /** Per-attempt handler timeout; 0 disables it. */
   timeoutMs: 0,
   /** Largest payload, as UTF-8 JSON bytes. */

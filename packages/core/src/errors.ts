@@ -75,7 +75,10 @@ export class ValidationError extends JobwireError {
   }
 
   /** Builds the error from zod issues. */
-  static fromZod(subject: string, issues: readonly $ZodIssue[]): ValidationError {
+  static fromZod(
+    subject: string,
+    issues: readonly $ZodIssue[],
+  ): ValidationError {
     return new ValidationError(
       subject,
       issues.map((i) => ({

@@ -98,10 +98,13 @@ export class StreamFollower {
   async resolveCursor(connectTimeoutMs: number): Promise<void> {
     if (this.cursor !== '$') return;
     await ensureReady(this.client, connectTimeoutMs);
-    const last = (await this.client.xrevrange(this.key, '+', '-', 'COUNT', 1)) as [
-      string,
-      string[],
-    ][];
+    const last = (await this.client.xrevrange(
+      this.key,
+      '+',
+      '-',
+      'COUNT',
+      1,
+    )) as [string, string[]][];
     this.cursor = last[0]?.[0] ?? '0-0';
   }
 

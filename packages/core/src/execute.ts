@@ -22,8 +22,10 @@ import type { JobMap } from './define.ts';
 /** A job being handled, as the worker tracks it. */
 export interface RunningJob {
   readonly leased: LeasedJob;
-  /** Set once an outcome was written or the job was handed back. */
+  /** Set once the handler's outcome is decided (or the job was handed back). */
   settled: boolean;
+  /** False once the lease is lost or the job was released: stop renewing. */
+  renewing: boolean;
   /** Resolves when the handler settled and its outcome was written. */
   readonly done: Promise<void>;
   /** Called when a lease renewal found the lease gone. */
@@ -60,25 +62,34 @@ export function executeJob<TJobs extends JobMap>(
   const running: RunningJob = {
     leased,
     settled: false,
+    renewing: true,
     done: Promise.resolve(),
     leaseLost(during) {
-      if (running.settled) return;
+      if (!running.renewing) return;
+      running.renewing = false;
       running.settled = true;
-      controller.abort(new LeaseLostError(leased.id));
-      worker.safeEmit('leaseLost', { id: leased.id, name: leased.name, queue: leased.queue, during });
+      if (!controller.signal.aborted)
+        controller.abort(new LeaseLostError(leased.id));
+      worker.safeEmit('leaseLost', {
+        id: leased.id,
+        name: leased.name,
+        queue: leased.queue,
+        during,
+      });
     },
     async release(reason) {
       if (running.settled) return;
       running.settled = true;
+      running.renewing = false;
       released = true;
       controller.abort(reason);
       await ack('release', () =>
-        runScript(io.client, 'release', [keys.active, keys.counts, keys.events], [
-          keys.base,
-          worker.maxEvents,
-          leased.id,
-          leased.token,
-        ]),
+        runScript(
+          io.client,
+          'release',
+          [keys.active, keys.counts, keys.events],
+          [keys.base, worker.maxEvents, leased.id, leased.token],
+        ),
       );
     },
   };
@@ -87,20 +98,28 @@ export function executeJob<TJobs extends JobMap>(
    * Writes an outcome, retrying while Redis is unreachable so that a short
    * outage does not turn a finished job into a duplicate run.
    */
-  async function ack(what: string, write: () => Promise<unknown>): Promise<number | undefined> {
+  async function ack(
+    what: string,
+    write: () => Promise<unknown>,
+  ): Promise<number | undefined> {
     const started = Date.now();
     for (let i = 0; ; i++) {
       try {
         await ensureReady(io.client, 2000);
         const code = Number(await write());
-        if (code === -2) {
-          worker.safeEmit('leaseLost', { id: leased.id, name: leased.name, queue: leased.queue, during: what });
-        }
+        if (code === -2) running.leaseLost(what);
+        running.renewing = false;
         return code;
       } catch (err) {
         const mapped = mapRedisError(err);
-        if (Date.now() - started > ACK_RETRY_MS || (mapped instanceof JobwireError && mapped.code === ErrorCode.CLOSED)) {
-          worker.reportError(mapped, `writing ${what} of job ${leased.id} (left to stall recovery)`);
+        if (
+          Date.now() - started > ACK_RETRY_MS ||
+          (mapped instanceof JobwireError && mapped.code === ErrorCode.CLOSED)
+        ) {
+          worker.reportError(
+            mapped,
+            `writing ${what} of job ${leased.id} (left to stall recovery)`,
+          );
           return undefined;
         }
         await sleep(Math.min(50 * 2 ** i, 1000));
@@ -110,12 +129,12 @@ export function executeJob<TJobs extends JobMap>(
 
   async function writeProgress(json: string): Promise<void> {
     const code = Number(
-      await runScript(io.client, 'updateProgress', [keys.job(leased.id), keys.events], [
-        worker.maxEvents,
-        leased.id,
-        leased.token,
-        json,
-      ]),
+      await runScript(
+        io.client,
+        'updateProgress',
+        [keys.job(leased.id), keys.events],
+        [worker.maxEvents, leased.id, leased.token, json],
+      ),
     );
     if (code === -2) {
       running.leaseLost('progress');
@@ -125,11 +144,12 @@ export function executeJob<TJobs extends JobMap>(
 
   async function writeLog(line: string): Promise<void> {
     const code = Number(
-      await runScript(io.client, 'addLog', [keys.job(leased.id), keys.log(leased.id)], [
-        leased.token,
-        line,
-        io.maxLogLines,
-      ]),
+      await runScript(
+        io.client,
+        'addLog',
+        [keys.job(leased.id), keys.log(leased.id)],
+        [leased.token, line, io.maxLogLines],
+      ),
     );
     if (code === -2) {
       running.leaseLost('log');
@@ -137,30 +157,57 @@ export function executeJob<TJobs extends JobMap>(
     }
   }
 
-  async function fail(error: JobwireError, options: StoredOptions | undefined, attempt: number): Promise<void> {
+  async function fail(
+    error: JobwireError,
+    options: StoredOptions | undefined,
+    attempt: number,
+  ): Promise<void> {
     const def = io.registry.jobs[leased.name];
     const attempts = options?.at ?? 1;
     const final = FINAL_CODES.has(error.code) || attempt >= attempts;
-    const backoff = def?.options.backoff !== undefined && typeof def.options.backoff === 'function'
-      ? def.options.backoff
-      : (options?.bo ?? def?.options.backoff);
-    const delay = final || backoff === undefined ? -1 : Math.max(1, backoffDelay(backoff, attempt, error));
+    const backoff =
+      def?.options.backoff !== undefined &&
+      typeof def.options.backoff === 'function'
+        ? def.options.backoff
+        : (options?.bo ?? def?.options.backoff);
+    const delay =
+      final || backoff === undefined
+        ? -1
+        : Math.max(1, backoffDelay(backoff, attempt, error));
     const serialized = { ...serializeError(error), attempt, at: Date.now() };
     const kf = options?.kf ?? [10_000, 0];
     const code = await ack('failure', () =>
-      runScript(io.client, 'fail', [keys.active, keys.failed, keys.delayed, keys.counts, keys.events, keys.id], [
-        keys.base,
-        worker.maxEvents,
-        leased.id,
-        leased.token,
-        JSON.stringify(serialized),
-        delay,
-        kf[0],
-        kf[1],
-      ]),
+      runScript(
+        io.client,
+        'fail',
+        [
+          keys.active,
+          keys.failed,
+          keys.delayed,
+          keys.counts,
+          keys.events,
+          keys.id,
+        ],
+        [
+          keys.base,
+          worker.maxEvents,
+          leased.id,
+          leased.token,
+          JSON.stringify(serialized),
+          delay,
+          kf[0],
+          kf[1],
+        ],
+      ),
     );
     if (code === 1 || code === 2) {
-      worker.safeEmit('failed', { id: leased.id, name: leased.name, queue: leased.queue, error: serialized, willRetry: code === 1 });
+      worker.safeEmit('failed', {
+        id: leased.id,
+        name: leased.name,
+        queue: leased.queue,
+        error: serialized,
+        willRetry: code === 1,
+      });
     }
   }
 
@@ -171,18 +218,29 @@ export function executeJob<TJobs extends JobMap>(
       const def = io.registry.jobs[leased.name];
       const handler = io.handlers[leased.name];
       if (def === undefined || handler === undefined) {
-        throw new JobwireError(ErrorCode.UNKNOWN_JOB_TYPE, `no handler for job type ${leased.name} in this worker`);
+        throw new JobwireError(
+          ErrorCode.UNKNOWN_JOB_TYPE,
+          `no handler for job type ${leased.name} in this worker`,
+        );
       }
       let raw: unknown;
       try {
         options = JSON.parse(leased.options) as StoredOptions;
         raw = JSON.parse(leased.data) as unknown;
       } catch (err) {
-        throw new JobwireError(ErrorCode.CORRUPT_JOB, `job ${leased.id} holds data that is not JSON; it was not written by a jobwire producer`, { cause: err });
+        throw new JobwireError(
+          ErrorCode.CORRUPT_JOB,
+          `job ${leased.id} holds data that is not JSON; it was not written by a jobwire producer`,
+          { cause: err },
+        );
       }
       await scheduleNextOccurrence(options);
       const parsed = await def.payload.safeParseAsync(raw);
-      if (!parsed.success) throw ValidationError.fromZod(`payload of ${leased.name} job ${leased.id}`, parsed.error.issues);
+      if (!parsed.success)
+        throw ValidationError.fromZod(
+          `payload of ${leased.name} job ${leased.id}`,
+          parsed.error.issues,
+        );
       const job = makeJob(
         {
           id: leased.id,
@@ -198,29 +256,48 @@ export function executeJob<TJobs extends JobMap>(
         def,
         { progress: writeProgress, log: writeLog },
       );
-      const result = await withTimeout(() => handler(job), options.to, controller);
+      const result = await withTimeout(
+        () => handler(job),
+        options.to,
+        controller,
+      );
       if (running.settled) return;
       let stored = '';
       if (def.result !== undefined) {
         const checked = await def.result.safeParseAsync(result);
-        if (!checked.success) throw ValidationError.fromZod(`result of ${leased.name} job ${leased.id}`, checked.error.issues);
+        if (!checked.success)
+          throw ValidationError.fromZod(
+            `result of ${leased.name} job ${leased.id}`,
+            checked.error.issues,
+          );
         assertJsonSafe(result, `result of ${leased.name}`);
         stored = JSON.stringify(result);
       }
       running.settled = true;
       const kc = options.kc;
       const code = await ack('completion', () =>
-        runScript(io.client, 'complete', [keys.active, keys.completed, keys.counts, keys.events], [
-          keys.base,
-          worker.maxEvents,
-          leased.id,
-          leased.token,
-          stored,
-          kc[0],
-          kc[1],
-        ]),
+        runScript(
+          io.client,
+          'complete',
+          [keys.active, keys.completed, keys.counts, keys.events],
+          [
+            keys.base,
+            worker.maxEvents,
+            leased.id,
+            leased.token,
+            stored,
+            kc[0],
+            kc[1],
+          ],
+        ),
       );
-      if (code === 1) worker.safeEmit('completed', { id: leased.id, name: leased.name, queue: leased.queue, result });
+      if (code === 1)
+        worker.safeEmit('completed', {
+          id: leased.id,
+          name: leased.name,
+          queue: leased.queue,
+          result,
+        });
     } catch (thrown) {
       if (running.settled || released) return;
       running.settled = true;
@@ -238,14 +315,23 @@ export function executeJob<TJobs extends JobMap>(
       const job = io.producer.prepare(
         spec.name,
         JSON.parse(spec.data) as unknown,
-        { ...spec.options, jobId: occurrenceId(spec.key, next), delayMs: Math.max(0, next - Date.now()) },
+        {
+          ...spec.options,
+          jobId: occurrenceId(spec.key, next),
+          delayMs: Math.max(0, next - Date.now()),
+        },
         { spec, storeSpec: false },
       );
       await io.producer.store(leased.queue, [job]);
     } catch (err) {
       // A removed repeat ends here; anything else is reported, not fatal.
-      if (!(err instanceof JobwireError && err.code === ErrorCode.JOB_NOT_FOUND)) {
-        worker.reportError(err, `scheduling the next occurrence of repeat ${spec.key}`);
+      if (!(
+        err instanceof JobwireError && err.code === ErrorCode.JOB_NOT_FOUND
+      )) {
+        worker.reportError(
+          err,
+          `scheduling the next occurrence of repeat ${spec.key}`,
+        );
       }
     }
   }
@@ -273,7 +359,10 @@ async function withTimeout<TResult>(
   aborted.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   if (timeoutMs > 0) {
-    timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
+    timer = setTimeout(
+      () => controller.abort(new TimeoutError(timeoutMs)),
+      timeoutMs,
+    );
   }
   try {
     return await Promise.race([Promise.resolve().then(fn), aborted]);

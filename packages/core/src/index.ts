@@ -15,7 +15,13 @@ export { createQueue, Queue } from './queue.ts';
 export type { BulkItem, JobHandle, QueueOptions } from './queue.ts';
 export type { JobInfo, QueueCounts, StateCounts } from './maintenance.ts';
 export { createWorker, Worker } from './worker.ts';
-export type { Handler, HandlerMap, WorkerEvents, WorkerHealth, WorkerOptions } from './worker.ts';
+export type {
+  Handler,
+  HandlerMap,
+  WorkerEvents,
+  WorkerHealth,
+  WorkerOptions,
+} from './worker.ts';
 export type { Job } from './job.ts';
 export { createQueueEvents, QueueEvents } from './queue-events.ts';
 export type { QueueEventsOptions } from './queue-events.ts';

@@ -52,7 +52,10 @@ export function makeJob<TData>(
     async progress(value: unknown) {
       const parsed = progressSchema.safeParse(value);
       if (!parsed.success) {
-        throw ValidationError.fromZod(`progress of ${fields.name}`, parsed.error.issues);
+        throw ValidationError.fromZod(
+          `progress of ${fields.name}`,
+          parsed.error.issues,
+        );
       }
       assertJsonSafe(value, `progress of ${fields.name}`);
       await io.progress(JSON.stringify(value));

@@ -58,7 +58,8 @@ function findNonJson(
   const proto = Object.getPrototypeOf(obj) as unknown;
   if (proto !== Object.prototype && proto !== null) {
     const name =
-      (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+      (obj as { constructor?: { name?: string } }).constructor?.name ??
+      'object';
     return { path, why: `a ${name} instance is not a plain object` };
   }
   seen.add(obj);

@@ -1,4 +1,9 @@
-import { errorFromScriptCode, ErrorCode, JobwireError, type SerializedError } from './errors.ts';
+import {
+  errorFromScriptCode,
+  ErrorCode,
+  JobwireError,
+  type SerializedError,
+} from './errors.ts';
 import { withRedis } from './connection.ts';
 import type { QueueContext } from './internal/context.ts';
 import type { StoredOptions } from './options.ts';
@@ -42,7 +47,14 @@ export interface JobInfo {
 const ALL_STATES = Object.keys(stateLetter) as JobState[];
 
 function emptyCounts(): StateCounts {
-  return { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, expired: 0 };
+  return {
+    waiting: 0,
+    delayed: 0,
+    active: 0,
+    completed: 0,
+    failed: 0,
+    expired: 0,
+  };
 }
 
 function parseMaybe(raw: string | undefined): unknown {
@@ -120,7 +132,12 @@ export class Maintenance {
    */
   async getJobs(
     state: JobState,
-    options: { queue?: string; name?: string; offset?: number; limit?: number } = {},
+    options: {
+      queue?: string;
+      name?: string;
+      offset?: number;
+      limit?: number;
+    } = {},
   ): Promise<JobInfo[]> {
     const offset = Math.max(0, options.offset ?? 0);
     const limit = Math.min(Math.max(1, options.limit ?? 50), 1000);
@@ -135,9 +152,15 @@ export class Maintenance {
         const merged: [number, string][] = [];
         for (const t of types) {
           const r = await this.redis(() =>
-            this.ctx.client.zrange(k.wait(t), 0, String(offset + limit - 1), 'WITHSCORES'),
+            this.ctx.client.zrange(
+              k.wait(t),
+              0,
+              String(offset + limit - 1),
+              'WITHSCORES',
+            ),
           );
-          for (let i = 0; i < r.length; i += 2) merged.push([Number(r[i + 1]), r[i]!]);
+          for (let i = 0; i < r.length; i += 2)
+            merged.push([Number(r[i + 1]), r[i]!]);
         }
         merged.sort((a, b) => a[0] - b[0]);
         ids = merged.slice(offset, offset + limit).map(([, id]) => id);
@@ -149,7 +172,11 @@ export class Maintenance {
         // A type filter scans in pages; without one, ranges are exact.
         while (ids.length < limit) {
           const page = await this.redis(() =>
-            this.ctx.client.zrange(key, options.name ? pos : offset, String(options.name ? pos + 499 : offset + limit - 1)),
+            this.ctx.client.zrange(
+              key,
+              options.name ? pos : offset,
+              String(options.name ? pos + 499 : offset + limit - 1),
+            ),
           );
           if (page.length === 0) break;
           if (!options.name) {
@@ -187,37 +214,67 @@ export class Maintenance {
       const k = this.ctx.keys(q);
       const code = Number(
         await this.redis(() =>
-          runScript(this.ctx.client, script, keys(q), [k.base, this.ctx.maxEvents, id]),
+          runScript(this.ctx.client, script, keys(q), [
+            k.base,
+            this.ctx.maxEvents,
+            id,
+          ]),
         ),
       );
       if (code === 1) return;
-      if (code !== -1) throw errorFromScriptCode(code, { script, jobId: id, expected });
+      if (code !== -1)
+        throw errorFromScriptCode(code, { script, jobId: id, expected });
     }
     throw errorFromScriptCode(-1, { script, jobId: id });
   }
 
   /** Sends a failed or expired job back to waiting with fresh attempts. */
   retry(id: string, options: { queue?: string } = {}): Promise<void> {
-    return this.jobAction('retryJob', id, options.queue, (q) => {
-      const k = this.ctx.keys(q);
-      return [k.failed, k.expired, k.counts, k.events, k.id];
-    }, 'failed or expired');
+    return this.jobAction(
+      'retryJob',
+      id,
+      options.queue,
+      (q) => {
+        const k = this.ctx.keys(q);
+        return [k.failed, k.expired, k.counts, k.events, k.id];
+      },
+      'failed or expired',
+    );
   }
 
   /** Makes a delayed job runnable now. */
   promote(id: string, options: { queue?: string } = {}): Promise<void> {
-    return this.jobAction('promote', id, options.queue, (q) => {
-      const k = this.ctx.keys(q);
-      return [k.delayed, k.counts, k.events, k.id];
-    }, 'delayed');
+    return this.jobAction(
+      'promote',
+      id,
+      options.queue,
+      (q) => {
+        const k = this.ctx.keys(q);
+        return [k.delayed, k.counts, k.events, k.id];
+      },
+      'delayed',
+    );
   }
 
   /** Removes a job that is not active, with its logs. */
   remove(id: string, options: { queue?: string } = {}): Promise<void> {
-    return this.jobAction('removeJob', id, options.queue, (q) => {
-      const k = this.ctx.keys(q);
-      return [k.delayed, k.completed, k.failed, k.expired, k.counts, k.events];
-    }, 'waiting, delayed or finished (active jobs cannot be removed)');
+    return this.jobAction(
+      'removeJob',
+      id,
+      options.queue,
+      (q) => {
+        const k = this.ctx.keys(q);
+        return [
+          k.delayed,
+          k.completed,
+          k.failed,
+          k.expired,
+          k.counts,
+          k.events,
+        ];
+      },
+      'waiting, delayed or finished (active jobs cannot be removed)',
+    );
   }
 
   /**
@@ -231,21 +288,35 @@ export class Maintenance {
     options: { queue?: string } = {},
   ): Promise<string[]> {
     if (!['completed', 'failed', 'expired'].includes(state)) {
-      throw new JobwireError(ErrorCode.INVALID_OPTION, `clean(): state must be completed, failed or expired, got ${String(state)}`);
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `clean(): state must be completed, failed or expired, got ${String(state)}`,
+      );
     }
-    if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0) || !(Number.isInteger(limit) && limit > 0)) {
-      throw new JobwireError(ErrorCode.INVALID_OPTION, 'clean(): olderThanMs must be >= 0 and limit a positive integer');
+    if (
+      !(Number.isFinite(olderThanMs) && olderThanMs >= 0) ||
+      !(Number.isInteger(limit) && limit > 0)
+    ) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        'clean(): olderThanMs must be >= 0 and limit a positive integer',
+      );
     }
     const removed: string[] = [];
     for (const q of this.queuesOf(options.queue)) {
       const k = this.ctx.keys(q);
       const ids = (await this.redis(() =>
-        runScript(this.ctx.client, 'cleanJobs', [k[state], k.counts], [
-          k.base,
-          stateLetter[state],
-          Math.round(olderThanMs),
-          limit - removed.length,
-        ]),
+        runScript(
+          this.ctx.client,
+          'cleanJobs',
+          [k[state], k.counts],
+          [
+            k.base,
+            stateLetter[state],
+            Math.round(olderThanMs),
+            limit - removed.length,
+          ],
+        ),
       )) as string[];
       removed.push(...ids);
       if (removed.length >= limit) break;
@@ -254,18 +325,21 @@ export class Maintenance {
   }
 
   /** Removes every waiting job (and delayed ones with `delayed: true`). */
-  async drain(options: { queue?: string; delayed?: boolean } = {}): Promise<number> {
+  async drain(
+    options: { queue?: string; delayed?: boolean } = {},
+  ): Promise<number> {
     let total = 0;
     for (const q of this.queuesOf(options.queue)) {
       const k = this.ctx.keys(q);
       for (;;) {
         const n = Number(
           await this.redis(() =>
-            runScript(this.ctx.client, 'drain', [k.delayed, k.counts, k.types], [
-              k.base,
-              1000,
-              options.delayed ? '1' : '0',
-            ]),
+            runScript(
+              this.ctx.client,
+              'drain',
+              [k.delayed, k.counts, k.types],
+              [k.base, 1000, options.delayed ? '1' : '0'],
+            ),
           ),
         );
         total += n;
@@ -287,19 +361,25 @@ export class Maintenance {
 
   /** Whether a queue is paused. */
   async isPaused(queue: string): Promise<boolean> {
-    const v = await this.redis(() => this.ctx.client.hget(this.ctx.keys(queue).meta, 'paused'));
+    const v = await this.redis(() =>
+      this.ctx.client.hget(this.ctx.keys(queue).meta, 'paused'),
+    );
     return v === '1';
   }
 
-  private async setPaused(queue: string | undefined, paused: boolean): Promise<void> {
+  private async setPaused(
+    queue: string | undefined,
+    paused: boolean,
+  ): Promise<void> {
     for (const q of this.queuesOf(queue)) {
       const k = this.ctx.keys(q);
       await this.redis(() =>
-        runScript(this.ctx.client, 'setPaused', [k.meta, k.events, k.types], [
-          k.base,
-          this.ctx.maxEvents,
-          paused ? '1' : '0',
-        ]),
+        runScript(
+          this.ctx.client,
+          'setPaused',
+          [k.meta, k.events, k.types],
+          [k.base, this.ctx.maxEvents, paused ? '1' : '0'],
+        ),
       );
     }
   }

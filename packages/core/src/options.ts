@@ -102,7 +102,8 @@ function check<TOut>(
   subject: string,
 ): TOut {
   const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw ValidationError.fromZod(subject, parsed.error.issues);
+  if (!parsed.success)
+    throw ValidationError.fromZod(subject, parsed.error.issues);
   return parsed.data;
 }
 
@@ -156,7 +157,8 @@ export function resolveEnqueueOptions(
       ? Math.max(0, o.runAt.getTime() - now)
       : (o.delayMs ?? base.delayMs);
   return {
-    priority: o.priority === undefined ? base.priority : priorityValue(o.priority),
+    priority:
+      o.priority === undefined ? base.priority : priorityValue(o.priority),
     attempts: o.attempts ?? base.attempts,
     backoff: o.backoff ?? base.backoff,
     timeoutMs: o.timeoutMs ?? base.timeoutMs,

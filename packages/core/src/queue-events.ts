@@ -5,7 +5,11 @@ import {
   type Connection,
   type ConnectionOptions,
 } from './connection.ts';
-import { StreamFollower, type QueueEvent, type QueueEventName } from './events.ts';
+import {
+  StreamFollower,
+  type QueueEvent,
+  type QueueEventName,
+} from './events.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
 import { trackForTests } from './internal/track.ts';
 
@@ -57,7 +61,10 @@ export class QueueEvents {
     for (const e of events) {
       const pull = this.pulls.shift();
       if (pull) pull({ value: e, done: false });
-      else if (this.emitter.listenerCount('event') === 0 && this.emitter.listenerCount(e.event) === 0) {
+      else if (
+        this.emitter.listenerCount('event') === 0 &&
+        this.emitter.listenerCount(e.event) === 0
+      ) {
         this.buffered.push(e);
         if (this.buffered.length > 100_000) this.buffered.shift();
       }
@@ -73,7 +80,10 @@ export class QueueEvents {
   }
 
   /** Removes a listener. */
-  off(event: QueueEventName | 'event', listener: (e: QueueEvent) => void): this {
+  off(
+    event: QueueEventName | 'event',
+    listener: (e: QueueEvent) => void,
+  ): this {
     this.emitter.off(event, listener);
     return this;
   }
@@ -84,7 +94,8 @@ export class QueueEvents {
       next: () => {
         const e = this.buffered.shift();
         if (e) return Promise.resolve({ value: e, done: false });
-        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        if (this.closed)
+          return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => this.pulls.push(resolve));
       },
       return: async () => {
@@ -103,7 +114,8 @@ export class QueueEvents {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const pull of this.pulls.splice(0)) pull({ value: undefined, done: true });
+    for (const pull of this.pulls.splice(0))
+      pull({ value: undefined, done: true });
     this.conn.client.disconnect();
     await this.follower.stop();
     await closeConnection(this.conn);

@@ -32,7 +32,12 @@ import { ResultWaiter } from './results.ts';
 import { runScript } from './scripts/index.ts';
 import type { EnqueueOptions } from './types.ts';
 import type { RepeatSpec } from './options.ts';
-import { checkRepeat, nextSlot, occurrenceId, type RepeatOptions } from './repeat.ts';
+import {
+  checkRepeat,
+  nextSlot,
+  occurrenceId,
+  type RepeatOptions,
+} from './repeat.ts';
 
 /** Options of `createQueue`. @public */
 export interface QueueOptions extends ConnectionOptions {
@@ -150,7 +155,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
         throw err;
       }
     });
-    const out: JobHandle<unknown>[] = new Array<JobHandle<unknown>>(prepared.length);
+    const out: JobHandle<unknown>[] = new Array<JobHandle<unknown>>(
+      prepared.length,
+    );
     const byQueue = new Map<string, number[]>();
     prepared.forEach((p, i) => {
       const list = byQueue.get(p.queue) ?? [];
@@ -188,7 +195,11 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     const data = JSON.stringify(payload);
     const size = Buffer.byteLength(data, 'utf8');
     if (size > this.maxPayloadBytes) {
-      throw new PayloadTooLargeError(this.maxPayloadBytes, size, `payload of ${name}`);
+      throw new PayloadTooLargeError(
+        this.maxPayloadBytes,
+        size,
+        `payload of ${name}`,
+      );
     }
     const o = resolveEnqueueOptions(def.options, options, Date.now());
     const stored = toStoredOptions(o);
@@ -217,13 +228,21 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   ): Promise<JobHandle<unknown>[]> {
     await this.checkConfigOnce();
     const k = this.ctx.keys(queue);
-    const reply = (await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      runScript(
-        this.ctx.client,
-        'enqueue',
-        [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
-        [k.base, this.ctx.maxEvents, jobs.length, ...jobs.flatMap((j) => j.args)],
-      ),
+    const reply = (await withRedis(
+      this.ctx.client,
+      this.ctx.connectTimeoutMs,
+      () =>
+        runScript(
+          this.ctx.client,
+          'enqueue',
+          [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
+          [
+            k.base,
+            this.ctx.maxEvents,
+            jobs.length,
+            ...jobs.flatMap((j) => j.args),
+          ],
+        ),
     )) as (string | number)[];
     return jobs.map((j, i) => {
       const id = String(reply[i * 2]);
@@ -270,10 +289,14 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       this.waiters.set(def.queue, waiter);
     }
     const raw = await waiter.wait(id, options?.timeoutMs);
-    if (def.result === undefined) return undefined as inferJobResult<TJobs, TName>;
+    if (def.result === undefined)
+      return undefined as inferJobResult<TJobs, TName>;
     const parsed = def.result.safeParse(raw);
     if (!parsed.success) {
-      throw ValidationError.fromZod(`result of ${name} job ${id}`, parsed.error.issues);
+      throw ValidationError.fromZod(
+        `result of ${name} job ${id}`,
+        parsed.error.issues,
+      );
     }
     return parsed.data as inferJobResult<TJobs, TName>;
   }
@@ -297,14 +320,20 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       key: repeat.key,
       name,
       data: JSON.stringify(payload),
-      ...(repeat.cron !== undefined ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' } : { everyMs: repeat.everyMs }),
+      ...(repeat.cron !== undefined
+        ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' }
+        : { everyMs: repeat.everyMs }),
       ...(options !== undefined ? { options } : {}),
     };
     const slot = nextSlot(spec, Date.now());
     const job = this.prepare(
       name,
       payload,
-      { ...options, jobId: occurrenceId(repeat.key, slot), delayMs: Math.max(0, slot - Date.now()) },
+      {
+        ...options,
+        jobId: occurrenceId(repeat.key, slot),
+        delayMs: Math.max(0, slot - Date.now()),
+      },
       { spec, storeSpec: true },
     );
     const [handle] = await this.store(job.queue, [job]);
@@ -312,10 +341,18 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   }
 
   /** Stops a repeat and removes its pending occurrence. */
-  async removeRepeat(name: keyof TJobs & string, key: string): Promise<boolean> {
+  async removeRepeat(
+    name: keyof TJobs & string,
+    key: string,
+  ): Promise<boolean> {
     const k = this.ctx.keys(getDefinition(this.registry, name).queue);
     const n = await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      runScript(this.ctx.client, 'removeRepeat', [k.repeats, k.delayed, k.counts], [k.base, key]),
+      runScript(
+        this.ctx.client,
+        'removeRepeat',
+        [k.repeats, k.delayed, k.counts],
+        [k.base, key],
+      ),
     );
     return Number(n) === 1;
   }
@@ -324,8 +361,10 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   async getRepeats(): Promise<RepeatSpec[]> {
     const out: RepeatSpec[] = [];
     for (const q of this.registry.queues) {
-      const all = await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-        this.ctx.client.hgetall(this.ctx.keys(q).repeats),
+      const all = await withRedis(
+        this.ctx.client,
+        this.ctx.connectTimeoutMs,
+        () => this.ctx.client.hgetall(this.ctx.keys(q).repeats),
       );
       for (const [field, value] of Object.entries(all)) {
         if (!field.endsWith(':next')) out.push(JSON.parse(value) as RepeatSpec);
@@ -335,12 +374,15 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   }
 
   private checkConfigOnce(): Promise<void> {
-    this.configChecked ??= withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      checkEvictionPolicy(
-        this.ctx.client,
-        this.options.strictRedisConfig ?? false,
-        this.ctx.logger,
-      ),
+    this.configChecked ??= withRedis(
+      this.ctx.client,
+      this.ctx.connectTimeoutMs,
+      () =>
+        checkEvictionPolicy(
+          this.ctx.client,
+          this.options.strictRedisConfig ?? false,
+          this.ctx.logger,
+        ),
     ).catch((err: unknown) => {
       this.configChecked = undefined;
       throw err;
@@ -349,7 +391,8 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new JobwireError(ErrorCode.CLOSED, 'queue is closed');
+    if (this.closed)
+      throw new JobwireError(ErrorCode.CLOSED, 'queue is closed');
   }
 
   /** Closes the queue's connections. Pending `finished()` calls reject. */

@@ -20,7 +20,10 @@ export function checkRepeat(options: RepeatOptions): void {
     try {
       CronExpressionParser.parse(options.cron, { tz: options.tz ?? 'UTC' });
     } catch (err) {
-      throw bad('cron', `unparseable cron expression: ${(err as Error).message}`);
+      throw bad(
+        'cron',
+        `unparseable cron expression: ${(err as Error).message}`,
+      );
     }
   } else if (
     typeof options.everyMs !== 'number' ||
@@ -32,7 +35,10 @@ export function checkRepeat(options: RepeatOptions): void {
 }
 
 /** The first slot strictly after `after` (ms since the epoch). */
-export function nextSlot(spec: Pick<RepeatSpec, 'cron' | 'tz' | 'everyMs'>, after: number): number {
+export function nextSlot(
+  spec: Pick<RepeatSpec, 'cron' | 'tz' | 'everyMs'>,
+  after: number,
+): number {
   if (spec.cron !== undefined) {
     const expr = CronExpressionParser.parse(spec.cron, {
       currentDate: new Date(after),

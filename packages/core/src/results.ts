@@ -74,7 +74,11 @@ export class ResultWaiter {
       // Registered before this check, so an outcome is seen either in the
       // hash (already finished) or in the stream (finishes later).
       this.checkStored(id).catch((err: unknown) =>
-        waiter.reject(err instanceof JobwireError ? err : new JobwireError(ErrorCode.REDIS_UNAVAILABLE, String(err))),
+        waiter.reject(
+          err instanceof JobwireError
+            ? err
+            : new JobwireError(ErrorCode.REDIS_UNAVAILABLE, String(err)),
+        ),
       );
     });
   }
@@ -154,7 +158,13 @@ export class ResultWaiter {
             : undefined;
     if (event === undefined) return;
     for (const w of [...set]) {
-      settle(w, event, result ? (JSON.parse(result) as unknown) : undefined, lastError, id);
+      settle(
+        w,
+        event,
+        result ? (JSON.parse(result) as unknown) : undefined,
+        lastError,
+        id,
+      );
     }
   }
 
@@ -162,14 +172,22 @@ export class ResultWaiter {
     const key = this.ctx.keys(this.queue).events;
     let end = '+';
     for (;;) {
-      const page = (await this.ctx.client.xrevrange(key, end, '-', 'COUNT', '1000')) as [
-        string,
-        string[],
-      ][];
+      const page = (await this.ctx.client.xrevrange(
+        key,
+        end,
+        '-',
+        'COUNT',
+        '1000',
+      )) as [string, string[]][];
       for (const [offset, fields] of page) {
         const e = parseEvent(offset, fields);
         if (e.jobId !== id) continue;
-        if (e.event === 'completed' || e.event === 'failed' || e.event === 'expired') return e;
+        if (
+          e.event === 'completed' ||
+          e.event === 'failed' ||
+          e.event === 'expired'
+        )
+          return e;
         if (e.event === 'removed') return e;
       }
       if (page.length < 1000) return undefined;
@@ -180,7 +198,12 @@ export class ResultWaiter {
   async close(): Promise<void> {
     for (const set of this.waiters.values()) {
       for (const w of [...set]) {
-        w.reject(new JobwireError(ErrorCode.CLOSED, 'queue closed while waiting for a result'));
+        w.reject(
+          new JobwireError(
+            ErrorCode.CLOSED,
+            'queue closed while waiting for a result',
+          ),
+        );
       }
     }
     const follower = this.follower;
@@ -211,10 +234,17 @@ function settle(
       );
       return;
     case 'expired':
-      w.reject(new JobwireError(ErrorCode.EXPIRED, `job ${id} expired before it started`));
+      w.reject(
+        new JobwireError(
+          ErrorCode.EXPIRED,
+          `job ${id} expired before it started`,
+        ),
+      );
       return;
     case 'removed':
-      w.reject(new JobwireError(ErrorCode.JOB_NOT_FOUND, `job ${id} was removed`));
+      w.reject(
+        new JobwireError(ErrorCode.JOB_NOT_FOUND, `job ${id} was removed`),
+      );
       return;
     default:
       return;

@@ -1,5 +1,7 @@
-import type { JobMap } from './define.ts';
-import type { Worker } from './worker.ts';
+/** Anything with a graceful close, such as a Worker. @public */
+export interface Closable {
+  close(options?: { deadlineMs?: number }): Promise<void>;
+}
 
 /**
  * Closes the workers gracefully on SIGTERM or SIGINT: no new jobs, running
@@ -8,16 +10,24 @@ import type { Worker } from './worker.ts';
  * @public
  */
 export function closeOnSignals(
-  workers: readonly Worker<JobMap>[] | Worker<JobMap>,
-  options: { deadlineMs?: number; signals?: NodeJS.Signals[]; exit?: boolean } = {},
+  workers: readonly Closable[] | Closable,
+  options: {
+    deadlineMs?: number;
+    signals?: NodeJS.Signals[];
+    exit?: boolean;
+  } = {},
 ): () => void {
-  const list = Array.isArray(workers) ? workers : [workers];
+  const list: readonly Closable[] = Array.isArray(workers)
+    ? workers
+    : [workers as Closable];
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   let closing = false;
   const onSignal = () => {
     if (closing) return;
     closing = true;
-    void Promise.all(list.map((w) => w.close({ deadlineMs: options.deadlineMs })))
+    void Promise.all(
+      list.map((w) => w.close({ deadlineMs: options.deadlineMs })),
+    )
       .then(() => {
         if (options.exit !== false) process.exit(0);
       })

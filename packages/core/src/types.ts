@@ -17,12 +17,7 @@
 
 /** Where a job is. @public */
 export type JobState =
-  | 'waiting'
-  | 'delayed'
-  | 'active'
-  | 'completed'
-  | 'failed'
-  | 'expired';
+  'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'expired';
 
 /** The short state letters stored in job hashes and counters. */
 export const stateLetter = {

@@ -5,6 +5,7 @@ import {
   closeConnection,
   openConnection,
   checkEvictionPolicy,
+  ensureReady,
   type Connection,
   type ConnectionOptions,
   type Logger,
@@ -23,7 +24,12 @@ import type {
   inferJobResultInput,
 } from './define.ts';
 import { getDefinition } from './define.ts';
-import { ErrorCode, JobwireError, ShutdownError, type SerializedError } from './errors.ts';
+import {
+  ErrorCode,
+  JobwireError,
+  ShutdownError,
+  type SerializedError,
+} from './errors.ts';
 import { executeJob, type RunningJob } from './execute.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
 import { sleep, Wakeup } from './internal/signal.ts';
@@ -35,7 +41,9 @@ import { Queue } from './queue.ts';
 /** A handler for job type `TName`. @public */
 export type Handler<TJobs extends JobMap, TName extends keyof TJobs> = (
   job: Job<inferJobOutput<TJobs, TName>, inferJobProgress<TJobs, TName>>,
-) => Promise<inferJobResultInput<TJobs, TName>> | inferJobResultInput<TJobs, TName>;
+) =>
+  | Promise<inferJobResultInput<TJobs, TName>>
+  | inferJobResultInput<TJobs, TName>;
 
 /** Handlers by job type; a worker serves the types it has handlers for. @public */
 export type HandlerMap<TJobs extends JobMap> = {
@@ -67,11 +75,23 @@ export interface WorkerOptions extends ConnectionOptions {
 /** Events a worker emits, for logs and metrics. @public */
 export interface WorkerEvents {
   /** A handler finished and its result was stored. */
-  completed: [info: { id: string; name: string; queue: string; result: unknown }];
+  completed: [
+    info: { id: string; name: string; queue: string; result: unknown },
+  ];
   /** An attempt failed; `willRetry` tells whether another attempt follows. */
-  failed: [info: { id: string; name: string; queue: string; error: SerializedError; willRetry: boolean }];
+  failed: [
+    info: {
+      id: string;
+      name: string;
+      queue: string;
+      error: SerializedError;
+      willRetry: boolean;
+    },
+  ];
   /** A write for a job was refused because this worker lost its lease. */
-  leaseLost: [info: { id: string; name: string; queue: string; during: string }];
+  leaseLost: [
+    info: { id: string; name: string; queue: string; during: string },
+  ];
   /** Stalled jobs were recovered by this worker's check. */
   stalled: [info: { queue: string; requeued: number; failed: number }];
   /** An internal error (Redis down, a listener threw); the worker carries on. */
@@ -124,48 +144,85 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     const common = resolveCommon(options);
     this.logger = common.logger;
     this.leaseMs = positive(options.leaseMs ?? defaults.leaseMs, 'leaseMs');
-    this.blockTimeoutMs = positive(options.blockTimeoutMs ?? defaults.blockTimeoutMs, 'blockTimeoutMs');
+    this.blockTimeoutMs = positive(
+      options.blockTimeoutMs ?? defaults.blockTimeoutMs,
+      'blockTimeoutMs',
+    );
     this.maxEvents = options.maxEvents ?? defaults.maxEvents;
-    this.concurrency = positive(options.concurrency ?? defaults.concurrency, 'concurrency');
-    const names = Object.keys(handlers).filter((n) => handlers[n] !== undefined);
+    this.concurrency = positive(
+      options.concurrency ?? defaults.concurrency,
+      'concurrency',
+    );
+    const names = Object.keys(handlers).filter(
+      (n) => handlers[n] !== undefined,
+    );
     if (names.length === 0) {
-      throw new JobwireError(ErrorCode.INVALID_OPTION, 'createWorker(): give at least one handler');
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        'createWorker(): give at least one handler',
+      );
     }
     for (const [name, limit] of Object.entries(options.typeConcurrency ?? {})) {
       getDefinition(registry, name);
       this.typeLimit.set(name, positive(limit, `typeConcurrency.${name}`));
     }
     this.command = openConnection(options, 'command', this.logger);
-    this.producer = new Queue(registry, { ...options, connection: this.command.client });
+    this.producer = new Queue(registry, {
+      ...options,
+      connection: this.command.client,
+    });
     const keys = makeKeyCache(common.prefix);
     const byQueue = new Map<string, string[]>();
     for (const name of names.sort()) {
       const def = getDefinition(registry, name);
       if (typeof handlers[name] !== 'function') {
-        throw new JobwireError(ErrorCode.INVALID_OPTION, `handler for ${name} must be a function`);
+        throw new JobwireError(
+          ErrorCode.INVALID_OPTION,
+          `handler for ${name} must be a function`,
+        );
       }
       byQueue.set(def.queue, [...(byQueue.get(def.queue) ?? []), name]);
     }
     for (const [queue, types] of byQueue) {
       const blocking = openConnection(options, 'blocking', this.logger);
-      this.consumers.push(new QueueConsumer(this, this.command, blocking, keys(queue), types));
+      this.consumers.push(
+        new QueueConsumer(this, this.command, blocking, keys(queue), types),
+      );
     }
-    trackForTests('worker', `worker(${[...byQueue.keys()].join(',')})`, () => this.closed === undefined);
+    trackForTests(
+      'worker',
+      `worker(${[...byQueue.keys()].join(',')})`,
+      () => this.closed === undefined,
+    );
     if (options.autorun !== false) this.run();
   }
 
   /** Starts consuming (done by the constructor unless `autorun: false`). */
   run(): void {
-    if (this.stopping) throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
+    if (this.stopping)
+      throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
     if (this.timers.length > 0) return;
-    checkEvictionPolicy(this.command.client, this.options.strictRedisConfig ?? false, this.logger).catch(
-      (err: unknown) => this.reportError(err, 'checking the eviction policy'),
-    );
+    void ensureReady(this.command.client, 60_000)
+      .then(() =>
+        checkEvictionPolicy(
+          this.command.client,
+          this.options.strictRedisConfig ?? false,
+          this.logger,
+        ),
+      )
+      .catch((err: unknown) =>
+        this.reportError(err, 'checking the eviction policy'),
+      );
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
     this.timers.push(setInterval(() => void this.renewLeases(), renewEvery));
-    const checkEvery = this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
-    this.timers.push(setInterval(() => void this.recoverStalled(checkEvery), checkEvery));
-    void this.recoverStalled(checkEvery);
+    const checkEvery =
+      this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
+    this.timers.push(
+      setInterval(() => void this.recoverStalled(checkEvery), checkEvery),
+    );
+    void ensureReady(this.command.client, 60_000)
+      .then(() => this.recoverStalled(checkEvery))
+      .catch(() => {});
     for (const c of this.consumers) c.start();
   }
 
@@ -185,13 +242,18 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     if (free <= 0) return { quotas, total: 0 };
     for (const t of types) {
       const limit = this.typeLimit.get(t) ?? Infinity;
-      const used = (this.runningByType.get(t) ?? 0) + (this.reservedByType.get(t) ?? 0);
+      const used =
+        (this.runningByType.get(t) ?? 0) + (this.reservedByType.get(t) ?? 0);
       const q = Math.min(free, limit - used);
       if (q > 0) quotas.push([t, q]);
     }
-    const total = Math.min(free, quotas.reduce((s, [, q]) => s + q, 0));
+    const total = Math.min(
+      free,
+      quotas.reduce((s, [, q]) => s + q, 0),
+    );
     this.reserved += total;
-    for (const [t, q] of quotas) this.reservedByType.set(t, (this.reservedByType.get(t) ?? 0) + q);
+    for (const [t, q] of quotas)
+      this.reservedByType.set(t, (this.reservedByType.get(t) ?? 0) + q);
     return { quotas, total };
   }
 
@@ -210,10 +272,16 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   dispatch(leased: LeasedJob): void {
     const running = executeJob(this, leased);
     this.jobs.set(`${leased.queue}\u0000${leased.id}`, running);
-    this.runningByType.set(leased.name, (this.runningByType.get(leased.name) ?? 0) + 1);
+    this.runningByType.set(
+      leased.name,
+      (this.runningByType.get(leased.name) ?? 0) + 1,
+    );
     void running.done.finally(() => {
       this.jobs.delete(`${leased.queue}\u0000${leased.id}`);
-      this.runningByType.set(leased.name, (this.runningByType.get(leased.name) ?? 1) - 1);
+      this.runningByType.set(
+        leased.name,
+        (this.runningByType.get(leased.name) ?? 1) - 1,
+      );
       this.capacity.notify();
     });
   }
@@ -230,32 +298,47 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   get internals() {
     return {
       registry: this.registry as JobRegistry,
-      handlers: this.handlers as Record<string, ((job: Job<unknown, unknown>) => unknown) | undefined>,
+      handlers: this.handlers as Record<
+        string,
+        ((job: Job<unknown, unknown>) => unknown) | undefined
+      >,
       client: this.command.client,
       producer: this.producer as unknown as Queue<JobMap>,
-      keys: (queue: string) => this.consumers.find((c) => c.keys.queue === queue)!.keys,
+      keys: (queue: string) =>
+        this.consumers.find((c) => c.keys.queue === queue)!.keys,
       maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
       logger: this.logger,
     };
   }
 
   /** Emits an event; a throwing listener is logged, never crashes the loop. */
-  safeEmit<TEvent extends keyof WorkerEvents>(event: TEvent, ...args: WorkerEvents[TEvent]): void {
+  safeEmit<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    ...args: WorkerEvents[TEvent]
+  ): void {
     try {
       this.emitter.emit(event, ...args);
     } catch (err) {
-      this.logger.error(`a "${event}" listener threw (bug in the listener): ${(err as Error).message}`);
+      this.logger.error(
+        `a "${event}" listener threw (bug in the listener): ${(err as Error).message}`,
+      );
     }
   }
 
   /** Subscribes to a worker event. */
-  on<TEvent extends keyof WorkerEvents>(event: TEvent, listener: (...args: WorkerEvents[TEvent]) => void): this {
+  on<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    listener: (...args: WorkerEvents[TEvent]) => void,
+  ): this {
     this.emitter.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
   /** Unsubscribes from a worker event. */
-  off<TEvent extends keyof WorkerEvents>(event: TEvent, listener: (...args: WorkerEvents[TEvent]) => void): this {
+  off<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    listener: (...args: WorkerEvents[TEvent]) => void,
+  ): this {
     this.emitter.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
@@ -263,16 +346,25 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   // ----- leases and stalls -----
 
   private async renewLeases(): Promise<void> {
+    if (this.command.client.status !== 'ready') return;
     for (const c of this.consumers) {
-      const mine = [...this.jobs.values()].filter((j) => j.leased.queue === c.keys.queue && !j.settled);
+      const mine = [...this.jobs.values()].filter(
+        (j) => j.leased.queue === c.keys.queue && j.renewing,
+      );
       if (mine.length === 0) continue;
       try {
-        const lost = (await runScript(this.command.client, 'extendLeases', [c.keys.active], [
-          c.keys.base,
-          this.leaseMs,
-          ...mine.flatMap((j) => [j.leased.id, j.leased.token]),
-        ])) as string[];
-        for (const id of lost) this.jobs.get(`${c.keys.queue}\u0000${id}`)?.leaseLost('renew');
+        const lost = (await runScript(
+          this.command.client,
+          'extendLeases',
+          [c.keys.active],
+          [
+            c.keys.base,
+            this.leaseMs,
+            ...mine.flatMap((j) => [j.leased.id, j.leased.token]),
+          ],
+        )) as string[];
+        for (const id of lost)
+          this.jobs.get(`${c.keys.queue}\u0000${id}`)?.leaseLost('renew');
       } catch (err) {
         this.reportError(err, 'renewing leases');
       }
@@ -280,15 +372,28 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   }
 
   private async recoverStalled(intervalMs: number): Promise<void> {
+    // While Redis is away there is nothing to check; the next tick retries.
+    if (this.command.client.status !== 'ready') return;
     for (const c of this.consumers) {
       const k = c.keys;
       try {
-        const r = (await runScript(this.command.client, 'recoverStalled',
+        const r = (await runScript(
+          this.command.client,
+          'recoverStalled',
           [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
-          [k.base, this.maxEvents, this.options.maxStalls ?? defaults.maxStalls, intervalMs],
+          [
+            k.base,
+            this.maxEvents,
+            this.options.maxStalls ?? defaults.maxStalls,
+            intervalMs,
+          ],
         )) as number[];
         if (r.length === 2 && (r[0]! > 0 || r[1]! > 0)) {
-          this.safeEmit('stalled', { queue: k.queue, requeued: r[0]!, failed: r[1]! });
+          this.safeEmit('stalled', {
+            queue: k.queue,
+            requeued: r[0]!,
+            failed: r[1]!,
+          });
         }
       } catch (err) {
         this.reportError(err, 'checking for stalled jobs');
@@ -325,7 +430,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return {
       ready:
         !this.stopping &&
-        connections.every((c) => c.command === 'ready' && c.blocking === 'ready'),
+        connections.every(
+          (c) => c.command === 'ready' && c.blocking === 'ready',
+        ),
       running: this.jobs.size,
       paused: this.paused,
       closing: this.stopping,
@@ -339,7 +446,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
    * waiting at once (no attempt counted), for another worker to run.
    */
   close(options: { deadlineMs?: number } = {}): Promise<void> {
-    this.closed ??= this.doClose(options.deadlineMs ?? defaults.shutdownDeadlineMs);
+    this.closed ??= this.doClose(
+      options.deadlineMs ?? defaults.shutdownDeadlineMs,
+    );
     return this.closed;
   }
 
@@ -349,9 +458,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     for (const c of this.consumers) c.interrupt();
     this.capacity.notify();
     const all = () => Promise.all([...this.jobs.values()].map((j) => j.done));
-    const finished = await Promise.race([all().then(() => true), sleep(deadlineMs).then(() => false)]);
+    const finished = await Promise.race([
+      all().then(() => true),
+      sleep(deadlineMs).then(() => false),
+    ]);
     if (!finished) {
-      await Promise.all([...this.jobs.values()].map((j) => j.release(new ShutdownError())));
+      await Promise.all(
+        [...this.jobs.values()].map((j) => j.release(new ShutdownError())),
+      );
     }
     await Promise.all(this.consumers.map((c) => c.stopped()));
     await this.producer.close();
@@ -362,7 +476,10 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new JobwireError(ErrorCode.INVALID_OPTION, `${name} must be a positive number, got ${String(value)}`);
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `${name} must be a positive number, got ${String(value)}`,
+    );
   }
   return value;
 }

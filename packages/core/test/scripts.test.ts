@@ -1,0 +1,171 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { queueKeys } from '../src/keys.ts';
+import { runScript, scripts } from '../src/scripts/index.ts';
+import { startRedis, uniqueQueue, useRedis } from './helpers/redis-server.ts';
+
+const redis = useRedis();
+const scriptDir = new URL('../src/scripts/', import.meta.url);
+
+describe('Lua scripts', () => {
+  it('registers every .lua file with the key count in its name', () => {
+    const files = readdirSync(scriptDir).filter((f) => f.endsWith('.lua'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const [, name, keys] = /^(\w+)-(\d+)\.lua$/.exec(file) ?? [];
+      expect(name, file).toBeDefined();
+      const loaded = scripts.get(name as never);
+      expect(loaded, `${file} is not loaded`).toBeDefined();
+      expect(loaded!.numberOfKeys).toBe(Number(keys));
+      // The KEYS used by the body never exceed the declared count.
+      const used = [...loaded!.lua.matchAll(/KEYS\[(\d+)\]/g)].map((m) =>
+        Number(m[1]),
+      );
+      expect(Math.max(0, ...used)).toBeLessThanOrEqual(Number(keys));
+    }
+    expect(scripts.size).toBe(files.length);
+  });
+
+  it('documents Input, Output and Events in each header and stays small', () => {
+    for (const file of readdirSync(scriptDir).filter((f) =>
+      f.endsWith('.lua'),
+    )) {
+      const text = readFileSync(new URL(file, scriptDir), 'utf8');
+      expect(text, file).toMatch(/Input:/);
+      expect(text, file).toMatch(/Output:/);
+      expect(text, file).toMatch(/Events:/);
+      expect(text.split('\n').length, file).toBeLessThanOrEqual(110);
+    }
+  });
+
+  it('inlines includes and versions command names by content', () => {
+    const enqueue = scripts.get('enqueue')!;
+    expect(enqueue.lua).not.toMatch(/^-- @include/m);
+    expect(enqueue.lua).toMatch(/local function pushWait/);
+    expect(enqueue.command).toMatch(/^jobwire_enqueue_[0-9a-f]{8}$/);
+  });
+
+  it('reports lease loss as a status code, not a Lua error', async () => {
+    const client = new Redis(redis.url);
+    try {
+      const k = queueKeys('jobwire', uniqueQueue());
+      const enq = (await runScript(
+        client,
+        'enqueue',
+        [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
+        [
+          k.base,
+          100,
+          1,
+          '',
+          't',
+          '{}',
+          0,
+          0,
+          '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
+          0,
+          1,
+          '',
+          '',
+        ],
+      )) as string[];
+      const id = String(enq[0]);
+      const taken = (await runScript(
+        client,
+        'moveToActive',
+        [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
+        [k.base, 100, 1000, 'w1', 1, 1, 't', 1],
+      )) as unknown[];
+      expect(Number(taken[3])).toBe(1);
+      const token = String(taken[9]);
+      const completeKeys = [k.active, k.completed, k.counts, k.events];
+      const stale = await runScript(client, 'complete', completeKeys, [
+        k.base,
+        100,
+        id,
+        `${token}x`,
+        '',
+        -1,
+        0,
+      ]);
+      expect(stale).toBe(-2);
+      expect(await client.hget(k.job(id), 's')).toBe('a');
+      const ok = await runScript(client, 'complete', completeKeys, [
+        k.base,
+        100,
+        id,
+        token,
+        '',
+        -1,
+        0,
+      ]);
+      expect(ok).toBe(1);
+      // A second completion with the same token is refused: applied once.
+      const again = await runScript(client, 'complete', completeKeys, [
+        k.base,
+        100,
+        id,
+        token,
+        '',
+        -1,
+        0,
+      ]);
+      expect(again).toBe(-2);
+      const missing = await runScript(client, 'complete', completeKeys, [
+        k.base,
+        100,
+        'nope',
+        token,
+        '',
+        -1,
+        0,
+      ]);
+      expect(missing).toBe(-1);
+      expect(await client.hget(k.counts, 't|c')).toBe('1');
+      expect(await client.hget(k.counts, 't|a')).toBe('0');
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('keeps every key of a queue in one cluster slot', async () => {
+    // CLUSTER KEYSLOT needs cluster mode; it computes the slot Redis uses.
+    const cluster = await startRedis({
+      extraArgs: ['--cluster-enabled', 'yes'],
+    });
+    const client = new Redis(cluster.url);
+    try {
+      const queue = uniqueQueue();
+      const k = queueKeys('jobwire', queue);
+      const all = [
+        k.id,
+        k.delayed,
+        k.active,
+        k.completed,
+        k.failed,
+        k.expired,
+        k.counts,
+        k.events,
+        k.meta,
+        k.types,
+        k.stallLock,
+        k.repeats,
+        k.wait('sendEmail'),
+        k.marker('sendEmail'),
+        k.job('1'),
+        k.job('rpt.x.1'),
+        k.log('1'),
+      ];
+      const slots = new Set<number>();
+      for (const key of all) {
+        expect(key.startsWith(`jobwire:{${queue}}:`)).toBe(true);
+        slots.add(Number(await client.call('CLUSTER', 'KEYSLOT', key)));
+      }
+      expect(slots.size).toBe(1);
+    } finally {
+      await client.quit();
+      await cluster.stop();
+    }
+  });
+});
