@@ -29,6 +29,7 @@ import {
 import { Maintenance } from './maintenance.ts';
 import { resolveEnqueueOptions, toStoredOptions } from './options.ts';
 import { ResultWaiter } from './results.ts';
+import { stripUnknownKeys } from './strip.ts';
 import { runScript } from './scripts/index.ts';
 import type { EnqueueOptions } from './types.ts';
 import type { RepeatSpec } from './options.ts';
@@ -191,8 +192,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
     }
     assertJsonSafe(payload, `payload of ${name}`);
-    // The validated input is stored; transforms and defaults run in the worker.
-    const data = JSON.stringify(payload);
+    // The validated input is stored, minus keys the schema would strip;
+    // transforms and defaults run once, in the worker.
+    const data = JSON.stringify(stripUnknownKeys(def.payload, payload));
     const size = Buffer.byteLength(data, 'utf8');
     if (size > this.maxPayloadBytes) {
       throw new PayloadTooLargeError(
