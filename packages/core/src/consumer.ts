@@ -50,6 +50,7 @@ export class QueueConsumer {
   private loop: Promise<void> | undefined;
   /** Whether the last fetch saw the queue paused (for health). */
   queuePaused = false;
+  private interrupted = false;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -160,6 +161,7 @@ export class QueueConsumer {
    */
   private async block(types: string[], waitMs: number): Promise<void> {
     if (waitMs <= 0) return;
+    this.interrupted = false;
     const client = this.blocking.client;
     try {
       await ensureReady(client, 5000);
@@ -180,7 +182,10 @@ export class QueueConsumer {
         }),
       ]);
     } catch (err) {
-      if (!this.host.isStopping()) {
+      // interrupt() cuts the blocking read on purpose: not a Redis problem.
+      const interrupted = this.interrupted;
+      this.interrupted = false;
+      if (!this.host.isStopping() && !interrupted) {
         this.host.reportError(
           mapRedisError(err),
           `waiting for jobs on ${this.keys.queue}`,
@@ -194,6 +199,7 @@ export class QueueConsumer {
 
   /** Ends a blocked wait at once (used by close and pause). */
   interrupt(): void {
+    this.interrupted = true;
     this.blocking.client.disconnect(!this.host.isStopping());
   }
 }
