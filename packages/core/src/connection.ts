@@ -216,6 +216,11 @@ export async function checkEvictionPolicy(
 export async function closeConnection(conn: Connection): Promise<void> {
   if (!conn.owned) return;
   if (conn.client.status === 'end') return;
+  if (conn.client.status !== 'ready') {
+    // Never connected (or reconnecting): nothing to flush, so no QUIT.
+    conn.client.disconnect();
+    return;
+  }
   try {
     await conn.client.quit();
   } catch {

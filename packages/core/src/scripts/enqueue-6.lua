@@ -49,6 +49,8 @@ for i = 0, n - 1 do
       redis.call('ZADD', KEYS[2], now + delay, id)
       moveCount(KEYS[3], name, '', 'd')
       emit(KEYS[4], maxEvents, 'delayed', id, name, 'due', now + delay)
+      -- Wake a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. name, 0, '0')
     else
       redis.call('HSET', jk, 's', 'w')
       if expireAfter > 0 then redis.call('HSET', jk, 'x', now + expireAfter) end
