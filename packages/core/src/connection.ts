@@ -123,6 +123,23 @@ export function openConnection(
   return { client, owned };
 }
 
+const readyWaits = new WeakMap<RedisClient, Promise<void>>();
+
+/** One shared 'ready' listener per client, however many callers wait. */
+function nextReady(client: RedisClient): Promise<void> {
+  let wait = readyWaits.get(client);
+  if (wait === undefined) {
+    wait = new Promise<void>((resolve) => {
+      client.once('ready', () => {
+        readyWaits.delete(client);
+        resolve();
+      });
+    });
+    readyWaits.set(client, wait);
+  }
+  return wait;
+}
+
 /** Waits until the client is ready, or fails with RedisUnavailableError. */
 export async function ensureReady(
   client: RedisClient,
@@ -132,21 +149,23 @@ export async function ensureReady(
   if (client.status === 'end') {
     throw new JobwireError(ErrorCode.CLOSED, 'connection is closed');
   }
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(
-        new RedisUnavailableError(
-          `Redis not reachable within ${timeoutMs} ms (connectTimeoutMs); status ${client.status}`,
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new RedisUnavailableError(
+            `Redis not reachable within ${timeoutMs} ms (connectTimeoutMs); status ${client.status}`,
+          ),
         ),
-      );
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('ready', onReady);
+      timeoutMs,
+    );
   });
+  try {
+    await Promise.race([nextReady(client), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Maps an ioredis failure to a typed error; other errors pass through. */

@@ -30,6 +30,8 @@ if retry > 0 then
   redis.call('ZADD', KEYS[3], now + retry, id)
   moveCount(KEYS[4], f[1], 'a', 'd')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now + retry, 'err', errJson)
+  -- Wake a blocked worker so it re-reads the next due time.
+  redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
   return 1
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
