@@ -44,8 +44,6 @@ export interface JobInfo {
   version: number;
 }
 
-const ALL_STATES = Object.keys(stateLetter) as JobState[];
-
 function emptyCounts(): StateCounts {
   return {
     waiting: 0,
@@ -415,5 +413,3 @@ function toJobInfo(
   if (h.r !== undefined) info.result = parseMaybe(h.r);
   return info;
 }
-
-export { ALL_STATES };

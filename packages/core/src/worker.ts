@@ -105,7 +105,13 @@ export interface WorkerHealth {
   running: number;
   paused: boolean;
   closing: boolean;
-  connections: { queue: string; command: string; blocking: string }[];
+  /** Per queue: connection states, and whether the queue itself is paused. */
+  connections: {
+    queue: string;
+    command: string;
+    blocking: string;
+    queuePaused: boolean;
+  }[];
 }
 
 /**
@@ -426,6 +432,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       queue: c.keys.queue,
       command: this.command.client.status,
       blocking: c.blocking.client.status,
+      queuePaused: c.queuePaused,
     }));
     return {
       ready:
