@@ -118,7 +118,10 @@ export function openConnection(
   });
   registerScripts(client);
   if (owned) {
-    trackForTests('redis', role, () => client.status !== 'end');
+    // A Cluster stops at status 'close' after disconnect(); 'end' fires for both.
+    let ended = false;
+    client.once('end', () => (ended = true));
+    trackForTests('redis', role, () => !ended && client.status !== 'end');
   }
   return { client, owned };
 }

@@ -1,0 +1,157 @@
+import { spawnSync } from 'node:child_process';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  createQueue,
+  createQueueEvents,
+  createWorker,
+  defineJobs,
+  job,
+} from '../src/index.ts';
+import {
+  startRedis,
+  uniqueQueue,
+  type RedisServer,
+} from './helpers/redis-server.ts';
+
+// A real three-master Redis Cluster on loopback: every script must touch a
+// single slot, or Redis refuses it with CROSSSLOT.
+const nodes: RedisServer[] = [];
+
+beforeAll(async () => {
+  for (let i = 0; i < 3; i++) {
+    nodes.push(
+      await startRedis({
+        extraArgs: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-node-timeout',
+          '2000',
+        ],
+      }),
+    );
+  }
+  const created = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (created.status !== 0)
+    throw new Error(
+      `cluster create failed: ${created.stdout}${created.stderr}`,
+    );
+  // Wait until every node agrees the cluster is up.
+  for (let i = 0; i < 100; i++) {
+    const info = spawnSync(
+      'redis-cli',
+      ['-p', String(nodes[0]!.port), 'cluster', 'info'],
+      { encoding: 'utf8' },
+    );
+    if (info.stdout.includes('cluster_state:ok')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('cluster did not become ready');
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+});
+
+describe('Redis Cluster', () => {
+  it('enqueues, processes, reports events and results across a cluster', async () => {
+    const queues = [uniqueQueue('ca'), uniqueQueue('cb')];
+    const jobs = defineJobs({
+      add: job({
+        queue: queues[0],
+        payload: z.object({ a: z.number(), b: z.number() }),
+        result: z.object({ sum: z.number() }),
+      }),
+      echo: job({
+        queue: queues[1],
+        payload: z.object({ s: z.string() }),
+        delayMs: 50,
+      }),
+    });
+    const cluster = new Cluster(
+      nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    );
+    const queue = createQueue(jobs, { connection: cluster });
+    const events = createQueueEvents({
+      connection: cluster,
+      queue: queues[0]!,
+      from: '0',
+    });
+    const worker = createWorker(
+      jobs,
+      {
+        add: async (j) => {
+          await j.progress(50);
+          await j.log('adding');
+          return { sum: j.data.a + j.data.b };
+        },
+        echo: async () => {},
+      },
+      { connection: cluster, concurrency: 4, blockTimeoutMs: 1000 },
+    );
+    try {
+      const handles = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          queue.enqueue('add', { a: i, b: 1 }),
+        ),
+      );
+      const bulk = await queue.enqueueBulk(
+        Array.from({ length: 10 }, (_, i) => ({
+          name: 'echo' as const,
+          payload: { s: `${i}` },
+        })),
+      );
+      const results = await Promise.all(
+        handles.map((h) => h.finished({ timeoutMs: 10_000 })),
+      );
+      expect(results.map((r) => r.sum)).toEqual(handles.map((_, i) => i + 1));
+      await Promise.all(bulk.map((h) => h.finished({ timeoutMs: 10_000 })));
+      const info = await queue.getJob(handles[0]!.id);
+      expect(info).toMatchObject({
+        state: 'completed',
+        progress: 50,
+        logs: ['adding'],
+      });
+      const counts = await queue.getCounts();
+      expect(counts.completed).toBe(30);
+      // The keys of each queue live in one slot, on one node.
+      for (const q of queues) {
+        const perNode = await Promise.all(
+          cluster.nodes('master').map((n) => n.keys(`jobwire:{${q}}:*`)),
+        );
+        const keys = perNode.flat();
+        expect(perNode.filter((k) => k.length > 0)).toHaveLength(1);
+        const slots = new Set(
+          await Promise.all(
+            keys.map((k) => cluster.call('CLUSTER', 'KEYSLOT', k)),
+          ),
+        );
+        expect(keys.length).toBeGreaterThan(3);
+        expect(slots.size).toBe(1);
+      }
+      const seen: string[] = [];
+      for await (const e of events) {
+        if (e.jobId === handles[0]!.id) seen.push(e.event);
+        if (seen.includes('completed')) break;
+      }
+      expect(seen).toEqual(['waiting', 'active', 'progress', 'completed']);
+    } finally {
+      await worker.close();
+      await events.close();
+      await queue.close();
+      await cluster.quit();
+    }
+  });
+});
