@@ -25,7 +25,16 @@ export interface JobSpec<
   queue?: string;
   /** Contract version, bumped on breaking payload changes. @defaultValue 1 */
   version?: number;
+  /**
+   * Which deploys a schema change must stay safe for, checked by codegen
+   * against the lock: old jobs read by new workers (backward), new jobs read
+   * by old workers (forward), both (full), or none. @defaultValue 'full'
+   */
+  compatibility?: CompatibilityMode;
 }
+
+/** @public */
+export type CompatibilityMode = 'backward' | 'forward' | 'full' | 'none';
 
 /** A declared job type. @public */
 export interface JobDefinition<
@@ -39,6 +48,7 @@ export interface JobDefinition<
   readonly progress: TProgress;
   readonly queue: string;
   readonly version: number;
+  readonly compatibility: CompatibilityMode;
   /** The spec's options, checked and normalised. */
   readonly options: ResolvedJobOptions;
 }
@@ -89,8 +99,16 @@ export function job<
       `job(): version must be a positive integer, got ${String(version)}`,
     );
   }
+  const compatibility = spec.compatibility ?? 'full';
+  if (!['backward', 'forward', 'full', 'none'].includes(compatibility)) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `job(): compatibility must be backward, forward, full or none, got ${String(compatibility)}`,
+    );
+  }
   return {
     kind: 'jobwire.job',
+    compatibility,
     payload: spec.payload,
     result: spec.result as TResult,
     progress: spec.progress as TProgress,

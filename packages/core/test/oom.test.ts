@@ -45,7 +45,7 @@ describe('Redis out of memory', () => {
         ErrorCode.REDIS_OUT_OF_MEMORY,
       );
       // All or nothing: every stored hash is indexed, every index entry has a hash.
-      const waiting = await admin.zrange(k.wait('fill'), 0, -1);
+      const waiting = await admin.zrange(k.wait('fill'), 0, '-1');
       const hashes = (await admin.keys(`${k.base}j:*`)).filter(
         (key) => !key.endsWith(':log'),
       );
