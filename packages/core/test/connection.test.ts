@@ -10,7 +10,9 @@ import {
   JobwireError,
 } from '../src/index.ts';
 import type { Logger } from '../src/index.ts';
+import { rejectionOf } from './helpers/assert.ts';
 import { startRedis, uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings } from './helpers/wait.ts';
 
 const redis = useRedis();
 let raw: Redis;
@@ -21,8 +23,6 @@ beforeAll(() => {
 afterAll(async () => {
   await raw.quit();
 });
-
-const fast = { leaseMs: 1000, stallCheckIntervalMs: 500, blockTimeoutMs: 1000 };
 
 function capture(): { logger: Logger; warns: string[]; errors: string[] } {
   const warns: string[] = [];
@@ -39,15 +39,6 @@ function capture(): { logger: Logger; warns: string[]; errors: string[] } {
       },
     },
   };
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
 }
 
 function registry(queue: string) {
@@ -84,7 +75,7 @@ describe('connection inputs', () => {
       { echo: (j) => ({ n: j.data.n * 2 }) },
       {
         connection: settings,
-        ...fast,
+        ...fastWorkerSettings,
       },
     );
     try {
@@ -106,7 +97,7 @@ describe('connection inputs', () => {
       const worker = createWorker(
         reg,
         { echo: (j) => ({ n: j.data.n + 1 }) },
-        { connection: client, ...fast },
+        { connection: client, ...fastWorkerSettings },
       );
       try {
         const h = await queue.enqueue('echo', { n: 1 });
@@ -135,7 +126,7 @@ describe('connection inputs', () => {
       {
         connection: redis.url,
         prefix,
-        ...fast,
+        ...fastWorkerSettings,
       },
     );
     try {
@@ -171,7 +162,7 @@ describe('connection inputs', () => {
       { echo: (j) => ({ n: j.data.n }) },
       {
         connection: settings,
-        ...fast,
+        ...fastWorkerSettings,
       },
     );
     const db2 = new Redis({
@@ -318,7 +309,7 @@ describe('key layout', () => {
             throw new Error('always fails');
           },
         },
-        { connection: server.url, ...fast },
+        { connection: server.url, ...fastWorkerSettings },
       );
       try {
         const handles = await Promise.all([

@@ -18,11 +18,12 @@ import type {
   JobOptions,
   Logger,
 } from '../src/index.ts';
+import { rejectionOf } from './helpers/assert.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings } from './helpers/wait.ts';
 
 const redis = useRedis();
 
-const fast = { leaseMs: 1000, stallCheckIntervalMs: 500, blockTimeoutMs: 1000 };
 const silent: Logger = { warn: () => {}, error: () => {} };
 
 function thrownBy(fn: () => unknown): unknown {
@@ -32,15 +33,6 @@ function thrownBy(fn: () => unknown): unknown {
     return err;
   }
   throw new Error('expected a throw');
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
 }
 
 function codeOf(err: unknown): string {
@@ -219,7 +211,7 @@ describe('types', () => {
     };
     const worker = createWorker(reg, handlers, {
       connection: redis.url,
-      ...fast,
+      ...fastWorkerSettings,
     });
     try {
       expectTypeOf(queue.enqueue<'greet'>)
@@ -287,7 +279,7 @@ describe('types', () => {
           return { text: j.data.count };
         },
       },
-      { connection: redis.url, ...fast },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       const h = await queue.enqueue('greet', { name: 'x', count: '5' });

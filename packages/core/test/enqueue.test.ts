@@ -29,7 +29,9 @@ import type {
   Priority,
   Queue,
 } from '../src/index.ts';
+import { rejectionOf } from './helpers/assert.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep } from './helpers/wait.ts';
 
 const redis = useRedis();
 let raw: Redis;
@@ -41,23 +43,7 @@ afterAll(async () => {
   await raw.quit();
 });
 
-const fast = { leaseMs: 1000, stallCheckIntervalMs: 500, blockTimeoutMs: 1000 };
-
 const silent: Logger = { warn: () => {}, error: () => {} };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves with what `p` rejected with; fails when it resolves. */
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
 
 function thrownBy(fn: () => unknown): unknown {
   try {
@@ -169,7 +155,7 @@ describe('enqueue validation', () => {
             seen.push(j.data);
           },
         },
-        { connection: redis.url, ...fast },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       try {
         await h.finished({ timeoutMs: 5000 });
@@ -524,7 +510,7 @@ describe('priority', () => {
             order.push(j.data.label);
           },
         },
-        { connection: redis.url, concurrency: 1, ...fast },
+        { connection: redis.url, concurrency: 1, ...fastWorkerSettings },
       );
       try {
         await Promise.all(
@@ -614,7 +600,7 @@ describe('delay', () => {
             if (j.data.n === 1) startedAt.push(Date.now());
           },
         },
-        { connection: redis.url, ...fast },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       try {
         await h.finished({ timeoutMs: 5000 });
@@ -787,7 +773,7 @@ describe('expiry', () => {
             ran.push(j.data.n);
           },
         },
-        { connection: redis.url, ...fast },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       try {
         const err = await rejectionOf(h.finished({ timeoutMs: 5000 }));
@@ -926,7 +912,7 @@ describe('finished()', () => {
           throw new TypeError('kaput');
         },
       },
-      { connection: redis.url, concurrency: 3, ...fast },
+      { connection: redis.url, concurrency: 3, ...fastWorkerSettings },
     );
     try {
       const h = await queue.enqueue('sum', { xs: [1, 2, 3] });

@@ -13,30 +13,9 @@ import {
 } from '../src/index.ts';
 import type { QueueEvent, QueueEvents } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
-
-const workerSettings = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-};
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function registryFor(queue: string) {
   return defineJobs({
@@ -91,7 +70,7 @@ describe('durable event log', () => {
             return { doubled: j.data.n * 2 };
           },
         },
-        { connection: redis.url, ...workerSettings },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       const h = await queue.enqueue('work', { n: 21 });
       try {
@@ -218,7 +197,7 @@ describe('finished() from another process', () => {
       const worker = createWorker(
         reg,
         { work: (j) => ({ doubled: j.data.n * 2 }) },
-        { connection: redis.url, ...workerSettings },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       try {
         await waitFor(
@@ -251,7 +230,7 @@ describe('finished() from another process', () => {
       const worker2 = createWorker(
         reg,
         { work: (j) => ({ doubled: j.data.n * 2 }) },
-        { connection: redis.url, ...workerSettings },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       try {
         expect(await pending).toEqual({ doubled: 10 });
@@ -284,7 +263,7 @@ describe('finished() from another process', () => {
             throw new PermanentError(`no way ${j.data.n}`);
           },
         },
-        { connection: redis.url, ...workerSettings },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       try {
         await expect(kept.finished({ timeoutMs: 5000 })).rejects.toMatchObject({
@@ -340,7 +319,7 @@ describe('event stream cap', () => {
       { work: (j) => ({ doubled: j.data.n * 2 }) },
       {
         connection: redis.url,
-        ...workerSettings,
+        ...fastWorkerSettings,
         concurrency: 20,
         maxEvents: 100,
       },

@@ -14,6 +14,7 @@ import {
 } from '../src/index.ts';
 import type { QueueEvent, Worker, WorkerEvents } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 import {
   readLedger,
   spawnWorkerProcess,
@@ -26,28 +27,8 @@ import type {
 
 const redis = useRedis();
 
-const LEASE_MS = 1000;
-const STALL_CHECK_MS = 500;
-const FAST = {
-  leaseMs: LEASE_MS,
-  stallCheckIntervalMs: STALL_CHECK_MS,
-  blockTimeoutMs: 1000,
-} as const;
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const LEASE_MS = fastWorkerSettings.leaseMs;
+const STALL_CHECK_MS = fastWorkerSettings.stallCheckIntervalMs;
 
 function collectEvents(queue: string): {
   events: QueueEvent[];
@@ -70,7 +51,11 @@ function ledgerFile(): string {
 }
 
 function startChild(config: Omit<WorkerProcessConfig, 'url'>): WorkerProcess {
-  const wp = spawnWorkerProcess({ url: redis.url, ...FAST, ...config });
+  const wp = spawnWorkerProcess({
+    url: redis.url,
+    ...fastWorkerSettings,
+    ...config,
+  });
   children.push(wp);
   return wp;
 }
@@ -113,7 +98,7 @@ describe('leases: crashed workers', () => {
             return { n: j.data.n * 10 };
           },
         },
-        { connection: redis.url, ...FAST },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       await sleep(200);
       expect(redelivered.size).toBe(0);

@@ -13,30 +13,10 @@ import {
 } from '../src/index.ts';
 import type { QueueEventName } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { scanKeys } from './helpers/redis-keys.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
-
-const workerSettings = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-};
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function registryFor(queue: string) {
   return defineJobs({
@@ -57,23 +37,6 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
     return (err as JobwireError).code;
   }
   return undefined;
-}
-
-async function scanKeys(raw: Redis, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(
-      cursor,
-      'MATCH',
-      pattern,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
 }
 
 const zero = {
@@ -106,7 +69,7 @@ describe('getCounts', () => {
           return { n: j.data.n };
         },
       },
-      { connection: redis.url, ...workerSettings, concurrency: 4 },
+      { connection: redis.url, ...fastWorkerSettings, concurrency: 4 },
     );
     try {
       const c1 = await queue.enqueue('a', { n: 0 });
@@ -230,7 +193,7 @@ describe('getJobs', () => {
           await sleep(3);
         },
       },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       const ids: string[] = [];
@@ -286,7 +249,7 @@ describe('getJob', () => {
           return { n: j.data.n + 1 };
         },
       },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       const t0 = Date.now();
@@ -356,7 +319,7 @@ describe('operator actions', () => {
           return { n: j.data.n };
         },
       },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       const h = await queue.enqueue('a', { n: 7 });
@@ -399,7 +362,7 @@ describe('operator actions', () => {
     const worker = createWorker(
       reg,
       { a: (j) => ({ n: j.data.n }) },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       const h = await queue.enqueue('a', { n: 3 }, { delayMs: 3_600_000 });
@@ -490,7 +453,7 @@ describe('operator actions', () => {
     const worker = createWorker(
       reg,
       { a: (j) => ({ n: j.data.n }) },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       expect(await queue.isPaused(q)).toBe(false);

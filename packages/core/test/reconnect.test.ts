@@ -10,41 +10,33 @@ import {
 } from '../src/index.ts';
 import type { Logger } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis({
   appendonly: true,
   extraArgs: ['--appendfsync', 'always'],
 });
 
-const workerSettings = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-};
-
 /** Outages log a lot by design; keep test output readable. */
 const quiet: Logger = { warn: () => {}, error: () => {} };
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
+/** Like `waitFor`, but a throwing `cond` (Redis down) counts as not yet. */
+async function waitForTolerant(
   cond: () => boolean | Promise<boolean>,
   timeoutMs: number,
   what: string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
-    try {
-      ok = await cond();
-    } catch {
-      ok = false;
-    }
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  await waitFor(
+    async () => {
+      try {
+        return await cond();
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    what,
+  );
 }
 
 function registryFor(queue: string) {
@@ -66,19 +58,27 @@ describe('reconnection', () => {
     const worker = createWorker(
       reg,
       { work: () => {} },
-      { connection: redis.url, ...workerSettings, logger: quiet },
+      { connection: redis.url, ...fastWorkerSettings, logger: quiet },
     );
     worker.on('completed', (e) => done.add(e.id));
     worker.on('error', () => {});
     try {
-      await waitFor(() => worker.health().ready, 5000, 'worker ready');
+      await waitForTolerant(() => worker.health().ready, 5000, 'worker ready');
       await redis.server.kill9();
-      await waitFor(() => !worker.health().ready, 2000, 'health not ready');
+      await waitForTolerant(
+        () => !worker.health().ready,
+        2000,
+        'health not ready',
+      );
       await sleep(1000);
       expect(worker.health().ready).toBe(false);
       await redis.server.restart();
       const restarted = Date.now();
-      await waitFor(() => worker.health().ready, 5000, 'health ready again');
+      await waitForTolerant(
+        () => worker.health().ready,
+        5000,
+        'health ready again',
+      );
       expect(Date.now() - restarted).toBeLessThanOrEqual(5000);
 
       const t0 = Date.now();
@@ -88,7 +88,7 @@ describe('reconnection', () => {
           payload: { n },
         })),
       );
-      await waitFor(
+      await waitForTolerant(
         () => handles.every((h) => done.has(h.id)),
         5000,
         '20 jobs after restart',
@@ -112,11 +112,11 @@ describe('reconnection', () => {
     const worker = createWorker(
       reg,
       { work: () => {} },
-      { connection: redis.url, ...workerSettings, logger: quiet },
+      { connection: redis.url, ...fastWorkerSettings, logger: quiet },
     );
     worker.on('error', () => {});
     try {
-      await waitFor(() => worker.health().ready, 5000, 'worker ready');
+      await waitForTolerant(() => worker.health().ready, 5000, 'worker ready');
       await sleep(200);
       await redis.server.kill9();
       await sleep(3000);
@@ -152,7 +152,7 @@ describe('reconnection', () => {
       },
       {
         connection: redis.url,
-        ...workerSettings,
+        ...fastWorkerSettings,
         concurrency: 10,
         logger: quiet,
       },
@@ -165,14 +165,18 @@ describe('reconnection', () => {
           payload: { n },
         })),
       );
-      await waitFor(() => invocations >= 25, 10_000, 'jobs to be running');
+      await waitForTolerant(
+        () => invocations >= 25,
+        10_000,
+        'jobs to be running',
+      );
       await redis.server.kill9();
       const atKill = invocations;
       await sleep(1000);
       await redis.server.restart();
       expect(atKill).toBeLessThan(100);
 
-      await waitFor(
+      await waitForTolerant(
         async () => {
           const c = await queue.getCounts();
           return c.completed + c.failed === 100;

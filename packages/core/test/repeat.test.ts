@@ -11,52 +11,15 @@ import {
 } from '../src/index.ts';
 import type { Worker } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { scanKeys } from './helpers/redis-keys.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
-
-const workerSettings = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-};
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function registryFor(queue: string) {
   return defineJobs({
     tick: job({ queue, payload: z.object({ label: z.string() }) }),
   });
-}
-
-async function scanKeys(raw: Redis, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(
-      cursor,
-      'MATCH',
-      pattern,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
 }
 
 interface Run {
@@ -102,7 +65,7 @@ describe('repeat', () => {
                 runs.push({ id: j.id, at: Date.now(), label: j.data.label });
               },
             },
-            { connection: redis.url, ...workerSettings },
+            { connection: redis.url, ...fastWorkerSettings },
           ),
         );
       }
@@ -148,7 +111,7 @@ describe('repeat', () => {
           runs.push({ id: j.id, at: Date.now(), label: j.data.label });
         },
       },
-      { connection: redis.url, ...workerSettings, blockTimeoutMs: 3000 },
+      { connection: redis.url, ...fastWorkerSettings, blockTimeoutMs: 3000 },
     );
     try {
       // Let the idle worker settle into its blocking wait.
@@ -178,7 +141,7 @@ describe('repeat', () => {
           ranAt = Date.now();
         },
       },
-      { connection: redis.url, ...workerSettings, blockTimeoutMs: 3000 },
+      { connection: redis.url, ...fastWorkerSettings, blockTimeoutMs: 3000 },
     );
     try {
       await sleep(300);
@@ -212,7 +175,7 @@ describe('repeat', () => {
       },
       {
         connection: redis.url,
-        ...workerSettings,
+        ...fastWorkerSettings,
         concurrency: 2,
         blockTimeoutMs: 3000,
       },
@@ -248,7 +211,7 @@ describe('repeat', () => {
           runs.push({ id: j.id, at: Date.now(), label: j.data.label });
         },
       },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       await queue.repeat(
@@ -282,7 +245,7 @@ describe('repeat', () => {
           runs.push({ id: j.id, at: Date.now(), label: j.data.label });
         },
       },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       await queue.repeat('tick', { label: 'x' }, { key: 'fast', everyMs: 300 });

@@ -12,30 +12,10 @@ import {
 } from '../src/index.ts';
 import type { EnqueueOptions } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { scanKeys } from './helpers/redis-keys.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
-
-const workerSettings = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-};
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function registryFor(queue: string) {
   return defineJobs({
@@ -44,23 +24,6 @@ function registryFor(queue: string) {
 }
 
 const base = (q: string): string => `jobwire:{${q}}:`;
-
-async function scanKeys(raw: Redis, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(
-      cursor,
-      'MATCH',
-      pattern,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
-}
 
 /** Ids of the job hashes of a queue (skips `j:<id>:log` lists). */
 async function jobHashIds(raw: Redis, q: string): Promise<string[]> {
@@ -140,7 +103,7 @@ async function runJobs(
         handler(j.data.n);
       },
     },
-    { connection: redis.url, ...workerSettings, concurrency },
+    { connection: redis.url, ...fastWorkerSettings, concurrency },
   );
   worker.on('completed', () => settled++);
   worker.on('failed', () => settled++);
@@ -346,7 +309,7 @@ describe('remove()', () => {
             if (j.data.n === 2) throw new PermanentError('bad');
           },
         },
-        { connection: redis.url, ...workerSettings },
+        { connection: redis.url, ...fastWorkerSettings },
       );
       let done: string;
       let failed: string;
@@ -421,7 +384,7 @@ describe('remove()', () => {
           await gate;
         },
       },
-      { connection: redis.url, ...workerSettings },
+      { connection: redis.url, ...fastWorkerSettings },
     );
     try {
       const h = await queue.enqueue('tiny', { n: 1 });
@@ -462,7 +425,7 @@ describe('memory bound', () => {
     const worker = createWorker(
       reg,
       { tiny: () => {} },
-      { connection: redis.url, ...workerSettings, concurrency: 50 },
+      { connection: redis.url, ...fastWorkerSettings, concurrency: 50 },
     );
     worker.on('completed', () => done++);
     try {

@@ -12,6 +12,7 @@ import {
   ShutdownError,
 } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 import {
   readLedger,
   spawnWorkerProcess,
@@ -20,27 +21,6 @@ import {
 import type { WorkerProcess } from './processes/worker-process.ts';
 
 const redis = useRedis();
-
-const FAST = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-} as const;
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const children: WorkerProcess[] = [];
 const tempDirs: string[] = [];
@@ -79,7 +59,7 @@ describe('worker.close()', () => {
           return { n: j.data.n };
         },
       },
-      { connection: redis.url, ...FAST, concurrency: 2 },
+      { connection: redis.url, ...fastWorkerSettings, concurrency: 2 },
     );
     let closed = false;
     try {
@@ -145,7 +125,7 @@ describe('worker.close()', () => {
           return { n: j.data.n };
         },
       },
-      { connection: redis.url, ...FAST, concurrency: 2 },
+      { connection: redis.url, ...fastWorkerSettings, concurrency: 2 },
     );
     let closed = false;
     try {
@@ -195,7 +175,7 @@ describe('worker.close()', () => {
             return { n: j.data.n };
           },
         },
-        { connection: redis.url, ...FAST, concurrency: 2 },
+        { connection: redis.url, ...fastWorkerSettings, concurrency: 2 },
       );
       try {
         const results = await Promise.all(
@@ -226,7 +206,7 @@ describe('closeOnSignals()', () => {
     try {
       const wp = spawnWorkerProcess({
         url: redis.url,
-        ...FAST,
+        ...fastWorkerSettings,
         queue: q,
         ledger,
         concurrency: 2,

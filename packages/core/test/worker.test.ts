@@ -14,32 +14,12 @@ import {
 } from '../src/index.ts';
 import type { QueueEvent, WorkerOptions } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
 
-const FAST = {
-  leaseMs: 1000,
-  stallCheckIntervalMs: 500,
-  blockTimeoutMs: 1000,
-} as const;
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 function workerOpts(extra: WorkerOptions = {}): WorkerOptions {
-  return { connection: redis.url, ...FAST, ...extra };
+  return { connection: redis.url, ...fastWorkerSettings, ...extra };
 }
 
 /** Collects the durable events of a queue from the start of its log. */
