@@ -15,6 +15,7 @@ export interface LeasedJob {
   stalls: number;
   createdAt: number;
   version: number;
+  fingerprint: string;
 }
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
@@ -136,7 +137,7 @@ export class QueueConsumer {
     const count = Number(reply[3]);
     const jobs: LeasedJob[] = [];
     for (let i = 0; i < count; i++) {
-      const f = reply.slice(4 + i * 10, 14 + i * 10).map(String);
+      const f = reply.slice(4 + i * 11, 15 + i * 11).map(String);
       jobs.push({
         id: f[0]!,
         name: f[1]!,
@@ -148,6 +149,7 @@ export class QueueConsumer {
         stalls: Number(f[6]),
         createdAt: Number(f[7]),
         version: Number(f[8]),
+        fingerprint: f[10]!,
       });
     }
     const untilDue = nextDue < 0 ? Infinity : Math.max(0, nextDue - now);

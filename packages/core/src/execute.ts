@@ -12,12 +12,13 @@ import {
 } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
 import { makeJob } from './job.ts';
+import { jobFingerprint } from './fingerprint.ts';
 import type { StoredOptions } from './options.ts';
 import { nextSlot, occurrenceId, slotOf } from './repeat.ts';
 import { runScript } from './scripts/index.ts';
 import { sleep } from './internal/signal.ts';
 import type { Worker } from './worker.ts';
-import type { JobMap } from './define.ts';
+import type { AnyJobDefinition, JobMap } from './define.ts';
 
 /** A job being handled, as the worker tracks it. */
 export interface RunningJob {
@@ -236,11 +237,12 @@ export function executeJob<TJobs extends JobMap>(
       }
       await scheduleNextOccurrence(options);
       const parsed = await def.payload.safeParseAsync(raw);
-      if (!parsed.success)
+      if (!parsed.success) {
         throw ValidationError.fromZod(
-          `payload of ${leased.name} job ${leased.id}`,
+          `payload of ${leased.name} job ${leased.id}, written by ${origin(def)}`,
           parsed.error.issues,
         );
+      }
       const job = makeJob(
         {
           id: leased.id,
@@ -251,6 +253,7 @@ export function executeJob<TJobs extends JobMap>(
           attempts: options.at,
           createdAt: leased.createdAt,
           version: leased.version,
+          fingerprint: leased.fingerprint,
           signal: controller.signal,
         },
         def,
@@ -303,6 +306,15 @@ export function executeJob<TJobs extends JobMap>(
       running.settled = true;
       await fail(toJobwireError(thrown), options, attempt);
     }
+  }
+
+  /** Which contract wrote the job: a mismatch is usually an old deploy. */
+  function origin(def: AnyJobDefinition): string {
+    const mine = jobFingerprint(def);
+    if (leased.fingerprint === '')
+      return 'a producer without a recorded contract';
+    if (leased.fingerprint === mine) return `this contract (${mine})`;
+    return `contract ${leased.fingerprint} (this worker runs ${mine})`;
   }
 
   /** Repeat occurrences schedule the next slot before running, idempotently. */

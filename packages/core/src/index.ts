@@ -1,6 +1,7 @@
 export { defineJobs, job } from './define.ts';
 export type {
   AnyJobDefinition,
+  CompatibilityMode,
   JobDefinition,
   JobMap,
   JobRegistry,
@@ -59,3 +60,4 @@ export type {
   Retention,
 } from './types.ts';
 export { defaults } from './defaults.ts';
+export { canonicalJson, jobFingerprint, shortHash } from './fingerprint.ts';

@@ -23,6 +23,8 @@ export interface Job<TData, TProgress = number> {
   readonly createdAt: number;
   /** Contract version of the producer that stored the job. */
   readonly version: number;
+  /** Contract fingerprint of the producer that stored the job ('' if unknown). */
+  readonly fingerprint: string;
   /**
    * Aborted on timeout (reason TimeoutError), at the shutdown deadline
    * (ShutdownError) and when the lease is lost (LeaseLostError).

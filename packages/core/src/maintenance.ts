@@ -42,6 +42,8 @@ export interface JobInfo {
   logs: string[];
   /** The contract version of the producer that stored it. */
   version: number;
+  /** The contract fingerprint of the producer that stored it ('' if unknown). */
+  fingerprint: string;
 }
 
 function emptyCounts(): StateCounts {
@@ -405,6 +407,7 @@ function toJobInfo(
     errors: (parseMaybe(h.e) as SerializedError[] | undefined) ?? [],
     logs,
     version: Number(h.v ?? 1),
+    fingerprint: h.fp ?? '',
   };
   if (h.ps !== undefined) info.startedAt = Number(h.ps);
   if (h.f !== undefined) info.finishedAt = Number(h.f);

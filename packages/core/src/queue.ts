@@ -30,6 +30,7 @@ import { Maintenance } from './maintenance.ts';
 import { resolveEnqueueOptions, toStoredOptions } from './options.ts';
 import { ResultWaiter } from './results.ts';
 import { stripUnknownKeys } from './strip.ts';
+import { jobFingerprint } from './fingerprint.ts';
 import { runScript } from './scripts/index.ts';
 import type { EnqueueOptions } from './types.ts';
 import type { RepeatSpec } from './options.ts';
@@ -219,6 +220,7 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
         def.version,
         repeat?.spec.key ?? '',
         repeat?.storeSpec === true ? JSON.stringify(repeat.spec) : '',
+        jobFingerprint(def),
       ],
     };
   }

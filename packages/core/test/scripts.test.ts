@@ -68,6 +68,7 @@ describe('Lua scripts', () => {
           1,
           '',
           '',
+          'fp-test',
         ],
       )) as string[];
       const id = String(enq[0]);
@@ -78,6 +79,8 @@ describe('Lua scripts', () => {
         [k.base, 100, 1000, 'w1', 1, 1, 't', 1],
       )) as unknown[];
       expect(Number(taken[3])).toBe(1);
+      // The contract fingerprint travels with the job to the worker.
+      expect(taken[14]).toBe('fp-test');
       const token = String(taken[9]);
       const completeKeys = [k.active, k.completed, k.counts, k.events];
       const stale = await runScript(client, 'complete', completeKeys, [

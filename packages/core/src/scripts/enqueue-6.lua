@@ -7,10 +7,11 @@
     KEYS[1] id counter       KEYS[2] delayed zset    KEYS[3] counts hash
     KEYS[4] events stream    KEYS[5] types set       KEYS[6] repeats hash
     ARGV[1] key base `<prefix>:{<queue>}:`   ARGV[2] max events
-    ARGV[3] number of jobs, then 10 fields per job:
+    ARGV[3] number of jobs, then 11 fields per job:
       custom id ('' = generate), type name, data JSON, priority, delay ms,
       options JSON, expire-after ms (0 = never), contract version,
-      repeat key ('' = none), repeat spec JSON ('' = the repeat must exist)
+      repeat key ('' = none), repeat spec JSON ('' = the repeat must exist),
+      contract fingerprint
   Output: per job, two entries: id and status
      1 created, 0 duplicate (existing id returned), -4 repeat was removed
   Events: waiting | delayed
@@ -21,10 +22,10 @@ local now = nowMs()
 local out = {}
 local n = tonumber(ARGV[3])
 for i = 0, n - 1 do
-  local a = 4 + i * 10
+  local a = 4 + i * 11
   local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local opts, expireAfter, version = ARGV[a + 5], tonumber(ARGV[a + 6]), ARGV[a + 7]
-  local repeatKey, repeatSpec = ARGV[a + 8], ARGV[a + 9]
+  local repeatKey, repeatSpec, fingerprint = ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
   local status = 1
   if customId ~= '' and redis.call('EXISTS', base .. 'j:' .. customId) == 1 then
     status = 0
@@ -37,7 +38,7 @@ for i = 0, n - 1 do
     if id == '' then id = tostring(seq) end
     local jk = base .. 'j:' .. id
     redis.call('HSET', jk, 'n', name, 'd', data, 'p', prio, 'sq', seq, 'o', opts,
-      't', now, 'v', version, 'a', 0)
+      't', now, 'v', version, 'a', 0, 'fp', fingerprint)
     if expireAfter > 0 then redis.call('HSET', jk, 'ea', expireAfter) end
     if repeatKey ~= '' then
       if repeatSpec ~= '' then redis.call('HSET', KEYS[6], repeatKey, repeatSpec) end

@@ -11,8 +11,9 @@
     ARGV[4] worker token prefix   ARGV[5] max jobs
     ARGV[6] number of types, then pairs: type name, max jobs of that type
   Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
-            then 10 fields per job: id, type, data, options, attempts made,
-            lease token, stall count, created ms, version, progress }
+            then 11 fields per job: id, type, data, options, attempts made,
+            lease token, stall count, created ms, version, progress,
+            contract fingerprint }
   Events: waiting (promoted), active, expired
 ]]
 -- @include base
@@ -64,7 +65,7 @@ while left > 0 do
   local name = types[best]
   redis.call('ZREM', base .. 'w:' .. name, bestId)
   local jk = base .. 'j:' .. bestId
-  local f = redis.call('HMGET', jk, 'd', 'o', 'a', 'sc', 't', 'v', 'pg', 'x')
+  local f = redis.call('HMGET', jk, 'd', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp')
   if f[1] == false then
     -- The hash is gone (removed by hand): drop the dangling index entry.
     moveCount(KEYS[4], name, 'w', '')
@@ -83,6 +84,7 @@ while left > 0 do
     o[#o + 1] = bestId; o[#o + 1] = name; o[#o + 1] = f[1]; o[#o + 1] = f[2]
     o[#o + 1] = f[3] or '0'; o[#o + 1] = token; o[#o + 1] = f[4] or '0'
     o[#o + 1] = f[5] or '0'; o[#o + 1] = f[6] or '1'; o[#o + 1] = f[7] or ''
+    o[#o + 1] = f[9] or ''
     out[4] = out[4] + 1
     quota[best] = quota[best] - 1
     left = left - 1

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { AnyJobDefinition } from './define.ts';
+
+/** JSON with object keys sorted at every depth: equal values, equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
+        )
+      : v,
+  );
+}
+
+/** sha256 of a string, first 16 hex digits. */
+export function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function inputSchema(schema: z.ZodType | undefined): unknown {
+  return schema === undefined ? null : z.toJSONSchema(schema, { io: 'input' });
+}
+
+const cache = new WeakMap<AnyJobDefinition, string>();
+
+/**
+ * The contract fingerprint of a job type: a hash of its queue, version and
+ * the JSON Schemas of its payload, result and progress. Codegen writes the
+ * same value into contract.json; the runtime stores it on every job, so
+ * operators can tell which contract produced a job. Empty when a schema has
+ * no JSON Schema form (codegen reports those).
+ */
+export function jobFingerprint(def: AnyJobDefinition): string {
+  let fp = cache.get(def);
+  if (fp === undefined) {
+    try {
+      fp = shortHash(
+        canonicalJson({
+          queue: def.queue,
+          version: def.version,
+          payload: inputSchema(def.payload),
+          result: inputSchema(def.result),
+          progress: inputSchema(def.progress),
+        }),
+      );
+    } catch {
+      fp = '';
+    }
+    cache.set(def, fp);
+  }
+  return fp;
+}
