@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
 import { makeJob } from './job.ts';
+import { stripUnknownKeys } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import type { StoredOptions } from './options.ts';
 import { nextSlot, occurrenceId, slotOf } from './repeat.ts';
@@ -274,7 +275,7 @@ export function executeJob<TJobs extends JobMap>(
             checked.error.issues,
           );
         assertJsonSafe(result, `result of ${leased.name}`);
-        stored = JSON.stringify(result);
+        stored = JSON.stringify(stripUnknownKeys(def.result, result));
       }
       running.settled = true;
       const kc = options.kc;

@@ -3,6 +3,7 @@ import type { AnyJobDefinition } from './define.ts';
 import { defaultProgressSchema } from './define.ts';
 import { ValidationError } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
+import { stripUnknownKeys } from './strip.ts';
 
 /**
  * The job a handler receives: its validated data, its attempt, and ways to
@@ -60,7 +61,9 @@ export function makeJob<TData>(
         );
       }
       assertJsonSafe(value, `progress of ${fields.name}`);
-      await io.progress(JSON.stringify(value));
+      await io.progress(
+        JSON.stringify(stripUnknownKeys(progressSchema, value)),
+      );
     },
     async log(line: string) {
       await io.log(String(line));

@@ -1,0 +1,275 @@
+import { z } from 'zod';
+import { buildPart } from '../contract.ts';
+import type {
+  CompatibilityMode,
+  Contract,
+  JobContract,
+  PartContract,
+} from '../contract-types.ts';
+import { diffCustom, softenUnderCatch, under } from './custom.ts';
+import { SchemaDiffer } from './schema.ts';
+import { VOICES } from './types.ts';
+import type { Change, Finding, JobDiff, Role, Verdict } from './types.ts';
+
+export type { Change, JobDiff, Role, Verdict } from './types.ts';
+
+const where = (part: Role, path: string): string =>
+  path === ''
+    ? part
+    : /^[[|{]/.test(path)
+      ? `${part}${path}`
+      : `${part}.${path}`;
+
+function toChange(part: Role, f: Finding): Change {
+  const reasons: string[] = [];
+  if (f.backward !== 'safe' && f.why?.backward) reasons.push(f.why.backward);
+  if (
+    f.forward !== 'safe' &&
+    f.why?.forward &&
+    f.why.forward !== f.why.backward
+  )
+    reasons.push(f.why.forward);
+  const reason = reasons.join('; ');
+  return {
+    part,
+    path: f.path,
+    kind: f.kind,
+    backward: f.backward,
+    forward: f.forward,
+    summary: f.summary,
+    reason,
+    message: `${where(part, f.path)} ${f.summary}${reason ? `: ${reason}` : ''}`,
+  };
+}
+
+const byPath = (a: Change, b: Change): number =>
+  a.path < b.path
+    ? -1
+    : a.path > b.path
+      ? 1
+      : a.kind < b.kind
+        ? -1
+        : a.kind > b.kind
+          ? 1
+          : 0;
+
+/**
+ * Every difference between two versions of a part, each judged BACKWARD
+ * (W(old) ⊆ R(new)) and FORWARD (W(new) ⊆ R(old)) under A1: writers store
+ * only the keys their schema names, readers strip unknown keys unless strict.
+ */
+export function diffParts(
+  oldPart: PartContract,
+  newPart: PartContract,
+  role: Role,
+): Change[] {
+  const voice = VOICES[role];
+  const found: Finding[] = [];
+  const differ = new SchemaDiffer(
+    voice,
+    oldPart.schema,
+    newPart.schema,
+    oldPart.custom,
+    newPart.custom,
+    (f) => found.push(softenUnderCatch(f, oldPart.custom, newPart.custom)),
+  );
+  differ.compare(oldPart.schema, newPart.schema, '');
+  // Checks under a property or union option that exists on one side only
+  // meet no data from the other side: the add/remove rule already judged it.
+  const oneSided = found
+    .filter((f) => ONE_SIDED.has(f.kind) && f.path !== '')
+    .map((f) => f.path);
+  found.push(
+    ...diffCustom(oldPart.custom, newPart.custom, voice).filter(
+      (f) => !oneSided.some((p) => under(f.path, p)),
+    ),
+  );
+  const seen = new Set<string>();
+  return found
+    .map((f) => toChange(role, f))
+    .filter((c) => {
+      // The same fact can surface twice (e.g. through a catch-all and a field).
+      const key = `${c.path}\u0000${c.kind}\u0000${c.summary}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort(byPath);
+}
+
+const ONE_SIDED = new Set([
+  'REQUIRED_PROPERTY_ADDED',
+  'OPTIONAL_PROPERTY_ADDED',
+  'PROPERTY_REMOVED',
+  'PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL',
+  'UNION_MEMBER_ADDED',
+  'UNION_MEMBER_REMOVED',
+]);
+
+let defaultProgress: PartContract | undefined;
+
+/**
+ * What a job without a progress schema accepts: mirrors core's
+ * `defaultProgressSchema` (define.ts), a percentage.
+ */
+function progressDefault(): PartContract {
+  defaultProgress ??= buildPart('', 'progress', z.number().min(0).max(100));
+  return defaultProgress;
+}
+
+function diffOptional(
+  role: 'result' | 'progress',
+  oldPart: PartContract | null,
+  newPart: PartContract | null,
+): Change[] {
+  if (role === 'progress')
+    return diffParts(
+      oldPart ?? progressDefault(),
+      newPart ?? progressDefault(),
+      role,
+    );
+  if (oldPart && newPart) return diffParts(oldPart, newPart, role);
+  if (!oldPart && !newPart) return [];
+  const voice = VOICES.result;
+  // Without a result schema the worker stores nothing and awaiters get undefined.
+  const f: Finding = oldPart
+    ? {
+        path: '',
+        kind: 'RESULT_REMOVED',
+        summary: 'result schema removed',
+        backward: 'safe',
+        forward: 'breaks',
+        why: {
+          forward: `${voice.oldReaders} expect a result that ${voice.newWriters} no longer store`,
+        },
+      }
+    : {
+        path: '',
+        kind: 'RESULT_ADDED',
+        summary: 'result schema added',
+        backward: 'breaks',
+        forward: 'safe',
+        why: { backward: `${voice.stored} have no result` },
+      };
+  return [toChange('result', f)];
+}
+
+function jobLevel(
+  kind: string,
+  summary: string,
+  backward: Verdict,
+  forward: Verdict,
+  why: string,
+): Change {
+  return toChange('payload', {
+    path: '',
+    kind,
+    summary,
+    backward,
+    forward,
+    why: { backward: why, forward: why },
+  });
+}
+
+/** Job types added, removed or changed between the lock and the new contract. */
+export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
+  const names = [
+    ...new Set([...Object.keys(lock.jobs), ...Object.keys(next.jobs)]),
+  ].sort();
+  const out: JobDiff[] = [];
+  for (const job of names) {
+    const a: JobContract | undefined = lock.jobs[job];
+    const b: JobContract | undefined = next.jobs[job];
+    if (!a && b) {
+      // Warn only: old workers on the queue have no handler yet, so deploy workers first.
+      out.push({
+        job,
+        kind: 'added',
+        versionBumped: false,
+        changes: [
+          jobLevel(
+            'JOB_ADDED',
+            'job type added',
+            'safe',
+            'warn',
+            'workers without the new handler fail its jobs; deploy workers first',
+          ),
+        ],
+      });
+      continue;
+    }
+    if (a && !b) {
+      out.push({
+        job,
+        kind: 'removed',
+        versionBumped: false,
+        changes: [
+          jobLevel(
+            'JOB_REMOVED',
+            'job type removed',
+            'warn',
+            'safe',
+            'jobs of this type still in Redis have no handler; drain them first',
+          ),
+        ],
+      });
+      continue;
+    }
+    if (!a || !b) continue;
+    const changes: Change[] = [];
+    if (a.queue !== b.queue)
+      changes.push(
+        jobLevel(
+          'QUEUE_CHANGED',
+          `queue changed from ${a.queue} to ${b.queue}`,
+          'warn',
+          'warn',
+          'jobs already queued stay on the old queue',
+        ),
+      );
+    changes.push(
+      ...diffParts(a.payload, b.payload, 'payload'),
+      ...diffOptional('result', a.result, b.result),
+      ...diffOptional('progress', a.progress, b.progress),
+    );
+    const versionBumped = b.version > a.version;
+    if (changes.length > 0 || versionBumped)
+      out.push({ job, kind: 'changed', versionBumped, changes });
+  }
+  return out;
+}
+
+const counts = (v: Verdict): boolean => v === 'breaks' || v === 'unknown';
+
+/**
+ * The changes that violate a job's compatibility mode. 'unknown' counts
+ * (until accepted in the lock), 'warn' never does. A version bump makes old
+ * and new separate contracts, so nothing breaks.
+ */
+export function breakingFor(diff: JobDiff, mode: CompatibilityMode): Change[] {
+  if (diff.versionBumped || mode === 'none') return [];
+  const b = mode === 'backward' || mode === 'full';
+  const f = mode === 'forward' || mode === 'full';
+  return diff.changes.filter(
+    (c) => (b && counts(c.backward)) || (f && counts(c.forward)),
+  );
+}
+
+function verdictText(c: Change): string {
+  const dirs = (v: Verdict) =>
+    (['backward', 'forward'] as const).filter((d) => c[d] === v).join(' and ');
+  const parts: string[] = [];
+  if (dirs('breaks')) parts.push(`breaks ${dirs('breaks')}`);
+  if (dirs('unknown')) parts.push(`cannot verify ${dirs('unknown')}`);
+  if (dirs('warn')) parts.push(`changes meaning ${dirs('warn')}`);
+  return parts.length > 0 ? parts.join(', ') : 'compatible';
+}
+
+/**
+ * One line for logs, e.g. `sendEmail payload.subject: became required
+ * (BECAME_REQUIRED): breaks backward — jobs already in Redis may lack it`.
+ */
+export function formatChange(job: string, change: Change): string {
+  const head = `${job} ${where(change.part, change.path)}: ${change.summary} (${change.kind}): ${verdictText(change)}`;
+  return change.reason ? `${head} — ${change.reason}` : head;
+}

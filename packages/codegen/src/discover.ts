@@ -1,0 +1,192 @@
+import {
+  Node,
+  Project,
+  SyntaxKind,
+  type ObjectLiteralExpression,
+  type SourceFile,
+} from 'ts-morph';
+import { CodegenError } from './errors.ts';
+
+/** Where something is in the schema file. */
+export interface Location {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** What the schema file's source says about one job type. */
+export interface JobSource {
+  name: string;
+  location: Location;
+  /** JSDoc on the job's property in `defineJobs({...})`. */
+  doc: string | undefined;
+  /** JSDoc on the payload's top-level fields, by field name. */
+  fieldDocs: Record<string, string>;
+  /** Locations of the payload's top-level fields, by field name. */
+  fieldLocations: Record<string, Location>;
+}
+
+/** The schema file as read by ts-morph. */
+export interface SchemaSource {
+  file: string;
+  /** The exported name of the `defineJobs(...)` value. */
+  exportName: string;
+  jobs: JobSource[];
+}
+
+const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+function locate(node: Node): Location {
+  const sf = node.getSourceFile();
+  const { line, column } = sf.getLineAndColumnAtPos(node.getStart());
+  return { file: sf.getFilePath(), line, column };
+}
+
+/** The text of the `/** ... *\/` comment right before a node, if any. */
+export function jsDocOf(node: Node): string | undefined {
+  const ranges = node.getLeadingCommentRanges();
+  const last = ranges[ranges.length - 1];
+  if (!last) return undefined;
+  const text = last.getText();
+  if (!text.startsWith('/**')) return undefined;
+  const body = text
+    .slice(3, -2)
+    .split('\n')
+    .map((l) => l.replace(/^\s*\*\s?/, '').trimEnd())
+    .join('\n')
+    .trim();
+  return body === '' ? undefined : body;
+}
+
+/**
+ * Parses and type-checks the schema file, then finds `defineJobs({...})`
+ * and its job entries. Fails with file:line on anything codegen cannot use.
+ */
+export function readSchemaSource(
+  schemaPath: string,
+  tsconfig: string,
+): SchemaSource {
+  const project = new Project({
+    tsConfigFilePath: tsconfig,
+    skipAddingFilesFromTsConfig: true,
+  });
+  const sf = project.addSourceFileAtPath(schemaPath);
+  project.resolveSourceFileDependencies();
+  const diagnostics = sf.getPreEmitDiagnostics();
+  const first = diagnostics[0];
+  if (first) {
+    const line = first.getLineNumber() ?? 1;
+    const message = first.getMessageText();
+    const text =
+      typeof message === 'string' ? message : message.getMessageText();
+    throw new CodegenError(
+      `the schema file does not type-check (TS${first.getCode()}): ${text}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ''}`,
+      { file: sf.getFilePath(), line, column: 1 },
+    );
+  }
+  return findJobs(sf);
+}
+
+function findJobs(sf: SourceFile): SchemaSource {
+  const call = sf
+    .getDescendantsOfKind(SyntaxKind.CallExpression)
+    .find((c) => c.getExpression().getText() === 'defineJobs');
+  if (!call) {
+    throw new CodegenError(
+      'no defineJobs({...}) call found; export one from the schema file',
+      {
+        file: sf.getFilePath(),
+        line: 1,
+        column: 1,
+      },
+    );
+  }
+  const decl = call.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
+  const exported = decl?.getVariableStatement()?.isExported() === true;
+  if (!decl || !exported) {
+    throw new CodegenError(
+      'export the defineJobs({...}) result: `export const jobs = defineJobs({...})`',
+      locate(call),
+    );
+  }
+  const arg = call.getArguments()[0];
+  if (!arg || !Node.isObjectLiteralExpression(arg)) {
+    throw new CodegenError(
+      'defineJobs() takes an object literal of job({...}) entries',
+      locate(call),
+    );
+  }
+  const seen = new Map<string, Location>();
+  const jobs: JobSource[] = [];
+  for (const prop of arg.getProperties()) {
+    if (!Node.isPropertyAssignment(prop)) {
+      throw new CodegenError(
+        'each entry of defineJobs({...}) must be `name: job({...})`',
+        locate(prop),
+      );
+    }
+    const name = prop
+      .getNameNode()
+      .getText()
+      .replace(/^['"]|['"]$/g, '');
+    const location = locate(prop);
+    if (!SAFE_NAME.test(name)) {
+      throw new CodegenError(
+        `job type name ${JSON.stringify(name)} is not allowed: use 1-64 characters, a letter first, then letters, digits, "_", "-" or "."`,
+        location,
+      );
+    }
+    const earlier = seen.get(name);
+    if (earlier) {
+      throw new CodegenError(
+        `duplicate job type name "${name}" (first declared on line ${earlier.line})`,
+        location,
+      );
+    }
+    seen.set(name, location);
+    const init = prop.getInitializer();
+    const spec =
+      init && Node.isCallExpression(init) ? init.getArguments()[0] : undefined;
+    if (!spec || !Node.isObjectLiteralExpression(spec)) {
+      throw new CodegenError(
+        `job type "${name}" must be declared as job({...})`,
+        location,
+      );
+    }
+    const payload = spec.getProperty('payload');
+    if (!payload) {
+      throw new CodegenError(
+        `job type "${name}" has no payload schema; add payload: z.object({...})`,
+        location,
+      );
+    }
+    const fields = payloadFields(payload);
+    jobs.push({ name, location, doc: jsDocOf(prop), ...fields });
+  }
+  return { file: sf.getFilePath(), exportName: decl.getName(), jobs };
+}
+
+/** Docs and places of the payload's fields when it is a `z.object({...})` literal. */
+function payloadFields(
+  payload: Node,
+): Pick<JobSource, 'fieldDocs' | 'fieldLocations'> {
+  const fieldDocs: Record<string, string> = {};
+  const fieldLocations: Record<string, Location> = {};
+  const init = Node.isPropertyAssignment(payload)
+    ? payload.getInitializer()
+    : undefined;
+  const objectArg = init
+    ?.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)
+    .at(0) as ObjectLiteralExpression | undefined;
+  for (const field of objectArg?.getProperties() ?? []) {
+    if (!Node.isPropertyAssignment(field)) continue;
+    const key = field
+      .getNameNode()
+      .getText()
+      .replace(/^['"]|['"]$/g, '');
+    fieldLocations[key] = locate(field);
+    const doc = jsDocOf(field);
+    if (doc) fieldDocs[key] = doc;
+  }
+  return { fieldDocs, fieldLocations };
+}

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { JobRegistry } from '@jobwire/core';
+import { format, resolveConfig } from 'prettier';
+import { breakingFor, diffContracts, formatChange } from './compat/index.ts';
+import { buildContract, ContractError } from './contract.ts';
+import type { Acceptance, Lock } from './contract-types.ts';
+import { readSchemaSource, type SchemaSource } from './discover.ts';
+import {
+  emitConsumer,
+  emitProducer,
+  emitTesting,
+  type EmitInput,
+} from './emit.ts';
+import { CodegenError } from './errors.ts';
+import { staleFiles, writeAllOrNothing } from './files.ts';
+import { relativeImport } from './names.ts';
+
+/** Where codegen reads and writes; relative paths resolve from `cwd`. */
+export interface CodegenOptions {
+  cwd: string;
+  /** @defaultValue 'jobs.schema.ts' */
+  schema?: string;
+  /** Output directory of the generated modules. @defaultValue 'generated' */
+  out?: string;
+  /** The contract lock. @defaultValue 'jobs.lock.json' */
+  lock?: string;
+  /** @defaultValue 'tsconfig.json' */
+  tsconfig?: string;
+  /** Compare instead of writing. */
+  check?: boolean;
+  /** Accept incompatible changes and record the acceptance in the lock. */
+  accept?: boolean;
+}
+
+/** What a run did. */
+export interface CodegenResult {
+  /** Files written with new content (empty under `check`). */
+  written: string[];
+  /** Files that are out of date (only under `check`). */
+  stale: string[];
+  /** One line per change that is worth knowing but not breaking. */
+  notes: string[];
+}
+
+async function loadRegistry(
+  schemaPath: string,
+  source: SchemaSource,
+): Promise<JobRegistry> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(schemaPath).href)) as Record<
+      string,
+      unknown
+    >;
+  } catch (err) {
+    throw new CodegenError(
+      `importing the schema file failed: ${(err as Error).message}`,
+      {
+        file: schemaPath,
+        line: 1,
+        column: 1,
+      },
+    );
+  }
+  const registry = mod[source.exportName] as JobRegistry | undefined;
+  if (registry?.kind !== 'jobwire.registry') {
+    throw new CodegenError(
+      `export "${source.exportName}" is not a defineJobs(...) registry`,
+      {
+        file: schemaPath,
+        line: 1,
+        column: 1,
+      },
+    );
+  }
+  return registry;
+}
+
+/** Generates (or, with `check`, verifies) the modules, contract.json and the lock. */
+export async function runCodegen(
+  options: CodegenOptions,
+): Promise<CodegenResult> {
+  const at = (p: string) => resolve(options.cwd, p);
+  const schemaPath = at(options.schema ?? 'jobs.schema.ts');
+  const outDir = at(options.out ?? 'generated');
+  const lockPath = at(options.lock ?? 'jobs.lock.json');
+  if (!existsSync(schemaPath))
+    throw new CodegenError(`schema file not found: ${schemaPath}`);
+
+  const source = readSchemaSource(
+    schemaPath,
+    at(options.tsconfig ?? 'tsconfig.json'),
+  );
+  const registry = await loadRegistry(schemaPath, source);
+  const byName = new Map(source.jobs.map((j) => [j.name, j]));
+  let contract;
+  try {
+    contract = buildContract(
+      registry,
+      Object.fromEntries(
+        source.jobs.flatMap((j) => (j.doc ? [[j.name, j.doc]] : [])),
+      ),
+    );
+  } catch (err) {
+    if (!(err instanceof ContractError)) throw err;
+    const job = byName.get(err.job);
+    const field =
+      err.part === 'payload' ? err.path?.split(/[.[|{]/)[0] : undefined;
+    throw new CodegenError(
+      err.message,
+      (field && job?.fieldLocations[field]) || job?.location,
+    );
+  }
+
+  const lock = existsSync(lockPath)
+    ? (JSON.parse(readFileSync(lockPath, 'utf8')) as Lock)
+    : undefined;
+  const notes: string[] = [];
+  const accepted: Acceptance[] = [...(lock?.accepted ?? [])];
+  const refused: string[] = [];
+  if (lock) {
+    for (const diff of diffContracts(lock, contract)) {
+      const mode =
+        contract.jobs[diff.job]?.compatibility ??
+        lock.jobs[diff.job]?.compatibility ??
+        'full';
+      const breaking = new Set(breakingFor(diff, mode));
+      for (const change of diff.changes) {
+        const line = formatChange(diff.job, change);
+        if (!breaking.has(change)) {
+          notes.push(line);
+          continue;
+        }
+        const fingerprint = contract.jobs[diff.job]?.fingerprint ?? '';
+        const isAccepted = accepted.some(
+          (a) =>
+            a.job === diff.job &&
+            a.part === change.part &&
+            a.path === change.path &&
+            a.kind === change.kind &&
+            a.fingerprint === fingerprint,
+        );
+        if (isAccepted) continue;
+        if (options.accept) {
+          accepted.push({
+            job: diff.job,
+            part: change.part,
+            path: change.path,
+            kind: change.kind,
+            fingerprint,
+            at: new Date().toISOString(),
+          });
+          notes.push(`accepted: ${line}`);
+        } else {
+          refused.push(line);
+        }
+      }
+    }
+  }
+  if (refused.length > 0) {
+    throw new CodegenError(
+      [
+        `incompatible contract change${refused.length > 1 ? 's' : ''} against ${relative(options.cwd, lockPath)}:`,
+        ...refused.map((l) => `  - ${l}`),
+        'To proceed, either:',
+        "  - bump the job type's `version` (old and new jobs are then separate contracts; drain or migrate old jobs first),",
+        '  - make the change compatible (e.g. make the new field optional or give it a default),',
+        '  - or accept it explicitly: `pnpm codegen --accept` records the acceptance in the lock.',
+      ].join('\n'),
+      byName.get(refused[0]!.split(' ')[0]!)?.location,
+    );
+  }
+
+  const emitInput: EmitInput = {
+    schemaImport: relativeImport(outDir, schemaPath, relative),
+    exportName: source.exportName,
+    fingerprint: contract.fingerprint,
+    jobs: [...source.jobs].sort((a, b) => a.name.localeCompare(b.name)),
+  };
+  const prettierConfig =
+    (await resolveConfig(resolve(outDir, 'producer.ts'))) ?? {};
+  const ts = (text: string) =>
+    format(text, { ...prettierConfig, parser: 'typescript' });
+  const json = (value: unknown) =>
+    format(JSON.stringify(value), { ...prettierConfig, parser: 'json' });
+  const newLock: Lock = { ...contract, accepted };
+  const files = new Map<string, string>([
+    [resolve(outDir, 'producer.ts'), await ts(emitProducer(emitInput))],
+    [resolve(outDir, 'consumer.ts'), await ts(emitConsumer(emitInput))],
+    [resolve(outDir, 'testing.ts'), await ts(emitTesting(emitInput))],
+    [
+      resolve(outDir, 'contract.json'),
+      await json({
+        $comment: `auto-generated by jobwire codegen — do not edit. Contract fingerprint: ${contract.fingerprint}`,
+        ...contract,
+      }),
+    ],
+    [lockPath, await json(newLock)],
+  ]);
+  if (options.check) return { written: [], stale: staleFiles(files), notes };
+  return { written: writeAllOrNothing(files), stale: [], notes };
+}
