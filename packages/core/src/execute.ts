@@ -6,12 +6,12 @@ import {
   JobwireError,
   LeaseLostError,
   serializeError,
-  TimeoutError,
   toJobwireError,
   ValidationError,
 } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
 import { makeJob } from './job.ts';
+import { FINAL_CODES, withTimeout } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import type { StoredOptions } from './options.ts';
@@ -35,15 +35,6 @@ export interface RunningJob {
   /** Aborts the handler and hands the job back to waiting (shutdown). */
   release(reason: Error): Promise<void>;
 }
-
-/** Codes that fail a job at once: retrying cannot help. */
-const FINAL_CODES: ReadonlySet<string> = new Set([
-  ErrorCode.PERMANENT,
-  ErrorCode.VALIDATION_FAILED,
-  ErrorCode.CORRUPT_JOB,
-  ErrorCode.UNKNOWN_JOB_TYPE,
-  ErrorCode.NOT_JSON,
-]);
 
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
@@ -353,33 +344,4 @@ export function executeJob<TJobs extends JobMap>(
     worker.reportError(err, `running job ${leased.id}`),
   );
   return running;
-}
-
-/**
- * Runs the handler; on timeout, aborts its signal and fails the attempt
- * without waiting for a handler that ignores the signal.
- */
-async function withTimeout<TResult>(
-  fn: () => TResult | Promise<TResult>,
-  timeoutMs: number,
-  controller: AbortController,
-): Promise<TResult> {
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(controller.signal.reason as Error);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  if (timeoutMs > 0) {
-    timer = setTimeout(
-      () => controller.abort(new TimeoutError(timeoutMs)),
-      timeoutMs,
-    );
-  }
-  try {
-    return await Promise.race([Promise.resolve().then(fn), aborted]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
 }

@@ -28,6 +28,13 @@ export { createQueueEvents, QueueEvents } from './queue-events.ts';
 export type { QueueEventsOptions } from './queue-events.ts';
 export type { QueueEvent, QueueEventName } from './events.ts';
 export { closeOnSignals } from './shutdown.ts';
+export { createTestQueue, TestQueue } from './testing.ts';
+export type {
+  AnyTestJob,
+  TestJob,
+  TestJobState,
+  TestQueueOptions,
+} from './testing.ts';
 export type { RepeatOptions } from './repeat.ts';
 export type {
   ConnectionInput,

@@ -6,12 +6,7 @@ import {
   type inferJobInput,
   type inferJobResult,
 } from './define.ts';
-import {
-  ErrorCode,
-  JobwireError,
-  PayloadTooLargeError,
-  ValidationError,
-} from './errors.ts';
+import { ErrorCode, JobwireError, ValidationError } from './errors.ts';
 import {
   checkEvictionPolicy,
   closeConnection,
@@ -20,16 +15,15 @@ import {
   type Connection,
   type ConnectionOptions,
 } from './connection.ts';
-import { assertJsonSafe } from './json.ts';
 import {
   makeKeyCache,
   resolveCommon,
   type QueueContext,
 } from './internal/context.ts';
 import { Maintenance } from './maintenance.ts';
-import { resolveEnqueueOptions, toStoredOptions } from './options.ts';
+import { checkBulkItem, checkJob } from './internal/prepare.ts';
+import { toStoredOptions } from './options.ts';
 import { ResultWaiter } from './results.ts';
-import { stripUnknownKeys } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import { runScript } from './scripts/index.ts';
 import type { EnqueueOptions } from './types.ts';
@@ -144,19 +138,11 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   async enqueueBulk(
     items: readonly BulkItem<TJobs>[],
   ): Promise<JobHandle<unknown>[]> {
-    const prepared = items.map((item, i) => {
-      try {
-        return this.prepare(item.name, item.payload, item.options);
-      } catch (err) {
-        if (err instanceof ValidationError) {
-          throw new ValidationError(
-            `item ${i} (${item.name}): ${err.subject}`,
-            err.issues,
-          );
-        }
-        throw err;
-      }
-    });
+    const prepared = items.map((item, i) =>
+      checkBulkItem(i, item.name, () =>
+        this.prepare(item.name, item.payload, item.options),
+      ),
+    );
     const out: JobHandle<unknown>[] = new Array<JobHandle<unknown>>(
       prepared.length,
     );
@@ -187,24 +173,18 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     repeat?: RepeatArgs,
   ): PreparedJob {
     this.assertOpen();
-    const def = getDefinition(this.registry, name);
-    const parsed = def.payload.safeParse(payload);
-    if (!parsed.success) {
-      throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
-    }
-    assertJsonSafe(payload, `payload of ${name}`);
-    // The validated input is stored, minus keys the schema would strip;
-    // transforms and defaults run once, in the worker.
-    const data = JSON.stringify(stripUnknownKeys(def.payload, payload));
-    const size = Buffer.byteLength(data, 'utf8');
-    if (size > this.maxPayloadBytes) {
-      throw new PayloadTooLargeError(
-        this.maxPayloadBytes,
-        size,
-        `payload of ${name}`,
-      );
-    }
-    const o = resolveEnqueueOptions(def.options, options, Date.now());
+    const {
+      def,
+      data,
+      options: o,
+    } = checkJob(
+      this.registry,
+      name,
+      payload,
+      options,
+      this.maxPayloadBytes,
+      Date.now(),
+    );
     const stored = toStoredOptions(o);
     return {
       queue: def.queue,

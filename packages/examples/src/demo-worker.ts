@@ -2,14 +2,14 @@
  * The demo's worker process: one process serving every job type of the
  * root jobs.schema.ts, closed gracefully on SIGTERM.
  */
-import { closeOnSignals, createWorker } from '@jobwire/core';
-import { jobs } from '../../../jobs.schema.ts';
+import { closeOnSignals } from '@jobwire/core';
+import { createJobsWorker } from '../../../generated/consumer.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const webhookCalls = new Map<string, number>();
 
-const worker = createWorker(
-  jobs,
+// The generated factory only accepts a complete, correctly typed handler map.
+const worker = createJobsWorker(
   {
     sendEmail: async (job) => {
       await sleep(80);
@@ -46,4 +46,4 @@ worker.on('failed', ({ name, id, error, willRetry }) => {
   );
 });
 closeOnSignals(worker, { deadlineMs: 5000 });
-console.log(`  worker: pid ${process.pid} serving ${jobs.names.join(', ')}`);
+console.log(`  worker: pid ${process.pid} serving every job type`);

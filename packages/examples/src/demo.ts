@@ -4,8 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createQueue, createQueueEvents, ValidationError } from '@jobwire/core';
-import { jobs } from '../../../jobs.schema.ts';
+import { createQueueEvents, ValidationError } from '@jobwire/core';
+import {
+  createJobsQueue,
+  enqueueDeliverWebhook,
+  enqueueRenderSlideshow,
+  enqueueSendEmail,
+} from '../../../generated/producer.ts';
 import { findOrStartRedis } from './support/redis.ts';
 
 const redis = await findOrStartRedis();
@@ -26,7 +31,7 @@ const worker = spawn(process.execPath, ['--import', 'tsx', workerFile], {
   env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_PREFIX: prefix },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
-const queue = createQueue(jobs, { connection: redis.url, prefix });
+const queue = createJobsQueue({ connection: redis.url, prefix });
 const events = createQueueEvents({
   connection: redis.url,
   prefix,
@@ -37,11 +42,11 @@ let exitCode = 0;
 try {
   // 1. A payload that does not match its schema never reaches Redis.
   try {
-    await queue.enqueue('sendEmail', {
-      to: 'not-an-email',
-      subject: '',
-      body: 'x',
-    });
+    // As if parsed from a request body: the compiler cannot see into it.
+    const fromRequest = JSON.parse(
+      '{"to":"not-an-email","subject":"","body":"x"}',
+    ) as { to: string; subject: string; body: string };
+    await enqueueSendEmail(queue, fromRequest);
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     console.log(
@@ -52,8 +57,8 @@ try {
   // 2. A mix of types and priorities, a delayed job and a job that fails twice.
   const emails = await Promise.all(
     (['low', 'normal', 'critical'] as const).map((priority) =>
-      queue.enqueue(
-        'sendEmail',
+      enqueueSendEmail(
+        queue,
         {
           to: 'ada@example.com',
           subject: `${priority} priority`,
@@ -63,12 +68,12 @@ try {
       ),
     ),
   );
-  const later = await queue.enqueue(
-    'sendEmail',
+  const later = await enqueueSendEmail(
+    queue,
     { to: 'ada@example.com', subject: 'sent 1 s later', body: 'Hi' },
     { delayMs: 1000 },
   );
-  const hook = await queue.enqueue('deliverWebhook', {
+  const hook = await enqueueDeliverWebhook(queue, {
     url: 'https://hooks.example.com/in',
     event: 'invoice.paid',
     body: { invoice: 'INV-1' },
@@ -87,7 +92,7 @@ try {
   );
 
   // 4. Live progress from the durable event log.
-  const pdf = await queue.enqueue('renderSlideshow', {
+  const pdf = await enqueueRenderSlideshow(queue, {
     title: 'Quarterly review',
     slides: ['s1', 's2', 's3', 's4', 's5', 's6', 's7', 's8'],
   });
