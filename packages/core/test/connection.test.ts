@@ -11,6 +11,7 @@ import {
 } from '../src/index.ts';
 import type { Logger } from '../src/index.ts';
 import { rejectionOf } from './helpers/assert.ts';
+import { persistentKeys } from './helpers/redis-keys.ts';
 import { startRedis, uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings } from './helpers/wait.ts';
 
@@ -220,16 +221,16 @@ describe('Redis configuration checks', () => {
         logger,
       });
       try {
-        const before = await check.dbsize();
+        const before = await persistentKeys(check);
         const err = await rejectionOf(strict.enqueue('echo', { n: 1 }));
         expect(err).toBeInstanceOf(JobwireError);
         expect((err as JobwireError).code).toBe('REDIS_CONFIG');
         expect((err as Error).message).toContain('noeviction');
-        expect(await check.dbsize()).toBe(before);
+        expect(await persistentKeys(check)).toEqual(before);
         // Still refused on the next call: the check is not skipped.
         const again = await rejectionOf(strict.enqueue('echo', { n: 1 }));
         expect((again as JobwireError).code).toBe('REDIS_CONFIG');
-        expect(await check.dbsize()).toBe(before);
+        expect(await persistentKeys(check)).toEqual(before);
       } finally {
         await strict.close();
       }

@@ -30,6 +30,7 @@ import type {
   Queue,
 } from '../src/index.ts';
 import { rejectionOf } from './helpers/assert.ts';
+import { persistentKeys } from './helpers/redis-keys.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, sleep } from './helpers/wait.ts';
 
@@ -102,7 +103,7 @@ describe('enqueue validation', () => {
         age: 3,
         addr: { zip: '12345' },
       });
-      const before = await raw.dbsize();
+      const before = await persistentKeys(raw);
       const err = asValidationError(
         await rejectionOf(
           queue.enqueue('signup', {
@@ -120,7 +121,7 @@ describe('enqueue validation', () => {
       expect(err.message).toContain('addr.zip');
       expect(err.message).toContain('age');
       expect(err.subject).toContain('signup');
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
       expect((await queue.getCounts()).waiting).toBe(1);
     } finally {
       await queue.close();
@@ -194,13 +195,13 @@ describe('enqueue validation', () => {
       try {
         // zod itself accepts the value: only the JSON check may refuse it.
         expect(reg.jobs.anyJob.payload.safeParse(payload).success).toBe(true);
-        const before = await raw.dbsize();
+        const before = await persistentKeys(raw);
         const err = await rejectionOf(
           queue.enqueue('anyJob', payload as { v: unknown }),
         );
         expect(codeOf(err)).toBe('NOT_JSON');
         expect((err as Error).message).toContain(`at ${path}:`);
-        expect(await raw.dbsize()).toBe(before);
+        expect(await persistentKeys(raw)).toEqual(before);
         expect(await raw.exists(`jobwire:{${q}}:id`)).toBe(0);
       } finally {
         await queue.close();
@@ -235,14 +236,14 @@ describe('payload size limit', () => {
     const queue = createQueue(reg, { connection: redis.url });
     try {
       const payload = { s: 'a'.repeat(600 * 1024) };
-      const before = await raw.dbsize();
+      const before = await persistentKeys(raw);
       const err = await rejectionOf(queue.enqueue('blob', payload));
       expect(err).toBeInstanceOf(PayloadTooLargeError);
       const e = err as PayloadTooLargeError;
       expect(e.code).toBe('PAYLOAD_TOO_LARGE');
       expect(e.limit).toBe(512 * 1024);
       expect(e.actual).toBe(Buffer.byteLength(JSON.stringify(payload)));
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
     } finally {
       await queue.close();
     }
@@ -264,14 +265,14 @@ describe('payload size limit', () => {
       expect(await raw.exists(jobKey(q, h.id))).toBe(1);
 
       const tooBig = { s: 'é'.repeat(500) }; // 1000 bytes of text + JSON
-      const before = await raw.dbsize();
+      const before = await persistentKeys(raw);
       const err = await rejectionOf(queue.enqueue('blob', tooBig));
       expect(err).toBeInstanceOf(PayloadTooLargeError);
       expect((err as PayloadTooLargeError).limit).toBe(1000);
       expect((err as PayloadTooLargeError).actual).toBe(
         Buffer.byteLength(JSON.stringify(tooBig), 'utf8'),
       );
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
     } finally {
       await queue.close();
     }
@@ -335,7 +336,7 @@ describe('enqueue options validation', () => {
       });
       const queue = createQueue(reg, { connection: redis.url });
       try {
-        const before = await raw.dbsize();
+        const before = await persistentKeys(raw);
         const err = asValidationError(
           await rejectionOf(
             queue.enqueue('t', { n: 1 }, options as EnqueueOptions),
@@ -343,7 +344,7 @@ describe('enqueue options validation', () => {
         );
         expect(err.issues.map((i) => i.path)).toContain(path);
         expect(err.message).toContain(path);
-        expect(await raw.dbsize()).toBe(before);
+        expect(await persistentKeys(raw)).toEqual(before);
       } finally {
         await queue.close();
       }
@@ -357,7 +358,7 @@ describe('enqueue options validation', () => {
     });
     const queue = createQueue(reg, { connection: redis.url });
     try {
-      const before = await raw.dbsize();
+      const before = await persistentKeys(raw);
       const err = asValidationError(
         await rejectionOf(
           queue.enqueue('t', { n: 1 }, {
@@ -366,7 +367,7 @@ describe('enqueue options validation', () => {
         ),
       );
       expect(err.message).toContain('delaayMs');
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
     } finally {
       await queue.close();
     }
@@ -420,7 +421,7 @@ describe('names', () => {
     });
     const queue = createQueue(reg, { connection: redis.url });
     try {
-      const before = await raw.dbsize();
+      const before = await persistentKeys(raw);
       const loose = queue as unknown as Queue<JobMap>;
       const err = await rejectionOf(loose.enqueue('unknown', {}));
       expect(codeOf(err)).toBe('UNKNOWN_JOB_TYPE');
@@ -429,7 +430,7 @@ describe('names', () => {
       expect(codeOf(await rejectionOf(loose.enqueue('toString', {})))).toBe(
         'UNKNOWN_JOB_TYPE',
       );
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
     } finally {
       await queue.close();
     }
@@ -711,14 +712,14 @@ describe('enqueueBulk', () => {
         name: 'a' as const,
         payload: { i: i === 637 ? ('x' as unknown as number) : i },
       }));
-      const before = await raw.dbsize();
+      const before = await persistentKeys(raw);
       const idBefore = await raw.get(`jobwire:{${q}}:id`);
       const err = asValidationError(
         await rejectionOf(queue.enqueueBulk(items)),
       );
       expect(err.message).toContain('item 637');
       expect(err.issues.map((i) => i.path)).toEqual(['i']);
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
       expect(await raw.get(`jobwire:{${q}}:id`)).toBe(idBefore);
       expect((await queue.getCounts()).waiting).toBe(1);
 
@@ -732,7 +733,7 @@ describe('enqueueBulk', () => {
         await rejectionOf(queue.enqueueBulk(withBadOption)),
       );
       expect(err2.message).toContain('item 999');
-      expect(await raw.dbsize()).toBe(before);
+      expect(await persistentKeys(raw)).toEqual(before);
       expect((await queue.getCounts()).waiting).toBe(1);
     } finally {
       await queue.close();

@@ -17,3 +17,14 @@ export async function scanKeys(raw: Redis, pattern: string): Promise<string[]> {
   } while (cursor !== '0');
   return out;
 }
+
+/**
+ * The keys without a TTL, sorted: what a rejected write must leave as it
+ * was. DBSIZE would also count a worker's expiring stall lock, which can
+ * vanish between two reads.
+ */
+export async function persistentKeys(raw: Redis): Promise<string[]> {
+  const keys = await scanKeys(raw, '*');
+  const ttls = await Promise.all(keys.map((k) => raw.pttl(k)));
+  return keys.filter((_, i) => ttls[i] === -1).sort();
+}
