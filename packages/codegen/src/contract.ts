@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { canonicalJson, shortHash } from '@jobwire/core';
+import { canonicalJson, jobFingerprint, shortHash } from '@jobwire/core';
 import type { AnyJobDefinition, JobRegistry } from '@jobwire/core';
 import { z } from 'zod';
 import type {
@@ -316,9 +316,8 @@ function jsonDefaults(def: AnyJobDefinition): Record<string, unknown> {
 }
 
 /**
- * The contract of one job type. The fingerprint hashes the same JSON
- * Schemas as core's `jobFingerprint`, so contract.json and the fingerprint
- * stored on every job agree. (Custom-check hashes are not in it; the diff
+ * The contract of one job type. The fingerprint is core's `jobFingerprint`,
+ * so contract.json and the fingerprint stored on every job agree. (Custom-check hashes are not in it; the diff
  * compares them separately.)
  */
 export function buildJobContract(
@@ -333,15 +332,7 @@ export function buildJobContract(
     def.progress === undefined
       ? null
       : buildPart(name, 'progress', def.progress);
-  const fingerprint = shortHash(
-    canonicalJson({
-      queue: def.queue,
-      version: def.version,
-      payload: payload.schema,
-      result: result?.schema ?? null,
-      progress: progress?.schema ?? null,
-    }),
-  );
+  const fingerprint = jobFingerprint(def);
   const contract: JobContract = {
     queue: def.queue,
     version: def.version,
