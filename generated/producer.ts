@@ -34,7 +34,7 @@ export type DeliverWebhookResult = inferJobResult<Jobs, 'deliverWebhook'>;
  * The payload is validated against the schema before anything is written; a bad one throws ValidationError.
  */
 export function enqueueDeliverWebhook(
-  queue: JobsQueue,
+  queue: JobsProducer,
   payload: DeliverWebhookPayload,
   options?: EnqueueOptions,
 ): Promise<JobHandle<DeliverWebhookResult>> {
@@ -77,7 +77,7 @@ export type RenderSlideshowResult = inferJobResult<Jobs, 'renderSlideshow'>;
  * The payload is validated against the schema before anything is written; a bad one throws ValidationError.
  */
 export function enqueueRenderSlideshow(
-  queue: JobsQueue,
+  queue: JobsProducer,
   payload: RenderSlideshowPayload,
   options?: EnqueueOptions,
 ): Promise<JobHandle<RenderSlideshowResult>> {
@@ -126,7 +126,7 @@ export type SendEmailResult = inferJobResult<Jobs, 'sendEmail'>;
  * The payload is validated against the schema before anything is written; a bad one throws ValidationError.
  */
 export function enqueueSendEmail(
-  queue: JobsQueue,
+  queue: JobsProducer,
   payload: SendEmailPayload,
   options?: EnqueueOptions,
 ): Promise<JobHandle<SendEmailResult>> {

@@ -120,7 +120,7 @@ export function emitProducer(input: EmitInput): string {
       name: `enqueue${P}`,
       isExported: true,
       parameters: [
-        { name: 'queue', type: 'JobsQueue' },
+        { name: 'queue', type: 'JobsProducer' },
         { name: 'payload', type: `${P}Payload` },
         { name: 'options', type: 'EnqueueOptions', hasQuestionToken: true },
       ],

@@ -13,7 +13,7 @@ export type {
   inferJobResultInput,
 } from './define.ts';
 export { createQueue, Queue } from './queue.ts';
-export type { BulkItem, JobHandle, QueueOptions } from './queue.ts';
+export type { BulkItem, JobHandle, Producer, QueueOptions } from './queue.ts';
 export type { JobInfo, QueueCounts, StateCounts } from './maintenance.ts';
 export { createWorker, Worker } from './worker.ts';
 export type {

@@ -101,29 +101,55 @@ export class Maintenance {
     return total;
   }
 
-  /** Reads one job, searching every queue of the registry unless told. */
+  /**
+   * The queue holding job `id`: the one given, or the only queue of the
+   * registry where it exists. Ids are unique per queue, so the same id in
+   * two queues is refused rather than guessed.
+   */
+  private async locate(
+    id: string,
+    queue: string | undefined,
+  ): Promise<string | undefined> {
+    if (queue !== undefined) return queue;
+    const queues = this.ctx.registry.queues;
+    if (queues.length === 1) return queues[0];
+    const found: string[] = [];
+    for (const q of queues) {
+      const exists = await this.redis(() =>
+        this.ctx.client.exists(this.ctx.keys(q).job(id)),
+      );
+      if (exists === 1) found.push(q);
+    }
+    if (found.length > 1) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `job id ${id} exists in queues ${found.join(', ')}; pass { queue } to say which`,
+      );
+    }
+    return found[0];
+  }
+
+  /** Reads one job; without `queue`, finds it among the registry's queues. */
   async getJob(
     id: string,
     options: { queue?: string } = {},
   ): Promise<JobInfo | undefined> {
-    for (const queue of this.queuesOf(options.queue)) {
-      const k = this.ctx.keys(queue);
-      const [hash, logs] = await this.redis(async () => {
-        const r = await this.ctx.client
-          .multi()
-          .hgetall(k.job(id))
-          .lrange(k.log(id), 0, -1)
-          .zscore(k.delayed, id)
-          .exec();
-        const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
-        const due = r?.[2]?.[1] as string | null;
-        if (due !== null && due !== undefined) h.__due = due;
-        return [h, (r?.[1]?.[1] ?? []) as string[]] as const;
-      });
-      if (hash.n === undefined) continue;
-      return toJobInfo(queue, id, hash, logs);
-    }
-    return undefined;
+    const queue = await this.locate(id, options.queue);
+    if (queue === undefined) return undefined;
+    const k = this.ctx.keys(queue);
+    const [hash, logs] = await this.redis(async () => {
+      const r = await this.ctx.client
+        .multi()
+        .hgetall(k.job(id))
+        .lrange(k.log(id), 0, -1)
+        .zscore(k.delayed, id)
+        .exec();
+      const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
+      const due = r?.[2]?.[1] as string | null;
+      if (due !== null && due !== undefined) h.__due = due;
+      return [h, (r?.[1]?.[1] ?? []) as string[]] as const;
+    });
+    return hash.n === undefined ? undefined : toJobInfo(queue, id, hash, logs);
   }
 
   /**
@@ -210,22 +236,20 @@ export class Maintenance {
     keys: (q: string) => string[],
     expected: string,
   ): Promise<void> {
-    for (const q of this.queuesOf(queue)) {
-      const k = this.ctx.keys(q);
-      const code = Number(
-        await this.redis(() =>
-          runScript(this.ctx.client, script, keys(q), [
-            k.base,
-            this.ctx.maxEvents,
-            id,
-          ]),
-        ),
-      );
-      if (code === 1) return;
-      if (code !== -1)
-        throw errorFromScriptCode(code, { script, jobId: id, expected });
-    }
-    throw errorFromScriptCode(-1, { script, jobId: id });
+    const q = await this.locate(id, queue);
+    if (q === undefined) throw errorFromScriptCode(-1, { script, jobId: id });
+    const k = this.ctx.keys(q);
+    const code = Number(
+      await this.redis(() =>
+        runScript(this.ctx.client, script, keys(q), [
+          k.base,
+          this.ctx.maxEvents,
+          id,
+        ]),
+      ),
+    );
+    if (code !== 1)
+      throw errorFromScriptCode(code, { script, jobId: id, expected });
   }
 
   /** Sends a failed or expired job back to waiting with fresh attempts. */

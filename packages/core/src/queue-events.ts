@@ -36,6 +36,7 @@ export class QueueEvents {
   private readonly buffered: QueueEvent[] = [];
   private readonly pulls: ((e: IteratorResult<QueueEvent>) => void)[] = [];
   private closed = false;
+  private readonly started: Promise<void>;
 
   constructor(options: QueueEventsOptions) {
     const common = resolveCommon(options);
@@ -49,12 +50,18 @@ export class QueueEvents {
       common.logger,
     );
     trackForTests('queueEvents', options.queue, () => !this.closed);
-    void this.follower
-      .resolveCursor(60_000)
-      .then(() => {
-        if (!this.closed) this.follower.start();
-      })
-      .catch((err: unknown) => this.emitter.emit('error', err));
+    this.started = this.follower.resolveCursor(60_000).then(() => {
+      if (!this.closed) this.follower.start();
+    });
+    this.started.catch((err: unknown) => this.emitter.emit('error', err));
+  }
+
+  /**
+   * Resolves once the reader has fixed its starting offset. With `from: '$'`,
+   * await it before producing events you must not miss.
+   */
+  ready(): Promise<void> {
+    return this.started;
   }
 
   private deliver(events: QueueEvent[]): void {

@@ -68,6 +68,16 @@ export type BulkItem<TJobs extends JobMap> = {
   };
 }[keyof TJobs & string];
 
+/**
+ * The enqueue surface shared by `Queue` and the in-memory `TestQueue`, so
+ * code that only produces jobs can be unit-tested without Redis.
+ * @public
+ */
+export type Producer<TJobs extends JobMap> = Pick<
+  Queue<TJobs>,
+  'enqueue' | 'enqueueBulk'
+>;
+
 /** A checked job, ready for the enqueue script. */
 export interface PreparedJob {
   queue: string;

@@ -7,6 +7,7 @@ import {
 import {
   closeConnection,
   openConnection,
+  withRedis,
   type Connection,
   type ConnectionOptions,
 } from './connection.ts';
@@ -118,11 +119,12 @@ export class ResultWaiter {
 
   private async checkStored(id: string): Promise<void> {
     const keys = this.ctx.keys(this.queue);
-    const [state, result, errors] = await this.ctx.client.hmget(
-      keys.job(id),
-      's',
-      'r',
-      'e',
+    // The command connection may still be connecting when the first
+    // finished() arrives: wait for it like any other call.
+    const [state, result, errors] = await withRedis(
+      this.ctx.client,
+      this.ctx.connectTimeoutMs,
+      () => this.ctx.client.hmget(keys.job(id), 's', 'r', 'e'),
     );
     const set = this.waiters.get(id);
     if (!set) return;
@@ -172,12 +174,11 @@ export class ResultWaiter {
     const key = this.ctx.keys(this.queue).events;
     let end = '+';
     for (;;) {
-      const page = (await this.ctx.client.xrevrange(
-        key,
-        end,
-        '-',
-        'COUNT',
-        '1000',
+      const from = end;
+      const page = (await withRedis(
+        this.ctx.client,
+        this.ctx.connectTimeoutMs,
+        () => this.ctx.client.xrevrange(key, from, '-', 'COUNT', '1000'),
       )) as [string, string[]][];
       for (const [offset, fields] of page) {
         const e = parseEvent(offset, fields);

@@ -25,15 +25,9 @@ import { stripUnknownKeys } from './strip.ts';
 import { makeJob, type Job } from './job.ts';
 import { assertJsonSafe } from './json.ts';
 import type { ResolvedEnqueueOptions } from './options.ts';
-import type { BulkItem, JobHandle, Queue } from './queue.ts';
+import type { BulkItem, JobHandle, Producer } from './queue.ts';
 import type { EnqueueOptions } from './types.ts';
 import type { HandlerMap } from './worker.ts';
-
-/** The producer surface shared by `Queue` and `TestQueue`. @public */
-export type Producer<TJobs extends JobMap> = Pick<
-  Queue<TJobs>,
-  'enqueue' | 'enqueueBulk'
->;
 
 /** Where a captured job is. @public */
 export type TestJobState =

@@ -32,7 +32,7 @@ import {
 } from './errors.ts';
 import { executeJob, type RunningJob } from './execute.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
-import { sleep, Wakeup } from './internal/signal.ts';
+import { Wakeup } from './internal/signal.ts';
 import { trackForTests } from './internal/track.ts';
 import type { Job } from './job.ts';
 import { runScript } from './scripts/index.ts';
@@ -465,10 +465,15 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     for (const c of this.consumers) c.interrupt();
     this.capacity.notify();
     const all = () => Promise.all([...this.jobs.values()].map((j) => j.done));
+    let deadline: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
       all().then(() => true),
-      sleep(deadlineMs).then(() => false),
+      new Promise<boolean>((resolve) => {
+        // Cleared below, so a quick close does not hold the process open.
+        deadline = setTimeout(() => resolve(false), deadlineMs);
+      }),
     ]);
+    clearTimeout(deadline);
     if (!finished) {
       await Promise.all(
         [...this.jobs.values()].map((j) => j.release(new ShutdownError())),

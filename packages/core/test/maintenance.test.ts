@@ -484,3 +484,30 @@ describe('operator actions', () => {
     }
   });
 });
+
+describe('job ids across queues', () => {
+  it('finds a job in its queue, and refuses to guess when two queues share an id', async () => {
+    const [qa, qb] = [uniqueQueue(), uniqueQueue()];
+    const reg = defineJobs({
+      a: job({ queue: qa, payload: z.object({ n: z.number() }) }),
+      b: job({ queue: qb, payload: z.object({ s: z.string() }) }),
+    });
+    const queue = createQueue(reg, { connection: redis.url });
+    try {
+      const ja = await queue.enqueue('a', { n: 1 });
+      expect((await queue.getJob(ja.id))?.name).toBe('a');
+      const jb = await queue.enqueue('b', { s: 'x' });
+      // Both queues now hold id "1": the caller must say which.
+      expect(jb.id).toBe(ja.id);
+      const err = await queue.getJob(ja.id).catch((e: unknown) => e);
+      expect((err as JobwireError).code).toBe(ErrorCode.INVALID_OPTION);
+      expect((err as Error).message).toContain('pass { queue }');
+      expect((await queue.getJob(jb.id, { queue: qb }))?.name).toBe('b');
+      await queue.remove(jb.id, { queue: qb });
+      expect(await queue.getJob(jb.id, { queue: qb })).toBeUndefined();
+      expect((await queue.getJob(ja.id))?.name).toBe('a');
+    } finally {
+      await queue.close();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createJobsQueue } from '../../../generated/producer.ts';
+import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
+import { fastWorkerSettings } from '../../core/test/helpers/wait.ts';
+import {
+  renderWithProgress,
+  startRenderWorker,
+} from '../src/slideshow/render.ts';
+
+const redis = useRedis();
+
+describe('slideshow example: progress from the event log', () => {
+  it('reports increasing progress up to 100 and resolves with the typed result', async () => {
+    const prefix = uniqueQueue('slides');
+    const queue = createJobsQueue({ connection: redis.url, prefix });
+    const worker = startRenderWorker({
+      connection: redis.url,
+      prefix,
+      ...fastWorkerSettings,
+    });
+    try {
+      const seen: number[] = [];
+      const slides = ['s1', 's2', 's3', 's4'];
+      const result = await renderWithProgress(
+        queue,
+        redis.url,
+        slides,
+        (percent) => seen.push(percent),
+        prefix,
+      );
+
+      // Typed from the result schema: { pages: number; bytes: number }.
+      const { pages, bytes }: { pages: number; bytes: number } = result;
+      expect(pages).toBe(4);
+      expect(bytes).toBe(4 * 48_213);
+
+      expect(seen).toEqual([0, 25, 50, 75, 100]);
+      for (let i = 1; i < seen.length; i++) {
+        expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
+      }
+
+      const [job] = await queue.getJobs('completed', { queue: 'media' });
+      expect(job).toBeDefined();
+      const info = await queue.getJob(job!.id, { queue: 'media' });
+      expect(info).toMatchObject({
+        name: 'renderSlideshow',
+        state: 'completed',
+        progress: { percent: 100, slide: 4 },
+        result: { pages: 4, bytes: 4 * 48_213 },
+      });
+      expect(info?.logs).toEqual(slides.map((s) => `rendered slide ${s}`));
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
+});
