@@ -6,6 +6,7 @@ import { createQueue } from '@jobwire/core';
 import type {
   EnqueueOptions,
   JobHandle,
+  Producer,
   Queue,
   QueueOptions,
   inferJobInput,
@@ -15,8 +16,10 @@ import { jobs } from '../jobs.schema.ts';
 
 /** The job types declared in the schema file. */
 export type Jobs = (typeof jobs)['jobs'];
-/** A producer for these job types. */
+/** The Redis-backed producer for these job types. */
 export type JobsQueue = Queue<Jobs>;
+/** What the enqueue functions take: a `JobsQueue`, or the in-memory queue of testing.ts. */
+export type JobsProducer = Producer<Jobs>;
 
 /** Creates the producer for every job type of the schema file. */
 export function createJobsQueue(options?: QueueOptions): JobsQueue {
@@ -47,7 +50,7 @@ export function enqueueDeliverWebhook(
  * Bulk variant: validates every item first, then stores each chunk atomically in one round trip.
  */
 export function enqueueDeliverWebhookBulk(
-  queue: JobsQueue,
+  queue: JobsProducer,
   items: readonly {
     payload: DeliverWebhookPayload;
     options?: EnqueueOptions;
@@ -90,7 +93,7 @@ export function enqueueRenderSlideshow(
  * Bulk variant: validates every item first, then stores each chunk atomically in one round trip.
  */
 export function enqueueRenderSlideshowBulk(
-  queue: JobsQueue,
+  queue: JobsProducer,
   items: readonly {
     payload: RenderSlideshowPayload;
     options?: EnqueueOptions;
@@ -139,7 +142,7 @@ export function enqueueSendEmail(
  * Bulk variant: validates every item first, then stores each chunk atomically in one round trip.
  */
 export function enqueueSendEmailBulk(
-  queue: JobsQueue,
+  queue: JobsProducer,
   items: readonly { payload: SendEmailPayload; options?: EnqueueOptions }[],
 ): Promise<JobHandle<SendEmailResult>[]> {
   return queue.enqueueBulk(

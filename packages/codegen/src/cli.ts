@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, watch } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CodegenError } from './errors.ts';
@@ -77,7 +77,7 @@ async function once(options: CodegenOptions): Promise<number> {
       }
       for (const file of result.stale) {
         console.error(
-          `stale: ${file.slice(options.cwd.length + 1)} (run pnpm codegen)`,
+          `stale: ${relative(options.cwd, file)} (run pnpm codegen)`,
         );
       }
       return 1;
@@ -85,7 +85,7 @@ async function once(options: CodegenOptions): Promise<number> {
     console.log(
       result.written.length === 0
         ? 'codegen: nothing changed'
-        : `codegen: wrote ${result.written.map((f) => f.slice(options.cwd.length + 1)).join(', ')}`,
+        : `codegen: wrote ${result.written.map((f) => relative(options.cwd, f)).join(', ')}`,
     );
     return 0;
   } catch (err) {
@@ -107,16 +107,30 @@ function watchMode(argv: string[], options: CodegenOptions): void {
   const args = argv.filter((a) => a !== '--watch');
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  let pending = false;
   const run = () => {
-    if (running) return;
+    // A save during a run is not lost: it triggers one more run afterwards.
+    if (running) {
+      pending = true;
+      return;
+    }
     running = true;
     const child = spawn(process.execPath, ['--import', 'tsx', self, ...args], {
       stdio: 'inherit',
     });
-    child.on('exit', () => (running = false));
+    child.on('exit', () => {
+      running = false;
+      if (pending) {
+        pending = false;
+        run();
+      }
+    });
   };
   run();
-  watch(schema, () => {
+  // Watch the folder: editors that save by replacing the file would end a
+  // watch on the file itself after the first save.
+  watch(dirname(schema), (_event, name) => {
+    if (name !== null && name !== basename(schema)) return;
     clearTimeout(timer);
     timer = setTimeout(run, 100);
   });

@@ -2,6 +2,7 @@ import {
   Node,
   Project,
   SyntaxKind,
+  ts,
   type ObjectLiteralExpression,
   type SourceFile,
 } from 'ts-morph';
@@ -75,13 +76,18 @@ export function readSchemaSource(
   const diagnostics = sf.getPreEmitDiagnostics();
   const first = diagnostics[0];
   if (first) {
-    const line = first.getLineNumber() ?? 1;
-    const message = first.getMessageText();
-    const text =
-      typeof message === 'string' ? message : message.getMessageText();
+    const text = ts.flattenDiagnosticMessageText(
+      first.compilerObject.messageText,
+      ' ',
+    );
+    const start = first.getStart();
+    const at =
+      first.getSourceFile() === sf && start !== undefined
+        ? sf.getLineAndColumnAtPos(start)
+        : { line: first.getLineNumber() ?? 1, column: 1 };
     throw new CodegenError(
       `the schema file does not type-check (TS${first.getCode()}): ${text}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ''}`,
-      { file: sf.getFilePath(), line, column: 1 },
+      { file: sf.getFilePath(), line: at.line, column: at.column },
     );
   }
   return findJobs(sf);

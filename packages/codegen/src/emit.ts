@@ -64,6 +64,7 @@ export function emitProducer(input: EmitInput): string {
       namedImports: [
         'EnqueueOptions',
         'JobHandle',
+        'Producer',
         'Queue',
         'QueueOptions',
         'inferJobInput',
@@ -83,7 +84,15 @@ export function emitProducer(input: EmitInput): string {
       name: 'JobsQueue',
       isExported: true,
       type: 'Queue<Jobs>',
-      docs: docs('A producer for these job types.'),
+      docs: docs('The Redis-backed producer for these job types.'),
+    },
+    {
+      name: 'JobsProducer',
+      isExported: true,
+      type: 'Producer<Jobs>',
+      docs: docs(
+        'What the enqueue functions take: a `JobsQueue`, or the in-memory queue of testing.ts.',
+      ),
     },
   ]);
   sf.addFunction({
@@ -136,7 +145,7 @@ export function emitProducer(input: EmitInput): string {
       name: `enqueue${P}Bulk`,
       isExported: true,
       parameters: [
-        { name: 'queue', type: 'JobsQueue' },
+        { name: 'queue', type: 'JobsProducer' },
         {
           name: 'items',
           type: `readonly { payload: ${P}Payload; options?: EnqueueOptions }[]`,

@@ -31,8 +31,13 @@ export function writeAllOrNothing(
   const changed: string[] = [];
   for (const [temp, path] of temps) {
     const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    if (before === files.get(path)) {
+      // Unchanged: keep the old file and its mtime, so watchers stay quiet.
+      rmSync(temp, { force: true });
+      continue;
+    }
     renameSync(temp, path);
-    if (before !== files.get(path)) changed.push(path);
+    changed.push(path);
   }
   return changed;
 }
