@@ -33,6 +33,7 @@ import {
 import { executeJob, type RunningJob } from './execute.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
 import { Wakeup } from './internal/signal.ts';
+import { trackRunning } from './internal/stray-rejections.ts';
 import { trackForTests } from './internal/track.ts';
 import type { Job } from './job.ts';
 import { runScript } from './scripts/index.ts';
@@ -70,6 +71,14 @@ export interface WorkerOptions extends ConnectionOptions {
   maxLogLines?: number;
   /** Start consuming at once. @defaultValue true */
   autorun?: boolean;
+  /**
+   * While the worker runs, report promise rejections nobody handled (a
+   * handler that started a promise and forgot it) through the `error`
+   * event instead of letting Node end the process, which would turn every
+   * job in flight into a stall. Set false to keep Node's default.
+   * @defaultValue true
+   */
+  catchUnhandledRejections?: boolean;
 }
 
 /** Events a worker emits, for logs and metrics. @public */
@@ -208,6 +217,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     if (this.stopping)
       throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
     if (this.timers.length > 0) return;
+    if (this.options.catchUnhandledRejections !== false)
+      trackRunning(this, true);
     void ensureReady(this.command.client, 60_000)
       .then(() =>
         checkEvictionPolicy(
@@ -461,6 +472,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   private async doClose(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    trackRunning(this, false);
     for (const t of this.timers) clearInterval(t);
     for (const c of this.consumers) c.interrupt();
     this.capacity.notify();

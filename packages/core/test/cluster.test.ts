@@ -118,7 +118,8 @@ describe('Redis Cluster', () => {
       );
       expect(results.map((r) => r.sum)).toEqual(handles.map((_, i) => i + 1));
       await Promise.all(bulk.map((h) => h.finished({ timeoutMs: 10_000 })));
-      const info = await queue.getJob(handles[0]!.id);
+      // Ids are unique per queue; both queues here have a job 1.
+      const info = await queue.getJob(handles[0]!.id, { queue: queues[0] });
       expect(info).toMatchObject({
         state: 'completed',
         progress: 50,

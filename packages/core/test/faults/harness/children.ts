@@ -1,0 +1,94 @@
+/**
+ * Spawning the scenario child processes (`node --import tsx <file> <json>`)
+ * and talking to them over IPC.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(HERE, '../../../../..');
+
+export interface Child {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves at the child's `{ type: 'ready' }` message. */
+  readonly ready: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Resolves with the next IPC message of `type`. */
+  next<TMessage>(type: string, timeoutMs?: number): Promise<TMessage>;
+  send(message: Record<string, unknown>): void;
+  signal(sig: NodeJS.Signals): void;
+  kill9(): Promise<void>;
+  stderr(): string;
+}
+
+export const live = new Set<Child>();
+
+export function spawnChild(file: string, config: object): Child {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(HERE, file), JSON.stringify(config)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+  );
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    err += c.toString('utf8');
+    if (err.length > 20_000) err = err.slice(-10_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const next = <TMessage>(type: string, timeoutMs = 15_000) =>
+    new Promise<TMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.off('message', on);
+        reject(
+          new Error(
+            `no ${type} message from ${file} in ${timeoutMs} ms: ${err}`,
+          ),
+        );
+      }, timeoutMs);
+      const on = (m: unknown) => {
+        if ((m as { type?: string } | null)?.type !== type) return;
+        clearTimeout(timer);
+        child.off('message', on);
+        resolve(m as TMessage);
+      };
+      child.on('message', on);
+    });
+  const ready = next<void>('ready').then(() => undefined);
+  ready.catch(() => {});
+  const handle: Child = {
+    child,
+    pid: child.pid ?? -1,
+    ready,
+    exited,
+    next,
+    send: (m) => {
+      if (running() && child.connected) child.send(m);
+    },
+    signal: (sig) => {
+      if (running()) child.kill(sig);
+    },
+    async kill9() {
+      if (running()) {
+        // A SIGSTOPped process still dies of SIGKILL.
+        child.kill('SIGKILL');
+      }
+      await exited;
+    },
+    stderr: () => err,
+  };
+  live.add(handle);
+  void exited.then(() => live.delete(handle));
+  return handle;
+}
+
+/** SIGKILLs every child still running (afterEach). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...live].map((c) => c.kill9()));
+}

@@ -1,0 +1,145 @@
+/**
+ * The invariant check run at the end of every fault scenario. It reads the
+ * queue's keys straight from Redis (never through jobwire) and returns the
+ * violations it found; a scenario asserts the list is empty.
+ */
+import { Redis } from 'ioredis';
+
+/** State letter stored in a job hash (`s`) -> queue-level zset suffix. */
+const STATE_SETS = {
+  d: 'delayed',
+  a: 'active',
+  c: 'completed',
+  f: 'failed',
+  x: 'expired',
+} as const;
+
+type Letter = keyof typeof STATE_SETS | 'w';
+
+/** The `{...}` hash tag Redis Cluster would hash for `key` (or the whole key). */
+export function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      pattern,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    out.push(...keys);
+  } while (cursor !== '0');
+  return out;
+}
+
+/**
+ * Checks, for one queue on a server of its own:
+ * - every job id is in exactly one state structure (w:<type>, delayed,
+ *   active, completed, failed, expired), the one its hash's `s` names;
+ * - every id in a structure has its hash `j:<id>`, every hash is in a
+ *   structure, and no job log outlives its job;
+ * - the `counts` hash matches the structures, per type and state;
+ * - no key falls outside `<prefix>:{<queue>}:`, and all keys share the
+ *   `{<queue>}` tag (so one CLUSTER KEYSLOT; the server is not
+ *   cluster-enabled, so the tag is compared instead of asking Redis).
+ */
+export async function checkInvariants(
+  redisUrl: string,
+  prefix: string,
+  queue: string,
+): Promise<string[]> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const violations: string[] = [];
+  try {
+    const base = `${prefix}:{${queue}}:`;
+    const all = await scanAll(redis, '*');
+    for (const key of all) {
+      if (!key.startsWith(base))
+        violations.push(`key outside ${base}*: ${key}`);
+      else if (hashTag(key) !== queue)
+        violations.push(`key ${key} hashes on tag ${hashTag(key)}`);
+    }
+    const mine = all.filter((k) => k.startsWith(base));
+    const hashes = new Set(
+      mine
+        .filter((k) => k.startsWith(`${base}j:`) && !k.endsWith(':log'))
+        .map((k) => k.slice(`${base}j:`.length)),
+    );
+    const logs = mine.filter(
+      (k) => k.startsWith(`${base}j:`) && k.endsWith(':log'),
+    );
+    for (const log of logs) {
+      const id = log.slice(`${base}j:`.length, -':log'.length);
+      if (!hashes.has(id)) violations.push(`orphan log ${log}`);
+    }
+
+    // id -> the structures it appears in
+    const where = new Map<string, string[]>();
+    const structures: { key: string; letter: Letter; type?: string }[] = [];
+    for (const key of mine.filter((k) => k.startsWith(`${base}w:`))) {
+      structures.push({
+        key,
+        letter: 'w',
+        type: key.slice(`${base}w:`.length),
+      });
+    }
+    for (const [letter, suffix] of Object.entries(STATE_SETS)) {
+      structures.push({ key: base + suffix, letter: letter as Letter });
+    }
+    const counted = new Map<string, number>();
+    for (const s of structures) {
+      const ids = await redis.zrange(s.key, '0', '-1');
+      for (const id of ids) {
+        where.set(id, [...(where.get(id) ?? []), s.key]);
+        const f = await redis.hmget(`${base}j:${id}`, 'n', 's');
+        const [name, state] = f;
+        if (name === null) {
+          violations.push(`${s.key} holds ${id} but ${base}j:${id} is missing`);
+          continue;
+        }
+        if (state !== s.letter)
+          violations.push(
+            `job ${id} is in ${s.key} but its state is ${String(state)}`,
+          );
+        if (s.type !== undefined && s.type !== name)
+          violations.push(`job ${id} of type ${name} is in ${s.key}`);
+        const ck = `${name}|${s.letter}`;
+        counted.set(ck, (counted.get(ck) ?? 0) + 1);
+      }
+    }
+    for (const [id, keys] of where) {
+      if (keys.length > 1)
+        violations.push(
+          `job ${id} is in ${keys.length} structures: ${keys.join(', ')}`,
+        );
+    }
+    for (const id of hashes) {
+      if (!where.has(id))
+        violations.push(`job hash ${base}j:${id} is in no state structure`);
+    }
+    const counts = await redis.hgetall(`${base}counts`);
+    const fields = new Set([...Object.keys(counts), ...counted.keys()]);
+    for (const field of fields) {
+      const stored = Number(counts[field] ?? 0);
+      const actual = counted.get(field) ?? 0;
+      if (stored !== actual)
+        violations.push(
+          `counts ${field} is ${stored}, structures hold ${actual}`,
+        );
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return violations;
+}
