@@ -34,6 +34,8 @@ export const defaults = {
   maxEvents: 10_000,
   /** Log lines kept per job. */
   maxLogLines: 1000,
+  /** Longest durability wait (WAIT / WAITAOF) of an enqueue that asks for one. */
+  durabilityTimeoutMs: 1000,
   /** Jobs enqueued per round trip in `enqueueBulk`. */
   bulkChunkSize: 1000,
   /** Worker: jobs run at once, over all job types. */

@@ -26,6 +26,8 @@ export const ErrorCode = {
   REDIS_OUT_OF_MEMORY: 'REDIS_OUT_OF_MEMORY',
   REDIS_CONFIG: 'REDIS_CONFIG',
   CLOSED: 'CLOSED',
+  DURABILITY_UNAVAILABLE: 'DURABILITY_UNAVAILABLE',
+  DURABILITY_TIMEOUT: 'DURABILITY_TIMEOUT',
 } as const;
 
 /** @public */
@@ -181,6 +183,33 @@ export class RedisOutOfMemoryError extends JobwireError {
       options,
     );
     this.name = 'RedisOutOfMemoryError';
+  }
+}
+
+/**
+ * An enqueue with a `durability` setting stored its jobs, but the durability
+ * wait after the write failed: the server cannot confirm it
+ * (`DURABILITY_UNAVAILABLE`: no `WAITAOF` before Redis 7.2, AOF off, or a
+ * replica refusing `WAIT`), or fewer acknowledgements than asked arrived in
+ * time (`DURABILITY_TIMEOUT`). The jobs WERE written and will run; only
+ * their persistence is unconfirmed. Do not blindly re-enqueue without a
+ * `jobId`, or the job may run twice.
+ * @public
+ */
+export class DurabilityError extends JobwireError {
+  constructor(
+    code:
+      | typeof ErrorCode.DURABILITY_UNAVAILABLE
+      | typeof ErrorCode.DURABILITY_TIMEOUT,
+    message: string,
+    /** The ids of the jobs that were stored (or found as duplicates). */
+    readonly jobIds: readonly string[],
+    /** Acknowledgements received: local AOF fsyncs (0/1) and replicas. */
+    readonly acked: { local: number; replicas: number } | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.name = 'DurabilityError';
   }
 }
 

@@ -15,7 +15,7 @@ import { FINAL_CODES, withTimeout } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import type { StoredOptions } from './options.ts';
-import { nextSlot, occurrenceId, slotOf } from './repeat.ts';
+import { nextSlot, occurrenceId, redisNow, slotOf } from './repeat.ts';
 import { runScript } from './scripts/index.ts';
 import { sleep } from './internal/signal.ts';
 import type { Worker } from './worker.ts';
@@ -313,16 +313,18 @@ export function executeJob<TJobs extends JobMap>(
   async function scheduleNextOccurrence(options: StoredOptions): Promise<void> {
     const spec = options.rp;
     if (spec === undefined) return;
-    const slot = slotOf(leased.id) ?? Date.now();
-    const next = nextSlot(spec, Math.max(slot, Date.now()));
     try {
+      // Slots come from the Redis clock, so skewed hosts agree on them.
+      const now = await redisNow(io.client);
+      const slot = slotOf(leased.id) ?? now;
+      const next = nextSlot(spec, Math.max(slot, now));
       const job = io.producer.prepare(
         spec.name,
         JSON.parse(spec.data) as unknown,
         {
           ...spec.options,
           jobId: occurrenceId(spec.key, next),
-          delayMs: Math.max(0, next - Date.now()),
+          delayMs: Math.max(0, next - now),
         },
         { spec, storeSpec: false },
       );

@@ -43,6 +43,7 @@ export type {
   RedisConnectionSettings,
 } from './connection.ts';
 export {
+  DurabilityError,
   ErrorCode,
   JobwireError,
   LeaseLostError,
@@ -59,6 +60,7 @@ export { priorityLevels } from './types.ts';
 export type {
   Backoff,
   BackoffFunction,
+  Durability,
   EnqueueOptions,
   JobOptions,
   JobState,

@@ -58,7 +58,14 @@ const jobOptionsSchema = z.looseObject({
     .optional(),
 });
 
+export const durabilitySchema = z.strictObject({
+  aof: z.boolean().optional(),
+  replicas: z.number().int().min(0).max(1000).optional(),
+  timeoutMs: z.number().int().min(1).max(MAX_MS).optional(),
+});
+
 const enqueueOptionsSchema = z.strictObject({
+  durability: z.union([z.literal(false), durabilitySchema]).optional(),
   ...sharedShape,
   backoff: backoffObject.optional(),
   runAt: z.date().optional(),

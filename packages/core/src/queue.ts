@@ -6,11 +6,18 @@ import {
   type inferJobInput,
   type inferJobResult,
 } from './define.ts';
-import { ErrorCode, JobwireError, ValidationError } from './errors.ts';
+import { createHash } from 'node:crypto';
+import {
+  DurabilityError,
+  ErrorCode,
+  JobwireError,
+  ValidationError,
+} from './errors.ts';
 import {
   checkEvictionPolicy,
   closeConnection,
   openConnection,
+  mapRedisError,
   withRedis,
   type Connection,
   type ConnectionOptions,
@@ -22,16 +29,17 @@ import {
 } from './internal/context.ts';
 import { Maintenance } from './maintenance.ts';
 import { checkBulkItem, checkJob } from './internal/prepare.ts';
-import { toStoredOptions } from './options.ts';
+import { durabilitySchema, toStoredOptions } from './options.ts';
 import { ResultWaiter } from './results.ts';
 import { jobFingerprint } from './fingerprint.ts';
-import { runScript } from './scripts/index.ts';
-import type { EnqueueOptions } from './types.ts';
+import { runScript, scripts } from './scripts/index.ts';
+import type { Durability, EnqueueOptions } from './types.ts';
 import type { RepeatSpec } from './options.ts';
 import {
   checkRepeat,
   nextSlot,
   occurrenceId,
+  redisNow,
   type RepeatOptions,
 } from './repeat.ts';
 
@@ -43,6 +51,22 @@ export interface QueueOptions extends ConnectionOptions {
   bulkChunkSize?: number;
   /** Approximate cap of each queue's event stream. @defaultValue 10000 */
   maxEvents?: number;
+  /**
+   * Opt-in persistence wait for every enqueue: after the enqueue script,
+   * in the same pipeline, `WAITAOF` (with `aof: true`, Redis 7.2+) or
+   * `WAIT <replicas>`. When it cannot be confirmed, the call rejects with
+   * a `DurabilityError` (`DURABILITY_UNAVAILABLE` or `DURABILITY_TIMEOUT`)
+   * although the jobs were stored. Overridable per enqueue.
+   * @defaultValue undefined (no wait: acknowledged once Redis applied the write)
+   */
+  durability?: Durability;
+}
+
+/** A durability wait with every field filled in. */
+interface ResolvedDurability {
+  aof: boolean;
+  replicas: number;
+  timeoutMs: number;
 }
 
 /** What `enqueue` returns. @public */
@@ -83,6 +107,8 @@ export interface PreparedJob {
   queue: string;
   name: string;
   args: (string | number)[];
+  /** The persistence wait this job asks for, if any. */
+  durability?: ResolvedDurability;
 }
 
 /** The repeat fields of a prepared job. */
@@ -108,6 +134,8 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     readonly registry: JobRegistry<TJobs>,
     private readonly options: QueueOptions = {},
   ) {
+    // Checked before a connection is opened, so a bad setting leaks nothing.
+    resolveDurability(options, undefined);
     const common = resolveCommon(options);
     const conn = openConnection(options, 'command', common.logger);
     const ctx: QueueContext = {
@@ -196,9 +224,11 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       Date.now(),
     );
     const stored = toStoredOptions(o);
+    const durability = resolveDurability(this.options, options?.durability);
     return {
       queue: def.queue,
       name,
+      ...(durability !== undefined ? { durability } : {}),
       args: [
         o.jobId ?? '',
         name,
@@ -222,24 +252,26 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   ): Promise<JobHandle<unknown>[]> {
     await this.checkConfigOnce();
     const k = this.ctx.keys(queue);
+    const keys = [k.id, k.delayed, k.counts, k.events, k.types, k.repeats];
+    const args = [
+      k.base,
+      this.ctx.maxEvents,
+      jobs.length,
+      ...jobs.flatMap((j) => j.args),
+    ];
+    const durability = strongest(jobs);
     const reply = (await withRedis(
       this.ctx.client,
       this.ctx.connectTimeoutMs,
       () =>
-        runScript(
-          this.ctx.client,
-          'enqueue',
-          [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
-          [
-            k.base,
-            this.ctx.maxEvents,
-            jobs.length,
-            ...jobs.flatMap((j) => j.args),
-          ],
-        ),
+        durability === undefined
+          ? runScript(this.ctx.client, 'enqueue', keys, args)
+          : this.storeDurably(keys, args, durability),
     )) as (string | number)[];
+    const ids = jobs.map((_, i) => String(reply[i * 2]));
+    if (durability !== undefined) checkDurability(reply, ids, durability);
     return jobs.map((j, i) => {
-      const id = String(reply[i * 2]);
+      const id = ids[i]!;
       const status = Number(reply[i * 2 + 1]);
       if (status < 0) {
         throw new JobwireError(
@@ -249,6 +281,43 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       }
       return this.handle(queue, j.name, id, status === 0);
     });
+  }
+
+  /**
+   * The enqueue script and the durability wait in one pipeline on one
+   * connection: WAIT/WAITAOF then covers the script's writes, without an
+   * extra round trip. The script goes as a plain EVALSHA: ioredis would
+   * re-send a NOSCRIPT failure on its own *after* the wait, which would
+   * then cover nothing; here a NOSCRIPT (first use after a Redis restart)
+   * runs the script normally (loading it) and waits afterwards.
+   * Returns the script's reply followed by the wait's reply (or error).
+   */
+  private async storeDurably(
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    d: ResolvedDurability,
+  ): Promise<unknown[]> {
+    const client = this.ctx.client;
+    const wait = (): [string, ...(string | number)[]] =>
+      d.aof
+        ? ['WAITAOF', 1, d.replicas, d.timeoutMs]
+        : ['WAIT', d.replicas, d.timeoutMs];
+    const pipe = client.pipeline();
+    pipe.call('EVALSHA', enqueueSha, keys.length, ...keys, ...args);
+    pipe.call(...wait());
+    const res = (await pipe.exec()) ?? [];
+    const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
+    if (scriptErr !== null && scriptErr !== undefined) {
+      if (!scriptErr.message.startsWith('NOSCRIPT')) throw scriptErr;
+      const reply = await runScript(client, 'enqueue', keys, args);
+      const waited = await client.call(...wait()).then(
+        (v: unknown) => v,
+        (err: unknown) => err,
+      );
+      return [...(reply as unknown[]), waited];
+    }
+    const [waitErr, waitReply] = res[1] ?? [new Error('no reply')];
+    return [...(scriptReply as unknown[]), waitErr ?? waitReply];
   }
 
   private handle(
@@ -319,14 +388,20 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
         : { everyMs: repeat.everyMs }),
       ...(options !== undefined ? { options } : {}),
     };
-    const slot = nextSlot(spec, Date.now());
+    // Slots come from the Redis clock, so skewed hosts agree on them.
+    const now = await withRedis(
+      this.ctx.client,
+      this.ctx.connectTimeoutMs,
+      () => redisNow(this.ctx.client),
+    );
+    const slot = nextSlot(spec, now);
     const job = this.prepare(
       name,
       payload,
       {
         ...options,
         jobId: occurrenceId(repeat.key, slot),
-        delayMs: Math.max(0, slot - Date.now()),
+        delayMs: Math.max(0, slot - now),
       },
       { spec, storeSpec: true },
     );
@@ -395,6 +470,129 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     this.closed = true;
     await Promise.all([...this.waiters.values()].map((w) => w.close()));
     await closeConnection(this.conn);
+  }
+}
+
+/**
+ * The queue's durability merged with one enqueue's; checks the fields
+ * (INVALID_OPTION), including that the wait ends before the command
+ * timeout would cut it.
+ */
+function resolveDurability(
+  options: QueueOptions,
+  override: Durability | false | undefined,
+): ResolvedDurability | undefined {
+  if (override === false) return undefined;
+  const base = options.durability;
+  if (base === undefined && override === undefined) return undefined;
+  const parsed = durabilitySchema.safeParse({ ...base, ...override });
+  if (!parsed.success) {
+    throw new ValidationError(
+      'durability options',
+      ValidationError.fromZod('durability', parsed.error.issues).issues,
+      ErrorCode.INVALID_OPTION,
+    );
+  }
+  const d = parsed.data;
+  const resolved = {
+    aof: d.aof ?? false,
+    replicas: d.replicas ?? 0,
+    timeoutMs: d.timeoutMs ?? defaults.durabilityTimeoutMs,
+  };
+  const commandTimeoutMs =
+    options.commandTimeoutMs ?? defaults.commandTimeoutMs;
+  if (resolved.timeoutMs >= commandTimeoutMs) {
+    throw new ValidationError(
+      'durability options',
+      [
+        {
+          path: 'timeoutMs',
+          message: `must be below commandTimeoutMs (${commandTimeoutMs}), or the command timeout fires first`,
+          code: 'too_big',
+        },
+      ],
+      ErrorCode.INVALID_OPTION,
+    );
+  }
+  return resolved;
+}
+
+const enqueueSha = createHash('sha1')
+  .update(scripts.get('enqueue')!.lua)
+  .digest('hex');
+
+/** The strongest wait any job of a chunk asks for (undefined: none). */
+function strongest(
+  jobs: readonly PreparedJob[],
+): ResolvedDurability | undefined {
+  let out: ResolvedDurability | undefined;
+  for (const j of jobs) {
+    const d = j.durability;
+    if (d === undefined) continue;
+    out = {
+      aof: (out?.aof ?? false) || d.aof,
+      replicas: Math.max(out?.replicas ?? 0, d.replicas),
+      timeoutMs: Math.max(out?.timeoutMs ?? 0, d.timeoutMs),
+    };
+  }
+  return out;
+}
+
+/**
+ * Checks the durability wait's reply, the last entry of `reply`. The jobs
+ * are stored whatever it says; a shortfall becomes a DurabilityError that
+ * says so and lists their ids.
+ */
+function checkDurability(
+  reply: readonly unknown[],
+  ids: readonly string[],
+  d: ResolvedDurability,
+): void {
+  const waited = reply[reply.length - 1];
+  const stored = `the job${ids.length === 1 ? '' : 's'} ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''} WERE stored and will run`;
+  if (waited instanceof Error) {
+    const mapped = mapRedisError(waited);
+    if (mapped instanceof JobwireError) {
+      // The connection failed after the script: its outcome is known (the
+      // script's reply arrived), the wait's is not.
+      throw new DurabilityError(
+        ErrorCode.DURABILITY_TIMEOUT,
+        `durability wait interrupted (${waited.message}); ${stored}, but persistence is not confirmed`,
+        ids,
+        undefined,
+        { cause: waited },
+      );
+    }
+    const msg = waited.message;
+    const missing = /unknown command/i.test(msg)
+      ? `this Redis has no ${d.aof ? 'WAITAOF' : 'WAIT'} command (WAITAOF needs Redis 7.2 or later)`
+      : /appendonly is disabled/i.test(msg)
+        ? 'AOF is off on this Redis (appendonly no), so it cannot confirm an fsync'
+        : `Redis refused the durability wait: ${msg}`;
+    throw new DurabilityError(
+      ErrorCode.DURABILITY_UNAVAILABLE,
+      `durability unavailable: ${missing}; ${stored}, but their persistence was not confirmed`,
+      ids,
+      undefined,
+      { cause: waited },
+    );
+  }
+  const [local, replicas] = Array.isArray(waited)
+    ? [Number(waited[0]), Number(waited[1])]
+    : [0, Number(waited)];
+  if ((d.aof && local < 1) || replicas < d.replicas) {
+    const wanted = [
+      d.aof ? `local AOF fsync ${local}/1` : '',
+      d.replicas > 0 || !d.aof ? `replicas ${replicas}/${d.replicas}` : '',
+    ]
+      .filter((x) => x !== '')
+      .join(', ');
+    throw new DurabilityError(
+      ErrorCode.DURABILITY_TIMEOUT,
+      `durability not confirmed within ${d.timeoutMs} ms (${wanted}); ${stored}, but are not confirmed durable`,
+      ids,
+      { local, replicas },
+    );
   }
 }
 

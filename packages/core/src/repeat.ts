@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { ValidationError } from './errors.ts';
 import type { RepeatSpec } from './options.ts';
+import type { RedisClient } from './scripts/index.ts';
 
 /** How a job repeats: a cron expression or a fixed interval. @public */
 export type RepeatOptions =
@@ -61,4 +62,13 @@ export function occurrenceId(key: string, slot: number): string {
 export function slotOf(id: string): number | undefined {
   const m = /^rpt\..+\.(\d+)$/.exec(id);
   return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Redis's clock in ms. Repeat slots and their delays are computed from it,
+ * like every due time, so hosts with skewed clocks compute the same slots.
+ */
+export async function redisNow(client: RedisClient): Promise<number> {
+  const [seconds, micros] = await client.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }

@@ -94,6 +94,36 @@ export interface JobOptions {
   retention?: Retention;
 }
 
+/**
+ * Wait, after the enqueue script, until the write is persisted: `WAITAOF`
+ * (Redis 7.2 and later) when `aof` is set, otherwise `WAIT` for
+ * `replicas`. Sent in the same pipeline as the script (no extra round
+ * trip). When the wait fails the jobs are still stored, and the call
+ * rejects with a `DurabilityError`.
+ * @public
+ */
+export interface Durability {
+  /**
+   * Wait until the local Redis has fsynced the write to its append-only
+   * file (`WAITAOF 1 …`). Needs Redis 7.2+ with `appendonly yes`;
+   * otherwise the call rejects with `DURABILITY_UNAVAILABLE`.
+   * @defaultValue false
+   */
+  aof?: boolean;
+  /**
+   * Replicas that must acknowledge the write: received it (`WAIT`), or,
+   * with `aof: true`, fsynced it to their own AOF (`WAITAOF`).
+   * @defaultValue 0
+   */
+  replicas?: number;
+  /**
+   * Longest wait for the acknowledgements, in ms, before the call rejects
+   * with `DURABILITY_TIMEOUT`. Must be below `commandTimeoutMs`.
+   * @defaultValue 1000
+   */
+  timeoutMs?: number;
+}
+
 /** Options for one `enqueue` call. @public */
 export interface EnqueueOptions extends Omit<JobOptions, 'backoff'> {
   /** Run at this time instead of after `delayMs`. */
@@ -102,4 +132,10 @@ export interface EnqueueOptions extends Omit<JobOptions, 'backoff'> {
   jobId?: string;
   /** Serializable backoff only; functions belong in the job definition. */
   backoff?: Exclude<Backoff, BackoffFunction>;
+  /**
+   * Overrides the queue's `durability` for this call (fields merge over
+   * the queue's); `false` turns the wait off.
+   * @defaultValue the queue's `durability` (none)
+   */
+  durability?: Durability | false;
 }

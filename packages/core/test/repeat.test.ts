@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
   createQueue,
@@ -328,6 +328,42 @@ describe('repeat', () => {
       expect(await queue.getRepeats()).toEqual([]);
     } finally {
       await queue.close();
+      await raw.quit();
+    }
+  });
+});
+
+describe('repeat slots and clock skew', () => {
+  it('computes slots from the Redis clock, not a skewed client clock', async () => {
+    const queue = uniqueQueue();
+    const reg = registryFor(queue);
+    const q = createQueue(reg, { connection: redis.url });
+    const raw = new Redis(redis.url);
+    const runs: Run[] = [];
+    let worker: Worker<typeof reg.jobs> | undefined;
+    // Only Date is faked: this host's clock runs 300 s ahead of Redis.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 300_000 });
+    try {
+      await q.repeat('tick', { label: 'skew' }, { key: 'skew', everyMs: 500 });
+      worker = createWorker(
+        reg,
+        {
+          tick: (j) => void runs.push({ id: j.id, at: 0, label: j.data.label }),
+        },
+        { connection: redis.url, ...fastWorkerSettings },
+      );
+      await waitFor(() => runs.length >= 3, 5000, 'three occurrences');
+      const [seconds] = await raw.time();
+      const redisMs = Number(seconds) * 1000;
+      const slots = slotsOf(runs, 'skew');
+      expectUniqueConsecutive(slots, 500);
+      // Without Redis time the slots would sit 300 s in the future and
+      // never run; with it they are within a couple of seconds of Redis.
+      for (const s of slots) expect(Math.abs(s - redisMs)).toBeLessThan(3000);
+    } finally {
+      vi.useRealTimers();
+      await worker?.close();
+      await q.close();
       await raw.quit();
     }
   });
