@@ -26,12 +26,31 @@ export interface Child {
 
 export const live = new Set<Child>();
 
-export function spawnChild(file: string, config: object): Child {
-  const child = spawn(
+/**
+ * Starts `node --import tsx <file> <json>`, optionally under a wrapper
+ * command that execs node (e.g. `faketime -f +300s`), so the pid is node's
+ * and IPC on fd 3 reaches it.
+ */
+export function spawnChild(
+  file: string,
+  config: object,
+  options: { wrapper?: readonly string[]; env?: Record<string, string> } = {},
+): Child {
+  const nodeArgs = [
     process.execPath,
-    ['--import', 'tsx', path.join(HERE, file), JSON.stringify(config)],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
-  );
+    '--import',
+    'tsx',
+    path.join(HERE, file),
+    JSON.stringify(config),
+  ];
+  const [cmd = process.execPath, ...pre] = options.wrapper ?? [];
+  const args =
+    options.wrapper === undefined ? nodeArgs.slice(1) : [...pre, ...nodeArgs];
+  const child = spawn(cmd, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, ...options.env },
+  });
   let err = '';
   child.stderr?.on('data', (c: Buffer) => {
     err += c.toString('utf8');
