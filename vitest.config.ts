@@ -7,6 +7,9 @@ export default defineConfig({
       '@jobwire/core': fileURLToPath(
         new URL('./packages/core/src/index.ts', import.meta.url),
       ),
+      '@jobwire/server': fileURLToPath(
+        new URL('./packages/server/src/index.ts', import.meta.url),
+      ),
     },
   },
   test: {

@@ -80,8 +80,17 @@ export class QueueEvents {
     }
   }
 
-  /** Calls `listener` for each event of one kind, or `'event'` for all. */
-  on(event: QueueEventName | 'event', listener: (e: QueueEvent) => void): this {
+  /**
+   * Calls `listener` for each event of one kind, or `'event'` for all;
+   * `'error'` reports a failure to start reading (also the rejection of
+   * `ready()`).
+   */
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: QueueEventName | 'event', listener: (e: QueueEvent) => void): this;
+  on(
+    event: QueueEventName | 'event' | 'error',
+    listener: ((e: QueueEvent) => void) | ((error: Error) => void),
+  ): this {
     this.emitter.on(event, listener);
     return this;
   }

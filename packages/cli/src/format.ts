@@ -1,0 +1,46 @@
+/** Plain aligned text tables for the human output. */
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)),
+  );
+  const isNumeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^-?\d+$/.test(r[i] ?? '')),
+  );
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => {
+        const w = widths[i] ?? 0;
+        const last = i === cells.length - 1;
+        if (isNumeric[i]) return c.padStart(w);
+        return last ? c : c.padEnd(w);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function time(ms: number | undefined): string {
+  return ms === undefined || ms === 0 ? '-' : new Date(ms).toISOString();
+}
+
+/** One line, at most `max` characters. */
+export function short(text: string, max = 60): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+/** A value as indented JSON below a label, or on the same line if short. */
+export function block(label: string, value: unknown): string {
+  if (value === undefined) return `${label}: -`;
+  const text = JSON.stringify(value, null, 2) ?? String(value);
+  if (!text.includes('\n')) return `${label}: ${text}`;
+  return `${label}:\n${text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')}`;
+}

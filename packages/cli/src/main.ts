@@ -1,0 +1,5 @@
+#!/usr/bin/env -S node --import tsx
+/** The `jobwire` command line (see README, CLI). */
+import { run } from './program.ts';
+
+process.exitCode = await run(process.argv.slice(2));
