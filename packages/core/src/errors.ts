@@ -237,6 +237,11 @@ export function errorFromScriptCode(
       );
     case ScriptCode.LEASE_LOST:
       return new LeaseLostError(ctx.jobId);
+    case ScriptCode.REPEAT_REMOVED:
+      return new JobwireError(
+        ErrorCode.JOB_NOT_FOUND,
+        `${ctx.script}: repeat of job ${ctx.jobId} was removed; occurrence not scheduled`,
+      );
     case ScriptCode.NOT_IN_STATE:
       return new JobwireError(
         ErrorCode.JOB_NOT_IN_STATE,

@@ -1,4 +1,4 @@
-export { defineJobs, job } from './define.ts';
+export { defaultProgressSchema, defineJobs, job } from './define.ts';
 export type {
   AnyJobDefinition,
   CompatibilityMode,

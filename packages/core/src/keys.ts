@@ -32,8 +32,6 @@ export const KeySuffix = {
   repeats: 'repeats',
 } as const;
 
-export type QueueKeyName = keyof typeof KeySuffix;
-
 /** The keys of one queue, plus builders for per-type and per-job keys. */
 export interface QueueKeys {
   readonly queue: string;

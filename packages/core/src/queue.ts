@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import {
   DurabilityError,
   ErrorCode,
+  errorFromScriptCode,
   JobwireError,
   ValidationError,
 } from './errors.ts';
@@ -274,10 +275,7 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       const id = ids[i]!;
       const status = Number(reply[i * 2 + 1]);
       if (status < 0) {
-        throw new JobwireError(
-          ErrorCode.JOB_NOT_FOUND,
-          `repeat of ${j.name} was removed; occurrence not scheduled`,
-        );
+        throw errorFromScriptCode(status, { script: 'enqueue', jobId: id });
       }
       return this.handle(queue, j.name, id, status === 0);
     });

@@ -350,3 +350,20 @@ describe('key layout', () => {
     }
   });
 });
+
+describe('key prefix', () => {
+  it('refuses a prefix that would break the hash tag, naming it', () => {
+    const reg = defineJobs({
+      a: job({ queue: uniqueQueue(), payload: z.object({}) }),
+    });
+    let err: unknown;
+    try {
+      createQueue(reg, { connection: redis.url, prefix: 'app{1}' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(JobwireError);
+    expect((err as JobwireError).code).toBe('INVALID_NAME');
+    expect((err as Error).message).toContain('"app{1}"');
+  });
+});

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { defaultProgressSchema } from '@jobwire/core';
 import { buildPart } from '../contract.ts';
 import type {
   CompatibilityMode,
@@ -108,12 +108,9 @@ const ONE_SIDED = new Set([
 
 let defaultProgress: PartContract | undefined;
 
-/**
- * What a job without a progress schema accepts: mirrors core's
- * `defaultProgressSchema` (define.ts), a percentage.
- */
+/** What a job without a progress schema accepts: core's default, a percentage. */
 function progressDefault(): PartContract {
-  defaultProgress ??= buildPart('', 'progress', z.number().min(0).max(100));
+  defaultProgress ??= buildPart('', 'progress', defaultProgressSchema);
   return defaultProgress;
 }
 

@@ -1,3 +1,4 @@
+import { ErrorCode, JobwireError } from '../errors.ts';
 import { defaults } from '../defaults.ts';
 import type { JobRegistry } from '../define.ts';
 import type { ConnectionOptions, Logger } from '../connection.ts';
@@ -36,8 +37,12 @@ export function resolveCommon(options: ConnectionOptions): {
   logger: Logger;
 } {
   const prefix = options.prefix ?? defaults.prefix;
+  // Braces would break the {queue} hash tag; keep prefixes plain.
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) {
-    assertSafeName(prefix, 'key prefix');
+    throw new JobwireError(
+      ErrorCode.INVALID_NAME,
+      `key prefix ${JSON.stringify(prefix)} is not allowed: use 1-64 letters, digits, "_", "-", "." or ":"`,
+    );
   }
   return {
     prefix,
