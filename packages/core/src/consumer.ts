@@ -32,15 +32,35 @@ export interface ConsumerHost {
   readonly maxEvents: number;
   isStopping(): boolean;
   isPaused(): boolean;
-  /** Reserves free slots: per type, how many jobs may be taken now. */
-  reserve(types: readonly string[]): Reservation;
+  /** Reserves free slots (at most `max`): per type, how many jobs may be taken now. */
+  reserve(types: readonly string[], max?: number): Reservation;
   /** Gives back a reservation once its jobs have been dispatched. */
   unreserve(reservation: Reservation): void;
   /** Resolves when a slot frees up or the worker resumes or stops. */
   waitForCapacity(): Promise<void>;
   dispatch(job: LeasedJob): void;
+  /** The job's handler settled: its slot may be refilled before the ack lands. */
+  slotFreed(job: LeasedJob): void;
   reportError(err: unknown, context: string): void;
 }
+
+/** A completion waiting to be written with the next batch. */
+interface PendingCompletion {
+  job: LeasedJob;
+  result: string;
+  keep: readonly [number, number];
+  resolve: (code: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Largest batch of completions per script call. */
+const MAX_COMPLETIONS = 1000;
+
+/** Completion batches written at once; more wait and join the next one. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+/** The fields moveToActive returns per job. */
+const FIELDS_PER_JOB = 11;
 
 /**
  * The fetch loop of one queue: lease jobs in batches, and when there are
@@ -52,6 +72,9 @@ export class QueueConsumer {
   /** Whether the last fetch saw the queue paused (for health). */
   queuePaused = false;
   private interrupted = false;
+  private completions: PendingCompletion[] = [];
+  private flushScheduled = false;
+  private completionsInFlight = 0;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -73,7 +96,8 @@ export class QueueConsumer {
     const host = this.host;
     let failures = 0;
     while (!host.isStopping()) {
-      if (host.isPaused()) {
+      // A completion batch in flight takes the next jobs itself.
+      if (host.isPaused() || this.completing) {
         await host.waitForCapacity();
         continue;
       }
@@ -101,10 +125,12 @@ export class QueueConsumer {
         await sleep(Math.min(100 * 2 ** failures++, 2000));
         continue;
       }
-      // Dispatch before giving back the reservation, so slots never look free.
-      for (const job of jobs) host.dispatch(job);
+      // fetch() dispatched them before the reservation is given back, so
+      // slots never look free.
       host.unreserve(reservation);
-      if (jobs.length > 0 || host.isStopping()) continue;
+      // A short batch means nothing else is waiting: block at once rather
+      // than ask again. A job enqueued meanwhile has set the marker.
+      if (jobs.length >= total || host.isStopping()) continue;
       await this.block(
         quotas.map(([t]) => t),
         wait,
@@ -112,48 +138,163 @@ export class QueueConsumer {
     }
   }
 
-  private async fetch(
+  /**
+   * Leases jobs and dispatches them. Dispatching right in the reply's
+   * callback, as a completion batch does, keeps jobs in lease order when
+   * both fetch paths have replies in one read from the socket.
+   */
+  private fetch(
     quotas: [string, number][],
     total: number,
   ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
     const k = this.keys;
-    const reply = (await runScript(
+    return runScript(
       this.command.client,
       'moveToActive',
       [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-      [
-        k.base,
-        this.host.maxEvents,
-        this.host.leaseMs,
-        this.host.workerId,
-        total,
-        quotas.length,
-        ...quotas.flat(),
-      ],
-    )) as (string | number)[];
-    this.queuePaused = Number(reply[0]) === 1;
-    const nextDue = Number(reply[1]);
-    const now = Number(reply[2]);
-    const count = Number(reply[3]);
+      [k.base, this.host.maxEvents, ...this.leaseArgs(quotas, total)],
+    ).then((reply) => {
+      const leased = this.readLeased(reply as (string | number)[], 0);
+      for (const job of leased.jobs) this.host.dispatch(job);
+      return leased;
+    });
+  }
+
+  /** moveToActive's arguments after the key base and max events. */
+  private leaseArgs(
+    quotas: [string, number][],
+    total: number,
+  ): (string | number)[] {
+    return [
+      this.host.leaseMs,
+      this.host.workerId,
+      total,
+      quotas.length,
+      ...quotas.flat(),
+    ];
+  }
+
+  /** Reads moveToActive's reply, which starts at `at` in `reply`. */
+  private readLeased(
+    reply: (string | number)[],
+    at: number,
+  ): { jobs: LeasedJob[]; waitMs: number } {
+    this.queuePaused = Number(reply[at]) === 1;
+    const nextDue = Number(reply[at + 1]);
+    const now = Number(reply[at + 2]);
+    const count = Number(reply[at + 3]);
     const jobs: LeasedJob[] = [];
-    for (let i = 0; i < count; i++) {
-      const f = reply.slice(4 + i * 11, 15 + i * 11).map(String);
+    for (let i = 0, o = at + 4; i < count; i++, o += FIELDS_PER_JOB) {
       jobs.push({
-        id: f[0]!,
-        name: f[1]!,
-        queue: k.queue,
-        data: f[2]!,
-        options: f[3]!,
-        attemptsMade: Number(f[4]),
-        token: f[5]!,
-        stalls: Number(f[6]),
-        createdAt: Number(f[7]),
-        version: Number(f[8]),
-        fingerprint: f[10]!,
+        id: String(reply[o]),
+        name: String(reply[o + 1]),
+        queue: this.keys.queue,
+        data: String(reply[o + 2]),
+        options: String(reply[o + 3]),
+        attemptsMade: Number(reply[o + 4]),
+        token: String(reply[o + 5]),
+        stalls: Number(reply[o + 6]),
+        createdAt: Number(reply[o + 7]),
+        version: Number(reply[o + 8]),
+        fingerprint: String(reply[o + 10]),
       });
     }
     const untilDue = nextDue < 0 ? Infinity : Math.max(0, nextDue - now);
     return { jobs, waitMs: Math.min(this.host.blockTimeoutMs, untilDue) };
+  }
+
+  /**
+   * Writes a completion. Completions of the same turn of the event loop
+   * share one script call, which also leases jobs for the slots they free:
+   * one round trip per batch instead of two per job. Two batches may be in
+   * flight, so Redis runs one while this process handles the other's jobs.
+   * Resolves with the script's code.
+   */
+  complete(
+    job: LeasedJob,
+    result: string,
+    keep: readonly [number, number],
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, result, keep, resolve, reject });
+      this.host.slotFreed(job);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushCompletions());
+      }
+    });
+  }
+
+  /** Whether completions are queued or being written (they fetch too). */
+  private get completing(): boolean {
+    return this.flushScheduled || this.completionsInFlight > 0;
+  }
+
+  private flushCompletions(): void {
+    if (this.completionsInFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    this.flushScheduled = false;
+    const all = this.completions.splice(0, MAX_COMPLETIONS);
+    if (all.length === 0) return;
+    // Alone in flight, a batch is split in two to start the pipeline.
+    const parts =
+      this.completionsInFlight === 0 && all.length > 1
+        ? [all.slice(0, all.length >> 1), all.slice(all.length >> 1)]
+        : [all];
+    for (const part of parts) void this.writeCompletions(part);
+    if (this.completions.length > 0) this.flushScheduled = true;
+  }
+
+  private async writeCompletions(batch: PendingCompletion[]): Promise<void> {
+    this.completionsInFlight++;
+    const host = this.host;
+    const taking = !host.isStopping() && !host.isPaused();
+    const reservation = taking
+      ? host.reserve(this.types, batch.length)
+      : { quotas: [], total: 0 };
+    const k = this.keys;
+    try {
+      const reply = (await runScript(
+        this.command.client,
+        'complete',
+        [
+          k.active,
+          k.completed,
+          k.counts,
+          k.events,
+          k.id,
+          k.delayed,
+          k.meta,
+          k.expired,
+        ],
+        [
+          k.base,
+          host.maxEvents,
+          batch.length,
+          ...batch.flatMap((c) => [
+            c.job.id,
+            c.job.token,
+            c.result,
+            c.keep[0],
+            c.keep[1],
+          ]),
+          ...this.leaseArgs(reservation.quotas, reservation.total),
+        ],
+      )) as (string | number)[];
+      if (reservation.total > 0) {
+        for (const job of this.readLeased(reply, batch.length).jobs)
+          host.dispatch(job);
+      }
+      batch.forEach((c, i) => c.resolve(Number(reply[i])));
+    } catch (err) {
+      for (const c of batch) c.reject(err);
+    } finally {
+      this.completionsInFlight--;
+      // Gives back the slots and wakes the fetch loop, which waits while
+      // completions are being written.
+      host.unreserve(reservation);
+      // Completions that queued up while two batches were in flight.
+      if (this.flushScheduled) this.flushCompletions();
+    }
   }
 
   /**

@@ -11,13 +11,14 @@ import {
 } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
 import { makeJob } from './job.ts';
-import { FINAL_CODES, withTimeout } from './internal/run-handler.ts';
+import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import type { StoredOptions } from './options.ts';
 import { nextSlot, occurrenceId, redisNow, slotOf } from './repeat.ts';
 import { runScript } from './scripts/index.ts';
 import { sleep } from './internal/signal.ts';
+import { safeParseFast } from './internal/parse.ts';
 import type { Worker } from './worker.ts';
 import type { AnyJobDefinition, JobMap } from './define.ts';
 
@@ -36,6 +37,21 @@ export interface RunningJob {
   release(reason: Error): Promise<void>;
 }
 
+/** Stored options by their JSON: jobs of a type mostly share one string. */
+const optionsCache = new Map<string, StoredOptions>();
+
+/** Parses stored options once per distinct string (read-only: shared). */
+function parseOptions(json: string): StoredOptions {
+  let options = optionsCache.get(json);
+  if (options === undefined) {
+    options = JSON.parse(json) as StoredOptions;
+    // Bounded: per-call options or repeat specs make new strings.
+    if (optionsCache.size >= 256) optionsCache.clear();
+    optionsCache.set(json, options);
+  }
+  return options;
+}
+
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
 
@@ -50,7 +66,7 @@ export function executeJob<TJobs extends JobMap>(
 ): RunningJob {
   const io = worker.internals;
   const keys = io.keys(leased.queue);
-  const controller = new AbortController();
+  const abort = new JobAbort();
   let released = false;
   const running: RunningJob = {
     leased,
@@ -61,8 +77,7 @@ export function executeJob<TJobs extends JobMap>(
       if (!running.renewing) return;
       running.renewing = false;
       running.settled = true;
-      if (!controller.signal.aborted)
-        controller.abort(new LeaseLostError(leased.id));
+      abort.abort(new LeaseLostError(leased.id));
       worker.safeEmit('leaseLost', {
         id: leased.id,
         name: leased.name,
@@ -75,7 +90,7 @@ export function executeJob<TJobs extends JobMap>(
       running.settled = true;
       running.renewing = false;
       released = true;
-      controller.abort(reason);
+      abort.abort(reason);
       await ack('release', () =>
         runScript(
           io.client,
@@ -218,7 +233,7 @@ export function executeJob<TJobs extends JobMap>(
       }
       let raw: unknown;
       try {
-        options = JSON.parse(leased.options) as StoredOptions;
+        options = parseOptions(leased.options);
         raw = JSON.parse(leased.data) as unknown;
       } catch (err) {
         throw new JobwireError(
@@ -227,8 +242,10 @@ export function executeJob<TJobs extends JobMap>(
           { cause: err },
         );
       }
-      await scheduleNextOccurrence(options);
-      const parsed = await def.payload.safeParseAsync(raw);
+      // Awaited only when there is something to wait for: this runs per job.
+      if (options.rp !== undefined) await scheduleNextOccurrence(options);
+      const parsing = safeParseFast(def.payload, raw);
+      const parsed = parsing instanceof Promise ? await parsing : parsing;
       if (!parsed.success) {
         throw ValidationError.fromZod(
           `payload of ${leased.name} job ${leased.id}, written by ${origin(def)}`,
@@ -246,20 +263,17 @@ export function executeJob<TJobs extends JobMap>(
           createdAt: leased.createdAt,
           version: leased.version,
           fingerprint: leased.fingerprint,
-          signal: controller.signal,
         },
         def,
         { progress: writeProgress, log: writeLog },
+        abort,
       );
-      const result = await withTimeout(
-        () => handler(job),
-        options.to,
-        controller,
-      );
+      const result = await withTimeout(() => handler(job), options.to, abort);
       if (running.settled) return;
       let stored = '';
       if (def.result !== undefined) {
-        const checked = await def.result.safeParseAsync(result);
+        const checking = safeParseFast(def.result, result);
+        const checked = checking instanceof Promise ? await checking : checking;
         if (!checked.success)
           throw ValidationError.fromZod(
             `result of ${leased.name} job ${leased.id}`,
@@ -269,22 +283,10 @@ export function executeJob<TJobs extends JobMap>(
         stored = JSON.stringify(stripUnknownKeys(def.result, result));
       }
       running.settled = true;
-      const kc = options.kc;
+      const consumer = io.consumer(leased.queue);
+      const keep = options.kc;
       const code = await ack('completion', () =>
-        runScript(
-          io.client,
-          'complete',
-          [keys.active, keys.completed, keys.counts, keys.events],
-          [
-            keys.base,
-            worker.maxEvents,
-            leased.id,
-            leased.token,
-            stored,
-            kc[0],
-            kc[1],
-          ],
-        ),
+        consumer.complete(leased, stored, keep),
       );
       if (code === 1)
         worker.safeEmit('completed', {

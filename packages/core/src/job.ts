@@ -3,6 +3,7 @@ import type { AnyJobDefinition } from './define.ts';
 import { defaultProgressSchema } from './define.ts';
 import { ValidationError } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
+import type { JobAbort } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
 
 /**
@@ -45,13 +46,26 @@ export interface JobIO {
 
 /** Builds the handler's Job. */
 export function makeJob<TData>(
-  fields: Omit<Job<TData, unknown>, 'progress' | 'log'>,
+  fields: Omit<Job<TData, unknown>, 'progress' | 'log' | 'signal'>,
   def: AnyJobDefinition,
   io: JobIO,
+  abort: JobAbort,
 ): Job<TData, unknown> {
   const progressSchema: z.ZodType = def.progress ?? defaultProgressSchema;
+  // Properties one by one, not a spread: this runs once per job.
   return {
-    ...fields,
+    id: fields.id,
+    name: fields.name,
+    queue: fields.queue,
+    data: fields.data,
+    attempt: fields.attempt,
+    attempts: fields.attempts,
+    createdAt: fields.createdAt,
+    version: fields.version,
+    fingerprint: fields.fingerprint,
+    get signal() {
+      return abort.signal;
+    },
     async progress(value: unknown) {
       const parsed = progressSchema.safeParse(value);
       if (!parsed.success) {

@@ -8,20 +8,26 @@ import { ErrorCode, JobwireError } from './errors.ts';
  * field. The error names the path of the first offending value.
  */
 export function assertJsonSafe(value: unknown, subject: string): void {
-  const problem = findNonJson(value, '', new Set());
+  const problem = findNonJson(value, new Set());
   if (problem !== undefined) {
+    const path = problem.keys.reverse().join('.');
     throw new JobwireError(
       ErrorCode.NOT_JSON,
-      `${subject} is not plain JSON at ${problem.path === '' ? '(root)' : problem.path}: ${problem.why}; encode it as a string or number (for a Date, an ISO string)`,
+      `${subject} is not plain JSON at ${path === '' ? '(root)' : path}: ${problem.why}; encode it as a string or number (for a Date, an ISO string)`,
     );
   }
 }
 
-function findNonJson(
-  value: unknown,
-  path: string,
-  seen: Set<object>,
-): { path: string; why: string } | undefined {
+/** The first non-JSON value; `keys` is its path, innermost key first. */
+interface Problem {
+  keys: (string | number)[];
+  why: string;
+}
+
+const problem = (why: string): Problem => ({ keys: [], why });
+
+// Paths are built only on failure: this runs on every enqueue.
+function findNonJson(value: unknown, seen: Set<object>): Problem | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -29,28 +35,29 @@ function findNonJson(
     case 'number':
       return Number.isFinite(value)
         ? undefined
-        : { path, why: `${String(value)} has no JSON form` };
+        : problem(`${String(value)} has no JSON form`);
     case 'undefined':
-      return { path, why: 'undefined has no JSON form' };
+      return problem('undefined has no JSON form');
     case 'bigint':
-      return { path, why: 'a BigInt has no JSON form' };
+      return problem('a BigInt has no JSON form');
     case 'function':
     case 'symbol':
-      return { path, why: `a ${typeof value} has no JSON form` };
+      return problem(`a ${typeof value} has no JSON form`);
     case 'object':
       break;
   }
   if (value === null) return undefined;
   const obj = value as object;
-  if (seen.has(obj)) return { path, why: 'a circular reference' };
-  const join = (key: string | number) =>
-    path === '' ? String(key) : `${path}.${key}`;
+  if (seen.has(obj)) return problem('a circular reference');
   if (Array.isArray(obj)) {
     seen.add(obj);
     for (let i = 0; i < obj.length; i++) {
-      if (!(i in obj)) return { path: join(i), why: 'a hole in an array' };
-      const p = findNonJson(obj[i], join(i), seen);
-      if (p) return p;
+      if (!(i in obj)) return { keys: [i], why: 'a hole in an array' };
+      const p = findNonJson(obj[i], seen);
+      if (p) {
+        p.keys.push(i);
+        return p;
+      }
     }
     seen.delete(obj);
     return undefined;
@@ -60,13 +67,18 @@ function findNonJson(
     const name =
       (obj as { constructor?: { name?: string } }).constructor?.name ??
       'object';
-    return { path, why: `a ${name} instance is not a plain object` };
+    return problem(`a ${name} instance is not a plain object`);
   }
   seen.add(obj);
-  for (const [key, v] of Object.entries(obj)) {
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue;
+    const v = (obj as Record<string, unknown>)[key];
     if (v === undefined) continue;
-    const p = findNonJson(v, join(key), seen);
-    if (p) return p;
+    const p = findNonJson(v, seen);
+    if (p) {
+      p.keys.push(key);
+      return p;
+    }
   }
   seen.delete(obj);
   return undefined;

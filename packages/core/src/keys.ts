@@ -57,6 +57,8 @@ export interface QueueKeys {
   job(id: string): string;
   /** list of a job's log lines. */
   log(id: string): string;
+  /** string: a job's payload JSON (older jobs keep it in the hash as `d`). */
+  payload(id: string): string;
 }
 
 /** Builds the keys of `queue` under `prefix` (default `jobwire`). */
@@ -83,5 +85,6 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     marker: (type) => k(`m:${type}`),
     job: (id) => k(`j:${id}`),
     log: (id) => k(`j:${id}:log`),
+    payload: (id) => k(`p:${id}`),
   };
 }

@@ -143,8 +143,11 @@ export class Maintenance {
         .hgetall(k.job(id))
         .lrange(k.log(id), 0, -1)
         .zscore(k.delayed, id)
+        .get(k.payload(id))
         .exec();
       const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
+      const payload = r?.[3]?.[1] as string | null | undefined;
+      if (typeof payload === 'string') h.d = payload;
       const due = r?.[2]?.[1] as string | null;
       if (due !== null && due !== undefined) h.__due = due;
       return [h, (r?.[1]?.[1] ?? []) as string[]] as const;
@@ -168,7 +171,20 @@ export class Maintenance {
     const offset = Math.max(0, options.offset ?? 0);
     const limit = Math.min(Math.max(1, options.limit ?? 50), 1000);
     const out: JobInfo[] = [];
-    for (const queue of this.queuesOf(options.queue)) {
+    const queues = this.queuesOf(options.queue);
+    // One offset across queues: whole queues are skipped by their counts.
+    let skip = offset;
+    for (const queue of queues) {
+      if (queues.length > 1) {
+        const counts = await this.getCounts({ queue });
+        const here = options.name
+          ? (counts.byType[options.name]?.[state] ?? 0)
+          : counts[state];
+        if (skip >= here) {
+          skip -= here;
+          continue;
+        }
+      }
       const k = this.ctx.keys(queue);
       let ids: string[];
       if (state === 'waiting') {
@@ -181,7 +197,7 @@ export class Maintenance {
             this.ctx.client.zrange(
               k.wait(t),
               0,
-              String(offset + limit - 1),
+              String(skip + limit - 1),
               'WITHSCORES',
             ),
           );
@@ -189,7 +205,7 @@ export class Maintenance {
             merged.push([Number(r[i + 1]), r[i]!]);
         }
         merged.sort((a, b) => a[0] - b[0]);
-        ids = merged.slice(offset, offset + limit).map(([, id]) => id);
+        ids = merged.slice(skip, skip + limit).map(([, id]) => id);
       } else {
         const key = k[state];
         ids = [];
@@ -200,8 +216,8 @@ export class Maintenance {
           const page = await this.redis(() =>
             this.ctx.client.zrange(
               key,
-              options.name ? pos : offset,
-              String(options.name ? pos + 499 : offset + limit - 1),
+              options.name ? pos : skip,
+              String(options.name ? pos + 499 : skip + limit - 1),
             ),
           );
           if (page.length === 0) break;
@@ -214,13 +230,15 @@ export class Maintenance {
           );
           page.forEach((id, i) => {
             if (names[i] !== options.name || ids.length >= limit) return;
-            if (skipped < offset) skipped++;
+            if (skipped < skip) skipped++;
             else ids.push(id);
           });
           pos += page.length;
         }
       }
+      skip = 0;
       for (const id of ids) {
+        if (out.length >= limit) break;
         const info = await this.getJob(id, { queue });
         if (info) out.push(info);
       }

@@ -213,6 +213,8 @@ export function toStoredOptions(o: ResolvedJobOptions): StoredOptions {
     kc: [o.keepCompleted.count, o.keepCompleted.ageMs],
     kf: [o.keepFailed.count, o.keepFailed.ageMs],
   };
-  if (typeof o.backoff !== 'function') stored.bo = o.backoff;
+  // A single attempt never backs off: leaving `bo` out keeps the stored
+  // options under Redis's 64-byte listpack limit, so the job hash stays compact.
+  if (typeof o.backoff !== 'function' && o.attempts > 1) stored.bo = o.backoff;
   return stored;
 }

@@ -1,6 +1,7 @@
 import { defaults } from './defaults.ts';
 import {
   getDefinition,
+  type AnyJobDefinition,
   type JobMap,
   type JobRegistry,
   type inferJobInput,
@@ -30,7 +31,11 @@ import {
 } from './internal/context.ts';
 import { Maintenance } from './maintenance.ts';
 import { checkBulkItem, checkJob } from './internal/prepare.ts';
-import { durabilitySchema, toStoredOptions } from './options.ts';
+import {
+  durabilitySchema,
+  toStoredOptions,
+  type ResolvedEnqueueOptions,
+} from './options.ts';
 import { ResultWaiter } from './results.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import { runScript, scripts } from './scripts/index.ts';
@@ -61,6 +66,69 @@ export interface QueueOptions extends ConnectionOptions {
    * @defaultValue undefined (no wait: acknowledged once Redis applied the write)
    */
   durability?: Durability;
+}
+
+/**
+ * Most jobs one automatic batch of `enqueue` calls stores per script call:
+ * large enough to share the round trip, small enough that one script never
+ * holds Redis for long.
+ */
+const AUTO_BATCH_MAX = 100;
+
+/** An `enqueue` call waiting for its batch to be stored. */
+interface PendingStore {
+  job: PreparedJob;
+  resolve: (handle: JobHandle<unknown>) => void;
+  reject: (err: unknown) => void;
+}
+
+const sharedSettings = new WeakMap<
+  ResolvedEnqueueOptions,
+  readonly (string | number)[]
+>();
+
+/**
+ * A job's settings without a repeat. Options resolved once per type (no
+ * per-call options) map to one shared array, which `enqueueArgs` then sends
+ * once per batch.
+ */
+function settingsOf(
+  o: ResolvedEnqueueOptions,
+  def: AnyJobDefinition,
+): readonly (string | number)[] {
+  let settings = sharedSettings.get(o);
+  if (settings === undefined) {
+    settings = [
+      JSON.stringify(toStoredOptions(o)),
+      Math.round(o.expireAfterMs),
+      def.version,
+      '',
+      '',
+      jobFingerprint(def),
+    ];
+    sharedSettings.set(o, settings);
+  }
+  return settings;
+}
+
+/** The enqueue script's arguments: settings sets first, then the jobs. */
+function enqueueArgs(
+  base: string,
+  maxEvents: number,
+  jobs: readonly PreparedJob[],
+): (string | number)[] {
+  const sets = new Map<readonly (string | number)[], number>();
+  const args: (string | number)[] = [base, maxEvents, 0];
+  for (const j of jobs) {
+    if (!sets.has(j.settings)) {
+      sets.set(j.settings, sets.size + 1);
+      args.push(...j.settings);
+    }
+  }
+  args[2] = sets.size;
+  args.push(jobs.length);
+  for (const j of jobs) args.push(...j.fields, sets.get(j.settings)!);
+  return args;
 }
 
 /** A durability wait with every field filled in. */
@@ -107,7 +175,14 @@ export type Producer<TJobs extends JobMap> = Pick<
 export interface PreparedJob {
   queue: string;
   name: string;
-  args: (string | number)[];
+  /** custom id ('' = generate), type name, data JSON, priority, delay ms */
+  fields: (string | number)[];
+  /**
+   * Stored options JSON, expire-after ms, contract version, repeat key,
+   * repeat spec JSON, fingerprint: shared by identity between the jobs of a
+   * type enqueued without options, and sent once per batch.
+   */
+  settings: readonly (string | number)[];
   /** The persistence wait this job asks for, if any. */
   durability?: ResolvedDurability;
 }
@@ -128,6 +203,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   private readonly maxPayloadBytes: number;
   private readonly bulkChunkSize: number;
   private readonly waiters = new Map<string, ResultWaiter>();
+  /** Jobs of `enqueue` calls made this turn, per queue, stored together. */
+  private readonly batches = new Map<string, PendingStore[]>();
+  private readonly storing = new Set<Promise<void>>();
   private configChecked: Promise<void> | undefined;
   private closed = false;
 
@@ -165,7 +243,11 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     options?: EnqueueOptions,
   ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
     const job = this.prepare(name, payload, options);
-    const [handle] = await this.store(job.queue, [job]);
+    // A durability wait confirms the jobs of its own call only.
+    const handle =
+      job.durability === undefined
+        ? await this.storeBatched(job)
+        : (await this.store(job.queue, [job]))[0];
     return handle as JobHandle<inferJobResult<TJobs, TName>>;
   }
 
@@ -224,26 +306,64 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       this.maxPayloadBytes,
       Date.now(),
     );
-    const stored = toStoredOptions(o);
     const durability = resolveDurability(this.options, options?.durability);
     return {
       queue: def.queue,
       name,
       ...(durability !== undefined ? { durability } : {}),
-      args: [
-        o.jobId ?? '',
-        name,
-        data,
-        o.priority,
-        Math.round(o.delayMs),
-        JSON.stringify(repeat ? { ...stored, rp: repeat.spec } : stored),
-        Math.round(o.expireAfterMs),
-        def.version,
-        repeat?.spec.key ?? '',
-        repeat?.storeSpec === true ? JSON.stringify(repeat.spec) : '',
-        jobFingerprint(def),
-      ],
+      fields: [o.jobId ?? '', name, data, o.priority, Math.round(o.delayMs)],
+      settings: repeat
+        ? [
+            JSON.stringify({ ...toStoredOptions(o), rp: repeat.spec }),
+            Math.round(o.expireAfterMs),
+            def.version,
+            repeat.spec.key,
+            repeat.storeSpec ? JSON.stringify(repeat.spec) : '',
+            jobFingerprint(def),
+          ]
+        : settingsOf(o, def),
     };
+  }
+
+  /**
+   * Stores one job with the others enqueued in the same turn of the event
+   * loop: one script call per batch, so many concurrent enqueues cost one
+   * round trip. Each job still gets its own outcome.
+   */
+  private storeBatched(job: PreparedJob): Promise<JobHandle<unknown>> {
+    return new Promise((resolve, reject) => {
+      let batch = this.batches.get(job.queue);
+      if (batch === undefined) {
+        batch = [];
+        this.batches.set(job.queue, batch);
+        setImmediate(() => this.flushBatch(job.queue));
+      }
+      batch.push({ job, resolve, reject });
+      // Nothing in flight: send at once, as a lone await would want; the
+      // calls that follow meanwhile gather into the next batch.
+      if (this.storing.size === 0 || batch.length >= AUTO_BATCH_MAX)
+        this.flushBatch(job.queue);
+    });
+  }
+
+  private flushBatch(queue: string): void {
+    const batch = this.batches.get(queue);
+    if (batch === undefined) return;
+    this.batches.delete(queue);
+    const stored = this.storeOutcomes(
+      queue,
+      batch.map((b) => b.job),
+    ).then(
+      (outcomes) =>
+        outcomes.forEach((o, i) =>
+          o instanceof Error ? batch[i]!.reject(o) : batch[i]!.resolve(o),
+        ),
+      (err: unknown) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+    this.storing.add(stored);
+    void stored.finally(() => this.storing.delete(stored));
   }
 
   /** Runs the enqueue script for jobs of one queue. */
@@ -251,16 +371,24 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     queue: string,
     jobs: readonly PreparedJob[],
   ): Promise<JobHandle<unknown>[]> {
+    const outcomes = await this.storeOutcomes(queue, jobs);
+    return outcomes.map((o) => {
+      if (o instanceof Error) throw o;
+      return o;
+    });
+  }
+
+  /** The enqueue script's outcome per job: a handle, or why it was refused. */
+  private async storeOutcomes(
+    queue: string,
+    jobs: readonly PreparedJob[],
+  ): Promise<(JobHandle<unknown> | JobwireError)[]> {
     await this.checkConfigOnce();
     const k = this.ctx.keys(queue);
     const keys = [k.id, k.delayed, k.counts, k.events, k.types, k.repeats];
-    const args = [
-      k.base,
-      this.ctx.maxEvents,
-      jobs.length,
-      ...jobs.flatMap((j) => j.args),
-    ];
+    const args = enqueueArgs(k.base, this.ctx.maxEvents, jobs);
     const durability = strongest(jobs);
+    const sentAt = performance.now();
     const reply = (await withRedis(
       this.ctx.client,
       this.ctx.connectTimeoutMs,
@@ -274,10 +402,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     return jobs.map((j, i) => {
       const id = ids[i]!;
       const status = Number(reply[i * 2 + 1]);
-      if (status < 0) {
-        throw errorFromScriptCode(status, { script: 'enqueue', jobId: id });
-      }
-      return this.handle(queue, j.name, id, status === 0);
+      return status < 0
+        ? errorFromScriptCode(status, { script: 'enqueue', jobId: id })
+        : this.handle(queue, j.name, id, status === 0 ? undefined : sentAt);
     });
   }
 
@@ -318,18 +445,19 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     return [...(scriptReply as unknown[]), waitErr ?? waitReply];
   }
 
+  /** `sentAt` is set for a job this call created (not a duplicate). */
   private handle(
     queue: string,
     name: string,
     id: string,
-    duplicate: boolean,
+    sentAt: number | undefined,
   ): JobHandle<unknown> {
     return {
       id,
       name,
       queue,
-      duplicate,
-      finished: (opts) => this.waitForResult(name, id, opts),
+      duplicate: sentAt === undefined,
+      finished: (opts) => this.awaitResult(name, id, opts, sentAt),
     };
   }
 
@@ -342,6 +470,15 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     id: string,
     options?: { timeoutMs?: number },
   ): Promise<inferJobResult<TJobs, TName>> {
+    return this.awaitResult(name, id, options, undefined);
+  }
+
+  private async awaitResult<TName extends keyof TJobs & string>(
+    name: TName,
+    id: string,
+    options: { timeoutMs?: number } | undefined,
+    enqueuedAt: number | undefined,
+  ): Promise<inferJobResult<TJobs, TName>> {
     this.assertOpen();
     const def = getDefinition(this.registry, name);
     let waiter = this.waiters.get(def.queue);
@@ -349,7 +486,7 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       waiter = new ResultWaiter(this.ctx, def.queue, this.options);
       this.waiters.set(def.queue, waiter);
     }
-    const raw = await waiter.wait(id, options?.timeoutMs);
+    const raw = await waiter.wait(id, options?.timeoutMs, enqueuedAt);
     if (def.result === undefined)
       return undefined as inferJobResult<TJobs, TName>;
     const parsed = def.result.safeParse(raw);
@@ -466,6 +603,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Enqueues accepted before close() are still written.
+    for (const queue of [...this.batches.keys()]) this.flushBatch(queue);
+    await Promise.all(this.storing);
     await Promise.all([...this.waiters.values()].map((w) => w.close()));
     await closeConnection(this.conn);
   }

@@ -14,6 +14,12 @@ import {
 import { parseEvent, StreamFollower, type QueueEvent } from './events.ts';
 import type { QueueContext } from './internal/context.ts';
 
+/** Events that end a job's wait. */
+const OUTCOMES = new Set(['completed', 'failed', 'expired', 'removed']);
+
+/** Outcomes kept in memory for waits that start after the event arrived. */
+const RECENT_OUTCOMES = 10_000;
+
 interface Waiter {
   resolve: (result: unknown) => void;
   reject: (err: JobwireError) => void;
@@ -29,6 +35,12 @@ export class ResultWaiter {
   private conn: Connection | undefined;
   private follower: StreamFollower | undefined;
   private starting: Promise<void> | undefined;
+  /** When (performance.now) the follower's cursor was fixed. */
+  private cursorAt = Infinity;
+  /** Outcomes the follower saw lately, for waits that start after them. */
+  private readonly recent = new Map<string, { e: QueueEvent; at: number }>();
+  /** When the newest outcome dropped from `recent` was seen. */
+  private evictedAt = -Infinity;
 
   constructor(
     private readonly ctx: QueueContext,
@@ -36,9 +48,22 @@ export class ResultWaiter {
     private readonly options: ConnectionOptions,
   ) {}
 
-  /** Waits for job `id` to finish; resolves with its stored result. */
-  async wait(id: string, timeoutMs?: number): Promise<unknown> {
+  /**
+   * Waits for job `id` to finish; resolves with its stored result.
+   * `enqueuedAt` (performance.now of a fresh enqueue in this process) lets
+   * it skip the hash lookup: every event of a job enqueued after the
+   * follower's cursor was fixed is either in `recent` or still to come.
+   */
+  async wait(
+    id: string,
+    timeoutMs?: number,
+    enqueuedAt?: number,
+  ): Promise<unknown> {
     await this.start();
+    const followed =
+      enqueuedAt !== undefined &&
+      enqueuedAt > this.cursorAt &&
+      enqueuedAt > this.evictedAt;
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
@@ -72,6 +97,16 @@ export class ResultWaiter {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
       set.add(waiter);
+      if (followed) {
+        // Only an outcome seen after this enqueue: a reused custom id may
+        // have an older job's outcome here.
+        const seen = this.recent.get(id);
+        if (seen !== undefined && seen.at > enqueuedAt) {
+          const e = seen.e;
+          settle(waiter, e.event, e.result, e.error, id);
+        }
+        return;
+      }
       // Registered before this check, so an outcome is seen either in the
       // hash (already finished) or in the stream (finishes later).
       this.checkStored(id).catch((err: unknown) =>
@@ -97,6 +132,7 @@ export class ResultWaiter {
         () => this.recheckAll(),
       );
       await follower.resolveCursor(this.ctx.connectTimeoutMs);
+      this.cursorAt = performance.now();
       this.follower = follower;
       follower.start();
     })();
@@ -105,9 +141,20 @@ export class ResultWaiter {
 
   private dispatch(events: QueueEvent[]): void {
     for (const e of events) {
+      if (OUTCOMES.has(e.event)) this.remember(e);
       const set = this.waiters.get(e.jobId);
       if (!set) continue;
       for (const w of [...set]) settle(w, e.event, e.result, e.error, e.jobId);
+    }
+  }
+
+  private remember(e: QueueEvent): void {
+    this.recent.delete(e.jobId);
+    this.recent.set(e.jobId, { e, at: performance.now() });
+    if (this.recent.size > RECENT_OUTCOMES) {
+      const oldest = this.recent.keys().next().value as string;
+      this.recent.delete(oldest);
+      this.evictedAt = performance.now();
     }
   }
 
@@ -173,25 +220,20 @@ export class ResultWaiter {
   private async findInLog(id: string): Promise<QueueEvent | undefined> {
     const key = this.ctx.keys(this.queue).events;
     let end = '+';
-    for (;;) {
+    // An outcome looked up here is usually seconds old, near the log's end:
+    // start with a small page and widen, rather than parse 1,000 events.
+    for (let count = 32; ; count = Math.min(count * 4, 1000)) {
       const from = end;
       const page = (await withRedis(
         this.ctx.client,
         this.ctx.connectTimeoutMs,
-        () => this.ctx.client.xrevrange(key, from, '-', 'COUNT', '1000'),
+        () => this.ctx.client.xrevrange(key, from, '-', 'COUNT', count),
       )) as [string, string[]][];
       for (const [offset, fields] of page) {
         const e = parseEvent(offset, fields);
-        if (e.jobId !== id) continue;
-        if (
-          e.event === 'completed' ||
-          e.event === 'failed' ||
-          e.event === 'expired'
-        )
-          return e;
-        if (e.event === 'removed') return e;
+        if (e.jobId === id && OUTCOMES.has(e.event)) return e;
       }
-      if (page.length < 1000) return undefined;
+      if (page.length < count) return undefined;
       end = `(${page[page.length - 1]![0]}`;
     }
   }

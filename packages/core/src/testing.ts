@@ -20,7 +20,7 @@ import {
 } from './errors.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import { checkBulkItem, checkJob } from './internal/prepare.ts';
-import { FINAL_CODES, withTimeout } from './internal/run-handler.ts';
+import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
 import { makeJob, type Job } from './job.ts';
 import { assertJsonSafe } from './json.ts';
@@ -360,7 +360,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     attempt: number,
   ): Promise<string> {
     const { job, def } = entry;
-    const controller = new AbortController();
+    const abort = new JobAbort();
     const data = await parsed(
       def.payload,
       JSON.parse(entry.stored),
@@ -377,7 +377,6 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
         createdAt: entry.createdAt,
         version: def.version,
         fingerprint: jobFingerprint(def),
-        signal: controller.signal,
       },
       def,
       {
@@ -389,12 +388,13 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
           if (job.logs.length > defaults.maxLogLines) job.logs.shift();
         },
       },
+      abort,
     );
     // The same timeout and abort rules as the worker.
     const result = await withTimeout(
       () => handler(handlerJob),
       job.options.timeoutMs,
-      controller,
+      abort,
     );
     if (def.result === undefined) return '';
     await parsed(def.result, result, `result of ${job.name} job ${job.id}`);

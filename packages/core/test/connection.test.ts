@@ -59,7 +59,7 @@ describe('connection inputs', () => {
     const queue = createQueue(registry(q), { connection: redis.url, logger });
     try {
       const h = await queue.enqueue('echo', { n: 1 });
-      expect(await raw.hget(`jobwire:{${q}}:j:${h.id}`, 'd')).toBe('{"n":1}');
+      expect(await raw.get(`jobwire:{${q}}:p:${h.id}`)).toBe('{"n":1}');
       expect(warns).toEqual([]);
     } finally {
       await queue.close();
@@ -258,9 +258,7 @@ describe('Redis configuration checks', () => {
       });
       try {
         const h = await queue.enqueue('echo', { n: 1 });
-        expect(await check.hget(`jobwire:{${q}}:j:${h.id}`, 'd')).toBe(
-          '{"n":1}',
-        );
+        expect(await check.get(`jobwire:{${q}}:p:${h.id}`)).toBe('{"n":1}');
         const unverified = warns.filter((w) => w.includes('could not verify'));
         expect(unverified).toHaveLength(1);
       } finally {

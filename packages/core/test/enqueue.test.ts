@@ -82,6 +82,11 @@ function jobKey(queue: string, id: string): string {
   return `jobwire:{${queue}}:j:${id}`;
 }
 
+/** The key of a job's payload JSON. */
+function payloadKey(queue: string, id: string): string {
+  return `jobwire:{${queue}}:p:${id}`;
+}
+
 describe('enqueue validation', () => {
   it('lists every failing field path, nested ones dotted, and writes nothing', async () => {
     const q = uniqueQueue();
@@ -146,7 +151,7 @@ describe('enqueue validation', () => {
     try {
       const input = { name: 'bob', n: '42' };
       const h = await queue.enqueue('greet', input);
-      expect(await raw.hget(jobKey(q, h.id), 'd')).toBe(JSON.stringify(input));
+      expect(await raw.get(payloadKey(q, h.id))).toBe(JSON.stringify(input));
       expect((await queue.getJob(h.id))?.data).toEqual(input);
 
       const worker = createWorker(
@@ -165,7 +170,7 @@ describe('enqueue validation', () => {
       }
       expect(seen).toEqual([{ name: 'BOB', lang: 'en', tags: [], n: 42 }]);
       // The stored data is still the producer's input after the run.
-      expect(await raw.hget(jobKey(q, h.id), 'd')).toBe(JSON.stringify(input));
+      expect(await raw.get(payloadKey(q, h.id))).toBe(JSON.stringify(input));
     } finally {
       await queue.close();
     }
@@ -220,7 +225,7 @@ describe('enqueue validation', () => {
     const queue = createQueue(reg, { connection: redis.url });
     try {
       const h = await queue.enqueue('opt', { a: 1, b: undefined });
-      expect(await raw.hget(jobKey(q, h.id), 'd')).toBe('{"a":1}');
+      expect(await raw.get(payloadKey(q, h.id))).toBe('{"a":1}');
     } finally {
       await queue.close();
     }
@@ -293,7 +298,7 @@ describe('payload size limit', () => {
       while (Buffer.byteLength(s) < 100 * 1024) s += unit;
       const payload = { s, list: [0, -1.5, 1e-7, 123456789] };
       const h = await queue.enqueue('blob', payload);
-      const stored = await raw.hgetBuffer(jobKey(q, h.id), 'd');
+      const stored = await raw.getBuffer(payloadKey(q, h.id));
       expect(stored).not.toBeNull();
       expect(stored!.equals(Buffer.from(JSON.stringify(payload), 'utf8'))).toBe(
         true,
@@ -644,7 +649,7 @@ describe('dedup by jobId', () => {
       expect(events).toHaveLength(1);
       // The stored payload belongs to the one that won.
       const winner = handles.findIndex((h) => !h.duplicate);
-      expect(await raw.hget(jobKey(q, 'order-42'), 'd')).toBe(
+      expect(await raw.get(payloadKey(q, 'order-42'))).toBe(
         JSON.stringify({ i: winner }),
       );
     } finally {
@@ -686,7 +691,7 @@ describe('enqueueBulk', () => {
       expect(handles.every((h, i) => h.name === items[i]!.name)).toBe(true);
       expect(handles.every((h) => !h.duplicate && h.queue === q)).toBe(true);
       const pipe = raw.pipeline();
-      for (const h of handles) pipe.hget(jobKey(q, h.id), 'd');
+      for (const h of handles) pipe.get(payloadKey(q, h.id));
       const stored = (await pipe.exec())!.map(([, v]) => v);
       expect(stored).toEqual(items.map((item) => JSON.stringify(item.payload)));
       const counts = await queue.getCounts();
@@ -864,7 +869,7 @@ describe('Redis unreachable', () => {
         }
       }
       check = new Redis(`redis://127.0.0.1:${port}`);
-      expect(await check.hget(jobKey(q, handle.id), 'd')).toBe('{"n":2}');
+      expect(await check.get(payloadKey(q, handle.id))).toBe('{"n":2}');
       // The failed call left nothing behind: only one job was stored.
       expect(await check.hget(`jobwire:{${q}}:counts`, 't|w')).toBe('1');
     } finally {

@@ -122,6 +122,44 @@ describe('getCounts', () => {
 });
 
 describe('getJobs', () => {
+  it('pages across queues with one offset when no queue is named', async () => {
+    const q1 = uniqueQueue('first');
+    const q2 = uniqueQueue('second');
+    const reg = defineJobs({
+      one: job({ queue: q1, payload: z.object({ n: z.number() }) }),
+      two: job({ queue: q2, payload: z.object({ n: z.number() }) }),
+    });
+    const queue = createQueue(reg, { connection: redis.url });
+    try {
+      const ids: string[] = [];
+      for (let n = 0; n < 3; n++)
+        ids.push((await queue.enqueue('one', { n })).id);
+      for (let n = 0; n < 3; n++)
+        ids.push((await queue.enqueue('two', { n })).id);
+      const page = async (offset: number, limit: number) =>
+        (await queue.getJobs('waiting', { offset, limit })).map(
+          (j) => `${j.queue}/${j.id}`,
+        );
+      const all = await page(0, 10);
+      expect(all).toHaveLength(6);
+      // Pages of 2 walk the same list, the second queue included.
+      const walked = [
+        ...(await page(0, 2)),
+        ...(await page(2, 2)),
+        ...(await page(4, 2)),
+      ];
+      expect(walked).toEqual(all);
+      expect(await page(4, 10)).toEqual(all.slice(4));
+      expect(
+        (await queue.getJobs('waiting', { name: 'two', offset: 1 })).map(
+          (j) => j.data,
+        ),
+      ).toEqual([{ n: 1 }, { n: 2 }]);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('pages waiting jobs in run order without duplicates, and filters by name', async () => {
     const q = uniqueQueue('list');
     const reg = registryFor(q);

@@ -57,18 +57,22 @@ describe('Lua scripts', () => {
         [
           k.base,
           100,
+          // one settings set: options, expiry, version, repeat key/spec, fingerprint
           1,
-          '',
-          't',
-          '{}',
-          0,
-          0,
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
           0,
           1,
           '',
           '',
           'fp-test',
+          // one job: id, type, data, priority, delay, set
+          1,
+          '',
+          't',
+          '{}',
+          0,
+          0,
+          1,
         ],
       )) as string[];
       const id = String(enq[0]);
@@ -82,48 +86,43 @@ describe('Lua scripts', () => {
       // The contract fingerprint travels with the job to the worker.
       expect(taken[14]).toBe('fp-test');
       const token = String(taken[9]);
-      const completeKeys = [k.active, k.completed, k.counts, k.events];
-      const stale = await runScript(client, 'complete', completeKeys, [
-        k.base,
-        100,
-        id,
-        `${token}x`,
-        '',
-        -1,
-        0,
-      ]);
+      const completeKeys = [
+        k.active,
+        k.completed,
+        k.counts,
+        k.events,
+        k.id,
+        k.delayed,
+        k.meta,
+        k.expired,
+      ];
+      // One job, no leasing of the next ones (max jobs 0).
+      const complete = async (jobId: string, tk: string) =>
+        (
+          (await runScript(client, 'complete', completeKeys, [
+            k.base,
+            100,
+            1,
+            jobId,
+            tk,
+            '',
+            -1,
+            0,
+            1000,
+            'w1',
+            0,
+            0,
+          ])) as number[]
+        )[0];
+      const stale = await complete(id, `${token}x`);
       expect(stale).toBe(-2);
       expect(await client.hget(k.job(id), 's')).toBe('a');
-      const ok = await runScript(client, 'complete', completeKeys, [
-        k.base,
-        100,
-        id,
-        token,
-        '',
-        -1,
-        0,
-      ]);
+      const ok = await complete(id, token);
       expect(ok).toBe(1);
       // A second completion with the same token is refused: applied once.
-      const again = await runScript(client, 'complete', completeKeys, [
-        k.base,
-        100,
-        id,
-        token,
-        '',
-        -1,
-        0,
-      ]);
+      const again = await complete(id, token);
       expect(again).toBe(-2);
-      const missing = await runScript(client, 'complete', completeKeys, [
-        k.base,
-        100,
-        'nope',
-        token,
-        '',
-        -1,
-        0,
-      ]);
+      const missing = await complete('nope', token);
       expect(missing).toBe(-1);
       expect(await client.hget(k.counts, 't|c')).toBe('1');
       expect(await client.hget(k.counts, 't|a')).toBe('0');

@@ -57,7 +57,7 @@ describe('what enqueue stores', () => {
         email: 'Ada@Example.COM',
         legacy: 'x',
       } as never);
-      const raw = await client.hget(queueKeys('jobwire', queue).job(h.id), 'd');
+      const raw = await client.get(queueKeys('jobwire', queue).payload(h.id));
       // Untransformed, no default filled in, and no stray key.
       expect(JSON.parse(raw!)).toEqual({ email: 'Ada@Example.COM' });
     } finally {

@@ -1,9 +1,15 @@
+import { core } from 'zod';
 import {
   getDefinition,
   type AnyJobDefinition,
   type JobRegistry,
 } from '../define.ts';
-import { PayloadTooLargeError, ValidationError } from '../errors.ts';
+import {
+  ErrorCode,
+  JobwireError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../errors.ts';
 import { assertJsonSafe } from '../json.ts';
 import {
   resolveEnqueueOptions,
@@ -34,7 +40,7 @@ export function checkJob(
   now: number,
 ): CheckedJob {
   const def = getDefinition(registry, name);
-  const parsed = def.payload.safeParse(payload);
+  const parsed = parseSync(def, name, payload);
   if (!parsed.success) {
     throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
   }
@@ -42,15 +48,41 @@ export function checkJob(
   // The validated input is stored, minus keys the schema would strip;
   // transforms and defaults run once, in the worker.
   const data = JSON.stringify(stripUnknownKeys(def.payload, payload));
-  const size = Buffer.byteLength(data, 'utf8');
-  if (size > maxPayloadBytes) {
-    throw new PayloadTooLargeError(maxPayloadBytes, size, `payload of ${name}`);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: short strings need no count.
+  if (data.length * 3 > maxPayloadBytes) {
+    const size = Buffer.byteLength(data, 'utf8');
+    if (size > maxPayloadBytes) {
+      throw new PayloadTooLargeError(
+        maxPayloadBytes,
+        size,
+        `payload of ${name}`,
+      );
+    }
   }
   return {
     def,
     data,
-    options: resolveEnqueueOptions(def.options, options, now),
+    options:
+      options === undefined
+        ? defaultOptionsOf(def)
+        : resolveEnqueueOptions(def.options, options, now),
   };
+}
+
+const defaultOptions = new WeakMap<AnyJobDefinition, ResolvedEnqueueOptions>();
+
+/**
+ * A call without options gets its type's defaults, resolved once per
+ * definition (they do not depend on the clock without `runAt`). Callers
+ * must not mutate the result: it is shared.
+ */
+function defaultOptionsOf(def: AnyJobDefinition): ResolvedEnqueueOptions {
+  let o = defaultOptions.get(def);
+  if (o === undefined) {
+    o = resolveEnqueueOptions(def.options, undefined, 0);
+    defaultOptions.set(def, o);
+  }
+  return o;
 }
 
 /** Runs one bulk item's check, naming the item in a validation failure. */
@@ -66,6 +98,26 @@ export function checkBulkItem<TResult>(
       throw new ValidationError(
         `item ${index} (${name}): ${err.subject}`,
         err.issues,
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Validates at enqueue, synchronously: bulk enqueue checks every item
+ * before it writes any. A schema with async refinements or transforms gets
+ * a clear error instead of zod's "Encountered Promise".
+ */
+function parseSync(def: AnyJobDefinition, name: string, payload: unknown) {
+  try {
+    return def.payload.safeParse(payload);
+  } catch (err) {
+    if (err instanceof core.$ZodAsyncError) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `payload schema of ${name} is async (an async refine or transform); producers validate synchronously, so keep async checks in the worker's handler or a worker-side schema`,
+        { cause: err },
       );
     }
     throw err;

@@ -10,30 +10,84 @@ export const FINAL_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * A job's abort signal, made only when the handler reads it: most handlers
+ * never do, and an AbortController per job is a measurable share of a
+ * worker's CPU. Aborting before the signal exists still reaches it.
+ */
+export class JobAbort {
+  private controller: AbortController | undefined;
+  private listener: ((reason: unknown) => void) | undefined;
+  aborted = false;
+  reason: unknown;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.listener?.(reason);
+  }
+
+  /** The one internal listener: withTimeout's race. */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.listener = listener;
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
  * Runs the handler; on timeout, aborts its signal and fails the attempt
- * without waiting for a handler that ignores the signal.
+ * without waiting for a handler that ignores the signal. A handler that
+ * returns without a promise is done at once: no timer, no race.
  */
 export async function withTimeout<TResult>(
   fn: () => TResult | Promise<TResult>,
   timeoutMs: number,
-  controller: AbortController,
+  abort: JobAbort,
 ): Promise<TResult> {
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(controller.signal.reason as Error);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  if (timeoutMs > 0) {
-    timer = setTimeout(
-      () => controller.abort(new TimeoutError(timeoutMs)),
-      timeoutMs,
+  if (abort.aborted) throw abort.reason;
+  const result = fn();
+  if (!isPromiseLike(result)) return result;
+  return new Promise<TResult>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = () => {
+      if (timer) clearTimeout(timer);
+      abort.onAbort(undefined);
+    };
+    abort.onAbort((reason) => {
+      settle();
+      reject(reason as Error);
+    });
+    if (timeoutMs > 0) {
+      timer = setTimeout(
+        () => abort.abort(new TimeoutError(timeoutMs)),
+        timeoutMs,
+      );
+    }
+    result.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (err: unknown) => {
+        settle();
+        reject(err as Error);
+      },
     );
-  }
-  try {
-    return await Promise.race([Promise.resolve().then(fn), aborted]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
+  });
 }

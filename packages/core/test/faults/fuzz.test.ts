@@ -685,7 +685,10 @@ async function runActions(
     stats.stalledJobs += log.filter(([, f]) => f[1] === 'stalled').length;
     // Nothing lost: every id is finished, or gone because it was removed.
     for (const id of ids) {
-      const f = await admin.hmget(`${base}j:${id}`, 's', 'r', 'd');
+      const f = [
+        ...(await admin.hmget(`${base}j:${id}`, 's', 'r')),
+        await admin.get(`${base}p:${id}`),
+      ];
       if (removed.has(id)) {
         expect(f[0]).toBe(null);
         continue;

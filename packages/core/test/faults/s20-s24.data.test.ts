@@ -153,7 +153,7 @@ describe('faults: data, ordering, validation', () => {
       const json = JSON.stringify(payload);
       const h = await queue.enqueue('blob', payload);
       const base = `${PREFIX}:{${s.queue}}:`;
-      const stored = await s.admin.hget(`${base}j:${h.id}`, 'd');
+      const stored = await s.admin.get(`${base}p:${h.id}`);
       const result = await h.finished({ timeoutMs: 10_000 });
       const roundTrip =
         stored === json &&
@@ -162,7 +162,7 @@ describe('faults: data, ordering, validation', () => {
       // No stored job holds a Buffer turned into `{"type":"Buffer","data":[...]}`.
       const ids = await s.admin.zrange(`${base}completed`, '0', '-1');
       const datas = await Promise.all(
-        ids.map((id) => s.admin.hget(`${base}j:${id}`, 'd')),
+        ids.map((id) => s.admin.get(`${base}p:${id}`)),
       );
       const bufferArrays = datas.filter((d) => d?.includes('"Buffer"')).length;
 

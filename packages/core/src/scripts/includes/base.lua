@@ -1,6 +1,6 @@
 -- Shared helpers, inlined into each script by `-- @include base`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log.
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -32,11 +32,21 @@ local function emit(eventsKey, maxEvents, ev, id, name, ...)
     'ev', ev, 'id', id, 'n', name, ...)
 end
 
+-- For batch scripts: append without the trim check; the script trims once
+-- with trimEvents at its end.
+local function emitUntrimmed(eventsKey, ev, id, name, ...)
+  redis.call('XADD', eventsKey, '*', 'ev', ev, 'id', id, 'n', name, ...)
+end
+
+local function trimEvents(eventsKey, maxEvents)
+  redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log')
+  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
   if name then moveCount(countsKey, name, letter, '') end
 end
 
@@ -58,10 +68,25 @@ local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
   end
 end
 
+-- A job's payload: its own string key, so the job hash keeps only short
+-- values and stays in Redis's compact listpack encoding (half the memory).
+-- Jobs written before the split hold it in the hash as `d`.
+local function readPayload(base, jk, id)
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+end
+
 local function appendError(jk, errJson)
   local raw = redis.call('HGET', jk, 'e')
   local list = raw and cjson.decode(raw) or {}
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+-- Runs `cmd key ...list` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
 end

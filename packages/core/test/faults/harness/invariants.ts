@@ -83,6 +83,11 @@ export async function checkInvariants(
       const id = log.slice(`${base}j:`.length, -':log'.length);
       if (!hashes.has(id)) violations.push(`orphan log ${log}`);
     }
+    const payloads = mine.filter((k) => k.startsWith(`${base}p:`));
+    for (const payload of payloads) {
+      if (!hashes.has(payload.slice(`${base}p:`.length)))
+        violations.push(`orphan payload ${payload}`);
+    }
 
     // id -> the structures it appears in
     const where = new Map<string, string[]>();

@@ -1,0 +1,84 @@
+#!lua
+--[[
+  Completes a batch of active jobs, each only if the caller still holds its
+  lease, applies the completed-job retention rule, and then (when asked)
+  leases the next jobs in the same round trip, as moveToActive does.
+
+  Input:
+    KEYS[1] active   KEYS[2] completed   KEYS[3] counts   KEYS[4] events
+    KEYS[5] id counter   KEYS[6] delayed   KEYS[7] meta   KEYS[8] expired
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] number of jobs N,
+      then 5 fields per job: id, lease token, result JSON ('' = none),
+      keep count (-1 all), keep age ms (0 any)
+    then: lease ms, worker token prefix, max jobs to lease (0 = none),
+      number of types, pairs of type name and its max jobs
+  Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
+    then, when leasing, moveToActive's reply
+  Events: completed (field r = result), then moveToActive's
+]]
+-- @include base
+-- @include tally
+-- @include lease
+local base, maxEvents = ARGV[1], ARGV[2]
+local n = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowFine = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local out, done, trims = {}, {}, {}
+for i = 0, n - 1 do
+  local a = 4 + i * 5
+  local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local jk = base .. 'j:' .. id
+  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a')
+  if not f[1] then
+    out[i + 1] = -1
+  elseif f[2] ~= token or f[3] ~= 'a' then
+    out[i + 1] = -2
+  else
+    out[i + 1] = 1
+    done[#done + 1] = id
+    emit(KEYS[4], maxEvents, 'completed', id, f[1], 'r', result)
+    if keep == '0' then
+      -- Removed at once: no state to write on a hash about to go.
+      redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+      tallyMove(f[1], 'a', '')
+    else
+      redis.call('HDEL', jk, 'tk')
+      local attempts = tonumber(f[4] or '0') + 1
+      if result == '' then
+        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
+      else
+        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts, 'r', result)
+      end
+      -- Jobs of one batch finish in its order: a microsecond apart, so a
+      -- count rule keeps the newest even when all share a millisecond.
+      redis.call('ZADD', KEYS[2], string.format('%.3f', nowFine + #done * 0.001), id)
+      tallyMove(f[1], 'a', 'c')
+      trims[keep .. ' ' .. ARGV[a + 4]] = { keep, ARGV[a + 4] }
+    end
+  end
+end
+callSliced('ZREM', KEYS[1], done)
+for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], now) end
+
+local p = 4 + n * 5
+local maxJobs = tonumber(ARGV[p + 2])
+if maxJobs > 0 then
+  out[n + 1] = 0
+  out[n + 2] = promoteDue(base, KEYS[5], KEYS[6], KEYS[4], maxEvents, now)
+  out[n + 3] = now
+  out[n + 4] = 0
+  if redis.call('HGET', KEYS[7], 'paused') == '1' then
+    out[n + 1] = 1
+  else
+    local types, quota = {}, {}
+    for i = 0, tonumber(ARGV[p + 3]) - 1 do
+      types[i + 1] = ARGV[p + 4 + i * 2]
+      quota[i + 1] = tonumber(ARGV[p + 5 + i * 2])
+    end
+    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], maxEvents, tonumber(ARGV[p]),
+      ARGV[p + 1], maxJobs, types, quota, now, out)
+  end
+end
+flushTally(KEYS[3])
+return out

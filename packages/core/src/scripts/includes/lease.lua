@@ -1,0 +1,108 @@
+-- Leasing, shared by moveToActive and complete (which takes the next jobs
+-- in the same round trip). Needs `-- @include base` and `-- @include tally`
+-- before it.
+
+-- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
+local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
+  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
+  for _, id in ipairs(due) do
+    local jk = base .. 'j:' .. id
+    local f = redis.call('HMGET', jk, 'n', 'p', 'ea')
+    redis.call('ZREM', delayedKey, id)
+    if f[1] then
+      local seq = redis.call('INCR', idKey)
+      if f[3] then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      else
+        redis.call('HSET', jk, 's', 'w', 'sq', seq)
+      end
+      pushWait(base, id, f[1], waitScore(f[2], seq))
+      tallyMove(f[1], 'd', 'w')
+      emit(eventsKey, maxEvents, 'waiting', id, f[1])
+    end
+  end
+  local head = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
+  if head[2] then return tonumber(head[2]) end
+  return -1
+end
+
+-- Picks up to `left` waiting ids over the types, best score first, within
+-- each type's quota: one ZRANGE and one ZREM per type, whatever the count.
+local function takeWaiting(base, types, quota, left)
+  local heads, pos = {}, {}
+  for i, t in ipairs(types) do
+    pos[i] = 1
+    heads[i] = quota[i] > 0 and
+      redis.call('ZRANGE', base .. 'w:' .. t, 0, math.min(quota[i], left) - 1, 'WITHSCORES') or {}
+  end
+  local picked, byType = {}, {}
+  while #picked < left do
+    local best, bestScore
+    for i = 1, #types do
+      local h = heads[i]
+      if quota[i] > 0 and h[pos[i]] then
+        local s = tonumber(h[pos[i] + 1])
+        if best == nil or s < bestScore then best, bestScore = i, s end
+      end
+    end
+    if best == nil then break end
+    local id = heads[best][pos[best]]
+    pos[best] = pos[best] + 2
+    quota[best] = quota[best] - 1
+    picked[#picked + 1] = { id, best }
+    byType[best] = byType[best] or {}
+    table.insert(byType[best], id)
+  end
+  for i, ids in pairs(byType) do callSliced('ZREM', base .. 'w:' .. types[i], ids) end
+  return picked
+end
+
+-- Leases jobs into `out` (11 fields each, see moveToActive); returns the
+-- number leased. Expired jobs and dangling ids are skipped, not counted.
+local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
+                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
+  local leased, deadlines = 0, {}
+  while leased < maxJobs do
+    local picked = takeWaiting(base, types, quota, maxJobs - leased)
+    if #picked == 0 then break end
+    for _, p in ipairs(picked) do
+      local id, name = p[1], types[p[2]]
+      local jk = base .. 'j:' .. id
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl')
+      if f[1] == false then
+        -- The hash is gone (removed by hand): drop the dangling index entry.
+        tallyMove(name, 'w', '')
+        quota[p[2]] = quota[p[2]] + 1
+      elseif f[8] and tonumber(f[8]) <= now then
+        redis.call('HSET', jk, 's', 'x', 'f', now)
+        redis.call('ZADD', expiredKey, now, id)
+        tallyMove(name, 'w', 'x')
+        emit(eventsKey, maxEvents, 'expired', id, name)
+        quota[p[2]] = quota[p[2]] + 1
+      else
+        local dl = tonumber(f[10] or '0') + 1
+        local token = tokenPrefix .. ':' .. dl
+        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        deadlines[#deadlines + 1] = now + leaseMs
+        deadlines[#deadlines + 1] = id
+        tallyMove(name, 'w', 'a')
+        emit(eventsKey, maxEvents, 'active', id, name)
+        local o = #out
+        out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
+        out[o + 4] = f[2]
+        out[o + 5] = f[3] or '0'; out[o + 6] = token; out[o + 7] = f[4] or '0'
+        out[o + 8] = f[5] or '0'; out[o + 9] = f[6] or '1'; out[o + 10] = f[7] or ''
+        out[o + 11] = f[9] or ''
+        leased = leased + 1
+      end
+    end
+  end
+  callSliced('ZADD', activeKey, deadlines)
+  -- Jobs left behind need another worker: re-arm their markers.
+  for _, t in ipairs(types) do
+    if redis.call('ZCARD', base .. 'w:' .. t) > 0 then
+      redis.call('ZADD', base .. 'm:' .. t, 0, '0')
+    end
+  end
+  return leased
+end

@@ -1,0 +1,27 @@
+-- Count changes of a batch script, summed per counter and written once per
+-- counter at the end, so a batch of N jobs of one type costs one HINCRBY
+-- per state instead of N.
+local tally = {}
+
+local function tallyMove(name, from, to)
+  if from ~= '' then
+    local k = name .. '|' .. from
+    tally[k] = (tally[k] or 0) - 1
+  end
+  if to ~= '' then
+    local k = name .. '|' .. to
+    tally[k] = (tally[k] or 0) + 1
+  end
+end
+
+local function tallyAdd(name, letter, n)
+  local k = name .. '|' .. letter
+  tally[k] = (tally[k] or 0) + n
+end
+
+local function flushTally(countsKey)
+  for k, d in pairs(tally) do
+    if d ~= 0 then redis.call('HINCRBY', countsKey, k, d) end
+  end
+  tally = {}
+end
