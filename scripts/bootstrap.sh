@@ -36,6 +36,11 @@ case "$what" in
       as_root apt-get update -qq >&2
       as_root apt-get install -y -qq redis-server >&2
     fi
+    if ! command -v chromium >/dev/null 2>&1; then
+      echo "bootstrap: installing chromium (the dashboard tests drive it headless)" >&2
+      as_root apt-get update -qq >&2
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    fi
     exec "${pnpm_cmd[@]}" exec vitest run "$@"
     ;;
   *)

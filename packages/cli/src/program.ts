@@ -270,8 +270,14 @@ async function serve(
     host: opts.host,
     port: opts.port,
   });
-  if (opts.json) console.log(json({ url: server.url }));
-  else console.log(`jobwire: serving ${server.url} (Ctrl-C to stop)`);
+  const dashboard = `${server.url}/`;
+  if (opts.json) console.log(json({ url: server.url, dashboard }));
+  else {
+    console.log(`jobwire: serving ${server.url} (Ctrl-C to stop)`);
+    console.log(
+      `jobwire: dashboard at ${dashboard}${token ? ' (it asks for JOBWIRE_TOKEN)' : ''}`,
+    );
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -464,7 +470,9 @@ export function buildProgram(argv: string[]): {
   }
 
   common(program.command('serve'), false)
-    .description('serve the HTTP API (needs JOBWIRE_TOKEN unless --insecure)')
+    .description(
+      'serve the HTTP API and the web dashboard (needs JOBWIRE_TOKEN unless --insecure)',
+    )
     .option('--port <port>', 'port to listen on', intParser('--port', 0))
     .option('--host <host>', 'interface to bind')
     .addOption(new Option('--insecure', 'serve without a token').default(false))

@@ -291,6 +291,16 @@ describe('jobwire CLI', () => {
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       await health.body?.cancel();
+      await waitFor(() => /dashboard at /.test(out), 5000, 'the dashboard');
+      const dashboard = /dashboard at (\S+)/.exec(out)![1]!;
+      expect(dashboard).toBe(`${url}/`);
+      expect(out).toContain('(it asks for JOBWIRE_TOKEN)');
+      const page = await fetch(dashboard);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain(
+        "default-src 'none'",
+      );
+      expect(await page.text()).toContain('<title>jobwire dashboard</title>');
     } finally {
       child.kill('SIGTERM');
     }

@@ -20,6 +20,7 @@ import {
   type SerializedError,
 } from '@jobwire/core';
 import { hasBody, isJsonType, readJson } from './body.ts';
+import { isDashboardRequest, mountDashboard } from './dashboard/index.ts';
 import {
   errorBody,
   HttpCode,
@@ -27,6 +28,7 @@ import {
   renderError,
   type HttpIssue,
 } from './http-errors.ts';
+import { listJobs } from './listing.ts';
 
 /** Default largest request body: 1 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -52,6 +54,11 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Origins allowed by CORS. @defaultValue [] (CORS closed) */
   corsOrigins?: string[];
+  /**
+   * Serve the web dashboard at `/` (its files need no token; everything it
+   * reads does). @defaultValue true
+   */
+  dashboard?: boolean;
   logger?: Logger;
 }
 
@@ -94,12 +101,16 @@ function digest(s: string): Buffer {
 /**
  * Bearer-token check. Both sides are hashed to fixed-length digests, then
  * compared with `timingSafeEqual`, so neither the token's content nor its
- * length leaks through response timing.
+ * length leaks through response timing. `isOpen` names the requests that
+ * need no token: they must not read or change anything in Redis.
  */
-function bearerAuth(token: string): MiddlewareHandler {
+function bearerAuth(
+  token: string,
+  isOpen: (method: string, path: string) => boolean,
+): MiddlewareHandler {
   const expected = digest(token);
   return async (c, next) => {
-    if (c.req.path === '/health') return next();
+    if (isOpen(c.req.method, c.req.path)) return next();
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     const given = digest(m?.[1] ?? '');
@@ -177,9 +188,12 @@ function withoutStack(e: SerializedError): SerializedError {
   return out;
 }
 
-/** A job as the API shows it: recorded errors without their stacks. */
-function publicJob(info: JobInfo): JobInfo {
-  return { ...info, errors: info.errors.map(withoutStack) };
+/**
+ * A job as the API shows it: recorded errors without their stacks, unless
+ * the caller asked for them (`?stacks=true`, as the dashboard does).
+ */
+function publicJob(info: JobInfo, stacks = false): JobInfo {
+  return stacks ? info : { ...info, errors: info.errors.map(withoutStack) };
 }
 
 function publicEvent(e: QueueEvent): QueueEvent {
@@ -219,6 +233,12 @@ export function buildApi(options: ApiOptions): BuiltApi {
     limit: int(1, 1000).default(50),
   });
   const queueQuery = z.object({ queue: queueName.optional() });
+  const jobQuery = queueQuery.extend({
+    stacks: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  });
   const idParam = z.string().min(1).max(256);
 
   const app = new Hono();
@@ -247,7 +267,12 @@ export function buildApi(options: ApiOptions): BuiltApi {
       maxAge: 600,
     }),
   );
-  if (options.token !== undefined) app.use('*', bearerAuth(options.token));
+  const dashboard = options.dashboard ?? true;
+  const isOpen = (method: string, path: string): boolean =>
+    path === '/health' || (dashboard && isDashboardRequest(method, path));
+  if (options.token !== undefined) {
+    app.use('*', bearerAuth(options.token, isOpen));
+  }
   app.use('*', async (c, next) => {
     if (
       hasBody(c.req.raw) &&
@@ -267,7 +292,7 @@ export function buildApi(options: ApiOptions): BuiltApi {
   const id = (c: Context): string => parseWith(idParam, c.req.param('id'));
   const mustGet = async (c: Context): Promise<JobInfo> => {
     const jobId = id(c);
-    const { queue: q } = query(c, queueQuery);
+    const { queue: q } = query(c, jobQuery);
     const info = await queue.getJob(jobId, q === undefined ? {} : { queue: q });
     if (info === undefined) {
       throw new HttpError(
@@ -291,18 +316,35 @@ export function buildApi(options: ApiOptions): BuiltApi {
     }
   });
 
+  if (dashboard) mountDashboard(app);
+
+  app.get('/queues', async (c) => {
+    const queues = await Promise.all(
+      registry.queues.map(async (name) => ({
+        name,
+        paused: await queue.isPaused(name),
+        jobTypes: registry.names.filter(
+          (n) => registry.jobs[n]?.queue === name,
+        ),
+      })),
+    );
+    return c.json({ queues });
+  });
+
   app.get('/stats', async (c) => {
     const { queue: q } = query(c, queueQuery);
     return c.json(await queue.getCounts(q === undefined ? {} : { queue: q }));
   });
 
   app.get('/jobs', async (c) => {
-    const { state, ...rest } = query(c, listQuery);
-    const jobs = await queue.getJobs(state, rest);
-    return c.json({ jobs: jobs.map(publicJob) });
+    const jobs = await listJobs(queue, query(c, listQuery));
+    return c.json({ jobs: jobs.map((j) => publicJob(j)) });
   });
 
-  app.get('/jobs/:id', async (c) => c.json(publicJob(await mustGet(c))));
+  app.get('/jobs/:id', async (c) => {
+    const info = await mustGet(c);
+    return c.json(publicJob(info, query(c, jobQuery).stacks));
+  });
 
   app.get('/jobs/:id/log', async (c) => {
     const info = await mustGet(c);

@@ -33,6 +33,8 @@ export interface ServerOptions {
   corsOrigins?: string[];
   /** How long a route waits for Redis before answering 503. @defaultValue 1000 */
   connectTimeoutMs?: number;
+  /** Serve the web dashboard at `/`. @defaultValue true */
+  dashboard?: boolean;
   logger?: Logger;
 }
 
@@ -102,6 +104,9 @@ export async function startServer(
         : {}),
       ...(options.corsOrigins !== undefined
         ? { corsOrigins: options.corsOrigins }
+        : {}),
+      ...(options.dashboard !== undefined
+        ? { dashboard: options.dashboard }
         : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });

@@ -30,7 +30,11 @@ function registryFor(queue: string) {
 
 async function withServer(
   fn: (s: RunningServer, queue: string) => Promise<void>,
-  extra: { corsOrigins?: string[]; bodyLimitBytes?: number } = {},
+  extra: {
+    corsOrigins?: string[];
+    bodyLimitBytes?: number;
+    dashboard?: boolean;
+  } = {},
 ): Promise<void> {
   const queue = uniqueQueue('http');
   const server = await startServer({
@@ -403,6 +407,129 @@ describe('HTTP API', () => {
       expect(completed).toContain(`id: ${data.offset}`);
       expect(messages[0]).toMatch(/event: waiting/);
     });
+  });
+
+  it('GET /queues lists queues with their job types and paused flag', async () => {
+    await withServer(async (s, queue) => {
+      const res = await fetch(`${s.url}/queues`, { headers: auth });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        queues: [
+          { name: queue, paused: false, jobTypes: ['flaky', 'sendEmail'] },
+        ],
+      });
+    });
+  });
+
+  it('GET /jobs/:id?stacks=true includes the recorded stacks', async () => {
+    await withServer(async (s, queue) => {
+      const res = await post(`${s.url}/jobs`, {
+        name: 'flaky',
+        payload: { n: 1 },
+      });
+      const { id } = (await res.json()) as { id: string };
+      const worker = createWorker(
+        registryFor(queue),
+        {
+          flaky: () => {
+            throw new Error('with a stack');
+          },
+        },
+        { connection: redis.url, logger: quiet, ...fastWorkerSettings },
+      );
+      worker.on('error', () => {});
+      type Errors = { errors: { stack?: string }[]; state: string };
+      const get = async (query: string): Promise<Errors> =>
+        (await (
+          await fetch(`${s.url}/jobs/${id}${query}`, { headers: auth })
+        ).json()) as Errors;
+      try {
+        await waitFor(
+          async () => (await get('')).state === 'failed',
+          5000,
+          'job failed',
+        );
+      } finally {
+        await worker.close();
+      }
+      expect((await get('')).errors[0]?.stack).toBeUndefined();
+      expect((await get('?stacks=false')).errors[0]?.stack).toBeUndefined();
+      expect((await get('?stacks=true')).errors[0]?.stack).toMatch(
+        /^Error: with a stack\n\s+at /,
+      );
+      const bad = await fetch(`${s.url}/jobs/${id}?stacks=yes`, {
+        headers: auth,
+      });
+      expect(bad.status).toBe(400);
+    });
+  });
+
+  it('GET /jobs pages with one offset across queues', async () => {
+    const [a, b] = [uniqueQueue('http-a'), uniqueQueue('http-b')];
+    const registry = defineJobs({
+      inA: job({ queue: a, payload: z.object({ i: z.number() }) }),
+      inB: job({ queue: b, payload: z.object({ i: z.number() }) }),
+    });
+    const s = await startServer({
+      registry,
+      connection: redis.url,
+      token: TOKEN,
+      port: 0,
+      logger: quiet,
+    });
+    try {
+      const bulk = (name: string, n: number) =>
+        post(`${s.url}/jobs`, {
+          jobs: Array.from({ length: n }, (_, i) => ({
+            name,
+            payload: { i },
+          })),
+        });
+      expect((await bulk('inA', 30)).status).toBe(201);
+      expect((await bulk('inB', 5)).status).toBe(201);
+      const page = async (offset: number): Promise<string[]> => {
+        const r = await fetch(
+          `${s.url}/jobs?state=waiting&offset=${offset}&limit=25`,
+          { headers: auth },
+        );
+        const { jobs } = (await r.json()) as { jobs: { name: string }[] };
+        return jobs.map((j) => j.name);
+      };
+      const first = await page(0);
+      const second = await page(25);
+      expect(first).toEqual(Array(25).fill('inA'));
+      expect(second).toEqual([
+        ...Array(5).fill('inA'),
+        ...Array(5).fill('inB'),
+      ]);
+      expect(await page(35)).toEqual([]);
+      // A type filter reads its own queue only.
+      const r = await fetch(`${s.url}/jobs?state=waiting&name=inB`, {
+        headers: auth,
+      });
+      expect(((await r.json()) as { jobs: unknown[] }).jobs).toHaveLength(5);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('the dashboard files are open; dashboard: false turns them off', async () => {
+    await withServer(async (s) => {
+      const page = await fetch(`${s.url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain(
+        "script-src 'self'",
+      );
+      expect((await fetch(`${s.url}/assets/app.js`)).status).toBe(200);
+    });
+    await withServer(
+      async (s) => {
+        expect((await fetch(`${s.url}/`)).status).toBe(401);
+        const res = await fetch(`${s.url}/assets/app.js`, { headers: auth });
+        expect(res.status).toBe(404);
+      },
+      { dashboard: false },
+    );
   });
 
   it('CORS: closed for unlisted origins, open for listed ones', async () => {
