@@ -248,8 +248,11 @@ export class QueueConsumer {
     this.completionsInFlight++;
     const host = this.host;
     const taking = !host.isStopping() && !host.isPaused();
+    // Every free slot, not just the ones this batch frees: otherwise a
+    // pipeline that started small (before prefetching switched on) would
+    // stay small, since the fetch loop waits while completions are written.
     const reservation = taking
-      ? host.reserve(this.types, batch.length)
+      ? host.reserve(this.types)
       : { quotas: [], total: 0 };
     const k = this.keys;
     try {

@@ -10,7 +10,7 @@ import {
   ValidationError,
 } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
-import { makeJob } from './job.ts';
+import { makeJob, type JobIO } from './job.ts';
 import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
@@ -19,8 +19,10 @@ import { nextSlot, occurrenceId, redisNow, slotOf } from './repeat.ts';
 import { runScript } from './scripts/index.ts';
 import { sleep } from './internal/signal.ts';
 import { safeParseFast } from './internal/parse.ts';
+import { parseKeepsInput } from './internal/plain.ts';
 import type { Worker } from './worker.ts';
 import type { AnyJobDefinition, JobMap } from './define.ts';
+import type { QueueKeys } from './keys.ts';
 
 /** A job being handled, as the worker tracks it. */
 export interface RunningJob {
@@ -55,6 +57,8 @@ function parseOptions(json: string): StoredOptions {
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
 
+type WorkerInternals = Worker<JobMap>['internals'];
+
 /**
  * Runs one leased job: validates its payload, calls the handler under its
  * timeout and signal, validates the result, and writes the outcome. Nothing
@@ -64,59 +68,81 @@ export function executeJob<TJobs extends JobMap>(
   worker: Worker<TJobs>,
   leased: LeasedJob,
 ): RunningJob {
-  const io = worker.internals;
-  const keys = io.keys(leased.queue);
-  const abort = new JobAbort();
-  let released = false;
-  const running: RunningJob = {
-    leased,
-    settled: false,
-    renewing: true,
-    done: Promise.resolve(),
-    leaseLost(during) {
-      if (!running.renewing) return;
-      running.renewing = false;
-      running.settled = true;
-      abort.abort(new LeaseLostError(leased.id));
-      worker.safeEmit('leaseLost', {
-        id: leased.id,
-        name: leased.name,
-        queue: leased.queue,
-        during,
-      });
-    },
-    async release(reason) {
-      if (running.settled) return;
-      running.settled = true;
-      running.renewing = false;
-      released = true;
-      abort.abort(reason);
-      await ack('release', () =>
-        runScript(
-          io.client,
-          'release',
-          [keys.active, keys.counts, keys.events],
-          [keys.base, worker.maxEvents, leased.id, leased.token],
-        ),
-      );
-    },
-  };
+  return new JobRun(worker as unknown as Worker<JobMap>, leased);
+}
+
+/**
+ * One job's run. A class rather than a closure per step: a worker makes one
+ * per job, and the closures were a visible share of its garbage.
+ */
+class JobRun implements RunningJob, JobIO {
+  settled = false;
+  renewing = true;
+  readonly done: Promise<void>;
+  private released = false;
+  private readonly io: WorkerInternals;
+  private readonly keys: QueueKeys;
+  private readonly abort = new JobAbort();
+
+  constructor(
+    private readonly worker: Worker<JobMap>,
+    readonly leased: LeasedJob,
+  ) {
+    this.io = worker.internals;
+    this.keys = this.io.keys(leased.queue);
+    this.done = this.run().catch((err: unknown) =>
+      worker.reportError(err, `running job ${leased.id}`),
+    );
+  }
+
+  leaseLost(during: string): void {
+    if (!this.renewing) return;
+    this.renewing = false;
+    this.settled = true;
+    const leased = this.leased;
+    this.abort.abort(new LeaseLostError(leased.id));
+    this.worker.safeEmit('leaseLost', {
+      id: leased.id,
+      name: leased.name,
+      queue: leased.queue,
+      during,
+    });
+  }
+
+  async release(reason: Error): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    this.renewing = false;
+    this.released = true;
+    this.abort.abort(reason);
+    const keys = this.keys;
+    await this.ack('release', () =>
+      runScript(
+        this.io.client,
+        'release',
+        [keys.active, keys.counts, keys.events],
+        [keys.base, this.worker.maxEvents, this.leased.id, this.leased.token],
+      ),
+    );
+  }
 
   /**
    * Writes an outcome, retrying while Redis is unreachable so that a short
    * outage does not turn a finished job into a duplicate run.
    */
-  async function ack(
+  private async ack(
     what: string,
     write: () => Promise<unknown>,
   ): Promise<number | undefined> {
     const started = Date.now();
     for (let i = 0; ; i++) {
       try {
-        await ensureReady(io.client, 2000);
+        // Awaited only when there is something to wait for: this runs per job.
+        if (this.io.client.status !== 'ready')
+          await ensureReady(this.io.client, 2000);
         const code = Number(await write());
-        if (code === -2) running.leaseLost(what);
-        running.renewing = false;
+        if (code === -2) this.leaseLost(what);
+        this.renewing = false;
         return code;
       } catch (err) {
         const mapped = mapRedisError(err);
@@ -124,9 +150,9 @@ export function executeJob<TJobs extends JobMap>(
           Date.now() - started > ACK_RETRY_MS ||
           (mapped instanceof JobwireError && mapped.code === ErrorCode.CLOSED)
         ) {
-          worker.reportError(
+          this.worker.reportError(
             mapped,
-            `writing ${what} of job ${leased.id} (left to stall recovery)`,
+            `writing ${what} of job ${this.leased.id} (left to stall recovery)`,
           );
           return undefined;
         }
@@ -135,42 +161,47 @@ export function executeJob<TJobs extends JobMap>(
     }
   }
 
-  async function writeProgress(json: string): Promise<void> {
+  /** JobIO: the handler's `job.progress`, after validation. */
+  async progress(json: string): Promise<void> {
+    const { keys, leased } = this;
     const code = Number(
       await runScript(
-        io.client,
+        this.io.client,
         'updateProgress',
         [keys.job(leased.id), keys.events],
-        [worker.maxEvents, leased.id, leased.token, json],
+        [this.worker.maxEvents, leased.id, leased.token, json],
       ),
     );
     if (code === -2) {
-      running.leaseLost('progress');
+      this.leaseLost('progress');
       throw new LeaseLostError(leased.id);
     }
   }
 
-  async function writeLog(line: string): Promise<void> {
+  /** JobIO: the handler's `job.log`. */
+  async log(line: string): Promise<void> {
+    const { keys, leased } = this;
     const code = Number(
       await runScript(
-        io.client,
+        this.io.client,
         'addLog',
         [keys.job(leased.id), keys.log(leased.id)],
-        [leased.token, line, io.maxLogLines],
+        [leased.token, line, this.io.maxLogLines],
       ),
     );
     if (code === -2) {
-      running.leaseLost('log');
+      this.leaseLost('log');
       throw new LeaseLostError(leased.id);
     }
   }
 
-  async function fail(
+  private async fail(
     error: JobwireError,
     options: StoredOptions | undefined,
     attempt: number,
   ): Promise<void> {
-    const def = io.registry.jobs[leased.name];
+    const { keys, leased } = this;
+    const def = this.io.registry.jobs[leased.name];
     const attempts = options?.at ?? 1;
     const final = FINAL_CODES.has(error.code) || attempt >= attempts;
     const backoff =
@@ -184,9 +215,9 @@ export function executeJob<TJobs extends JobMap>(
         : Math.max(1, backoffDelay(backoff, attempt, error));
     const serialized = { ...serializeError(error), attempt, at: Date.now() };
     const kf = options?.kf ?? [10_000, 0];
-    const code = await ack('failure', () =>
+    const code = await this.ack('failure', () =>
       runScript(
-        io.client,
+        this.io.client,
         'fail',
         [
           keys.active,
@@ -198,7 +229,7 @@ export function executeJob<TJobs extends JobMap>(
         ],
         [
           keys.base,
-          worker.maxEvents,
+          this.worker.maxEvents,
           leased.id,
           leased.token,
           JSON.stringify(serialized),
@@ -209,7 +240,7 @@ export function executeJob<TJobs extends JobMap>(
       ),
     );
     if (code === 1 || code === 2) {
-      worker.safeEmit('failed', {
+      this.worker.safeEmit('failed', {
         id: leased.id,
         name: leased.name,
         queue: leased.queue,
@@ -219,7 +250,8 @@ export function executeJob<TJobs extends JobMap>(
     }
   }
 
-  async function run(): Promise<void> {
+  private async run(): Promise<void> {
+    const { io, leased } = this;
     let options: StoredOptions | undefined;
     const attempt = leased.attemptsMade + 1;
     try {
@@ -243,12 +275,12 @@ export function executeJob<TJobs extends JobMap>(
         );
       }
       // Awaited only when there is something to wait for: this runs per job.
-      if (options.rp !== undefined) await scheduleNextOccurrence(options);
+      if (options.rp !== undefined) await this.scheduleNextOccurrence(options);
       const parsing = safeParseFast(def.payload, raw);
       const parsed = parsing instanceof Promise ? await parsing : parsing;
       if (!parsed.success) {
         throw ValidationError.fromZod(
-          `payload of ${leased.name} job ${leased.id}, written by ${origin(def)}`,
+          `payload of ${leased.name} job ${leased.id}, written by ${this.origin(def)}`,
           parsed.error.issues,
         );
       }
@@ -265,11 +297,15 @@ export function executeJob<TJobs extends JobMap>(
           fingerprint: leased.fingerprint,
         },
         def,
-        { progress: writeProgress, log: writeLog },
-        abort,
+        this,
+        this.abort,
       );
-      const result = await withTimeout(() => handler(job), options.to, abort);
-      if (running.settled) return;
+      const result = await withTimeout(
+        () => handler(job),
+        options.to,
+        this.abort,
+      );
+      if (this.settled) return;
       let stored = '';
       if (def.result !== undefined) {
         const checking = safeParseFast(def.result, result);
@@ -280,45 +316,50 @@ export function executeJob<TJobs extends JobMap>(
             checked.error.issues,
           );
         assertJsonSafe(result, `result of ${leased.name}`);
-        stored = JSON.stringify(stripUnknownKeys(def.result, result));
+        stored = JSON.stringify(
+          parseKeepsInput(def.result)
+            ? checked.data
+            : stripUnknownKeys(def.result, result),
+        );
       }
-      running.settled = true;
+      this.settled = true;
       const consumer = io.consumer(leased.queue);
       const keep = options.kc;
-      const code = await ack('completion', () =>
+      const code = await this.ack('completion', () =>
         consumer.complete(leased, stored, keep),
       );
       if (code === 1)
-        worker.safeEmit('completed', {
+        this.worker.safeEmit('completed', {
           id: leased.id,
           name: leased.name,
           queue: leased.queue,
           result,
         });
     } catch (thrown) {
-      if (running.settled || released) return;
-      running.settled = true;
-      await fail(toJobwireError(thrown), options, attempt);
+      if (this.settled || this.released) return;
+      this.settled = true;
+      await this.fail(toJobwireError(thrown), options, attempt);
     }
   }
 
   /** Which contract wrote the job: a mismatch is usually an old deploy. */
-  function origin(def: AnyJobDefinition): string {
+  private origin(def: AnyJobDefinition): string {
     const mine = jobFingerprint(def);
-    if (leased.fingerprint === '')
-      return 'a producer without a recorded contract';
-    if (leased.fingerprint === mine) return `this contract (${mine})`;
-    return `contract ${leased.fingerprint} (this worker runs ${mine})`;
+    const written = this.leased.fingerprint;
+    if (written === '') return 'a producer without a recorded contract';
+    if (written === mine) return `this contract (${mine})`;
+    return `contract ${written} (this worker runs ${mine})`;
   }
 
   /** Repeat occurrences schedule the next slot before running, idempotently. */
-  async function scheduleNextOccurrence(options: StoredOptions): Promise<void> {
+  private async scheduleNextOccurrence(options: StoredOptions): Promise<void> {
     const spec = options.rp;
     if (spec === undefined) return;
+    const io = this.io;
     try {
       // Slots come from the Redis clock, so skewed hosts agree on them.
       const now = await redisNow(io.client);
-      const slot = slotOf(leased.id) ?? now;
+      const slot = slotOf(this.leased.id) ?? now;
       const next = nextSlot(spec, Math.max(slot, now));
       const job = io.producer.prepare(
         spec.name,
@@ -330,22 +371,17 @@ export function executeJob<TJobs extends JobMap>(
         },
         { spec, storeSpec: false },
       );
-      await io.producer.store(leased.queue, [job]);
+      await io.producer.store(this.leased.queue, [job]);
     } catch (err) {
       // A removed repeat ends here; anything else is reported, not fatal.
       if (!(
         err instanceof JobwireError && err.code === ErrorCode.JOB_NOT_FOUND
       )) {
-        worker.reportError(
+        this.worker.reportError(
           err,
           `scheduling the next occurrence of repeat ${spec.key}`,
         );
       }
     }
   }
-
-  (running as { done: Promise<void> }).done = run().catch((err: unknown) =>
-    worker.reportError(err, `running job ${leased.id}`),
-  );
-  return running;
 }

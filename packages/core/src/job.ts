@@ -5,6 +5,7 @@ import { ValidationError } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
 import type { JobAbort } from './internal/run-handler.ts';
 import { stripUnknownKeys } from './strip.ts';
+import { parseKeepsInput } from './internal/plain.ts';
 
 /**
  * The job a handler receives: its validated data, its attempt, and ways to
@@ -44,6 +45,75 @@ export interface JobIO {
   log(line: string): Promise<void>;
 }
 
+/**
+ * The Job a worker hands its handler. A class, not a literal with closures:
+ * one is made per job. `progress` and `log` are getters returning bound
+ * functions, so a handler may still destructure them.
+ */
+class HandlerJob<TData> implements Job<TData, unknown> {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  readonly data: TData;
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly version: number;
+  readonly fingerprint: string;
+  readonly #def: AnyJobDefinition;
+  readonly #io: JobIO;
+  readonly #abort: JobAbort;
+
+  constructor(
+    fields: Omit<Job<TData, unknown>, 'progress' | 'log' | 'signal'>,
+    def: AnyJobDefinition,
+    io: JobIO,
+    abort: JobAbort,
+  ) {
+    this.id = fields.id;
+    this.name = fields.name;
+    this.queue = fields.queue;
+    this.data = fields.data;
+    this.attempt = fields.attempt;
+    this.attempts = fields.attempts;
+    this.createdAt = fields.createdAt;
+    this.version = fields.version;
+    this.fingerprint = fields.fingerprint;
+    this.#def = def;
+    this.#io = io;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get progress(): (value: unknown) => Promise<void> {
+    return (value) => this.#writeProgress(value);
+  }
+
+  get log(): (line: string) => Promise<void> {
+    return (line) => this.#io.log(String(line));
+  }
+
+  async #writeProgress(value: unknown): Promise<void> {
+    const schema: z.ZodType = this.#def.progress ?? defaultProgressSchema;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      throw ValidationError.fromZod(
+        `progress of ${this.name}`,
+        parsed.error.issues,
+      );
+    }
+    assertJsonSafe(value, `progress of ${this.name}`);
+    await this.#io.progress(
+      JSON.stringify(
+        parseKeepsInput(schema) ? parsed.data : stripUnknownKeys(schema, value),
+      ),
+    );
+  }
+}
+
 /** Builds the handler's Job. */
 export function makeJob<TData>(
   fields: Omit<Job<TData, unknown>, 'progress' | 'log' | 'signal'>,
@@ -51,36 +121,5 @@ export function makeJob<TData>(
   io: JobIO,
   abort: JobAbort,
 ): Job<TData, unknown> {
-  const progressSchema: z.ZodType = def.progress ?? defaultProgressSchema;
-  // Properties one by one, not a spread: this runs once per job.
-  return {
-    id: fields.id,
-    name: fields.name,
-    queue: fields.queue,
-    data: fields.data,
-    attempt: fields.attempt,
-    attempts: fields.attempts,
-    createdAt: fields.createdAt,
-    version: fields.version,
-    fingerprint: fields.fingerprint,
-    get signal() {
-      return abort.signal;
-    },
-    async progress(value: unknown) {
-      const parsed = progressSchema.safeParse(value);
-      if (!parsed.success) {
-        throw ValidationError.fromZod(
-          `progress of ${fields.name}`,
-          parsed.error.issues,
-        );
-      }
-      assertJsonSafe(value, `progress of ${fields.name}`);
-      await io.progress(
-        JSON.stringify(stripUnknownKeys(progressSchema, value)),
-      );
-    },
-    async log(line: string) {
-      await io.log(String(line));
-    },
-  };
+  return new HandlerJob(fields, def, io, abort);
 }

@@ -326,8 +326,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   // ----- used by execute.ts -----
 
-  /** @internal */
+  /** @internal Built once: every job's run reads it. */
   get internals() {
+    return (this.#internals ??= this.makeInternals());
+  }
+
+  #internals: ReturnType<Worker<TJobs>['makeInternals']> | undefined;
+
+  private makeInternals() {
     return {
       registry: this.registry as JobRegistry,
       handlers: this.handlers as Record<

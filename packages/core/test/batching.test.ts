@@ -129,6 +129,47 @@ describe('batched round trips', () => {
     }
   });
 
+  it('grows a one-slot pipeline once prefetching switches on', async () => {
+    const queue = uniqueQueue();
+    const raw = new Redis(redis.url);
+    const jobs = registry(queue);
+    const q = createQueue(jobs, { connection: redis.url });
+    let done = 0;
+    // Instant and synchronous, with the backlog there before the worker
+    // starts: its first fetch, before any handler was timed, takes one job,
+    // and completions come back before the fetch loop could run. So only
+    // the completion batches can fill the prefetch buffer; they once leased
+    // just one job per completed job, and the pipeline stayed at one.
+    const w = createWorker(
+      jobs,
+      { task: () => void done++ },
+      {
+        connection: redis.url,
+        ...fastWorkerSettings,
+        concurrency: 1,
+        autorun: false,
+      },
+    );
+    try {
+      await q.enqueueBulk(
+        Array.from({ length: 400 }, (_, i) => ({
+          name: 'task' as const,
+          payload: { n: i },
+        })),
+      );
+      const before = await scriptCalls(raw);
+      w.run();
+      await waitFor(() => done === 400, 20_000, '400 jobs');
+      const used = (await scriptCalls(raw)) - before;
+      // With the default prefetch of 16 a call carries about 8 jobs.
+      expect(used).toBeLessThan(100);
+    } finally {
+      await w.close();
+      await q.close();
+      await raw.quit();
+    }
+  });
+
   it('validates payloads with async refinements in the worker', async () => {
     const queue = uniqueQueue();
     const jobs = registry(queue);

@@ -65,4 +65,40 @@ describe('what enqueue stores', () => {
       await q.close();
     }
   });
+
+  it("stores a plain schema's input minus unknown keys, and a trimmed field untrimmed", async () => {
+    const queue = uniqueQueue();
+    const jobs = defineJobs({
+      plain: job({
+        queue,
+        payload: z.object({
+          to: z.email(),
+          lines: z.array(z.object({ sku: z.string() })),
+        }),
+      }),
+      trimmed: job({ queue, payload: z.object({ name: z.string().trim() }) }),
+    });
+    const q = createQueue(jobs, { connection: redis.url });
+    const client = new Redis(redis.url);
+    const stored = async (id: string) =>
+      JSON.parse(
+        (await client.get(queueKeys('jobwire', queue).payload(id)))!,
+      ) as unknown;
+    try {
+      const a = await q.enqueue('plain', {
+        to: 'a@example.com',
+        lines: [{ sku: 'x', qty: 2 }],
+        stray: true,
+      } as never);
+      expect(await stored(a.id)).toEqual({
+        to: 'a@example.com',
+        lines: [{ sku: 'x' }],
+      });
+      const b = await q.enqueue('trimmed', { name: '  Ada ' });
+      expect(await stored(b.id)).toEqual({ name: '  Ada ' });
+    } finally {
+      await client.quit();
+      await q.close();
+    }
+  });
 });
