@@ -755,8 +755,10 @@ describe('worker: progress and logs', () => {
             invalid = err;
           }
           await j.log('first line');
-          await j.log('second line');
-          await j.progress({ percent: 100, stage: 'done' });
+          // Handlers often destructure their helpers: those work too.
+          const { log, progress } = j;
+          await log('second line');
+          await progress({ percent: 100, stage: 'done' });
         },
       },
       workerOpts(),
