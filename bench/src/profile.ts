@@ -6,7 +6,8 @@
  * is written to bench/results/ for Chrome DevTools.
  *
  * Scenarios: process_c1, process_c10, process_c100, enqueue_seq,
- * enqueue_concurrent, enqueue_bulk.
+ * enqueue_concurrent, enqueue_bulk, latency (1,000 jobs/s, concurrency 10,
+ * as in the bench).
  */
 import { writeFileSync } from 'node:fs';
 import { Session, type Profiler } from 'node:inspector/promises';
@@ -23,6 +24,7 @@ const known = [
   'enqueue_seq',
   'enqueue_concurrent',
   'enqueue_bulk',
+  'latency',
 ];
 if (!known.includes(scenario) || !Number.isInteger(jobs) || jobs < 1) {
   console.error(`usage: profile [${known.join('|')}] [jobs]`);
@@ -30,7 +32,7 @@ if (!known.includes(scenario) || !Number.isInteger(jobs) || jobs < 1) {
 }
 
 const redis = await startRedis();
-const processing = scenario.startsWith('process');
+const processing = scenario.startsWith('process') || scenario === 'latency';
 const adapter = createJobwire({
   host: redis.host,
   port: redis.port,
@@ -41,7 +43,16 @@ session.connect();
 try {
   await adapter.warmUp();
   let run: () => Promise<void>;
-  if (processing) {
+  if (scenario === 'latency') {
+    run = async () => {
+      const r = await adapter.latency(jobs, 1000, 10);
+      const sorted = [...r.pickup].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.floor(sorted.length * q)] ?? NaN;
+      console.log(
+        `pickup p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms`,
+      );
+    };
+  } else if (processing) {
     await adapter.fill(jobs);
     const w = await adapter.worker(Number(scenario.slice(9)), jobs);
     run = async () => {
