@@ -37,7 +37,7 @@ for i = 0, n - 1 do
   else
     out[i + 1] = 1
     done[#done + 1] = id
-    emit(KEYS[4], maxEvents, 'completed', id, f[1], 'r', result)
+    emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
       -- Removed at once: no state to write on a hash about to go.
       redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
@@ -81,4 +81,5 @@ if maxJobs > 0 then
   end
 end
 flushTally(KEYS[3])
+trimEvents(KEYS[4], maxEvents)
 return out

@@ -24,6 +24,7 @@ local now = nowMs()
 local nextDue = promoteDue(base, KEYS[1], KEYS[2], KEYS[5], maxEvents, now)
 if redis.call('HGET', KEYS[6], 'paused') == '1' then
   flushTally(KEYS[4])
+  trimEvents(KEYS[5], maxEvents)
   return { 1, nextDue, now, 0 }
 end
 local types, quota = {}, {}
@@ -35,4 +36,5 @@ local out = { 0, nextDue, now, 0 }
 out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], maxEvents, tonumber(ARGV[3]),
   ARGV[4], tonumber(ARGV[5]), types, quota, now, out)
 flushTally(KEYS[4])
+trimEvents(KEYS[5], maxEvents)
 return out

@@ -1,6 +1,7 @@
 -- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs `-- @include base` and `-- @include tally`
--- before it.
+-- before it. Events are appended untrimmed: the calling script trims the
+-- log once, at its end.
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
@@ -18,7 +19,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       end
       pushWait(base, id, f[1], waitScore(f[2], seq))
       tallyMove(f[1], 'd', 'w')
-      emit(eventsKey, maxEvents, 'waiting', id, f[1])
+      emitUntrimmed(eventsKey, 'waiting', id, f[1])
     end
   end
   local head = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
@@ -77,7 +78,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         redis.call('HSET', jk, 's', 'x', 'f', now)
         redis.call('ZADD', expiredKey, now, id)
         tallyMove(name, 'w', 'x')
-        emit(eventsKey, maxEvents, 'expired', id, name)
+        emitUntrimmed(eventsKey, 'expired', id, name)
         quota[p[2]] = quota[p[2]] + 1
       else
         local dl = tonumber(f[10] or '0') + 1
@@ -86,7 +87,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
-        emit(eventsKey, maxEvents, 'active', id, name)
+        emitUntrimmed(eventsKey, 'active', id, name)
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
