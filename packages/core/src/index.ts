@@ -22,7 +22,7 @@ export type {
   WorkerEvents,
   WorkerHealth,
   WorkerOptions,
-} from './worker.ts';
+} from './worker-options.ts';
 export type { Job } from './job.ts';
 export { createQueueEvents, QueueEvents } from './queue-events.ts';
 export type { QueueEventsOptions } from './queue-events.ts';

@@ -27,7 +27,7 @@ import { assertJsonSafe } from './json.ts';
 import type { ResolvedEnqueueOptions } from './options.ts';
 import type { BulkItem, JobHandle, Producer } from './queue.ts';
 import type { EnqueueOptions } from './types.ts';
-import type { HandlerMap } from './worker.ts';
+import type { HandlerMap } from './worker-options.ts';
 
 /** Where a captured job is. @public */
 export type TestJobState =

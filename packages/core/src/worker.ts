@@ -7,7 +7,6 @@ import {
   checkEvictionPolicy,
   ensureReady,
   type Connection,
-  type ConnectionOptions,
   type Logger,
 } from './connection.ts';
 import {
@@ -16,121 +15,24 @@ import {
   type LeasedJob,
   type Reservation,
 } from './consumer.ts';
-import type {
-  JobMap,
-  JobRegistry,
-  inferJobOutput,
-  inferJobProgress,
-  inferJobResultInput,
-} from './define.ts';
+import type { JobMap, JobRegistry } from './define.ts';
 import { getDefinition } from './define.ts';
-import {
-  ErrorCode,
-  JobwireError,
-  ShutdownError,
-  type SerializedError,
-} from './errors.ts';
+import { ErrorCode, JobwireError, ShutdownError } from './errors.ts';
 import { executeJob, type RunningJob } from './execute.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
 import { Wakeup } from './internal/signal.ts';
+import { LeaseUpkeep, runningKey } from './internal/lease-upkeep.ts';
 import { MAX_PARKED_MS, SlotBook } from './internal/slots.ts';
 import { trackRunning } from './internal/stray-rejections.ts';
 import { trackForTests } from './internal/track.ts';
 import type { Job } from './job.ts';
-import { runScript } from './scripts/index.ts';
 import { Queue } from './queue.ts';
-
-/** A handler for job type `TName`. @public */
-export type Handler<TJobs extends JobMap, TName extends keyof TJobs> = (
-  job: Job<inferJobOutput<TJobs, TName>, inferJobProgress<TJobs, TName>>,
-) =>
-  | Promise<inferJobResultInput<TJobs, TName>>
-  | inferJobResultInput<TJobs, TName>;
-
-/** Handlers by job type; a worker serves the types it has handlers for. @public */
-export type HandlerMap<TJobs extends JobMap> = {
-  [TName in keyof TJobs & string]?: Handler<TJobs, TName>;
-};
-
-/** Options of `createWorker`. @public */
-export interface WorkerOptions extends ConnectionOptions {
-  /** Jobs run at once over all types. @defaultValue 1 */
-  concurrency?: number;
-  /** Per-type caps under `concurrency`, e.g. `{ renderPdf: 2 }`. */
-  typeConcurrency?: Record<string, number>;
-  /**
-   * Jobs leased ahead of free slots while handlers are short (moving
-   * average under 10 ms), so the next job is at hand when one finishes.
-   * They hold real leases, and go back to waiting on close and pause, or
-   * after waiting 1 s for a slot. 0 turns prefetching off.
-   * @defaultValue the larger of concurrency and 16
-   */
-  prefetch?: number;
-  /** Lease length; renewed every third of it. @defaultValue 30000 */
-  leaseMs?: number;
-  /** Interval of the stalled-job check. @defaultValue 5000 */
-  stallCheckIntervalMs?: number;
-  /** Stalls allowed before a job fails with STALL_LIMIT. @defaultValue 1 */
-  maxStalls?: number;
-  /** Longest single blocking wait. @defaultValue 5000 */
-  blockTimeoutMs?: number;
-  /** Approximate cap of each queue's event stream. @defaultValue 10000 */
-  maxEvents?: number;
-  /** Log lines kept per job. @defaultValue 1000 */
-  maxLogLines?: number;
-  /** Start consuming at once. @defaultValue true */
-  autorun?: boolean;
-  /**
-   * While the worker runs, report promise rejections nobody handled (a
-   * handler that started a promise and forgot it) through the `error`
-   * event instead of letting Node end the process, which would turn every
-   * job in flight into a stall. Set false to keep Node's default.
-   * @defaultValue true
-   */
-  catchUnhandledRejections?: boolean;
-}
-
-/** Events a worker emits, for logs and metrics. @public */
-export interface WorkerEvents {
-  /** A handler finished and its result was stored. */
-  completed: [
-    info: { id: string; name: string; queue: string; result: unknown },
-  ];
-  /** An attempt failed; `willRetry` tells whether another attempt follows. */
-  failed: [
-    info: {
-      id: string;
-      name: string;
-      queue: string;
-      error: SerializedError;
-      willRetry: boolean;
-    },
-  ];
-  /** A write for a job was refused because this worker lost its lease. */
-  leaseLost: [
-    info: { id: string; name: string; queue: string; during: string },
-  ];
-  /** Stalled jobs were recovered by this worker's check. */
-  stalled: [info: { queue: string; requeued: number; failed: number }];
-  /** An internal error (Redis down, a listener threw); the worker carries on. */
-  error: [error: Error];
-}
-
-/** What `health()` reports. @public */
-export interface WorkerHealth {
-  /** True when both connections of every queue are ready and the worker runs. */
-  ready: boolean;
-  running: number;
-  paused: boolean;
-  closing: boolean;
-  /** Per queue: connection states, and whether the queue itself is paused. */
-  connections: {
-    queue: string;
-    command: string;
-    blocking: string;
-    queuePaused: boolean;
-  }[];
-}
+import type {
+  HandlerMap,
+  WorkerEvents,
+  WorkerHealth,
+  WorkerOptions,
+} from './worker-options.ts';
 
 /**
  * A consumer process for one or more job types, possibly across queues.
@@ -151,6 +53,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private readonly capacity = new Wakeup();
   private readonly producer: Queue<TJobs>;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly upkeep: LeaseUpkeep;
   private stopping = false;
   private paused = false;
   private closed: Promise<void> | undefined;
@@ -219,6 +122,17 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         new QueueConsumer(this, this.command, blocking, keys(queue), types),
       );
     }
+    this.upkeep = new LeaseUpkeep({
+      client: this.command.client,
+      consumers: this.consumers,
+      jobs: this.jobs,
+      slots: this.slots,
+      leaseMs: this.leaseMs,
+      maxEvents: this.maxEvents,
+      maxStalls: options.maxStalls ?? defaults.maxStalls,
+      reportError: (err, context) => this.reportError(err, context),
+      stalled: (info) => this.safeEmit('stalled', info),
+    });
     trackForTests(
       'worker',
       `worker(${[...byQueue.keys()].join(',')})`,
@@ -246,20 +160,23 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         this.reportError(err, 'checking the eviction policy'),
       );
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.timers.push(setInterval(() => void this.renewLeases(), renewEvery));
+    this.timers.push(setInterval(() => void this.upkeep.renew(), renewEvery));
     this.timers.push(
       setInterval(
-        () => void this.handBack(this.slots.unparkStale()),
+        () => void this.upkeep.handBack(this.slots.unparkStale()),
         MAX_PARKED_MS / 4,
       ),
     );
     const checkEvery =
       this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
     this.timers.push(
-      setInterval(() => void this.recoverStalled(checkEvery), checkEvery),
+      setInterval(
+        () => void this.upkeep.recoverStalled(checkEvery),
+        checkEvery,
+      ),
     );
     void ensureReady(this.command.client, 60_000)
-      .then(() => this.recoverStalled(checkEvery))
+      .then(() => this.upkeep.recoverStalled(checkEvery))
       .catch(() => {});
     for (const c of this.consumers) c.start();
   }
@@ -289,14 +206,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   dispatch(leased: LeasedJob): void {
     // A fetch answered after pause() or close() began: hand the job back.
-    if (this.paused) void this.handBack([leased]);
+    if (this.paused) void this.upkeep.handBack([leased]);
     else if (!this.stopping && this.slots.tryOccupy(leased)) this.start(leased);
     else this.slots.park(leased); // closing: the last sweep hands it back
   }
 
   /** Runs a job that holds a slot. */
   private start(leased: LeasedJob): void {
-    const key = `${leased.queue}\u0000${leased.id}`;
+    const key = runningKey(leased.queue, leased.id);
     const running = executeJob(this, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
@@ -385,93 +302,13 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return this;
   }
 
-  // ----- leases and stalls -----
-
-  private async renewLeases(): Promise<void> {
-    if (this.command.client.status !== 'ready') return;
-    for (const c of this.consumers) {
-      const mine = [...this.jobs.values()]
-        .filter((j) => j.leased.queue === c.keys.queue && j.renewing)
-        .map((j) => j.leased);
-      // Prefetched jobs hold leases too.
-      mine.push(...this.slots.buffer.filter((j) => j.queue === c.keys.queue));
-      if (mine.length === 0) continue;
-      try {
-        const lost = (await runScript(
-          this.command.client,
-          'extendLeases',
-          [c.keys.active],
-          [c.keys.base, this.leaseMs, ...mine.flatMap((j) => [j.id, j.token])],
-        )) as string[];
-        const gone = new Set(lost);
-        this.slots.unpark((j) => j.queue === c.keys.queue && gone.has(j.id));
-        for (const id of lost)
-          this.jobs.get(`${c.keys.queue}\u0000${id}`)?.leaseLost('renew');
-      } catch (err) {
-        this.reportError(err, 'renewing leases');
-      }
-    }
-  }
-
-  /**
-   * Returns prefetched jobs to waiting at their old place, no attempt
-   * counted; one that cannot be written is left to stall recovery.
-   */
-  private async handBack(jobs: LeasedJob[]): Promise<void> {
-    await Promise.all(
-      jobs.map(async (job) => {
-        const k = this.consumerOf(job.queue).keys;
-        try {
-          await runScript(
-            this.command.client,
-            'release',
-            [k.active, k.counts, k.events],
-            [k.base, this.maxEvents, job.id, job.token],
-          );
-        } catch (err) {
-          this.reportError(err, `handing back prefetched job ${job.id}`);
-        }
-      }),
-    );
-  }
-
-  private async recoverStalled(intervalMs: number): Promise<void> {
-    // While Redis is away there is nothing to check; the next tick retries.
-    if (this.command.client.status !== 'ready') return;
-    for (const c of this.consumers) {
-      const k = c.keys;
-      try {
-        const r = (await runScript(
-          this.command.client,
-          'recoverStalled',
-          [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
-          [
-            k.base,
-            this.maxEvents,
-            this.options.maxStalls ?? defaults.maxStalls,
-            intervalMs,
-          ],
-        )) as number[];
-        if (r.length === 2 && (r[0]! > 0 || r[1]! > 0)) {
-          this.safeEmit('stalled', {
-            queue: k.queue,
-            requeued: r[0]!,
-            failed: r[1]!,
-          });
-        }
-      } catch (err) {
-        this.reportError(err, 'checking for stalled jobs');
-      }
-    }
-  }
-
   // ----- control -----
 
   /** Stops taking new jobs; running ones continue. */
   pause(): void {
     this.paused = true;
     for (const c of this.consumers) c.interrupt();
-    void this.handBack(this.slots.unpark());
+    void this.upkeep.handBack(this.slots.unpark());
   }
 
   /** Takes jobs again after `pause()`. */
@@ -524,7 +361,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.consumers) c.interrupt();
     this.capacity.notify();
-    await this.handBack(this.slots.unpark());
+    await this.upkeep.handBack(this.slots.unpark());
     const all = () => Promise.all([...this.jobs.values()].map((j) => j.done));
     let deadline: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -542,7 +379,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     }
     await Promise.all(this.consumers.map((c) => c.stopped()));
     // Jobs a last completion batch prefetched while closing.
-    await this.handBack(this.slots.unpark());
+    await this.upkeep.handBack(this.slots.unpark());
     await this.producer.close();
     await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
     await closeConnection(this.command);
