@@ -97,6 +97,10 @@ class JobRun implements RunningJob, JobIO {
 
   leaseLost(during: string): void {
     if (!this.renewing) return;
+    // With the outcome on its way, a renewal that finds no lease most likely
+    // raced the completion that removed it; the outcome's own write tells a
+    // real loss (-2), and reports it then.
+    if (this.settled && during === 'renew') return;
     this.renewing = false;
     this.settled = true;
     const leased = this.leased;

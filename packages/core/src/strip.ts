@@ -1,21 +1,5 @@
 import type { z } from 'zod';
-
-interface Def {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  catchall?: z.ZodType;
-  innerType?: z.ZodType;
-  element?: z.ZodType;
-  items?: z.ZodType[];
-  rest?: z.ZodType | null;
-  valueType?: z.ZodType;
-  in?: z.ZodType;
-  getter?: () => z.ZodType;
-  options?: z.ZodType[];
-}
-
-const defOf = (schema: z.ZodType): Def =>
-  (schema as unknown as { _zod: { def: Def } })._zod.def;
+import { defOf } from './internal/zod-def.ts';
 
 const WRAPPERS = new Set([
   'optional',

@@ -215,11 +215,13 @@ describe('leases: crashed workers', () => {
       // Each delivery killed a different process.
       expect(new Set(poisonStarts.map((e) => e.pid)).size).toBe(3);
       expect(spawned).toBe(4);
-      // Every normal job ran exactly once.
+      // Every normal job ran once, or twice when the kill came in the same
+      // turn of the event loop as its completion, whose batch had not been
+      // sent (Guarantees in the README); it completed once either way.
       for (const h of normal) {
-        expect(
-          entries.filter((e) => e.ev === 'end' && e.id === h.id),
-        ).toHaveLength(1);
+        const runs = entries.filter((e) => e.ev === 'end' && e.id === h.id);
+        expect(runs.length).toBeGreaterThanOrEqual(1);
+        expect(runs.length).toBeLessThanOrEqual(2);
       }
       await current.close();
       expect((await current.exited).code).toBe(0);
@@ -278,6 +280,49 @@ describe('leases: renewal and fencing', () => {
       await w1.close();
       await w2.close();
       await events.close();
+      await queue.close();
+    }
+  });
+
+  it('a renewal racing a completion in flight reports no lost lease', async () => {
+    const q = uniqueQueue();
+    const reg = defineJobs({
+      quick: job({
+        queue: q,
+        payload: z.object({ n: z.number() }),
+        retention: { completed: false },
+      }),
+    });
+    const queue = createQueue(reg, { connection: redis.url });
+    const lost: WorkerEvents['leaseLost'][0][] = [];
+    let done = 0;
+    // Renewals every 50 ms against a steady stream of completion batches:
+    // many renewals are sent while a batch is on its way, and find jobs it
+    // just completed. Those were once reported as lost leases.
+    const w = createWorker(
+      reg,
+      {
+        quick: async () => {
+          await sleep(1);
+          done++;
+        },
+      },
+      { connection: redis.url, leaseMs: 150, concurrency: 20 },
+    );
+    w.on('leaseLost', (e) => lost.push(e));
+    try {
+      await queue.enqueueBulk(
+        Array.from({ length: 6000 }, (_, n) => ({
+          name: 'quick' as const,
+          payload: { n },
+        })),
+      );
+      await waitFor(() => done === 6000, 30_000, '6000 jobs');
+      await sleep(200);
+      expect(lost).toEqual([]);
+      expect((await queue.getCounts()).failed).toBe(0);
+    } finally {
+      await w.close();
       await queue.close();
     }
   });

@@ -4,33 +4,13 @@
  * lives in sessionStorage and the Authorization header only.
  */
 import { readdirSync } from 'node:fs';
-import type { Browser, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Request } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { useRedis } from '../../core/test/helpers/redis-server.ts';
-import { launchChromium } from './support/browser.ts';
-import { openDashboard, TOKEN, type Dashboard } from './support/dashboard.ts';
+import { TOKEN, useDashboards } from './support/dashboard.ts';
 
 const redis = useRedis();
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
-async function withDashboard(
-  fn: (d: Dashboard) => Promise<void>,
-  options: { token?: string | null } = {},
-) {
-  const d = await openDashboard(browser!, redis.url, options);
-  try {
-    await fn(d);
-  } finally {
-    await d.close();
-  }
-}
+const withDashboard = useDashboards(redis);
 
 const SCRIPT = '<script>window.__xss=1</script>';
 const IMG = '<img src=x onerror="window.__xss=1">';

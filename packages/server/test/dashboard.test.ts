@@ -2,40 +2,24 @@
  * The web dashboard in headless Chromium: live counts from the event
  * stream, the list, the detail view and its actions, against a real Redis.
  */
-import type { Browser, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Request } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { createWorker } from '@jobwire/core';
 import { startServer } from '@jobwire/server';
 import { useRedis } from '../../core/test/helpers/redis-server.ts';
 import { fastWorkerSettings, sleep } from '../../core/test/helpers/wait.ts';
-import { launchChromium } from './support/browser.ts';
 import {
-  openDashboard,
   quiet,
   registryFor,
   TOKEN,
+  useDashboards,
   type Dashboard,
 } from './support/dashboard.ts';
 
 const redis = useRedis();
-let browser: Browser | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-
-async function withDashboard(fn: (d: Dashboard) => Promise<void>) {
-  const d = await openDashboard(browser!, redis.url);
-  try {
-    await fn(d);
-    expect(d.pageErrors).toEqual([]);
-  } finally {
-    await d.close();
-  }
-}
+const open = useDashboards(redis);
+const withDashboard = (fn: (d: Dashboard) => Promise<void>) =>
+  open(fn, { noPageErrors: true });
 
 const email = (i: number) => ({ to: `u${i}@example.com`, subject: `s${i}` });
 

@@ -1,20 +1,5 @@
 import type { z } from 'zod';
-
-interface Def {
-  type: string;
-  coerce?: boolean;
-  checks?: { _zod: { def: { check: string } } }[];
-  shape?: Record<string, z.ZodType>;
-  catchall?: z.ZodType;
-  innerType?: z.ZodType;
-  element?: z.ZodType;
-  items?: z.ZodType[];
-  rest?: z.ZodType | null;
-  options?: z.ZodType[];
-}
-
-const defOf = (schema: z.ZodType): Def =>
-  (schema as unknown as { _zod: { def: Def } })._zod.def;
+import { defOf } from './zod-def.ts';
 
 /** Types whose parse returns the value it was given. */
 const LEAVES = new Set([

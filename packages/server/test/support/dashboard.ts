@@ -1,5 +1,6 @@
 /** A dashboard under test: a server on its own queue, and a browser tab. */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { z } from 'zod';
 import {
   createQueue,
@@ -15,6 +16,7 @@ import {
   fastWorkerSettings,
   waitFor,
 } from '../../../core/test/helpers/wait.ts';
+import { launchChromium } from './browser.ts';
 
 export const TOKEN = 'dashboard-test-token-0123456789';
 export const quiet: Logger = { warn: () => {}, error: () => {} };
@@ -117,5 +119,32 @@ export async function openDashboard(
       await server.close();
       await queue.close();
     },
+  };
+}
+
+/**
+ * One headless Chromium per test file, and `withDashboard`, which opens a
+ * dashboard on it, runs `fn` and closes it; with `noPageErrors` it also
+ * asserts the page threw nothing.
+ */
+export function useDashboards(redis: { readonly url: string }) {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return async function withDashboard(
+    fn: (d: Dashboard) => Promise<void>,
+    options: { token?: string | null; noPageErrors?: boolean } = {},
+  ): Promise<void> {
+    const d = await openDashboard(browser!, redis.url, options);
+    try {
+      await fn(d);
+      if (options.noPageErrors) expect(d.pageErrors).toEqual([]);
+    } finally {
+      await d.close();
+    }
   };
 }
