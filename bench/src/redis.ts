@@ -3,12 +3,9 @@
  * persistence off. It is SIGKILLed on every way out of the process (normal
  * exit, an uncaught error, SIGINT/SIGTERM), so CI never leaks a server.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { startRedis as startServer } from '../../packages/core/test/helpers/redis-process.ts';
 
 /** What one `INFO` call tells us, reduced to what the benchmark needs. */
 export interface RedisSnapshot {
@@ -58,83 +55,27 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
 let hooksInstalled = false;
 
-function killAllSync(): void {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  live.clear();
-  for (const dir of tempDirs) {
-    try {
-      fs.rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-  tempDirs.clear();
-}
-
+/**
+ * Turns signals and uncaught errors into a normal exit, on which the
+ * server helper SIGKILLs its servers and removes their directories.
+ */
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.once('exit', killAllSync);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       console.error(`\nbench: ${signal}, stopping redis-server`);
-      killAllSync();
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   }
   process.on('uncaughtException', (err) => {
     console.error('bench: uncaught exception:', err);
-    killAllSync();
     process.exit(1);
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('could not find a free port'));
-        return;
-      }
-      const { port } = addr;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function tail(file: string): string {
-  try {
-    return fs
-      .readFileSync(file, 'utf8')
-      .trimEnd()
-      .split('\n')
-      .slice(-15)
-      .join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** Parses `INFO` text into a flat field → value map. */
 export function parseInfo(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split('\r\n')) {
@@ -167,67 +108,18 @@ export function diff(a: RedisSnapshot, b: RedisSnapshot): RedisDelta {
 export async function startRedis(): Promise<PrivateRedis> {
   installExitHooks();
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'redis-server not found: install it (apt-get install -y redis-server)',
-    );
-  }
-  const version = /v=(\S+)/.exec(probe.stdout)?.[1] ?? 'unknown';
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-bench-'));
-  tempDirs.add(dir);
-  const logFile = path.join(dir, 'redis.log');
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--logfile',
-      logFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-
+  const version = /v=(\S+)/.exec(probe.stdout ?? '')?.[1] ?? 'unknown';
+  // Persistence off, free loopback port, temp dir; ready when it answers PING.
+  const server = await startServer();
+  const port = server.port;
   const admin = new Redis({
     host: '127.0.0.1',
     port,
-    lazyConnect: true,
     maxRetriesPerRequest: 1,
     retryStrategy: (n) => (n > 100 ? null : 50),
   });
   admin.on('error', () => {});
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`redis-server exited early:\n${tail(logFile)}`);
-    }
-    try {
-      await admin.connect();
-      await admin.ping();
-      break;
-    } catch (err) {
-      admin.disconnect();
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(
-          `redis-server did not answer within 10 s (${String(err)}):\n${tail(logFile)}`,
-        );
-      }
-      await sleep(50);
-    }
-  }
+  await admin.ping();
 
   const selfId = Number(await admin.client('ID'));
 
@@ -283,13 +175,7 @@ export async function startRedis(): Promise<PrivateRedis> {
       if (stopped) return;
       stopped = true;
       admin.disconnect();
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGKILL');
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
+      await server.stop();
     },
   };
 }
