@@ -32,8 +32,8 @@ export interface ConsumerHost {
   readonly maxEvents: number;
   isStopping(): boolean;
   isPaused(): boolean;
-  /** Reserves free slots (at most `max`): per type, how many jobs may be taken now. */
-  reserve(types: readonly string[], max?: number): Reservation;
+  /** Reserves every free slot: per type, how many jobs may be taken now. */
+  reserve(types: readonly string[]): Reservation;
   /** Gives back a reservation once its jobs have been dispatched. */
   unreserve(reservation: Reservation): void;
   /** Resolves when a slot frees up or the worker resumes or stops. */
@@ -205,7 +205,7 @@ export class QueueConsumer {
 
   /**
    * Writes a completion. Completions of the same turn of the event loop
-   * share one script call, which also leases jobs for the slots they free:
+   * share one script call, which also leases jobs for the free slots:
    * one round trip per batch instead of two per job. Two batches may be in
    * flight, so Redis runs one while this process handles the other's jobs.
    * Resolves with the script's code.

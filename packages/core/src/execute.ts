@@ -1,6 +1,6 @@
 import { backoffDelay } from './backoff.ts';
 import { ensureReady, mapRedisError } from './connection.ts';
-import type { LeasedJob } from './consumer.ts';
+import type { LeasedJob, QueueConsumer } from './consumer.ts';
 import {
   ErrorCode,
   JobwireError,
@@ -12,14 +12,13 @@ import {
 import { assertJsonSafe } from './json.ts';
 import { makeJob, type JobIO } from './job.ts';
 import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
-import { stripUnknownKeys } from './strip.ts';
+import { storedInput } from './strip.ts';
 import { jobFingerprint } from './fingerprint.ts';
 import type { StoredOptions } from './options.ts';
 import { nextSlot, occurrenceId, redisNow, slotOf } from './repeat.ts';
 import { runScript } from './scripts/index.ts';
 import { sleep } from './internal/signal.ts';
 import { safeParseFast } from './internal/parse.ts';
-import { parseKeepsInput } from './internal/plain.ts';
 import type { Worker } from './worker.ts';
 import type { AnyJobDefinition, JobMap } from './define.ts';
 import type { QueueKeys } from './keys.ts';
@@ -81,6 +80,7 @@ class JobRun implements RunningJob, JobIO {
   readonly done: Promise<void>;
   private released = false;
   private readonly io: WorkerInternals;
+  private readonly consumer: QueueConsumer;
   private readonly keys: QueueKeys;
   private readonly abort = new JobAbort();
 
@@ -89,7 +89,8 @@ class JobRun implements RunningJob, JobIO {
     readonly leased: LeasedJob,
   ) {
     this.io = worker.internals;
-    this.keys = this.io.keys(leased.queue);
+    this.consumer = this.io.consumer(leased.queue);
+    this.keys = this.consumer.keys;
     this.done = this.run().catch((err: unknown) =>
       worker.reportError(err, `running job ${leased.id}`),
     );
@@ -320,17 +321,12 @@ class JobRun implements RunningJob, JobIO {
             checked.error.issues,
           );
         assertJsonSafe(result, `result of ${leased.name}`);
-        stored = JSON.stringify(
-          parseKeepsInput(def.result)
-            ? checked.data
-            : stripUnknownKeys(def.result, result),
-        );
+        stored = JSON.stringify(storedInput(def.result, result, checked.data));
       }
       this.settled = true;
-      const consumer = io.consumer(leased.queue);
       const keep = options.kc;
       const code = await this.ack('completion', () =>
-        consumer.complete(leased, stored, keep),
+        this.consumer.complete(leased, stored, keep),
       );
       if (code === 1)
         this.worker.safeEmit('completed', {

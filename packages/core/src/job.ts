@@ -4,8 +4,7 @@ import { defaultProgressSchema } from './define.ts';
 import { ValidationError } from './errors.ts';
 import { assertJsonSafe } from './json.ts';
 import type { JobAbort } from './internal/run-handler.ts';
-import { stripUnknownKeys } from './strip.ts';
-import { parseKeepsInput } from './internal/plain.ts';
+import { storedInput } from './strip.ts';
 
 /**
  * The job a handler receives: its validated data, its attempt, and ways to
@@ -107,9 +106,7 @@ class HandlerJob<TData> implements Job<TData, unknown> {
     }
     assertJsonSafe(value, `progress of ${this.name}`);
     await this.#io.progress(
-      JSON.stringify(
-        parseKeepsInput(schema) ? parsed.data : stripUnknownKeys(schema, value),
-      ),
+      JSON.stringify(storedInput(schema, value, parsed.data)),
     );
   }
 }

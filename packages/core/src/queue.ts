@@ -88,9 +88,30 @@ const sharedSettings = new WeakMap<
 >();
 
 /**
- * A job's settings without a repeat. Options resolved once per type (no
- * per-call options) map to one shared array, which `enqueueArgs` then sends
- * once per batch.
+ * A job's settings, in the enqueue script's order: stored options JSON,
+ * expire-after ms, contract version, repeat key, repeat spec JSON (only
+ * when the spec is stored), fingerprint.
+ */
+function settingsFor(
+  o: ResolvedEnqueueOptions,
+  def: AnyJobDefinition,
+  repeat?: RepeatArgs,
+): (string | number)[] {
+  const stored = toStoredOptions(o);
+  return [
+    JSON.stringify(repeat ? { ...stored, rp: repeat.spec } : stored),
+    Math.round(o.expireAfterMs),
+    def.version,
+    repeat?.spec.key ?? '',
+    repeat?.storeSpec === true ? JSON.stringify(repeat.spec) : '',
+    jobFingerprint(def),
+  ];
+}
+
+/**
+ * Settings without a repeat. Options resolved once per type (no per-call
+ * options) map to one shared array, which `enqueueArgs` then sends once
+ * per batch.
  */
 function settingsOf(
   o: ResolvedEnqueueOptions,
@@ -98,14 +119,7 @@ function settingsOf(
 ): readonly (string | number)[] {
   let settings = sharedSettings.get(o);
   if (settings === undefined) {
-    settings = [
-      JSON.stringify(toStoredOptions(o)),
-      Math.round(o.expireAfterMs),
-      def.version,
-      '',
-      '',
-      jobFingerprint(def),
-    ];
+    settings = settingsFor(o, def);
     sharedSettings.set(o, settings);
   }
   return settings;
@@ -312,16 +326,7 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       name,
       ...(durability !== undefined ? { durability } : {}),
       fields: [o.jobId ?? '', name, data, o.priority, Math.round(o.delayMs)],
-      settings: repeat
-        ? [
-            JSON.stringify({ ...toStoredOptions(o), rp: repeat.spec }),
-            Math.round(o.expireAfterMs),
-            def.version,
-            repeat.spec.key,
-            repeat.storeSpec ? JSON.stringify(repeat.spec) : '',
-            jobFingerprint(def),
-          ]
-        : settingsOf(o, def),
+      settings: repeat ? settingsFor(o, def, repeat) : settingsOf(o, def),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { parseKeepsInput } from './internal/plain.ts';
 import { defOf } from './internal/zod-def.ts';
 
 const WRAPPERS = new Set([
@@ -73,4 +74,18 @@ export function stripUnknownKeys(schema: z.ZodType, value: unknown): unknown {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What is stored for a validated value: its input minus unknown keys. For
+ * a schema whose parse returns its input (`parseKeepsInput`), that is
+ * zod's own `output`, and the strip walk, a copy of every object, is
+ * skipped.
+ */
+export function storedInput(
+  schema: z.ZodType,
+  input: unknown,
+  output: unknown,
+): unknown {
+  return parseKeepsInput(schema) ? output : stripUnknownKeys(schema, input);
 }

@@ -21,7 +21,7 @@ import {
 import { jobFingerprint } from './fingerprint.ts';
 import { checkBulkItem, checkJob } from './internal/prepare.ts';
 import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
-import { stripUnknownKeys } from './strip.ts';
+import { storedInput } from './strip.ts';
 import { makeJob, type Job } from './job.ts';
 import { assertJsonSafe } from './json.ts';
 import type { ResolvedEnqueueOptions } from './options.ts';
@@ -397,9 +397,13 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
       abort,
     );
     if (def.result === undefined) return '';
-    await parsed(def.result, result, `result of ${job.name} job ${job.id}`);
+    const output = await parsed(
+      def.result,
+      result,
+      `result of ${job.name} job ${job.id}`,
+    );
     assertJsonSafe(result, `result of ${job.name}`);
-    return JSON.stringify(stripUnknownKeys(def.result, result));
+    return JSON.stringify(storedInput(def.result, result, output));
   }
 }
 

@@ -191,8 +191,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return this.paused;
   }
 
-  reserve(types: readonly string[], max = Infinity): Reservation {
-    return this.slots.reserve(types, max);
+  reserve(types: readonly string[]): Reservation {
+    return this.slots.reserve(types);
   }
 
   unreserve(reservation: Reservation): void {
@@ -259,7 +259,6 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       >,
       client: this.command.client,
       producer: this.producer as unknown as Queue<JobMap>,
-      keys: (queue: string) => this.consumerOf(queue).keys,
       consumer: (queue: string) => this.consumerOf(queue),
       maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
       logger: this.logger,

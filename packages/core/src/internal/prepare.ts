@@ -15,8 +15,7 @@ import {
   resolveEnqueueOptions,
   type ResolvedEnqueueOptions,
 } from '../options.ts';
-import { stripUnknownKeys } from '../strip.ts';
-import { parseKeepsInput } from './plain.ts';
+import { storedInput } from '../strip.ts';
 import type { EnqueueOptions } from '../types.ts';
 
 /** A job that passed every producer-side check; nothing is written yet. */
@@ -48,11 +47,7 @@ export function checkJob(
   assertJsonSafe(payload, `payload of ${name}`);
   // The validated input is stored, minus keys the schema would strip;
   // transforms and defaults run once, in the worker.
-  const data = JSON.stringify(
-    parseKeepsInput(def.payload)
-      ? parsed.data
-      : stripUnknownKeys(def.payload, payload),
-  );
+  const data = JSON.stringify(storedInput(def.payload, payload, parsed.data));
   // UTF-8 takes at most 3 bytes per UTF-16 unit: short strings need no count.
   if (data.length * 3 > maxPayloadBytes) {
     const size = Buffer.byteLength(data, 'utf8');

@@ -39,17 +39,15 @@ export class SlotBook {
     private readonly prefetch: number,
   ) {}
 
-  /** Reserves slots (at most `max`) for a fetch: per type, how many jobs. */
-  reserve(types: readonly string[], max: number): Reservation {
+  /** Reserves every free slot for a fetch: per type, how many jobs. */
+  reserve(types: readonly string[]): Reservation {
     const ahead = this.prefetching() ? this.prefetch : 0;
-    const free = Math.min(
-      max,
+    const free =
       this.concurrency +
-        ahead -
-        this.occupied -
-        this.buffer.length -
-        this.reserved,
-    );
+      ahead -
+      this.occupied -
+      this.buffer.length -
+      this.reserved;
     const quotas: [string, number][] = [];
     if (free <= 0) return { quotas, total: 0 };
     for (const t of types) {
