@@ -263,11 +263,13 @@ describe('faults: network and server', () => {
     const figures: Record<string, number> = {};
     try {
       await until(() => worker.health().ready, 5000, 'worker ready');
+      // `cmd` is a client's last command, so a worker between two waits
+      // still shows bzpopmin: only the `b` flag means blocked right now.
       const blockingId = async () => {
         const list = await s.admin.client('LIST');
         const line = String(list)
           .split('\n')
-          .find((l) => / cmd=bzpopmin/.test(l));
+          .find((l) => / flags=\w*b\w* .* cmd=bzpopmin/.test(l));
         return line === undefined ? undefined : /id=(\d+)/.exec(line)![1];
       };
       const faults: [string, () => Promise<void>][] = [
@@ -280,13 +282,22 @@ describe('faults: network and server', () => {
         [
           'unblock',
           async () => {
-            let id: string | undefined;
+            // A wait can still time out between LIST and UNBLOCK: try the
+            // next one then.
+            let unblocked = 0;
             await until(
-              async () => (id = await blockingId()) !== undefined,
+              async () => {
+                const id = await blockingId();
+                if (id === undefined) return false;
+                unblocked = Number(
+                  await s.admin.client('UNBLOCK', id, 'ERROR'),
+                );
+                return unblocked === 1;
+              },
               3000,
-              'a blocked worker',
+              'a blocked worker unblocked',
             );
-            expect(await s.admin.client('UNBLOCK', id!, 'ERROR')).toBe(1);
+            expect(unblocked).toBe(1);
           },
         ],
         [
