@@ -19,6 +19,7 @@ local from
 if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
 elseif f[3] == 'x' and redis.call('ZREM', KEYS[2], id) == 1 then from = 'x'
 else return -3 end
+redis.call('ZREM', typeFinishedKey(base, from, f[1]), id)
 local seq = redis.call('INCR', KEYS[5])
 redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')
