@@ -26,9 +26,9 @@ export const defaults = {
   connectTimeoutMs: 1000,
   /** How long one command may take before it fails with RedisUnavailableError. */
   commandTimeoutMs: 5000,
-  /** Completed jobs kept (the most recent ones). */
+  /** Completed jobs kept per job type (the most recent ones). */
   keepCompleted: { count: 1000 },
-  /** Failed and expired jobs kept (the most recent ones). */
+  /** Failed jobs, and expired jobs, kept per job type (the most recent ones). */
   keepFailed: { count: 10_000 },
   /** Approximate cap on the event stream of each queue. */
   maxEvents: 10_000,

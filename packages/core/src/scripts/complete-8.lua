@@ -81,7 +81,7 @@ if maxJobs > 0 then
       types[i + 1] = ARGV[p + 4 + i * 2]
       quota[i + 1] = tonumber(ARGV[p + 5 + i * 2])
     end
-    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], maxEvents, tonumber(ARGV[p]),
+    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
       ARGV[p + 1], maxJobs, types, quota, now, out)
   end
 end

@@ -1,7 +1,8 @@
 #!lua
 --[[
   Sends a failed or expired job back to waiting with fresh attempt and stall
-  counts. Its recorded errors are kept.
+  counts. Its recorded errors are kept. An expired job (never started) gets
+  a fresh expiry; a job that has started has none.
 
   Input:
     KEYS[1] failed   KEYS[2] expired   KEYS[3] counts   KEYS[4] events
