@@ -1,6 +1,6 @@
 /**
- * Every default in one place. The README's settings block is checked against
- * this file by a test, so change both together.
+ * Every default in one place. The settings block of docs/settings.md is
+ * checked against this file by a test, so change both together.
  */
 export const defaults = {
   /** Key prefix in Redis. */
