@@ -20,15 +20,49 @@ export function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/** Keywords whose value is data: their arrays keep their order. */
+const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples']);
+
+/**
+ * A JSON Schema with every `required` list sorted: the order of an
+ * object's keys in the source never changes what validates, so it must not
+ * change a fingerprint (object keys are sorted by `canonicalJson`).
+ */
+export function sortRequired(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(sortRequired);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    if (DATA_KEYWORDS.has(k)) out[k] = v;
+    else if (k === 'required' && Array.isArray(v))
+      out[k] = [...(v as unknown[])].map(String).sort();
+    else if (k === 'properties' || k === '$defs' || k === 'patternProperties')
+      out[k] =
+        v !== null && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v as Record<string, unknown>).map(([n, s]) => [
+                n,
+                sortRequired(s),
+              ]),
+            )
+          : v;
+    else out[k] = sortRequired(v);
+  }
+  return out;
+}
+
 function inputSchema(schema: z.ZodType | undefined): unknown {
-  return schema === undefined ? null : z.toJSONSchema(schema, { io: 'input' });
+  return schema === undefined
+    ? null
+    : sortRequired(z.toJSONSchema(schema, { io: 'input' }));
 }
 
 const cache = new WeakMap<AnyJobDefinition, string>();
 
 /**
  * The contract fingerprint of a job type: a hash of its queue, version and
- * the JSON Schemas of its payload, result and progress. Codegen writes the
+ * the JSON Schemas of its payload, result and progress (with `required`
+ * lists sorted, so key order does not count). Codegen writes the
  * same value into contract.json; the runtime stores it on every job, so
  * operators can tell which contract produced a job. Empty when a schema has
  * no JSON Schema form (codegen reports those).
