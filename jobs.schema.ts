@@ -5,6 +5,17 @@
 import { z } from 'zod';
 import { defineJobs, job } from '@jobwire/core';
 
+/**
+ * An http(s) URL on a public domain name (no user info, no IP literal), as
+ * a regex, so contract.json carries the whole check: zod's URL check runs
+ * the WHATWG parser, which JSON Schema validators in other languages do
+ * not. Every string it matches also parses as a URL; the path, query and
+ * fragment use RFC 3986 characters. The regex runs first: z.httpUrl()
+ * trims the string, so a regex after it would let "https://a.io\n" pass.
+ */
+const HTTP_URL =
+  /^https?:\/\/(?=[^/?#:]{1,253}(?:[:/?#]|$))(?:(?![xX][nN]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?![xX][nN]--)[A-Za-z]{2,63}(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?(?:[/?#](?:[A-Za-z0-9\-._~:/?#@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)?$/;
+
 export const jobs = defineJobs({
   /** Sends a transactional email. */
   sendEmail: job({
@@ -46,7 +57,8 @@ export const jobs = defineJobs({
   deliverWebhook: job({
     queue: 'email',
     payload: z.object({
-      url: z.url(),
+      /** Where to POST the event: an http(s) URL. */
+      url: z.string().regex(HTTP_URL).pipe(z.httpUrl()),
       event: z.enum(['user.created', 'invoice.paid']),
       body: z.record(z.string(), z.unknown()),
     }),

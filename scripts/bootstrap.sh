@@ -36,6 +36,11 @@ case "$what" in
       as_root apt-get update -qq >&2
       as_root apt-get install -y -qq redis-server >&2
     fi
+    if ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1; then
+      echo "bootstrap: installing python3-jsonschema (the contract agreement test)" >&2
+      as_root apt-get update -qq >&2
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-jsonschema >&2
+    fi
     if ! command -v chromium >/dev/null 2>&1; then
       echo "bootstrap: installing chromium (the dashboard tests drive it headless)" >&2
       as_root apt-get update -qq >&2

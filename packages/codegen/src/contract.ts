@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { canonicalJson, jobFingerprint, shortHash } from '@jobwire/core';
 import type { AnyJobDefinition, JobRegistry } from '@jobwire/core';
 import { z } from 'zod';
+import { enforceable, markUnenforced } from './fidelity.ts';
 import type {
   Contract,
   CustomCheck,
@@ -271,7 +272,10 @@ const byPathKind = (a: CustomCheck, b: CustomCheck): number =>
               ? 1
               : 0;
 
-/** The contract of one schema: its input JSON Schema and zod-only facts. */
+/**
+ * The contract of one schema: its input JSON Schema, rewritten so standard
+ * validators enforce what zod does (see fidelity.ts), and zod-only facts.
+ */
 export function buildPart(
   job: string,
   part: PartName,
@@ -281,12 +285,15 @@ export function buildPart(
   walker.walk(schema as unknown as ZodLike, '', true);
   let json: JsonSchema;
   try {
-    json = z.toJSONSchema(schema, {
-      io: 'input',
-      unrepresentable: 'throw',
-      cycles: 'ref',
-      reused: 'inline',
-    }) as JsonSchema;
+    json = enforceable(
+      z.toJSONSchema(schema, {
+        io: 'input',
+        unrepresentable: 'throw',
+        cycles: 'ref',
+        reused: 'inline',
+        override: markUnenforced,
+      }) as JsonSchema,
+    );
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ContractError(

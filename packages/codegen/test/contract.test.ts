@@ -54,7 +54,8 @@ describe('buildContract', () => {
     expect(mail.payload.schema).toMatchObject({
       type: 'object',
       properties: {
-        to: { type: 'string', format: 'email' },
+        // The format is a hint; zod's regex in `pattern` is the check.
+        to: { type: 'string', 'x-jobwire-format': 'email' },
         subject: { maxLength: 200 },
       },
       required: ['to', 'subject'], // io: 'input': the defaulted field is optional

@@ -47,8 +47,14 @@ const jsonType = (v: unknown): Kind =>
         ? 'array'
         : 'object';
 
+/**
+ * Keywords that constrain values. `x-jobwire-unenforced` only describes a
+ * zod check; the custom-check and format rules compare what it describes.
+ */
 export const constraintKeys = (node: Json): string[] =>
-  Object.keys(node).filter((k) => !ANNOTATIONS.has(k));
+  Object.keys(node).filter(
+    (k) => !ANNOTATIONS.has(k) && k !== 'x-jobwire-unenforced',
+  );
 
 export function kindOf(node: Json): Kind {
   if (isJson(node.not) && Object.keys(node.not).length === 0) return 'never';

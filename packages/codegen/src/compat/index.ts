@@ -1,5 +1,6 @@
 import { defaultProgressSchema } from '@jobwire/core';
 import { buildPart } from '../contract.ts';
+import { enforceable } from '../fidelity.ts';
 import type {
   CompatibilityMode,
   Contract,
@@ -63,6 +64,10 @@ export function diffParts(
   newPart: PartContract,
   role: Role,
 ): Change[] {
+  // A lock written before contract.json was made portable compares in the
+  // same (idempotent) form as a new contract.
+  oldPart = { ...oldPart, schema: enforceable(oldPart.schema) };
+  newPart = { ...newPart, schema: enforceable(newPart.schema) };
   const voice = VOICES[role];
   const found: Finding[] = [];
   const differ = new SchemaDiffer(

@@ -4,7 +4,13 @@ import { isJson } from './types.ts';
 import type { DiffContext, Json } from './types.ts';
 
 /** Keywords each kind's rules look at; any other difference is 'unknown'. */
-export const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format'];
+export const STRING_KEYS = [
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'x-jobwire-format',
+];
 export const NUMBER_KEYS = [
   'minimum',
   'exclusiveMinimum',
@@ -169,6 +175,12 @@ export function compareEnum(
     );
 }
 
+/** A string's format: contract.json keeps it in `x-jobwire-format`. */
+function formatOf(node: Json): string | undefined {
+  const f = node['x-jobwire-format'] ?? node.format;
+  return typeof f === 'string' ? f : undefined;
+}
+
 export function compareString(
   ctx: DiffContext,
   o: Json,
@@ -184,8 +196,8 @@ export function compareString(
     ['MIN_LENGTH', 'MAX_LENGTH'],
     'length',
   );
-  const of = typeof o.format === 'string' ? o.format : undefined;
-  const nf = typeof n.format === 'string' ? n.format : undefined;
+  const of = formatOf(o);
+  const nf = formatOf(n);
   if (of !== nf) {
     // zod derives the pattern from the format, so only the format is reported.
     if (of === undefined)
