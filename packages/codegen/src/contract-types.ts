@@ -52,7 +52,7 @@ export interface Contract {
 /** An incompatible change someone accepted with `--accept`. */
 export interface Acceptance {
   job: string;
-  part: 'payload' | 'result' | 'progress';
+  part: 'payload' | 'result' | 'progress' | 'job';
   path: string;
   kind: string;
   /** The new job fingerprint the acceptance was made for. */

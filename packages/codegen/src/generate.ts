@@ -3,7 +3,13 @@ import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobRegistry } from '@jobwire/core';
 import { format, resolveConfig } from 'prettier';
-import { breakingFor, diffContracts, formatChange } from './compat/index.ts';
+import {
+  breakingFor,
+  diffContracts,
+  formatChange,
+  judgedMode,
+} from './compat/index.ts';
+import { refusal } from './compat/refusal.ts';
 import { buildContract, ContractError } from './contract.ts';
 import type { Acceptance, Lock } from './contract-types.ts';
 import { readSchemaSource, type SchemaSource } from './discover.ts';
@@ -14,6 +20,7 @@ import {
   type EmitInput,
 } from './emit.ts';
 import { CodegenError } from './errors.ts';
+import { IncompatibleChangeError } from './exit-codes.ts';
 import { staleFiles, writeAllOrNothing } from './files.ts';
 import { relativeImport } from './names.ts';
 
@@ -119,13 +126,13 @@ export async function runCodegen(
     : undefined;
   const notes: string[] = [];
   const accepted: Acceptance[] = [...(lock?.accepted ?? [])];
-  const refused: string[] = [];
+  const refused: ReturnType<typeof refusal>[] = [];
   if (lock) {
     for (const diff of diffContracts(lock, contract)) {
-      const mode =
-        contract.jobs[diff.job]?.compatibility ??
-        lock.jobs[diff.job]?.compatibility ??
-        'full';
+      const mode = judgedMode(
+        lock.jobs[diff.job]?.compatibility,
+        contract.jobs[diff.job]?.compatibility,
+      );
       const breaking = new Set(breakingFor(diff, mode));
       for (const change of diff.changes) {
         const line = formatChange(diff.job, change);
@@ -154,22 +161,21 @@ export async function runCodegen(
           });
           notes.push(`accepted: ${line}`);
         } else {
-          refused.push(line);
+          refused.push(refusal(schemaPath, diff, change, mode, options.cwd));
         }
       }
     }
   }
   if (refused.length > 0) {
-    throw new CodegenError(
+    throw new IncompatibleChangeError(
       [
         `incompatible contract change${refused.length > 1 ? 's' : ''} against ${relative(options.cwd, lockPath)}:`,
-        ...refused.map((l) => `  - ${l}`),
-        'To proceed, either:',
+        ...refused.map((r) => r.text),
+        'Or, for all of them:',
         "  - bump the job type's `version` (old and new jobs are then separate contracts; drain or migrate old jobs first),",
-        '  - make the change compatible (e.g. make the new field optional or give it a default),',
-        '  - or accept it explicitly: `pnpm codegen --accept` records the acceptance in the lock.',
+        '  - or accept them explicitly: rerun codegen with `--accept`, which records the acceptance in the lock.',
       ].join('\n'),
-      byName.get(refused[0]!.split(' ')[0]!)?.location,
+      refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );
   }
 

@@ -158,37 +158,50 @@ describe('codegen CLI', { timeout: 60_000 }, () => {
         ].reduce((text, [from, to]) => edit(text, from!, to!), BASE),
       );
       const r = s.run();
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(3);
       expect(r.stdout).toBe('');
       const lines = r.stderr.trimEnd().split('\n');
+      const at = (text: string) => `${s.schemaRel}:${lineOf(schema, text)}:7`;
+      // The error and each refusal point at the changed field, not the job.
       expect(lines[0]).toBe(
-        `${s.schemaRel}:${resizeLine}:3: error: incompatible contract changes against ${s.rel}/jobs.lock.json:`,
+        `${at('format: z.enum')}: error: incompatible contract changes against ${s.rel}/jobs.lock.json:`,
       );
-      const changes = lines.filter((l) =>
-        /^ {2}- \S+ (payload|result)/.test(l),
-      );
+      expect(resizeLine).toBeLessThan(lineOf(schema, 'format: z.enum'));
+      const changes = lines.filter((l) => /^ {2}- /.test(l));
       expect(changes).toHaveLength(3);
       expect(changes[0]).toMatch(
-        /^ {2}- resize payload\.format: .*breaks forward/,
+        new RegExp(
+          `^ {2}- ${escape(at('format: z.enum'))}: resize payload\\.format: .*breaks forward`,
+        ),
       );
       expect(changes[1]).toMatch(
-        /^ {2}- sendEmail payload\.kind: .*breaks backward/,
+        new RegExp(
+          `^ {2}- ${escape(at('kind: z.enum'))}: sendEmail payload\\.kind: .*breaks backward`,
+        ),
       );
       expect(changes[2]).toMatch(
-        /^ {2}- sendEmail payload\.subject: .*breaks backward/,
+        new RegExp(
+          `^ {2}- ${escape(at('subject: z.string()'))}: sendEmail payload\\.subject: .*breaks backward`,
+        ),
       );
-      const ways = lines.slice(lines.indexOf('To proceed, either:') + 1);
-      expect(ways).toHaveLength(3);
+      // Each kind of change has its own fix.
+      const fixes = lines.filter((l) => /^ {4}fix: /.test(l));
+      expect(fixes).toHaveLength(3);
+      expect(fixes[0]).toMatch(/deploy workers with the new schema first/);
+      expect(fixes[1]).toMatch(/before removing it/);
+      expect(fixes[2]).toMatch(/\.default\(/);
+      const ways = lines.slice(lines.indexOf('Or, for all of them:') + 1);
+      expect(ways).toHaveLength(2);
       expect(ways[0]).toMatch(/bump the job type's `version`/);
-      expect(ways[1]).toMatch(/make the change compatible/);
-      expect(ways[2]).toMatch(/--accept/);
+      expect(ways[1]).toMatch(/--accept/);
       expect(s.state()).toEqual(before);
     });
 
     it('--check refuses them too', () => {
       const before = s.state();
       const r = s.run('--check');
-      expect(r.status).toBe(1);
+      // 3, not 1: "incompatible" is not "merely stale".
+      expect(r.status).toBe(3);
       expect(r.stderr).toContain('incompatible contract changes');
       expect(s.state()).toEqual(before);
     });
@@ -248,17 +261,35 @@ describe('codegen CLI', { timeout: 60_000 }, () => {
         formats: "['jpeg', 'webp', 'gif']",
       },
     ])("compatibility '$mode' lets $change through", ({ mode, formats }) => {
-      write(
-        edit(
-          edit(
-            schema,
-            /compatibility: '\w+'/.exec(schema)![0],
-            `compatibility: '${mode}'`,
-          ),
-          /format: z\.enum\(\[[^\]]*\]\)/.exec(schema)![0],
-          `format: z.enum(${formats})`,
+      const lowered = edit(
+        schema,
+        /compatibility: '\w+'/.exec(schema)![0],
+        `compatibility: '${mode}'`,
+      );
+      const broken = edit(
+        lowered,
+        /format: z\.enum\(\[[^\]]*\]\)/.exec(schema)![0],
+        `format: z.enum(${formats})`,
+      );
+      // Lowered in the same edit as the break: judged by the locked mode.
+      const before = s.state();
+      write(broken);
+      const refused = s.run();
+      expect(refused.status).toBe(3);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `note: compatibility mode lowered from \\w+ to ${mode} in this edit`,
         ),
       );
+      expect(s.state()).toEqual(before);
+      // Lowered in an edit of its own, then the change passes.
+      write(lowered);
+      const first = s.run();
+      expect(first.stderr).toBe('');
+      expect(first.stdout).toMatch(
+        /^note: resize: compatibility mode lowered/m,
+      );
+      write(broken);
       const r = s.run();
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);

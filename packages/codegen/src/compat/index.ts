@@ -13,33 +13,59 @@ import { VOICES } from './types.ts';
 import type { Change, Finding, JobDiff, Role, Verdict } from './types.ts';
 
 export type { Change, JobDiff, Role, Verdict } from './types.ts';
+export { hintFor } from './hints.ts';
 
-const where = (part: Role, path: string): string =>
-  path === ''
-    ? part
-    : /^[[|{]/.test(path)
-      ? `${part}${path}`
-      : `${part}.${path}`;
+/**
+ * A path for people: each union step `|i` becomes the option's name, e.g.
+ * `contact|1.address` → `contact (option 2 of 2: type="email").address`.
+ */
+export function readablePath(
+  path: string,
+  options: ReadonlyMap<string, string> = new Map(),
+): string {
+  return path.replace(/\|(\d+)/g, (step: string, i: string, at: number) => {
+    const name = options.get(path.slice(0, at) + step);
+    return ` (${name ?? `option ${Number(i) + 1}`})`;
+  });
+}
 
-function toChange(part: Role, f: Finding): Change {
+const where = (part: Role | 'job', label: string): string =>
+  part === 'job'
+    ? ''
+    : label === ''
+      ? part
+      : /^[[({ ]/.test(label)
+        ? `${part}${label}`
+        : `${part}.${label}`;
+
+function toChange(
+  part: Role | 'job',
+  f: Finding,
+  options?: ReadonlyMap<string, string>,
+): Change {
   const reasons: string[] = [];
   if (f.backward !== 'safe' && f.why?.backward) reasons.push(f.why.backward);
+  // The same reason for both directions is said once; a reason given only
+  // for a safe direction (a job-level note's advice) still counts.
   if (
     f.forward !== 'safe' &&
     f.why?.forward &&
-    f.why.forward !== f.why.backward
+    !reasons.includes(f.why.forward)
   )
     reasons.push(f.why.forward);
   const reason = reasons.join('; ');
+  const label = readablePath(f.path, options);
+  const at = where(part, label);
   return {
     part,
     path: f.path,
+    label,
     kind: f.kind,
     backward: f.backward,
     forward: f.forward,
     summary: f.summary,
     reason,
-    message: `${where(part, f.path)} ${f.summary}${reason ? `: ${reason}` : ''}`,
+    message: `${at === '' ? '' : `${at} `}${f.summary}${reason ? `: ${reason}` : ''}`,
   };
 }
 
@@ -91,7 +117,7 @@ export function diffParts(
   );
   const seen = new Set<string>();
   return found
-    .map((f) => toChange(role, f))
+    .map((f) => toChange(role, f, differ.options))
     .filter((c) => {
       // The same fact can surface twice (e.g. through a catch-all and a field).
       const key = `${c.path}\u0000${c.kind}\u0000${c.summary}`;
@@ -163,7 +189,7 @@ function jobLevel(
   forward: Verdict,
   why: string,
 ): Change {
-  return toChange('payload', {
+  return toChange('job', {
     path: '',
     kind,
     summary,
@@ -234,6 +260,18 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
       ...diffOptional('result', a.result, b.result),
       ...diffOptional('progress', a.progress, b.progress),
     );
+    if (a.compatibility !== b.compatibility) {
+      const lowered = !covers(b.compatibility, a.compatibility);
+      changes.push(
+        jobLevel(
+          lowered ? 'COMPATIBILITY_LOWERED' : 'COMPATIBILITY_CHANGED',
+          `compatibility mode ${lowered ? 'lowered' : 'changed'} from ${a.compatibility} to ${b.compatibility}`,
+          'safe',
+          'safe',
+          '',
+        ),
+      );
+    }
     const versionBumped = b.version > a.version;
     if (changes.length > 0 || versionBumped)
       out.push({ job, kind: 'changed', versionBumped, changes });
@@ -243,6 +281,37 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
 
 const counts = (v: Verdict): boolean => v === 'breaks' || v === 'unknown';
 
+const DIRECTIONS: Record<CompatibilityMode, { b: boolean; f: boolean }> = {
+  none: { b: false, f: false },
+  backward: { b: true, f: false },
+  forward: { b: false, f: true },
+  full: { b: true, f: true },
+};
+
+/** Whether mode `a` checks every direction mode `b` checks. */
+function covers(a: CompatibilityMode, b: CompatibilityMode): boolean {
+  const x = DIRECTIONS[a];
+  const y = DIRECTIONS[b];
+  return (x.b || !y.b) && (x.f || !y.f);
+}
+
+/**
+ * The mode an edit is judged by: every direction the locked mode or the new
+ * mode checks. Lowering a mode in the same edit as a breaking change would
+ * otherwise switch off the very check that protects the queued jobs; lower
+ * it in an edit of its own (or --accept the change).
+ */
+export function judgedMode(
+  locked: CompatibilityMode | undefined,
+  next: CompatibilityMode | undefined,
+): CompatibilityMode {
+  const a = DIRECTIONS[locked ?? next ?? 'full'];
+  const c = DIRECTIONS[next ?? locked ?? 'full'];
+  const b = a.b || c.b;
+  const f = a.f || c.f;
+  return b && f ? 'full' : b ? 'backward' : f ? 'forward' : 'none';
+}
+
 /**
  * The changes that violate a job's compatibility mode. 'unknown' counts
  * (until accepted in the lock), 'warn' never does. A version bump makes old
@@ -250,8 +319,7 @@ const counts = (v: Verdict): boolean => v === 'breaks' || v === 'unknown';
  */
 export function breakingFor(diff: JobDiff, mode: CompatibilityMode): Change[] {
   if (diff.versionBumped || mode === 'none') return [];
-  const b = mode === 'backward' || mode === 'full';
-  const f = mode === 'forward' || mode === 'full';
+  const { b, f } = DIRECTIONS[mode];
   return diff.changes.filter(
     (c) => (b && counts(c.backward)) || (f && counts(c.forward)),
   );
@@ -272,6 +340,7 @@ function verdictText(c: Change): string {
  * (BECAME_REQUIRED): breaks backward — jobs already in Redis may lack it`.
  */
 export function formatChange(job: string, change: Change): string {
-  const head = `${job} ${where(change.part, change.path)}: ${change.summary} (${change.kind}): ${verdictText(change)}`;
+  const at = where(change.part, change.label);
+  const head = `${job}${at === '' ? '' : ` ${at}`}: ${change.summary} (${change.kind}): ${verdictText(change)}`;
   return change.reason ? `${head} — ${change.reason}` : head;
 }

@@ -48,6 +48,8 @@ const HANDLED: Partial<Record<Kind, string[]>> = {
 export class SchemaDiffer implements DiffContext {
   /** Pairs of recursive references already compared (co-inductive stop). */
   private readonly seen: Set<string>;
+  /** Readable names of union options by their path (`u|1`), for messages. */
+  readonly options: Map<string, string>;
 
   constructor(
     readonly voice: Voice,
@@ -57,8 +59,10 @@ export class SchemaDiffer implements DiffContext {
     readonly newCustom: CustomCheck[],
     private readonly sink: (f: Finding) => void,
     seen?: Set<string>,
+    options?: Map<string, string>,
   ) {
     this.seen = seen ?? new Set();
+    this.options = options ?? new Map();
   }
 
   report(finding: Finding): void {
@@ -79,6 +83,7 @@ export class SchemaDiffer implements DiffContext {
       this.newCustom,
       (f) => found.push(f),
       new Set(this.seen),
+      this.options,
     );
     sub.compare(oldNode, newNode, path);
     return overall(found);
@@ -186,8 +191,17 @@ export class SchemaDiffer implements DiffContext {
       this.branch(oN[0]!, nN[0]!, path);
       return;
     }
-    const at = (list: Json[], b: Json) =>
-      list.length > 1 ? `${path}|${list.indexOf(b)}` : path;
+    const at = (list: Json[], b: Json) => {
+      if (list.length <= 1) return path;
+      const i = list.indexOf(b);
+      const p = `${path}|${i}`;
+      if (!this.options.has(p))
+        this.options.set(
+          p,
+          `option ${i + 1} of ${list.length}: ${describeOne(b)}`,
+        );
+      return p;
+    };
     const kinds = [
       ...new Set([...oN, ...nN].map((b) => numeric(kindOf(b)))),
     ].sort();

@@ -11,9 +11,12 @@ export type Role = 'payload' | 'result' | 'progress';
 
 /** One difference between two versions of a part, judged both ways. */
 export interface Change {
-  part: Role;
+  /** The part changed, or 'job' for a change of the job type itself. */
+  part: Role | 'job';
   /** Dotted path from the part root ('' root, 'addr.zip', 'items[]', 'u|0'). */
   path: string;
+  /** The path for people: union options named, e.g. `contact (option 2 of 2: type="email")`. */
+  label: string;
   /** Confluent-style name, e.g. BECAME_REQUIRED. */
   kind: string;
   /** W(old) ⊆ R(new): new readers accept what old writers stored. */

@@ -1,0 +1,84 @@
+import type { Change } from './types.ts';
+
+/** What to do about one kind of change, when it breaks the job's mode. */
+const HINTS: Record<string, string> = {
+  REQUIRED_PROPERTY_ADDED:
+    'make the field .optional() or give it a .default(...), so jobs already queued without it still parse',
+  BECAME_REQUIRED:
+    'keep the field optional, or give it a .default(...) for jobs that lack it',
+  BECAME_OPTIONAL:
+    'deploy every worker with the new schema before any producer omits the field, or keep it required',
+  PROPERTY_REMOVED:
+    'keep the field (as .optional()) until no queued job or running worker uses it, then remove it',
+  PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL:
+    'keep the field (as .optional()) while queued jobs still carry it, or make the object non-strict',
+  OPTIONAL_PROPERTY_ADDED:
+    'deploy workers with the new schema before producers set the field',
+  TYPE_CHANGED:
+    'add a new field with the new type, write both for a while, then remove the old one',
+  CONST_CHANGED:
+    'add the new literal next to the old one (a union or enum) until old jobs have drained',
+  FORMAT_CHANGED:
+    'add a new field with the new format, and remove the old one once old jobs have drained',
+  PATTERN_CHANGED:
+    'check that the new regex accepts every stored value, then --accept',
+  TYPE_NARROWED:
+    'drain or migrate queued jobs that hold the removed type before narrowing',
+  NULLABLE_REMOVED:
+    'drain or migrate queued jobs that hold null before removing .nullable()',
+  ENUM_VALUE_REMOVED:
+    'drain or migrate queued jobs that use the value before removing it',
+  UNION_MEMBER_REMOVED:
+    'drain or migrate queued jobs of that option before removing it',
+  TYPE_WIDENED:
+    'deploy workers with the new schema first; then let producers send the new type',
+  NULLABLE_ADDED:
+    'deploy workers with the new schema first; then let producers send null',
+  ENUM_VALUE_ADDED:
+    'deploy workers with the new schema first; then let producers send the value',
+  UNION_MEMBER_ADDED:
+    'deploy workers with the new schema first; then let producers send the new option',
+  CUSTOM_CHECK_ADDED:
+    'check that queued jobs pass the new refinement, then --accept',
+  CUSTOM_CHECK_CHANGED:
+    'check that both versions of the refinement accept the same data, then --accept',
+  CUSTOM_CHECK_REMOVED:
+    'deploy workers without the check before producers rely on its absence, then --accept',
+  LENIENT_WRITER_ADDED:
+    'deploy workers with the coercion first, or coerce in the producer before enqueueing',
+  LENIENT_WRITER_REMOVED:
+    'drain or migrate jobs the coercion let through before removing it',
+  LENIENT_WRITER_CHANGED:
+    'check that the new function maps stored values the same way, then --accept',
+  ADDITIONAL_PROPERTIES_REMOVED:
+    'keep the object non-strict until queued jobs with extra keys have drained',
+  ADDITIONAL_PROPERTIES_NARROWED:
+    'keep unknown keys allowed until queued jobs with extra keys have drained',
+  ADDITIONAL_PROPERTIES_ADDED:
+    'deploy workers with the new schema before producers send extra keys',
+  ADDITIONAL_PROPERTIES_EXTENDED:
+    'deploy workers with the new schema before producers send extra keys',
+  PATTERN_PROPERTIES_CHANGED: 'compare the key patterns by hand, then --accept',
+  RESULT_ADDED:
+    'make the result schema accept undefined (.optional()) while results of old workers remain',
+  RESULT_REMOVED:
+    'keep the result schema until no awaiter reads it, or bump the version',
+  SCHEMA_CHANGED: 'compare the JSON Schemas by hand, then --accept',
+  KEYWORD_CHANGED: 'compare the JSON Schemas by hand, then --accept',
+};
+
+/**
+ * The advice for one change. Kinds without their own entry (bounds,
+ * formats, multipleOf, ...) get the advice of their direction: a narrowing
+ * waits for old data to drain, a widening deploys readers first.
+ */
+export function hintFor(change: Change): string {
+  const own = HINTS[change.kind];
+  if (own !== undefined) return own;
+  const breaks = (v: string) => v === 'breaks' || v === 'unknown';
+  if (breaks(change.backward) && breaks(change.forward))
+    return 'add a new field with the new rule and remove the old one once old jobs have drained';
+  if (breaks(change.backward))
+    return 'drain or migrate queued data that the tighter rule rejects before tightening it';
+  return 'deploy the readers (workers) with the new schema first, then the writers';
+}
