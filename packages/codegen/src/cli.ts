@@ -10,13 +10,15 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CodegenError } from './errors.ts';
+import { exitCodeFor } from './exit-codes.ts';
 import { runCodegen, type CodegenOptions } from './generate.ts';
 
 const USAGE = `usage: jobwire-codegen [--schema jobs.schema.ts] [--out generated] [--lock jobs.lock.json]
                        [--tsconfig tsconfig.json] [--config jobwire.config.json]
                        [--check | --watch] [--accept]
 
-  --check    exit 1 and name each stale file instead of writing (for CI)
+  --check    exit 1 and name each stale file instead of writing (for CI);
+             an incompatible change exits 3
   --watch    regenerate whenever the schema file is saved
   --accept   accept incompatible contract changes and record them in the lock`;
 
@@ -91,7 +93,7 @@ async function once(options: CodegenOptions): Promise<number> {
   } catch (err) {
     if (err instanceof CodegenError) {
       console.error(err.format(options.cwd));
-      return 1;
+      return exitCodeFor(err);
     }
     throw err;
   }
