@@ -167,7 +167,7 @@ describe('codegen CLI', { timeout: 60_000 }, () => {
         `${at('format: z.enum')}: error: incompatible contract changes against ${s.rel}/jobs.lock.json:`,
       );
       expect(resizeLine).toBeLessThan(lineOf(schema, 'format: z.enum'));
-      const changes = lines.filter((l) => /^ {2}- /.test(l));
+      const changes = lines.filter((l) => /^ {2}- \S+:\d+:\d+: /.test(l));
       expect(changes).toHaveLength(3);
       expect(changes[0]).toMatch(
         new RegExp(
