@@ -320,8 +320,15 @@ class JobRun implements RunningJob, JobIO {
             `result of ${leased.name} job ${leased.id}`,
             checked.error.issues,
           );
-        assertJsonSafe(result, `result of ${leased.name}`);
-        stored = JSON.stringify(storedInput(def.result, result, checked.data));
+        // An undefined result the schema accepts (`.optional()`) is stored
+        // as no result: JSON has no form for it, and readers give back
+        // undefined for an empty result.
+        if (result !== undefined) {
+          assertJsonSafe(result, `result of ${leased.name}`);
+          stored = JSON.stringify(
+            storedInput(def.result, result, checked.data),
+          );
+        }
       }
       this.settled = true;
       const keep = options.kc;
