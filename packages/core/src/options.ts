@@ -202,8 +202,6 @@ export interface StoredOptions {
   kc: [number, number];
   /** keep failed [count, ageMs] */
   kf: [number, number];
-  /** repeat spec, for jobs produced by a repeat */
-  rp?: RepeatSpec;
 }
 
 export function toStoredOptions(o: ResolvedJobOptions): StoredOptions {

@@ -1,7 +1,9 @@
 -- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs `-- @include base` and `-- @include tally`
 -- before it. Events are appended untrimmed: the calling script trims the
--- log once, at its end.
+-- log once, at its end. Taking or expiring a repeat's pending occurrence
+-- schedules the next one (includes/repeat.lua).
+-- @include repeat
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
@@ -69,7 +71,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'rk')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -79,6 +81,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         redis.call('ZADD', expiredKey, now, id)
         tallyMove(name, 'w', 'x')
         emitUntrimmed(eventsKey, 'expired', id, name)
+        advanceRepeat(base, f[11], id, now)
         quota[p[2]] = quota[p[2]] + 1
       else
         local dl = tonumber(f[10] or '0') + 1
@@ -88,6 +91,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
+        advanceRepeat(base, f[11], id, now)
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
