@@ -184,7 +184,11 @@ export type Producer<TJobs extends JobMap> = Pick<
 export interface PreparedJob {
   queue: string;
   name: string;
-  /** custom id ('' = generate), type name, data JSON, priority, delay ms */
+  /**
+   * custom id ('' = generate), type name, data JSON, priority, delay: ms
+   * from now, or `@<epoch ms>` for a `runAt`, which the script turns into a
+   * delay with Redis time
+   */
   fields: (string | number)[];
   /**
    * Stored options JSON, expire-after ms, contract version, fingerprint:
@@ -312,7 +316,14 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       queue: def.queue,
       name,
       ...(durability !== undefined ? { durability } : {}),
-      fields: [o.jobId ?? '', name, data, o.priority, Math.round(o.delayMs)],
+      fields: [
+        o.jobId ?? '',
+        name,
+        data,
+        o.priority,
+        // The script converts runAt with Redis time, like every due time.
+        o.runAtMs !== undefined ? `@${o.runAtMs}` : Math.round(o.delayMs),
+      ],
       settings: settingsOf(o, def),
     };
   }

@@ -13,7 +13,10 @@
       jobs that name it): options JSON, expire-after ms (0 = never),
       contract version, contract fingerprint
     then the number of jobs, then 6 fields per job: custom id
-      ('' = generate), type name, data JSON, priority, delay ms, set (1..S)
+      ('' = generate), type name, data JSON, priority, delay, set (1..S);
+      the delay is ms from now, or `@<epoch ms>` for a `runAt`: due times
+      are Redis time, so an absolute time is turned into a delay here, not
+      on a producer whose clock may be skewed
   Output: per job, two entries: id and status
      1 created, 0 duplicate (existing id returned)
   Events: waiting | delayed
@@ -36,7 +39,12 @@ local seq = redis.call('INCRBY', KEYS[1], n) - n
 local waiting, touched = {}, {}
 for i = 0, n - 1 do
   local a = first + i * 6
-  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  if string.sub(delay, 1, 1) == '@' then
+    delay = tonumber(string.sub(delay, 2)) - now
+  else
+    delay = tonumber(delay)
+  end
   local set = sets[tonumber(ARGV[a + 5])]
   local opts, expireAfter, version, fingerprint = set[1], set[2], set[3], set[4]
   local status = 1
