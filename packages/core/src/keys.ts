@@ -32,7 +32,10 @@ export const KeySuffix = {
   types: 'types',
   /** string with TTL: guards the stalled-job check */
   stallLock: 'stall-lock',
-  /** hash: repeat key → repeat spec JSON */
+  /**
+   * hash: the repeat schedules: per repeat key its spec JSON, plus
+   * `<key>:job`, `<key>:slots` and `<key>:next` (scripts/includes/repeat.lua)
+   */
   repeats: 'repeats',
 } as const;
 

@@ -1,7 +1,9 @@
 -- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs `-- @include base` and `-- @include tally`
 -- before it. Events are appended untrimmed: the calling script trims the
--- log once, at its end.
+-- log once, at its end. Taking or expiring a repeat's pending occurrence
+-- schedules the next one (includes/repeat.lua).
+-- @include repeat
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
@@ -111,7 +113,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'ps')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'ps', 'rk')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -119,6 +121,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         skipped = skipped + 1
       elseif f[8] and not f[11] and tonumber(f[8]) <= now then
         expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
+        advanceRepeat(base, f[12], id, now)
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
       else
@@ -130,6 +133,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
+        advanceRepeat(base, f[12], id, now)
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
