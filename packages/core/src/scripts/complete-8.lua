@@ -44,7 +44,7 @@ for i = 0, n - 1 do
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk')
-      local attempts = tonumber(f[4] or '0') + 1
+      local attempts = num(f[4], 0) + 1
       if result == '' then
         redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
       else

@@ -4,7 +4,10 @@
   froze) and puts them back to waiting at the tail of their priority, or
   fails them with STALL_LIMIT after more than `maxStalls` stalls, so a job
   that kills its worker cannot loop forever. At most one run per interval
-  across all workers, guarded by a lock key.
+  across all workers, guarded by a lock key. A job whose hash cannot be run
+  (its stored options are missing or not JSON: hand-written or legacy) is
+  failed with CORRUPT_JOB instead; every field is read and checked before a
+  job's first write, so such a hash never aborts the check halfway.
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
@@ -13,32 +16,43 @@
     ARGV[4] lock ms (the check interval)
   Output: { number re-queued, number failed } or {} when another worker
           holds the lock
-  Events: stalled | failed (err code STALL_LIMIT)
+  Events: stalled | failed (err code STALL_LIMIT or CORRUPT_JOB)
 ]]
 -- @include base
 local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not redis.call('SET', KEYS[5], '1', 'PX', ARGV[4], 'NX') then return {} end
 local now = nowMs()
 local requeued, failed = 0, 0
+
+local function failJob(jk, id, name, code, message, kf)
+  local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
+  appendError(jk, err)
+  redis.call('HSET', jk, 's', 'f', 'f', now)
+  redis.call('ZADD', KEYS[2], now, id)
+  moveCount(KEYS[3], name, 'a', 'f')
+  emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
+  trimFinished(base, KEYS[2], KEYS[3], 'f', kf[1], kf[2], now)
+  failed = failed + 1
+end
+
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o')
+  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc')
+  local opts = decodeOr(f[3])
+  local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
+  kf = { num(kf[1], 10000), num(kf[2], 0) }
   redis.call('ZREM', KEYS[1], id)
   if f[1] then
     redis.call('HDEL', jk, 'tk')
-    local stalls = redis.call('HINCRBY', jk, 'sc', 1)
-    if stalls > maxStalls then
-      local err = cjson.encode({ code = 'STALL_LIMIT', name = 'JobwireError', at = now,
-        message = 'job stalled ' .. stalls .. ' times (its worker died or froze); maxStalls is ' .. maxStalls })
-      appendError(jk, err)
-      redis.call('HSET', jk, 's', 'f', 'f', now)
-      redis.call('ZADD', KEYS[2], now, id)
-      moveCount(KEYS[3], f[1], 'a', 'f')
-      emit(KEYS[4], maxEvents, 'failed', id, f[1], 'err', err)
-      local keep = cjson.decode(f[3]).kf
-      trimFinished(base, KEYS[2], KEYS[3], 'f', keep[1], keep[2], now)
-      failed = failed + 1
+    local stalls = num(f[4], 0) + 1
+    redis.call('HSET', jk, 'sc', stalls)
+    if type(opts) ~= 'table' then
+      failJob(jk, id, f[1], 'CORRUPT_JOB', 'job ' .. id ..
+        ' stalled, and its stored options are missing or not JSON; it was not written by a jobwire producer', kf)
+    elseif stalls > maxStalls then
+      failJob(jk, id, f[1], 'STALL_LIMIT', 'job stalled ' .. stalls ..
+        ' times (its worker died or froze); maxStalls is ' .. maxStalls, kf)
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq)

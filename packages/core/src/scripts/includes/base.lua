@@ -10,10 +10,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or `default` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when `raw` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -53,8 +68,8 @@ end
 -- Bounded per call so a large backlog is trimmed gradually, never in one
 -- long script.
 local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   if ageMs > 0 then
     local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
     for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
@@ -76,8 +91,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))

@@ -12,8 +12,9 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
-      if f[3] then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      local ea = num(f[3], nil)
+      if ea then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -74,14 +75,14 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
-      elseif f[8] and tonumber(f[8]) <= now then
+      elseif num(f[8], now + 1) <= now then
         redis.call('HSET', jk, 's', 'x', 'f', now)
         redis.call('ZADD', expiredKey, now, id)
         tallyMove(name, 'w', 'x')
         emitUntrimmed(eventsKey, 'expired', id, name)
         quota[p[2]] = quota[p[2]] + 1
       else
-        local dl = tonumber(f[10] or '0') + 1
+        local dl = num(f[10], 0) + 1
         local token = tokenPrefix .. ':' .. dl
         redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
         deadlines[#deadlines + 1] = now + leaseMs
