@@ -75,6 +75,8 @@ export class QueueConsumer {
   private completions: PendingCompletion[] = [];
   private flushScheduled = false;
   private completionsInFlight = 0;
+  /** Leasing calls made: with the worker id, a lease token prefix unique per call. */
+  private leaseCalls = 0;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -167,7 +169,7 @@ export class QueueConsumer {
   ): (string | number)[] {
     return [
       this.host.leaseMs,
-      this.host.workerId,
+      `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`,
       total,
       quotas.length,
       ...quotas.flat(),

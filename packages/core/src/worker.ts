@@ -215,11 +215,13 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   /** Runs a job that holds a slot. */
   private start(leased: LeasedJob): void {
-    const key = runningKey(leased.queue, leased.id);
+    // By lease token, unique per lease: a stale run of a job id (its lease
+    // lost) must not remove a newer run of the same id when it ends.
+    const key = runningKey(leased.queue, leased.token);
     const running = executeJob(this, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
-      this.jobs.delete(key);
+      if (this.jobs.get(key) === running) this.jobs.delete(key);
       this.slotFreed(leased);
       this.capacity.notify();
     });

@@ -8,7 +8,7 @@ import type { SlotBook } from './slots.ts';
 export interface UpkeepHost {
   readonly client: RedisClient;
   readonly consumers: readonly QueueConsumer[];
-  /** Running jobs by `runningKey(queue, id)`. */
+  /** Running jobs by `runningKey(queue, token)`. */
   readonly jobs: ReadonlyMap<string, RunningJob>;
   readonly slots: SlotBook;
   readonly leaseMs: number;
@@ -18,9 +18,9 @@ export interface UpkeepHost {
   stalled(info: { queue: string; requeued: number; failed: number }): void;
 }
 
-/** The key of a running job in the worker's map. */
-export function runningKey(queue: string, id: string): string {
-  return `${queue}\u0000${id}`;
+/** The key of a running job in the worker's map: its lease, not its id. */
+export function runningKey(queue: string, token: string): string {
+  return `${queue}\u0000${token}`;
 }
 
 /**
@@ -51,9 +51,9 @@ export class LeaseUpkeep {
           [c.keys.base, host.leaseMs, ...mine.flatMap((j) => [j.id, j.token])],
         )) as string[];
         const gone = new Set(lost);
-        host.slots.unpark((j) => j.queue === queue && gone.has(j.id));
-        for (const id of lost)
-          host.jobs.get(runningKey(queue, id))?.leaseLost('renew');
+        host.slots.unpark((j) => j.queue === queue && gone.has(j.token));
+        for (const token of lost)
+          host.jobs.get(runningKey(queue, token))?.leaseLost('renew');
       } catch (err) {
         host.reportError(err, 'renewing leases');
       }

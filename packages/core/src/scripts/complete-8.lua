@@ -10,7 +10,7 @@
     ARGV[1] key base   ARGV[2] max events   ARGV[3] number of jobs N,
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
-    then: lease ms, worker token prefix, max jobs to lease (0 = none),
+    then: lease ms, lease token prefix (unique per call), max jobs to lease (0 = none),
       number of types, pairs of type name and its max jobs
   Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply

@@ -5,7 +5,7 @@
   Input:
     KEYS[1] active
     ARGV[1] key base   ARGV[2] lease ms   then pairs: job id, lease token
-  Output: the ids whose lease was lost (token changed or job not active)
+  Output: the tokens whose lease was lost (token changed or job not active)
   Events: none
 ]]
 -- @include base
@@ -18,7 +18,7 @@ for i = 3, #ARGV, 2 do
     and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
   else
-    lost[#lost + 1] = id
+    lost[#lost + 1] = token
   end
 end
 return lost

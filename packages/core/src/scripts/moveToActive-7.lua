@@ -8,7 +8,9 @@
     KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
     KEYS[5] events       KEYS[6] meta      KEYS[7] expired
     ARGV[1] key base   ARGV[2] max events   ARGV[3] lease ms
-    ARGV[4] worker token prefix   ARGV[5] max jobs
+    ARGV[4] lease token prefix, unique per call (`<worker id>:<call number>`;
+      a job's token is the prefix, ':' and its place in this call's reply)
+    ARGV[5] max jobs
     ARGV[6] number of types, then pairs: type name, max jobs of that type
   Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
             then 11 fields per job: id, type, data, options, attempts made,

@@ -83,7 +83,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         quota[p[2]] = quota[p[2]] + 1
       else
         local dl = num(f[10], 0) + 1
-        local token = tokenPrefix .. ':' .. dl
+        -- Unique per lease: the prefix is unique per call (see moveToActive),
+        -- whereas `dl` restarts when a job id is created again.
+        local token = tokenPrefix .. ':' .. (leased + 1)
         redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
