@@ -2,13 +2,17 @@
 --[[
   Removes up to `limit` waiting jobs (and delayed ones when asked) in one
   call; the caller repeats until it returns 0, so Redis is never blocked
-  for long.
+  for long. One `drained` event per call that removed jobs, not a `removed`
+  event per job: a drain of a large queue would otherwise flood the event
+  log and push other outcomes out of it. finished() waiters re-check their
+  job hashes when they read it.
 
   Input:
-    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set
+    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set   KEYS[4] events
     ARGV[1] key base   ARGV[2] limit   ARGV[3] '1' to include delayed jobs
+    ARGV[4] max events
   Output: the number of jobs removed
-  Events: none
+  Events: drained (field count), when at least one job was removed
 ]]
 -- @include base
 local base, left = ARGV[1], tonumber(ARGV[2])
@@ -19,12 +23,13 @@ for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     removeJob(base, key, KEYS[2], 'w', id)
     removed = removed + 1
   end
-  if removed >= left then return removed end
+  if removed >= left then break end
 end
-if ARGV[3] == '1' then
+if ARGV[3] == '1' and removed < left then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left - removed - 1)) do
     removeJob(base, KEYS[1], KEYS[2], 'd', id)
     removed = removed + 1
   end
 end
+if removed > 0 then emit(KEYS[4], ARGV[4], 'drained', '', '', 'count', removed) end
 return removed
