@@ -218,6 +218,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     // By lease token, unique per lease: a stale run of a job id (its lease
     // lost) must not remove a newer run of the same id when it ends.
     const key = runningKey(leased.queue, leased.token);
+    this.consumerOf(leased.queue).noteStarted(leased);
     const running = executeJob(this, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {

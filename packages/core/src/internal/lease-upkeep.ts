@@ -37,18 +37,25 @@ export class LeaseUpkeep {
     if (host.client.status !== 'ready') return;
     for (const c of host.consumers) {
       const queue = c.keys.queue;
-      const mine: LeasedJob[] = [];
-      for (const j of host.jobs.values())
-        if (j.leased.queue === queue && j.renewing) mine.push(j.leased);
+      const args: (string | number)[] = [c.keys.base, host.leaseMs];
+      // Running prefetched jobs whose start no completion batch reported yet.
+      const reported: LeasedJob[] = [];
+      for (const j of host.jobs.values()) {
+        if (j.leased.queue !== queue || !j.renewing) continue;
+        args.push(j.leased.id, j.leased.token, j.leased.unstarted ? 1 : 0);
+        if (j.leased.unstarted) reported.push(j.leased);
+      }
       // Prefetched jobs hold leases too.
-      for (const j of host.slots.buffer) if (j.queue === queue) mine.push(j);
-      if (mine.length === 0) continue;
+      for (const j of host.slots.buffer)
+        if (j.queue === queue) args.push(j.id, j.token, 0);
+      if (args.length === 2) continue;
+      for (const j of reported) j.unstarted = false;
       try {
         const lost = (await runScript(
           host.client,
           'extendLeases',
           [c.keys.active],
-          [c.keys.base, host.leaseMs, ...mine.flatMap((j) => [j.id, j.token])],
+          args,
         )) as string[];
         const gone = new Set(lost);
         host.slots.unpark((j) => j.queue === queue && gone.has(j.token));

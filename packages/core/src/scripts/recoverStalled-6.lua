@@ -8,6 +8,9 @@
   (its stored options are missing or not JSON: hand-written or legacy) is
   failed with CORRUPT_JOB instead; every field is read and checked before a
   job's first write, so such a hash never aborts the check halfway.
+  A job still marked unstarted (`un`: prefetched, and its worker never
+  reported starting its handler) did not cause the stall: it goes back to
+  waiting with no stall counted, once (`fq`; see leaseJobs in lease.lua).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
@@ -16,7 +19,8 @@
     ARGV[4] lock ms (the check interval)
   Output: { number re-queued, number failed } or {} when another worker
           holds the lock
-  Events: stalled | failed (err code STALL_LIMIT or CORRUPT_JOB)
+  Events: stalled | waiting (field released: never started) | failed (err
+    code STALL_LIMIT or CORRUPT_JOB)
 ]]
 -- @include base
 local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -38,16 +42,25 @@ end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc')
+  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq')
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
   redis.call('ZREM', KEYS[1], id)
   if f[1] then
-    redis.call('HDEL', jk, 'tk')
-    local stalls = num(f[4], 0) + 1
+    redis.call('HDEL', jk, 'tk', 'un')
+    local unstarted = f[5] ~= false and type(opts) == 'table'
+    local stalls = num(f[4], 0) + (unstarted and 0 or 1)
     redis.call('HSET', jk, 'sc', stalls)
-    if type(opts) ~= 'table' then
+    if unstarted then
+      -- Back to its old place, as a hand-back does.
+      local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
+      redis.call('HSET', jk, 's', 'w', 'sq', seq, 'fq', num(f[6], 0) + 1)
+      pushWait(base, id, f[1], waitScore(f[2], seq))
+      moveCount(KEYS[3], f[1], 'a', 'w')
+      emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
+      requeued = requeued + 1
+    elseif type(opts) ~= 'table' then
       failJob(jk, id, f[1], 'CORRUPT_JOB', 'job ' .. id ..
         ' stalled, and its stored options are missing or not JSON; it was not written by a jobwire producer', kf)
     elseif stalls > maxStalls then

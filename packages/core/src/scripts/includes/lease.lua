@@ -61,8 +61,14 @@ end
 
 -- Leases jobs into `out` (11 fields each, see moveToActive); returns the
 -- number leased. Expired jobs and dangling ids are skipped, not counted.
+-- The first `startNow` jobs fill free slots: their handlers start as the
+-- reply arrives, so they count as started from here on (a job that kills
+-- its worker must be charged a stall). The rest are prefetched and marked
+-- unstarted (`un`) until the worker reports their start; a job re-queued
+-- unstarted once (`fq`) is not marked again, so a job that kills its worker
+-- before the report cannot loop for free.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, deadlines = 0, {}
   while leased < maxJobs do
     local picked = takeWaiting(base, types, quota, maxJobs - leased)
@@ -70,7 +76,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -86,7 +92,12 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         -- Unique per lease: the prefix is unique per call (see moveToActive),
         -- whereas `dl` restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. (leased + 1)
-        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        if leased >= startNow and num(f[12], 0) < 1 then
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+        else
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          if f[11] then redis.call('HDEL', jk, 'un') end
+        end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')

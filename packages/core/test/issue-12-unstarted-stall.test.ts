@@ -1,0 +1,116 @@
+/**
+ * Issue 12, defect 9: jobs that a worker leased but never started were
+ * charged a stall when the worker died. A worker prefetches jobs beyond its
+ * free slots while handlers are short; when it crashed, its prefetched jobs
+ * waited out their lease and each got a stall it did not cause. With
+ * `maxStalls: 0` one such incident failed them with STALL_LIMIT before they
+ * ever ran.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createQueue } from '../src/index.ts';
+import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
+import {
+  readLedger,
+  spawnWorkerProcess,
+  taskRegistry,
+} from './processes/worker-process.ts';
+import type {
+  WorkerProcess,
+  WorkerProcessConfig,
+} from './processes/worker-process.ts';
+
+const redis = useRedis();
+const children: WorkerProcess[] = [];
+const tempDirs: string[] = [];
+
+function startChild(config: Omit<WorkerProcessConfig, 'url'>): WorkerProcess {
+  const wp = spawnWorkerProcess({
+    url: redis.url,
+    ...fastWorkerSettings,
+    ...config,
+  });
+  children.push(wp);
+  return wp;
+}
+
+afterEach(async () => {
+  for (const c of children.splice(0)) await c.kill9();
+  for (const d of tempDirs.splice(0))
+    fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('issue 12: a stall is charged only to jobs that started', () => {
+  it('re-queues the prefetched jobs of a crashed worker without a stall', async () => {
+    const q = uniqueQueue();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-ledger-'));
+    tempDirs.push(dir);
+    const ledger = path.join(dir, 'ledger.jsonl');
+    const queue = createQueue(taskRegistry(q), { connection: redis.url });
+    try {
+      const a = startChild({
+        queue: q,
+        ledger,
+        behaviour: 'kill-on-flag',
+        concurrency: 1,
+        maxStalls: 0,
+      });
+      await a.ready;
+      // Short handlers switch prefetching on.
+      const warm = await queue.enqueueBulk(
+        Array.from({ length: 30 }, (_, n) => ({
+          name: 'task' as const,
+          payload: { n },
+        })),
+      );
+      await Promise.all(warm.map((h) => h.finished({ timeoutMs: 10_000 })));
+      // One fetch leases the pill for the free slot and prefetches the rest;
+      // the pill kills the worker before any of those starts.
+      const [pill, ...rest] = await queue.enqueueBulk([
+        { name: 'task' as const, payload: { n: 100, kill: true } },
+        ...Array.from({ length: 8 }, (_, n) => ({
+          name: 'task' as const,
+          payload: { n: 101 + n },
+        })),
+      ]);
+      await a.exited;
+      const started = new Set(
+        readLedger(ledger)
+          .filter((e) => e.ev === 'start')
+          .map((e) => e.id),
+      );
+      const prefetched = [];
+      for (const h of rest) {
+        const info = await queue.getJob(h.id, { queue: q });
+        if (info?.state === 'active' && !started.has(h.id)) prefetched.push(h);
+      }
+      expect(prefetched.length).toBeGreaterThan(0);
+
+      startChild({ queue: q, ledger, concurrency: 4, maxStalls: 0 });
+      await waitFor(
+        async () =>
+          (await queue.getJob(pill!.id, { queue: q }))?.state === 'failed',
+        10_000,
+        'the pill to fail',
+      );
+      // The pill started, so its stall counts: with maxStalls 0 it fails.
+      const pillInfo = await queue.getJob(pill!.id, { queue: q });
+      expect(pillInfo?.errors.at(-1)?.code).toBe('STALL_LIMIT');
+      // The prefetched jobs never started: they run, with no stall counted.
+      const results = await Promise.all(
+        prefetched.map((h) => h.finished({ timeoutMs: 10_000 })),
+      );
+      expect(results.length).toBe(prefetched.length);
+      for (const h of prefetched) {
+        const info = await queue.getJob(h.id, { queue: q });
+        expect(info?.state).toBe('completed');
+        expect(info?.stalls).toBe(0);
+      }
+    } finally {
+      await queue.close();
+    }
+  });
+});
