@@ -159,33 +159,80 @@ export class QueueConsumer {
     reservation: Reservation,
   ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
     const k = this.keys;
+    const prefix = this.leasePrefix();
     return runScript(
       this.command.client,
       'moveToActive',
       [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-      [k.base, this.host.maxEvents, ...this.leaseArgs(reservation)],
-    ).then((reply) => {
-      const leased = this.readLeased(
-        reply as (string | number)[],
-        0,
-        reservation.immediate,
-      );
-      for (const job of leased.jobs) this.host.dispatch(job);
-      return leased;
-    });
+      [k.base, this.host.maxEvents, ...this.leaseArgs(reservation, prefix)],
+    ).then(
+      (reply) => {
+        const leased = this.readLeased(
+          reply as (string | number)[],
+          0,
+          reservation.immediate,
+        );
+        for (const job of leased.jobs) this.host.dispatch(job);
+        return leased;
+      },
+      (err: unknown) => {
+        if (reservation.total > 0) void this.reportLost(prefix);
+        throw err;
+      },
+    );
+  }
+
+  /** A lease token prefix unique per leasing call. */
+  private leasePrefix(): string {
+    return `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`;
   }
 
   /** moveToActive's arguments after the key base and max events. */
-  private leaseArgs(reservation: Reservation): (string | number)[] {
+  private leaseArgs(
+    reservation: Reservation,
+    prefix: string,
+  ): (string | number)[] {
     const { quotas, total, immediate } = reservation;
     return [
       this.host.leaseMs,
-      `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`,
+      prefix,
       total,
       immediate,
       quotas.length,
       ...quotas.flat(),
     ];
+  }
+
+  /**
+   * A leasing call failed without a reply (a timeout, a dropped
+   * connection): it may still have run and leased jobs that this worker
+   * will never start. Recorded in Redis, so the stall check re-queues them
+   * without counting a stall; retried while Redis is unreachable, for as
+   * long as the leases could last.
+   */
+  private async reportLost(prefix: string): Promise<void> {
+    const leaseMs = this.host.leaseMs;
+    const giveUpAt = Date.now() + Math.max(2 * leaseMs, 10_000);
+    for (let i = 0; ; i++) {
+      try {
+        await runScript(
+          this.command.client,
+          'markLostLeases',
+          [this.keys.lostLeases],
+          [prefix, 2 * leaseMs + 600_000],
+        );
+        return;
+      } catch (err) {
+        if (Date.now() > giveUpAt || this.command.client.status === 'end') {
+          this.host.reportError(
+            mapRedisError(err),
+            `recording the lost reply of lease call ${prefix}`,
+          );
+          return;
+        }
+        await sleep(Math.min(50 * 2 ** i, 1000));
+      }
+    }
   }
 
   /**
@@ -286,6 +333,7 @@ export class QueueConsumer {
     // at worst, which is harmless.
     const started = this.started.splice(0);
     for (const job of started) job.unstarted = false;
+    const prefix = this.leasePrefix();
     const k = this.keys;
     try {
       const reply = (await runScript(
@@ -312,7 +360,7 @@ export class QueueConsumer {
             c.keep[0],
             c.keep[1],
           ]),
-          ...this.leaseArgs(reservation),
+          ...this.leaseArgs(reservation, prefix),
           started.length,
           ...started.map((j) => j.id),
         ],
@@ -327,6 +375,7 @@ export class QueueConsumer {
       }
       batch.forEach((c, i) => c.resolve(Number(reply[i])));
     } catch (err) {
+      if (reservation.total > 0) void this.reportLost(prefix);
       for (const c of batch) c.reject(err);
     } finally {
       this.completionsInFlight--;

@@ -101,7 +101,15 @@ export class LeaseUpkeep {
         const r = (await runScript(
           host.client,
           'recoverStalled',
-          [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
+          [
+            k.active,
+            k.failed,
+            k.counts,
+            k.events,
+            k.stallLock,
+            k.id,
+            k.lostLeases,
+          ],
           [k.base, host.maxEvents, host.maxStalls, intervalMs],
         )) as number[];
         if (r.length === 2 && (r[0]! > 0 || r[1]! > 0))

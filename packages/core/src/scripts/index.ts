@@ -24,7 +24,8 @@ export type ScriptName =
   | 'cleanJobs'
   | 'setPaused'
   | 'drain'
-  | 'removeRepeat';
+  | 'removeRepeat'
+  | 'markLostLeases';
 
 export interface LoadedScript {
   name: ScriptName;

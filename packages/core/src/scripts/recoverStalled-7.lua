@@ -11,10 +11,12 @@
   A job still marked unstarted (`un`: prefetched, and its worker never
   reported starting its handler) did not cause the stall: it goes back to
   waiting with no stall counted, once (`fq`; see leaseJobs in lease.lua).
+  So does a job leased by a call whose reply its worker reported lost (the
+  token's call prefix is in `lost leases`; see markLostLeases).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
-    KEYS[5] stall lock   KEYS[6] id counter
+    KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
   Output: { number re-queued, number failed } or {} when another worker
@@ -27,6 +29,7 @@ local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not redis.call('SET', KEYS[5], '1', 'PX', ARGV[4], 'NX') then return {} end
 local now = nowMs()
 local requeued, failed = 0, 0
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
 
 local function failJob(jk, id, name, code, message, kf)
   local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
@@ -42,14 +45,17 @@ end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq')
+  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq', 'tk')
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
+  -- A token is '<call prefix>:<place in the call>'.
+  local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
+  local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
   if f[1] then
     redis.call('HDEL', jk, 'tk', 'un')
-    local unstarted = f[5] ~= false and type(opts) == 'table'
+    local unstarted = (f[5] or lost) and type(opts) == 'table'
     local stalls = num(f[4], 0) + (unstarted and 0 or 1)
     redis.call('HSET', jk, 'sc', stalls)
     if unstarted then
