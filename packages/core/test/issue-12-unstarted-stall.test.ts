@@ -89,7 +89,9 @@ describe('issue 12: a stall is charged only to jobs that started', () => {
       }
       expect(prefetched.length).toBeGreaterThan(0);
 
-      startChild({ queue: q, ledger, concurrency: 4, maxStalls: 0 });
+      // Spawning is slow on a loaded machine: time the wait from its start.
+      await startChild({ queue: q, ledger, concurrency: 4, maxStalls: 0 })
+        .ready;
       await waitFor(
         async () =>
           (await queue.getJob(pill!.id, { queue: q }))?.state === 'failed',
