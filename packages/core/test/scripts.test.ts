@@ -156,6 +156,7 @@ describe('Lua scripts', () => {
         k.types,
         k.stallLock,
         k.repeats,
+        k.lostLeases,
         k.wait('sendEmail'),
         k.marker('sendEmail'),
         k.job('1'),
