@@ -64,9 +64,10 @@ end
 -- The first `startNow` jobs fill free slots: their handlers start as the
 -- reply arrives, so they count as started from here on (a job that kills
 -- its worker must be charged a stall). The rest are prefetched and marked
--- unstarted (`un`) until the worker reports their start; a job re-queued
--- unstarted once (`fq`) is not marked again, so a job that kills its worker
--- before the report cannot loop for free.
+-- unstarted (`un`) until the worker reports their start, but only a job
+-- that never stalled and was never re-queued unstarted (`sc`, `fq`): a job
+-- that kills its worker between its start and the report gets one free
+-- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, deadlines = 0, {}
@@ -92,7 +93,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         -- Unique per lease: the prefix is unique per call (see moveToActive),
         -- whereas `dl` restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. (leased + 1)
-        if leased >= startNow and num(f[12], 0) < 1 then
+        if leased >= startNow and num(f[12], 0) == 0 and num(f[4], 0) == 0 then
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
         else
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
