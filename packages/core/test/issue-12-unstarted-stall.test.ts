@@ -51,56 +51,63 @@ describe('issue 12: a stall is charged only to jobs that started', () => {
     const ledger = path.join(dir, 'ledger.jsonl');
     const queue = createQueue(taskRegistry(q), { connection: redis.url });
     try {
-      const a = startChild({
-        queue: q,
-        ledger,
-        behaviour: 'kill-on-flag',
-        concurrency: 1,
-        maxStalls: 0,
-      });
-      await a.ready;
-      // Short handlers switch prefetching on.
-      const warm = await queue.enqueueBulk(
-        Array.from({ length: 30 }, (_, n) => ({
-          name: 'task' as const,
-          payload: { n },
-        })),
-      );
-      await Promise.all(warm.map((h) => h.finished({ timeoutMs: 10_000 })));
-      // One fetch leases the pill for the free slot and prefetches the rest;
-      // the pill kills the worker before any of those starts.
-      const [pill, ...rest] = await queue.enqueueBulk([
-        { name: 'task' as const, payload: { n: 100, kill: true } },
-        ...Array.from({ length: 8 }, (_, n) => ({
-          name: 'task' as const,
-          payload: { n: 101 + n },
-        })),
-      ]);
-      await a.exited;
-      const started = new Set(
-        readLedger(ledger)
-          .filter((e) => e.ev === 'start')
-          .map((e) => e.id),
-      );
+      // Prefetching needs handlers measured short (under 10 ms): on a loaded
+      // machine a round may not get there, so up to three rounds.
+      const pills = [];
       const prefetched = [];
-      for (const h of rest) {
-        const info = await queue.getJob(h.id, { queue: q });
-        if (info?.state === 'active' && !started.has(h.id)) prefetched.push(h);
+      for (let round = 0; round < 3 && prefetched.length === 0; round++) {
+        const a = startChild({
+          queue: q,
+          ledger,
+          behaviour: 'kill-on-flag',
+          concurrency: 1,
+          maxStalls: 0,
+        });
+        await a.ready;
+        // Short handlers switch prefetching on.
+        const warm = await queue.enqueueBulk(
+          Array.from({ length: 30 }, (_, n) => ({
+            name: 'task' as const,
+            payload: { n },
+          })),
+        );
+        await Promise.all(warm.map((h) => h.finished({ timeoutMs: 10_000 })));
+        // One fetch leases the pill for the free slot and prefetches the
+        // rest; the pill kills the worker before any of those starts.
+        const [pill, ...rest] = await queue.enqueueBulk([
+          { name: 'task' as const, payload: { n: 100, kill: true } },
+          ...Array.from({ length: 8 }, (_, n) => ({
+            name: 'task' as const,
+            payload: { n: 101 + n },
+          })),
+        ]);
+        pills.push(pill!);
+        await a.exited;
+        const started = new Set(
+          readLedger(ledger)
+            .filter((e) => e.ev === 'start')
+            .map((e) => e.id),
+        );
+        for (const h of rest) {
+          const info = await queue.getJob(h.id, { queue: q });
+          if (info?.state === 'active' && !started.has(h.id))
+            prefetched.push(h);
+        }
       }
       expect(prefetched.length).toBeGreaterThan(0);
 
       // Spawning is slow on a loaded machine: time the wait from its start.
       await startChild({ queue: q, ledger, concurrency: 4, maxStalls: 0 })
         .ready;
-      await waitFor(
-        async () =>
-          (await queue.getJob(pill!.id, { queue: q }))?.state === 'failed',
-        10_000,
-        'the pill to fail',
-      );
-      // The pill started, so its stall counts: with maxStalls 0 it fails.
-      const pillInfo = await queue.getJob(pill!.id, { queue: q });
-      expect(pillInfo?.errors.at(-1)?.code).toBe('STALL_LIMIT');
+      const failed = async (id: string) =>
+        (await queue.getJob(id, { queue: q }))?.state === 'failed';
+      for (const pill of pills)
+        await waitFor(() => failed(pill.id), 10_000, 'the pills to fail');
+      // The pills started, so their stalls count: with maxStalls 0 they fail.
+      for (const pill of pills) {
+        const info = await queue.getJob(pill.id, { queue: q });
+        expect(info?.errors.at(-1)?.code).toBe('STALL_LIMIT');
+      }
       // The prefetched jobs never started: they run, with no stall counted.
       const results = await Promise.all(
         prefetched.map((h) => h.finished({ timeoutMs: 10_000 })),
