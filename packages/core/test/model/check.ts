@@ -168,7 +168,7 @@ async function checkSchedules(
     const data = JSON.parse(r.data) as { n: number };
     if (r.cron !== s.cron || data.n !== s.n || r.name !== s.type)
       v.push(
-        `getRepeats() shows ${r.key} as ${r.name} ${r.cron} n=${data.n}, latest is ${s.type} ${s.cron} n=${s.n}`,
+        `getRepeats() shows ${r.key} as ${r.name} ${r.cron} n=${data.n}, latest is ${s.type} ${s.cron} n=${s.n} (defect 2)`,
       );
   }
 }

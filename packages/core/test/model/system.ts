@@ -109,6 +109,34 @@ export async function poll(
   }
 }
 
+/** Starts a worker (made with autorun false) that takes nothing yet. */
+async function runPaused(worker: Worker<ModelJobs>): Promise<void> {
+  // pause() cuts the blocking connection; cut before it connected, it
+  // would stay closed.
+  await poll(
+    () => worker.health().connections.every((c) => c.blocking === 'ready'),
+    5000,
+  );
+  worker.pause();
+  worker.run();
+}
+
+/**
+ * close() once the blocking connection is back from pause()'s cut: cut
+ * again while its reconnect is pending, ioredis never reports it ended
+ * (the leak check then counts it as open).
+ */
+async function closeWorker(
+  worker: Worker<ModelJobs>,
+  deadlineMs: number,
+): Promise<void> {
+  await poll(
+    () => worker.health().connections.every((c) => c.blocking === 'ready'),
+    2000,
+  );
+  return worker.close({ deadlineMs });
+}
+
 export class System {
   readonly slots: (Slot | undefined)[] = [undefined, undefined];
   /** Crashed and closed workers, shut for good at the end of the run. */
@@ -197,15 +225,8 @@ export class System {
     worker.on('error', () => {});
     const slot = new Slot(worker, client, fwd);
     ref.slot = slot;
-    // pause() cuts the blocking connection; cut before it connected, it
-    // would stay closed.
-    await poll(
-      () => worker.health().connections.every((c) => c.blocking === 'ready'),
-      5000,
-    );
-    worker.pause();
-    worker.run();
     this.slots[i] = slot;
+    await runPaused(worker);
     if (!(await poll(() => worker.health().ready, 5000)))
       throw new Error(
         `slot ${i}: worker not ready: ${JSON.stringify(worker.health())}`,
@@ -294,7 +315,7 @@ export class System {
   /** Starts close() with a deadline; awaits it unless a held job keeps it open. */
   async close(i: number, deadlineMs: number): Promise<void> {
     const slot = this.slots[i]!;
-    slot.closing = slot.worker.close({ deadlineMs });
+    slot.closing = closeWorker(slot.worker, deadlineMs);
     if (slot.held === undefined || deadlineMs < LONG_DEADLINE_MS) {
       await slot.closing;
       // Past the deadline the job went back: let the aborted call end.
@@ -328,8 +349,7 @@ export class System {
       },
     );
     checker.on('error', () => {});
-    checker.pause();
-    checker.run();
+    await runPaused(checker);
     try {
       // The script takes the lock first, in the same atomic run.
       if (
@@ -340,7 +360,7 @@ export class System {
       )
         throw new Error('the stall check never ran');
     } finally {
-      await checker.close({ deadlineMs: 0 });
+      await closeWorker(checker, 0);
     }
   }
 
@@ -365,7 +385,7 @@ export class System {
       this.bury(i);
     }
     for (const slot of this.graveyard) {
-      const closing = slot.closing ?? slot.worker.close({ deadlineMs: 0 });
+      const closing = slot.closing ?? closeWorker(slot.worker, 0);
       slot.held?.complete();
       await closing;
       slot.client.disconnect();
