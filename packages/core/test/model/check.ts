@@ -82,9 +82,13 @@ function checkStates(
     const r = raw.get(id);
     if (r === undefined) {
       // Defect 1: another type's keep rule trims this type's finished jobs.
+      // Defect 3: drain({ delayed: true }) removes a schedule's pending
+      // occurrence, and nothing replaces it.
       const hint = ['completed', 'failed', 'expired'].includes(j.state)
         ? ` although ${j.type} keeps ${JSON.stringify(KEEP[j.type])} (retention crossed types: defect 1)`
-        : '';
+        : j.repeatKey !== undefined && model.schedules.has(j.repeatKey)
+          ? ` although it is the pending occurrence of schedule ${j.repeatKey} (defect 3)`
+          : '';
       v.push(`job ${id} (${j.type}) should be ${j.state} but is gone${hint}`);
     } else if (r.s !== LETTER[j.state]) {
       // Defect 5: a re-queued job keeps its expiry and expires after it ran.

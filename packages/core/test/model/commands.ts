@@ -175,6 +175,7 @@ class Take implements Cmd {
     if (taken !== undefined && m.mustExpire(taken, window))
       problems.push(`slot ${this.slot} started ${taken.id} after its expiry`);
     fail(...problems);
+    // Expired in the order the fetch met them.
     m.finish(skipped, 'expired');
     if (taken !== undefined) {
       taken.state = 'active';
@@ -305,7 +306,11 @@ class StallCheck implements Cmd {
         j.state = 'waiting';
         j.seq = m.nextSeq();
       });
-    m.finish(failed, 'failed');
+    // One check fails them with one timestamp: equal scores sort by id.
+    m.finish(
+      failed.sort((a, b) => (a.id < b.id ? -1 : 1)),
+      'failed',
+    );
     const extra: string[] = [];
     for (const s of m.slots) {
       if (s.status !== 'closing') continue;
@@ -473,7 +478,6 @@ class JobAction implements Cmd {
         if (this.action === 'retry') {
           job.attemptsMade = 0;
           job.stalls = 0;
-          job.started = false;
         }
         job.state = 'waiting';
         job.seq = m.nextSeq();

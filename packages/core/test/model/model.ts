@@ -51,7 +51,10 @@ export interface MJob {
   attempts: number;
   attemptsMade: number;
   stalls: number;
-  /** A handler has started on this job (since its last manual retry). */
+  /**
+   * The job has been leased at least once: from then on it never expires
+   * (expireAfterMs bounds the wait for a first start only).
+   */
   started: boolean;
   /** Order among finished jobs, for retention (newest kept). */
   finishOrder: number;
@@ -125,12 +128,11 @@ export class Model {
   }
 
   /**
-   * A job reaches a final state; several in one step finish in id order
-   * (Redis orders equal scores by member), then its type's rule trims the
-   * oldest of that type only.
+   * Jobs reach a final state, in the order given (the caller knows it);
+   * then each type's rule trims the oldest of that type only.
    */
   finish(jobs: MJob[], state: 'completed' | 'failed' | 'expired'): void {
-    for (const job of [...jobs].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const job of jobs) {
       job.state = state;
       job.outcome ??= state;
       job.finishOrder = ++this.finishCounter;
