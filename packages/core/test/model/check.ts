@@ -92,8 +92,16 @@ function checkStates(
       v.push(`job ${id} (${j.type}) should be ${j.state} but is gone${hint}`);
     } else if (r.s !== LETTER[j.state]) {
       // Defect 5: a re-queued job keeps its expiry and expires after it ran.
+      // Defect 4: close() stops renewing the leases of the jobs it waits for.
+      const closing = model.slots.some(
+        (s) => s.status === 'closing' && s.held === id,
+      );
       const hint =
-        r.s === 'x' && j.started ? ' (started, then expired: defect 5)' : '';
+        r.s === 'x' && j.started
+          ? ' (started, then expired: defect 5)'
+          : closing
+            ? ' (taken from a worker that is closing: defect 4)'
+            : '';
       v.push(`job ${id} (${j.type}) should be ${j.state} but is ${r.s}${hint}`);
     } else if (r.n !== j.type) {
       v.push(`job ${id} should be a ${j.type} but is a ${r.n}`);

@@ -132,7 +132,7 @@ async function closeWorker(
 ): Promise<void> {
   await poll(
     () => worker.health().connections.every((c) => c.blocking === 'ready'),
-    2000,
+    5000,
   );
   return worker.close({ deadlineMs });
 }
