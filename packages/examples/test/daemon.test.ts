@@ -8,7 +8,7 @@ import {
   enqueueDeliverWebhook,
   enqueueRenderSlideshow,
   enqueueSendEmail,
-} from '../../../generated/producer.ts';
+} from '../src/generated/producer.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { waitFor } from '../../core/test/helpers/wait.ts';
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { fastWorkerSettings } from '../../core/test/helpers/wait.ts';
 import { startEmailWorker } from '../src/email/worker.ts';
