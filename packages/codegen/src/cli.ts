@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /**
  * `pnpm codegen`: reads jobs.schema.ts and writes the typed modules,
  * contract.json and the lock. `--check` verifies instead of writing;

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { JobRegistry } from '@jobwire/core';
 import { format, resolveConfig } from 'prettier';
 import { breakingFor, diffContracts, formatChange } from './compat/index.ts';
@@ -14,6 +13,7 @@ import {
   type EmitInput,
 } from './emit.ts';
 import { CodegenError } from './errors.ts';
+import { importTypeScript } from './import-typescript.ts';
 import { staleFiles, writeAllOrNothing } from './files.ts';
 import { relativeImport } from './names.ts';
 
@@ -50,10 +50,7 @@ async function loadRegistry(
 ): Promise<JobRegistry> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(schemaPath).href)) as Record<
-      string,
-      unknown
-    >;
+    mod = await importTypeScript(schemaPath);
   } catch (err) {
     throw new CodegenError(
       `importing the schema file failed: ${(err as Error).message}`,
