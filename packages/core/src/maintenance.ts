@@ -455,6 +455,7 @@ function toJobInfo(
   if (h.f !== undefined) info.finishedAt = Number(h.f);
   if (h.__due !== undefined) info.dueAt = Number(h.__due);
   if (h.pg !== undefined) info.progress = parseMaybe(h.pg);
-  if (h.r !== undefined) info.result = parseMaybe(h.r);
+  // '' is a job without a result (no result schema, or an undefined one).
+  if (h.r !== undefined && h.r !== '') info.result = parseMaybe(h.r);
   return info;
 }

@@ -22,11 +22,16 @@ import { executeJob, type RunningJob } from './execute.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
 import { Wakeup } from './internal/signal.ts';
 import { LeaseUpkeep, runningKey } from './internal/lease-upkeep.ts';
+import {
+  repairRepeats,
+  type RepeatRepairHost,
+} from './internal/repeat-repair.ts';
 import { MAX_PARKED_MS, SlotBook } from './internal/slots.ts';
 import { trackRunning } from './internal/stray-rejections.ts';
 import { trackForTests } from './internal/track.ts';
 import type { Job } from './job.ts';
 import { Queue } from './queue.ts';
+import { occurrenceTemplate } from './repeat.ts';
 import type {
   HandlerMap,
   WorkerEvents,
@@ -169,14 +174,13 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     );
     const checkEvery =
       this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
-    this.timers.push(
-      setInterval(
-        () => void this.upkeep.recoverStalled(checkEvery),
-        checkEvery,
-      ),
-    );
+    const check = async () => {
+      await this.upkeep.recoverStalled(checkEvery);
+      await this.repairRepeats();
+    };
+    this.timers.push(setInterval(() => void check(), checkEvery));
     void ensureReady(this.command.client, 60_000)
-      .then(() => this.upkeep.recoverStalled(checkEvery))
+      .then(check)
       .catch(() => {});
     for (const c of this.consumers) c.start();
   }
@@ -239,6 +243,36 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.emitter.listenerCount('error') > 0) this.safeEmit('error', error);
     else this.logger.warn(`worker: ${context}: ${error.message}`);
+  }
+
+  /**
+   * Keeps every repeat schedule of this worker's queues with its one
+   * pending occurrence (see internal/repeat-repair.ts).
+   */
+  private async repairRepeats(): Promise<void> {
+    if (this.command.client.status !== 'ready') return;
+    const host: RepeatRepairHost = {
+      client: this.command.client,
+      maxEvents: this.maxEvents,
+      template: (spec) => {
+        // A type this worker does not know: left to a worker that does.
+        if (!Object.hasOwn(this.registry.jobs, spec.name)) return '';
+        const job = this.producer.prepare(
+          spec.name,
+          JSON.parse(spec.data) as unknown,
+          spec.options,
+        );
+        return occurrenceTemplate(job.fields, job.settings, spec.everyMs ?? 0);
+      },
+      reportError: (err, context) => this.reportError(err, context),
+    };
+    for (const c of this.consumers) {
+      try {
+        await repairRepeats(host, c.keys);
+      } catch (err) {
+        this.reportError(err, 'repairing repeat schedules');
+      }
+    }
   }
 
   // ----- used by execute.ts -----

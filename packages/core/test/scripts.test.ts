@@ -53,17 +53,15 @@ describe('Lua scripts', () => {
       const enq = (await runScript(
         client,
         'enqueue',
-        [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
+        [k.id, k.delayed, k.counts, k.events, k.types],
         [
           k.base,
           100,
-          // one settings set: options, expiry, version, repeat key/spec, fingerprint
+          // one settings set: options, expiry, version, fingerprint
           1,
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
           0,
           1,
-          '',
-          '',
           'fp-test',
           // one job: id, type, data, priority, delay, set
           1,

@@ -2,29 +2,39 @@
 --[[
   Removes up to `limit` waiting jobs (and delayed ones when asked) in one
   call; the caller repeats until it returns 0, so Redis is never blocked
-  for long.
+  for long. A schedule outlives a drain: a removed pending occurrence of a
+  repeat is replaced by its next slot, and a delayed pending occurrence is
+  left alone (else every call would remove its replacement, for ever).
 
   Input:
     KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set
     ARGV[1] key base   ARGV[2] limit   ARGV[3] '1' to include delayed jobs
   Output: the number of jobs removed
-  Events: none
+  Events: delayed (the next occurrence of a repeat)
 ]]
 -- @include base
+-- @include repeat
 local base, left = ARGV[1], tonumber(ARGV[2])
 local removed = 0
+local now = nowMs()
 for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local key = base .. 'w:' .. t
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
+    local rk = redis.call('HGET', base .. 'j:' .. id, 'rk')
     removeJob(base, key, KEYS[2], 'w', id)
+    advanceRepeat(base, rk, id, now)
     removed = removed + 1
   end
   if removed >= left then return removed end
 end
 if ARGV[3] == '1' then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left - removed - 1)) do
-    removeJob(base, KEYS[1], KEYS[2], 'd', id)
-    removed = removed + 1
+  -- Skipped occurrences stay in the set: look past them (one per schedule).
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left * 2 - removed - 1)) do
+    if removed >= left then break end
+    if not isPendingOccurrence(base, base .. 'j:' .. id, id) then
+      removeJob(base, KEYS[1], KEYS[2], 'd', id)
+      removed = removed + 1
+    end
   end
 end
 return removed

@@ -22,7 +22,9 @@ export type ScriptName =
   | 'cleanJobs'
   | 'setPaused'
   | 'drain'
-  | 'removeRepeat';
+  | 'removeRepeat'
+  | 'setRepeat'
+  | 'repairRepeat';
 
 export interface LoadedScript {
   name: ScriptName;

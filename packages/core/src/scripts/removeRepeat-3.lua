@@ -1,7 +1,7 @@
 #!lua
 --[[
-  Deletes a repeat definition and its pending occurrence, if that is still
-  waiting or delayed.
+  Deletes a repeat schedule (every field, see includes/repeat.lua) and its
+  pending occurrence, if that is still waiting or delayed.
 
   Input:
     KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts
@@ -12,7 +12,7 @@
 -- @include base
 local base, key = ARGV[1], ARGV[2]
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
-local existed = redis.call('HDEL', KEYS[1], key, key .. ':next')
+local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
   local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
   if f[2] == 'd' then removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
