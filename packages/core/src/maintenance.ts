@@ -379,8 +379,8 @@ export class Maintenance {
             runScript(
               this.ctx.client,
               'drain',
-              [k.delayed, k.counts, k.types],
-              [k.base, 1000, options.delayed ? '1' : '0'],
+              [k.delayed, k.counts, k.types, k.events],
+              [k.base, 1000, options.delayed ? '1' : '0', this.ctx.maxEvents],
             ),
           ),
         );

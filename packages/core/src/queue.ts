@@ -575,8 +575,8 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       runScript(
         this.ctx.client,
         'removeRepeat',
-        [k.repeats, k.delayed, k.counts],
-        [k.base, key],
+        [k.repeats, k.delayed, k.counts, k.events],
+        [k.base, key, this.ctx.maxEvents],
       ),
     );
     return Number(n) === 1;

@@ -58,6 +58,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private readonly capacity = new Wakeup();
   private readonly producer: Queue<TJobs>;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Apart from `timers`: close() keeps renewing until the last job settled. */
+  private renewTimer: NodeJS.Timeout | undefined;
   private readonly upkeep: LeaseUpkeep;
   private stopping = false;
   private paused = false;
@@ -150,7 +152,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   run(): void {
     if (this.stopping)
       throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
-    if (this.timers.length > 0) return;
+    if (this.renewTimer !== undefined) return;
     if (this.options.catchUnhandledRejections !== false)
       trackRunning(this, true);
     void ensureReady(this.command.client, 60_000)
@@ -165,7 +167,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         this.reportError(err, 'checking the eviction policy'),
       );
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.timers.push(setInterval(() => void this.upkeep.renew(), renewEvery));
+    this.renewTimer = setInterval(() => void this.upkeep.renew(), renewEvery);
     this.timers.push(
       setInterval(
         () => void this.upkeep.handBack(this.slots.unparkStale()),
@@ -217,11 +219,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   /** Runs a job that holds a slot. */
   private start(leased: LeasedJob): void {
-    const key = runningKey(leased.queue, leased.id);
+    // By lease token, unique per lease: a stale run of a job id (its lease
+    // lost) must not remove a newer run of the same id when it ends.
+    const key = runningKey(leased.queue, leased.token);
+    this.consumerOf(leased.queue).noteStarted(leased);
     const running = executeJob(this, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
-      this.jobs.delete(key);
+      if (this.jobs.get(key) === running) this.jobs.delete(key);
       this.slotFreed(leased);
       this.capacity.notify();
     });
@@ -413,6 +418,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     await Promise.all(this.consumers.map((c) => c.stopped()));
     // Jobs a last completion batch prefetched while closing.
     await this.upkeep.handBack(this.slots.unpark());
+    // Only now: a job still running, or a completion still being written,
+    // would otherwise outlive its lease and run again on another worker.
+    clearInterval(this.renewTimer);
     await this.producer.close();
     await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
     await closeConnection(this.command);

@@ -24,7 +24,8 @@ export type ScriptName =
   | 'drain'
   | 'removeRepeat'
   | 'setRepeat'
-  | 'repairRepeat';
+  | 'repairRepeat'
+  | 'markLostLeases';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -5,12 +5,18 @@
   for long. A schedule outlives a drain: a removed pending occurrence of a
   repeat is replaced by its next slot, and a delayed pending occurrence is
   left alone (else every call would remove its replacement, for ever).
+  One `drained` event per call that removed jobs, not a `removed` event per
+  job: a drain of a large queue would otherwise flood the event log and push
+  other outcomes out of it. finished() waiters re-check their job hashes
+  when they read it.
 
   Input:
-    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set
+    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set   KEYS[4] events
     ARGV[1] key base   ARGV[2] limit   ARGV[3] '1' to include delayed jobs
+    ARGV[4] max events
   Output: the number of jobs removed
-  Events: delayed (the next occurrence of a repeat)
+  Events: drained (field count), when at least one job was removed;
+    delayed (the next occurrence of a repeat)
 ]]
 -- @include base
 -- @include repeat
@@ -25,9 +31,9 @@ for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     advanceRepeat(base, rk, id, now)
     removed = removed + 1
   end
-  if removed >= left then return removed end
+  if removed >= left then break end
 end
-if ARGV[3] == '1' then
+if ARGV[3] == '1' and removed < left then
   -- Skipped occurrences stay in the set: look past them (one per schedule).
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left * 2 - removed - 1)) do
     if removed >= left then break end
@@ -37,4 +43,5 @@ if ARGV[3] == '1' then
     end
   end
 end
+if removed > 0 then emit(KEYS[4], ARGV[4], 'drained', '', '', 'count', removed) end
 return removed

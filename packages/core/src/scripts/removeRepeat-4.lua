@@ -4,10 +4,10 @@
   pending occurrence, if that is still waiting or delayed.
 
   Input:
-    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts
-    ARGV[1] key base   ARGV[2] repeat key
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] repeat key   ARGV[3] max events
   Output: 1 removed; 0 no such repeat
-  Events: none
+  Events: removed (the pending occurrence, if one was removed)
 ]]
 -- @include base
 local base, key = ARGV[1], ARGV[2]
@@ -15,7 +15,10 @@ local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
   local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
-  if f[2] == 'd' then removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
-  elseif f[2] == 'w' then removeJob(base, base .. 'w:' .. f[1], KEYS[3], 'w', nextId) end
+  local from = f[2] == 'd' and KEYS[2] or (f[2] == 'w' and base .. 'w:' .. f[1]) or nil
+  if f[1] and from then
+    removeJob(base, from, KEYS[3], f[2], nextId)
+    emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
+  end
 end
 return existed > 0 and 1 or 0
