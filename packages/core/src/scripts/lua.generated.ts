@@ -45,10 +45,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -119,9 +134,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -144,8 +159,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -171,8 +187,11 @@ return ids
     ARGV[1] key base   ARGV[2] max events   ARGV[3] number of jobs N,
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
-    then: lease ms, worker token prefix, max jobs to lease (0 = none),
-      number of types, pairs of type name and its max jobs
+    then: lease ms, lease token prefix (unique per call), max jobs to lease
+      (0 = none), how many of them start at once, number of types, pairs of
+      type name and its max jobs
+    then: number of start reports M, then M ids of prefetched jobs whose
+      handlers started (their unstarted mark is cleared)
   Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply
   Events: completed (field r = result), then moveToActive's
@@ -190,10 +209,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -264,9 +298,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -289,8 +323,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -442,8 +477,9 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
-      if f[3] then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      local ea = num(f[3], nil)
+      if ea then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -531,8 +567,15 @@ end
 -- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
 -- leased: once started, a job is never expired as "not started", whether
 -- it later stalls, is released or retries.
+-- The first \`startNow\` jobs fill free slots: their handlers start as the
+-- reply arrives, so they count as started from here on (a job that kills
+-- its worker must be charged a stall). The rest are prefetched and marked
+-- unstarted (\`un\`) until the worker reports their start, but only a job
+-- that never stalled and was never re-queued unstarted (\`sc\`, \`fq\`): a job
+-- that kills its worker between its start and the report gets one free
+-- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
     local picked = takeWaiting(base, types, quota,
@@ -541,21 +584,29 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'ps', 'rk')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
+        'ps', 'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
-      elseif f[8] and not f[11] and tonumber(f[8]) <= now then
+      elseif not f[11] and num(f[8], now + 1) <= now then
         expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
         advanceRepeat(base, f[12], id, now)
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
       else
-        local dl = tonumber(f[10] or '0') + 1
-        local token = tokenPrefix .. ':' .. dl
-        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        local dl = num(f[10], 0) + 1
+        -- Unique per lease: the prefix is unique per call (see moveToActive),
+        -- whereas \`dl\` restarts when a job id is created again.
+        local token = tokenPrefix .. ':' .. (leased + 1)
+        if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+        else
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          if f[13] then redis.call('HDEL', jk, 'un') end
+        end
         if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
@@ -610,7 +661,7 @@ for i = 0, n - 1 do
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk')
-      local attempts = tonumber(f[4] or '0') + 1
+      local attempts = num(f[4], 0) + 1
       if result == '' then
         redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
       else
@@ -631,6 +682,10 @@ callSliced('ZREM', KEYS[1], done)
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
+local marks = p + 5 + tonumber(ARGV[p + 4]) * 2
+for i = marks + 1, marks + tonumber(ARGV[marks]) do
+  redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un')
+end
 local maxJobs = tonumber(ARGV[p + 2])
 if maxJobs > 0 then
   out[n + 1] = 0
@@ -641,31 +696,37 @@ if maxJobs > 0 then
     out[n + 1] = 1
   else
     local types, quota = {}, {}
-    for i = 0, tonumber(ARGV[p + 3]) - 1 do
-      types[i + 1] = ARGV[p + 4 + i * 2]
-      quota[i + 1] = tonumber(ARGV[p + 5 + i * 2])
+    for i = 0, tonumber(ARGV[p + 4]) - 1 do
+      types[i + 1] = ARGV[p + 5 + i * 2]
+      quota[i + 1] = tonumber(ARGV[p + 6 + i * 2])
     end
     out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
-      ARGV[p + 1], maxJobs, types, quota, now, out)
+      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, now, out)
   end
 end
 flushTally(KEYS[3])
 trimEvents(KEYS[4], maxEvents)
 return out
 `,
-  'drain-3.lua': `#!lua
+  'drain-4.lua': `#!lua
 --[[
   Removes up to \`limit\` waiting jobs (and delayed ones when asked) in one
   call; the caller repeats until it returns 0, so Redis is never blocked
   for long. A schedule outlives a drain: a removed pending occurrence of a
   repeat is replaced by its next slot, and a delayed pending occurrence is
   left alone (else every call would remove its replacement, for ever).
+  One \`drained\` event per call that removed jobs, not a \`removed\` event per
+  job: a drain of a large queue would otherwise flood the event log and push
+  other outcomes out of it. finished() waiters re-check their job hashes
+  when they read it.
 
   Input:
-    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set
+    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set   KEYS[4] events
     ARGV[1] key base   ARGV[2] limit   ARGV[3] '1' to include delayed jobs
+    ARGV[4] max events
   Output: the number of jobs removed
-  Events: delayed (the next occurrence of a repeat)
+  Events: drained (field count), when at least one job was removed;
+    delayed (the next occurrence of a repeat)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
@@ -680,10 +741,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -754,9 +830,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -779,8 +855,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -901,9 +978,9 @@ for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     advanceRepeat(base, rk, id, now)
     removed = removed + 1
   end
-  if removed >= left then return removed end
+  if removed >= left then break end
 end
-if ARGV[3] == '1' then
+if ARGV[3] == '1' and removed < left then
   -- Skipped occurrences stay in the set: look past them (one per schedule).
   for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left * 2 - removed - 1)) do
     if removed >= left then break end
@@ -913,6 +990,7 @@ if ARGV[3] == '1' then
     end
   end
 end
+if removed > 0 then emit(KEYS[4], ARGV[4], 'drained', '', '', 'count', removed) end
 return removed
 `,
   'enqueue-5.lua': `#!lua
@@ -951,10 +1029,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1025,9 +1118,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -1050,8 +1143,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -1164,8 +1258,10 @@ return out
 
   Input:
     KEYS[1] active
-    ARGV[1] key base   ARGV[2] lease ms   then pairs: job id, lease token
-  Output: the ids whose lease was lost (token changed or job not active)
+    ARGV[1] key base   ARGV[2] lease ms   then triples: job id, lease token,
+      '1' if the job is a prefetched one whose handler has started (its
+      unstarted mark is cleared) else '0'
+  Output: the tokens whose lease was lost (token changed or job not active)
   Events: none
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
@@ -1181,10 +1277,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1255,9 +1366,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -1280,8 +1391,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -1290,13 +1402,14 @@ end
 local base, leaseMs = ARGV[1], tonumber(ARGV[2])
 local deadline = nowMs() + leaseMs
 local lost = {}
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV, 3 do
   local id, token = ARGV[i], ARGV[i + 1]
   if redis.call('HGET', base .. 'j:' .. id, 'tk') == token
     and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
+    if ARGV[i + 2] == '1' then redis.call('HDEL', base .. 'j:' .. id, 'un') end
   else
-    lost[#lost + 1] = id
+    lost[#lost + 1] = token
   end
 end
 return lost
@@ -1330,10 +1443,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1404,9 +1532,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -1429,8 +1557,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -1439,13 +1568,13 @@ end
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
-redis.call('HINCRBY', jk, 'a', 1)
+redis.call('HSET', jk, 'a', num(f[5], 0) + 1)
 appendError(jk, errJson)
 if retry > 0 then
   redis.call('HSET', jk, 's', 'd')
@@ -1474,25 +1603,18 @@ else
 end
 return 2
 `,
-  'moveToActive-7.lua': `#!lua
+  'markLostLeases-1.lua': `#!lua
 --[[
-  Promotes due delayed jobs, then leases up to N waiting jobs of the given
-  types, best priority first and FIFO within a priority. Jobs past their
-  expiry that never started are moved to \`expired\` instead (at most 1000 per
-  call; the rest on the next calls), and expired jobs are trimmed by their
-  type's failed-job keep rule. Leasing a job ends its expiry.
+  Records that a worker never got the reply of one of its leasing calls
+  (moveToActive, or complete with leasing): the call may have run, and the
+  jobs it leased wait for their lease to lapse without their handlers ever
+  starting. The stall check then re-queues them without counting a stall.
 
   Input:
-    KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
-    KEYS[5] events       KEYS[6] meta      KEYS[7] expired
-    ARGV[1] key base   ARGV[2] max events   ARGV[3] lease ms
-    ARGV[4] worker token prefix   ARGV[5] max jobs
-    ARGV[6] number of types, then pairs: type name, max jobs of that type
-  Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
-            then 11 fields per job: id, type, data, options, attempts made,
-            lease token, stall count, created ms, version, progress,
-            contract fingerprint }
-  Events: waiting (promoted), active, expired
+    KEYS[1] lost leases
+    ARGV[1] lease token prefix of the call   ARGV[2] how long to keep it (ms)
+  Output: 1
+  Events: none
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
@@ -1507,10 +1629,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1581,9 +1718,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -1606,8 +1743,173 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
+  table.insert(list, cjson.decode(errJson))
+  while #list > 20 do table.remove(list, 1) end
+  redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+local now = nowMs()
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return 1
+`,
+  'moveToActive-7.lua': `#!lua
+--[[
+  Promotes due delayed jobs, then leases up to N waiting jobs of the given
+  types, best priority first and FIFO within a priority. Jobs past their
+  expiry that never started are moved to \`expired\` instead (at most 1000 per
+  call; the rest on the next calls), and expired jobs are trimmed by their
+  type's failed-job keep rule. Leasing a job ends its expiry.
+
+  Input:
+    KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
+    KEYS[5] events       KEYS[6] meta      KEYS[7] expired
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] lease ms
+    ARGV[4] lease token prefix, unique per call (\`<worker id>:<call number>\`;
+      a job's token is the prefix, ':' and its place in this call's reply)
+    ARGV[5] max jobs
+    ARGV[6] how many of them start at once (the rest are prefetched:
+      marked unstarted until the worker reports their start)
+    ARGV[7] number of types, then pairs: type name, max jobs of that type
+  Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
+            then 11 fields per job: id, type, data, options, attempts made,
+            lease token, stall count, created ms, version, progress,
+            contract fingerprint }
+  Events: waiting (promoted), active, expired
+]]
+-- Shared helpers, inlined into each script by \`-- @include base\`.
+-- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+
+-- Redis TIME in ms: due times and leases use the server clock, never the
+-- client's, so clock skew between hosts cannot fire jobs early or expire
+-- leases.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
+-- Scores are priority * 2^42 + sequence; printed as integers because
+-- tostring() would round large doubles.
+local function waitScore(prio, seq)
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
+end
+
+local function pushWait(base, id, name, score)
+  redis.call('ZADD', base .. 'w:' .. name, score, id)
+  -- One member per type: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+end
+
+local function moveCount(countsKey, name, from, to)
+  if from ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. from, -1) end
+  if to ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. to, 1) end
+end
+
+local function emit(eventsKey, maxEvents, ev, id, name, ...)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*',
+    'ev', ev, 'id', id, 'n', name, ...)
+end
+
+-- For batch scripts: append without the trim check; the script trims once
+-- with trimEvents at its end.
+local function emitUntrimmed(eventsKey, ev, id, name, ...)
+  redis.call('XADD', eventsKey, '*', 'ev', ev, 'id', id, 'n', name, ...)
+end
+
+local function trimEvents(eventsKey, maxEvents)
+  redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
+end
+
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
+local function removeJob(base, setKey, countsKey, letter, id)
+  local jk = base .. 'j:' .. id
+  local name = redis.call('HGET', jk, 'n')
+  redis.call('ZREM', setKey, id)
+  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
+end
+
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
+  if ageMs > 0 then
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
+  end
+  if count >= 0 then
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
+  end
+end
+
+-- A job's payload: its own string key, so the job hash keeps only short
+-- values and stays in Redis's compact listpack encoding (half the memory).
+-- Jobs written before the split hold it in the hash as \`d\`.
+local function readPayload(base, jk, id)
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+end
+
+local function appendError(jk, errJson)
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -1759,8 +2061,9 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
-      if f[3] then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      local ea = num(f[3], nil)
+      if ea then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -1848,8 +2151,15 @@ end
 -- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
 -- leased: once started, a job is never expired as "not started", whether
 -- it later stalls, is released or retries.
+-- The first \`startNow\` jobs fill free slots: their handlers start as the
+-- reply arrives, so they count as started from here on (a job that kills
+-- its worker must be charged a stall). The rest are prefetched and marked
+-- unstarted (\`un\`) until the worker reports their start, but only a job
+-- that never stalled and was never re-queued unstarted (\`sc\`, \`fq\`): a job
+-- that kills its worker between its start and the report gets one free
+-- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
     local picked = takeWaiting(base, types, quota,
@@ -1858,21 +2168,29 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'ps', 'rk')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
+        'ps', 'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
-      elseif f[8] and not f[11] and tonumber(f[8]) <= now then
+      elseif not f[11] and num(f[8], now + 1) <= now then
         expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
         advanceRepeat(base, f[12], id, now)
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
       else
-        local dl = tonumber(f[10] or '0') + 1
-        local token = tokenPrefix .. ':' .. dl
-        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        local dl = num(f[10], 0) + 1
+        -- Unique per lease: the prefix is unique per call (see moveToActive),
+        -- whereas \`dl\` restarts when a job id is created again.
+        local token = tokenPrefix .. ':' .. (leased + 1)
+        if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+        else
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          if f[13] then redis.call('HDEL', jk, 'un') end
+        end
         if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
@@ -1911,13 +2229,13 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   return { 1, nextDue, now, 0 }
 end
 local types, quota = {}, {}
-for i = 0, tonumber(ARGV[6]) - 1 do
-  types[i + 1] = ARGV[7 + i * 2]
-  quota[i + 1] = tonumber(ARGV[8 + i * 2])
+for i = 0, tonumber(ARGV[7]) - 1 do
+  types[i + 1] = ARGV[8 + i * 2]
+  quota[i + 1] = tonumber(ARGV[9 + i * 2])
 end
 local out = { 0, nextDue, now, 0 }
 out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), types, quota, now, out)
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, now, out)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out
@@ -1945,10 +2263,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2019,9 +2352,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -2044,8 +2377,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -2058,28 +2392,38 @@ if not f[1] then return -1 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return -3 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', jk, 's', 'w', 'sq', seq)
-if f[3] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[3])) end
+local ea = num(f[3], nil)
+if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
 pushWait(base, id, f[1], waitScore(f[2], seq))
 moveCount(KEYS[2], f[1], 'd', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1])
 return 1
 `,
-  'recoverStalled-6.lua': `#!lua
+  'recoverStalled-7.lua': `#!lua
 --[[
   Finds active jobs whose lease deadline has passed (their worker died or
   froze) and puts them back to waiting at the tail of their priority, or
   fails them with STALL_LIMIT after more than \`maxStalls\` stalls, so a job
   that kills its worker cannot loop forever. At most one run per interval
-  across all workers, guarded by a lock key.
+  across all workers, guarded by a lock key. A job whose hash cannot be run
+  (its stored options are missing or not JSON: hand-written or legacy) is
+  failed with CORRUPT_JOB instead; every field is read and checked before a
+  job's first write, so such a hash never aborts the check halfway.
+  A job still marked unstarted (\`un\`: prefetched, and its worker never
+  reported starting its handler) did not cause the stall: it goes back to
+  waiting with no stall counted, once (\`fq\`; see leaseJobs in lease.lua).
+  So does a job leased by a call whose reply its worker reported lost (the
+  token's call prefix is in \`lost leases\`; see markLostLeases).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
-    KEYS[5] stall lock   KEYS[6] id counter
+    KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
   Output: { number re-queued, number failed } or {} when another worker
           holds the lock
-  Events: stalled | failed (err code STALL_LIMIT)
+  Events: stalled | waiting (field released: never started) | failed (err
+    code STALL_LIMIT or CORRUPT_JOB)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
@@ -2094,10 +2438,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2168,9 +2527,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -2193,8 +2552,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -2204,25 +2564,49 @@ local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not redis.call('SET', KEYS[5], '1', 'PX', ARGV[4], 'NX') then return {} end
 local now = nowMs()
 local requeued, failed = 0, 0
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
+
+local function failJob(jk, id, name, code, message, kf)
+  local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
+  appendError(jk, err)
+  redis.call('HSET', jk, 's', 'f', 'f', now)
+  addFinished(base, KEYS[2], 'f', name, now, id)
+  moveCount(KEYS[3], name, 'a', 'f')
+  emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
+  trimFinished(base, KEYS[2], KEYS[3], 'f', name, kf[1], kf[2], now, 1)
+  failed = failed + 1
+end
+
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o')
+  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq', 'tk')
+  local opts = decodeOr(f[3])
+  local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
+  kf = { num(kf[1], 10000), num(kf[2], 0) }
+  -- A token is '<call prefix>:<place in the call>'.
+  local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
+  local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
   if f[1] then
-    redis.call('HDEL', jk, 'tk')
-    local stalls = redis.call('HINCRBY', jk, 'sc', 1)
-    if stalls > maxStalls then
-      local err = cjson.encode({ code = 'STALL_LIMIT', name = 'JobwireError', at = now,
-        message = 'job stalled ' .. stalls .. ' times (its worker died or froze); maxStalls is ' .. maxStalls })
-      appendError(jk, err)
-      redis.call('HSET', jk, 's', 'f', 'f', now)
-      addFinished(base, KEYS[2], 'f', f[1], now, id)
-      moveCount(KEYS[3], f[1], 'a', 'f')
-      emit(KEYS[4], maxEvents, 'failed', id, f[1], 'err', err)
-      local keep = cjson.decode(f[3]).kf
-      trimFinished(base, KEYS[2], KEYS[3], 'f', f[1], keep[1], keep[2], now, 1)
-      failed = failed + 1
+    redis.call('HDEL', jk, 'tk', 'un')
+    local unstarted = (f[5] or lost) and type(opts) == 'table'
+    local stalls = num(f[4], 0) + (unstarted and 0 or 1)
+    redis.call('HSET', jk, 'sc', stalls)
+    if unstarted then
+      -- Back to its old place, as a hand-back does.
+      local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
+      redis.call('HSET', jk, 's', 'w', 'sq', seq, 'fq', num(f[6], 0) + 1)
+      pushWait(base, id, f[1], waitScore(f[2], seq))
+      moveCount(KEYS[3], f[1], 'a', 'w')
+      emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
+      requeued = requeued + 1
+    elseif type(opts) ~= 'table' then
+      failJob(jk, id, f[1], 'CORRUPT_JOB', 'job ' .. id ..
+        ' stalled, and its stored options are missing or not JSON; it was not written by a jobwire producer', kf)
+    elseif stalls > maxStalls then
+      failJob(jk, id, f[1], 'STALL_LIMIT', 'job stalled ' .. stalls ..
+        ' times (its worker died or froze); maxStalls is ' .. maxStalls, kf)
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq)
@@ -2260,10 +2644,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2334,9 +2733,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -2359,8 +2758,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -2405,10 +2805,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2479,9 +2894,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -2504,8 +2919,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -2627,16 +3043,16 @@ if f[2] == 'w' or f[2] == 'd' then advanceRepeat(base, f[3], id, nowMs()) end
 emit(KEYS[6], maxEvents, 'removed', id, f[1])
 return 1
 `,
-  'removeRepeat-3.lua': `#!lua
+  'removeRepeat-4.lua': `#!lua
 --[[
   Deletes a repeat schedule (every field, see includes/repeat.lua) and its
   pending occurrence, if that is still waiting or delayed.
 
   Input:
-    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts
-    ARGV[1] key base   ARGV[2] repeat key
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] repeat key   ARGV[3] max events
   Output: 1 removed; 0 no such repeat
-  Events: none
+  Events: removed (the pending occurrence, if one was removed)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
@@ -2651,10 +3067,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2725,9 +3156,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -2750,8 +3181,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -2762,8 +3194,11 @@ local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
   local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
-  if f[2] == 'd' then removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
-  elseif f[2] == 'w' then removeJob(base, base .. 'w:' .. f[1], KEYS[3], 'w', nextId) end
+  local from = f[2] == 'd' and KEYS[2] or (f[2] == 'w' and base .. 'w:' .. f[1]) or nil
+  if f[1] and from then
+    removeJob(base, from, KEYS[3], f[2], nextId)
+    emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
+  end
 end
 return existed > 0 and 1 or 0
 `,
@@ -2799,10 +3234,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2873,9 +3323,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -2898,8 +3348,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -3054,10 +3505,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -3128,9 +3594,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -3153,8 +3619,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -3172,7 +3639,8 @@ redis.call('ZREM', typeFinishedKey(base, from, f[1]), id)
 local seq = redis.call('INCR', KEYS[5])
 redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')
-if f[4] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[4])) end
+local ea = num(f[4], nil)
+if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
 pushWait(base, id, f[1], waitScore(f[2], seq))
 moveCount(KEYS[3], f[1], from, 'w')
 emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')
@@ -3202,10 +3670,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -3276,9 +3759,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -3301,8 +3784,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -3354,10 +3838,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -3428,9 +3927,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -3453,8 +3952,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
@@ -3613,10 +4113,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -3687,9 +4202,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -3712,8 +4227,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
