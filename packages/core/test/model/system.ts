@@ -22,7 +22,7 @@ import {
   type Worker,
 } from '../../src/index.ts';
 import { startForwarder, type Forwarder } from '../faults/harness/forwarder.ts';
-import type { RedisServer } from '../helpers/redis-process.ts';
+import type { RedisServer } from '@jobwire/test-kit';
 import type { TypeName } from './model.ts';
 
 export const PREFIX = 'jobwire';

@@ -23,7 +23,7 @@ import { createQueue } from '../../src/index.ts';
 import { checkInvariants } from '../faults/harness/invariants.ts';
 import { killAll, spawnChild, type Child } from '../faults/harness/children.ts';
 import { readLedgers } from '../faults/harness/ledger.ts';
-import { startRedis } from '../helpers/redis-process.ts';
+import { startRedis } from '@jobwire/test-kit';
 import { soakRegistry } from './registry.ts';
 import type { SoakWorkerConfig } from './worker.ts';
 
