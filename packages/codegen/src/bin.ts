@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-/**
- * The `jobwire-codegen` bin. Until codegen exports `runCli`, importing cli.ts
- * runs it with this process's argv.
- */
-import './cli.ts';
+/** The `jobwire-codegen` command (`jobwire codegen` runs the same runCli). */
+import { runCli } from './cli.ts';
+
+process.exitCode = await runCli(process.argv.slice(2));

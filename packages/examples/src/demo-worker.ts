@@ -3,7 +3,7 @@
  * root jobs.schema.ts, closed gracefully on SIGTERM.
  */
 import { closeOnSignals } from '@jobwire/core';
-import { createJobsWorker } from '../../../generated/consumer.ts';
+import { createJobsWorker } from './generated/consumer.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const webhookCalls = new Map<string, number>();

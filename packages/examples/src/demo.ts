@@ -10,7 +10,7 @@ import {
   enqueueDeliverWebhook,
   enqueueRenderSlideshow,
   enqueueSendEmail,
-} from '../../../generated/producer.ts';
+} from './generated/producer.ts';
 import { findOrStartRedis } from './support/redis.ts';
 
 const redis = await findOrStartRedis();

@@ -8,7 +8,7 @@ import {
   enqueueDeliverWebhook,
   enqueueRenderSlideshow,
   enqueueSendEmail,
-} from '../../../generated/producer.ts';
+} from '../src/generated/producer.ts';
 import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
 import { waitFor } from '@jobwire/test-kit';
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
 import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
 import { fastWorkerSettings } from '@jobwire/test-kit';
 import { startSignupServer } from '../src/email/server.ts';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
 import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
 import { fastWorkerSettings } from '@jobwire/test-kit';
 import { startEmailWorker } from '../src/email/worker.ts';

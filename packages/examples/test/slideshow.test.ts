@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
 import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
 import { fastWorkerSettings } from '@jobwire/test-kit';
 import {

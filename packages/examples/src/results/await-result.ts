@@ -11,7 +11,7 @@
 import {
   createJobsQueue,
   enqueueSendEmail,
-} from '../../../../generated/producer.ts';
+} from '../generated/producer.ts';
 
 const [command, id] = process.argv.slice(2);
 const queue = createJobsQueue({
