@@ -1,28 +1,83 @@
+import { findSourceMap } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JobRegistry } from '@jobwire/core';
 import { tsImport } from 'tsx/esm/api';
 import { CodegenError, type ErrorLocation } from './errors.ts';
 
+interface Frame {
+  file: string;
+  line: number;
+  column: number;
+}
+
 /**
- * The place in the schema file an exception came from, read from its
- * stack (tsx maps it back to the TypeScript source); the file's start
- * when the stack does not pass through the schema.
+ * The error's stack as raw positions in the code that ran, read through
+ * V8's call sites; undefined when the stack was already formatted (then
+ * only its text is left).
+ */
+function rawFrames(err: Error): Frame[] | undefined {
+  let frames: Frame[] | undefined;
+  const original = Error.prepareStackTrace;
+  Error.prepareStackTrace = (e: Error, sites: NodeJS.CallSite[]) => {
+    frames = sites.flatMap((site) => {
+      const file = site.getFileName();
+      const line = site.getLineNumber();
+      const column = site.getColumnNumber();
+      return file && line !== null && column !== null
+        ? [{ file, line, column }]
+        : [];
+    });
+    // Keep a readable stack for JOBWIRE_DEBUG.
+    return [String(e), ...sites.map((s) => `    at ${String(s)}`)].join('\n');
+  };
+  try {
+    void err.stack;
+  } finally {
+    Error.prepareStackTrace = original;
+  }
+  return frames;
+}
+
+/** Frames parsed from a formatted stack: `at fn (file:line:col)` or `at file:line:col`. */
+function textFrames(stack: string): Frame[] {
+  return stack.split('\n').flatMap((line) => {
+    const m = /\(?((?:file:\/\/)?[^\s()]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    return m ? [{ file: m[1]!, line: Number(m[2]), column: Number(m[3]) }] : [];
+  });
+}
+
+/** A stack frame's file as a path, without tsx's `?tsx-namespace=…` query. */
+function framePath(file: string): string {
+  const bare = file.replace(/\?.*$/, '');
+  return bare.startsWith('file://') ? fileURLToPath(bare) : bare;
+}
+
+/**
+ * The place in the schema file an exception came from: the first stack
+ * frame in the schema, mapped through the source map tsx attached (the
+ * raw position is in the transpiled code); the file's start when the
+ * stack does not pass through the schema.
  */
 export function throwSite(err: unknown, schemaPath: string): ErrorLocation {
-  const stack = err instanceof Error ? (err.stack ?? '') : '';
-  const url = pathToFileURL(schemaPath).href;
-  for (const frame of stack.split('\n')) {
-    // `at fn (file:///p/jobs.schema.ts?tsx-namespace=…:12:9)` or without the fn.
-    const m =
-      /\(?((?:file:\/\/)?[^\s()]+?)(?:\?[^\s():]*)?:(\d+):(\d+)\)?\s*$/.exec(
-        frame,
-      );
-    if (!m) continue;
-    const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
-    if (file === schemaPath || m[1] === url)
-      return { file: schemaPath, line: Number(m[2]), column: Number(m[3]) };
+  if (!(err instanceof Error)) return { file: schemaPath, line: 1, column: 1 };
+  const raw = rawFrames(err);
+  const frames = raw ?? textFrames(err.stack ?? '');
+  const frame = frames.find((f) => framePath(f.file) === schemaPath);
+  if (!frame) return { file: schemaPath, line: 1, column: 1 };
+  if (raw) {
+    const entry = findSourceMap(frame.file)?.findEntry(
+      frame.line - 1,
+      frame.column - 1,
+    );
+    if (entry && 'originalLine' in entry) {
+      return {
+        file: schemaPath,
+        line: entry.originalLine + 1,
+        column: entry.originalColumn + 1,
+      };
+    }
   }
-  return { file: schemaPath, line: 1, column: 1 };
+  return { file: schemaPath, line: frame.line, column: frame.column };
 }
 
 /**

@@ -14,7 +14,7 @@ function oneError(r: CliRun, code = 1): string {
   return r.err[0]!;
 }
 
-describe('codegen errors', { timeout: 120_000 }, () => {
+describe('codegen errors', { timeout: 300_000 }, () => {
   const p = makeUserProject();
   p.write('jobs.schema.ts', USER_SCHEMA);
 

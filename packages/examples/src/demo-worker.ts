@@ -1,6 +1,6 @@
 /**
  * The demo's worker process: one process serving every job type of the
- * root jobs.schema.ts, closed gracefully on SIGTERM.
+ * jobs.schema.ts, closed gracefully on SIGTERM.
  */
 import { closeOnSignals } from '@jobwire/core';
 import { createJobsWorker } from './generated/consumer.ts';

@@ -4,7 +4,7 @@
  */
 import { createWorker } from '@jobwire/core';
 import type { Handler, Worker, WorkerOptions } from '@jobwire/core';
-import { jobs } from '../../../../jobs.schema.ts';
+import { jobs } from '../jobs.schema.ts';
 import type { Jobs } from './producer.ts';
 
 /**

@@ -12,7 +12,7 @@ import type {
   inferJobInput,
   inferJobResult,
 } from '@jobwire/core';
-import { jobs } from '../../../../jobs.schema.ts';
+import { jobs } from '../jobs.schema.ts';
 
 /** The job types declared in the schema file. */
 export type Jobs = (typeof jobs)['jobs'];

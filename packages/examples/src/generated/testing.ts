@@ -4,7 +4,7 @@
  */
 import { createTestQueue } from '@jobwire/core';
 import type { TestQueue, TestQueueOptions } from '@jobwire/core';
-import { jobs } from '../../../../jobs.schema.ts';
+import { jobs } from '../jobs.schema.ts';
 import type { Jobs } from './producer.ts';
 
 /** An in-memory queue for unit tests: validates exactly like the real one, captures jobs without Redis, and can run handlers inline. */
