@@ -9,7 +9,9 @@
  *
  *   node classify-tsc.mjs <tsc output file> <tsc exit code>
  */
+import console from 'node:console';
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
 
 const [file, exitCode] = process.argv.slice(2);
 const lines = readFileSync(file, 'utf8').split(/\r?\n/);
@@ -64,7 +66,10 @@ const show = (title, list) => {
   for (const d of list) console.log(`  ${d.join('\n  ')}`);
 };
 show("errors from jobwire's declaration files", groups.jobwire);
-show("errors from the user's code (src/, generated code included)", groups.user);
+show(
+  "errors from the user's code (src/, generated code included)",
+  groups.user,
+);
 show(
   'errors from third-party declaration files (shown, not counted: only jobwire and user code must be clean)',
   groups.thirdParty,
