@@ -223,6 +223,8 @@ install_project() {
   local pm=$1 dir=$WORK/$1
   mkdir -p "$dir"
   write_package_json "$dir" "$pm" || return 1
+  local t0
+  t0=$(now)
   if [ "$pm" = npm ]; then
     (cd "$dir" && npm install --no-audit --no-fund zod typescript @types/node) ||
       return 1
@@ -230,6 +232,7 @@ install_project() {
     (cd "$dir" && pnpm add zod 'typescript@~5.9.3' '@types/node@^20.19') ||
       return 1
   fi
+  echo "$pm install took $(since "$t0")s"
   # What `jobwire init` starts from in every chain.
   cp "$dir/package.json" "$dir/package.json.installed"
   (cd "$dir" && node -p '
@@ -479,13 +482,16 @@ if [ "$BROKEN" = 0 ]; then
   for v in $NODES; do
     t0=$(now)
     # The npm and pnpm projects are independent: run them side by side.
+    chains=()
     for pm in npm pnpm; do
       if [ -f "$WORK/$pm.ok" ]; then
         (RESULTS=$WORK/results.$pm.$v run_chain "$pm" "$v" \
           >"$WORK/chain-$pm-$v.out" 2>&1) &
+        chains+=($!)
       fi
     done
-    wait
+    # Not a bare `wait`: that would also wait for redis-server.
+    wait "${chains[@]}"
     for pm in npm pnpm; do
       [ -f "$WORK/chain-$pm-$v.out" ] && cat "$WORK/chain-$pm-$v.out"
     done
