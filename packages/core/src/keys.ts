@@ -12,7 +12,11 @@ export const KeySuffix = {
   delayed: 'delayed',
   /** zset: active jobs, scored by lease deadline (ms) */
   active: 'active',
-  /** zset: completed jobs kept by retention, scored by finish time */
+  /**
+   * zset: completed jobs kept by retention, scored by finish time. Listings
+   * and clean() read these queue-wide sets; retention trims the per-type
+   * sets (`c:<type>`, `f:<type>`, `x:<type>`), which hold the same entries.
+   */
   completed: 'completed',
   /** zset: failed jobs, scored by finish time */
   failed: 'failed',
@@ -28,8 +32,16 @@ export const KeySuffix = {
   types: 'types',
   /** string with TTL: guards the stalled-job check */
   stallLock: 'stall-lock',
-  /** hash: repeat key → repeat spec JSON */
+  /**
+   * hash: the repeat schedules: per repeat key its spec JSON, plus
+   * `<key>:job`, `<key>:slots` and `<key>:next` (scripts/includes/repeat.lua)
+   */
   repeats: 'repeats',
+  /**
+   * zset: lease token prefixes of leasing calls whose reply a worker never
+   * got (member), scored by when to forget them (ms)
+   */
+  lostLeases: 'lost-leases',
 } as const;
 
 /** The keys of one queue, plus builders for per-type and per-job keys. */
@@ -49,6 +61,7 @@ export interface QueueKeys {
   readonly types: string;
   readonly stallLock: string;
   readonly repeats: string;
+  readonly lostLeases: string;
   /** zset of waiting jobs of one type, scored by priority then FIFO. */
   wait(type: string): string;
   /** zset with one member that wakes workers blocked on a type. */
@@ -57,6 +70,12 @@ export interface QueueKeys {
   job(id: string): string;
   /** list of a job's log lines. */
   log(id: string): string;
+  /** zset of the completed jobs of one type: its retention rule trims it. */
+  completedOfType(type: string): string;
+  /** zset of the failed jobs of one type: its retention rule trims it. */
+  failedOfType(type: string): string;
+  /** zset of the expired jobs of one type: its failed-job rule trims it. */
+  expiredOfType(type: string): string;
   /** string: a job's payload JSON (older jobs keep it in the hash as `d`). */
   payload(id: string): string;
 }
@@ -80,11 +99,15 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     types: k(KeySuffix.types),
     stallLock: k(KeySuffix.stallLock),
     repeats: k(KeySuffix.repeats),
+    lostLeases: k(KeySuffix.lostLeases),
     // Per-type and per-job names must match includes/keys.lua.
     wait: (type) => k(`w:${type}`),
     marker: (type) => k(`m:${type}`),
     job: (id) => k(`j:${id}`),
     log: (id) => k(`j:${id}:log`),
+    completedOfType: (type) => k(`c:${type}`),
+    failedOfType: (type) => k(`f:${type}`),
+    expiredOfType: (type) => k(`x:${type}`),
     payload: (id) => k(`p:${id}`),
   };
 }

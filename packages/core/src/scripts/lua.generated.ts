@@ -34,7 +34,8 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -44,10 +45,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -76,29 +92,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -110,19 +159,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 local base = ARGV[1]
@@ -134,7 +176,9 @@ return ids
   'complete-8.lua': `#!lua
 --[[
   Completes a batch of active jobs, each only if the caller still holds its
-  lease, applies the completed-job retention rule, and then (when asked)
+  lease, applies each job's completed retention rule to the completed jobs
+  of its own type (removing at least as many as the batch added, so the
+  set stays at its bound), and then (when asked)
   leases the next jobs in the same round trip, as moveToActive does.
 
   Input:
@@ -143,15 +187,19 @@ return ids
     ARGV[1] key base   ARGV[2] max events   ARGV[3] number of jobs N,
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
-    then: lease ms, worker token prefix, max jobs to lease (0 = none),
-      number of types, pairs of type name and its max jobs
+    then: lease ms, lease token prefix (unique per call), max jobs to lease
+      (0 = none), how many of them start at once, number of types, pairs of
+      type name and its max jobs
+    then: number of start reports M, then M ids of prefetched jobs whose
+      handlers started (their unstarted mark is cleared)
   Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply
   Events: completed (field r = result), then moveToActive's
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -161,10 +209,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -193,29 +256,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -227,19 +323,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 -- Count changes of a batch script, summed per counter and written once per
@@ -273,7 +362,111 @@ end
 -- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs \`-- @include base\` and \`-- @include tally\`
 -- before it. Events are appended untrimmed: the calling script trims the
--- log once, at its end.
+-- log once, at its end. Taking or expiring a repeat's pending occurrence
+-- schedules the next one (includes/repeat.lua).
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs \`-- @include base\` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after \`after\`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
+  end
+  -- Slots at or before \`after\` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of \`key\` at its first free slot after
+-- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job \`id\` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
+end
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
@@ -284,8 +477,9 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
-      if f[3] then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      local ea = num(f[3], nil)
+      if ea then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -330,36 +524,95 @@ local function takeWaiting(base, types, quota, left)
   return picked
 end
 
+-- Expired or dangling jobs handled per call, at most: a backlog of them is
+-- worked off over several calls (the markers stay armed, so workers come
+-- straight back), and no single script runs long enough for Redis to answer
+-- BUSY to every client, lease renewals included.
+local MAX_SKIPPED_PER_CALL = 1000
+
+-- The failed-job keep rule { count, ageMs } in a job's stored options (it
+-- applies to expired jobs too), or nil when unreadable: then nothing is
+-- trimmed, which errs on the side of keeping.
+local function keepFailedRule(optionsJson)
+  if not optionsJson then return nil end
+  local ok, o = pcall(cjson.decode, optionsJson)
+  if ok and type(o) == 'table' and type(o.kf) == 'table' then return o.kf end
+  return nil
+end
+
+-- Moves a waiting job that was never started and is past its expiry to
+-- \`expired\`, kept by its failed-job rule (collected into \`trims\`).
+local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey, now, nth, trims)
+  local rule = keepFailedRule(optionsJson)
+  if rule and tonumber(rule[1]) == 0 then
+    -- Kept for no time, as a failed job would be: gone at once.
+    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    tallyMove(name, 'w', '')
+  else
+    redis.call('HSET', jk, 's', 'x', 'f', now)
+    -- A microsecond apart, in expiry order, so a count rule keeps the newest.
+    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id)
+    tallyMove(name, 'w', 'x')
+    if rule then
+      local k = name .. '|' .. rule[1] .. '|' .. rule[2]
+      local tr = trims[k]
+      if tr then tr[4] = tr[4] + 1 else trims[k] = { name, rule[1], rule[2], 1 } end
+    end
+  end
+  emitUntrimmed(eventsKey, 'expired', id, name)
+end
+
 -- Leases jobs into \`out\` (11 fields each, see moveToActive); returns the
--- number leased. Expired jobs and dangling ids are skipped, not counted.
-local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
-  local leased, deadlines = 0, {}
-  while leased < maxJobs do
-    local picked = takeWaiting(base, types, quota, maxJobs - leased)
+-- number leased. Expired jobs and dangling ids are skipped, not counted,
+-- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
+-- leased: once started, a job is never expired as "not started", whether
+-- it later stalls, is released or retries.
+-- The first \`startNow\` jobs fill free slots: their handlers start as the
+-- reply arrives, so they count as started from here on (a job that kills
+-- its worker must be charged a stall). The rest are prefetched and marked
+-- unstarted (\`un\`) until the worker reports their start, but only a job
+-- that never stalled and was never re-queued unstarted (\`sc\`, \`fq\`): a job
+-- that kills its worker between its start and the report gets one free
+-- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
+local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
+  local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
+    local picked = takeWaiting(base, types, quota,
+      math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
+        'ps', 'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
-      elseif f[8] and tonumber(f[8]) <= now then
-        redis.call('HSET', jk, 's', 'x', 'f', now)
-        redis.call('ZADD', expiredKey, now, id)
-        tallyMove(name, 'w', 'x')
-        emitUntrimmed(eventsKey, 'expired', id, name)
+        skipped = skipped + 1
+      elseif not f[11] and num(f[8], now + 1) <= now then
+        expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
+        advanceRepeat(base, f[12], id, now)
         quota[p[2]] = quota[p[2]] + 1
+        skipped = skipped + 1
       else
-        local dl = tonumber(f[10] or '0') + 1
-        local token = tokenPrefix .. ':' .. dl
-        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        local dl = num(f[10], 0) + 1
+        -- Unique per lease: the prefix is unique per call (see moveToActive),
+        -- whereas \`dl\` restarts when a job id is created again.
+        local token = tokenPrefix .. ':' .. (leased + 1)
+        if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+        else
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          if f[13] then redis.call('HDEL', jk, 'un') end
+        end
+        if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
+        advanceRepeat(base, f[12], id, now)
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
@@ -369,6 +622,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         leased = leased + 1
       end
     end
+  end
+  for _, t in pairs(trims) do
+    trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
   -- Jobs left behind need another worker: re-arm their markers.
@@ -405,7 +661,7 @@ for i = 0, n - 1 do
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk')
-      local attempts = tonumber(f[4] or '0') + 1
+      local attempts = num(f[4], 0) + 1
       if result == '' then
         redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
       else
@@ -413,16 +669,23 @@ for i = 0, n - 1 do
       end
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
-      redis.call('ZADD', KEYS[2], string.format('%.3f', nowFine + #done * 0.001), id)
+      addFinished(base, KEYS[2], 'c', f[1], string.format('%.3f', nowFine + #done * 0.001), id)
       tallyMove(f[1], 'a', 'c')
-      trims[keep .. ' ' .. ARGV[a + 4]] = { keep, ARGV[a + 4] }
+      -- One trim per type and rule, sized by the jobs this batch added.
+      local rule = f[1] .. '|' .. keep .. '|' .. ARGV[a + 4]
+      local tr = trims[rule]
+      if tr then tr[4] = tr[4] + 1 else trims[rule] = { f[1], keep, ARGV[a + 4], 1 } end
     end
   end
 end
 callSliced('ZREM', KEYS[1], done)
-for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], now) end
+for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
+local marks = p + 5 + tonumber(ARGV[p + 4]) * 2
+for i = marks + 1, marks + tonumber(ARGV[marks]) do
+  redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un')
+end
 local maxJobs = tonumber(ARGV[p + 2])
 if maxJobs > 0 then
   out[n + 1] = 0
@@ -433,33 +696,42 @@ if maxJobs > 0 then
     out[n + 1] = 1
   else
     local types, quota = {}, {}
-    for i = 0, tonumber(ARGV[p + 3]) - 1 do
-      types[i + 1] = ARGV[p + 4 + i * 2]
-      quota[i + 1] = tonumber(ARGV[p + 5 + i * 2])
+    for i = 0, tonumber(ARGV[p + 4]) - 1 do
+      types[i + 1] = ARGV[p + 5 + i * 2]
+      quota[i + 1] = tonumber(ARGV[p + 6 + i * 2])
     end
-    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], maxEvents, tonumber(ARGV[p]),
-      ARGV[p + 1], maxJobs, types, quota, now, out)
+    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
+      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, now, out)
   end
 end
 flushTally(KEYS[3])
 trimEvents(KEYS[4], maxEvents)
 return out
 `,
-  'drain-3.lua': `#!lua
+  'drain-4.lua': `#!lua
 --[[
   Removes up to \`limit\` waiting jobs (and delayed ones when asked) in one
   call; the caller repeats until it returns 0, so Redis is never blocked
-  for long.
+  for long. A schedule outlives a drain: a removed pending occurrence of a
+  repeat is replaced by its next slot, and a delayed pending occurrence is
+  left alone (else every call would remove its replacement, for ever).
+  One \`drained\` event per call that removed jobs, not a \`removed\` event per
+  job: a drain of a large queue would otherwise flood the event log and push
+  other outcomes out of it. finished() waiters re-check their job hashes
+  when they read it.
 
   Input:
-    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set
+    KEYS[1] delayed   KEYS[2] counts   KEYS[3] types set   KEYS[4] events
     ARGV[1] key base   ARGV[2] limit   ARGV[3] '1' to include delayed jobs
+    ARGV[4] max events
   Output: the number of jobs removed
-  Events: none
+  Events: drained (field count), when at least one job was removed;
+    delayed (the next occurrence of a repeat)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -469,10 +741,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -501,29 +788,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -535,40 +855,145 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
 end
 
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs \`-- @include base\` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after \`after\`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
   end
+  -- Slots at or before \`after\` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of \`key\` at its first free slot after
+-- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job \`id\` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
 end
 
 local base, left = ARGV[1], tonumber(ARGV[2])
 local removed = 0
+local now = nowMs()
 for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local key = base .. 'w:' .. t
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
+    local rk = redis.call('HGET', base .. 'j:' .. id, 'rk')
     removeJob(base, key, KEYS[2], 'w', id)
+    advanceRepeat(base, rk, id, now)
     removed = removed + 1
   end
-  if removed >= left then return removed end
+  if removed >= left then break end
 end
-if ARGV[3] == '1' then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left - removed - 1)) do
-    removeJob(base, KEYS[1], KEYS[2], 'd', id)
-    removed = removed + 1
+if ARGV[3] == '1' and removed < left then
+  -- Skipped occurrences stay in the set: look past them (one per schedule).
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, left * 2 - removed - 1)) do
+    if removed >= left then break end
+    if not isPendingOccurrence(base, base .. 'j:' .. id, id) then
+      removeJob(base, KEYS[1], KEYS[2], 'd', id)
+      removed = removed + 1
+    end
   end
 end
+if removed > 0 then emit(KEYS[4], ARGV[4], 'drained', '', '', 'count', removed) end
 return removed
 `,
-  'enqueue-6.lua': `#!lua
+  'enqueue-5.lua': `#!lua
 --[[
   Adds jobs: to their type's wait zset, or to \`delayed\` when they have a delay.
   A job with a caller-chosen id that already exists is left untouched.
@@ -577,21 +1002,24 @@ return removed
 
   Input:
     KEYS[1] id counter       KEYS[2] delayed zset    KEYS[3] counts hash
-    KEYS[4] events stream    KEYS[5] types set       KEYS[6] repeats hash
+    KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base \`<prefix>:{<queue>}:\`   ARGV[2] max events
-    ARGV[3] number of settings sets S, then 6 fields per set (shared by the
+    ARGV[3] number of settings sets S, then 4 fields per set (shared by the
       jobs that name it): options JSON, expire-after ms (0 = never),
-      contract version, repeat key ('' = none), repeat spec JSON
-      ('' = the repeat must exist), contract fingerprint
+      contract version, contract fingerprint
     then the number of jobs, then 6 fields per job: custom id
-      ('' = generate), type name, data JSON, priority, delay ms, set (1..S)
+      ('' = generate), type name, data JSON, priority, delay, set (1..S);
+      the delay is ms from now, or \`@<epoch ms>\` for a \`runAt\`: due times
+      are Redis time, so an absolute time is turned into a delay here, not
+      on a producer whose clock may be skewed
   Output: per job, two entries: id and status
-     1 created, 0 duplicate (existing id returned), -4 repeat was removed
+     1 created, 0 duplicate (existing id returned)
   Events: waiting | delayed
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -601,10 +1029,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -633,29 +1076,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -667,19 +1143,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 -- Count changes of a batch script, summed per counter and written once per
@@ -715,10 +1184,10 @@ local now = nowMs()
 local out = {}
 local sets = {}
 for i = 0, tonumber(ARGV[3]) - 1 do
-  local a = 4 + i * 6
-  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5] }
+  local a = 4 + i * 4
+  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3] }
 end
-local first = 5 + #sets * 6
+local first = 5 + #sets * 4
 local n = tonumber(ARGV[first - 1])
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
 -- duplicates go unused, which only leaves gaps.
@@ -726,15 +1195,17 @@ local seq = redis.call('INCRBY', KEYS[1], n) - n
 local waiting, touched = {}, {}
 for i = 0, n - 1 do
   local a = first + i * 6
-  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  if string.sub(delay, 1, 1) == '@' then
+    delay = tonumber(string.sub(delay, 2)) - now
+  else
+    delay = tonumber(delay)
+  end
   local set = sets[tonumber(ARGV[a + 5])]
-  local opts, expireAfter, version, repeatKey, repeatSpec, fingerprint =
-    set[1], set[2], set[3], set[4], set[5], set[6]
+  local opts, expireAfter, version, fingerprint = set[1], set[2], set[3], set[4]
   local status = 1
   if customId ~= '' and redis.call('EXISTS', base .. 'j:' .. customId) == 1 then
     status = 0
-  elseif repeatKey ~= '' and repeatSpec == '' and redis.call('HEXISTS', KEYS[6], repeatKey) == 0 then
-    status = -4
   end
   seq = seq + 1
   local id = customId
@@ -751,10 +1222,6 @@ for i = 0, n - 1 do
         'v', version, 'fp', fingerprint, 's', state)
     end
     redis.call('SET', base .. 'p:' .. id, data)
-    if repeatKey ~= '' then
-      if repeatSpec ~= '' then redis.call('HSET', KEYS[6], repeatKey, repeatSpec) end
-      redis.call('HSET', KEYS[6], repeatKey .. ':next', id)
-    end
     touched[name] = true
     if delay > 0 then
       redis.call('ZADD', KEYS[2], now + delay, id)
@@ -791,13 +1258,16 @@ return out
 
   Input:
     KEYS[1] active
-    ARGV[1] key base   ARGV[2] lease ms   then pairs: job id, lease token
-  Output: the ids whose lease was lost (token changed or job not active)
+    ARGV[1] key base   ARGV[2] lease ms   then triples: job id, lease token,
+      '1' if the job is a prefetched one whose handler has started (its
+      unstarted mark is cleared) else '0'
+  Output: the tokens whose lease was lost (token changed or job not active)
   Events: none
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -807,10 +1277,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -839,29 +1324,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -873,31 +1391,25 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
 end
 
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
-end
-
 local base, leaseMs = ARGV[1], tonumber(ARGV[2])
 local deadline = nowMs() + leaseMs
 local lost = {}
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV, 3 do
   local id, token = ARGV[i], ARGV[i + 1]
   if redis.call('HGET', base .. 'j:' .. id, 'tk') == token
     and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
+    if ARGV[i + 2] == '1' then redis.call('HDEL', base .. 'j:' .. id, 'un') end
   else
-    lost[#lost + 1] = id
+    lost[#lost + 1] = token
   end
 end
 return lost
@@ -913,13 +1425,15 @@ return lost
     KEYS[5] events   KEYS[6] id counter
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
     ARGV[5] error JSON   ARGV[6] retry delay ms (-1 = no retry)
-    ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any)
+    ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any): the rule
+      applies to the failed jobs of this job's type only
   Output: 1 retry scheduled; 2 failed for good; -1 missing; -2 lease lost
   Events: retrying (field due) | failed (field err)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -929,10 +1443,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -961,29 +1490,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -995,31 +1557,24 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
 end
 
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
-end
-
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
-redis.call('HINCRBY', jk, 'a', 1)
+redis.call('HSET', jk, 'a', num(f[5], 0) + 1)
 appendError(jk, errJson)
 if retry > 0 then
   redis.call('HSET', jk, 's', 'd')
@@ -1043,32 +1598,28 @@ emit(KEYS[5], maxEvents, 'failed', id, f[1], 'err', errJson)
 if tonumber(ARGV[7]) == 0 then
   removeJob(base, KEYS[2], KEYS[4], 'f', id)
 else
-  redis.call('ZADD', KEYS[2], now, id)
-  trimFinished(base, KEYS[2], KEYS[4], 'f', ARGV[7], ARGV[8], now)
+  addFinished(base, KEYS[2], 'f', f[1], now, id)
+  trimFinished(base, KEYS[2], KEYS[4], 'f', f[1], ARGV[7], ARGV[8], now, 1)
 end
 return 2
 `,
-  'moveToActive-7.lua': `#!lua
+  'markLostLeases-1.lua': `#!lua
 --[[
-  Promotes due delayed jobs, then leases up to N waiting jobs of the given
-  types, best priority first and FIFO within a priority. Jobs past their
-  expiry are moved to \`expired\` instead.
+  Records that a worker never got the reply of one of its leasing calls
+  (moveToActive, or complete with leasing): the call may have run, and the
+  jobs it leased wait for their lease to lapse without their handlers ever
+  starting. The stall check then re-queues them without counting a stall.
 
   Input:
-    KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
-    KEYS[5] events       KEYS[6] meta      KEYS[7] expired
-    ARGV[1] key base   ARGV[2] max events   ARGV[3] lease ms
-    ARGV[4] worker token prefix   ARGV[5] max jobs
-    ARGV[6] number of types, then pairs: type name, max jobs of that type
-  Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
-            then 11 fields per job: id, type, data, options, attempts made,
-            lease token, stall count, created ms, version, progress,
-            contract fingerprint }
-  Events: waiting (promoted), active, expired
+    KEYS[1] lost leases
+    ARGV[1] lease token prefix of the call   ARGV[2] how long to keep it (ms)
+  Output: 1
+  Events: none
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1078,10 +1629,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1110,29 +1676,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -1144,11 +1743,101 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+local now = nowMs()
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return 1
+`,
+  'moveToActive-7.lua': `#!lua
+--[[
+  Promotes due delayed jobs, then leases up to N waiting jobs of the given
+  types, best priority first and FIFO within a priority. Jobs past their
+  expiry that never started are moved to \`expired\` instead (at most 1000 per
+  call; the rest on the next calls), and expired jobs are trimmed by their
+  type's failed-job keep rule. Leasing a job ends its expiry.
+
+  Input:
+    KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
+    KEYS[5] events       KEYS[6] meta      KEYS[7] expired
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] lease ms
+    ARGV[4] lease token prefix, unique per call (\`<worker id>:<call number>\`;
+      a job's token is the prefix, ':' and its place in this call's reply)
+    ARGV[5] max jobs
+    ARGV[6] how many of them start at once (the rest are prefetched:
+      marked unstarted until the worker reports their start)
+    ARGV[7] number of types, then pairs: type name, max jobs of that type
+  Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
+            then 11 fields per job: id, type, data, options, attempts made,
+            lease token, stall count, created ms, version, progress,
+            contract fingerprint }
+  Events: waiting (promoted), active, expired
+]]
+-- Shared helpers, inlined into each script by \`-- @include base\`.
+-- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+
+-- Redis TIME in ms: due times and leases use the server clock, never the
+-- client's, so clock skew between hosts cannot fire jobs early or expire
+-- leases.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
+-- Scores are priority * 2^42 + sequence; printed as integers because
+-- tostring() would round large doubles.
+local function waitScore(prio, seq)
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
+end
+
+local function pushWait(base, id, name, score)
+  redis.call('ZADD', base .. 'w:' .. name, score, id)
+  -- One member per type: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+end
+
+local function moveCount(countsKey, name, from, to)
+  if from ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. from, -1) end
+  if to ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. to, 1) end
+end
+
+local function emit(eventsKey, maxEvents, ev, id, name, ...)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*',
+    'ev', ev, 'id', id, 'n', name, ...)
+end
+
+-- For batch scripts: append without the trim check; the script trims once
+-- with trimEvents at its end.
+local function emitUntrimmed(eventsKey, ev, id, name, ...)
+  redis.call('XADD', eventsKey, '*', 'ev', ev, 'id', id, 'n', name, ...)
+end
+
+local function trimEvents(eventsKey, maxEvents)
+  redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
 -- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
@@ -1157,6 +1846,73 @@ local function callSliced(cmd, key, list)
   for i = 1, #list, 1000 do
     redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
   end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
+local function removeJob(base, setKey, countsKey, letter, id)
+  local jk = base .. 'j:' .. id
+  local name = redis.call('HGET', jk, 'n')
+  redis.call('ZREM', setKey, id)
+  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
+end
+
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
+  if ageMs > 0 then
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
+  end
+  if count >= 0 then
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
+  end
+end
+
+-- A job's payload: its own string key, so the job hash keeps only short
+-- values and stays in Redis's compact listpack encoding (half the memory).
+-- Jobs written before the split hold it in the hash as \`d\`.
+local function readPayload(base, jk, id)
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+end
+
+local function appendError(jk, errJson)
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
+  table.insert(list, cjson.decode(errJson))
+  while #list > 20 do table.remove(list, 1) end
+  redis.call('HSET', jk, 'e', cjson.encode(list))
 end
 
 -- Count changes of a batch script, summed per counter and written once per
@@ -1190,7 +1946,111 @@ end
 -- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs \`-- @include base\` and \`-- @include tally\`
 -- before it. Events are appended untrimmed: the calling script trims the
--- log once, at its end.
+-- log once, at its end. Taking or expiring a repeat's pending occurrence
+-- schedules the next one (includes/repeat.lua).
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs \`-- @include base\` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after \`after\`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
+  end
+  -- Slots at or before \`after\` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of \`key\` at its first free slot after
+-- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job \`id\` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
+end
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
@@ -1201,8 +2061,9 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
-      if f[3] then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      local ea = num(f[3], nil)
+      if ea then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -1247,36 +2108,95 @@ local function takeWaiting(base, types, quota, left)
   return picked
 end
 
+-- Expired or dangling jobs handled per call, at most: a backlog of them is
+-- worked off over several calls (the markers stay armed, so workers come
+-- straight back), and no single script runs long enough for Redis to answer
+-- BUSY to every client, lease renewals included.
+local MAX_SKIPPED_PER_CALL = 1000
+
+-- The failed-job keep rule { count, ageMs } in a job's stored options (it
+-- applies to expired jobs too), or nil when unreadable: then nothing is
+-- trimmed, which errs on the side of keeping.
+local function keepFailedRule(optionsJson)
+  if not optionsJson then return nil end
+  local ok, o = pcall(cjson.decode, optionsJson)
+  if ok and type(o) == 'table' and type(o.kf) == 'table' then return o.kf end
+  return nil
+end
+
+-- Moves a waiting job that was never started and is past its expiry to
+-- \`expired\`, kept by its failed-job rule (collected into \`trims\`).
+local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey, now, nth, trims)
+  local rule = keepFailedRule(optionsJson)
+  if rule and tonumber(rule[1]) == 0 then
+    -- Kept for no time, as a failed job would be: gone at once.
+    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    tallyMove(name, 'w', '')
+  else
+    redis.call('HSET', jk, 's', 'x', 'f', now)
+    -- A microsecond apart, in expiry order, so a count rule keeps the newest.
+    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id)
+    tallyMove(name, 'w', 'x')
+    if rule then
+      local k = name .. '|' .. rule[1] .. '|' .. rule[2]
+      local tr = trims[k]
+      if tr then tr[4] = tr[4] + 1 else trims[k] = { name, rule[1], rule[2], 1 } end
+    end
+  end
+  emitUntrimmed(eventsKey, 'expired', id, name)
+end
+
 -- Leases jobs into \`out\` (11 fields each, see moveToActive); returns the
--- number leased. Expired jobs and dangling ids are skipped, not counted.
-local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
-  local leased, deadlines = 0, {}
-  while leased < maxJobs do
-    local picked = takeWaiting(base, types, quota, maxJobs - leased)
+-- number leased. Expired jobs and dangling ids are skipped, not counted,
+-- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
+-- leased: once started, a job is never expired as "not started", whether
+-- it later stalls, is released or retries.
+-- The first \`startNow\` jobs fill free slots: their handlers start as the
+-- reply arrives, so they count as started from here on (a job that kills
+-- its worker must be charged a stall). The rest are prefetched and marked
+-- unstarted (\`un\`) until the worker reports their start, but only a job
+-- that never stalled and was never re-queued unstarted (\`sc\`, \`fq\`): a job
+-- that kills its worker between its start and the report gets one free
+-- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
+local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
+  local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
+    local picked = takeWaiting(base, types, quota,
+      math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
+        'ps', 'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
-      elseif f[8] and tonumber(f[8]) <= now then
-        redis.call('HSET', jk, 's', 'x', 'f', now)
-        redis.call('ZADD', expiredKey, now, id)
-        tallyMove(name, 'w', 'x')
-        emitUntrimmed(eventsKey, 'expired', id, name)
+        skipped = skipped + 1
+      elseif not f[11] and num(f[8], now + 1) <= now then
+        expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
+        advanceRepeat(base, f[12], id, now)
         quota[p[2]] = quota[p[2]] + 1
+        skipped = skipped + 1
       else
-        local dl = tonumber(f[10] or '0') + 1
-        local token = tokenPrefix .. ':' .. dl
-        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        local dl = num(f[10], 0) + 1
+        -- Unique per lease: the prefix is unique per call (see moveToActive),
+        -- whereas \`dl\` restarts when a job id is created again.
+        local token = tokenPrefix .. ':' .. (leased + 1)
+        if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+        else
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          if f[13] then redis.call('HDEL', jk, 'un') end
+        end
+        if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
+        advanceRepeat(base, f[12], id, now)
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
@@ -1286,6 +2206,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         leased = leased + 1
       end
     end
+  end
+  for _, t in pairs(trims) do
+    trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
   -- Jobs left behind need another worker: re-arm their markers.
@@ -1306,13 +2229,13 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   return { 1, nextDue, now, 0 }
 end
 local types, quota = {}, {}
-for i = 0, tonumber(ARGV[6]) - 1 do
-  types[i + 1] = ARGV[7 + i * 2]
-  quota[i + 1] = tonumber(ARGV[8 + i * 2])
+for i = 0, tonumber(ARGV[7]) - 1 do
+  types[i + 1] = ARGV[8 + i * 2]
+  quota[i + 1] = tonumber(ARGV[9 + i * 2])
 end
 local out = { 0, nextDue, now, 0 }
-out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), types, quota, now, out)
+out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, now, out)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out
@@ -1329,7 +2252,8 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1339,10 +2263,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1371,29 +2310,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -1405,19 +2377,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
@@ -1427,32 +2392,43 @@ if not f[1] then return -1 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return -3 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', jk, 's', 'w', 'sq', seq)
-if f[3] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[3])) end
+local ea = num(f[3], nil)
+if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
 pushWait(base, id, f[1], waitScore(f[2], seq))
 moveCount(KEYS[2], f[1], 'd', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1])
 return 1
 `,
-  'recoverStalled-6.lua': `#!lua
+  'recoverStalled-7.lua': `#!lua
 --[[
   Finds active jobs whose lease deadline has passed (their worker died or
   froze) and puts them back to waiting at the tail of their priority, or
   fails them with STALL_LIMIT after more than \`maxStalls\` stalls, so a job
   that kills its worker cannot loop forever. At most one run per interval
-  across all workers, guarded by a lock key.
+  across all workers, guarded by a lock key. A job whose hash cannot be run
+  (its stored options are missing or not JSON: hand-written or legacy) is
+  failed with CORRUPT_JOB instead; every field is read and checked before a
+  job's first write, so such a hash never aborts the check halfway.
+  A job still marked unstarted (\`un\`: prefetched, and its worker never
+  reported starting its handler) did not cause the stall: it goes back to
+  waiting with no stall counted, once (\`fq\`; see leaseJobs in lease.lua).
+  So does a job leased by a call whose reply its worker reported lost (the
+  token's call prefix is in \`lost leases\`; see markLostLeases).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
-    KEYS[5] stall lock   KEYS[6] id counter
+    KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
   Output: { number re-queued, number failed } or {} when another worker
           holds the lock
-  Events: stalled | failed (err code STALL_LIMIT)
+  Events: stalled | waiting (field released: never started) | failed (err
+    code STALL_LIMIT or CORRUPT_JOB)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1462,10 +2438,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1494,29 +2485,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -1528,44 +2552,61 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not redis.call('SET', KEYS[5], '1', 'PX', ARGV[4], 'NX') then return {} end
 local now = nowMs()
 local requeued, failed = 0, 0
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
+
+local function failJob(jk, id, name, code, message, kf)
+  local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
+  appendError(jk, err)
+  redis.call('HSET', jk, 's', 'f', 'f', now)
+  addFinished(base, KEYS[2], 'f', name, now, id)
+  moveCount(KEYS[3], name, 'a', 'f')
+  emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
+  trimFinished(base, KEYS[2], KEYS[3], 'f', name, kf[1], kf[2], now, 1)
+  failed = failed + 1
+end
+
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o')
+  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq', 'tk')
+  local opts = decodeOr(f[3])
+  local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
+  kf = { num(kf[1], 10000), num(kf[2], 0) }
+  -- A token is '<call prefix>:<place in the call>'.
+  local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
+  local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
   if f[1] then
-    redis.call('HDEL', jk, 'tk')
-    local stalls = redis.call('HINCRBY', jk, 'sc', 1)
-    if stalls > maxStalls then
-      local err = cjson.encode({ code = 'STALL_LIMIT', name = 'JobwireError', at = now,
-        message = 'job stalled ' .. stalls .. ' times (its worker died or froze); maxStalls is ' .. maxStalls })
-      appendError(jk, err)
-      redis.call('HSET', jk, 's', 'f', 'f', now)
-      redis.call('ZADD', KEYS[2], now, id)
-      moveCount(KEYS[3], f[1], 'a', 'f')
-      emit(KEYS[4], maxEvents, 'failed', id, f[1], 'err', err)
-      local keep = cjson.decode(f[3]).kf
-      trimFinished(base, KEYS[2], KEYS[3], 'f', keep[1], keep[2], now)
-      failed = failed + 1
+    redis.call('HDEL', jk, 'tk', 'un')
+    local unstarted = (f[5] or lost) and type(opts) == 'table'
+    local stalls = num(f[4], 0) + (unstarted and 0 or 1)
+    redis.call('HSET', jk, 'sc', stalls)
+    if unstarted then
+      -- Back to its old place, as a hand-back does.
+      local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
+      redis.call('HSET', jk, 's', 'w', 'sq', seq, 'fq', num(f[6], 0) + 1)
+      pushWait(base, id, f[1], waitScore(f[2], seq))
+      moveCount(KEYS[3], f[1], 'a', 'w')
+      emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
+      requeued = requeued + 1
+    elseif type(opts) ~= 'table' then
+      failJob(jk, id, f[1], 'CORRUPT_JOB', 'job ' .. id ..
+        ' stalled, and its stored options are missing or not JSON; it was not written by a jobwire producer', kf)
+    elseif stalls > maxStalls then
+      failJob(jk, id, f[1], 'STALL_LIMIT', 'job stalled ' .. stalls ..
+        ' times (its worker died or froze); maxStalls is ' .. maxStalls, kf)
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq)
@@ -1592,7 +2633,8 @@ return { requeued, failed }
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1602,10 +2644,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1634,29 +2691,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -1668,19 +2758,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -1699,18 +2782,20 @@ return 1
   'removeJob-6.lua': `#!lua
 --[[
   Removes a job that is not active, with its log, from whatever state it is
-  in. Active jobs are refused: their worker still holds a lease.
+  in. Active jobs are refused: their worker still holds a lease. Removing a
+  repeat's pending occurrence skips that slot: the next one is scheduled.
 
   Input:
     KEYS[1] delayed   KEYS[2] completed   KEYS[3] failed   KEYS[4] expired
     KEYS[5] counts    KEYS[6] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id
   Output: 1 removed; -1 missing; -3 active
-  Events: removed
+  Events: removed, delayed (the next occurrence of a repeat)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1720,10 +2805,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1752,29 +2852,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -1786,46 +2919,145 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
 end
 
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs \`-- @include base\` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after \`after\`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
   end
+  -- Slots at or before \`after\` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of \`key\` at its first free slot after
+-- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job \`id\` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
 end
 
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 's')
+local f = redis.call('HMGET', jk, 'n', 's', 'rk')
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4], w = base .. 'w:' .. f[1] }
 local setKey = sets[f[2]]
 if setKey == nil then return -3 end
 removeJob(base, setKey, KEYS[5], f[2], id)
+if f[2] == 'w' or f[2] == 'd' then advanceRepeat(base, f[3], id, nowMs()) end
 emit(KEYS[6], maxEvents, 'removed', id, f[1])
 return 1
 `,
-  'removeRepeat-3.lua': `#!lua
+  'removeRepeat-4.lua': `#!lua
 --[[
-  Deletes a repeat definition and its pending occurrence, if that is still
-  waiting or delayed.
+  Deletes a repeat schedule (every field, see includes/repeat.lua) and its
+  pending occurrence, if that is still waiting or delayed.
 
   Input:
-    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts
-    ARGV[1] key base   ARGV[2] repeat key
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] repeat key   ARGV[3] max events
   Output: 1 removed; 0 no such repeat
-  Events: none
+  Events: removed (the pending occurrence, if one was removed)
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1835,10 +3067,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1867,29 +3114,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -1901,11 +3181,104 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+local base, key = ARGV[1], ARGV[2]
+local nextId = redis.call('HGET', KEYS[1], key .. ':next')
+local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
+if nextId then
+  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
+  local from = f[2] == 'd' and KEYS[2] or (f[2] == 'w' and base .. 'w:' .. f[1]) or nil
+  if f[1] and from then
+    removeJob(base, from, KEYS[3], f[2], nextId)
+    emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
+  end
+end
+return existed > 0 and 1 or 0
+`,
+  'repairRepeat-4.lua': `#!lua
+--[[
+  The repair pass of one repeat schedule (layout in includes/repeat.lua),
+  run by workers on their periodic check: stores what the client
+  recomputed (cron slots, a template for schedules written by older
+  versions), then makes sure the schedule has its one pending occurrence,
+  creating it at the first slot after now when it is missing (a chain
+  broken by hand, by an older version, or by a cron slot list that ran dry).
+
+  Input:
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] repeat key
+    ARGV[4] the spec JSON the client read (the write is skipped if it changed)
+    ARGV[5] occurrence template JSON ('' = keep)
+    ARGV[6] cron slots ('' = keep)
+  Output: 0 schedule replaced or removed meanwhile; 1 pending occurrence
+          present; 2 created; -1 missing and no slot known
+  Events: delayed
+]]
+-- Shared helpers, inlined into each script by \`-- @include base\`.
+-- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+
+-- Redis TIME in ms: due times and leases use the server clock, never the
+-- client's, so clock skew between hosts cannot fire jobs early or expire
+-- leases.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
+-- Scores are priority * 2^42 + sequence; printed as integers because
+-- tostring() would round large doubles.
+local function waitScore(prio, seq)
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
+end
+
+local function pushWait(base, id, name, score)
+  redis.call('ZADD', base .. 'w:' .. name, score, id)
+  -- One member per type: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+end
+
+local function moveCount(countsKey, name, from, to)
+  if from ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. from, -1) end
+  if to ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. to, 1) end
+end
+
+local function emit(eventsKey, maxEvents, ev, id, name, ...)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*',
+    'ev', ev, 'id', id, 'n', name, ...)
+end
+
+-- For batch scripts: append without the trim check; the script trims once
+-- with trimEvents at its end.
+local function emitUntrimmed(eventsKey, ev, id, name, ...)
+  redis.call('XADD', eventsKey, '*', 'ev', ev, 'id', id, 'n', name, ...)
+end
+
+local function trimEvents(eventsKey, maxEvents)
+  redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
 -- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
@@ -1916,20 +3289,201 @@ local function callSliced(cmd, key, list)
   end
 end
 
-local base, key = ARGV[1], ARGV[2]
-local nextId = redis.call('HGET', KEYS[1], key .. ':next')
-local existed = redis.call('HDEL', KEYS[1], key, key .. ':next')
-if nextId then
-  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
-  if f[2] == 'd' then removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
-  elseif f[2] == 'w' then removeJob(base, base .. 'w:' .. f[1], KEYS[3], 'w', nextId) end
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
 end
-return existed > 0 and 1 or 0
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
+local function removeJob(base, setKey, countsKey, letter, id)
+  local jk = base .. 'j:' .. id
+  local name = redis.call('HGET', jk, 'n')
+  redis.call('ZREM', setKey, id)
+  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
+end
+
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
+  if ageMs > 0 then
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
+  end
+  if count >= 0 then
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
+  end
+end
+
+-- A job's payload: its own string key, so the job hash keeps only short
+-- values and stays in Redis's compact listpack encoding (half the memory).
+-- Jobs written before the split hold it in the hash as \`d\`.
+local function readPayload(base, jk, id)
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+end
+
+local function appendError(jk, errJson)
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
+  table.insert(list, cjson.decode(errJson))
+  while #list > 20 do table.remove(list, 1) end
+  redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs \`-- @include base\` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after \`after\`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
+  end
+  -- Slots at or before \`after\` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of \`key\` at its first free slot after
+-- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job \`id\` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
+end
+
+local base, maxEvents, key = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HGET', KEYS[1], key) ~= ARGV[4] then return 0 end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], key .. ':job', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6]) end
+local nextId = redis.call('HGET', KEYS[1], key .. ':next')
+if nextId then
+  local jk = base .. 'j:' .. nextId
+  local s = redis.call('HGET', jk, 's')
+  if s == 'w' or s == 'd' then
+    -- An occurrence written by an older version lacks its repeat key.
+    redis.call('HSET', jk, 'rk', key)
+    return 1
+  end
+end
+local now = nowMs()
+local id = scheduleOccurrence(base, key, now, now)
+trimEvents(KEYS[4], maxEvents)
+return id and 2 or -1
 `,
   'retryJob-5.lua': `#!lua
 --[[
   Sends a failed or expired job back to waiting with fresh attempt and stall
-  counts. Its recorded errors are kept.
+  counts. Its recorded errors are kept. An expired job (never started) gets
+  a fresh expiry; a job that has started has none.
 
   Input:
     KEYS[1] failed   KEYS[2] expired   KEYS[3] counts   KEYS[4] events
@@ -1940,7 +3494,8 @@ return existed > 0 and 1 or 0
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1950,10 +3505,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -1982,29 +3552,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -2016,19 +3619,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
@@ -2039,10 +3635,12 @@ local from
 if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
 elseif f[3] == 'x' and redis.call('ZREM', KEYS[2], id) == 1 then from = 'x'
 else return -3 end
+redis.call('ZREM', typeFinishedKey(base, from, f[1]), id)
 local seq = redis.call('INCR', KEYS[5])
 redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')
-if f[4] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[4])) end
+local ea = num(f[4], nil)
+if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
 pushWait(base, id, f[1], waitScore(f[2], seq))
 moveCount(KEYS[3], f[1], from, 'w')
 emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')
@@ -2061,7 +3659,8 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2071,10 +3670,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2103,29 +3717,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -2137,19 +3784,12 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
 
 local base = ARGV[1]
@@ -2167,20 +3807,28 @@ else
 end
 return 1
 `,
-  'updateProgress-2.lua': `#!lua
+  'setRepeat-4.lua': `#!lua
 --[[
-  Stores a job's latest progress and publishes it, if the caller holds the
-  lease.
+  Creates or replaces a repeat schedule (layout in includes/repeat.lua):
+  writes the latest spec and occurrence template, removes the pending
+  occurrence built from the previous spec, and schedules the first slot
+  after now from the new one. So a schedule keeps exactly one pending
+  occurrence, and it carries the latest spec and payload. Concurrent calls
+  with the same spec converge on the same slot id.
 
   Input:
-    KEYS[1] job hash   KEYS[2] events
-    ARGV[1] max events   ARGV[2] job id   ARGV[3] token   ARGV[4] progress JSON
-  Output: 1 stored; -1 missing; -2 lease lost
-  Events: progress (field pg)
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] repeat key
+    ARGV[4] spec JSON   ARGV[5] occurrence template JSON
+    ARGV[6] cron slots ('' for an interval)
+  Output: the id of the pending occurrence ('' when a cron has no slot left)
+  Events: removed (the replaced occurrence, unless the same id is
+          scheduled again), delayed
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2190,10 +3838,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -2222,29 +3885,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -2256,11 +3952,212 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs \`-- @include base\` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after \`after\`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
+  end
+  -- Slots at or before \`after\` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of \`key\` at its first free slot after
+-- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job \`id\` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
+end
+
+local base, maxEvents, key = ARGV[1], ARGV[2], ARGV[3]
+local now = nowMs()
+local old = redis.call('HGET', KEYS[1], key .. ':next')
+redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
+else
+  redis.call('HDEL', KEYS[1], key .. ':slots')
+end
+local oldName
+if old then
+  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's')
+  if f[2] == 'd' then
+    removeJob(base, KEYS[2], KEYS[3], 'd', old)
+    oldName = f[1]
+  elseif f[2] == 'w' then
+    removeJob(base, base .. 'w:' .. f[1], KEYS[3], 'w', old)
+    oldName = f[1]
+  end
+end
+local id = scheduleOccurrence(base, key, now, now)
+if oldName and id ~= old then emitUntrimmed(KEYS[4], 'removed', old, oldName) end
+trimEvents(KEYS[4], maxEvents)
+return id or ''
+`,
+  'updateProgress-2.lua': `#!lua
+--[[
+  Stores a job's latest progress and publishes it, if the caller holds the
+  lease.
+
+  Input:
+    KEYS[1] job hash   KEYS[2] events
+    ARGV[1] max events   ARGV[2] job id   ARGV[3] token   ARGV[4] progress JSON
+  Output: 1 stored; -1 missing; -2 lease lost
+  Events: progress (field pg)
+]]
+-- Shared helpers, inlined into each script by \`-- @include base\`.
+-- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+
+-- Redis TIME in ms: due times and leases use the server clock, never the
+-- client's, so clock skew between hosts cannot fire jobs early or expire
+-- leases.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
+-- Scores are priority * 2^42 + sequence; printed as integers because
+-- tostring() would round large doubles.
+local function waitScore(prio, seq)
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
+end
+
+local function pushWait(base, id, name, score)
+  redis.call('ZADD', base .. 'w:' .. name, score, id)
+  -- One member per type: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+end
+
+local function moveCount(countsKey, name, from, to)
+  if from ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. from, -1) end
+  if to ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. to, 1) end
+end
+
+local function emit(eventsKey, maxEvents, ev, id, name, ...)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*',
+    'ev', ev, 'id', id, 'n', name, ...)
+end
+
+-- For batch scripts: append without the trim check; the script trims once
+-- with trimEvents at its end.
+local function emitUntrimmed(eventsKey, ev, id, name, ...)
+  redis.call('XADD', eventsKey, '*', 'ev', ev, 'id', id, 'n', name, ...)
+end
+
+local function trimEvents(eventsKey, maxEvents)
+  redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
 -- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
@@ -2269,6 +4166,73 @@ local function callSliced(cmd, key, list)
   for i = 1, #list, 1000 do
     redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
   end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
+local function removeJob(base, setKey, countsKey, letter, id)
+  local jk = base .. 'j:' .. id
+  local name = redis.call('HGET', jk, 'n')
+  redis.call('ZREM', setKey, id)
+  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
+end
+
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
+  if ageMs > 0 then
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
+  end
+  if count >= 0 then
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
+  end
+end
+
+-- A job's payload: its own string key, so the job hash keeps only short
+-- values and stays in Redis's compact listpack encoding (half the memory).
+-- Jobs written before the split hold it in the hash as \`d\`.
+local function readPayload(base, jk, id)
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+end
+
+local function appendError(jk, errJson)
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
+  table.insert(list, cjson.decode(errJson))
+  while #list > 20 do table.remove(list, 1) end
+  redis.call('HSET', jk, 'e', cjson.encode(list))
 end
 
 local f = redis.call('HMGET', KEYS[1], 'n', 'tk')

@@ -1,6 +1,7 @@
 -- Shared helpers, inlined into each script by `-- @include base`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -10,10 +11,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or `default` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when `raw` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -42,29 +58,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs `cmd key ...list` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+-- Applies one keep rule to the finished jobs of type `name` only. Bounded
+-- per rule and call, but never below `added` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -76,17 +125,10 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs `cmd key ...list` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end
