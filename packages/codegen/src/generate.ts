@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { JobRegistry } from '@jobwire/core';
 import { format, resolveConfig } from 'prettier';
 import {
   breakingFor,
@@ -12,7 +10,8 @@ import {
 import { refusal } from './compat/refusal.ts';
 import { buildContract, ContractError } from './contract.ts';
 import type { Acceptance, Lock } from './contract-types.ts';
-import { readSchemaSource, type SchemaSource } from './discover.ts';
+import type { ImportExtension } from './config.ts';
+import { readSchemaSource } from './discover.ts';
 import {
   emitConsumer,
   emitProducer,
@@ -22,7 +21,14 @@ import {
 import { CodegenError } from './errors.ts';
 import { IncompatibleChangeError } from './exit-codes.ts';
 import { staleFiles, writeAllOrNothing } from './files.ts';
+import { readJsonFile } from './json-file.ts';
+import { loadRegistry } from './load-schema.ts';
 import { relativeImport } from './names.ts';
+import {
+  detectImportExtension,
+  findTsconfig,
+  readTsSettings,
+} from './tsconfig.ts';
 
 /** Where codegen reads and writes; relative paths resolve from `cwd`. */
 export interface CodegenOptions {
@@ -33,8 +39,18 @@ export interface CodegenOptions {
   out?: string;
   /** The contract lock. @defaultValue 'jobs.lock.json' */
   lock?: string;
-  /** @defaultValue 'tsconfig.json' */
+  /**
+   * The tsconfig.json the schema is checked with and the import extension
+   * is read from. @defaultValue the nearest tsconfig.json above the schema
+   * file; without one, strict defaults
+   */
   tsconfig?: string;
+  /**
+   * How the generated modules spell relative imports.
+   * @defaultValue `.ts` when the tsconfig sets `allowImportingTsExtensions`
+   * (or `rewriteRelativeImportExtensions`), else `.js`
+   */
+  importExtension?: ImportExtension;
   /** Compare instead of writing. */
   check?: boolean;
   /** Accept incompatible changes and record the acceptance in the lock. */
@@ -51,40 +67,6 @@ export interface CodegenResult {
   notes: string[];
 }
 
-async function loadRegistry(
-  schemaPath: string,
-  source: SchemaSource,
-): Promise<JobRegistry> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(schemaPath).href)) as Record<
-      string,
-      unknown
-    >;
-  } catch (err) {
-    throw new CodegenError(
-      `importing the schema file failed: ${(err as Error).message}`,
-      {
-        file: schemaPath,
-        line: 1,
-        column: 1,
-      },
-    );
-  }
-  const registry = mod[source.exportName] as JobRegistry | undefined;
-  if (registry?.kind !== 'jobwire.registry') {
-    throw new CodegenError(
-      `export "${source.exportName}" is not a defineJobs(...) registry`,
-      {
-        file: schemaPath,
-        line: 1,
-        column: 1,
-      },
-    );
-  }
-  return registry;
-}
-
 /** Generates (or, with `check`, verifies) the modules, contract.json and the lock. */
 export async function runCodegen(
   options: CodegenOptions,
@@ -94,13 +76,17 @@ export async function runCodegen(
   const outDir = at(options.out ?? 'generated');
   const lockPath = at(options.lock ?? 'jobs.lock.json');
   if (!existsSync(schemaPath))
-    throw new CodegenError(`schema file not found: ${schemaPath}`);
+    throw new CodegenError('schema file not found', { file: schemaPath });
 
-  const source = readSchemaSource(
+  const tsconfig = findTsconfig(
+    options.tsconfig === undefined ? undefined : at(options.tsconfig),
     schemaPath,
-    at(options.tsconfig ?? 'tsconfig.json'),
   );
-  const registry = await loadRegistry(schemaPath, source);
+  const settings = readTsSettings(tsconfig);
+  const importExtension =
+    options.importExtension ?? detectImportExtension(settings).extension;
+  const source = readSchemaSource(schemaPath, settings);
+  const registry = await loadRegistry(schemaPath, source.exportName, tsconfig);
   const byName = new Map(source.jobs.map((j) => [j.name, j]));
   let contract;
   try {
@@ -121,9 +107,7 @@ export async function runCodegen(
     );
   }
 
-  const lock = existsSync(lockPath)
-    ? (JSON.parse(readFileSync(lockPath, 'utf8')) as Lock)
-    : undefined;
+  const lock = existsSync(lockPath) ? readLock(lockPath) : undefined;
   const notes: string[] = [];
   const accepted: Acceptance[] = [...(lock?.accepted ?? [])];
   const refused: ReturnType<typeof refusal>[] = [];
@@ -173,20 +157,20 @@ export async function runCodegen(
         ...refused.map((r) => r.text),
         'Or, for all of them:',
         "  - bump the job type's `version` (old and new jobs are then separate contracts; drain or migrate old jobs first),",
-        '  - or accept them explicitly: rerun codegen with `--accept`, which records the acceptance in the lock.',
+        '  - or accept them explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
       ].join('\n'),
       refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );
   }
 
   const emitInput: EmitInput = {
-    schemaImport: relativeImport(outDir, schemaPath, relative),
+    schemaImport: relativeImport(outDir, schemaPath, importExtension),
+    importExtension,
     exportName: source.exportName,
     fingerprint: contract.fingerprint,
     jobs: [...source.jobs].sort((a, b) => a.name.localeCompare(b.name)),
   };
-  const prettierConfig =
-    (await resolveConfig(resolve(outDir, 'producer.ts'))) ?? {};
+  const prettierConfig = await prettierConfigFor(outDir);
   const ts = (text: string) =>
     format(text, { ...prettierConfig, parser: 'typescript' });
   const json = (value: unknown) =>
@@ -206,5 +190,43 @@ export async function runCodegen(
     [lockPath, await json(newLock)],
   ]);
   if (options.check) return { written: [], stale: staleFiles(files), notes };
-  return { written: writeAllOrNothing(files), stale: [], notes };
+  try {
+    return { written: writeAllOrNothing(files), stale: [], notes };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CodegenError(`cannot write the generated files: ${e.message}`, {
+      file: e.path ?? outDir,
+    });
+  }
+}
+
+/** The user's prettier settings for the output dir, so generated code matches their style. */
+async function prettierConfigFor(outDir: string) {
+  const probe = resolve(outDir, 'producer.ts');
+  try {
+    return (await resolveConfig(probe)) ?? {};
+  } catch (err) {
+    throw new CodegenError(
+      `cannot read the prettier config for the output: ${(err as Error).message}`,
+      { file: probe },
+    );
+  }
+}
+
+/** The lock file, checked to be one before the diff relies on its shape. */
+function readLock(path: string): Lock {
+  const file = readJsonFile(path);
+  const value = file.value as Partial<Lock> | null;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.jobs !== 'object' ||
+    value.jobs === null
+  ) {
+    throw new CodegenError(
+      'not a jobwire contract lock (no "jobs" object); delete it to start a new one',
+      file.at(),
+    );
+  }
+  return value as Lock;
 }

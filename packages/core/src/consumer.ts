@@ -16,12 +16,20 @@ export interface LeasedJob {
   createdAt: number;
   version: number;
   fingerprint: string;
+  /**
+   * Leased as a prefetched job, marked unstarted in Redis, and its start
+   * not yet reported: the stall check re-queues such a job without
+   * counting a stall. Cleared once a report is on its way.
+   */
+  unstarted: boolean;
 }
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
 export interface Reservation {
   quotas: [string, number][];
   total: number;
+  /** How many of `total` fill free slots; the rest are prefetched. */
+  immediate: number;
 }
 
 /** What a consumer needs from its worker. */
@@ -75,6 +83,10 @@ export class QueueConsumer {
   private completions: PendingCompletion[] = [];
   private flushScheduled = false;
   private completionsInFlight = 0;
+  /** Leasing calls made: with the worker id, a lease token prefix unique per call. */
+  private leaseCalls = 0;
+  /** Prefetched jobs started since the last completion batch: reported with it. */
+  private started: LeasedJob[] = [];
 
   constructor(
     private readonly host: ConsumerHost,
@@ -111,7 +123,7 @@ export class QueueConsumer {
       let wait: number;
       try {
         await ensureReady(this.command.client, 5000);
-        const r = await this.fetch(quotas, total);
+        const r = await this.fetch(reservation);
         jobs = r.jobs;
         wait = r.waitMs;
         failures = 0;
@@ -144,40 +156,102 @@ export class QueueConsumer {
    * both fetch paths have replies in one read from the socket.
    */
   private fetch(
-    quotas: [string, number][],
-    total: number,
+    reservation: Reservation,
   ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
     const k = this.keys;
+    const prefix = this.leasePrefix();
     return runScript(
       this.command.client,
       'moveToActive',
       [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-      [k.base, this.host.maxEvents, ...this.leaseArgs(quotas, total)],
-    ).then((reply) => {
-      const leased = this.readLeased(reply as (string | number)[], 0);
-      for (const job of leased.jobs) this.host.dispatch(job);
-      return leased;
-    });
+      [k.base, this.host.maxEvents, ...this.leaseArgs(reservation, prefix)],
+    ).then(
+      (reply) => {
+        const leased = this.readLeased(
+          reply as (string | number)[],
+          0,
+          reservation.immediate,
+        );
+        for (const job of leased.jobs) this.host.dispatch(job);
+        return leased;
+      },
+      (err: unknown) => {
+        if (reservation.total > 0) void this.reportLost(prefix);
+        throw err;
+      },
+    );
+  }
+
+  /** A lease token prefix unique per leasing call. */
+  private leasePrefix(): string {
+    return `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`;
   }
 
   /** moveToActive's arguments after the key base and max events. */
   private leaseArgs(
-    quotas: [string, number][],
-    total: number,
+    reservation: Reservation,
+    prefix: string,
   ): (string | number)[] {
+    const { quotas, total, immediate } = reservation;
     return [
       this.host.leaseMs,
-      this.host.workerId,
+      prefix,
       total,
+      immediate,
       quotas.length,
       ...quotas.flat(),
     ];
+  }
+
+  /**
+   * A leasing call failed without a reply (a timeout, a dropped
+   * connection): it may still have run and leased jobs that this worker
+   * will never start. Recorded in Redis, so the stall check re-queues them
+   * without counting a stall; retried while Redis is unreachable, for as
+   * long as the leases could last.
+   */
+  private async reportLost(prefix: string): Promise<void> {
+    const leaseMs = this.host.leaseMs;
+    const giveUpAt = Date.now() + Math.max(2 * leaseMs, 10_000);
+    for (let i = 0; ; i++) {
+      try {
+        await runScript(
+          this.command.client,
+          'markLostLeases',
+          [this.keys.lostLeases],
+          [prefix, 2 * leaseMs + 600_000],
+        );
+        return;
+      } catch (err) {
+        if (Date.now() > giveUpAt || this.command.client.status === 'end') {
+          this.host.reportError(
+            mapRedisError(err),
+            `recording the lost reply of lease call ${prefix}`,
+          );
+          return;
+        }
+        await sleep(Math.min(50 * 2 ** i, 1000));
+      }
+    }
+  }
+
+  /**
+   * A prefetched job's handler started: its unstarted mark is cleared by
+   * the next completion batch, or else by the next lease renewal.
+   */
+  noteStarted(job: LeasedJob): void {
+    if (!job.unstarted) return;
+    this.started.push(job);
+    // Without completions (every job fails) no batch takes them: keep the
+    // newest; older ones were renewed (reported) or have ended.
+    if (this.started.length > 1000) this.started.splice(0, 500);
   }
 
   /** Reads moveToActive's reply, which starts at `at` in `reply`. */
   private readLeased(
     reply: (string | number)[],
     at: number,
+    immediate: number,
   ): { jobs: LeasedJob[]; waitMs: number } {
     this.queuePaused = Number(reply[at]) === 1;
     const nextDue = Number(reply[at + 1]);
@@ -197,6 +271,7 @@ export class QueueConsumer {
         createdAt: Number(reply[o + 7]),
         version: Number(reply[o + 8]),
         fingerprint: String(reply[o + 10]),
+        unstarted: i >= immediate,
       });
     }
     const untilDue = nextDue < 0 ? Infinity : Math.max(0, nextDue - now);
@@ -253,7 +328,12 @@ export class QueueConsumer {
     // stay small, since the fetch loop waits while completions are written.
     const reservation = taking
       ? host.reserve(this.types)
-      : { quotas: [], total: 0 };
+      : { quotas: [], total: 0, immediate: 0 };
+    // Reports sent with this batch; a job renewed meanwhile is reported twice
+    // at worst, which is harmless.
+    const started = this.started.splice(0);
+    for (const job of started) job.unstarted = false;
+    const prefix = this.leasePrefix();
     const k = this.keys;
     try {
       const reply = (await runScript(
@@ -280,15 +360,22 @@ export class QueueConsumer {
             c.keep[0],
             c.keep[1],
           ]),
-          ...this.leaseArgs(reservation.quotas, reservation.total),
+          ...this.leaseArgs(reservation, prefix),
+          started.length,
+          ...started.map((j) => j.id),
         ],
       )) as (string | number)[];
       if (reservation.total > 0) {
-        for (const job of this.readLeased(reply, batch.length).jobs)
+        for (const job of this.readLeased(
+          reply,
+          batch.length,
+          reservation.immediate,
+        ).jobs)
           host.dispatch(job);
       }
       batch.forEach((c, i) => c.resolve(Number(reply[i])));
     } catch (err) {
+      if (reservation.total > 0) void this.reportLost(prefix);
       for (const c of batch) c.reject(err);
     } finally {
       this.completionsInFlight--;

@@ -379,8 +379,8 @@ export class Maintenance {
             runScript(
               this.ctx.client,
               'drain',
-              [k.delayed, k.counts, k.types],
-              [k.base, 1000, options.delayed ? '1' : '0'],
+              [k.delayed, k.counts, k.types, k.events],
+              [k.base, 1000, options.delayed ? '1' : '0', this.ctx.maxEvents],
             ),
           ),
         );
@@ -455,6 +455,7 @@ function toJobInfo(
   if (h.f !== undefined) info.finishedAt = Number(h.f);
   if (h.__due !== undefined) info.dueAt = Number(h.__due);
   if (h.pg !== undefined) info.progress = parseMaybe(h.pg);
-  if (h.r !== undefined) info.result = parseMaybe(h.r);
+  // '' is a job without a result (no result schema, or an undefined one).
+  if (h.r !== undefined && h.r !== '') info.result = parseMaybe(h.r);
   return info;
 }

@@ -43,8 +43,8 @@ import type { Durability, EnqueueOptions } from './types.ts';
 import type { RepeatSpec } from './options.ts';
 import {
   checkRepeat,
-  nextSlot,
-  occurrenceId,
+  cronSlots,
+  occurrenceTemplate,
   redisNow,
   type RepeatOptions,
 } from './repeat.ts';
@@ -89,27 +89,22 @@ const sharedSettings = new WeakMap<
 
 /**
  * A job's settings, in the enqueue script's order: stored options JSON,
- * expire-after ms, contract version, repeat key, repeat spec JSON (only
- * when the spec is stored), fingerprint.
+ * expire-after ms, contract version, fingerprint.
  */
 function settingsFor(
   o: ResolvedEnqueueOptions,
   def: AnyJobDefinition,
-  repeat?: RepeatArgs,
 ): (string | number)[] {
-  const stored = toStoredOptions(o);
   return [
-    JSON.stringify(repeat ? { ...stored, rp: repeat.spec } : stored),
+    JSON.stringify(toStoredOptions(o)),
     Math.round(o.expireAfterMs),
     def.version,
-    repeat?.spec.key ?? '',
-    repeat?.storeSpec === true ? JSON.stringify(repeat.spec) : '',
     jobFingerprint(def),
   ];
 }
 
 /**
- * Settings without a repeat. Options resolved once per type (no per-call
+ * Settings of one job. Options resolved once per type (no per-call
  * options) map to one shared array, which `enqueueArgs` then sends once
  * per batch.
  */
@@ -189,23 +184,20 @@ export type Producer<TJobs extends JobMap> = Pick<
 export interface PreparedJob {
   queue: string;
   name: string;
-  /** custom id ('' = generate), type name, data JSON, priority, delay ms */
+  /**
+   * custom id ('' = generate), type name, data JSON, priority, delay: ms
+   * from now, or `@<epoch ms>` for a `runAt`, which the script turns into a
+   * delay with Redis time
+   */
   fields: (string | number)[];
   /**
-   * Stored options JSON, expire-after ms, contract version, repeat key,
-   * repeat spec JSON, fingerprint: shared by identity between the jobs of a
-   * type enqueued without options, and sent once per batch.
+   * Stored options JSON, expire-after ms, contract version, fingerprint:
+   * shared by identity between the jobs of a type enqueued without options,
+   * and sent once per batch.
    */
   settings: readonly (string | number)[];
   /** The persistence wait this job asks for, if any. */
   durability?: ResolvedDurability;
-}
-
-/** The repeat fields of a prepared job. */
-export interface RepeatArgs {
-  spec: RepeatSpec;
-  /** Store the spec (a new repeat), or require that it still exists. */
-  storeSpec: boolean;
 }
 
 /**
@@ -305,7 +297,6 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     name: string,
     payload: unknown,
     options: EnqueueOptions | undefined,
-    repeat?: RepeatArgs,
   ): PreparedJob {
     this.assertOpen();
     const {
@@ -325,8 +316,15 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       queue: def.queue,
       name,
       ...(durability !== undefined ? { durability } : {}),
-      fields: [o.jobId ?? '', name, data, o.priority, Math.round(o.delayMs)],
-      settings: repeat ? settingsFor(o, def, repeat) : settingsOf(o, def),
+      fields: [
+        o.jobId ?? '',
+        name,
+        data,
+        o.priority,
+        // The script converts runAt with Redis time, like every due time.
+        o.runAtMs !== undefined ? `@${o.runAtMs}` : Math.round(o.delayMs),
+      ],
+      settings: settingsOf(o, def),
     };
   }
 
@@ -390,7 +388,7 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
   ): Promise<(JobHandle<unknown> | JobwireError)[]> {
     await this.checkConfigOnce();
     const k = this.ctx.keys(queue);
-    const keys = [k.id, k.delayed, k.counts, k.events, k.types, k.repeats];
+    const keys = [k.id, k.delayed, k.counts, k.events, k.types];
     const args = enqueueArgs(k.base, this.ctx.maxEvents, jobs);
     const durability = strongest(jobs);
     const sentAt = performance.now();
@@ -508,7 +506,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
    * Declares a repeatable job: a cron expression (with optional time zone)
    * or a fixed interval. Occurrences get deterministic ids per slot, so any
    * number of processes calling this, or running workers, never schedule
-   * duplicates. Calling it again with the same key replaces the schedule.
+   * duplicates. Calling it again with the same key replaces the schedule:
+   * its pending occurrence is rebuilt from the new spec and payload, and
+   * every later occurrence follows them. Returns the pending occurrence.
    */
   async repeat<TName extends keyof TJobs & string>(
     name: TName,
@@ -517,8 +517,8 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
     options?: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'>,
   ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
     checkRepeat(repeat);
-    // Validate payload and options before computing anything.
-    this.prepare(name, payload, options);
+    // Validates payload and options before anything is written.
+    const job = this.prepare(name, payload, options);
     const spec: RepeatSpec = {
       key: repeat.key,
       name,
@@ -528,25 +528,41 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
         : { everyMs: repeat.everyMs }),
       ...(options !== undefined ? { options } : {}),
     };
-    // Slots come from the Redis clock, so skewed hosts agree on them.
-    const now = await withRedis(
+    await this.checkConfigOnce();
+    const k = this.ctx.keys(job.queue);
+    const id = await withRedis(
       this.ctx.client,
       this.ctx.connectTimeoutMs,
-      () => redisNow(this.ctx.client),
-    );
-    const slot = nextSlot(spec, now);
-    const job = this.prepare(
-      name,
-      payload,
-      {
-        ...options,
-        jobId: occurrenceId(repeat.key, slot),
-        delayMs: Math.max(0, slot - now),
+      async () => {
+        // Cron slots come from the Redis clock, so skewed hosts agree.
+        const slots =
+          spec.cron !== undefined
+            ? cronSlots(spec, await redisNow(this.ctx.client))
+            : '';
+        return runScript(
+          this.ctx.client,
+          'setRepeat',
+          [k.repeats, k.delayed, k.counts, k.events],
+          [
+            k.base,
+            this.ctx.maxEvents,
+            spec.key,
+            JSON.stringify(spec),
+            occurrenceTemplate(job.fields, job.settings, spec.everyMs ?? 0),
+            slots,
+          ],
+        );
       },
-      { spec, storeSpec: true },
     );
-    const [handle] = await this.store(job.queue, [job]);
-    return handle as JobHandle<inferJobResult<TJobs, TName>>;
+    if (id === '' || typeof id !== 'string') {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `repeat ${spec.key}: the cron expression has no upcoming slot`,
+      );
+    }
+    return this.handle(job.queue, name, id, performance.now()) as JobHandle<
+      inferJobResult<TJobs, TName>
+    >;
   }
 
   /** Stops a repeat and removes its pending occurrence. */
@@ -559,8 +575,8 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
       runScript(
         this.ctx.client,
         'removeRepeat',
-        [k.repeats, k.delayed, k.counts],
-        [k.base, key],
+        [k.repeats, k.delayed, k.counts, k.events],
+        [k.base, key, this.ctx.maxEvents],
       ),
     );
     return Number(n) === 1;
@@ -576,7 +592,9 @@ export class Queue<TJobs extends JobMap> extends Maintenance {
         () => this.ctx.client.hgetall(this.ctx.keys(q).repeats),
       );
       for (const [field, value] of Object.entries(all)) {
-        if (!field.endsWith(':next')) out.push(JSON.parse(value) as RepeatSpec);
+        // Other fields (`<key>:next`, `:job`, `:slots`) are the schedule's
+        // internals; repeat keys never hold ':'.
+        if (!field.includes(':')) out.push(JSON.parse(value) as RepeatSpec);
       }
     }
     return out.sort((a, b) => a.key.localeCompare(b.key));

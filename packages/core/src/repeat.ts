@@ -35,33 +35,52 @@ export function checkRepeat(options: RepeatOptions): void {
   }
 }
 
-/** The first slot strictly after `after` (ms since the epoch). */
-export function nextSlot(
-  spec: Pick<RepeatSpec, 'cron' | 'tz' | 'everyMs'>,
+/**
+ * Cron slots a schedule stores ahead. Scripts consume them (Lua cannot
+ * evaluate cron with time zones); workers refill the list when fewer than
+ * half remain, on their periodic check.
+ */
+export const CRON_SLOTS_AHEAD = 64;
+
+/**
+ * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after`, as the
+ * comma-joined list a schedule stores (includes/repeat.lua).
+ */
+export function cronSlots(
+  spec: Pick<RepeatSpec, 'cron' | 'tz'>,
   after: number,
-): number {
-  if (spec.cron !== undefined) {
-    const expr = CronExpressionParser.parse(spec.cron, {
-      currentDate: new Date(after),
-      tz: spec.tz ?? 'UTC',
-    });
-    return expr.next().getTime();
-  }
-  const every = spec.everyMs ?? 60_000;
-  // Interval slots are aligned to multiples of everyMs, so every process
-  // computes the same slot, and the slot id deduplicates.
-  return (Math.floor(after / every) + 1) * every;
+): string {
+  const expr = CronExpressionParser.parse(spec.cron ?? '', {
+    currentDate: new Date(after),
+    tz: spec.tz ?? 'UTC',
+  });
+  const out: number[] = [];
+  for (let i = 0; i < CRON_SLOTS_AHEAD && expr.hasNext(); i++)
+    out.push(expr.next().getTime());
+  return out.join(',');
 }
 
-/** The deterministic job id of one occurrence; duplicates collapse on it. */
-export function occurrenceId(key: string, slot: number): string {
-  return `rpt.${key}.${slot}`;
-}
-
-/** The slot of an occurrence id, or undefined for other ids. */
-export function slotOf(id: string): number | undefined {
-  const m = /^rpt\..+\.(\d+)$/.exec(id);
-  return m ? Number(m[1]) : undefined;
+/**
+ * The occurrence template a schedule stores: what the scripts write into
+ * each occurrence they create, taken from a prepared job's enqueue fields
+ * (custom id, type, data, priority, delay) and settings (options JSON,
+ * expire-after ms, version, fingerprint). `everyMs` is 0 for a cron.
+ */
+export function occurrenceTemplate(
+  fields: readonly (string | number)[],
+  settings: readonly (string | number)[],
+  everyMs: number,
+): string {
+  return JSON.stringify({
+    n: fields[1],
+    d: fields[2],
+    p: fields[3],
+    o: settings[0],
+    ea: settings[1],
+    v: settings[2],
+    fp: settings[3],
+    e: everyMs,
+  });
 }
 
 /**

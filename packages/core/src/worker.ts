@@ -22,11 +22,16 @@ import { executeJob, type RunningJob } from './execute.ts';
 import { makeKeyCache, resolveCommon } from './internal/context.ts';
 import { Wakeup } from './internal/signal.ts';
 import { LeaseUpkeep, runningKey } from './internal/lease-upkeep.ts';
+import {
+  repairRepeats,
+  type RepeatRepairHost,
+} from './internal/repeat-repair.ts';
 import { MAX_PARKED_MS, SlotBook } from './internal/slots.ts';
 import { trackRunning } from './internal/stray-rejections.ts';
 import { trackForTests } from './internal/track.ts';
 import type { Job } from './job.ts';
 import { Queue } from './queue.ts';
+import { occurrenceTemplate } from './repeat.ts';
 import type {
   HandlerMap,
   WorkerEvents,
@@ -53,6 +58,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private readonly capacity = new Wakeup();
   private readonly producer: Queue<TJobs>;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Apart from `timers`: close() keeps renewing until the last job settled. */
+  private renewTimer: NodeJS.Timeout | undefined;
   private readonly upkeep: LeaseUpkeep;
   private stopping = false;
   private paused = false;
@@ -145,7 +152,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   run(): void {
     if (this.stopping)
       throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
-    if (this.timers.length > 0) return;
+    if (this.renewTimer !== undefined) return;
     if (this.options.catchUnhandledRejections !== false)
       trackRunning(this, true);
     void ensureReady(this.command.client, 60_000)
@@ -160,7 +167,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         this.reportError(err, 'checking the eviction policy'),
       );
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.timers.push(setInterval(() => void this.upkeep.renew(), renewEvery));
+    this.renewTimer = setInterval(() => void this.upkeep.renew(), renewEvery);
     this.timers.push(
       setInterval(
         () => void this.upkeep.handBack(this.slots.unparkStale()),
@@ -169,14 +176,13 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     );
     const checkEvery =
       this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
-    this.timers.push(
-      setInterval(
-        () => void this.upkeep.recoverStalled(checkEvery),
-        checkEvery,
-      ),
-    );
+    const check = async () => {
+      await this.upkeep.recoverStalled(checkEvery);
+      await this.repairRepeats();
+    };
+    this.timers.push(setInterval(() => void check(), checkEvery));
     void ensureReady(this.command.client, 60_000)
-      .then(() => this.upkeep.recoverStalled(checkEvery))
+      .then(check)
       .catch(() => {});
     for (const c of this.consumers) c.start();
   }
@@ -213,11 +219,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   /** Runs a job that holds a slot. */
   private start(leased: LeasedJob): void {
-    const key = runningKey(leased.queue, leased.id);
+    // By lease token, unique per lease: a stale run of a job id (its lease
+    // lost) must not remove a newer run of the same id when it ends.
+    const key = runningKey(leased.queue, leased.token);
+    this.consumerOf(leased.queue).noteStarted(leased);
     const running = executeJob(this, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
-      this.jobs.delete(key);
+      if (this.jobs.get(key) === running) this.jobs.delete(key);
       this.slotFreed(leased);
       this.capacity.notify();
     });
@@ -239,6 +248,36 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.emitter.listenerCount('error') > 0) this.safeEmit('error', error);
     else this.logger.warn(`worker: ${context}: ${error.message}`);
+  }
+
+  /**
+   * Keeps every repeat schedule of this worker's queues with its one
+   * pending occurrence (see internal/repeat-repair.ts).
+   */
+  private async repairRepeats(): Promise<void> {
+    if (this.command.client.status !== 'ready') return;
+    const host: RepeatRepairHost = {
+      client: this.command.client,
+      maxEvents: this.maxEvents,
+      template: (spec) => {
+        // A type this worker does not know: left to a worker that does.
+        if (!Object.hasOwn(this.registry.jobs, spec.name)) return '';
+        const job = this.producer.prepare(
+          spec.name,
+          JSON.parse(spec.data) as unknown,
+          spec.options,
+        );
+        return occurrenceTemplate(job.fields, job.settings, spec.everyMs ?? 0);
+      },
+      reportError: (err, context) => this.reportError(err, context),
+    };
+    for (const c of this.consumers) {
+      try {
+        await repairRepeats(host, c.keys);
+      } catch (err) {
+        this.reportError(err, 'repairing repeat schedules');
+      }
+    }
   }
 
   // ----- used by execute.ts -----
@@ -379,6 +418,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     await Promise.all(this.consumers.map((c) => c.stopped()));
     // Jobs a last completion batch prefetched while closing.
     await this.upkeep.handBack(this.slots.unpark());
+    // Only now: a job still running, or a completion still being written,
+    // would otherwise outlive its lease and run again on another worker.
+    clearInterval(this.renewTimer);
     await this.producer.close();
     await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
     await closeConnection(this.command);

@@ -8,7 +8,7 @@ import type { SlotBook } from './slots.ts';
 export interface UpkeepHost {
   readonly client: RedisClient;
   readonly consumers: readonly QueueConsumer[];
-  /** Running jobs by `runningKey(queue, id)`. */
+  /** Running jobs by `runningKey(queue, token)`. */
   readonly jobs: ReadonlyMap<string, RunningJob>;
   readonly slots: SlotBook;
   readonly leaseMs: number;
@@ -18,9 +18,9 @@ export interface UpkeepHost {
   stalled(info: { queue: string; requeued: number; failed: number }): void;
 }
 
-/** The key of a running job in the worker's map. */
-export function runningKey(queue: string, id: string): string {
-  return `${queue}\u0000${id}`;
+/** The key of a running job in the worker's map: its lease, not its id. */
+export function runningKey(queue: string, token: string): string {
+  return `${queue}\u0000${token}`;
 }
 
 /**
@@ -37,23 +37,30 @@ export class LeaseUpkeep {
     if (host.client.status !== 'ready') return;
     for (const c of host.consumers) {
       const queue = c.keys.queue;
-      const mine: LeasedJob[] = [];
-      for (const j of host.jobs.values())
-        if (j.leased.queue === queue && j.renewing) mine.push(j.leased);
+      const args: (string | number)[] = [c.keys.base, host.leaseMs];
+      // Running prefetched jobs whose start no completion batch reported yet.
+      const reported: LeasedJob[] = [];
+      for (const j of host.jobs.values()) {
+        if (j.leased.queue !== queue || !j.renewing) continue;
+        args.push(j.leased.id, j.leased.token, j.leased.unstarted ? 1 : 0);
+        if (j.leased.unstarted) reported.push(j.leased);
+      }
       // Prefetched jobs hold leases too.
-      for (const j of host.slots.buffer) if (j.queue === queue) mine.push(j);
-      if (mine.length === 0) continue;
+      for (const j of host.slots.buffer)
+        if (j.queue === queue) args.push(j.id, j.token, 0);
+      if (args.length === 2) continue;
+      for (const j of reported) j.unstarted = false;
       try {
         const lost = (await runScript(
           host.client,
           'extendLeases',
           [c.keys.active],
-          [c.keys.base, host.leaseMs, ...mine.flatMap((j) => [j.id, j.token])],
+          args,
         )) as string[];
         const gone = new Set(lost);
-        host.slots.unpark((j) => j.queue === queue && gone.has(j.id));
-        for (const id of lost)
-          host.jobs.get(runningKey(queue, id))?.leaseLost('renew');
+        host.slots.unpark((j) => j.queue === queue && gone.has(j.token));
+        for (const token of lost)
+          host.jobs.get(runningKey(queue, token))?.leaseLost('renew');
       } catch (err) {
         host.reportError(err, 'renewing leases');
       }
@@ -94,7 +101,15 @@ export class LeaseUpkeep {
         const r = (await runScript(
           host.client,
           'recoverStalled',
-          [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
+          [
+            k.active,
+            k.failed,
+            k.counts,
+            k.events,
+            k.stallLock,
+            k.id,
+            k.lostLeases,
+          ],
           [k.base, host.maxEvents, host.maxStalls, intervalMs],
         )) as number[];
         if (r.length === 2 && (r[0]! > 0 || r[1]! > 0))
