@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ErrorCode, JobwireError } from './errors.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
 import { parseJobOptions, type ResolvedJobOptions } from './options.ts';
-import type { JobOptions } from './types.ts';
+import type { JobOptions } from '../types.ts';
 
 /** Job type and queue names: a letter, then letters, digits, `_`, `-`, `.`. */
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;

@@ -1,7 +1,11 @@
-import { ensureReady, mapRedisError, type Connection } from './connection.ts';
-import type { QueueKeys } from './keys.ts';
-import { runScript } from './scripts/index.ts';
-import { sleep } from './internal/signal.ts';
+import {
+  ensureReady,
+  mapRedisError,
+  type Connection,
+} from '../redis/connection.ts';
+import type { QueueKeys } from '../redis/keys.ts';
+import { runScript } from '../redis/scripts/index.ts';
+import { sleep } from './wakeup.ts';
 
 /** One job as leased by moveToActive. */
 export interface LeasedJob {

@@ -3,19 +3,19 @@ import {
   getDefinition,
   type AnyJobDefinition,
   type JobRegistry,
-} from '../define.ts';
+} from '../contract/define.ts';
 import {
   ErrorCode,
   JobwireError,
   PayloadTooLargeError,
   ValidationError,
 } from '../errors.ts';
-import { assertJsonSafe } from '../json.ts';
+import { assertJsonSafe } from '../contract/json.ts';
 import {
   resolveEnqueueOptions,
   type ResolvedEnqueueOptions,
-} from '../options.ts';
-import { storedInput } from '../strip.ts';
+} from '../contract/options.ts';
+import { storedInput } from '../contract/strip.ts';
 import type { EnqueueOptions } from '../types.ts';
 
 /** A job that passed every producer-side check; nothing is written yet. */

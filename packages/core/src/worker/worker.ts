@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { defaults } from './defaults.ts';
+import { defaults } from '../defaults.ts';
 import {
   closeConnection,
   openConnection,
@@ -8,25 +8,25 @@ import {
   ensureReady,
   type Connection,
   type Logger,
-} from './connection.ts';
+} from '../redis/connection.ts';
 import {
   QueueConsumer,
   type ConsumerHost,
   type LeasedJob,
   type Reservation,
-} from './consumer.ts';
-import type { JobMap, JobRegistry } from './define.ts';
-import { getDefinition } from './define.ts';
-import { ErrorCode, JobwireError, ShutdownError } from './errors.ts';
-import { executeJob, type RunningJob } from './execute.ts';
-import { makeKeyCache, resolveCommon } from './internal/context.ts';
-import { Wakeup } from './internal/signal.ts';
-import { LeaseUpkeep, runningKey } from './internal/lease-upkeep.ts';
-import { MAX_PARKED_MS, SlotBook } from './internal/slots.ts';
-import { trackRunning } from './internal/stray-rejections.ts';
-import { trackForTests } from './internal/track.ts';
+} from './queue-consumer.ts';
+import type { JobMap, JobRegistry } from '../contract/define.ts';
+import { getDefinition } from '../contract/define.ts';
+import { ErrorCode, JobwireError, ShutdownError } from '../errors.ts';
+import { executeJob, type RunningJob } from './job-run.ts';
+import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
+import { Wakeup } from './wakeup.ts';
+import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
+import { MAX_PARKED_MS, SlotBook } from './slot-book.ts';
+import { trackRunning } from './stray-rejections.ts';
+import { trackForTests } from '../testing/track-open.ts';
 import type { Job } from './job.ts';
-import { Queue } from './queue.ts';
+import { Queue } from '../producer/queue.ts';
 import type {
   HandlerMap,
   WorkerEvents,
@@ -241,7 +241,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     else this.logger.warn(`worker: ${context}: ${error.message}`);
   }
 
-  // ----- used by execute.ts -----
+  // ----- used by job-run.ts -----
 
   /** @internal Built once: every job's run reads it. */
   get internals() {

@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
-import { ValidationError } from './errors.ts';
-import type { RepeatSpec } from './options.ts';
-import type { RedisClient } from './scripts/index.ts';
+import { ValidationError } from '../errors.ts';
+import type { RepeatSpec } from '../contract/options.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
 
 /** How a job repeats: a cron expression or a fixed interval. @public */
 export type RepeatOptions =

@@ -4,14 +4,14 @@ import {
   openConnection,
   type Connection,
   type ConnectionOptions,
-} from './connection.ts';
+} from '../redis/connection.ts';
 import {
   StreamFollower,
   type QueueEvent,
   type QueueEventName,
-} from './events.ts';
-import { makeKeyCache, resolveCommon } from './internal/context.ts';
-import { trackForTests } from './internal/track.ts';
+} from '../redis/events.ts';
+import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
+import { trackForTests } from '../testing/track-open.ts';
 
 /** Options of `createQueueEvents`. @public */
 export interface QueueEventsOptions extends ConnectionOptions {

@@ -1,5 +1,5 @@
-import { defaults } from './defaults.ts';
-import type { SerializedError } from './errors.ts';
+import { defaults } from '../defaults.ts';
+import type { SerializedError } from '../errors.ts';
 import { ensureReady, type Logger } from './connection.ts';
 import type { RedisClient } from './scripts/index.ts';
 

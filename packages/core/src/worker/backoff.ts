@@ -1,5 +1,5 @@
-import type { SerializableBackoff } from './options.ts';
-import type { BackoffFunction } from './types.ts';
+import type { SerializableBackoff } from '../contract/options.ts';
+import type { BackoffFunction } from '../types.ts';
 
 /**
  * The wait before attempt `attempt + 1`, after attempt `attempt` (1-based)

@@ -80,7 +80,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     types: k(KeySuffix.types),
     stallLock: k(KeySuffix.stallLock),
     repeats: k(KeySuffix.repeats),
-    // Per-type and per-job names must match includes/keys.lua.
+    // Per-type and per-job names must match scripts/includes/base.lua.
     wait: (type) => k(`w:${type}`),
     marker: (type) => k(`m:${type}`),
     job: (id) => k(`j:${id}`),

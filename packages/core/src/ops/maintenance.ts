@@ -3,12 +3,12 @@ import {
   ErrorCode,
   JobwireError,
   type SerializedError,
-} from './errors.ts';
-import { withRedis } from './connection.ts';
-import type { QueueContext } from './internal/context.ts';
-import type { StoredOptions } from './options.ts';
-import { runScript, type ScriptName } from './scripts/index.ts';
-import { stateFromLetter, stateLetter, type JobState } from './types.ts';
+} from '../errors.ts';
+import { withRedis } from '../redis/connection.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
+import type { StoredOptions } from '../contract/options.ts';
+import { runScript, type ScriptName } from '../redis/scripts/index.ts';
+import { stateFromLetter, stateLetter, type JobState } from '../types.ts';
 
 /** Counts per state. @public */
 export type StateCounts = Record<JobState, number>;

@@ -1,4 +1,4 @@
-import { defaults } from './defaults.ts';
+import { defaults } from '../defaults.ts';
 import {
   getDefinition,
   type AnyJobDefinition,
@@ -6,7 +6,7 @@ import {
   type JobRegistry,
   type inferJobInput,
   type inferJobResult,
-} from './define.ts';
+} from '../contract/define.ts';
 import { createHash } from 'node:crypto';
 import {
   DurabilityError,
@@ -14,7 +14,7 @@ import {
   errorFromScriptCode,
   JobwireError,
   ValidationError,
-} from './errors.ts';
+} from '../errors.ts';
 import {
   checkEvictionPolicy,
   closeConnection,
@@ -23,24 +23,24 @@ import {
   withRedis,
   type Connection,
   type ConnectionOptions,
-} from './connection.ts';
+} from '../redis/connection.ts';
 import {
   makeKeyCache,
   resolveCommon,
   type QueueContext,
-} from './internal/context.ts';
-import { Maintenance } from './maintenance.ts';
-import { checkBulkItem, checkJob } from './internal/prepare.ts';
+} from '../redis/queue-context.ts';
+import { Maintenance } from '../ops/maintenance.ts';
+import { checkBulkItem, checkJob } from './prepare.ts';
 import {
   durabilitySchema,
   toStoredOptions,
   type ResolvedEnqueueOptions,
-} from './options.ts';
-import { ResultWaiter } from './results.ts';
-import { jobFingerprint } from './fingerprint.ts';
-import { runScript, scripts } from './scripts/index.ts';
-import type { Durability, EnqueueOptions } from './types.ts';
-import type { RepeatSpec } from './options.ts';
+} from '../contract/options.ts';
+import { ResultWaiter } from '../ops/results.ts';
+import { jobFingerprint } from '../contract/fingerprint.ts';
+import { runScript, scripts } from '../redis/scripts/index.ts';
+import type { Durability, EnqueueOptions } from '../types.ts';
+import type { RepeatSpec } from '../contract/options.ts';
 import {
   checkRepeat,
   nextSlot,

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { defaults } from './defaults.ts';
-import { ValidationError } from './errors.ts';
+import { defaults } from '../defaults.ts';
+import { ValidationError } from '../errors.ts';
 import {
   priorityLevels,
   type BackoffFunction,
   type EnqueueOptions,
   type JobOptions,
   type Keep,
-} from './types.ts';
+} from '../types.ts';
 
 /** Longest delay, timeout or age accepted: about 31 years. */
 const MAX_MS = 1e12;

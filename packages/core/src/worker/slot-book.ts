@@ -1,4 +1,4 @@
-import type { LeasedJob, Reservation } from '../consumer.ts';
+import type { LeasedJob, Reservation } from './queue-consumer.ts';
 
 /** Handlers at least this slow (moving average) switch prefetching off. */
 const SHORT_HANDLER_MS = 10;

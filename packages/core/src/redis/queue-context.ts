@@ -1,11 +1,11 @@
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { defaults } from '../defaults.ts';
-import type { JobRegistry } from '../define.ts';
-import type { ConnectionOptions, Logger } from '../connection.ts';
-import { consoleLogger } from '../connection.ts';
-import { assertSafeName } from '../define.ts';
-import { queueKeys, type QueueKeys } from '../keys.ts';
-import type { RedisClient } from '../scripts/index.ts';
+import type { JobRegistry } from '../contract/define.ts';
+import type { ConnectionOptions, Logger } from './connection.ts';
+import { consoleLogger } from './connection.ts';
+import { assertSafeName } from '../contract/define.ts';
+import { queueKeys, type QueueKeys } from './keys.ts';
+import type { RedisClient } from './scripts/index.ts';
 
 /** What every producer-side module needs: the client, settings and keys. */
 export interface QueueContext {

@@ -1,11 +1,11 @@
-import type { ConnectionOptions } from './connection.ts';
+import type { ConnectionOptions } from '../redis/connection.ts';
 import type {
   JobMap,
   inferJobOutput,
   inferJobProgress,
   inferJobResultInput,
-} from './define.ts';
-import type { SerializedError } from './errors.ts';
+} from '../contract/define.ts';
+import type { SerializedError } from '../errors.ts';
 import type { Job } from './job.ts';
 
 /** A handler for job type `TName`. @public */

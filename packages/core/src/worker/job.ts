@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import type { AnyJobDefinition } from './define.ts';
-import { defaultProgressSchema } from './define.ts';
-import { ValidationError } from './errors.ts';
-import { assertJsonSafe } from './json.ts';
-import type { JobAbort } from './internal/run-handler.ts';
-import { storedInput } from './strip.ts';
+import type { AnyJobDefinition } from '../contract/define.ts';
+import { defaultProgressSchema } from '../contract/define.ts';
+import { ValidationError } from '../errors.ts';
+import { assertJsonSafe } from '../contract/json.ts';
+import type { JobAbort } from './run-handler.ts';
+import { storedInput } from '../contract/strip.ts';
 
 /**
  * The job a handler receives: its validated data, its attempt, and ways to

@@ -1,4 +1,4 @@
-import { ErrorCode, JobwireError } from './errors.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
 
 /**
  * Refuses values that JSON would silently change: Date, BigInt, Map, Set,

@@ -1,8 +1,8 @@
-import type { RedisClient } from '../scripts/index.ts';
-import type { LeasedJob, QueueConsumer } from '../consumer.ts';
-import type { RunningJob } from '../execute.ts';
-import { runScript } from '../scripts/index.ts';
-import type { SlotBook } from './slots.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
+import type { LeasedJob, QueueConsumer } from './queue-consumer.ts';
+import type { RunningJob } from './job-run.ts';
+import { runScript } from '../redis/scripts/index.ts';
+import type { SlotBook } from './slot-book.ts';
 
 /** What the upkeep reads from its worker. */
 export interface UpkeepHost {

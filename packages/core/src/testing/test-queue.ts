@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { defaults } from './defaults.ts';
+import { defaults } from '../defaults.ts';
 import {
   getDefinition,
   type AnyJobDefinition,
@@ -8,7 +8,7 @@ import {
   type inferJobInput,
   type inferJobProgress,
   type inferJobResult,
-} from './define.ts';
+} from '../contract/define.ts';
 import {
   deserializeError,
   ErrorCode,
@@ -17,17 +17,17 @@ import {
   toJobwireError,
   ValidationError,
   type SerializedError,
-} from './errors.ts';
-import { jobFingerprint } from './fingerprint.ts';
-import { checkBulkItem, checkJob } from './internal/prepare.ts';
-import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
-import { storedInput } from './strip.ts';
-import { makeJob, type Job } from './job.ts';
-import { assertJsonSafe } from './json.ts';
-import type { ResolvedEnqueueOptions } from './options.ts';
-import type { BulkItem, JobHandle, Producer } from './queue.ts';
-import type { EnqueueOptions } from './types.ts';
-import type { HandlerMap } from './worker-options.ts';
+} from '../errors.ts';
+import { jobFingerprint } from '../contract/fingerprint.ts';
+import { checkBulkItem, checkJob } from '../producer/prepare.ts';
+import { FINAL_CODES, JobAbort, withTimeout } from '../worker/run-handler.ts';
+import { storedInput } from '../contract/strip.ts';
+import { makeJob, type Job } from '../worker/job.ts';
+import { assertJsonSafe } from '../contract/json.ts';
+import type { ResolvedEnqueueOptions } from '../contract/options.ts';
+import type { BulkItem, JobHandle, Producer } from '../producer/queue.ts';
+import type { EnqueueOptions } from '../types.ts';
+import type { HandlerMap } from '../worker/worker-options.ts';
 
 /** Where a captured job is. @public */
 export type TestJobState =
@@ -353,7 +353,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     entry.settle();
   }
 
-  /** One attempt, as execute.ts runs it; returns the stored result JSON. */
+  /** One attempt, as a worker's JobRun runs it; returns the stored result JSON. */
   private async attempt(
     entry: Entry,
     handler: AnyHandler,

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { parseKeepsInput } from './internal/plain.ts';
-import { defOf } from './internal/zod-def.ts';
+import { parseKeepsInput } from './plain.ts';
+import { defOf } from './zod-def.ts';
 
 const WRAPPERS = new Set([
   'optional',

@@ -1,6 +1,6 @@
 import { backoffDelay } from './backoff.ts';
-import { ensureReady, mapRedisError } from './connection.ts';
-import type { LeasedJob, QueueConsumer } from './consumer.ts';
+import { ensureReady, mapRedisError } from '../redis/connection.ts';
+import type { LeasedJob, QueueConsumer } from './queue-consumer.ts';
 import {
   ErrorCode,
   JobwireError,
@@ -8,20 +8,25 @@ import {
   serializeError,
   toJobwireError,
   ValidationError,
-} from './errors.ts';
-import { assertJsonSafe } from './json.ts';
+} from '../errors.ts';
+import { assertJsonSafe } from '../contract/json.ts';
 import { makeJob, type JobIO } from './job.ts';
-import { FINAL_CODES, JobAbort, withTimeout } from './internal/run-handler.ts';
-import { storedInput } from './strip.ts';
-import { jobFingerprint } from './fingerprint.ts';
-import type { StoredOptions } from './options.ts';
-import { nextSlot, occurrenceId, redisNow, slotOf } from './repeat.ts';
-import { runScript } from './scripts/index.ts';
-import { sleep } from './internal/signal.ts';
-import { safeParseFast } from './internal/parse.ts';
+import { FINAL_CODES, JobAbort, withTimeout } from './run-handler.ts';
+import { storedInput } from '../contract/strip.ts';
+import { jobFingerprint } from '../contract/fingerprint.ts';
+import type { StoredOptions } from '../contract/options.ts';
+import {
+  nextSlot,
+  occurrenceId,
+  redisNow,
+  slotOf,
+} from '../producer/repeat.ts';
+import { runScript } from '../redis/scripts/index.ts';
+import { sleep } from './wakeup.ts';
+import { safeParseFast } from '../contract/parse.ts';
 import type { Worker } from './worker.ts';
-import type { AnyJobDefinition, JobMap } from './define.ts';
-import type { QueueKeys } from './keys.ts';
+import type { AnyJobDefinition, JobMap } from '../contract/define.ts';
+import type { QueueKeys } from '../redis/keys.ts';
 
 /** A job being handled, as the worker tracks it. */
 export interface RunningJob {

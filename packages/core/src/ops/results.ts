@@ -3,16 +3,20 @@ import {
   ErrorCode,
   JobwireError,
   type SerializedError,
-} from './errors.ts';
+} from '../errors.ts';
 import {
   closeConnection,
   openConnection,
   withRedis,
   type Connection,
   type ConnectionOptions,
-} from './connection.ts';
-import { parseEvent, StreamFollower, type QueueEvent } from './events.ts';
-import type { QueueContext } from './internal/context.ts';
+} from '../redis/connection.ts';
+import {
+  parseEvent,
+  StreamFollower,
+  type QueueEvent,
+} from '../redis/events.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
 
 /** Events that end a job's wait. */
 const OUTCOMES = new Set(['completed', 'failed', 'expired', 'removed']);

@@ -1,13 +1,13 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { defaults } from './defaults.ts';
+import { defaults } from '../defaults.ts';
 import {
   ErrorCode,
   JobwireError,
   RedisOutOfMemoryError,
   RedisUnavailableError,
-} from './errors.ts';
+} from '../errors.ts';
 import { registerScripts, type RedisClient } from './scripts/index.ts';
-import { trackForTests } from './internal/track.ts';
+import { trackForTests } from '../testing/track-open.ts';
 
 /** Where a logger's messages go. @public */
 export interface Logger {
