@@ -13,13 +13,13 @@ export type {
   inferJobResultInput,
 } from './contract/define.ts';
 export { createQueue, Queue } from './producer/queue.ts';
+export type { Producer } from './producer/queue.ts';
 export type {
   BulkItem,
   JobHandle,
-  Producer,
   QueueOptions,
-} from './producer/queue.ts';
-export type { JobInfo, QueueCounts, StateCounts } from './ops/maintenance.ts';
+} from './producer/queue-types.ts';
+export type { JobInfo, QueueCounts, StateCounts } from './ops/inspect.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,

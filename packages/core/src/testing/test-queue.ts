@@ -25,7 +25,8 @@ import { storedInput } from '../contract/strip.ts';
 import { makeJob, type Job } from '../worker/job.ts';
 import { assertJsonSafe } from '../contract/json.ts';
 import type { ResolvedEnqueueOptions } from '../contract/options.ts';
-import type { BulkItem, JobHandle, Producer } from '../producer/queue.ts';
+import type { Producer } from '../producer/queue.ts';
+import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
 import type { EnqueueOptions } from '../types.ts';
 import type { HandlerMap } from '../worker/worker-options.ts';
 

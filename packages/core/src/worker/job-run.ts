@@ -1,16 +1,16 @@
 import { backoffDelay } from './backoff.ts';
 import { ensureReady, mapRedisError } from '../redis/connection.ts';
-import type { LeasedJob, QueueConsumer } from './queue-consumer.ts';
 import {
   ErrorCode,
   JobwireError,
   LeaseLostError,
+  ScriptCode,
   serializeError,
   toJobwireError,
   ValidationError,
 } from '../errors.ts';
 import { assertJsonSafe } from '../contract/json.ts';
-import { makeJob, type JobIO } from './job.ts';
+import { makeJob, type Job, type JobIO } from './job.ts';
 import { FINAL_CODES, JobAbort, withTimeout } from './run-handler.ts';
 import { storedInput } from '../contract/strip.ts';
 import { jobFingerprint } from '../contract/fingerprint.ts';
@@ -21,12 +21,68 @@ import {
   redisNow,
   slotOf,
 } from '../producer/repeat.ts';
-import { runScript } from '../redis/scripts/index.ts';
+import type { PreparedJob, RepeatArgs } from '../producer/prepared-job.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
+import type { QueueKeys } from '../redis/keys.ts';
+import type { LeasedJob } from '../redis/transitions/lease.ts';
+import {
+  addLog,
+  fail,
+  FailCode,
+  updateProgress,
+} from '../redis/transitions/job-run.ts';
+import { release } from '../redis/transitions/lease.ts';
 import { sleep } from './wakeup.ts';
 import { safeParseFast } from '../contract/parse.ts';
-import type { Worker } from './worker.ts';
-import type { AnyJobDefinition, JobMap } from '../contract/define.ts';
-import type { QueueKeys } from '../redis/keys.ts';
+import type { AnyJobDefinition, JobRegistry } from '../contract/define.ts';
+import type { EnqueueOptions } from '../types.ts';
+import type { WorkerEvents } from './worker-options.ts';
+
+/** A handler as a job run calls it. */
+export type AnyHandler = (job: Job<unknown, unknown>) => unknown;
+
+/** What a job run needs from the fetch loop of its job's queue. */
+export interface RunQueue {
+  readonly keys: QueueKeys;
+  /**
+   * Writes a completion with the queue's next batch (which frees the job's
+   * slot at once); resolves with its code.
+   */
+  complete(
+    job: LeasedJob,
+    result: string,
+    keep: readonly [number, number],
+  ): Promise<number>;
+}
+
+/**
+ * What a job run needs from its worker: the worker builds one host and
+ * every run reads it, so this module never imports the worker.
+ */
+export interface JobRunHost {
+  readonly client: RedisClient;
+  readonly registry: JobRegistry;
+  readonly handlers: Readonly<Record<string, AnyHandler | undefined>>;
+  readonly maxEvents: number;
+  readonly maxLogLines: number;
+  /** A queue this worker consumes (its fetch loop). */
+  queueOf(queue: string): RunQueue;
+  /** Checks a repeat's next occurrence and builds its script input. */
+  prepare(
+    name: string,
+    payload: unknown,
+    options: EnqueueOptions | undefined,
+    repeat: RepeatArgs,
+  ): PreparedJob;
+  /** Stores prepared jobs of one queue. */
+  store(queue: string, jobs: readonly PreparedJob[]): Promise<unknown>;
+  /** Emits a worker event; a throwing listener never reaches the run. */
+  emit<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    ...args: WorkerEvents[TEvent]
+  ): void;
+  reportError(err: unknown, context: string): void;
+}
 
 /** A job being handled, as the worker tracks it. */
 export interface RunningJob {
@@ -61,18 +117,13 @@ function parseOptions(json: string): StoredOptions {
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
 
-type WorkerInternals = Worker<JobMap>['internals'];
-
 /**
  * Runs one leased job: validates its payload, calls the handler under its
  * timeout and signal, validates the result, and writes the outcome. Nothing
  * here throws: every failure becomes a recorded job failure or an event.
  */
-export function executeJob<TJobs extends JobMap>(
-  worker: Worker<TJobs>,
-  leased: LeasedJob,
-): RunningJob {
-  return new JobRun(worker as unknown as Worker<JobMap>, leased);
+export function startJobRun(host: JobRunHost, leased: LeasedJob): RunningJob {
+  return new JobRun(host, leased);
 }
 
 /**
@@ -84,20 +135,18 @@ class JobRun implements RunningJob, JobIO {
   renewing = true;
   readonly done: Promise<void>;
   private released = false;
-  private readonly io: WorkerInternals;
-  private readonly consumer: QueueConsumer;
+  private readonly queue: RunQueue;
   private readonly keys: QueueKeys;
   private readonly abort = new JobAbort();
 
   constructor(
-    private readonly worker: Worker<JobMap>,
+    private readonly host: JobRunHost,
     readonly leased: LeasedJob,
   ) {
-    this.io = worker.internals;
-    this.consumer = this.io.consumer(leased.queue);
-    this.keys = this.consumer.keys;
+    this.queue = host.queueOf(leased.queue);
+    this.keys = this.queue.keys;
     this.done = this.run().catch((err: unknown) =>
-      worker.reportError(err, `running job ${leased.id}`),
+      host.reportError(err, `running job ${leased.id}`),
     );
   }
 
@@ -111,7 +160,7 @@ class JobRun implements RunningJob, JobIO {
     this.settled = true;
     const leased = this.leased;
     this.abort.abort(new LeaseLostError(leased.id));
-    this.worker.safeEmit('leaseLost', {
+    this.host.emit('leaseLost', {
       id: leased.id,
       name: leased.name,
       queue: leased.queue,
@@ -125,14 +174,9 @@ class JobRun implements RunningJob, JobIO {
     this.renewing = false;
     this.released = true;
     this.abort.abort(reason);
-    const keys = this.keys;
+    const { host, leased } = this;
     await this.ack('release', () =>
-      runScript(
-        this.io.client,
-        'release',
-        [keys.active, keys.counts, keys.events],
-        [keys.base, this.worker.maxEvents, this.leased.id, this.leased.token],
-      ),
+      release(host.client, this.keys, host.maxEvents, leased),
     );
   }
 
@@ -142,16 +186,16 @@ class JobRun implements RunningJob, JobIO {
    */
   private async ack(
     what: string,
-    write: () => Promise<unknown>,
+    write: () => Promise<number>,
   ): Promise<number | undefined> {
     const started = Date.now();
     for (let i = 0; ; i++) {
       try {
         // Awaited only when there is something to wait for: this runs per job.
-        if (this.io.client.status !== 'ready')
-          await ensureReady(this.io.client, 2000);
-        const code = Number(await write());
-        if (code === -2) this.leaseLost(what);
+        if (this.host.client.status !== 'ready')
+          await ensureReady(this.host.client, 2000);
+        const code = await write();
+        if (code === ScriptCode.LEASE_LOST) this.leaseLost(what);
         this.renewing = false;
         return code;
       } catch (err) {
@@ -160,7 +204,7 @@ class JobRun implements RunningJob, JobIO {
           Date.now() - started > ACK_RETRY_MS ||
           (mapped instanceof JobwireError && mapped.code === ErrorCode.CLOSED)
         ) {
-          this.worker.reportError(
+          this.host.reportError(
             mapped,
             `writing ${what} of job ${this.leased.id} (left to stall recovery)`,
           );
@@ -173,16 +217,15 @@ class JobRun implements RunningJob, JobIO {
 
   /** JobIO: the handler's `job.progress`, after validation. */
   async progress(json: string): Promise<void> {
-    const { keys, leased } = this;
-    const code = Number(
-      await runScript(
-        this.io.client,
-        'updateProgress',
-        [keys.job(leased.id), keys.events],
-        [this.worker.maxEvents, leased.id, leased.token, json],
-      ),
+    const { host, leased } = this;
+    const code = await updateProgress(
+      host.client,
+      this.keys,
+      host.maxEvents,
+      leased,
+      json,
     );
-    if (code === -2) {
+    if (code === ScriptCode.LEASE_LOST) {
       this.leaseLost('progress');
       throw new LeaseLostError(leased.id);
     }
@@ -190,16 +233,15 @@ class JobRun implements RunningJob, JobIO {
 
   /** JobIO: the handler's `job.log`. */
   async log(line: string): Promise<void> {
-    const { keys, leased } = this;
-    const code = Number(
-      await runScript(
-        this.io.client,
-        'addLog',
-        [keys.job(leased.id), keys.log(leased.id)],
-        [leased.token, line, this.io.maxLogLines],
-      ),
+    const { host, leased } = this;
+    const code = await addLog(
+      host.client,
+      this.keys,
+      leased,
+      line,
+      host.maxLogLines,
     );
-    if (code === -2) {
+    if (code === ScriptCode.LEASE_LOST) {
       this.leaseLost('log');
       throw new LeaseLostError(leased.id);
     }
@@ -210,8 +252,8 @@ class JobRun implements RunningJob, JobIO {
     options: StoredOptions | undefined,
     attempt: number,
   ): Promise<void> {
-    const { keys, leased } = this;
-    const def = this.io.registry.jobs[leased.name];
+    const { host, leased } = this;
+    const def = host.registry.jobs[leased.name];
     const attempts = options?.at ?? 1;
     const final = FINAL_CODES.has(error.code) || attempt >= attempts;
     const backoff =
@@ -226,47 +268,30 @@ class JobRun implements RunningJob, JobIO {
     const serialized = { ...serializeError(error), attempt, at: Date.now() };
     const kf = options?.kf ?? [10_000, 0];
     const code = await this.ack('failure', () =>
-      runScript(
-        this.io.client,
-        'fail',
-        [
-          keys.active,
-          keys.failed,
-          keys.delayed,
-          keys.counts,
-          keys.events,
-          keys.id,
-        ],
-        [
-          keys.base,
-          this.worker.maxEvents,
-          leased.id,
-          leased.token,
-          JSON.stringify(serialized),
-          delay,
-          kf[0],
-          kf[1],
-        ],
-      ),
+      fail(host.client, this.keys, host.maxEvents, leased, {
+        error: JSON.stringify(serialized),
+        retryDelayMs: delay,
+        keep: [kf[0], kf[1]],
+      }),
     );
-    if (code === 1 || code === 2) {
-      this.worker.safeEmit('failed', {
+    if (code === FailCode.RETRY || code === FailCode.FAILED) {
+      this.host.emit('failed', {
         id: leased.id,
         name: leased.name,
         queue: leased.queue,
         error: serialized,
-        willRetry: code === 1,
+        willRetry: code === FailCode.RETRY,
       });
     }
   }
 
   private async run(): Promise<void> {
-    const { io, leased } = this;
+    const { host, leased } = this;
     let options: StoredOptions | undefined;
     const attempt = leased.attemptsMade + 1;
     try {
-      const def = io.registry.jobs[leased.name];
-      const handler = io.handlers[leased.name];
+      const def = host.registry.jobs[leased.name];
+      const handler = host.handlers[leased.name];
       if (def === undefined || handler === undefined) {
         throw new JobwireError(
           ErrorCode.UNKNOWN_JOB_TYPE,
@@ -331,10 +356,10 @@ class JobRun implements RunningJob, JobIO {
       this.settled = true;
       const keep = options.kc;
       const code = await this.ack('completion', () =>
-        this.consumer.complete(leased, stored, keep),
+        this.queue.complete(leased, stored, keep),
       );
       if (code === 1)
-        this.worker.safeEmit('completed', {
+        this.host.emit('completed', {
           id: leased.id,
           name: leased.name,
           queue: leased.queue,
@@ -360,13 +385,13 @@ class JobRun implements RunningJob, JobIO {
   private async scheduleNextOccurrence(options: StoredOptions): Promise<void> {
     const spec = options.rp;
     if (spec === undefined) return;
-    const io = this.io;
+    const host = this.host;
     try {
       // Slots come from the Redis clock, so skewed hosts agree on them.
-      const now = await redisNow(io.client);
+      const now = await redisNow(host.client);
       const slot = slotOf(this.leased.id) ?? now;
       const next = nextSlot(spec, Math.max(slot, now));
-      const job = io.producer.prepare(
+      const job = host.prepare(
         spec.name,
         JSON.parse(spec.data) as unknown,
         {
@@ -376,13 +401,13 @@ class JobRun implements RunningJob, JobIO {
         },
         { spec, storeSpec: false },
       );
-      await io.producer.store(this.leased.queue, [job]);
+      await host.store(this.leased.queue, [job]);
     } catch (err) {
       // A removed repeat ends here; anything else is reported, not fatal.
       if (!(
         err instanceof JobwireError && err.code === ErrorCode.JOB_NOT_FOUND
       )) {
-        this.worker.reportError(
+        this.host.reportError(
           err,
           `scheduling the next occurrence of repeat ${spec.key}`,
         );

@@ -1,7 +1,12 @@
 import type { RedisClient } from '../redis/scripts/index.ts';
-import type { LeasedJob, QueueConsumer } from './queue-consumer.ts';
+import type { QueueConsumer } from './queue-consumer.ts';
 import type { RunningJob } from './job-run.ts';
-import { runScript } from '../redis/scripts/index.ts';
+import {
+  extendLeases,
+  recoverStalled,
+  release,
+  type LeasedJob,
+} from '../redis/transitions/lease.ts';
 import type { SlotBook } from './slot-book.ts';
 
 /** What the upkeep reads from its worker. */
@@ -44,12 +49,12 @@ export class LeaseUpkeep {
       for (const j of host.slots.buffer) if (j.queue === queue) mine.push(j);
       if (mine.length === 0) continue;
       try {
-        const lost = (await runScript(
+        const lost = await extendLeases(
           host.client,
-          'extendLeases',
-          [c.keys.active],
-          [c.keys.base, host.leaseMs, ...mine.flatMap((j) => [j.id, j.token])],
-        )) as string[];
+          c.keys,
+          host.leaseMs,
+          mine,
+        );
         const gone = new Set(lost);
         host.slots.unpark((j) => j.queue === queue && gone.has(j.id));
         for (const id of lost)
@@ -70,12 +75,7 @@ export class LeaseUpkeep {
       jobs.map(async (job) => {
         const k = host.consumers.find((c) => c.keys.queue === job.queue)!.keys;
         try {
-          await runScript(
-            host.client,
-            'release',
-            [k.active, k.counts, k.events],
-            [k.base, host.maxEvents, job.id, job.token],
-          );
+          await release(host.client, k, host.maxEvents, job);
         } catch (err) {
           host.reportError(err, `handing back prefetched job ${job.id}`);
         }
@@ -91,14 +91,15 @@ export class LeaseUpkeep {
     for (const c of host.consumers) {
       const k = c.keys;
       try {
-        const r = (await runScript(
+        const r = await recoverStalled(
           host.client,
-          'recoverStalled',
-          [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
-          [k.base, host.maxEvents, host.maxStalls, intervalMs],
-        )) as number[];
-        if (r.length === 2 && (r[0]! > 0 || r[1]! > 0))
-          host.stalled({ queue: k.queue, requeued: r[0]!, failed: r[1]! });
+          k,
+          host.maxEvents,
+          host.maxStalls,
+          intervalMs,
+        );
+        if (r !== undefined && (r.requeued > 0 || r.failed > 0))
+          host.stalled({ queue: k.queue, ...r });
       } catch (err) {
         host.reportError(err, 'checking for stalled jobs');
       }

@@ -4,23 +4,14 @@ import {
   type Connection,
 } from '../redis/connection.ts';
 import type { QueueKeys } from '../redis/keys.ts';
-import { runScript } from '../redis/scripts/index.ts';
+import {
+  complete,
+  moveToActive,
+  type LeaseReply,
+  type LeaseRequest,
+  type LeasedJob,
+} from '../redis/transitions/lease.ts';
 import { sleep } from './wakeup.ts';
-
-/** One job as leased by moveToActive. */
-export interface LeasedJob {
-  id: string;
-  name: string;
-  queue: string;
-  data: string;
-  options: string;
-  attemptsMade: number;
-  token: string;
-  stalls: number;
-  createdAt: number;
-  version: number;
-  fingerprint: string;
-}
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
 export interface Reservation {
@@ -62,9 +53,6 @@ const MAX_COMPLETIONS = 1000;
 
 /** Completion batches written at once; more wait and join the next one. */
 const MAX_BATCHES_IN_FLIGHT = 2;
-
-/** The fields moveToActive returns per job. */
-const FIELDS_PER_JOB = 11;
 
 /**
  * The fetch loop of one queue: lease jobs in batches, and when there are
@@ -151,60 +139,45 @@ export class QueueConsumer {
     quotas: [string, number][],
     total: number,
   ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
-    const k = this.keys;
-    return runScript(
+    return moveToActive(
       this.command.client,
-      'moveToActive',
-      [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-      [k.base, this.host.maxEvents, ...this.leaseArgs(quotas, total)],
+      this.keys,
+      this.host.maxEvents,
+      this.leaseRequest(quotas, total),
     ).then((reply) => {
-      const leased = this.readLeased(reply as (string | number)[], 0);
+      const leased = this.readLeased(reply);
       for (const job of leased.jobs) this.host.dispatch(job);
       return leased;
     });
   }
 
-  /** moveToActive's arguments after the key base and max events. */
-  private leaseArgs(
+  /** What to lease for these quotas. */
+  private leaseRequest(
     quotas: [string, number][],
     total: number,
-  ): (string | number)[] {
-    return [
-      this.host.leaseMs,
-      this.host.workerId,
+  ): LeaseRequest {
+    return {
+      leaseMs: this.host.leaseMs,
+      workerId: this.host.workerId,
       total,
-      quotas.length,
-      ...quotas.flat(),
-    ];
+      quotas,
+    };
   }
 
-  /** Reads moveToActive's reply, which starts at `at` in `reply`. */
-  private readLeased(
-    reply: (string | number)[],
-    at: number,
-  ): { jobs: LeasedJob[]; waitMs: number } {
-    this.queuePaused = Number(reply[at]) === 1;
-    const nextDue = Number(reply[at + 1]);
-    const now = Number(reply[at + 2]);
-    const count = Number(reply[at + 3]);
-    const jobs: LeasedJob[] = [];
-    for (let i = 0, o = at + 4; i < count; i++, o += FIELDS_PER_JOB) {
-      jobs.push({
-        id: String(reply[o]),
-        name: String(reply[o + 1]),
-        queue: this.keys.queue,
-        data: String(reply[o + 2]),
-        options: String(reply[o + 3]),
-        attemptsMade: Number(reply[o + 4]),
-        token: String(reply[o + 5]),
-        stalls: Number(reply[o + 6]),
-        createdAt: Number(reply[o + 7]),
-        version: Number(reply[o + 8]),
-        fingerprint: String(reply[o + 10]),
-      });
-    }
-    const untilDue = nextDue < 0 ? Infinity : Math.max(0, nextDue - now);
-    return { jobs, waitMs: Math.min(this.host.blockTimeoutMs, untilDue) };
+  /** Notes whether the queue is paused, and how long until a job is due. */
+  private readLeased(reply: LeaseReply): {
+    jobs: LeasedJob[];
+    waitMs: number;
+  } {
+    this.queuePaused = reply.paused;
+    const untilDue =
+      reply.nextDueMs < 0
+        ? Infinity
+        : Math.max(0, reply.nextDueMs - reply.nowMs);
+    return {
+      jobs: reply.jobs,
+      waitMs: Math.min(this.host.blockTimeoutMs, untilDue),
+    };
   }
 
   /**
@@ -258,40 +231,24 @@ export class QueueConsumer {
     const reservation = taking
       ? host.reserve(this.types)
       : { quotas: [], total: 0 };
-    const k = this.keys;
     try {
-      const reply = (await runScript(
+      const reply = await complete(
         this.command.client,
-        'complete',
-        [
-          k.active,
-          k.completed,
-          k.counts,
-          k.events,
-          k.id,
-          k.delayed,
-          k.meta,
-          k.expired,
-        ],
-        [
-          k.base,
-          host.maxEvents,
-          batch.length,
-          ...batch.flatMap((c) => [
-            c.job.id,
-            c.job.token,
-            c.result,
-            c.keep[0],
-            c.keep[1],
-          ]),
-          ...this.leaseArgs(reservation.quotas, reservation.total),
-        ],
-      )) as (string | number)[];
-      if (reservation.total > 0) {
-        for (const job of this.readLeased(reply, batch.length).jobs)
+        this.keys,
+        host.maxEvents,
+        batch.map((c) => ({
+          id: c.job.id,
+          token: c.job.token,
+          result: c.result,
+          keep: c.keep,
+        })),
+        this.leaseRequest(reservation.quotas, reservation.total),
+      );
+      if (reply.leased !== undefined) {
+        for (const job of this.readLeased(reply.leased).jobs)
           host.dispatch(job);
       }
-      batch.forEach((c, i) => c.resolve(Number(reply[i])));
+      batch.forEach((c, i) => c.resolve(reply.codes[i]!));
     } catch (err) {
       for (const c of batch) c.reject(err);
     } finally {

@@ -1,4 +1,5 @@
-import type { LeasedJob, Reservation } from './queue-consumer.ts';
+import type { LeasedJob } from '../redis/transitions/lease.ts';
+import type { Reservation } from './queue-consumer.ts';
 
 /** Handlers at least this slow (moving average) switch prefetching off. */
 const SHORT_HANDLER_MS = 10;

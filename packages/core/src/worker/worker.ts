@@ -12,20 +12,24 @@ import {
 import {
   QueueConsumer,
   type ConsumerHost,
-  type LeasedJob,
   type Reservation,
 } from './queue-consumer.ts';
+import type { LeasedJob } from '../redis/transitions/lease.ts';
 import type { JobMap, JobRegistry } from '../contract/define.ts';
 import { getDefinition } from '../contract/define.ts';
 import { ErrorCode, JobwireError, ShutdownError } from '../errors.ts';
-import { executeJob, type RunningJob } from './job-run.ts';
+import {
+  startJobRun,
+  type AnyHandler,
+  type JobRunHost,
+  type RunningJob,
+} from './job-run.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
 import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
 import { MAX_PARKED_MS, SlotBook } from './slot-book.ts';
 import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
-import type { Job } from './job.ts';
 import { Queue } from '../producer/queue.ts';
 import type {
   HandlerMap,
@@ -54,6 +58,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private readonly producer: Queue<TJobs>;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly upkeep: LeaseUpkeep;
+  /** What every job run reads from this worker, built once. */
+  private readonly runHost: JobRunHost;
   private stopping = false;
   private paused = false;
   private closed: Promise<void> | undefined;
@@ -133,6 +139,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       reportError: (err, context) => this.reportError(err, context),
       stalled: (info) => this.safeEmit('stalled', info),
     });
+    this.runHost = this.makeRunHost();
     trackForTests(
       'worker',
       `worker(${[...byQueue.keys()].join(',')})`,
@@ -214,7 +221,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   /** Runs a job that holds a slot. */
   private start(leased: LeasedJob): void {
     const key = runningKey(leased.queue, leased.id);
-    const running = executeJob(this, leased);
+    const running = startJobRun(this.runHost, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
       this.jobs.delete(key);
@@ -241,27 +248,20 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     else this.logger.warn(`worker: ${context}: ${error.message}`);
   }
 
-  // ----- used by job-run.ts -----
-
-  /** @internal Built once: every job's run reads it. */
-  get internals() {
-    return (this.#internals ??= this.makeInternals());
-  }
-
-  #internals: ReturnType<Worker<TJobs>['makeInternals']> | undefined;
-
-  private makeInternals() {
+  private makeRunHost(): JobRunHost {
+    const producer = this.producer as unknown as Queue<JobMap>;
     return {
-      registry: this.registry as JobRegistry,
-      handlers: this.handlers as Record<
-        string,
-        ((job: Job<unknown, unknown>) => unknown) | undefined
-      >,
       client: this.command.client,
-      producer: this.producer as unknown as Queue<JobMap>,
-      consumer: (queue: string) => this.consumerOf(queue),
+      registry: this.registry as JobRegistry,
+      handlers: this.handlers as Record<string, AnyHandler | undefined>,
+      maxEvents: this.maxEvents,
       maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
-      logger: this.logger,
+      queueOf: (queue) => this.consumerOf(queue),
+      prepare: (name, payload, options, repeat) =>
+        producer.prepare(name, payload, options, repeat),
+      store: (queue, jobs) => producer.store(queue, jobs),
+      emit: (event, ...args) => this.safeEmit(event, ...args),
+      reportError: (err, context) => this.reportError(err, context),
     };
   }
 

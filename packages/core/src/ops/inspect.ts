@@ -1,14 +1,9 @@
-import {
-  errorFromScriptCode,
-  ErrorCode,
-  JobwireError,
-  type SerializedError,
-} from '../errors.ts';
+import { ErrorCode, JobwireError, type SerializedError } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import type { StoredOptions } from '../contract/options.ts';
-import { runScript, type ScriptName } from '../redis/scripts/index.ts';
-import { stateFromLetter, stateLetter, type JobState } from '../types.ts';
+import { JobField } from '../redis/job-fields.ts';
+import { stateFromLetter, type JobState } from '../types.ts';
 
 /** Counts per state. @public */
 export type StateCounts = Record<JobState, number>;
@@ -46,6 +41,14 @@ export interface JobInfo {
   fingerprint: string;
 }
 
+/** Which jobs `getJobs` lists: a queue, a job type, and a page. */
+export interface JobListOptions {
+  queue?: string;
+  name?: string;
+  offset?: number;
+  limit?: number;
+}
+
 function emptyCounts(): StateCounts {
   return {
     waiting: 0,
@@ -67,13 +70,14 @@ function parseMaybe(raw: string | undefined): unknown {
 }
 
 /**
- * The maintenance API: counts, listings, one job's details, and the
- * operator's actions (retry, promote, remove, clean, drain, pause).
+ * The read side of the maintenance API: counts, listings and one job's
+ * details.
  */
-export class Maintenance {
-  constructor(protected readonly ctx: QueueContext) {}
+export class QueueInspector {
+  constructor(private readonly ctx: QueueContext) {}
 
-  private queuesOf(queue: string | undefined): readonly string[] {
+  /** The given queue, or every queue of the registry. */
+  queuesOf(queue: string | undefined): readonly string[] {
     return queue === undefined ? this.ctx.registry.queues : [queue];
   }
 
@@ -106,7 +110,7 @@ export class Maintenance {
    * registry where it exists. Ids are unique per queue, so the same id in
    * two queues is refused rather than guessed.
    */
-  private async locate(
+  async locate(
     id: string,
     queue: string | undefined,
   ): Promise<string | undefined> {
@@ -137,7 +141,7 @@ export class Maintenance {
     const queue = await this.locate(id, options.queue);
     if (queue === undefined) return undefined;
     const k = this.ctx.keys(queue);
-    const [hash, logs] = await this.redis(async () => {
+    const [hash, logs, dueAt] = await this.redis(async () => {
       const r = await this.ctx.client
         .multi()
         .hgetall(k.job(id))
@@ -147,12 +151,13 @@ export class Maintenance {
         .exec();
       const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
       const payload = r?.[3]?.[1] as string | null | undefined;
-      if (typeof payload === 'string') h.d = payload;
-      const due = r?.[2]?.[1] as string | null;
-      if (due !== null && due !== undefined) h.__due = due;
-      return [h, (r?.[1]?.[1] ?? []) as string[]] as const;
+      if (typeof payload === 'string') h[JobField.legacyData] = payload;
+      const due = r?.[2]?.[1] as string | null | undefined;
+      return [h, (r?.[1]?.[1] ?? []) as string[], due ?? undefined] as const;
     });
-    return hash.n === undefined ? undefined : toJobInfo(queue, id, hash, logs);
+    return hash[JobField.name] === undefined
+      ? undefined
+      : toJobInfo(queue, id, hash, logs, dueAt);
   }
 
   /**
@@ -161,12 +166,7 @@ export class Maintenance {
    */
   async getJobs(
     state: JobState,
-    options: {
-      queue?: string;
-      name?: string;
-      offset?: number;
-      limit?: number;
-    } = {},
+    options: JobListOptions = {},
   ): Promise<JobInfo[]> {
     const offset = Math.max(0, options.offset ?? 0);
     const limit = Math.min(Math.max(1, options.limit ?? 50), 1000);
@@ -226,7 +226,9 @@ export class Maintenance {
             break;
           }
           const names = await this.redis(() =>
-            Promise.all(page.map((id) => this.ctx.client.hget(k.job(id), 'n'))),
+            Promise.all(
+              page.map((id) => this.ctx.client.hget(k.job(id), JobField.name)),
+            ),
           );
           page.forEach((id, i) => {
             if (names[i] !== options.name || ids.length >= limit) return;
@@ -246,185 +248,6 @@ export class Maintenance {
     }
     return out.slice(0, limit);
   }
-
-  private async jobAction(
-    script: ScriptName,
-    id: string,
-    queue: string | undefined,
-    keys: (q: string) => string[],
-    expected: string,
-  ): Promise<void> {
-    const q = await this.locate(id, queue);
-    if (q === undefined) throw errorFromScriptCode(-1, { script, jobId: id });
-    const k = this.ctx.keys(q);
-    const code = Number(
-      await this.redis(() =>
-        runScript(this.ctx.client, script, keys(q), [
-          k.base,
-          this.ctx.maxEvents,
-          id,
-        ]),
-      ),
-    );
-    if (code !== 1)
-      throw errorFromScriptCode(code, { script, jobId: id, expected });
-  }
-
-  /** Sends a failed or expired job back to waiting with fresh attempts. */
-  retry(id: string, options: { queue?: string } = {}): Promise<void> {
-    return this.jobAction(
-      'retryJob',
-      id,
-      options.queue,
-      (q) => {
-        const k = this.ctx.keys(q);
-        return [k.failed, k.expired, k.counts, k.events, k.id];
-      },
-      'failed or expired',
-    );
-  }
-
-  /** Makes a delayed job runnable now. */
-  promote(id: string, options: { queue?: string } = {}): Promise<void> {
-    return this.jobAction(
-      'promote',
-      id,
-      options.queue,
-      (q) => {
-        const k = this.ctx.keys(q);
-        return [k.delayed, k.counts, k.events, k.id];
-      },
-      'delayed',
-    );
-  }
-
-  /** Removes a job that is not active, with its logs. */
-  remove(id: string, options: { queue?: string } = {}): Promise<void> {
-    return this.jobAction(
-      'removeJob',
-      id,
-      options.queue,
-      (q) => {
-        const k = this.ctx.keys(q);
-        return [
-          k.delayed,
-          k.completed,
-          k.failed,
-          k.expired,
-          k.counts,
-          k.events,
-        ];
-      },
-      'waiting, delayed or finished (active jobs cannot be removed)',
-    );
-  }
-
-  /**
-   * Removes up to `limit` completed, failed or expired jobs that finished
-   * more than `olderThanMs` ago. Returns their ids.
-   */
-  async clean(
-    state: 'completed' | 'failed' | 'expired',
-    olderThanMs: number,
-    limit = 1000,
-    options: { queue?: string } = {},
-  ): Promise<string[]> {
-    if (!['completed', 'failed', 'expired'].includes(state)) {
-      throw new JobwireError(
-        ErrorCode.INVALID_OPTION,
-        `clean(): state must be completed, failed or expired, got ${String(state)}`,
-      );
-    }
-    if (
-      !(Number.isFinite(olderThanMs) && olderThanMs >= 0) ||
-      !(Number.isInteger(limit) && limit > 0)
-    ) {
-      throw new JobwireError(
-        ErrorCode.INVALID_OPTION,
-        'clean(): olderThanMs must be >= 0 and limit a positive integer',
-      );
-    }
-    const removed: string[] = [];
-    for (const q of this.queuesOf(options.queue)) {
-      const k = this.ctx.keys(q);
-      const ids = (await this.redis(() =>
-        runScript(
-          this.ctx.client,
-          'cleanJobs',
-          [k[state], k.counts],
-          [
-            k.base,
-            stateLetter[state],
-            Math.round(olderThanMs),
-            limit - removed.length,
-          ],
-        ),
-      )) as string[];
-      removed.push(...ids);
-      if (removed.length >= limit) break;
-    }
-    return removed;
-  }
-
-  /** Removes every waiting job (and delayed ones with `delayed: true`). */
-  async drain(
-    options: { queue?: string; delayed?: boolean } = {},
-  ): Promise<number> {
-    let total = 0;
-    for (const q of this.queuesOf(options.queue)) {
-      const k = this.ctx.keys(q);
-      for (;;) {
-        const n = Number(
-          await this.redis(() =>
-            runScript(
-              this.ctx.client,
-              'drain',
-              [k.delayed, k.counts, k.types],
-              [k.base, 1000, options.delayed ? '1' : '0'],
-            ),
-          ),
-        );
-        total += n;
-        if (n === 0) break;
-      }
-    }
-    return total;
-  }
-
-  /** Stops every worker from taking jobs of the queue (all queues if omitted). */
-  pause(options: { queue?: string } = {}): Promise<void> {
-    return this.setPaused(options.queue, true);
-  }
-
-  /** Lets workers take jobs again. */
-  resume(options: { queue?: string } = {}): Promise<void> {
-    return this.setPaused(options.queue, false);
-  }
-
-  /** Whether a queue is paused. */
-  async isPaused(queue: string): Promise<boolean> {
-    const v = await this.redis(() =>
-      this.ctx.client.hget(this.ctx.keys(queue).meta, 'paused'),
-    );
-    return v === '1';
-  }
-
-  private async setPaused(
-    queue: string | undefined,
-    paused: boolean,
-  ): Promise<void> {
-    for (const q of this.queuesOf(queue)) {
-      const k = this.ctx.keys(q);
-      await this.redis(() =>
-        runScript(
-          this.ctx.client,
-          'setPaused',
-          [k.meta, k.events, k.types],
-          [k.base, this.ctx.maxEvents, paused ? '1' : '0'],
-        ),
-      );
-    }
-  }
 }
 
 function toJobInfo(
@@ -432,29 +255,35 @@ function toJobInfo(
   id: string,
   h: Record<string, string>,
   logs: string[],
+  dueAt: string | undefined,
 ): JobInfo {
-  const opts = parseMaybe(h.o) as Partial<StoredOptions> | undefined;
+  const F = JobField;
+  const opts = parseMaybe(h[F.options]) as Partial<StoredOptions> | undefined;
   const info: JobInfo = {
     id,
-    name: h.n ?? '',
+    name: h[F.name] ?? '',
     queue,
-    state: stateFromLetter[h.s ?? ''] ?? 'waiting',
-    data: parseMaybe(h.d),
-    priority: Number(h.p ?? 0),
-    attemptsMade: Number(h.a ?? 0),
+    state: stateFromLetter[h[F.state] ?? ''] ?? 'waiting',
+    data: parseMaybe(h[F.legacyData]),
+    priority: Number(h[F.priority] ?? 0),
+    attemptsMade: Number(h[F.attemptsMade] ?? 0),
     attempts: opts?.at ?? 1,
-    stalls: Number(h.sc ?? 0),
-    deliveries: Number(h.dl ?? 0),
-    createdAt: Number(h.t ?? 0),
-    errors: (parseMaybe(h.e) as SerializedError[] | undefined) ?? [],
+    stalls: Number(h[F.stalls] ?? 0),
+    deliveries: Number(h[F.deliveries] ?? 0),
+    createdAt: Number(h[F.createdAt] ?? 0),
+    errors: (parseMaybe(h[F.errors]) as SerializedError[] | undefined) ?? [],
     logs,
-    version: Number(h.v ?? 1),
-    fingerprint: h.fp ?? '',
+    version: Number(h[F.version] ?? 1),
+    fingerprint: h[F.fingerprint] ?? '',
   };
-  if (h.ps !== undefined) info.startedAt = Number(h.ps);
-  if (h.f !== undefined) info.finishedAt = Number(h.f);
-  if (h.__due !== undefined) info.dueAt = Number(h.__due);
-  if (h.pg !== undefined) info.progress = parseMaybe(h.pg);
-  if (h.r !== undefined) info.result = parseMaybe(h.r);
+  const started = h[F.startedAt];
+  if (started !== undefined) info.startedAt = Number(started);
+  const finished = h[F.finishedAt];
+  if (finished !== undefined) info.finishedAt = Number(finished);
+  if (dueAt !== undefined) info.dueAt = Number(dueAt);
+  const progress = h[F.progress];
+  if (progress !== undefined) info.progress = parseMaybe(progress);
+  const result = h[F.result];
+  if (result !== undefined) info.result = parseMaybe(result);
   return info;
 }
