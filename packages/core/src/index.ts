@@ -39,7 +39,7 @@ export type {
   TestJob,
   TestJobState,
   TestQueueOptions,
-} from './testing/test-queue.ts';
+} from './testing/test-types.ts';
 export type { RepeatOptions } from './producer/repeat.ts';
 export type {
   ConnectionInput,

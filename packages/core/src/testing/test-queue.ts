@@ -1,12 +1,9 @@
-import type { z } from 'zod';
 import { defaults } from '../defaults.ts';
 import {
   getDefinition,
-  type AnyJobDefinition,
   type JobMap,
   type JobRegistry,
   type inferJobInput,
-  type inferJobProgress,
   type inferJobResult,
 } from '../contract/define.ts';
 import {
@@ -15,109 +12,19 @@ import {
   JobwireError,
   serializeError,
   toJobwireError,
-  ValidationError,
-  type SerializedError,
 } from '../errors.ts';
-import { jobFingerprint } from '../contract/fingerprint.ts';
 import { checkBulkItem, checkJob } from '../producer/prepare.ts';
-import { FINAL_CODES, JobAbort, withTimeout } from '../worker/run-handler.ts';
-import { storedInput } from '../contract/strip.ts';
-import { makeJob, type Job } from '../worker/job.ts';
-import { assertJsonSafe } from '../contract/json.ts';
-import type { ResolvedEnqueueOptions } from '../contract/options.ts';
+import { FINAL_CODES } from '../worker/run-handler.ts';
 import type { Producer } from '../producer/queue.ts';
 import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
 import type { EnqueueOptions } from '../types.ts';
-import type { HandlerMap } from '../worker/worker-options.ts';
-
-/** Where a captured job is. @public */
-export type TestJobState =
-  'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
-
-/** A job captured by a `TestQueue`, typed by its job type. @public */
-export interface TestJob<
-  TJobs extends JobMap,
-  TName extends keyof TJobs & string,
-> {
-  readonly id: string;
-  readonly name: TName;
-  readonly queue: string;
-  /** The stored input, as Redis would hold it (JSON round trip, no transforms). */
-  readonly data: inferJobInput<TJobs, TName>;
-  /** The enqueue options merged over the job type's defaults. */
-  readonly options: Readonly<ResolvedEnqueueOptions>;
-  readonly state: TestJobState;
-  /** What `finished()` resolves to, once completed. */
-  readonly result?: inferJobResult<TJobs, TName>;
-  /** The final failure, once failed. */
-  readonly error?: SerializedError;
-  /** Every failed attempt, oldest first (kept after a retry succeeds). */
-  readonly errors: readonly SerializedError[];
-  /** Attempts run so far; `options.attempts` is the number allowed. */
-  readonly attemptsMade: number;
-  /** Accepted progress values, in order. */
-  readonly progress: readonly inferJobProgress<TJobs, TName>[];
-  readonly logs: readonly string[];
-}
-
-/** Any captured job of the registry: narrow it by checking `name`. @public */
-export type AnyTestJob<TJobs extends JobMap> = {
-  [TName in keyof TJobs & string]: TestJob<TJobs, TName>;
-}[keyof TJobs & string];
-
-/** Options of `createTestQueue`. @public */
-export interface TestQueueOptions<TJobs extends JobMap> {
-  /** Handlers that `runAll()` (or `runInline`) calls; jobs without one stay waiting. */
-  handlers?: HandlerMap<TJobs>;
-  /** Run each job as soon as it is enqueued; `enqueue` resolves after it ran. */
-  runInline?: boolean;
-  /** As for `createQueue`. @defaultValue 524288 (512 KiB) */
-  maxPayloadBytes?: number;
-}
-
-type AnyHandler = (job: Job<unknown, unknown>) => unknown;
-
-/** Parses like the runtime does, failing with its ValidationError. */
-async function parsed(
-  schema: z.ZodType,
-  value: unknown,
-  subject: string,
-): Promise<unknown> {
-  const r = await schema.safeParseAsync(value);
-  if (!r.success) throw ValidationError.fromZod(subject, r.error.issues);
-  return r.data;
-}
-
-/** The public record, mutated in place as the job runs. */
-interface Rec {
-  id: string;
-  name: string;
-  queue: string;
-  data: unknown;
-  options: ResolvedEnqueueOptions;
-  state: TestJobState;
-  result?: unknown;
-  error?: SerializedError;
-  errors: SerializedError[];
-  attemptsMade: number;
-  progress: unknown[];
-  logs: string[];
-}
-
-/** Bookkeeping kept off the record so `toEqual` on jobs stays clean. */
-interface Entry {
-  job: Rec;
-  def: AnyJobDefinition;
-  seq: number;
-  createdAt: number;
-  /** The stored data JSON, parsed afresh for every attempt like the worker. */
-  stored: string;
-  /** The stored result JSON ('' when the job type declares no result). */
-  storedResult?: string;
-  /** Resolves (never rejects) once the job ran or was cleared. */
-  settled: Promise<void>;
-  settle: () => void;
-}
+import {
+  parsed,
+  runAttempt,
+  type AnyHandler,
+  type Entry,
+} from './test-attempt.ts';
+import type { AnyTestJob, TestJob, TestQueueOptions } from './test-types.ts';
 
 /**
  * An in-memory stand-in for `Queue` in unit tests: no Redis. Enqueue runs the
@@ -328,7 +235,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     for (;;) {
       const attempt = job.attemptsMade + 1;
       try {
-        entry.storedResult = await this.attempt(entry, handler, attempt);
+        entry.storedResult = await runAttempt(entry, handler, attempt);
         job.attemptsMade = attempt;
         job.state = 'completed';
         // A failure here is finished()'s to report, as in Queue.waitForResult.
@@ -352,59 +259,6 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
       }
     }
     entry.settle();
-  }
-
-  /** One attempt, as a worker's JobRun runs it; returns the stored result JSON. */
-  private async attempt(
-    entry: Entry,
-    handler: AnyHandler,
-    attempt: number,
-  ): Promise<string> {
-    const { job, def } = entry;
-    const abort = new JobAbort();
-    const data = await parsed(
-      def.payload,
-      JSON.parse(entry.stored),
-      `payload of ${job.name} job ${job.id}`,
-    );
-    const handlerJob = makeJob(
-      {
-        id: job.id,
-        name: job.name,
-        queue: job.queue,
-        data,
-        attempt,
-        attempts: job.options.attempts,
-        createdAt: entry.createdAt,
-        version: def.version,
-        fingerprint: jobFingerprint(def),
-      },
-      def,
-      {
-        progress: async (json) => {
-          job.progress.push(JSON.parse(json));
-        },
-        log: async (line) => {
-          job.logs.push(line);
-          if (job.logs.length > defaults.maxLogLines) job.logs.shift();
-        },
-      },
-      abort,
-    );
-    // The same timeout and abort rules as the worker.
-    const result = await withTimeout(
-      () => handler(handlerJob),
-      job.options.timeoutMs,
-      abort,
-    );
-    if (def.result === undefined) return '';
-    const output = await parsed(
-      def.result,
-      result,
-      `result of ${job.name} job ${job.id}`,
-    );
-    assertJsonSafe(result, `result of ${job.name}`);
-    return JSON.stringify(storedInput(def.result, result, output));
   }
 }
 
