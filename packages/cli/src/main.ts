@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --import tsx
-/** The `jobwire` command line (see README, CLI). */
+/** The `jobwire` command line (see docs/cli.md). */
 import { run } from './program.ts';
 
 process.exitCode = await run(process.argv.slice(2));

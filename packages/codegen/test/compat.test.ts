@@ -12,7 +12,7 @@ import { overall } from '../src/compat/types.ts';
 import { buildContract, buildPart } from '../src/contract.ts';
 import type { CompatibilityMode } from '../src/contract-types.ts';
 
-/** COMPATIBILITY.md's legend: ✓ safe, ✗ breaks, ~ warn, ? unknown. */
+/** docs/compatibility.md's legend: ✓ safe, ✗ breaks, ~ warn, ? unknown. */
 const SYMBOL = {
   '✓': 'safe',
   '✗': 'breaks',
@@ -41,7 +41,7 @@ const str = z.string();
 const num = z.number();
 const isEven = (n: number) => n % 2 === 0;
 
-/** COMPATIBILITY.md §3, row by row (A1 assumed). */
+/** docs/compatibility.md §3, row by row (A1 assumed). */
 const catalogue: [string, Row][] = [
   [
     '1 add x: T.optional()',
@@ -501,7 +501,7 @@ const catalogue: [string, Row][] = [
   ],
 ];
 
-describe('COMPATIBILITY.md §3 catalogue', () => {
+describe('docs/compatibility.md §3 catalogue', () => {
   it.each(catalogue)('%s', (_title, row) => {
     const verdicts = overall(diff(row.old, row.new));
     expect(verdicts).toEqual({

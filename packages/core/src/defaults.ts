@@ -1,6 +1,6 @@
 /**
- * Every default in one place. The README's settings block is checked against
- * this file by a test, so change both together.
+ * Every default in one place. The settings block of docs/settings.md is
+ * checked against this file by a test, so change both together.
  */
 export const defaults = {
   /** Key prefix in Redis. */
@@ -26,9 +26,9 @@ export const defaults = {
   connectTimeoutMs: 1000,
   /** How long one command may take before it fails with RedisUnavailableError. */
   commandTimeoutMs: 5000,
-  /** Completed jobs kept (the most recent ones). */
+  /** Completed jobs kept per job type (the most recent ones). */
   keepCompleted: { count: 1000 },
-  /** Failed and expired jobs kept (the most recent ones). */
+  /** Failed jobs, and expired jobs, kept per job type (the most recent ones). */
   keepFailed: { count: 10_000 },
   /** Approximate cap on the event stream of each queue. */
   maxEvents: 10_000,

@@ -1,3 +1,10 @@
+/**
+ * The jobwire runtime: job contracts, queues (producers), workers, events,
+ * maintenance and the in-memory test mode.
+ *
+ * @packageDocumentation
+ * @module @jobwire/core
+ */
 export { defaultProgressSchema, defineJobs, job } from './contract/define.ts';
 export type {
   AnyJobDefinition,

@@ -63,7 +63,9 @@ export type Backoff =
 
 /**
  * Which finished jobs to keep. `true` keeps all, `false` removes at once;
- * `count` keeps the newest N, `ageMs` drops those older than it.
+ * `count` keeps the newest N, `ageMs` drops those older than it. A rule
+ * trims only the finished jobs of its own job type. A `jobId` stays
+ * deduplicated exactly as long as its job is kept.
  * @public
  */
 export type Keep = boolean | { count?: number; ageMs?: number };
@@ -88,7 +90,11 @@ export interface JobOptions {
   timeoutMs?: number;
   /** Wait before the job becomes runnable. @defaultValue 0 */
   delayMs?: number;
-  /** A job not started within this time after it became runnable expires. */
+  /**
+   * A job not started within this time after it became runnable expires.
+   * Once a worker has taken it, a job never expires: not after a stall, a
+   * release at shutdown or a retry.
+   */
   expireAfterMs?: number;
   /** @defaultValue keep 1000 completed, 10000 failed */
   retention?: Retention;

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { defaults } from '../src/defaults.ts';
 
 describe('defaults', () => {
-  it('match the settings block of the README', () => {
-    const readme = readFileSync(
-      new URL('../../../README.md', import.meta.url),
+  it('match the settings block of docs/settings.md', () => {
+    const page = readFileSync(
+      new URL('../../../docs/settings.md', import.meta.url),
       'utf8',
     );
-    const section = readme.slice(readme.indexOf('### Settings'));
+    const section = page.slice(page.indexOf('## Defaults'));
     const block = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const documented = Object.fromEntries(
       block

@@ -217,7 +217,7 @@ describe('leases: crashed workers', () => {
       expect(spawned).toBe(4);
       // Every normal job ran once, or twice when the kill came in the same
       // turn of the event loop as its completion, whose batch had not been
-      // sent (Guarantees in the README); it completed once either way.
+      // sent (docs/guarantees.md); it completed once either way.
       for (const h of normal) {
         const runs = entries.filter((e) => e.ev === 'end' && e.id === h.id);
         expect(runs.length).toBeGreaterThanOrEqual(1);

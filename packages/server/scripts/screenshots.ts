@@ -1,6 +1,6 @@
 /**
- * Writes the README's dashboard screenshots, docs/dashboard.png (overview)
- * and docs/dashboard-job.png (a failed job's detail), at 1440x900: a
+ * Writes the dashboard screenshots of docs/dashboard.md: docs/dashboard.png
+ * (overview) and docs/dashboard-job.png (a failed job's detail), at 1440x900: a
  * private redis-server, the root jobs.schema.ts, a realistic mix of jobs,
  * and the dashboard in headless Chromium.
  *

@@ -1,3 +1,9 @@
+/**
+ * The HTTP/JSON API over a registry's queues, and the web dashboard.
+ *
+ * @packageDocumentation
+ * @module @jobwire/server
+ */
 export { buildApi, createApi, DEFAULT_BODY_LIMIT_BYTES } from './api.ts';
 export type { ApiOptions, BuiltApi } from './api.ts';
 export { isLoopback, startServer } from './server.ts';

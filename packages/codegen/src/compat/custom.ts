@@ -2,7 +2,7 @@ import type { CustomCheck } from '../contract-types.ts';
 import type { Finding, Verdict, Voice } from './types.ts';
 
 /**
- * Differences JSON Schema cannot see (COMPATIBILITY.md §4), matched by path
+ * Differences JSON Schema cannot see (docs/compatibility.md §4), matched by path
  * and kind, with the function hashes as a multiset:
  * - refinements: one added may reject queued data (backward ?), one removed
  *   lets writers store what old readers refuse (forward ?), one edited both.

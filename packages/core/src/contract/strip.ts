@@ -17,7 +17,7 @@ const WRAPPERS = new Set([
  * Returns a copy of a validated input without the keys that plain
  * `z.object`s would strip. Stored jobs then hold only fields their schema
  * names, so a field added later cannot meet a stale key of the same name
- * (COMPATIBILITY.md, A1). Loose and strict objects, intersections and
+ * (docs/compatibility.md, A1). Loose and strict objects, intersections and
  * transforms keep their value as given.
  */
 export function stripUnknownKeys(schema: z.ZodType, value: unknown): unknown {

@@ -12,7 +12,11 @@ export const KeySuffix = {
   delayed: 'delayed',
   /** zset: active jobs, scored by lease deadline (ms) */
   active: 'active',
-  /** zset: completed jobs kept by retention, scored by finish time */
+  /**
+   * zset: completed jobs kept by retention, scored by finish time. Listings
+   * and clean() read these queue-wide sets; retention trims the per-type
+   * sets (`c:<type>`, `f:<type>`, `x:<type>`), which hold the same entries.
+   */
   completed: 'completed',
   /** zset: failed jobs, scored by finish time */
   failed: 'failed',
@@ -57,6 +61,12 @@ export interface QueueKeys {
   job(id: string): string;
   /** list of a job's log lines. */
   log(id: string): string;
+  /** zset of the completed jobs of one type: its retention rule trims it. */
+  completedOfType(type: string): string;
+  /** zset of the failed jobs of one type: its retention rule trims it. */
+  failedOfType(type: string): string;
+  /** zset of the expired jobs of one type: its failed-job rule trims it. */
+  expiredOfType(type: string): string;
   /** string: a job's payload JSON (older jobs keep it in the hash as `d`). */
   payload(id: string): string;
 }
@@ -85,6 +95,9 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     marker: (type) => k(`m:${type}`),
     job: (id) => k(`j:${id}`),
     log: (id) => k(`j:${id}:log`),
+    completedOfType: (type) => k(`c:${type}`),
+    failedOfType: (type) => k(`f:${type}`),
+    expiredOfType: (type) => k(`x:${type}`),
     payload: (id) => k(`p:${id}`),
   };
 }

@@ -2,7 +2,7 @@
  * Workers running in this process. While any runs, a rejection nobody
  * observed (a handler that fired a promise and forgot it) is reported
  * through a worker's `error` event instead of crashing the process, which
- * would turn every job in flight into a stall (RELIABILITY.md S07).
+ * would turn every job in flight into a stall (docs/reliability.md, S07).
  */
 const runningWorkers = new Set<{
   reportError(err: unknown, c: string): void;

@@ -1,5 +1,5 @@
 /**
- * Fault scenarios S01-S04 of /work/shared/RELIABILITY.md: worker crashes,
+ * Fault scenarios S01-S04 of docs/reliability.md: worker crashes,
  * lease renewal, fencing after an event-loop stall, a poison pill. Real redis-server and
  * real worker processes; one figure line per scenario.
  */

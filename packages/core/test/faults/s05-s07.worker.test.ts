@@ -1,5 +1,5 @@
 /**
- * Fault scenarios S05-S07 of /work/shared/RELIABILITY.md: graceful
+ * Fault scenarios S05-S07 of docs/reliability.md: graceful
  * shutdown, shutdown past the deadline, misbehaving handlers.
  */
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Fault scenarios S08-S10 of /work/shared/RELIABILITY.md: Redis crashes
+ * Fault scenarios S08-S10 of docs/reliability.md: Redis crashes
  * under enqueue load, during processing, and a long idle outage.
  */
 import fs from 'node:fs';

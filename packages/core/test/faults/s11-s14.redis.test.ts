@@ -1,5 +1,5 @@
 /**
- * Fault scenarios S11-S14 of /work/shared/RELIABILITY.md: a partition
+ * Fault scenarios S11-S14 of docs/reliability.md: a partition
  * through a TCP forwarder, producer fail-fast with Redis down, server-side
  * connection faults, memory pressure and eviction policy.
  */

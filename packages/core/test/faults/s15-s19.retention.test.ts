@@ -1,7 +1,7 @@
 /**
- * S19 of /work/shared/RELIABILITY.md (retention bounded by default), and
+ * S19 of docs/reliability.md (retention bounded by default), and
  * the informational S08 variant with `appendfsync everysec` that feeds the
- * durability table of the README.
+ * durability advice in docs/guarantees.md.
  */
 import fs from 'node:fs';
 import path from 'node:path';

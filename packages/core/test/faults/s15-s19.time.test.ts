@@ -1,5 +1,5 @@
 /**
- * Fault scenarios S15-S18 of /work/shared/RELIABILITY.md: clock skew,
+ * Fault scenarios S15-S18 of docs/reliability.md: clock skew,
  * delayed and repeatable jobs through BUSY and worker restarts, invalid
  * time and retry inputs, exact attempts and backoff.
  */

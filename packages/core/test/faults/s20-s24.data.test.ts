@@ -1,5 +1,5 @@
 /**
- * Fault scenarios S20-S24 of /work/shared/RELIABILITY.md: payload size and
+ * Fault scenarios S20-S24 of docs/reliability.md: payload size and
  * types, deduplication and atomic bulk enqueue, priority after a stall,
  * foreign jobs, and results that outlive their producer. Real redis-server
  * and real worker and producer processes; one figure line per scenario.

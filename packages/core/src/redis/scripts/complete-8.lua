@@ -1,7 +1,9 @@
 #!lua
 --[[
   Completes a batch of active jobs, each only if the caller still holds its
-  lease, applies the completed-job retention rule, and then (when asked)
+  lease, applies each job's completed retention rule to the completed jobs
+  of its own type (removing at least as many as the batch added, so the
+  set stays at its bound), and then (when asked)
   leases the next jobs in the same round trip, as moveToActive does.
 
   Input:
@@ -52,14 +54,17 @@ for i = 0, n - 1 do
       end
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
-      redis.call('ZADD', KEYS[2], string.format('%.3f', nowFine + #done * 0.001), id)
+      addFinished(base, KEYS[2], 'c', f[1], string.format('%.3f', nowFine + #done * 0.001), id)
       tallyMove(f[1], 'a', 'c')
-      trims[keep .. ' ' .. ARGV[a + 4]] = { keep, ARGV[a + 4] }
+      -- One trim per type and rule, sized by the jobs this batch added.
+      local rule = f[1] .. '|' .. keep .. '|' .. ARGV[a + 4]
+      local tr = trims[rule]
+      if tr then tr[4] = tr[4] + 1 else trims[rule] = { f[1], keep, ARGV[a + 4], 1 } end
     end
   end
 end
 callSliced('ZREM', KEYS[1], done)
-for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], now) end
+for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
 local maxJobs = tonumber(ARGV[p + 2])
@@ -76,7 +81,7 @@ if maxJobs > 0 then
       types[i + 1] = ARGV[p + 4 + i * 2]
       quota[i + 1] = tonumber(ARGV[p + 5 + i * 2])
     end
-    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], maxEvents, tonumber(ARGV[p]),
+    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
       ARGV[p + 1], maxJobs, types, quota, now, out)
   end
 end

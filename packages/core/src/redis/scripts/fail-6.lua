@@ -9,7 +9,8 @@
     KEYS[5] events   KEYS[6] id counter
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
     ARGV[5] error JSON   ARGV[6] retry delay ms (-1 = no retry)
-    ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any)
+    ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any): the rule
+      applies to the failed jobs of this job's type only
   Output: 1 retry scheduled; 2 failed for good; -1 missing; -2 lease lost
   Events: retrying (field due) | failed (field err)
 ]]
@@ -47,7 +48,7 @@ emit(KEYS[5], maxEvents, 'failed', id, f[1], 'err', errJson)
 if tonumber(ARGV[7]) == 0 then
   removeJob(base, KEYS[2], KEYS[4], 'f', id)
 else
-  redis.call('ZADD', KEYS[2], now, id)
-  trimFinished(base, KEYS[2], KEYS[4], 'f', ARGV[7], ARGV[8], now)
+  addFinished(base, KEYS[2], 'f', f[1], now, id)
+  trimFinished(base, KEYS[2], KEYS[4], 'f', f[1], ARGV[7], ARGV[8], now, 1)
 end
 return 2

@@ -2,7 +2,9 @@
 --[[
   Promotes due delayed jobs, then leases up to N waiting jobs of the given
   types, best priority first and FIFO within a priority. Jobs past their
-  expiry are moved to `expired` instead.
+  expiry that never started are moved to `expired` instead (at most 1000 per
+  call; the rest on the next calls), and expired jobs are trimmed by their
+  type's failed-job keep rule. Leasing a job ends its expiry.
 
   Input:
     KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
@@ -33,7 +35,7 @@ for i = 0, tonumber(ARGV[6]) - 1 do
   quota[i + 1] = tonumber(ARGV[8 + i * 2])
 end
 local out = { 0, nextDue, now, 0 }
-out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], maxEvents, tonumber(ARGV[3]),
+out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
   ARGV[4], tonumber(ARGV[5]), types, quota, now, out)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)

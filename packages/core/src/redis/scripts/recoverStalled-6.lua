@@ -33,11 +33,11 @@ for _, id in ipairs(ids) do
         message = 'job stalled ' .. stalls .. ' times (its worker died or froze); maxStalls is ' .. maxStalls })
       appendError(jk, err)
       redis.call('HSET', jk, 's', 'f', 'f', now)
-      redis.call('ZADD', KEYS[2], now, id)
+      addFinished(base, KEYS[2], 'f', f[1], now, id)
       moveCount(KEYS[3], f[1], 'a', 'f')
       emit(KEYS[4], maxEvents, 'failed', id, f[1], 'err', err)
       local keep = cjson.decode(f[3]).kf
-      trimFinished(base, KEYS[2], KEYS[3], 'f', keep[1], keep[2], now)
+      trimFinished(base, KEYS[2], KEYS[3], 'f', f[1], keep[1], keep[2], now, 1)
       failed = failed + 1
     else
       local seq = redis.call('INCR', KEYS[6])

@@ -1,7 +1,8 @@
 #!lua
 --[[
   Sends a failed or expired job back to waiting with fresh attempt and stall
-  counts. Its recorded errors are kept.
+  counts. Its recorded errors are kept. An expired job (never started) gets
+  a fresh expiry; a job that has started has none.
 
   Input:
     KEYS[1] failed   KEYS[2] expired   KEYS[3] counts   KEYS[4] events
@@ -19,6 +20,7 @@ local from
 if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
 elseif f[3] == 'x' and redis.call('ZREM', KEYS[2], id) == 1 then from = 'x'
 else return -3 end
+redis.call('ZREM', typeFinishedKey(base, from, f[1]), id)
 local seq = redis.call('INCR', KEYS[5])
 redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')

@@ -50,6 +50,8 @@ async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
  * - every id in a structure has its hash `j:<id>`, every hash is in a
  *   structure, and no job log outlives its job;
  * - the `counts` hash matches the structures, per type and state;
+ * - each finished job is also in its type's retention index (`c:<type>`,
+ *   `f:<type>`, `x:<type>`), and those hold nothing else;
  * - no key falls outside `<prefix>:{<queue>}:`, and all keys share the
  *   `{<queue>}` tag (so one CLUSTER KEYSLOT; the server is not
  *   cluster-enabled, so the tag is compared instead of asking Redis).
@@ -132,6 +134,32 @@ export async function checkInvariants(
     for (const id of hashes) {
       if (!where.has(id))
         violations.push(`job hash ${base}j:${id} is in no state structure`);
+    }
+    // Retention trims the per-type indexes: they must mirror the
+    // queue-wide finished sets exactly.
+    for (const letter of ['c', 'f', 'x'] as const) {
+      const wide = new Set(
+        await redis.zrange(base + STATE_SETS[letter], '0', '-1'),
+      );
+      const indexed = new Set<string>();
+      for (const key of mine.filter((k) => k.startsWith(`${base}${letter}:`))) {
+        const type = key.slice(`${base}${letter}:`.length);
+        for (const id of await redis.zrange(key, '0', '-1')) {
+          indexed.add(id);
+          if (!wide.has(id))
+            violations.push(
+              `${key} holds ${id}, not in ${base}${STATE_SETS[letter]}`,
+            );
+          else if ((await redis.hget(`${base}j:${id}`, 'n')) !== type)
+            violations.push(`${key} holds ${id} of another type`);
+        }
+      }
+      for (const id of wide) {
+        if (!indexed.has(id))
+          violations.push(
+            `${base}${STATE_SETS[letter]} holds ${id}, in no ${letter}:<type> index`,
+          );
+      }
     }
     const counts = await redis.hgetall(`${base}counts`);
     const fields = new Set([...Object.keys(counts), ...counted.keys()]);

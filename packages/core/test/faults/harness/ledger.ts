@@ -69,7 +69,7 @@ export function readLedgers(dir: string): LedgerEntry[] {
 export interface LedgerSummary {
   invocations: number;
   distinct: number;
-  /** Invocations minus distinct jobs (RELIABILITY.md). */
+  /** Invocations minus distinct jobs (docs/reliability.md). */
   duplicates: number;
   /** Acknowledged ids not completed or failed at the end. */
   lost: string[];

@@ -20,7 +20,7 @@ import { readLedgers } from './ledger.ts';
 import type { LedgerEntry } from './ledger.ts';
 import type { WorkerChildConfig } from './worker-child.ts';
 
-/** RELIABILITY.md's short timings: lease 1000 ms, check 500 ms, slack 2 s. */
+/** docs/reliability.md's short timings: lease 1000 ms, check 500 ms, slack 2 s. */
 export const LEASE_MS = 1000;
 export const CHECK_MS = 500;
 export const SLACK_MS = 2000;

@@ -1,6 +1,7 @@
 -- Shared helpers, inlined into each script by `-- @include base`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload).
+-- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -42,29 +43,62 @@ local function trimEvents(eventsKey, maxEvents)
   redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
 end
 
+-- Runs `cmd key ...list` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
-  if name then moveCount(countsKey, name, letter, '') end
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
 end
 
--- Bounded per call so a large backlog is trimmed gradually, never in one
--- long script.
-local function trimFinished(base, setKey, countsKey, letter, count, ageMs, now)
+-- Applies one keep rule to the finished jobs of type `name` only. Bounded
+-- per rule and call, but never below `added` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, tonumber(added))
   count = tonumber(count)
   ageMs = tonumber(ageMs)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
   if ageMs > 0 then
-    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - ageMs, 'LIMIT', 0, 100)
-    for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
   end
   if count >= 0 then
-    local excess = redis.call('ZCARD', setKey) - count
-    if excess > 0 then
-      local old = redis.call('ZRANGE', setKey, 0, math.min(excess, 100) - 1)
-      for _, oid in ipairs(old) do removeJob(base, setKey, countsKey, letter, oid) end
-    end
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
   end
 end
 
@@ -81,12 +115,4 @@ local function appendError(jk, errJson)
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
-end
-
--- Runs `cmd key ...list` in slices, since Lua's unpack() has a stack limit
--- of a few thousand values.
-local function callSliced(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
-  end
 end

@@ -58,32 +58,74 @@ local function takeWaiting(base, types, quota, left)
   return picked
 end
 
+-- Expired or dangling jobs handled per call, at most: a backlog of them is
+-- worked off over several calls (the markers stay armed, so workers come
+-- straight back), and no single script runs long enough for Redis to answer
+-- BUSY to every client, lease renewals included.
+local MAX_SKIPPED_PER_CALL = 1000
+
+-- The failed-job keep rule { count, ageMs } in a job's stored options (it
+-- applies to expired jobs too), or nil when unreadable: then nothing is
+-- trimmed, which errs on the side of keeping.
+local function keepFailedRule(optionsJson)
+  if not optionsJson then return nil end
+  local ok, o = pcall(cjson.decode, optionsJson)
+  if ok and type(o) == 'table' and type(o.kf) == 'table' then return o.kf end
+  return nil
+end
+
+-- Moves a waiting job that was never started and is past its expiry to
+-- `expired`, kept by its failed-job rule (collected into `trims`).
+local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey, now, nth, trims)
+  local rule = keepFailedRule(optionsJson)
+  if rule and tonumber(rule[1]) == 0 then
+    -- Kept for no time, as a failed job would be: gone at once.
+    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    tallyMove(name, 'w', '')
+  else
+    redis.call('HSET', jk, 's', 'x', 'f', now)
+    -- A microsecond apart, in expiry order, so a count rule keeps the newest.
+    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id)
+    tallyMove(name, 'w', 'x')
+    if rule then
+      local k = name .. '|' .. rule[1] .. '|' .. rule[2]
+      local tr = trims[k]
+      if tr then tr[4] = tr[4] + 1 else trims[k] = { name, rule[1], rule[2], 1 } end
+    end
+  end
+  emitUntrimmed(eventsKey, 'expired', id, name)
+end
+
 -- Leases jobs into `out` (11 fields each, see moveToActive); returns the
--- number leased. Expired jobs and dangling ids are skipped, not counted.
-local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
+-- number leased. Expired jobs and dangling ids are skipped, not counted,
+-- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
+-- leased: once started, a job is never expired as "not started", whether
+-- it later stalls, is released or retries.
+local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
                          leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
-  local leased, deadlines = 0, {}
-  while leased < maxJobs do
-    local picked = takeWaiting(base, types, quota, maxJobs - leased)
+  local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
+    local picked = takeWaiting(base, types, quota,
+      math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'ps')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
-      elseif f[8] and tonumber(f[8]) <= now then
-        redis.call('HSET', jk, 's', 'x', 'f', now)
-        redis.call('ZADD', expiredKey, now, id)
-        tallyMove(name, 'w', 'x')
-        emitUntrimmed(eventsKey, 'expired', id, name)
+        skipped = skipped + 1
+      elseif f[8] and not f[11] and tonumber(f[8]) <= now then
+        expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
         quota[p[2]] = quota[p[2]] + 1
+        skipped = skipped + 1
       else
         local dl = tonumber(f[10] or '0') + 1
         local token = tokenPrefix .. ':' .. dl
         redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
@@ -97,6 +139,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, maxEvents,
         leased = leased + 1
       end
     end
+  end
+  for _, t in pairs(trims) do
+    trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
   -- Jobs left behind need another worker: re-arm their markers.
