@@ -16,6 +16,7 @@ import {
   StreamFollower,
   type QueueEvent,
 } from '../redis/events.ts';
+import { JobField } from '../redis/job-fields.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 
 /** Events that end a job's wait. */
@@ -175,7 +176,13 @@ export class ResultWaiter {
     const [state, result, errors] = await withRedis(
       this.ctx.client,
       this.ctx.connectTimeoutMs,
-      () => this.ctx.client.hmget(keys.job(id), 's', 'r', 'e'),
+      () =>
+        this.ctx.client.hmget(
+          keys.job(id),
+          JobField.state,
+          JobField.result,
+          JobField.errors,
+        ),
     );
     const set = this.waiters.get(id);
     if (!set) return;
