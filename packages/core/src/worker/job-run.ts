@@ -10,7 +10,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { assertJsonSafe } from '../contract/json.ts';
-import { makeJob, type Job, type JobIO } from './job.ts';
+import { makeJob, type JobIO } from './job.ts';
 import { FINAL_CODES, JobAbort, withTimeout } from './run-handler.ts';
 import { storedInput } from '../contract/strip.ts';
 import { jobFingerprint } from '../contract/fingerprint.ts';
@@ -21,83 +21,18 @@ import {
   redisNow,
   slotOf,
 } from '../producer/repeat.ts';
-import type { PreparedJob, RepeatArgs } from '../producer/prepared-job.ts';
-import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueKeys } from '../redis/keys.ts';
-import type { LeasedJob } from '../redis/transitions/lease.ts';
 import {
   addLog,
   fail,
   FailCode,
   updateProgress,
 } from '../redis/transitions/job-run.ts';
-import { release } from '../redis/transitions/lease.ts';
+import { release, type LeasedJob } from '../redis/transitions/lease.ts';
 import { sleep } from './wakeup.ts';
 import { safeParseFast } from '../contract/parse.ts';
-import type { AnyJobDefinition, JobRegistry } from '../contract/define.ts';
-import type { EnqueueOptions } from '../types.ts';
-import type { WorkerEvents } from './worker-options.ts';
-
-/** A handler as a job run calls it. */
-export type AnyHandler = (job: Job<unknown, unknown>) => unknown;
-
-/** What a job run needs from the fetch loop of its job's queue. */
-export interface RunQueue {
-  readonly keys: QueueKeys;
-  /**
-   * Writes a completion with the queue's next batch (which frees the job's
-   * slot at once); resolves with its code.
-   */
-  complete(
-    job: LeasedJob,
-    result: string,
-    keep: readonly [number, number],
-  ): Promise<number>;
-}
-
-/**
- * What a job run needs from its worker: the worker builds one host and
- * every run reads it, so this module never imports the worker.
- */
-export interface JobRunHost {
-  readonly client: RedisClient;
-  readonly registry: JobRegistry;
-  readonly handlers: Readonly<Record<string, AnyHandler | undefined>>;
-  readonly maxEvents: number;
-  readonly maxLogLines: number;
-  /** A queue this worker consumes (its fetch loop). */
-  queueOf(queue: string): RunQueue;
-  /** Checks a repeat's next occurrence and builds its script input. */
-  prepare(
-    name: string,
-    payload: unknown,
-    options: EnqueueOptions | undefined,
-    repeat: RepeatArgs,
-  ): PreparedJob;
-  /** Stores prepared jobs of one queue. */
-  store(queue: string, jobs: readonly PreparedJob[]): Promise<unknown>;
-  /** Emits a worker event; a throwing listener never reaches the run. */
-  emit<TEvent extends keyof WorkerEvents>(
-    event: TEvent,
-    ...args: WorkerEvents[TEvent]
-  ): void;
-  reportError(err: unknown, context: string): void;
-}
-
-/** A job being handled, as the worker tracks it. */
-export interface RunningJob {
-  readonly leased: LeasedJob;
-  /** Set once the handler's outcome is decided (or the job was handed back). */
-  settled: boolean;
-  /** False once the lease is lost or the job was released: stop renewing. */
-  renewing: boolean;
-  /** Resolves when the handler settled and its outcome was written. */
-  readonly done: Promise<void>;
-  /** Called when a lease renewal found the lease gone. */
-  leaseLost(during: string): void;
-  /** Aborts the handler and hands the job back to waiting (shutdown). */
-  release(reason: Error): Promise<void>;
-}
+import type { AnyJobDefinition } from '../contract/define.ts';
+import type { JobRunHost, RunningJob, RunQueue } from './job-run-host.ts';
 
 /** Stored options by their JSON: jobs of a type mostly share one string. */
 const optionsCache = new Map<string, StoredOptions>();

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueConsumer } from './queue-consumer.ts';
-import type { RunningJob } from './job-run.ts';
+import type { RunningJob } from './job-run-host.ts';
 import {
   extendLeases,
   recoverStalled,

@@ -16,18 +16,15 @@ import {
 } from './queue-consumer.ts';
 import type { LeasedJob } from '../redis/transitions/lease.ts';
 import type { JobMap, JobRegistry } from '../contract/define.ts';
-import { getDefinition } from '../contract/define.ts';
 import { ErrorCode, JobwireError, ShutdownError } from '../errors.ts';
-import {
-  startJobRun,
-  type AnyHandler,
-  type JobRunHost,
-  type RunningJob,
-} from './job-run.ts';
+import { startJobRun } from './job-run.ts';
+import type { AnyHandler, JobRunHost, RunningJob } from './job-run-host.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
 import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
-import { MAX_PARKED_MS, SlotBook } from './slot-book.ts';
+import type { SlotBook } from './slot-book.ts';
+import { MAX_PARKED_MS } from './slot-book.ts';
+import { positive, slotBookFor, typesByQueue } from './worker-settings.ts';
 import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
@@ -92,36 +89,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         'createWorker(): give at least one handler',
       );
     }
-    const typeLimit = new Map<string, number>();
-    for (const [name, limit] of Object.entries(options.typeConcurrency ?? {})) {
-      getDefinition(registry, name);
-      typeLimit.set(name, positive(limit, `typeConcurrency.${name}`));
-    }
-    const prefetch = options.prefetch ?? Math.max(this.concurrency, 16);
-    if (!Number.isInteger(prefetch) || prefetch < 0) {
-      throw new JobwireError(
-        ErrorCode.INVALID_OPTION,
-        `prefetch must be a whole number >= 0, got ${String(prefetch)}`,
-      );
-    }
-    this.slots = new SlotBook(this.concurrency, typeLimit, prefetch);
+    this.slots = slotBookFor(registry, options, this.concurrency);
     this.command = openConnection(options, 'command', this.logger);
     this.producer = new Queue(registry, {
       ...options,
       connection: this.command.client,
     });
     const keys = makeKeyCache(common.prefix);
-    const byQueue = new Map<string, string[]>();
-    for (const name of names.sort()) {
-      const def = getDefinition(registry, name);
-      if (typeof handlers[name] !== 'function') {
-        throw new JobwireError(
-          ErrorCode.INVALID_OPTION,
-          `handler for ${name} must be a function`,
-        );
-      }
-      byQueue.set(def.queue, [...(byQueue.get(def.queue) ?? []), name]);
-    }
+    const byQueue = typesByQueue(registry, handlers, names);
     for (const [queue, types] of byQueue) {
       const blocking = openConnection(options, 'blocking', this.logger);
       this.consumers.push(
@@ -383,16 +358,6 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
     await closeConnection(this.command);
   }
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new JobwireError(
-      ErrorCode.INVALID_OPTION,
-      `${name} must be a positive number, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /**
