@@ -53,17 +53,15 @@ describe('Lua scripts', () => {
       const enq = (await runScript(
         client,
         'enqueue',
-        [k.id, k.delayed, k.counts, k.events, k.types, k.repeats],
+        [k.id, k.delayed, k.counts, k.events, k.types],
         [
           k.base,
           100,
-          // one settings set: options, expiry, version, repeat key/spec, fingerprint
+          // one settings set: options, expiry, version, fingerprint
           1,
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
           0,
           1,
-          '',
-          '',
           'fp-test',
           // one job: id, type, data, priority, delay, set
           1,
@@ -80,7 +78,8 @@ describe('Lua scripts', () => {
         client,
         'moveToActive',
         [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-        [k.base, 100, 1000, 'w1', 1, 1, 't', 1],
+        // lease ms, token prefix, max jobs, start now, types, type quota
+        [k.base, 100, 1000, 'w1', 1, 1, 1, 't', 1],
       )) as unknown[];
       expect(Number(taken[3])).toBe(1);
       // The contract fingerprint travels with the job to the worker.
@@ -110,8 +109,10 @@ describe('Lua scripts', () => {
             0,
             1000,
             'w1',
-            0,
-            0,
+            0, // max jobs to lease
+            0, // start now
+            0, // types
+            0, // start reports
           ])) as number[]
         )[0];
       const stale = await complete(id, `${token}x`);
@@ -153,6 +154,7 @@ describe('Lua scripts', () => {
         k.types,
         k.stallLock,
         k.repeats,
+        k.lostLeases,
         k.wait('sendEmail'),
         k.marker('sendEmail'),
         k.job('1'),

@@ -101,6 +101,12 @@ export interface ResolvedJobOptions {
 /** Options of one enqueue, merged over the job type's defaults. */
 export interface ResolvedEnqueueOptions extends ResolvedJobOptions {
   jobId: string | undefined;
+  /**
+   * `runAt` in ms since the epoch. Redis stores it as a due time against
+   * its own clock (every due time is Redis time); `delayMs` then holds the
+   * delay by this host's clock, for stores without Redis (the test queue).
+   */
+  runAtMs?: number;
 }
 
 function check<TOut>(
@@ -174,6 +180,7 @@ export function resolveEnqueueOptions(
     keepCompleted: keepRule(o.retention?.completed, base.keepCompleted),
     keepFailed: keepRule(o.retention?.failed, base.keepFailed),
     jobId: o.jobId,
+    ...(o.runAt !== undefined ? { runAtMs: o.runAt.getTime() } : {}),
   };
 }
 
@@ -202,8 +209,6 @@ export interface StoredOptions {
   kc: [number, number];
   /** keep failed [count, ageMs] */
   kf: [number, number];
-  /** repeat spec, for jobs produced by a repeat */
-  rp?: RepeatSpec;
 }
 
 export function toStoredOptions(o: ResolvedJobOptions): StoredOptions {

@@ -125,7 +125,13 @@ export class QueueAdmin {
       const k = this.ctx.keys(q);
       for (;;) {
         const n = await this.redis(() =>
-          drain(this.ctx.client, k, 1000, options.delayed === true),
+          drain(
+            this.ctx.client,
+            k,
+            this.ctx.maxEvents,
+            1000,
+            options.delayed === true,
+          ),
         );
         total += n;
         if (n === 0) break;

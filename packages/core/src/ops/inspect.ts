@@ -284,6 +284,7 @@ function toJobInfo(
   const progress = h[F.progress];
   if (progress !== undefined) info.progress = parseMaybe(progress);
   const result = h[F.result];
-  if (result !== undefined) info.result = parseMaybe(result);
+  // '' is a job without a result (no result schema, or an undefined one).
+  if (result !== undefined && result !== '') info.result = parseMaybe(result);
   return info;
 }

@@ -135,6 +135,8 @@ export class ResultWaiter {
         (events) => this.dispatch(events),
         this.ctx.logger,
         () => this.recheckAll(),
+        undefined,
+        () => this.lostTrack(),
       );
       await follower.resolveCursor(this.ctx.connectTimeoutMs);
       this.cursorAt = performance.now();
@@ -145,12 +147,27 @@ export class ResultWaiter {
   }
 
   private dispatch(events: QueueEvent[]): void {
+    let drained = false;
     for (const e of events) {
+      if (e.event === 'drained') drained = true;
       if (OUTCOMES.has(e.event)) this.remember(e);
       const set = this.waiters.get(e.jobId);
       if (!set) continue;
       for (const w of [...set]) settle(w, e.event, e.result, e.error, e.jobId);
     }
+    // A drain names no jobs: the waiters' hashes tell which are gone.
+    if (drained) this.lostTrack();
+  }
+
+  /**
+   * Outcomes may have passed unseen (the stream was trimmed past the
+   * cursor, or a drain removed jobs without an event each): every waiter
+   * re-checks its job hash, and a later wait for a job enqueued before now
+   * checks it too instead of trusting `recent`.
+   */
+  private lostTrack(): void {
+    this.evictedAt = performance.now();
+    this.recheckAll();
   }
 
   private remember(e: QueueEvent): void {

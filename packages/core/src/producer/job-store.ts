@@ -46,7 +46,7 @@ export class JobStore {
   ) {}
 
   /** Checks the eviction policy before the first write (again after a failed check). */
-  private checkConfigOnce(): Promise<void> {
+  checkConfigOnce(): Promise<void> {
     this.configChecked ??= withRedis(
       this.ctx.client,
       this.ctx.connectTimeoutMs,

@@ -18,7 +18,7 @@ import {
   resolveCommon,
   type QueueContext,
 } from '../redis/queue-context.ts';
-import { removeRepeat } from '../redis/transitions/operator.ts';
+import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin } from '../ops/admin.ts';
 import {
@@ -31,21 +31,11 @@ import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
 import { JobStore, type StoredJob } from './job-store.ts';
-import { listRepeats, repeatSpec } from './repeat-schedules.ts';
+import { listRepeats, repeatSpec, scheduleRepeat } from './repeat-schedules.ts';
 import { ResultReader } from './result-reader.ts';
 import { checkBulkItem, checkJob } from './prepare.ts';
-import {
-  enqueueSettings,
-  type PreparedJob,
-  type RepeatArgs,
-} from './prepared-job.ts';
-import {
-  checkRepeat,
-  nextSlot,
-  occurrenceId,
-  redisNow,
-  type RepeatOptions,
-} from './repeat.ts';
+import { enqueueSettings, type PreparedJob } from './prepared-job.ts';
+import { checkRepeat, type RepeatOptions } from './repeat.ts';
 
 /**
  * The enqueue surface shared by `Queue` and the in-memory `TestQueue`, so
@@ -150,7 +140,6 @@ export class Queue<TJobs extends JobMap> {
     name: string,
     payload: unknown,
     options: EnqueueOptions | undefined,
-    repeat?: RepeatArgs,
   ): PreparedJob {
     this.assertOpen();
     const {
@@ -176,7 +165,9 @@ export class Queue<TJobs extends JobMap> {
         dataJson: data,
         priority: o.priority,
         delayMs: Math.round(o.delayMs),
-        settings: enqueueSettings(o, def, repeat),
+        // The script converts runAt with Redis time, like every due time.
+        ...(o.runAtMs !== undefined ? { runAtMs: o.runAtMs } : {}),
+        settings: enqueueSettings(o, def),
       },
     };
   }
@@ -244,28 +235,17 @@ export class Queue<TJobs extends JobMap> {
     options?: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'>,
   ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
     checkRepeat(repeat);
-    // Validate payload and options before computing anything.
-    this.prepare(name, payload, options);
+    // Validates payload and options before anything is written.
+    const job = this.prepare(name, payload, options);
     const spec = repeatSpec(name, payload, repeat, options);
-    // Slots come from the Redis clock, so skewed hosts agree on them.
-    const now = await withRedis(
-      this.ctx.client,
-      this.ctx.connectTimeoutMs,
-      () => redisNow(this.ctx.client),
-    );
-    const slot = nextSlot(spec, now);
-    const job = this.prepare(
+    await this.jobStore.checkConfigOnce();
+    const id = await scheduleRepeat(this.ctx, job, spec);
+    return this.handle({
+      queue: job.queue,
       name,
-      payload,
-      {
-        ...options,
-        jobId: occurrenceId(repeat.key, slot),
-        delayMs: Math.max(0, slot - now),
-      },
-      { spec, storeSpec: true },
-    );
-    const [handle] = await this.store(job.queue, [job]);
-    return handle as JobHandle<inferJobResult<TJobs, TName>>;
+      id,
+      sentAt: performance.now(),
+    }) as JobHandle<inferJobResult<TJobs, TName>>;
   }
 
   /** Stops a repeat and removes its pending occurrence. */
@@ -275,7 +255,7 @@ export class Queue<TJobs extends JobMap> {
   ): Promise<boolean> {
     const k = this.ctx.keys(getDefinition(this.registry, name).queue);
     return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      removeRepeat(this.ctx.client, k, key),
+      removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
     );
   }
 

@@ -1,8 +1,11 @@
 import type { RepeatSpec } from '../contract/options.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
+import { occurrenceTemplate, setRepeat } from '../redis/transitions/repeat.ts';
 import type { EnqueueOptions } from '../types.ts';
-import type { RepeatOptions } from './repeat.ts';
+import type { PreparedJob } from './prepared-job.ts';
+import { cronSlots, redisNow, type RepeatOptions } from './repeat.ts';
 
 /** A repeat's spec, as stored in the queue's repeats hash. */
 export function repeatSpec(
@@ -30,8 +33,41 @@ export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
       ctx.client.hgetall(ctx.keys(q).repeats),
     );
     for (const [field, value] of Object.entries(all)) {
-      if (!field.endsWith(':next')) out.push(JSON.parse(value) as RepeatSpec);
+      // Other fields (`<key>:next`, `:job`, `:slots`) are the schedule's
+      // internals; repeat keys never hold ':'.
+      if (!field.includes(':')) out.push(JSON.parse(value) as RepeatSpec);
     }
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/**
+ * Writes a schedule and its pending occurrence (built from `job`, the
+ * validated first occurrence). Resolves with the occurrence's id.
+ */
+export async function scheduleRepeat(
+  ctx: QueueContext,
+  job: PreparedJob,
+  spec: RepeatSpec,
+): Promise<string> {
+  const k = ctx.keys(job.queue);
+  const id = await withRedis(ctx.client, ctx.connectTimeoutMs, async () =>
+    setRepeat(ctx.client, k, ctx.maxEvents, {
+      key: spec.key,
+      specJson: JSON.stringify(spec),
+      template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
+      // Cron slots come from the Redis clock, so skewed hosts agree.
+      cronSlots:
+        spec.cron !== undefined
+          ? cronSlots(spec, await redisNow(ctx.client))
+          : '',
+    }),
+  );
+  if (id === undefined) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `repeat ${spec.key}: the cron expression has no upcoming slot`,
+    );
+  }
+  return id;
 }

@@ -35,33 +35,29 @@ export function checkRepeat(options: RepeatOptions): void {
   }
 }
 
-/** The first slot strictly after `after` (ms since the epoch). */
-export function nextSlot(
-  spec: Pick<RepeatSpec, 'cron' | 'tz' | 'everyMs'>,
+/**
+ * Cron slots a schedule stores ahead. Scripts consume them (Lua cannot
+ * evaluate cron with time zones); workers refill the list when fewer than
+ * half remain, on their periodic check.
+ */
+export const CRON_SLOTS_AHEAD = 64;
+
+/**
+ * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after`, as the
+ * comma-joined list a schedule stores (includes/repeat.lua).
+ */
+export function cronSlots(
+  spec: Pick<RepeatSpec, 'cron' | 'tz'>,
   after: number,
-): number {
-  if (spec.cron !== undefined) {
-    const expr = CronExpressionParser.parse(spec.cron, {
-      currentDate: new Date(after),
-      tz: spec.tz ?? 'UTC',
-    });
-    return expr.next().getTime();
-  }
-  const every = spec.everyMs ?? 60_000;
-  // Interval slots are aligned to multiples of everyMs, so every process
-  // computes the same slot, and the slot id deduplicates.
-  return (Math.floor(after / every) + 1) * every;
-}
-
-/** The deterministic job id of one occurrence; duplicates collapse on it. */
-export function occurrenceId(key: string, slot: number): string {
-  return `rpt.${key}.${slot}`;
-}
-
-/** The slot of an occurrence id, or undefined for other ids. */
-export function slotOf(id: string): number | undefined {
-  const m = /^rpt\..+\.(\d+)$/.exec(id);
-  return m ? Number(m[1]) : undefined;
+): string {
+  const expr = CronExpressionParser.parse(spec.cron ?? '', {
+    currentDate: new Date(after),
+    tz: spec.tz ?? 'UTC',
+  });
+  const out: number[] = [];
+  for (let i = 0; i < CRON_SLOTS_AHEAD && expr.hasNext(); i++)
+    out.push(expr.next().getTime());
+  return out.join(',');
 }
 
 /**

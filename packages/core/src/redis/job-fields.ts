@@ -51,6 +51,15 @@ export const JobField = {
   result: 'r',
   /** The latest progress JSON. */
   progress: 'pg',
+  /** The repeat key of a repeat occurrence (scripts/includes/repeat.lua). */
+  repeatKey: 'rk',
+  /**
+   * Set while a prefetched job is leased but its handler has not started:
+   * the stall check re-queues it without counting a stall.
+   */
+  unstarted: 'un',
+  /** Times the job was re-queued unstarted (free re-queues are given once). */
+  freeRequeues: 'fq',
 } as const;
 
 /** A job hash field's name. */

@@ -32,8 +32,16 @@ export const KeySuffix = {
   types: 'types',
   /** string with TTL: guards the stalled-job check */
   stallLock: 'stall-lock',
-  /** hash: repeat key → repeat spec JSON */
+  /**
+   * hash: the repeat schedules: per repeat key its spec JSON, plus
+   * `<key>:job`, `<key>:slots` and `<key>:next` (scripts/includes/repeat.lua)
+   */
   repeats: 'repeats',
+  /**
+   * zset: lease token prefixes of leasing calls whose reply a worker never
+   * got (member), scored by when to forget them (ms)
+   */
+  lostLeases: 'lost-leases',
 } as const;
 
 /** The keys of one queue, plus builders for per-type and per-job keys. */
@@ -53,6 +61,7 @@ export interface QueueKeys {
   readonly types: string;
   readonly stallLock: string;
   readonly repeats: string;
+  readonly lostLeases: string;
   /** zset of waiting jobs of one type, scored by priority then FIFO. */
   wait(type: string): string;
   /** zset with one member that wakes workers blocked on a type. */
@@ -90,6 +99,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     types: k(KeySuffix.types),
     stallLock: k(KeySuffix.stallLock),
     repeats: k(KeySuffix.repeats),
+    lostLeases: k(KeySuffix.lostLeases),
     // Per-type and per-job names must match scripts/includes/base.lua.
     wait: (type) => k(`w:${type}`),
     marker: (type) => k(`m:${type}`),

@@ -104,6 +104,8 @@ export async function runAttempt(
     result,
     `result of ${job.name} job ${job.id}`,
   );
+  // An undefined result the schema accepts is no result, as in a worker.
+  if (result === undefined) return '';
   assertJsonSafe(result, `result of ${job.name}`);
   return JSON.stringify(storedInput(def.result, result, output));
 }

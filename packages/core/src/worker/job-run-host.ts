@@ -1,9 +1,7 @@
 import type { JobRegistry } from '../contract/define.ts';
-import type { PreparedJob, RepeatArgs } from '../producer/prepared-job.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { LeasedJob } from '../redis/transitions/lease.ts';
-import type { EnqueueOptions } from '../types.ts';
 import type { Job } from './job.ts';
 import type { WorkerEvents } from './worker-options.ts';
 
@@ -36,15 +34,6 @@ export interface JobRunHost {
   readonly maxLogLines: number;
   /** A queue this worker consumes (its fetch loop). */
   queueOf(queue: string): RunQueue;
-  /** Checks a repeat's next occurrence and builds its script input. */
-  prepare(
-    name: string,
-    payload: unknown,
-    options: EnqueueOptions | undefined,
-    repeat: RepeatArgs,
-  ): PreparedJob;
-  /** Stores prepared jobs of one queue. */
-  store(queue: string, jobs: readonly PreparedJob[]): Promise<unknown>;
   /** Emits a worker event; a throwing listener never reaches the run. */
   emit<TEvent extends keyof WorkerEvents>(
     event: TEvent,

@@ -15,12 +15,6 @@ import { FINAL_CODES, JobAbort, withTimeout } from './run-handler.ts';
 import { storedInput } from '../contract/strip.ts';
 import { jobFingerprint } from '../contract/fingerprint.ts';
 import type { StoredOptions } from '../contract/options.ts';
-import {
-  nextSlot,
-  occurrenceId,
-  redisNow,
-  slotOf,
-} from '../producer/repeat.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import {
   addLog,
@@ -244,8 +238,6 @@ class JobRun implements RunningJob, JobIO {
           { cause: err },
         );
       }
-      // Awaited only when there is something to wait for: this runs per job.
-      if (options.rp !== undefined) await this.scheduleNextOccurrence(options);
       const parsing = safeParseFast(def.payload, raw);
       const parsed = parsing instanceof Promise ? await parsing : parsing;
       if (!parsed.success) {
@@ -285,8 +277,15 @@ class JobRun implements RunningJob, JobIO {
             `result of ${leased.name} job ${leased.id}`,
             checked.error.issues,
           );
-        assertJsonSafe(result, `result of ${leased.name}`);
-        stored = JSON.stringify(storedInput(def.result, result, checked.data));
+        // An undefined result the schema accepts (`.optional()`) is stored
+        // as no result: JSON has no form for it, and readers give back
+        // undefined for an empty result.
+        if (result !== undefined) {
+          assertJsonSafe(result, `result of ${leased.name}`);
+          stored = JSON.stringify(
+            storedInput(def.result, result, checked.data),
+          );
+        }
       }
       this.settled = true;
       const keep = options.kc;
@@ -314,39 +313,5 @@ class JobRun implements RunningJob, JobIO {
     if (written === '') return 'a producer without a recorded contract';
     if (written === mine) return `this contract (${mine})`;
     return `contract ${written} (this worker runs ${mine})`;
-  }
-
-  /** Repeat occurrences schedule the next slot before running, idempotently. */
-  private async scheduleNextOccurrence(options: StoredOptions): Promise<void> {
-    const spec = options.rp;
-    if (spec === undefined) return;
-    const host = this.host;
-    try {
-      // Slots come from the Redis clock, so skewed hosts agree on them.
-      const now = await redisNow(host.client);
-      const slot = slotOf(this.leased.id) ?? now;
-      const next = nextSlot(spec, Math.max(slot, now));
-      const job = host.prepare(
-        spec.name,
-        JSON.parse(spec.data) as unknown,
-        {
-          ...spec.options,
-          jobId: occurrenceId(spec.key, next),
-          delayMs: Math.max(0, next - now),
-        },
-        { spec, storeSpec: false },
-      );
-      await host.store(this.leased.queue, [job]);
-    } catch (err) {
-      // A removed repeat ends here; anything else is reported, not fatal.
-      if (!(
-        err instanceof JobwireError && err.code === ErrorCode.JOB_NOT_FOUND
-      )) {
-        this.host.reportError(
-          err,
-          `scheduling the next occurrence of repeat ${spec.key}`,
-        );
-      }
-    }
   }
 }

@@ -6,6 +6,7 @@ import {
   recoverStalled,
   release,
   type LeasedJob,
+  type LeaseRenewal,
 } from '../redis/transitions/lease.ts';
 import type { SlotBook } from './slot-book.ts';
 
@@ -13,7 +14,7 @@ import type { SlotBook } from './slot-book.ts';
 export interface UpkeepHost {
   readonly client: RedisClient;
   readonly consumers: readonly QueueConsumer[];
-  /** Running jobs by `runningKey(queue, id)`. */
+  /** Running jobs by `runningKey(queue, token)`. */
   readonly jobs: ReadonlyMap<string, RunningJob>;
   readonly slots: SlotBook;
   readonly leaseMs: number;
@@ -23,9 +24,9 @@ export interface UpkeepHost {
   stalled(info: { queue: string; requeued: number; failed: number }): void;
 }
 
-/** The key of a running job in the worker's map. */
-export function runningKey(queue: string, id: string): string {
-  return `${queue}\u0000${id}`;
+/** The key of a running job in the worker's map: its lease, not its id. */
+export function runningKey(queue: string, token: string): string {
+  return `${queue}\u0000${token}`;
 }
 
 /**
@@ -42,23 +43,32 @@ export class LeaseUpkeep {
     if (host.client.status !== 'ready') return;
     for (const c of host.consumers) {
       const queue = c.keys.queue;
-      const mine: LeasedJob[] = [];
-      for (const j of host.jobs.values())
-        if (j.leased.queue === queue && j.renewing) mine.push(j.leased);
+      const leases: LeaseRenewal[] = [];
+      // Running prefetched jobs whose start no completion batch reported yet.
+      const reported: LeasedJob[] = [];
+      for (const j of host.jobs.values()) {
+        if (j.leased.queue !== queue || !j.renewing) continue;
+        const { id, token, unstarted } = j.leased;
+        leases.push({ id, token, started: unstarted });
+        if (unstarted) reported.push(j.leased);
+      }
       // Prefetched jobs hold leases too.
-      for (const j of host.slots.buffer) if (j.queue === queue) mine.push(j);
-      if (mine.length === 0) continue;
+      for (const j of host.slots.buffer)
+        if (j.queue === queue)
+          leases.push({ id: j.id, token: j.token, started: false });
+      if (leases.length === 0) continue;
+      for (const j of reported) j.unstarted = false;
       try {
         const lost = await extendLeases(
           host.client,
           c.keys,
           host.leaseMs,
-          mine,
+          leases,
         );
         const gone = new Set(lost);
-        host.slots.unpark((j) => j.queue === queue && gone.has(j.id));
-        for (const id of lost)
-          host.jobs.get(runningKey(queue, id))?.leaseLost('renew');
+        host.slots.unpark((j) => j.queue === queue && gone.has(j.token));
+        for (const token of lost)
+          host.jobs.get(runningKey(queue, token))?.leaseLost('renew');
       } catch (err) {
         host.reportError(err, 'renewing leases');
       }

@@ -6,6 +6,7 @@ import {
 import type { QueueKeys } from '../redis/keys.ts';
 import {
   complete,
+  markLostLeases,
   moveToActive,
   type LeaseReply,
   type LeaseRequest,
@@ -17,6 +18,8 @@ import { sleep } from './wakeup.ts';
 export interface Reservation {
   quotas: [string, number][];
   total: number;
+  /** How many of `total` fill free slots; the rest are prefetched. */
+  immediate: number;
 }
 
 /** What a consumer needs from its worker. */
@@ -67,6 +70,10 @@ export class QueueConsumer {
   private completions: PendingCompletion[] = [];
   private flushScheduled = false;
   private completionsInFlight = 0;
+  /** Leasing calls made: with the worker id, a lease token prefix unique per call. */
+  private leaseCalls = 0;
+  /** Prefetched jobs started since the last completion batch: reported with it. */
+  private started: LeasedJob[] = [];
 
   constructor(
     private readonly host: ConsumerHost,
@@ -103,7 +110,7 @@ export class QueueConsumer {
       let wait: number;
       try {
         await ensureReady(this.command.client, 5000);
-        const r = await this.fetch(quotas, total);
+        const r = await this.fetch(reservation);
         jobs = r.jobs;
         wait = r.waitMs;
         failures = 0;
@@ -136,32 +143,86 @@ export class QueueConsumer {
    * both fetch paths have replies in one read from the socket.
    */
   private fetch(
-    quotas: [string, number][],
-    total: number,
+    reservation: Reservation,
   ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
+    const request = this.leaseRequest(reservation);
     return moveToActive(
       this.command.client,
       this.keys,
       this.host.maxEvents,
-      this.leaseRequest(quotas, total),
-    ).then((reply) => {
-      const leased = this.readLeased(reply);
-      for (const job of leased.jobs) this.host.dispatch(job);
-      return leased;
-    });
+      request,
+    ).then(
+      (reply) => {
+        const leased = this.readLeased(reply);
+        for (const job of leased.jobs) this.host.dispatch(job);
+        return leased;
+      },
+      (err: unknown) => {
+        if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
+        throw err;
+      },
+    );
   }
 
-  /** What to lease for these quotas. */
-  private leaseRequest(
-    quotas: [string, number][],
-    total: number,
-  ): LeaseRequest {
+  /** A lease token prefix unique per leasing call. */
+  private leasePrefix(): string {
+    return `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`;
+  }
+
+  /** What to lease for a reservation, under a new token prefix. */
+  private leaseRequest(reservation: Reservation): LeaseRequest {
+    const { quotas, total, immediate } = reservation;
     return {
       leaseMs: this.host.leaseMs,
-      workerId: this.host.workerId,
+      tokenPrefix: this.leasePrefix(),
       total,
+      immediate,
       quotas,
     };
+  }
+
+  /**
+   * A leasing call failed without a reply (a timeout, a dropped
+   * connection): it may still have run and leased jobs that this worker
+   * will never start. Recorded in Redis, so the stall check re-queues them
+   * without counting a stall; retried while Redis is unreachable, for as
+   * long as the leases could last.
+   */
+  private async reportLost(prefix: string): Promise<void> {
+    const leaseMs = this.host.leaseMs;
+    const giveUpAt = Date.now() + Math.max(2 * leaseMs, 10_000);
+    for (let i = 0; ; i++) {
+      try {
+        await markLostLeases(
+          this.command.client,
+          this.keys,
+          prefix,
+          2 * leaseMs + 600_000,
+        );
+        return;
+      } catch (err) {
+        if (Date.now() > giveUpAt || this.command.client.status === 'end') {
+          this.host.reportError(
+            mapRedisError(err),
+            `recording the lost reply of lease call ${prefix}`,
+          );
+          return;
+        }
+        await sleep(Math.min(50 * 2 ** i, 1000));
+      }
+    }
+  }
+
+  /**
+   * A prefetched job's handler started: its unstarted mark is cleared by
+   * the next completion batch, or else by the next lease renewal.
+   */
+  noteStarted(job: LeasedJob): void {
+    if (!job.unstarted) return;
+    this.started.push(job);
+    // Without completions (every job fails) no batch takes them: keep the
+    // newest; older ones were renewed (reported) or have ended.
+    if (this.started.length > 1000) this.started.splice(0, 500);
   }
 
   /** Notes whether the queue is paused, and how long until a job is due. */
@@ -230,7 +291,12 @@ export class QueueConsumer {
     // stay small, since the fetch loop waits while completions are written.
     const reservation = taking
       ? host.reserve(this.types)
-      : { quotas: [], total: 0 };
+      : { quotas: [], total: 0, immediate: 0 };
+    // Reports sent with this batch; a job renewed meanwhile is reported twice
+    // at worst, which is harmless.
+    const started = this.started.splice(0);
+    for (const job of started) job.unstarted = false;
+    const request = this.leaseRequest(reservation);
     try {
       const reply = await complete(
         this.command.client,
@@ -242,7 +308,8 @@ export class QueueConsumer {
           result: c.result,
           keep: c.keep,
         })),
-        this.leaseRequest(reservation.quotas, reservation.total),
+        request,
+        started.map((j) => j.id),
       );
       if (reply.leased !== undefined) {
         for (const job of this.readLeased(reply.leased).jobs)
@@ -250,6 +317,7 @@ export class QueueConsumer {
       }
       batch.forEach((c, i) => c.resolve(reply.codes[i]!));
     } catch (err) {
+      if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
       for (const c of batch) c.reject(err);
     } finally {
       this.completionsInFlight--;

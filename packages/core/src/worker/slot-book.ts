@@ -24,6 +24,8 @@ export const MAX_PARKED_MS = 1000;
 export class SlotBook {
   private occupied = 0;
   private reserved = 0;
+  /** The part of `reserved` that fills free slots (not prefetch). */
+  private reservedImmediate = 0;
   private readonly runningByType = new Map<string, number>();
   private readonly reservedByType = new Map<string, number>();
   private readonly bufferedByType = new Map<string, number>();
@@ -50,7 +52,7 @@ export class SlotBook {
       this.buffer.length -
       this.reserved;
     const quotas: [string, number][] = [];
-    if (free <= 0) return { quotas, total: 0 };
+    if (free <= 0) return { quotas, total: 0, immediate: 0 };
     for (const t of types) {
       const limit = this.typeLimit.get(t) ?? Infinity;
       const used =
@@ -64,13 +66,25 @@ export class SlotBook {
       free,
       quotas.reduce((s, [, q]) => s + q, 0),
     );
+    const immediate = Math.max(
+      0,
+      Math.min(
+        total,
+        this.concurrency -
+          this.occupied -
+          this.buffer.length -
+          this.reservedImmediate,
+      ),
+    );
     this.reserved += total;
+    this.reservedImmediate += immediate;
     for (const [t, q] of quotas) add(this.reservedByType, t, q);
-    return { quotas, total };
+    return { quotas, total, immediate };
   }
 
   unreserve(reservation: Reservation): void {
     this.reserved -= reservation.total;
+    this.reservedImmediate -= reservation.immediate;
     for (const [t, q] of reservation.quotas) add(this.reservedByType, t, -q);
   }
 

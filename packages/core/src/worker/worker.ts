@@ -22,12 +22,12 @@ import type { AnyHandler, JobRunHost, RunningJob } from './job-run-host.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
 import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
-import type { SlotBook } from './slot-book.ts';
-import { MAX_PARKED_MS } from './slot-book.ts';
+import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
 import { positive, slotBookFor, typesByQueue } from './worker-settings.ts';
 import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
+import { repairQueues, templateOf } from './repeat-repair.ts';
 import type {
   HandlerMap,
   WorkerEvents,
@@ -54,6 +54,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private readonly capacity = new Wakeup();
   private readonly producer: Queue<TJobs>;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Apart from `timers`: close() keeps renewing until the last job settled. */
+  private renewTimer: NodeJS.Timeout | undefined;
   private readonly upkeep: LeaseUpkeep;
   /** What every job run reads from this worker, built once. */
   private readonly runHost: JobRunHost;
@@ -127,7 +129,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   run(): void {
     if (this.stopping)
       throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
-    if (this.timers.length > 0) return;
+    if (this.renewTimer !== undefined) return;
     if (this.options.catchUnhandledRejections !== false)
       trackRunning(this, true);
     void ensureReady(this.command.client, 60_000)
@@ -142,7 +144,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         this.reportError(err, 'checking the eviction policy'),
       );
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.timers.push(setInterval(() => void this.upkeep.renew(), renewEvery));
+    this.renewTimer = setInterval(() => void this.upkeep.renew(), renewEvery);
     this.timers.push(
       setInterval(
         () => void this.upkeep.handBack(this.slots.unparkStale()),
@@ -151,14 +153,13 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     );
     const checkEvery =
       this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
-    this.timers.push(
-      setInterval(
-        () => void this.upkeep.recoverStalled(checkEvery),
-        checkEvery,
-      ),
-    );
+    const check = async () => {
+      await this.upkeep.recoverStalled(checkEvery);
+      await this.repairRepeats();
+    };
+    this.timers.push(setInterval(() => void check(), checkEvery));
     void ensureReady(this.command.client, 60_000)
-      .then(() => this.upkeep.recoverStalled(checkEvery))
+      .then(check)
       .catch(() => {});
     for (const c of this.consumers) c.start();
   }
@@ -195,11 +196,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   /** Runs a job that holds a slot. */
   private start(leased: LeasedJob): void {
-    const key = runningKey(leased.queue, leased.id);
+    // By lease token, unique per lease: a stale run of a job id (its lease
+    // lost) must not remove a newer run of the same id when it ends.
+    const key = runningKey(leased.queue, leased.token);
+    this.consumerOf(leased.queue).noteStarted(leased);
     const running = startJobRun(this.runHost, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
-      this.jobs.delete(key);
+      if (this.jobs.get(key) === running) this.jobs.delete(key);
       this.slotFreed(leased);
       this.capacity.notify();
     });
@@ -223,8 +227,26 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     else this.logger.warn(`worker: ${context}: ${error.message}`);
   }
 
+  /**
+   * Keeps every repeat schedule of this worker's queues with its one
+   * pending occurrence (see repeat-repair.ts).
+   */
+  private repairRepeats(): Promise<void> {
+    return repairQueues(
+      {
+        client: this.command.client,
+        maxEvents: this.maxEvents,
+        template: (spec) =>
+          templateOf(spec, this.registry, (name, payload, options) =>
+            this.producer.prepare(name, payload, options),
+          ),
+        reportError: (err, context) => this.reportError(err, context),
+      },
+      this.consumers.map((c) => c.keys),
+    );
+  }
+
   private makeRunHost(): JobRunHost {
-    const producer = this.producer as unknown as Queue<JobMap>;
     return {
       client: this.command.client,
       registry: this.registry as JobRegistry,
@@ -232,9 +254,6 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       maxEvents: this.maxEvents,
       maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
       queueOf: (queue) => this.consumerOf(queue),
-      prepare: (name, payload, options, repeat) =>
-        producer.prepare(name, payload, options, repeat),
-      store: (queue, jobs) => producer.store(queue, jobs),
       emit: (event, ...args) => this.safeEmit(event, ...args),
       reportError: (err, context) => this.reportError(err, context),
     };
@@ -354,6 +373,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     await Promise.all(this.consumers.map((c) => c.stopped()));
     // Jobs a last completion batch prefetched while closing.
     await this.upkeep.handBack(this.slots.unpark());
+    // Only now: a job still running, or a completion still being written,
+    // would otherwise outlive its lease and run again on another worker.
+    clearInterval(this.renewTimer);
     await this.producer.close();
     await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
     await closeConnection(this.command);

@@ -12,8 +12,11 @@
     ARGV[1] key base   ARGV[2] max events   ARGV[3] number of jobs N,
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
-    then: lease ms, worker token prefix, max jobs to lease (0 = none),
-      number of types, pairs of type name and its max jobs
+    then: lease ms, lease token prefix (unique per call), max jobs to lease
+      (0 = none), how many of them start at once, number of types, pairs of
+      type name and its max jobs
+    then: number of start reports M, then M ids of prefetched jobs whose
+      handlers started (their unstarted mark is cleared)
   Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply
   Events: completed (field r = result), then moveToActive's
@@ -46,7 +49,7 @@ for i = 0, n - 1 do
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk')
-      local attempts = tonumber(f[4] or '0') + 1
+      local attempts = num(f[4], 0) + 1
       if result == '' then
         redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
       else
@@ -67,6 +70,10 @@ callSliced('ZREM', KEYS[1], done)
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
+local marks = p + 5 + tonumber(ARGV[p + 4]) * 2
+for i = marks + 1, marks + tonumber(ARGV[marks]) do
+  redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un')
+end
 local maxJobs = tonumber(ARGV[p + 2])
 if maxJobs > 0 then
   out[n + 1] = 0
@@ -77,12 +84,12 @@ if maxJobs > 0 then
     out[n + 1] = 1
   else
     local types, quota = {}, {}
-    for i = 0, tonumber(ARGV[p + 3]) - 1 do
-      types[i + 1] = ARGV[p + 4 + i * 2]
-      quota[i + 1] = tonumber(ARGV[p + 5 + i * 2])
+    for i = 0, tonumber(ARGV[p + 4]) - 1 do
+      types[i + 1] = ARGV[p + 5 + i * 2]
+      quota[i + 1] = tonumber(ARGV[p + 6 + i * 2])
     end
     out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
-      ARGV[p + 1], maxJobs, types, quota, now, out)
+      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, now, out)
   end
 end
 flushTally(KEYS[3])

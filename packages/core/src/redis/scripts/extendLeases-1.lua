@@ -4,21 +4,24 @@
 
   Input:
     KEYS[1] active
-    ARGV[1] key base   ARGV[2] lease ms   then pairs: job id, lease token
-  Output: the ids whose lease was lost (token changed or job not active)
+    ARGV[1] key base   ARGV[2] lease ms   then triples: job id, lease token,
+      '1' if the job is a prefetched one whose handler has started (its
+      unstarted mark is cleared) else '0'
+  Output: the tokens whose lease was lost (token changed or job not active)
   Events: none
 ]]
 -- @include base
 local base, leaseMs = ARGV[1], tonumber(ARGV[2])
 local deadline = nowMs() + leaseMs
 local lost = {}
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV, 3 do
   local id, token = ARGV[i], ARGV[i + 1]
   if redis.call('HGET', base .. 'j:' .. id, 'tk') == token
     and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
+    if ARGV[i + 2] == '1' then redis.call('HDEL', base .. 'j:' .. id, 'un') end
   else
-    lost[#lost + 1] = id
+    lost[#lost + 1] = token
   end
 end
 return lost

@@ -18,13 +18,13 @@
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
-redis.call('HINCRBY', jk, 'a', 1)
+redis.call('HSET', jk, 'a', num(f[5], 0) + 1)
 appendError(jk, errJson)
 if retry > 0 then
   redis.call('HSET', jk, 's', 'd')

@@ -24,7 +24,10 @@ export type ScriptName =
   | 'cleanJobs'
   | 'setPaused'
   | 'drain'
-  | 'removeRepeat';
+  | 'removeRepeat'
+  | 'setRepeat'
+  | 'repairRepeat'
+  | 'markLostLeases';
 
 export interface LoadedScript {
   name: ScriptName;

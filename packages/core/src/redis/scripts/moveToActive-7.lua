@@ -10,8 +10,12 @@
     KEYS[1] id counter   KEYS[2] delayed   KEYS[3] active   KEYS[4] counts
     KEYS[5] events       KEYS[6] meta      KEYS[7] expired
     ARGV[1] key base   ARGV[2] max events   ARGV[3] lease ms
-    ARGV[4] worker token prefix   ARGV[5] max jobs
-    ARGV[6] number of types, then pairs: type name, max jobs of that type
+    ARGV[4] lease token prefix, unique per call (`<worker id>:<call number>`;
+      a job's token is the prefix, ':' and its place in this call's reply)
+    ARGV[5] max jobs
+    ARGV[6] how many of them start at once (the rest are prefetched:
+      marked unstarted until the worker reports their start)
+    ARGV[7] number of types, then pairs: type name, max jobs of that type
   Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
             then 11 fields per job: id, type, data, options, attempts made,
             lease token, stall count, created ms, version, progress,
@@ -30,13 +34,13 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   return { 1, nextDue, now, 0 }
 end
 local types, quota = {}, {}
-for i = 0, tonumber(ARGV[6]) - 1 do
-  types[i + 1] = ARGV[7 + i * 2]
-  quota[i + 1] = tonumber(ARGV[8 + i * 2])
+for i = 0, tonumber(ARGV[7]) - 1 do
+  types[i + 1] = ARGV[8 + i * 2]
+  quota[i + 1] = tonumber(ARGV[9 + i * 2])
 end
 local out = { 0, nextDue, now, 0 }
 out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), types, quota, now, out)
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, now, out)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out

@@ -16,7 +16,8 @@ if not f[1] then return -1 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return -3 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', jk, 's', 'w', 'sq', seq)
-if f[3] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[3])) end
+local ea = num(f[3], nil)
+if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
 pushWait(base, id, f[1], waitScore(f[2], seq))
 moveCount(KEYS[2], f[1], 'd', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1])

@@ -1,23 +1,26 @@
 #!lua
 --[[
   Removes a job that is not active, with its log, from whatever state it is
-  in. Active jobs are refused: their worker still holds a lease.
+  in. Active jobs are refused: their worker still holds a lease. Removing a
+  repeat's pending occurrence skips that slot: the next one is scheduled.
 
   Input:
     KEYS[1] delayed   KEYS[2] completed   KEYS[3] failed   KEYS[4] expired
     KEYS[5] counts    KEYS[6] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id
   Output: 1 removed; -1 missing; -3 active
-  Events: removed
+  Events: removed, delayed (the next occurrence of a repeat)
 ]]
 -- @include base
+-- @include repeat
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 's')
+local f = redis.call('HMGET', jk, 'n', 's', 'rk')
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4], w = base .. 'w:' .. f[1] }
 local setKey = sets[f[2]]
 if setKey == nil then return -3 end
 removeJob(base, setKey, KEYS[5], f[2], id)
+if f[2] == 'w' or f[2] == 'd' then advanceRepeat(base, f[3], id, nowMs()) end
 emit(KEYS[6], maxEvents, 'removed', id, f[1])
 return 1

@@ -24,7 +24,8 @@ redis.call('ZREM', typeFinishedKey(base, from, f[1]), id)
 local seq = redis.call('INCR', KEYS[5])
 redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')
-if f[4] then redis.call('HSET', jk, 'x', nowMs() + tonumber(f[4])) end
+local ea = num(f[4], nil)
+if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
 pushWait(base, id, f[1], waitScore(f[2], seq))
 moveCount(KEYS[3], f[1], from, 'w')
 emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')

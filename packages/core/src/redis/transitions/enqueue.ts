@@ -19,10 +19,6 @@ export interface EnqueueSettings {
   readonly expireAfterMs: number;
   /** The producer's contract version. */
   readonly version: number;
-  /** The repeat this job is an occurrence of ('' = none). */
-  readonly repeatKey: string;
-  /** The repeat spec JSON to store ('' = the repeat must already exist). */
-  readonly repeatSpecJson: string;
   /** The producer's contract fingerprint. */
   readonly fingerprint: string;
 }
@@ -34,7 +30,13 @@ export interface EnqueueJob {
   readonly name: string;
   readonly dataJson: string;
   readonly priority: number;
+  /** Wait before it becomes runnable, ms from now. */
   readonly delayMs: number;
+  /**
+   * A `runAt`, ms since the epoch: it replaces `delayMs`, and the script
+   * turns it into a delay with Redis time, not this host's clock.
+   */
+  readonly runAtMs?: number;
   readonly settings: EnqueueSettings;
 }
 
@@ -60,7 +62,6 @@ const KEY_ORDER = (k: QueueKeys): string[] => [
   k.counts,
   k.events,
   k.types,
-  k.repeats,
 ];
 
 /** The script's arguments: settings sets first, then the jobs. */
@@ -75,14 +76,7 @@ function enqueueArgs(
     const s = j.settings;
     if (!sets.has(s)) {
       sets.set(s, sets.size + 1);
-      args.push(
-        s.optionsJson,
-        s.expireAfterMs,
-        s.version,
-        s.repeatKey,
-        s.repeatSpecJson,
-        s.fingerprint,
-      );
+      args.push(s.optionsJson, s.expireAfterMs, s.version, s.fingerprint);
     }
   }
   args[2] = sets.size;
@@ -93,7 +87,7 @@ function enqueueArgs(
       j.name,
       j.dataJson,
       j.priority,
-      j.delayMs,
+      j.runAtMs !== undefined ? `@${j.runAtMs}` : j.delayMs,
       sets.get(j.settings)!,
     );
   }

@@ -20,6 +20,12 @@ export interface LeasedJob {
   createdAt: number;
   version: number;
   fingerprint: string;
+  /**
+   * Leased as a prefetched job, marked unstarted in Redis, and its start
+   * not yet reported: the stall check re-queues such a job without
+   * counting a stall. Cleared once a report is on its way.
+   */
+  unstarted: boolean;
 }
 
 /** A job whose lease its holder names: the id and the token it was given. */
@@ -31,10 +37,15 @@ export interface HeldLease {
 /** What to lease: per type, how many jobs may be taken now. */
 export interface LeaseRequest {
   readonly leaseMs: number;
-  /** Prefix of the lease tokens: the worker's id. */
-  readonly workerId: string;
+  /**
+   * Prefix of the lease tokens, unique per leasing call
+   * (`<worker id>:<call number>`).
+   */
+  readonly tokenPrefix: string;
   /** Most jobs to lease over all types (0 = none). */
   readonly total: number;
+  /** How many of them start at once; the rest are prefetched (unstarted). */
+  readonly immediate: number;
   /** Type name and the most jobs of it to lease. */
   readonly quotas: readonly (readonly [string, number])[];
 }
@@ -60,8 +71,9 @@ const FIELDS_PER_JOB = 11;
 function leaseArgs(req: LeaseRequest): (string | number)[] {
   return [
     req.leaseMs,
-    req.workerId,
+    req.tokenPrefix,
     req.total,
+    req.immediate,
     req.quotas.length,
     ...req.quotas.flat(),
   ];
@@ -72,6 +84,7 @@ function readLeaseReply(
   queue: string,
   reply: readonly (string | number)[],
   at: number,
+  immediate: number,
 ): LeaseReply {
   const count = Number(reply[at + 3]);
   const jobs: LeasedJob[] = [];
@@ -88,6 +101,7 @@ function readLeaseReply(
       createdAt: Number(reply[o + 7]),
       version: Number(reply[o + 8]),
       fingerprint: String(reply[o + 10]),
+      unstarted: i >= immediate,
     });
   }
   return {
@@ -114,7 +128,9 @@ export function moveToActive(
     'moveToActive',
     [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
     [k.base, maxEvents, ...leaseArgs(req)],
-  ).then((reply) => readLeaseReply(k.queue, reply as (string | number)[], 0));
+  ).then((reply) =>
+    readLeaseReply(k.queue, reply as (string | number)[], 0, req.immediate),
+  );
 }
 
 /** One completion of a batch. */
@@ -135,7 +151,9 @@ export interface CompleteReply {
 
 /**
  * Completes a batch of jobs, each only under its lease, and leases the next
- * jobs in the same round trip when `req.total > 0` (complete).
+ * jobs in the same round trip when `req.total > 0` (complete). `started`
+ * are prefetched jobs whose handlers started: their unstarted marks are
+ * cleared.
  */
 export async function complete(
   client: RedisClient,
@@ -143,6 +161,7 @@ export async function complete(
   maxEvents: number,
   batch: readonly Completion[],
   req: LeaseRequest,
+  started: readonly string[],
 ): Promise<CompleteReply> {
   const reply = (await runScript(
     client,
@@ -163,32 +182,58 @@ export async function complete(
       batch.length,
       ...batch.flatMap((c) => [c.id, c.token, c.result, c.keep[0], c.keep[1]]),
       ...leaseArgs(req),
+      started.length,
+      ...started,
     ],
   )) as (string | number)[];
   return {
     codes: batch.map((_, i) => Number(reply[i])),
     leased:
-      req.total > 0 ? readLeaseReply(k.queue, reply, batch.length) : undefined,
+      req.total > 0
+        ? readLeaseReply(k.queue, reply, batch.length, req.immediate)
+        : undefined,
   };
 }
 
+/** A lease to renew, and whether to report its prefetched job as started. */
+export interface LeaseRenewal extends HeldLease {
+  /** The job is a prefetched one whose handler has started. */
+  readonly started: boolean;
+}
+
 /**
- * Renews the leases of `jobs` (extendLeases). Returns the ids whose lease
- * was found gone.
+ * Renews leases and clears the unstarted marks of those reported started
+ * (extendLeases). Returns the tokens whose lease was found gone.
  */
 export async function extendLeases(
   client: RedisClient,
   k: QueueKeys,
   leaseMs: number,
-  jobs: readonly HeldLease[],
+  leases: readonly LeaseRenewal[],
 ): Promise<string[]> {
-  const lost = await runScript(
-    client,
-    'extendLeases',
-    [k.active],
-    [k.base, leaseMs, ...jobs.flatMap((j) => [j.id, j.token])],
-  );
+  const args: (string | number)[] = [k.base, leaseMs];
+  for (const l of leases) args.push(l.id, l.token, l.started ? 1 : 0);
+  const lost = await runScript(client, 'extendLeases', [k.active], args);
   return (lost as unknown[]).map(String);
+}
+
+/**
+ * Records that a leasing call's reply was lost (markLostLeases): the jobs
+ * it may have leased under `tokenPrefix` are re-queued by the stall check
+ * without a stall. Kept for `keepMs`.
+ */
+export async function markLostLeases(
+  client: RedisClient,
+  k: QueueKeys,
+  tokenPrefix: string,
+  keepMs: number,
+): Promise<void> {
+  await runScript(
+    client,
+    'markLostLeases',
+    [k.lostLeases],
+    [tokenPrefix, keepMs],
+  );
 }
 
 /**
@@ -232,7 +277,7 @@ export async function recoverStalled(
   const r = (await runScript(
     client,
     'recoverStalled',
-    [k.active, k.failed, k.counts, k.events, k.stallLock, k.id],
+    [k.active, k.failed, k.counts, k.events, k.stallLock, k.id, k.lostLeases],
     [k.base, maxEvents, maxStalls, intervalMs],
   )) as number[];
   if (r.length !== 2) return undefined;

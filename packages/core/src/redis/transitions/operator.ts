@@ -114,6 +114,7 @@ export async function cleanJobs(
 export async function drain(
   client: RedisClient,
   k: QueueKeys,
+  maxEvents: number,
   limit: number,
   delayed: boolean,
 ): Promise<number> {
@@ -121,8 +122,8 @@ export async function drain(
     await runScript(
       client,
       'drain',
-      [k.delayed, k.counts, k.types],
-      [k.base, limit, delayed ? '1' : '0'],
+      [k.delayed, k.counts, k.types, k.events],
+      [k.base, limit, delayed ? '1' : '0', maxEvents],
     ),
   );
 }
@@ -140,22 +141,4 @@ export async function setPaused(
     [k.meta, k.events, k.types],
     [k.base, maxEvents, paused ? '1' : '0'],
   );
-}
-
-/**
- * Stops a repeat and removes its pending occurrence (removeRepeat).
- * Resolves with whether the repeat existed.
- */
-export async function removeRepeat(
-  client: RedisClient,
-  k: QueueKeys,
-  key: string,
-): Promise<boolean> {
-  const n = await runScript(
-    client,
-    'removeRepeat',
-    [k.repeats, k.delayed, k.counts],
-    [k.base, key],
-  );
-  return Number(n) === 1;
 }

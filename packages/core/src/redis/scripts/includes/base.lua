@@ -11,10 +11,25 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number field of a job hash, or `default` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when `raw` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
 -- Scores are priority * 2^42 + sequence; printed as integers because
 -- tostring() would round large doubles.
 local function waitScore(prio, seq)
-  return string.format('%.0f', tonumber(prio) * 4398046511104 + tonumber(seq))
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
 local function pushWait(base, id, name, score)
@@ -85,9 +100,9 @@ end
 -- so the set stays at its bound, while an old backlog shrinks gradually.
 local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
   local typeKey = typeFinishedKey(base, letter, name)
-  local limit = math.max(100, tonumber(added))
-  count = tonumber(count)
-  ageMs = tonumber(ageMs)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
   local function drop(ids)
     for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
     -- An entry whose hash was deleted by hand is dropped too.
@@ -110,8 +125,9 @@ local function readPayload(base, jk, id)
 end
 
 local function appendError(jk, errJson)
-  local raw = redis.call('HGET', jk, 'e')
-  local list = raw and cjson.decode(raw) or {}
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))

@@ -1,7 +1,9 @@
 -- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs `-- @include base` and `-- @include tally`
 -- before it. Events are appended untrimmed: the calling script trims the
--- log once, at its end.
+-- log once, at its end. Taking or expiring a repeat's pending occurrence
+-- schedules the next one (includes/repeat.lua).
+-- @include repeat
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
@@ -12,8 +14,9 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
-      if f[3] then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + tonumber(f[3]))
+      local ea = num(f[3], nil)
+      if ea then
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -101,8 +104,15 @@ end
 -- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
 -- leased: once started, a job is never expired as "not started", whether
 -- it later stalls, is released or retries.
+-- The first `startNow` jobs fill free slots: their handlers start as the
+-- reply arrives, so they count as started from here on (a job that kills
+-- its worker must be charged a stall). The rest are prefetched and marked
+-- unstarted (`un`) until the worker reports their start, but only a job
+-- that never stalled and was never re-queued unstarted (`sc`, `fq`): a job
+-- that kills its worker between its start and the report gets one free
+-- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, types, quota, now, out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
     local picked = takeWaiting(base, types, quota,
@@ -111,25 +121,35 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl', 'ps')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
+        'ps', 'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
-      elseif f[8] and not f[11] and tonumber(f[8]) <= now then
+      elseif not f[11] and num(f[8], now + 1) <= now then
         expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
+        advanceRepeat(base, f[12], id, now)
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
       else
-        local dl = tonumber(f[10] or '0') + 1
-        local token = tokenPrefix .. ':' .. dl
-        redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+        local dl = num(f[10], 0) + 1
+        -- Unique per lease: the prefix is unique per call (see moveToActive),
+        -- whereas `dl` restarts when a job id is created again.
+        local token = tokenPrefix .. ':' .. (leased + 1)
+        if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+        else
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          if f[13] then redis.call('HDEL', jk, 'un') end
+        end
         if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
+        advanceRepeat(base, f[12], id, now)
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]

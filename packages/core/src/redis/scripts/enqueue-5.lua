@@ -7,16 +7,18 @@
 
   Input:
     KEYS[1] id counter       KEYS[2] delayed zset    KEYS[3] counts hash
-    KEYS[4] events stream    KEYS[5] types set       KEYS[6] repeats hash
+    KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base `<prefix>:{<queue>}:`   ARGV[2] max events
-    ARGV[3] number of settings sets S, then 6 fields per set (shared by the
+    ARGV[3] number of settings sets S, then 4 fields per set (shared by the
       jobs that name it): options JSON, expire-after ms (0 = never),
-      contract version, repeat key ('' = none), repeat spec JSON
-      ('' = the repeat must exist), contract fingerprint
+      contract version, contract fingerprint
     then the number of jobs, then 6 fields per job: custom id
-      ('' = generate), type name, data JSON, priority, delay ms, set (1..S)
+      ('' = generate), type name, data JSON, priority, delay, set (1..S);
+      the delay is ms from now, or `@<epoch ms>` for a `runAt`: due times
+      are Redis time, so an absolute time is turned into a delay here, not
+      on a producer whose clock may be skewed
   Output: per job, two entries: id and status
-     1 created, 0 duplicate (existing id returned), -4 repeat was removed
+     1 created, 0 duplicate (existing id returned)
   Events: waiting | delayed
 ]]
 -- @include base
@@ -26,10 +28,10 @@ local now = nowMs()
 local out = {}
 local sets = {}
 for i = 0, tonumber(ARGV[3]) - 1 do
-  local a = 4 + i * 6
-  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5] }
+  local a = 4 + i * 4
+  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3] }
 end
-local first = 5 + #sets * 6
+local first = 5 + #sets * 4
 local n = tonumber(ARGV[first - 1])
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
 -- duplicates go unused, which only leaves gaps.
@@ -37,15 +39,17 @@ local seq = redis.call('INCRBY', KEYS[1], n) - n
 local waiting, touched = {}, {}
 for i = 0, n - 1 do
   local a = first + i * 6
-  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  if string.sub(delay, 1, 1) == '@' then
+    delay = tonumber(string.sub(delay, 2)) - now
+  else
+    delay = tonumber(delay)
+  end
   local set = sets[tonumber(ARGV[a + 5])]
-  local opts, expireAfter, version, repeatKey, repeatSpec, fingerprint =
-    set[1], set[2], set[3], set[4], set[5], set[6]
+  local opts, expireAfter, version, fingerprint = set[1], set[2], set[3], set[4]
   local status = 1
   if customId ~= '' and redis.call('EXISTS', base .. 'j:' .. customId) == 1 then
     status = 0
-  elseif repeatKey ~= '' and repeatSpec == '' and redis.call('HEXISTS', KEYS[6], repeatKey) == 0 then
-    status = -4
   end
   seq = seq + 1
   local id = customId
@@ -62,10 +66,6 @@ for i = 0, n - 1 do
         'v', version, 'fp', fingerprint, 's', state)
     end
     redis.call('SET', base .. 'p:' .. id, data)
-    if repeatKey ~= '' then
-      if repeatSpec ~= '' then redis.call('HSET', KEYS[6], repeatKey, repeatSpec) end
-      redis.call('HSET', KEYS[6], repeatKey .. ':next', id)
-    end
     touched[name] = true
     if delay > 0 then
       redis.call('ZADD', KEYS[2], now + delay, id)

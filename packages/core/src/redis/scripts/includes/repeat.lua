@@ -1,0 +1,103 @@
+-- Repeat schedules, shared by the scripts that create, take, expire or
+-- remove an occurrence. Needs `-- @include base` before it.
+--
+-- Why the chain lives here: a schedule must have exactly one pending
+-- (waiting or delayed) occurrence at all times. So the script that ends an
+-- occurrence's pending life (lease, expiry, removal, drain) creates the next
+-- one in the same atomic step, from the schedule, never from the
+-- occurrence: a failed client write, a crash or a replaced spec cannot
+-- break or fork the chain.
+--
+-- The repeats hash holds, per repeat key (keys never contain ':'):
+--   <key>        the RepeatSpec JSON (what getRepeats lists; the guard a
+--                repair compares against)
+--   <key>:job    the occurrence template JSON: n type, d data JSON,
+--                o stored options JSON, ea expire-after ms, v version,
+--                fp fingerprint, p priority, e everyMs (0 for cron)
+--   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
+--                ','. Lua cannot evaluate cron with time zones, so clients
+--                (cron-parser) precompute them; scripts consume them, and
+--                the worker's repair pass refills the list before it runs
+--                out. An interval's slots are plain arithmetic, done here.
+--   <key>:next   the id of the one pending occurrence
+-- Occurrences are `rpt.<key>.<slot>` with field `rk` = their repeat key;
+-- slot ids deduplicate across processes.
+
+-- The first slot strictly after `after`, or nil when a cron list ran dry.
+local function repeatSlotAfter(repeatsKey, key, every, after)
+  if every > 0 then return (math.floor(after / every) + 1) * every end
+  local raw = redis.call('HGET', repeatsKey, key .. ':slots')
+  if not raw then return nil end
+  local keep, found = {}, nil
+  for s in string.gmatch(raw, '[^,]+') do
+    local v = tonumber(s)
+    if v > after then
+      keep[#keep + 1] = s
+      if found == nil then found = v end
+    end
+  end
+  -- Slots at or before `after` can never be used again: drop them.
+  redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
+  return found
+end
+
+-- Creates the pending occurrence of `key` at its first free slot after
+-- `after` and records it as `<key>:next`. Returns the id, or false when the
+-- schedule is gone or has no known slot (the repair pass retries).
+-- Bounded: at most 20 candidate slots.
+local function scheduleOccurrence(base, key, after, now)
+  local repeatsKey = base .. 'repeats'
+  redis.call('HDEL', repeatsKey, key .. ':next')
+  local raw = redis.call('HGET', repeatsKey, key .. ':job')
+  if not raw then return false end
+  local t = cjson.decode(raw)
+  local every = tonumber(t.e) or 0
+  for _ = 1, 20 do
+    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    if slot == nil then return false end
+    local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
+    local jk = base .. 'j:' .. id
+    local state = redis.call('HGET', jk, 's')
+    if state == 'w' or state == 'd' then
+      -- Already pending (written by an older version): adopt it.
+      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    if not state then
+      local ea = tonumber(t.ea) or 0
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
+        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('SET', base .. 'p:' .. id, t.d)
+      redis.call('ZADD', base .. 'delayed', slot, id)
+      redis.call('SADD', base .. 'types', t.n)
+      moveCount(base .. 'counts', t.n, '', 'd')
+      emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
+      -- Wakes a blocked worker so it re-reads the next due time.
+      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      redis.call('HSET', repeatsKey, key .. ':next', id)
+      return id
+    end
+    -- The slot's id is taken by a finished or running occurrence: try the next.
+    after = slot
+  end
+  return false
+end
+
+-- Call when job `id`, with repeat key `key` (its field `rk`, or false),
+-- stops being pending: taken, expired or removed. If it was its schedule's
+-- pending occurrence, the next one is created now. Anything else (a plain
+-- job, an occurrence of a replaced or removed schedule) changes nothing.
+local function advanceRepeat(base, key, id, now)
+  if not key then return end
+  if redis.call('HGET', base .. 'repeats', key .. ':next') ~= id then return end
+  local slot = tonumber(string.match(id, '%.(%d+)$')) or now
+  scheduleOccurrence(base, key, math.max(slot, now), now)
+end
+
+-- True when job `id` is the pending occurrence of a live schedule.
+local function isPendingOccurrence(base, jk, id)
+  local key = redis.call('HGET', jk, 'rk')
+  return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
+end

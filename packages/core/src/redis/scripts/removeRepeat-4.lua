@@ -1,0 +1,24 @@
+#!lua
+--[[
+  Deletes a repeat schedule (every field, see includes/repeat.lua) and its
+  pending occurrence, if that is still waiting or delayed.
+
+  Input:
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] repeat key   ARGV[3] max events
+  Output: 1 removed; 0 no such repeat
+  Events: removed (the pending occurrence, if one was removed)
+]]
+-- @include base
+local base, key = ARGV[1], ARGV[2]
+local nextId = redis.call('HGET', KEYS[1], key .. ':next')
+local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
+if nextId then
+  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
+  local from = f[2] == 'd' and KEYS[2] or (f[2] == 'w' and base .. 'w:' .. f[1]) or nil
+  if f[1] and from then
+    removeJob(base, from, KEYS[3], f[2], nextId)
+    emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
+  end
+end
+return existed > 0 and 1 or 0

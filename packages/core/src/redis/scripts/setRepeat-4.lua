@@ -1,0 +1,44 @@
+#!lua
+--[[
+  Creates or replaces a repeat schedule (layout in includes/repeat.lua):
+  writes the latest spec and occurrence template, removes the pending
+  occurrence built from the previous spec, and schedules the first slot
+  after now from the new one. So a schedule keeps exactly one pending
+  occurrence, and it carries the latest spec and payload. Concurrent calls
+  with the same spec converge on the same slot id.
+
+  Input:
+    KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] repeat key
+    ARGV[4] spec JSON   ARGV[5] occurrence template JSON
+    ARGV[6] cron slots ('' for an interval)
+  Output: the id of the pending occurrence ('' when a cron has no slot left)
+  Events: removed (the replaced occurrence, unless the same id is
+          scheduled again), delayed
+]]
+-- @include base
+-- @include repeat
+local base, maxEvents, key = ARGV[1], ARGV[2], ARGV[3]
+local now = nowMs()
+local old = redis.call('HGET', KEYS[1], key .. ':next')
+redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
+else
+  redis.call('HDEL', KEYS[1], key .. ':slots')
+end
+local oldName
+if old then
+  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's')
+  if f[2] == 'd' then
+    removeJob(base, KEYS[2], KEYS[3], 'd', old)
+    oldName = f[1]
+  elseif f[2] == 'w' then
+    removeJob(base, base .. 'w:' .. f[1], KEYS[3], 'w', old)
+    oldName = f[1]
+  end
+end
+local id = scheduleOccurrence(base, key, now, now)
+if oldName and id ~= old then emitUntrimmed(KEYS[4], 'removed', old, oldName) end
+trimEvents(KEYS[4], maxEvents)
+return id or ''
