@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/fixtures/**', '.tmp/**'] },
+  {
+    ignores: ['**/node_modules/**', '**/fixtures/**', '.tmp/**', '**/dist/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

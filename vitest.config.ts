@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Workspace packages resolve to their sources, so tests need no build
+  // (their package.json exports point at dist/ for users).
   resolve: {
     alias: {
       '@jobwire/core': fileURLToPath(
@@ -9,6 +11,9 @@ export default defineConfig({
       ),
       '@jobwire/server': fileURLToPath(
         new URL('./packages/server/src/index.ts', import.meta.url),
+      ),
+      '@jobwire/codegen': fileURLToPath(
+        new URL('./packages/codegen/src/index.ts', import.meta.url),
       ),
     },
   },

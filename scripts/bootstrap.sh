@@ -27,7 +27,7 @@ fi
 case "$what" in
   demo)
     # Regenerates the typed modules if jobs.schema.ts changed (writes nothing otherwise).
-    "${pnpm_cmd[@]}" exec tsx packages/codegen/src/cli.ts >&2
+    "${pnpm_cmd[@]}" exec tsx packages/codegen/src/bin.ts >&2
     exec "${pnpm_cmd[@]}" exec tsx packages/examples/src/demo.ts "$@"
     ;;
   test)

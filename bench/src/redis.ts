@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { startRedis as startServer } from '../../packages/core/test/helpers/redis-process.ts';
+import { startRedis as startServer } from '@jobwire/test-kit';
 
 /** What one `INFO` call tells us, reduced to what the benchmark needs. */
 export interface RedisSnapshot {

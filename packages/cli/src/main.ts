@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /** The `jobwire` command line (see docs/cli.md). */
 import { run } from './program.ts';
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobRegistry } from '@jobwire/core';
+import { tsImport } from 'tsx/esm/api';
 
 /** A problem with what the user asked for: exit code 2, like commander's. */
 export class UsageError extends Error {
@@ -17,7 +18,8 @@ function isRegistry(value: unknown): value is JobRegistry {
 }
 
 /**
- * Imports the schema file (under tsx, so TypeScript works) and returns the
+ * Imports the schema file (through tsx's scoped loader, a dependency of this
+ * package, so TypeScript works on plain Node) and returns the
  * export that is a job registry: the one made by `defineJobs`.
  */
 export async function loadRegistry(
@@ -28,10 +30,10 @@ export async function loadRegistry(
   if (!existsSync(path)) {
     throw new UsageError(`schema file not found: ${path}`);
   }
-  const mod = (await import(pathToFileURL(path).href)) as Record<
-    string,
-    unknown
-  >;
+  const mod = (await tsImport(
+    pathToFileURL(path).href,
+    import.meta.url,
+  )) as Record<string, unknown>;
   const found = Object.values(mod).filter(isRegistry);
   if (found.length === 0) {
     throw new UsageError(

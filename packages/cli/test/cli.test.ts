@@ -33,7 +33,9 @@ function cli(
       cwd: repoRoot,
       env: { ...process.env, REDIS_URL: redis.url, ...env },
       encoding: 'utf8',
-      timeout: 30_000,
+      // Generous: under load a spawn (tsx, then the command) takes far
+      // longer than on an idle machine.
+      timeout: 120_000,
     },
   );
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
@@ -100,7 +102,7 @@ async function seed(prefix: string) {
   }
 }
 
-describe('jobwire CLI', () => {
+describe('jobwire CLI', { timeout: 300_000 }, () => {
   it('shows stats, lists jobs with paging and shows one job', async () => {
     const prefix = uniqueQueue('cli');
     const env = { JOBWIRE_PREFIX: prefix };
@@ -286,7 +288,7 @@ describe('jobwire CLI', () => {
     try {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await waitFor(() => /http:\/\/\S+/.test(out), 15_000, 'the server');
+      await waitFor(() => /http:\/\/\S+/.test(out), 60_000, 'the server');
       const url = /http:\/\/\S+/.exec(out)![0];
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);

@@ -7,6 +7,7 @@ import {
   type SourceFile,
 } from 'ts-morph';
 import { CodegenError } from './errors.ts';
+import type { TsSettings } from './tsconfig.ts';
 
 /** Where something is in the schema file. */
 export interface Location {
@@ -62,31 +63,31 @@ export function jsDocOf(node: Node): string | undefined {
 /**
  * Parses and type-checks the schema file, then finds `defineJobs({...})`
  * and its job entries. Fails with file:line on anything codegen cannot use.
+ * Only the schema file's own diagnostics count: a complaint about the
+ * compiler options or another file is the user's tsc's to report.
  */
 export function readSchemaSource(
   schemaPath: string,
-  tsconfig: string,
+  settings: TsSettings,
 ): SchemaSource {
   const project = new Project({
-    tsConfigFilePath: tsconfig,
+    compilerOptions: { ...settings.options, noEmit: true },
     skipAddingFilesFromTsConfig: true,
   });
   const sf = project.addSourceFileAtPath(schemaPath);
   project.resolveSourceFileDependencies();
-  const diagnostics = sf.getPreEmitDiagnostics();
+  const program = project.getProgram().compilerObject;
+  const own = sf.compilerNode;
+  const diagnostics = [
+    ...program.getSyntacticDiagnostics(own),
+    ...program.getSemanticDiagnostics(own),
+  ];
   const first = diagnostics[0];
   if (first) {
-    const text = ts.flattenDiagnosticMessageText(
-      first.compilerObject.messageText,
-      ' ',
-    );
-    const start = first.getStart();
-    const at =
-      first.getSourceFile() === sf && start !== undefined
-        ? sf.getLineAndColumnAtPos(start)
-        : { line: first.getLineNumber() ?? 1, column: 1 };
+    const text = ts.flattenDiagnosticMessageText(first.messageText, ' ');
+    const at = sf.getLineAndColumnAtPos(first.start ?? 0);
     throw new CodegenError(
-      `the schema file does not type-check (TS${first.getCode()}): ${text}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ''}`,
+      `the schema file does not type-check (TS${first.code}): ${text}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ''}`,
       { file: sf.getFilePath(), line: at.line, column: at.column },
     );
   }

@@ -1,18 +1,34 @@
-/** A codegen failure with the place in jobs.schema.ts it is about. */
+/** A place in a file; a file-level problem has no line. */
+export interface ErrorLocation {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+/**
+ * A codegen failure with the file (and, when known, the line and column)
+ * it is about: the schema, a config file, the lock, or the output dir.
+ */
 export class CodegenError extends Error {
   constructor(
     message: string,
-    readonly location?: { file: string; line: number; column: number },
+    readonly location?: ErrorLocation,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'CodegenError';
   }
 
-  /** `file:line:col: message`, the form editors and CI logs link. */
+  /**
+   * `file:line:col: error: message` (or `file: error: message` without a
+   * position), the form editors and CI logs link. Paths under `cwd` print
+   * relative to it.
+   */
   format(cwd: string): string {
     if (!this.location) return `error: ${this.message}`;
     const { file, line, column } = this.location;
     const rel = file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;
-    return `${rel}:${line}:${column}: error: ${this.message}`;
+    const at = line === undefined ? rel : `${rel}:${line}:${column ?? 1}`;
+    return `${at}: error: ${this.message}`;
   }
 }

@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { JobRegistry } from '@jobwire/core';
 import { format, resolveConfig } from 'prettier';
 import { breakingFor, diffContracts, formatChange } from './compat/index.ts';
 import { buildContract, ContractError } from './contract.ts';
 import type { Acceptance, Lock } from './contract-types.ts';
-import { readSchemaSource, type SchemaSource } from './discover.ts';
+import type { ImportExtension } from './config.ts';
+import { readSchemaSource } from './discover.ts';
 import {
   emitConsumer,
   emitProducer,
@@ -15,7 +14,14 @@ import {
 } from './emit.ts';
 import { CodegenError } from './errors.ts';
 import { staleFiles, writeAllOrNothing } from './files.ts';
+import { readJsonFile } from './json-file.ts';
+import { loadRegistry } from './load-schema.ts';
 import { relativeImport } from './names.ts';
+import {
+  detectImportExtension,
+  findTsconfig,
+  readTsSettings,
+} from './tsconfig.ts';
 
 /** Where codegen reads and writes; relative paths resolve from `cwd`. */
 export interface CodegenOptions {
@@ -26,8 +32,18 @@ export interface CodegenOptions {
   out?: string;
   /** The contract lock. @defaultValue 'jobs.lock.json' */
   lock?: string;
-  /** @defaultValue 'tsconfig.json' */
+  /**
+   * The tsconfig.json the schema is checked with and the import extension
+   * is read from. @defaultValue the nearest tsconfig.json above the schema
+   * file; without one, strict defaults
+   */
   tsconfig?: string;
+  /**
+   * How the generated modules spell relative imports.
+   * @defaultValue `.ts` when the tsconfig sets `allowImportingTsExtensions`
+   * (or `rewriteRelativeImportExtensions`), else `.js`
+   */
+  importExtension?: ImportExtension;
   /** Compare instead of writing. */
   check?: boolean;
   /** Accept incompatible changes and record the acceptance in the lock. */
@@ -44,40 +60,6 @@ export interface CodegenResult {
   notes: string[];
 }
 
-async function loadRegistry(
-  schemaPath: string,
-  source: SchemaSource,
-): Promise<JobRegistry> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(schemaPath).href)) as Record<
-      string,
-      unknown
-    >;
-  } catch (err) {
-    throw new CodegenError(
-      `importing the schema file failed: ${(err as Error).message}`,
-      {
-        file: schemaPath,
-        line: 1,
-        column: 1,
-      },
-    );
-  }
-  const registry = mod[source.exportName] as JobRegistry | undefined;
-  if (registry?.kind !== 'jobwire.registry') {
-    throw new CodegenError(
-      `export "${source.exportName}" is not a defineJobs(...) registry`,
-      {
-        file: schemaPath,
-        line: 1,
-        column: 1,
-      },
-    );
-  }
-  return registry;
-}
-
 /** Generates (or, with `check`, verifies) the modules, contract.json and the lock. */
 export async function runCodegen(
   options: CodegenOptions,
@@ -87,13 +69,17 @@ export async function runCodegen(
   const outDir = at(options.out ?? 'generated');
   const lockPath = at(options.lock ?? 'jobs.lock.json');
   if (!existsSync(schemaPath))
-    throw new CodegenError(`schema file not found: ${schemaPath}`);
+    throw new CodegenError('schema file not found', { file: schemaPath });
 
-  const source = readSchemaSource(
+  const tsconfig = findTsconfig(
+    options.tsconfig === undefined ? undefined : at(options.tsconfig),
     schemaPath,
-    at(options.tsconfig ?? 'tsconfig.json'),
   );
-  const registry = await loadRegistry(schemaPath, source);
+  const settings = readTsSettings(tsconfig);
+  const importExtension =
+    options.importExtension ?? detectImportExtension(settings).extension;
+  const source = readSchemaSource(schemaPath, settings);
+  const registry = await loadRegistry(schemaPath, source.exportName, tsconfig);
   const byName = new Map(source.jobs.map((j) => [j.name, j]));
   let contract;
   try {
@@ -114,9 +100,7 @@ export async function runCodegen(
     );
   }
 
-  const lock = existsSync(lockPath)
-    ? (JSON.parse(readFileSync(lockPath, 'utf8')) as Lock)
-    : undefined;
+  const lock = existsSync(lockPath) ? readLock(lockPath) : undefined;
   const notes: string[] = [];
   const accepted: Acceptance[] = [...(lock?.accepted ?? [])];
   const refused: string[] = [];
@@ -167,20 +151,20 @@ export async function runCodegen(
         'To proceed, either:',
         "  - bump the job type's `version` (old and new jobs are then separate contracts; drain or migrate old jobs first),",
         '  - make the change compatible (e.g. make the new field optional or give it a default),',
-        '  - or accept it explicitly: `pnpm codegen --accept` records the acceptance in the lock.',
+        '  - or accept it explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
       ].join('\n'),
       byName.get(refused[0]!.split(' ')[0]!)?.location,
     );
   }
 
   const emitInput: EmitInput = {
-    schemaImport: relativeImport(outDir, schemaPath, relative),
+    schemaImport: relativeImport(outDir, schemaPath, importExtension),
+    importExtension,
     exportName: source.exportName,
     fingerprint: contract.fingerprint,
     jobs: [...source.jobs].sort((a, b) => a.name.localeCompare(b.name)),
   };
-  const prettierConfig =
-    (await resolveConfig(resolve(outDir, 'producer.ts'))) ?? {};
+  const prettierConfig = await prettierConfigFor(outDir);
   const ts = (text: string) =>
     format(text, { ...prettierConfig, parser: 'typescript' });
   const json = (value: unknown) =>
@@ -200,5 +184,43 @@ export async function runCodegen(
     [lockPath, await json(newLock)],
   ]);
   if (options.check) return { written: [], stale: staleFiles(files), notes };
-  return { written: writeAllOrNothing(files), stale: [], notes };
+  try {
+    return { written: writeAllOrNothing(files), stale: [], notes };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CodegenError(`cannot write the generated files: ${e.message}`, {
+      file: e.path ?? outDir,
+    });
+  }
+}
+
+/** The user's prettier settings for the output dir, so generated code matches their style. */
+async function prettierConfigFor(outDir: string) {
+  const probe = resolve(outDir, 'producer.ts');
+  try {
+    return (await resolveConfig(probe)) ?? {};
+  } catch (err) {
+    throw new CodegenError(
+      `cannot read the prettier config for the output: ${(err as Error).message}`,
+      { file: probe },
+    );
+  }
+}
+
+/** The lock file, checked to be one before the diff relies on its shape. */
+function readLock(path: string): Lock {
+  const file = readJsonFile(path);
+  const value = file.value as Partial<Lock> | null;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.jobs !== 'object' ||
+    value.jobs === null
+  ) {
+    throw new CodegenError(
+      'not a jobwire contract lock (no "jobs" object); delete it to start a new one',
+      file.at(),
+    );
+  }
+  return value as Lock;
 }

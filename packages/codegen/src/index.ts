@@ -6,7 +6,20 @@
  * @packageDocumentation
  * @module @jobwire/codegen
  */
+export { runCli, type CliIO } from './cli.ts';
 export { runCodegen } from './generate.ts';
 export type { CodegenOptions, CodegenResult } from './generate.ts';
-export { CodegenError } from './errors.ts';
+export { CodegenError, type ErrorLocation } from './errors.ts';
+export {
+  CONFIG_FILE,
+  type FileConfig,
+  type ImportExtension,
+} from './config.ts';
+export {
+  detectImportExtension,
+  findTsconfig,
+  readTsSettings,
+  type TsSettings,
+} from './tsconfig.ts';
+export { importTypeScript } from './load-schema.ts';
 export type * from './contract-types.ts';

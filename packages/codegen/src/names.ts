@@ -1,3 +1,6 @@
+import { relative } from 'node:path';
+import type { ImportExtension } from './config.ts';
+
 /** `sendEmail` → `SendEmail`, `user.created` → `UserCreated`. */
 export function pascal(name: string): string {
   return name
@@ -7,12 +10,29 @@ export function pascal(name: string): string {
     .join('');
 }
 
-/** A module specifier from `fromDir` to `file`, keeping the `.ts` extension. */
+/**
+ * A module specifier from `fromDir` to `file`, with the file's TypeScript
+ * extension spelled as the user's module settings need: `.ts` kept, `.js`
+ * (`.mjs`, `.cjs` for `.mts`, `.cts`), or none.
+ */
 export function relativeImport(
   fromDir: string,
   file: string,
-  relative: (a: string, b: string) => string,
+  extension: ImportExtension,
 ): string {
   const rel = relative(fromDir, file).split('\\').join('/');
-  return rel.startsWith('.') ? rel : `./${rel}`;
+  const spec = rel.startsWith('.') ? rel : `./${rel}`;
+  return withExtension(spec, extension);
+}
+
+/** `spec` (ending in .ts, .mts, .cts or .tsx) with its extension replaced per `extension`. */
+export function withExtension(
+  spec: string,
+  extension: ImportExtension,
+): string {
+  const m = /\.([mc]?)tsx?$/.exec(spec);
+  if (!m || extension === '.ts') return spec;
+  const stem = spec.slice(0, m.index);
+  if (extension === '') return stem;
+  return `${stem}.${m[1] ?? ''}js`;
 }

@@ -23,7 +23,7 @@ import { afterAll } from 'vitest';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const workRoot = fileURLToPath(new URL('./.work/', import.meta.url));
-const cli = 'packages/codegen/src/cli.ts';
+const cli = 'packages/codegen/src/bin.ts';
 
 /** What a finished CLI run printed and returned. */
 export interface RunResult {

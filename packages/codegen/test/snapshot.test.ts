@@ -353,7 +353,7 @@ describe('generated output for every supported zod feature', () => {
     const r = s.run();
     if (r.status !== 0)
       throw new Error(`codegen failed (${r.status}):\n${r.stderr}`);
-  }, 60_000);
+  }, 240_000);
 
   it.each(SNAPSHOTS)('%s matches its snapshot', async (file, snapshot) => {
     // The schema sits next to generated/, so no scratch path shows up.
@@ -361,7 +361,7 @@ describe('generated output for every supported zod feature', () => {
     await expect(content).toMatchFileSnapshot(snapshot);
   });
 
-  describe('compiled with usages', { timeout: 60_000 }, () => {
+  describe('compiled with usages', { timeout: 240_000 }, () => {
     let diagnostics: ts.Diagnostic[] = [];
     const wrongPath = () => join(s.dir, 'wrong.ts');
 
@@ -370,7 +370,7 @@ describe('generated output for every supported zod feature', () => {
       writeFileSync(wrongPath(), WRONG);
       // One program for both files keeps the compile to a few seconds.
       diagnostics = compile([join(s.dir, 'usage.ts'), wrongPath()]);
-    }, 60_000);
+    }, 240_000);
 
     const wrong = () =>
       diagnostics.filter((d) => d.file?.fileName === wrongPath());

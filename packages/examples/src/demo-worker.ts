@@ -1,9 +1,9 @@
 /**
  * The demo's worker process: one process serving every job type of the
- * root jobs.schema.ts, closed gracefully on SIGTERM.
+ * jobs.schema.ts, closed gracefully on SIGTERM.
  */
 import { closeOnSignals } from '@jobwire/core';
-import { createJobsWorker } from '../../../generated/consumer.ts';
+import { createJobsWorker } from './generated/consumer.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const webhookCalls = new Map<string, number>();

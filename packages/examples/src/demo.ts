@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: a producer (this process) and a worker (a child process)
- * exchange typed jobs over Redis, using the root jobs.schema.ts.
+ * exchange typed jobs over Redis, using packages/examples/src/jobs.schema.ts.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import {
   enqueueDeliverWebhook,
   enqueueRenderSlideshow,
   enqueueSendEmail,
-} from '../../../generated/producer.ts';
+} from './generated/producer.ts';
 import { findOrStartRedis } from './support/redis.ts';
 
 const redis = await findOrStartRedis();

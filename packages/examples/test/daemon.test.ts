@@ -8,9 +8,9 @@ import {
   enqueueDeliverWebhook,
   enqueueRenderSlideshow,
   enqueueSendEmail,
-} from '../../../generated/producer.ts';
-import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { waitFor } from '../../core/test/helpers/wait.ts';
+} from '../src/generated/producer.ts';
+import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
+import { waitFor } from '@jobwire/test-kit';
 
 const redis = useRedis();
 const daemonFile = fileURLToPath(

@@ -56,7 +56,11 @@ function blocksOf(path: string): { blocks: Block[]; ignored: number } {
     } else {
       blocks.push({
         where: `${name}:${start + 1}`,
-        fileName: join(root, `.docs-block-${slug}-${start + 1}.ts`),
+        fileName: join(
+          root,
+          'packages/examples/src',
+          `.docs-block-${slug}-${start + 1}.ts`,
+        ),
         code: lines.slice(start, end).join('\n') + '\n',
         firstLine: start + 1,
       });

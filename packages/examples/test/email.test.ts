@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
-import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { fastWorkerSettings } from '../../core/test/helpers/wait.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
+import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
+import { fastWorkerSettings } from '@jobwire/test-kit';
 import { startSignupServer } from '../src/email/server.ts';
 import { startEmailWorker } from '../src/email/worker.ts';
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
-import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { fastWorkerSettings } from '../../core/test/helpers/wait.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
+import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
+import { fastWorkerSettings } from '@jobwire/test-kit';
 import { startEmailWorker } from '../src/email/worker.ts';
 
 const redis = useRedis();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createJobsQueue } from '../../../generated/producer.ts';
-import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { fastWorkerSettings } from '../../core/test/helpers/wait.ts';
+import { createJobsQueue } from '../src/generated/producer.ts';
+import { uniqueQueue, useRedis } from '@jobwire/test-kit/vitest';
+import { fastWorkerSettings } from '@jobwire/test-kit';
 import {
   renderWithProgress,
   startRenderWorker,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@jobwire/core';
-import { createTestJobsQueue } from '../../../generated/testing.ts';
+import { createTestJobsQueue } from '../src/generated/testing.ts';
 import { sendEmail } from '../src/email/worker.ts';
 import { signUp } from '../src/testmode/signup-service.ts';
 

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { createQueue, type Logger } from '@jobwire/core';
 import { startServer } from '@jobwire/server';
 import { jobs } from '../../../jobs.schema.ts';
-import { startRedis } from '../../core/test/helpers/redis-server.ts';
+import { startRedis } from '@jobwire/test-kit';
 import { launchChromium } from '../test/support/browser.ts';
 import { seedDemoJobs } from './seed.ts';
 

@@ -6,7 +6,7 @@
  *   REDIS_URL=... [JOBWIRE_PREFIX=myapp] tsx packages/examples/src/daemon/worker.ts
  */
 import { closeOnSignals } from '@jobwire/core';
-import { createJobsWorker } from '../../../../generated/consumer.ts';
+import { createJobsWorker } from '../generated/consumer.ts';
 import { sendEmail } from '../email/worker.ts';
 import { renderSlideshow } from '../slideshow/render.ts';
 

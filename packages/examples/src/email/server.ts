@@ -15,7 +15,7 @@ import {
   createJobsQueue,
   enqueueSendEmail,
   type JobsQueue,
-} from '../../../../generated/producer.ts';
+} from '../generated/producer.ts';
 
 /** What a signup request must carry. */
 const signupBody = z.object({

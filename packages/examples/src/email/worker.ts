@@ -8,7 +8,7 @@ import { closeOnSignals, type WorkerOptions } from '@jobwire/core';
 import {
   createJobsWorkerFor,
   type SendEmailHandler,
-} from '../../../../generated/consumer.ts';
+} from '../generated/consumer.ts';
 
 /** Stands in for a mail provider: returns a message id. */
 export const sendEmail: SendEmailHandler = async (job) => {

@@ -8,10 +8,7 @@
  *
  * `REDIS_URL` and `JOBWIRE_PREFIX` (key prefix) are read from the environment.
  */
-import {
-  createJobsQueue,
-  enqueueSendEmail,
-} from '../../../../generated/producer.ts';
+import { createJobsQueue, enqueueSendEmail } from '../generated/producer.ts';
 
 const [command, id] = process.argv.slice(2);
 const queue = createJobsQueue({

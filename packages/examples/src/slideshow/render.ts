@@ -13,13 +13,13 @@ import {
 import {
   createJobsWorkerFor,
   type RenderSlideshowHandler,
-} from '../../../../generated/consumer.ts';
+} from '../generated/consumer.ts';
 import {
   createJobsQueue,
   enqueueRenderSlideshow,
   type JobsQueue,
   type RenderSlideshowResult,
-} from '../../../../generated/producer.ts';
+} from '../generated/producer.ts';
 
 /** Renders slides one by one; the sleep stands in for real rendering. */
 export const renderSlideshow: RenderSlideshowHandler = async (job) => {

@@ -7,7 +7,7 @@ import {
   enqueueSendEmail,
   type JobsProducer,
   type SendEmailPayload,
-} from '../../../../generated/producer.ts';
+} from '../generated/producer.ts';
 
 /**
  * What the service needs from a queue: the real one (`createJobsQueue`) in

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
+import { luaSources } from './lua.generated.ts';
 
 /** A Redis client jobwire can use: standalone or Cluster. */
 export type RedisClient = Redis | Cluster;
-
-const dir = new URL('.', import.meta.url);
 
 /** The transitions, by the name of their `.lua` file without the key count. */
 export type ScriptName =
@@ -37,25 +35,17 @@ export interface LoadedScript {
   command: string;
 }
 
-const INCLUDE = /^-- @include (\w+)\s*$/m;
-
-/** Inlines `-- @include name` directives from includes/, each at most once. */
-function inline(source: string, seen = new Set<string>()): string {
-  return source.replace(new RegExp(INCLUDE, 'gm'), (_line, name: string) => {
-    if (seen.has(name)) return '';
-    seen.add(name);
-    const body = readFileSync(new URL(`includes/${name}.lua`, dir), 'utf8');
-    return inline(body, seen);
-  });
-}
-
+/**
+ * The script texts come from lua.generated.ts (the .lua files with their
+ * includes inlined, see scripts/gen-lua.ts): a built or bundled core then
+ * needs no files on disk next to its code.
+ */
 function load(): Map<ScriptName, LoadedScript> {
   const scripts = new Map<ScriptName, LoadedScript>();
-  for (const file of readdirSync(dir)) {
+  for (const [file, lua] of Object.entries(luaSources)) {
     const match = /^(\w+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const name = match[1] as ScriptName;
-    const lua = inline(readFileSync(new URL(file, dir), 'utf8'));
     const version = createHash('sha1').update(lua).digest('hex').slice(0, 8);
     scripts.set(name, {
       name,
@@ -67,7 +57,7 @@ function load(): Map<ScriptName, LoadedScript> {
   return scripts;
 }
 
-/** Every script, read and inlined once per process. */
+/** Every script, hashed once per process. */
 export const scripts: ReadonlyMap<ScriptName, LoadedScript> = load();
 
 const registered = new WeakSet<RedisClient>();

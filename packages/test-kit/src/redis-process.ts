@@ -1,7 +1,7 @@
 /**
  * Private redis-server processes on free loopback ports, for tests, the
  * bench and scripts: no test-runner imports here (useRedis() lives in
- * redis-server.ts).
+ * vitest.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

@@ -1,0 +1,104 @@
+import { Argument, type Command } from 'commander';
+import {
+  common,
+  intParser,
+  queueArg,
+  withQueue,
+  type CommonOptions,
+} from '../context.ts';
+import { json } from '../format.ts';
+
+const CLEANABLE = ['completed', 'failed', 'expired'] as const;
+
+type Action = 'retry' | 'remove' | 'promote';
+const PAST: Record<Action, string> = {
+  retry: 'retried',
+  remove: 'removed',
+  promote: 'promoted',
+};
+
+/** `jobwire retry|remove|promote <id>`: one job's admin actions. */
+export function addJobActionCommands(program: Command): void {
+  const actions: [Action, string][] = [
+    ['retry', 'send a failed or expired job back to waiting'],
+    ['remove', 'remove a job that is not active'],
+    ['promote', 'make a delayed job runnable now'],
+  ];
+  for (const [action, description] of actions) {
+    common(program.command(action))
+      .description(description)
+      .argument('<id>', 'job id')
+      .action((id: string, opts: CommonOptions) =>
+        withQueue(opts, async (ctx) => {
+          await ctx.queue[action](id, queueArg(ctx));
+          if (ctx.json) console.log(json({ ok: true, action, id }));
+          else console.log(`${PAST[action]} job ${id}`);
+        }),
+      );
+  }
+}
+
+/** `jobwire clean <state>`: removes old finished jobs. */
+export function addCleanCommand(program: Command): void {
+  common(program.command('clean'))
+    .description('remove finished jobs older than --older-than')
+    .addArgument(new Argument('<state>', 'job state').choices(CLEANABLE))
+    .option(
+      '--older-than <ms>',
+      'only jobs finished at least this long ago',
+      intParser('--older-than', 0),
+      0,
+    )
+    .option(
+      '--limit <n>',
+      'jobs to remove at most',
+      intParser('--limit', 1),
+      1000,
+    )
+    .action(
+      (
+        state: (typeof CLEANABLE)[number],
+        opts: CommonOptions & { olderThan: number; limit: number },
+      ) =>
+        withQueue(opts, async (ctx) => {
+          const removed = await ctx.queue.clean(
+            state,
+            opts.olderThan,
+            opts.limit,
+            queueArg(ctx),
+          );
+          if (ctx.json) console.log(json({ removed }));
+          else
+            console.log(
+              `removed ${String(removed.length)} ${state} job${removed.length === 1 ? '' : 's'}`,
+            );
+        }),
+    );
+}
+
+/** `jobwire pause|resume`: stops or restarts job taking on queues. */
+export function addPauseCommands(program: Command): void {
+  for (const action of ['pause', 'resume'] as const) {
+    common(program.command(action))
+      .description(
+        action === 'pause'
+          ? 'stop workers from taking jobs (all queues without --queue)'
+          : 'let workers take jobs again',
+      )
+      .action((opts: CommonOptions) =>
+        withQueue(opts, async (ctx) => {
+          await ctx.queue[action](queueArg(ctx));
+          const queues =
+            ctx.only === undefined ? [...ctx.registry.queues] : [ctx.only];
+          if (ctx.json)
+            console.log(
+              json({ [action === 'pause' ? 'paused' : 'resumed']: queues }),
+            );
+          else
+            console.log(
+              `${action === 'pause' ? 'paused' : 'resumed'} ${queues.join(', ')}`,
+            );
+        }),
+      );
+  }
+}

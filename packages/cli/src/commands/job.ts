@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { JobInfo } from '@jobwire/core';
+import {
+  CliError,
+  common,
+  queueArg,
+  withQueue,
+  type CommonOptions,
+} from '../context.ts';
+import { block, json, time } from '../format.ts';
+
+function printJob(job: JobInfo): void {
+  const lines = [
+    `id:        ${job.id}`,
+    `name:      ${job.name}`,
+    `queue:     ${job.queue}`,
+    `state:     ${job.state}`,
+    `attempts:  ${String(job.attemptsMade)}/${String(job.attempts)} (stalls ${String(job.stalls)}, deliveries ${String(job.deliveries)})`,
+    `priority:  ${String(job.priority)}`,
+    `created:   ${time(job.createdAt)}`,
+    `started:   ${time(job.startedAt)}`,
+    `finished:  ${time(job.finishedAt)}`,
+  ];
+  if (job.dueAt !== undefined) lines.push(`due:       ${time(job.dueAt)}`);
+  lines.push(
+    `version:   ${String(job.version)}${job.fingerprint ? ` (fingerprint ${job.fingerprint})` : ''}`,
+    block('data', job.data),
+    block('progress', job.progress),
+    block('result', job.result),
+  );
+  if (job.errors.length === 0) lines.push('errors: none');
+  else {
+    lines.push('errors:');
+    for (const e of job.errors) {
+      const at = e.attempt === undefined ? '' : `attempt ${String(e.attempt)} `;
+      const when = e.at === undefined ? '' : ` (${time(e.at)})`;
+      lines.push(`  ${at}${e.name} [${e.code}]: ${e.message}${when}`);
+    }
+  }
+  if (job.logs.length === 0) lines.push('logs: none');
+  else {
+    lines.push('logs:');
+    for (const l of job.logs) lines.push(`  ${l}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+/** `jobwire job <id>`: everything about one job. */
+export function addJobCommand(program: Command): void {
+  common(program.command('job'))
+    .description('show one job: data, progress, logs, attempts, errors, result')
+    .argument('<id>', 'job id')
+    .action((id: string, opts: CommonOptions) =>
+      withQueue(opts, async (ctx) => {
+        const job = await ctx.queue.getJob(id, queueArg(ctx));
+        if (job === undefined) {
+          throw new CliError(
+            `job ${id} not found${ctx.only === undefined ? '' : ` in queue ${ctx.only}`}`,
+          );
+        }
+        if (ctx.json) console.log(json(job));
+        else printJob(job);
+      }),
+    );
+}

@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import type { QueueCounts, StateCounts } from '@jobwire/core';
+import {
+  common,
+  queueArg,
+  STATES,
+  withQueue,
+  type CommonOptions,
+  type Context,
+} from '../context.ts';
+import { json, table } from '../format.ts';
+
+function zeroCounts(): StateCounts {
+  return {
+    waiting: 0,
+    delayed: 0,
+    active: 0,
+    completed: 0,
+    failed: 0,
+    expired: 0,
+  };
+}
+
+async function stats(ctx: Context): Promise<void> {
+  const counts: QueueCounts = await ctx.queue.getCounts(queueArg(ctx));
+  const queues = ctx.only === undefined ? ctx.registry.queues : [ctx.only];
+  // Every job type of the selected queues, with zeros for those never used.
+  const byType: Record<string, StateCounts> = {};
+  for (const name of ctx.registry.names) {
+    const def = ctx.registry.jobs[name];
+    if (def !== undefined && queues.includes(def.queue)) {
+      byType[name] = counts.byType[name] ?? zeroCounts();
+    }
+  }
+  for (const [name, c] of Object.entries(counts.byType)) byType[name] ??= c;
+  const paused: Record<string, boolean> = {};
+  for (const q of queues) paused[q] = await ctx.queue.isPaused(q);
+  const totals: StateCounts = zeroCounts();
+  for (const s of STATES) totals[s] = counts[s];
+  if (ctx.json) {
+    console.log(json({ ...totals, byType, paused }));
+    return;
+  }
+  const rows = Object.entries(byType).map(([name, c]) => [
+    name,
+    ctx.registry.jobs[name]?.queue ?? '?',
+    ...STATES.map((s) => String(c[s])),
+  ]);
+  rows.push(['total', '', ...STATES.map((s) => String(totals[s]))]);
+  console.log(
+    table(['TYPE', 'QUEUE', ...STATES.map((s) => s.toUpperCase())], rows),
+  );
+  const pausedQueues = queues.filter((q) => paused[q]);
+  console.log(
+    `\npaused: ${pausedQueues.length === 0 ? 'none' : pausedQueues.join(', ')}`,
+  );
+}
+
+/** `jobwire stats`: counts per state and per job type. */
+export function addStatsCommand(program: Command): void {
+  common(program.command('stats'))
+    .description('count jobs per state and per job type')
+    .action((opts: CommonOptions) => withQueue(opts, stats));
+}

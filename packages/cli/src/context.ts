@@ -1,0 +1,132 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import {
+  createQueue,
+  type ConnectionInput,
+  type JobRegistry,
+  type JobState,
+  type Logger,
+  type Queue,
+} from '@jobwire/core';
+import { loadRegistry, UsageError } from './registry.ts';
+
+/** Every job state, in the order tables show them. */
+export const STATES = [
+  'waiting',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'expired',
+] as const satisfies readonly JobState[];
+
+/** Options every queue command takes. */
+export interface CommonOptions {
+  schema: string;
+  prefix?: string;
+  json: boolean;
+  queue?: string;
+}
+
+/** What a queue command runs with. */
+export interface Context {
+  queue: Queue<JobRegistry['jobs']>;
+  registry: JobRegistry;
+  json: boolean;
+  /** The queue named by --queue, checked against the registry. */
+  only?: string;
+}
+
+/** A runtime failure reported as one line with exit code 1. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+/** A commander parser for an integer option of at least `min`. */
+export function intParser(what: string, min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min) {
+      throw new InvalidArgumentError(
+        `${what} must be an integer >= ${String(min)}.`,
+      );
+    }
+    return Number(value);
+  };
+}
+
+/** Adds the options every queue command takes (`--queue` unless `withQueue` is false). */
+export function common(cmd: Command, withQueue = true): Command {
+  cmd
+    .option(
+      '--schema <file>',
+      'schema module exporting the job registry',
+      'jobs.schema.ts',
+    )
+    .option('--prefix <prefix>', 'Redis key prefix (env JOBWIRE_PREFIX)')
+    .option('--json', 'machine-readable output', false);
+  if (withQueue) cmd.option('--queue <queue>', 'limit to one queue');
+  return cmd;
+}
+
+/** The Redis connection from REDIS_URL, or the default one. */
+export function connection(): ConnectionInput | undefined {
+  const url = process.env.REDIS_URL;
+  return url === undefined || url === '' ? undefined : url;
+}
+
+/** The key prefix from --prefix, else JOBWIRE_PREFIX. */
+export function prefixOf(opts: CommonOptions): string | undefined {
+  const env = process.env.JOBWIRE_PREFIX;
+  return opts.prefix ?? (env === undefined || env === '' ? undefined : env);
+}
+
+function checkQueue(registry: JobRegistry, queue: string | undefined): void {
+  if (queue !== undefined && !registry.queues.includes(queue)) {
+    throw new UsageError(
+      `unknown queue '${queue}' (the registry has ${registry.queues.join(', ')})`,
+    );
+  }
+}
+
+/**
+ * Warnings go to stderr, except connection errors: a command that cannot
+ * reach Redis reports that itself, in one line.
+ */
+const logger: Logger = {
+  warn(message) {
+    if (!message.startsWith('redis connection error')) {
+      console.error(`warning: ${message}`);
+    }
+  },
+  error(message) {
+    console.error(`error: ${message}`);
+  },
+};
+
+/** Loads the registry, opens a queue, runs `fn`, and always closes it. */
+export async function withQueue(
+  opts: CommonOptions,
+  fn: (ctx: Context) => Promise<void>,
+): Promise<void> {
+  const registry = await loadRegistry(opts.schema);
+  checkQueue(registry, opts.queue);
+  const queue = createQueue(registry, {
+    connection: connection(),
+    prefix: prefixOf(opts),
+    logger,
+  });
+  try {
+    await fn({
+      queue,
+      registry,
+      json: opts.json,
+      ...(opts.queue === undefined ? {} : { only: opts.queue }),
+    });
+  } finally {
+    await queue.close();
+  }
+}
+
+/** The `{ queue }` option of a queue call, when --queue narrowed it. */
+export function queueArg(ctx: Context): { queue?: string } {
+  return ctx.only === undefined ? {} : { queue: ctx.only };
+}

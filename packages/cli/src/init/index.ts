@@ -1,0 +1,248 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import {
+  CONFIG_FILE,
+  detectImportExtension,
+  findTsconfig,
+  readTsSettings,
+  type ImportExtension,
+} from '@jobwire/codegen';
+import { STARTER_SCHEMA } from './starter.ts';
+
+/** The package.json scripts `jobwire init` adds when they are missing. */
+export const INIT_SCRIPTS = {
+  codegen: 'jobwire codegen',
+  'codegen:check': 'jobwire codegen --check',
+} as const;
+
+/** What `jobwire init` did to one file or script. */
+export interface InitStep {
+  action: 'created' | 'kept' | 'added';
+  /** The file, or `package.json script "<name>"`. */
+  what: string;
+  detail?: string;
+}
+
+/** Everything `jobwire init` did, plus what the next steps need. */
+export interface InitReport {
+  steps: InitStep[];
+  schema: string;
+  out: string;
+  packageManager: 'npm' | 'pnpm' | 'yarn';
+}
+
+/** A problem that stops init before it writes anything. */
+export class InitError extends Error {
+  override readonly name = 'InitError';
+}
+
+/** Writes `content` unless the file exists; true when it wrote. Never overwrites. */
+function createOnly(path: string, content: string): boolean {
+  try {
+    writeFileSync(path, content, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new InitError(
+      `${path}: error: cannot write: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** `file:line:col` of a JSON.parse failure, when the message gives the position. */
+function jsonError(file: string, text: string, err: Error): InitError {
+  const pos = /at position (\d+)/.exec(err.message);
+  if (!pos)
+    return new InitError(`${file}: error: invalid JSON: ${err.message}`);
+  const before = text.slice(0, Number(pos[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  const reason = err.message.replace(/ in JSON at position.*$/, '');
+  return new InitError(
+    `${file}:${String(line)}:${String(column)}: error: invalid JSON: ${reason}`,
+  );
+}
+
+function readObject(path: string, name: string): Record<string, unknown> {
+  const text = readFileSync(path, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw jsonError(name, text, err as Error);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InitError(`${name}: error: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function packageManager(cwd: string): InitReport['packageManager'] {
+  if (existsSync(join(cwd, 'pnpm-lock.yaml'))) return 'pnpm';
+  if (existsSync(join(cwd, 'yarn.lock'))) return 'yarn';
+  if (existsSync(join(cwd, 'package-lock.json'))) return 'npm';
+  const agent = process.env.npm_config_user_agent ?? '';
+  if (agent.startsWith('pnpm/')) return 'pnpm';
+  if (agent.startsWith('yarn/')) return 'yarn';
+  return 'npm';
+}
+
+function detectExtension(schemaPath: string): {
+  extension: ImportExtension;
+  reason: string;
+} {
+  try {
+    return detectImportExtension(
+      readTsSettings(findTsconfig(undefined, schemaPath)),
+    );
+  } catch (err) {
+    return {
+      extension: '.js',
+      reason: `the tsconfig could not be read (${(err as Error).message})`,
+    };
+  }
+}
+
+/** The indentation package.json already uses, so the added scripts fit in. */
+function indentOf(text: string): string | number {
+  return /^\{\r?\n([ \t]+)"/.exec(text)?.[1] ?? 2;
+}
+
+/**
+ * Sets a project up for jobwire in `cwd`: a starter schema, the codegen
+ * config, and the `codegen` and `codegen:check` scripts. Never overwrites
+ * a file or a script; reads (and refuses) a broken package.json before
+ * writing anything. Without a package.json it creates a minimal one (ESM,
+ * private), since the scripts need a home and jobwire is ESM.
+ */
+export function initProject(cwd: string): InitReport {
+  const steps: InitStep[] = [];
+  const pkgPath = join(cwd, 'package.json');
+  const pkgText = existsSync(pkgPath)
+    ? readFileSync(pkgPath, 'utf8')
+    : undefined;
+  const pkg =
+    pkgText === undefined ? undefined : readObject(pkgPath, 'package.json');
+  if (pkg !== undefined && pkg.scripts !== undefined) {
+    const s = pkg.scripts;
+    if (typeof s !== 'object' || s === null || Array.isArray(s))
+      throw new InitError('package.json: error: "scripts" is not an object');
+  }
+
+  // An existing config decides where the schema is; else src/ if the
+  // project keeps its code there, so tsc's rootDir covers the schema.
+  const configPath = join(cwd, CONFIG_FILE);
+  const hasSrc =
+    existsSync(join(cwd, 'src')) && statSync(join(cwd, 'src')).isDirectory();
+  let schema = hasSrc ? 'src/jobs.schema.ts' : 'jobs.schema.ts';
+  let out = hasSrc ? 'src/generated' : 'generated';
+  if (existsSync(configPath)) {
+    try {
+      const existing = readObject(configPath, CONFIG_FILE);
+      if (typeof existing.schema === 'string') schema = existing.schema;
+      if (typeof existing.out === 'string') out = existing.out;
+    } catch {
+      // Kept as it is; codegen reports what is wrong with it.
+    }
+  }
+  const schemaPath = resolve(cwd, schema);
+
+  if (!existsSync(resolve(schemaPath, '..'))) {
+    throw new InitError(`${schema}: error: its directory does not exist`);
+  }
+  steps.push({
+    action: createOnly(schemaPath, STARTER_SCHEMA) ? 'created' : 'kept',
+    what: relative(cwd, schemaPath),
+  });
+
+  const { extension, reason } = detectExtension(schemaPath);
+  const config = {
+    schema,
+    out,
+    lock: 'jobs.lock.json',
+    importExtension: extension,
+  };
+  const wroteConfig = createOnly(
+    configPath,
+    `${JSON.stringify(config, null, 2)}\n`,
+  );
+  steps.push(
+    wroteConfig
+      ? {
+          action: 'created',
+          what: CONFIG_FILE,
+          detail: `importExtension "${extension}": ${reason}`,
+        }
+      : { action: 'kept', what: CONFIG_FILE },
+  );
+
+  if (pkg === undefined || pkgText === undefined) {
+    const fresh = {
+      name: basename(cwd)
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-'),
+      version: '0.0.0',
+      private: true,
+      type: 'module',
+      scripts: { ...INIT_SCRIPTS },
+    };
+    createOnly(pkgPath, `${JSON.stringify(fresh, null, 2)}\n`);
+    steps.push({
+      action: 'created',
+      what: 'package.json',
+      detail: 'private, "type": "module", with the codegen scripts',
+    });
+  } else {
+    const scripts = { ...((pkg.scripts as Record<string, unknown>) ?? {}) };
+    let added = false;
+    for (const [name, command] of Object.entries(INIT_SCRIPTS)) {
+      const what = `package.json script "${name}"`;
+      if (scripts[name] !== undefined) {
+        steps.push({
+          action: 'kept',
+          what,
+          detail: JSON.stringify(scripts[name]),
+        });
+        continue;
+      }
+      scripts[name] = command;
+      added = true;
+      steps.push({ action: 'added', what, detail: JSON.stringify(command) });
+    }
+    if (added) {
+      const trailing = pkgText.endsWith('\n') ? '\n' : '';
+      writeFileSync(
+        pkgPath,
+        `${JSON.stringify({ ...pkg, scripts }, null, indentOf(pkgText))}${trailing}`,
+      );
+    }
+  }
+  return { steps, schema, out, packageManager: packageManager(cwd) };
+}
+
+/** The report and the next steps, as `jobwire init` prints them. */
+export function formatInitReport(report: InitReport): string {
+  const pm = report.packageManager;
+  const add = pm === 'npm' ? 'npm install' : `${pm} add`;
+  const dev = pm === 'npm' ? 'npm install --save-dev' : `${pm} add -D`;
+  const runScript = pm === 'npm' ? 'npm run' : pm;
+  const out = report.out.replace(/\/$/, '');
+  const lines = report.steps.map(
+    (s) =>
+      `  ${s.action.padEnd(8)}${s.what}${s.detail === undefined ? '' : ` (${s.detail})`}`,
+  );
+  return [
+    'jobwire init:',
+    ...lines,
+    '',
+    'Next steps:',
+    '  1. Install jobwire, zod and TypeScript:',
+    `       ${add} @jobwire/core zod`,
+    `       ${dev} @jobwire/cli typescript`,
+    `  2. Describe your jobs in ${report.schema}, then generate the typed modules:`,
+    `       ${runScript} codegen`,
+    `  3. Enqueue jobs with ${out}/producer (createJobsQueue, enqueue<JobName>)`,
+    `     and run them with ${out}/consumer (createJobsWorker); both need Redis`,
+    '     (REDIS_URL, default redis://localhost:6379).',
+    `  4. In CI, fail on stale generated files: ${runScript} codegen:check`,
+  ].join('\n');
+}

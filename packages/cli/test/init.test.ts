@@ -1,0 +1,206 @@
+/**
+ * `jobwire init`: starter schema, jobwire.config.json and package scripts;
+ * it never overwrites a file or a script. Most cases call initProject on a
+ * temp dir; one runs the real command for its printed report.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  formatInitReport,
+  InitError,
+  initProject,
+  INIT_SCRIPTS,
+} from '../src/init/index.ts';
+import { STARTER_SCHEMA } from '../src/init/starter.ts';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// tsx by absolute URL: `--import tsx` would resolve from the temp dir.
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+function tempDir(): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'jobwire-init-')));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const read = (dir: string, file: string) =>
+  readFileSync(join(dir, file), 'utf8');
+const json = (dir: string, file: string) =>
+  JSON.parse(read(dir, file)) as Record<string, unknown>;
+
+/** Content and mtime of each file, to prove a run wrote nothing. */
+function snapshot(dir: string, files: string[]) {
+  return files.map((f) => ({
+    f,
+    content: read(dir, f),
+    mtimeMs: statSync(join(dir, f)).mtimeMs,
+  }));
+}
+
+describe('jobwire init', { timeout: 120_000 }, () => {
+  it('in a fresh dir: creates the schema, the config and a package.json with both scripts', () => {
+    const dir = tempDir();
+    const report = initProject(dir);
+    expect(report.steps.map((s) => `${s.action} ${s.what}`)).toEqual([
+      'created jobs.schema.ts',
+      'created jobwire.config.json',
+      'created package.json',
+    ]);
+    expect(read(dir, 'jobs.schema.ts')).toBe(STARTER_SCHEMA);
+    expect(json(dir, 'jobwire.config.json')).toEqual({
+      schema: 'jobs.schema.ts',
+      out: 'generated',
+      lock: 'jobs.lock.json',
+      importExtension: '.js',
+    });
+    const pkg = json(dir, 'package.json');
+    expect(pkg.type).toBe('module');
+    expect(pkg.private).toBe(true);
+    expect(pkg.scripts).toEqual(INIT_SCRIPTS);
+  });
+
+  it('re-run: keeps every file byte for byte and says so', () => {
+    const dir = tempDir();
+    initProject(dir);
+    const files = ['jobs.schema.ts', 'jobwire.config.json', 'package.json'];
+    writeFileSync(join(dir, 'jobs.schema.ts'), '// my own schema\n');
+    const before = snapshot(dir, files);
+    const report = initProject(dir);
+    expect(report.steps.map((s) => `${s.action} ${s.what}`)).toEqual([
+      'kept jobs.schema.ts',
+      'kept jobwire.config.json',
+      'kept package.json script "codegen"',
+      'kept package.json script "codegen:check"',
+    ]);
+    expect(snapshot(dir, files)).toEqual(before);
+  });
+
+  it('keeps existing scripts and the rest of package.json, adding only the missing script', () => {
+    const dir = tempDir();
+    const original = {
+      name: 'shop',
+      version: '1.2.3',
+      scripts: { build: 'tsc', codegen: 'my-own-codegen' },
+      dependencies: { zod: '^4.0.0' },
+    };
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify(original, null, 4)}\n`,
+    );
+    const report = initProject(dir);
+    expect(report.steps.slice(2)).toEqual([
+      {
+        action: 'kept',
+        what: 'package.json script "codegen"',
+        detail: '"my-own-codegen"',
+      },
+      {
+        action: 'added',
+        what: 'package.json script "codegen:check"',
+        detail: '"jobwire codegen --check"',
+      },
+    ]);
+    const text = read(dir, 'package.json');
+    expect(JSON.parse(text)).toEqual({
+      ...original,
+      scripts: {
+        ...original.scripts,
+        'codegen:check': 'jobwire codegen --check',
+      },
+    });
+    // The file keeps its 4-space indentation and final newline.
+    expect(text).toMatch(/^\{\n {4}"name"/);
+    expect(text.endsWith('}\n')).toBe(true);
+  });
+
+  it('puts the schema under src/ when the project has one, and reads the import extension from its tsconfig', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'package.json'), '{"name":"app"}');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'ESNext',
+          moduleResolution: 'Bundler',
+          allowImportingTsExtensions: true,
+          noEmit: true,
+        },
+      }),
+    );
+    const report = initProject(dir);
+    expect(report.steps[0]).toEqual({
+      action: 'created',
+      what: 'src/jobs.schema.ts',
+    });
+    expect(report.steps[1]?.detail).toMatch(
+      /^importExtension "\.ts": .*tsconfig\.json sets allowImportingTsExtensions$/,
+    );
+    expect(json(dir, 'jobwire.config.json')).toEqual({
+      schema: 'src/jobs.schema.ts',
+      out: 'src/generated',
+      lock: 'jobs.lock.json',
+      importExtension: '.ts',
+    });
+  });
+
+  it('refuses a broken package.json before writing anything', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'package.json'), '{\n  "name": "x",\n}\n');
+    expect(() => initProject(dir)).toThrow(InitError);
+    expect(() => initProject(dir)).toThrow(
+      /^package\.json:3:1: error: invalid JSON: /,
+    );
+    expect(existsSync(join(dir, 'jobs.schema.ts'))).toBe(false);
+    expect(existsSync(join(dir, 'jobwire.config.json'))).toBe(false);
+  });
+
+  it('the command prints each file as created or kept, then the next steps (pnpm detected)', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pnpm-lock.yaml'), 'lockfileVersion: 9.0\n');
+    const run = () =>
+      spawnSync(process.execPath, ['--import', tsx, main, 'init'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, npm_config_user_agent: '' },
+      });
+    const first = run();
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain('  created jobs.schema.ts\n');
+    expect(first.stdout).toContain('  created package.json');
+    expect(first.stdout).toContain('Next steps:');
+    expect(first.stdout).toContain('pnpm add @jobwire/core zod');
+    expect(first.stdout).toContain('pnpm codegen');
+    const second = run();
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain('  kept    jobs.schema.ts\n');
+    expect(second.stdout).toContain('  kept    jobwire.config.json\n');
+  });
+
+  it('formats npm next steps by default', () => {
+    const text = formatInitReport({
+      steps: [{ action: 'created', what: 'jobs.schema.ts' }],
+      schema: 'jobs.schema.ts',
+      out: 'generated',
+      packageManager: 'npm',
+    });
+    expect(text).toContain('npm install @jobwire/core zod');
+    expect(text).toContain('npm install --save-dev @jobwire/cli typescript');
+    expect(text).toContain('npm run codegen:check');
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * The model-based test of issue 12: random sequences of every operation a
+ * user performs (enqueue with jobId, delay, priority and expiry over types
+ * with their own retention; workers that take, complete, fail, crash,
+ * freeze and close with a deadline; stall checks; time passing; repeat
+ * add, replace and remove; drain, remove, retry, promote, clean; Redis
+ * restarts with AOF) against a real redis-server and the reference model
+ * in model/model.ts. Every invariant of model/check.ts is checked after
+ * every step.
+ *
+ * Budget: JOBWIRE_MODEL_RUNS runs (CI default below); `pnpm test:model`
+ * runs 500. A failure prints its seed and path. To replay one:
+ *   JOBWIRE_MODEL_SEED=<seed> JOBWIRE_MODEL_PATH=<path> \
+ *     pnpm exec vitest run packages/core/test/model.test.ts
+ * A failure worth keeping becomes a regression: add its seed and path to
+ * REGRESSIONS (it reruns on every CI run, shrunk to the same commands).
+ */
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { allCommands } from './model/commands.ts';
+import { Model } from './model/model.ts';
+import { System } from './model/system.ts';
+
+const redis = useRedis({
+  appendonly: true,
+  extraArgs: ['--appendfsync', 'always'],
+});
+let admin: Redis;
+beforeAll(() => {
+  admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  admin.on('error', () => {});
+});
+afterAll(() => admin.disconnect());
+
+const RUNS = Number(process.env.JOBWIRE_MODEL_RUNS ?? 10);
+const MAX_COMMANDS = Number(process.env.JOBWIRE_MODEL_COMMANDS ?? 30);
+const SEED = process.env.JOBWIRE_MODEL_SEED;
+const PATH = process.env.JOBWIRE_MODEL_PATH;
+/** The shrunk command list fast-check prints as `replayPath`. */
+const REPLAY = process.env.JOBWIRE_MODEL_REPLAY;
+/** Wall time the runs (with shrinking) may take before fast-check stops. */
+const TIME_LIMIT_MS = Number(
+  process.env.JOBWIRE_MODEL_TIME_LIMIT_MS ?? Math.max(50_000, RUNS * 6000),
+);
+
+/** Failures found earlier, replayed on every run: { seed, path }. */
+const REGRESSIONS: {
+  seed: number;
+  path: string;
+  replayPath: string;
+  what: string;
+}[] = [];
+
+const property = (replayPath: string | undefined) =>
+  fc.asyncProperty(
+    fc.commands(allCommands, {
+      maxCommands: MAX_COMMANDS,
+      size: 'max',
+      ...(replayPath !== undefined ? { replayPath } : {}),
+    }),
+    async (cmds) => {
+      const sys = await System.open(redis.server, admin, uniqueQueue('m'));
+      try {
+        await fc.asyncModelRun(() => ({ model: new Model(), real: sys }), cmds);
+      } finally {
+        await sys.shutdown();
+      }
+    },
+  );
+
+describe('model-based test (issue 12 invariants)', () => {
+  it(
+    'random operation sequences keep every invariant',
+    async () => {
+      const replay =
+        SEED !== undefined
+          ? {
+              seed: Number(SEED),
+              ...(PATH !== undefined ? { path: PATH } : {}),
+            }
+          : {};
+      const details = await fc.check(property(REPLAY), {
+        numRuns: RUNS,
+        interruptAfterTimeLimit: TIME_LIMIT_MS,
+        markInterruptAsFailure: false,
+        ...replay,
+      });
+      console.info(
+        `model test: ${details.numRuns} runs${details.interrupted ? ' (interrupted by the time limit)' : ''}, seed ${details.seed}`,
+      );
+      if (details.failed) {
+        const replayPath =
+          /replayPath="([^"]*)"/.exec(
+            String(details.counterexample?.[0]),
+          )?.[1] ?? '';
+        const replayHint = `JOBWIRE_MODEL_SEED=${details.seed} JOBWIRE_MODEL_PATH=${details.counterexamplePath ?? ''} JOBWIRE_MODEL_REPLAY='${replayPath}' pnpm exec vitest run packages/core/test/model.test.ts`;
+        console.error(
+          `model test failed: ${String(details.errorInstance)}\nreplay with:\n  ${replayHint}`,
+        );
+        throw new Error(
+          `${fc.defaultReportMessage(details) ?? 'model test failed'}\n${String(details.errorInstance)}`,
+        );
+      }
+    },
+    TIME_LIMIT_MS + 60_000,
+  );
+
+  for (const r of REGRESSIONS) {
+    it(`regression: ${r.what}`, async () => {
+      await fc.assert(property(r.replayPath), {
+        seed: r.seed,
+        path: r.path,
+        numRuns: 1,
+      });
+    }, 60_000);
+  }
+});

@@ -1,0 +1,157 @@
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import {
+  ErrorCode,
+  type BulkItem,
+  type EnqueueOptions,
+  type JobInfo,
+  type JobMap,
+} from '@jobwire/core';
+import { readJson } from '../body.ts';
+import { HttpError } from '../http-errors.ts';
+import { listJobs } from '../listing.ts';
+import {
+  inQueue,
+  jobStates,
+  parseWith,
+  publicJob,
+  query,
+  queueQuery,
+  type RouteContext,
+} from './shared.ts';
+
+/** Largest number of jobs in one `POST /jobs` request. */
+export const MAX_JOBS_PER_REQUEST = 1000;
+
+const jobInput = z.object({
+  name: z.string().min(1),
+  payload: z.unknown(),
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+const bulkBody = z.object({
+  jobs: z.array(jobInput).min(1).max(MAX_JOBS_PER_REQUEST),
+});
+type JobInput = z.infer<typeof jobInput>;
+const idParam = z.string().min(1).max(256);
+
+/** JSON has no dates: `runAt` comes as an ISO string or epoch ms. */
+function toEnqueueOptions(
+  options: Record<string, unknown> | undefined,
+): EnqueueOptions | undefined {
+  if (options === undefined) return undefined;
+  const { runAt, ...rest } = options;
+  const out: Record<string, unknown> = rest;
+  if (typeof runAt === 'string' || typeof runAt === 'number') {
+    out.runAt = new Date(runAt);
+  } else if (runAt !== undefined) out.runAt = runAt;
+  return out as EnqueueOptions;
+}
+
+const toItem = (j: JobInput): BulkItem<JobMap> => ({
+  name: j.name,
+  payload: j.payload,
+  ...(j.options !== undefined ? { options: toEnqueueOptions(j.options) } : {}),
+});
+
+/** `/jobs` and `/jobs/:id…`: list, show, enqueue, and the per-job actions. */
+export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
+  const { queue } = ctx;
+  const int = (min: number, max: number) =>
+    z.coerce.number().int().min(min).max(max);
+  const listQuery = z.object({
+    state: z.enum(jobStates).default('waiting'),
+    name: ctx.jobName.optional(),
+    queue: ctx.queueName.optional(),
+    offset: int(0, 1_000_000_000).default(0),
+    limit: int(1, 1000).default(50),
+  });
+  const inAnyQueue = queueQuery(ctx);
+  const jobQuery = inAnyQueue.extend({
+    stacks: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  });
+  const id = (c: Context): string => parseWith(idParam, c.req.param('id'));
+  const mustGet = async (c: Context): Promise<JobInfo> => {
+    const jobId = id(c);
+    const { queue: q } = query(c, jobQuery);
+    const info = await queue.getJob(jobId, inQueue(q));
+    if (info === undefined) {
+      throw new HttpError(
+        404,
+        ErrorCode.JOB_NOT_FOUND,
+        `job ${jobId} does not exist`,
+      );
+    }
+    return info;
+  };
+
+  app.get('/jobs', async (c) => {
+    const jobs = await listJobs(queue, query(c, listQuery));
+    return c.json({ jobs: jobs.map((j) => publicJob(j)) });
+  });
+
+  app.get('/jobs/:id', async (c) => {
+    const info = await mustGet(c);
+    return c.json(publicJob(info, query(c, jobQuery).stacks));
+  });
+
+  app.get('/jobs/:id/log', async (c) => {
+    const info = await mustGet(c);
+    return c.json({ id: info.id, logs: info.logs });
+  });
+
+  app.post('/jobs', async (c) => {
+    const raw = await readJson(c.req.raw, ctx.bodyLimit);
+    // Pick the shape by its key, so issues name fields, not a union.
+    const body =
+      typeof raw === 'object' && raw !== null && 'jobs' in raw
+        ? parseWith(bulkBody, raw)
+        : parseWith(jobInput, raw);
+    if ('jobs' in body) {
+      const handles = await queue.enqueueBulk(body.jobs.map(toItem));
+      return c.json(
+        {
+          jobs: handles.map((h) => ({
+            id: h.id,
+            name: h.name,
+            queue: h.queue,
+            duplicate: h.duplicate,
+          })),
+        },
+        201,
+      );
+    }
+    const item = toItem(body);
+    const h = await queue.enqueue(item.name, item.payload, item.options);
+    return c.json(
+      { id: h.id, name: h.name, queue: h.queue, duplicate: h.duplicate },
+      201,
+    );
+  });
+
+  const action =
+    (
+      run: (jobId: string, o: { queue?: string }) => Promise<void>,
+      done: string,
+    ) =>
+    async (c: Context) => {
+      const jobId = id(c);
+      const { queue: q } = query(c, inAnyQueue);
+      await run(jobId, inQueue(q));
+      return c.json({ id: jobId, [done]: true });
+    };
+  app.delete(
+    '/jobs/:id',
+    action((i, o) => queue.remove(i, o), 'removed'),
+  );
+  app.post(
+    '/jobs/:id/retry',
+    action((i, o) => queue.retry(i, o), 'retried'),
+  );
+  app.post(
+    '/jobs/:id/promote',
+    action((i, o) => queue.promote(i, o), 'promoted'),
+  );
+}
