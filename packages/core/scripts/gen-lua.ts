@@ -1,5 +1,5 @@
 /**
- * Writes src/scripts/lua.generated.ts: the text of every transition script
+ * Writes src/redis/scripts/lua.generated.ts: the text of every transition script
  * with its `-- @include` directives already inlined. Core imports that module
  * instead of reading .lua files at run time, so a bundled or installed build
  * needs no files next to its code. The .lua files stay the source of truth.
@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 
-const scriptDir = new URL('../src/scripts/', import.meta.url);
+const scriptDir = new URL('../src/redis/scripts/', import.meta.url);
 
 /** Where the generated module lives. */
 export const generatedFile = fileURLToPath(
@@ -78,14 +78,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     console.error(
-      'gen-lua: packages/core/src/scripts/lua.generated.ts is stale (run pnpm gen:lua)',
+      'gen-lua: packages/core/src/redis/scripts/lua.generated.ts is stale (run pnpm gen:lua)',
     );
     return 1;
   }
   if (current === wanted) console.log('gen-lua: nothing changed');
   else {
     writeFileSync(generatedFile, wanted);
-    console.log('gen-lua: wrote packages/core/src/scripts/lua.generated.ts');
+    console.log(
+      'gen-lua: wrote packages/core/src/redis/scripts/lua.generated.ts',
+    );
   }
   return 0;
 }

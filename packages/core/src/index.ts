@@ -5,7 +5,7 @@
  * @packageDocumentation
  * @module @jobwire/core
  */
-export { defaultProgressSchema, defineJobs, job } from './define.ts';
+export { defaultProgressSchema, defineJobs, job } from './contract/define.ts';
 export type {
   AnyJobDefinition,
   CompatibilityMode,
@@ -18,37 +18,42 @@ export type {
   inferJobProgress,
   inferJobResult,
   inferJobResultInput,
-} from './define.ts';
-export { createQueue, Queue } from './queue.ts';
-export type { BulkItem, JobHandle, Producer, QueueOptions } from './queue.ts';
-export type { JobInfo, QueueCounts, StateCounts } from './maintenance.ts';
-export { createWorker, Worker } from './worker.ts';
+} from './contract/define.ts';
+export { createQueue, Queue } from './producer/queue.ts';
+export type { Producer } from './producer/queue.ts';
+export type {
+  BulkItem,
+  JobHandle,
+  QueueOptions,
+} from './producer/queue-types.ts';
+export type { JobInfo, QueueCounts, StateCounts } from './ops/inspect.ts';
+export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,
   HandlerMap,
   WorkerEvents,
   WorkerHealth,
   WorkerOptions,
-} from './worker-options.ts';
-export type { Job } from './job.ts';
-export { createQueueEvents, QueueEvents } from './queue-events.ts';
-export type { QueueEventsOptions } from './queue-events.ts';
-export type { QueueEvent, QueueEventName } from './events.ts';
-export { closeOnSignals } from './shutdown.ts';
-export { createTestQueue, TestQueue } from './testing.ts';
+} from './worker/worker-options.ts';
+export type { Job } from './worker/job.ts';
+export { createQueueEvents, QueueEvents } from './ops/queue-events.ts';
+export type { QueueEventsOptions } from './ops/queue-events.ts';
+export type { QueueEvent, QueueEventName } from './redis/events.ts';
+export { closeOnSignals } from './worker/shutdown.ts';
+export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {
   AnyTestJob,
   TestJob,
   TestJobState,
   TestQueueOptions,
-} from './testing.ts';
-export type { RepeatOptions } from './repeat.ts';
+} from './testing/test-types.ts';
+export type { RepeatOptions } from './producer/repeat.ts';
 export type {
   ConnectionInput,
   ConnectionOptions,
   Logger,
   RedisConnectionSettings,
-} from './connection.ts';
+} from './redis/connection.ts';
 export {
   DurabilityError,
   ErrorCode,
@@ -76,4 +81,8 @@ export type {
   Retention,
 } from './types.ts';
 export { defaults } from './defaults.ts';
-export { canonicalJson, jobFingerprint, shortHash } from './fingerprint.ts';
+export {
+  canonicalJson,
+  jobFingerprint,
+  shortHash,
+} from './contract/fingerprint.ts';

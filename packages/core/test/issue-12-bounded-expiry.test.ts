@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
 import type { JobHandle, Queue } from '../src/index.ts';
-import { queueKeys } from '../src/keys.ts';
-import { runScript } from '../src/scripts/index.ts';
+import { queueKeys } from '../src/redis/keys.ts';
+import { runScript } from '../src/redis/scripts/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
-import { queueKeys } from '../src/keys.ts';
+import { queueKeys } from '../src/redis/keys.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 

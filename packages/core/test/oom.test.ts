@@ -10,7 +10,7 @@ import {
   job,
   RedisOutOfMemoryError,
 } from '../src/index.ts';
-import { queueKeys } from '../src/keys.ts';
+import { queueKeys } from '../src/redis/keys.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 
 const redis = useRedis({ extraArgs: ['--maxmemory-policy', 'noeviction'] });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseKeepsInput } from '../src/internal/plain.ts';
-import { stripUnknownKeys } from '../src/strip.ts';
+import { parseKeepsInput } from '../src/contract/plain.ts';
+import { stripUnknownKeys } from '../src/contract/strip.ts';
 
 interface Node {
   name: string;

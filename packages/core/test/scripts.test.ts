@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { queueKeys } from '../src/keys.ts';
-import { runScript, scripts } from '../src/scripts/index.ts';
+import { queueKeys } from '../src/redis/keys.ts';
+import { runScript, scripts } from '../src/redis/scripts/index.ts';
 import { startRedis, uniqueQueue, useRedis } from './helpers/redis-server.ts';
 
 const redis = useRedis();
-const scriptDir = new URL('../src/scripts/', import.meta.url);
+const scriptDir = new URL('../src/redis/scripts/', import.meta.url);
 
 describe('Lua scripts', () => {
   it('registers every .lua file with the key count in its name', () => {

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueue, defineJobs, job } from '../src/index.ts';
-import { queueKeys } from '../src/keys.ts';
-import { stripUnknownKeys } from '../src/strip.ts';
+import { queueKeys } from '../src/redis/keys.ts';
+import { stripUnknownKeys } from '../src/contract/strip.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 
 const redis = useRedis();

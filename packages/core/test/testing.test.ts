@@ -10,7 +10,7 @@ import {
   ValidationError,
 } from '../src/index.ts';
 import type { JobHandle } from '../src/index.ts';
-import { createTestQueue } from '../src/testing.ts';
+import { createTestQueue } from '../src/testing/test-queue.ts';
 import { rejectionOf } from './helpers/assert.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 

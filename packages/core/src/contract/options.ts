@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { defaults } from '../defaults.ts';
+import { ValidationError } from '../errors.ts';
+import {
+  priorityLevels,
+  type BackoffFunction,
+  type EnqueueOptions,
+  type JobOptions,
+  type Keep,
+} from '../types.ts';
+
+/** Longest delay, timeout or age accepted: about 31 years. */
+const MAX_MS = 1e12;
+
+const ms = z.number().finite().min(0).max(MAX_MS);
+
+const prioritySchema = z.union([
+  z.enum(Object.keys(priorityLevels) as [keyof typeof priorityLevels]),
+  z.number().int().min(-1000).max(1000),
+]);
+
+const backoffObject = z.strictObject({
+  type: z.enum(['fixed', 'exponential']),
+  delayMs: ms,
+  jitter: z.number().min(0).max(1).optional(),
+  maxDelayMs: ms.optional(),
+});
+
+const keepSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    count: z.number().int().min(0).optional(),
+    ageMs: ms.optional(),
+  }),
+]);
+
+const sharedShape = {
+  priority: prioritySchema.optional(),
+  attempts: z.number().int().min(1).max(1000).optional(),
+  timeoutMs: ms.optional(),
+  delayMs: ms.optional(),
+  expireAfterMs: ms.min(1).optional(),
+  retention: z
+    .strictObject({
+      completed: keepSchema.optional(),
+      failed: keepSchema.optional(),
+    })
+    .optional(),
+};
+
+const jobOptionsSchema = z.looseObject({
+  ...sharedShape,
+  backoff: z
+    .union([
+      backoffObject,
+      z.custom<BackoffFunction>((v) => typeof v === 'function'),
+    ])
+    .optional(),
+});
+
+export const durabilitySchema = z.strictObject({
+  aof: z.boolean().optional(),
+  replicas: z.number().int().min(0).max(1000).optional(),
+  timeoutMs: z.number().int().min(1).max(MAX_MS).optional(),
+});
+
+const enqueueOptionsSchema = z.strictObject({
+  durability: z.union([z.literal(false), durabilitySchema]).optional(),
+  ...sharedShape,
+  backoff: backoffObject.optional(),
+  runAt: z.date().optional(),
+  jobId: z
+    .string()
+    .regex(
+      /^(?![0-9]+$)[A-Za-z0-9_.-]{1,128}$/,
+      'use 1-128 letters, digits, "_", "-" or "."; all-digit ids are reserved for generated ids',
+    )
+    .optional(),
+});
+
+/** A retention rule: keep the newest `count` (-1: all), none older than `ageMs` (0: any age). */
+export interface KeepRule {
+  count: number;
+  ageMs: number;
+}
+
+export type SerializableBackoff = z.infer<typeof backoffObject>;
+
+/** Options with every default filled in. */
+export interface ResolvedJobOptions {
+  priority: number;
+  attempts: number;
+  backoff: SerializableBackoff | BackoffFunction;
+  timeoutMs: number;
+  delayMs: number;
+  expireAfterMs: number;
+  keepCompleted: KeepRule;
+  keepFailed: KeepRule;
+}
+
+/** Options of one enqueue, merged over the job type's defaults. */
+export interface ResolvedEnqueueOptions extends ResolvedJobOptions {
+  jobId: string | undefined;
+  /**
+   * `runAt` in ms since the epoch. Redis stores it as a due time against
+   * its own clock (every due time is Redis time); `delayMs` then holds the
+   * delay by this host's clock, for stores without Redis (the test queue).
+   */
+  runAtMs?: number;
+}
+
+function check<TOut>(
+  schema: z.ZodType<TOut>,
+  value: unknown,
+  subject: string,
+): TOut {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success)
+    throw ValidationError.fromZod(subject, parsed.error.issues);
+  return parsed.data;
+}
+
+export function keepRule(keep: Keep | undefined, fallback: KeepRule): KeepRule {
+  if (keep === undefined) return fallback;
+  if (keep === true) return { count: -1, ageMs: 0 };
+  if (keep === false) return { count: 0, ageMs: 0 };
+  return { count: keep.count ?? -1, ageMs: keep.ageMs ?? 0 };
+}
+
+function priorityValue(p: z.infer<typeof prioritySchema>): number {
+  return typeof p === 'number' ? p : priorityLevels[p];
+}
+
+/** Checks a job type's defaults and fills in the library defaults. */
+export function parseJobOptions(
+  spec: JobOptions,
+  subject: string,
+): ResolvedJobOptions {
+  const o = check(jobOptionsSchema, spec, subject);
+  return {
+    priority: priorityValue(o.priority ?? defaults.priority),
+    attempts: o.attempts ?? defaults.attempts,
+    backoff: o.backoff ?? { ...defaults.backoff },
+    timeoutMs: o.timeoutMs ?? defaults.timeoutMs,
+    delayMs: o.delayMs ?? 0,
+    expireAfterMs: o.expireAfterMs ?? 0,
+    keepCompleted: keepRule(o.retention?.completed, {
+      count: defaults.keepCompleted.count,
+      ageMs: 0,
+    }),
+    keepFailed: keepRule(o.retention?.failed, {
+      count: defaults.keepFailed.count,
+      ageMs: 0,
+    }),
+  };
+}
+
+/**
+ * Checks the options of one enqueue and merges them over the job type's
+ * defaults. `now` turns `runAt` into a delay.
+ */
+export function resolveEnqueueOptions(
+  base: ResolvedJobOptions,
+  options: EnqueueOptions | undefined,
+  now: number,
+): ResolvedEnqueueOptions {
+  const o = check(enqueueOptionsSchema, options, 'enqueue options');
+  const delayMs =
+    o.runAt !== undefined
+      ? Math.max(0, o.runAt.getTime() - now)
+      : (o.delayMs ?? base.delayMs);
+  return {
+    priority:
+      o.priority === undefined ? base.priority : priorityValue(o.priority),
+    attempts: o.attempts ?? base.attempts,
+    backoff: o.backoff ?? base.backoff,
+    timeoutMs: o.timeoutMs ?? base.timeoutMs,
+    delayMs,
+    expireAfterMs: o.expireAfterMs ?? base.expireAfterMs,
+    keepCompleted: keepRule(o.retention?.completed, base.keepCompleted),
+    keepFailed: keepRule(o.retention?.failed, base.keepFailed),
+    jobId: o.jobId,
+    ...(o.runAt !== undefined ? { runAtMs: o.runAt.getTime() } : {}),
+  };
+}
+
+/** A stored repeat: a cron expression (with time zone) or a fixed interval. */
+export interface RepeatSpec {
+  key: string;
+  name: string;
+  cron?: string;
+  tz?: string;
+  everyMs?: number;
+  /** The payload JSON every occurrence gets. */
+  data: string;
+  /** Enqueue options every occurrence gets. */
+  options?: EnqueueOptions;
+}
+
+/** The per-job options stored in Redis (short names keep hashes small). */
+export interface StoredOptions {
+  /** attempts */
+  at: number;
+  /** serializable backoff; absent when the definition's function applies */
+  bo?: SerializableBackoff;
+  /** timeoutMs */
+  to: number;
+  /** keep completed [count, ageMs] */
+  kc: [number, number];
+  /** keep failed [count, ageMs] */
+  kf: [number, number];
+}
+
+export function toStoredOptions(o: ResolvedJobOptions): StoredOptions {
+  const stored: StoredOptions = {
+    at: o.attempts,
+    to: o.timeoutMs,
+    kc: [o.keepCompleted.count, o.keepCompleted.ageMs],
+    kf: [o.keepFailed.count, o.keepFailed.ageMs],
+  };
+  // A single attempt never backs off: leaving `bo` out keeps the stored
+  // options under Redis's 64-byte listpack limit, so the job hash stays compact.
+  if (typeof o.backoff !== 'function' && o.attempts > 1) stored.bo = o.backoff;
+  return stored;
+}

@@ -1,0 +1,172 @@
+import {
+  errorFromScriptCode,
+  ErrorCode,
+  JobwireError,
+  ScriptCode,
+} from '../errors.ts';
+import { withRedis } from '../redis/connection.ts';
+import { QueueMetaField } from '../redis/job-fields.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
+import type { QueueKeys } from '../redis/keys.ts';
+import {
+  cleanJobs,
+  drain,
+  promote,
+  removeJob,
+  retryJob,
+  setPaused,
+  type FinishedState,
+} from '../redis/transitions/operator.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
+import type { QueueInspector } from './inspect.ts';
+
+/** A one-job operator transition of the typed Redis layer. */
+type JobAction = (
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  id: string,
+) => Promise<void>;
+
+/**
+ * The operator's actions of the maintenance API: retry, promote, remove,
+ * clean, drain, pause and resume.
+ */
+export class QueueAdmin {
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly inspector: QueueInspector,
+  ) {}
+
+  private redis<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
+    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, fn);
+  }
+
+  private async jobAction(
+    script: string,
+    action: JobAction,
+    id: string,
+    queue: string | undefined,
+  ): Promise<void> {
+    const q = await this.inspector.locate(id, queue);
+    if (q === undefined)
+      throw errorFromScriptCode(ScriptCode.JOB_NOT_FOUND, {
+        script,
+        jobId: id,
+      });
+    const k = this.ctx.keys(q);
+    await this.redis(() => action(this.ctx.client, k, this.ctx.maxEvents, id));
+  }
+
+  /** Sends a failed or expired job back to waiting with fresh attempts. */
+  retry(id: string, options: { queue?: string } = {}): Promise<void> {
+    return this.jobAction('retryJob', retryJob, id, options.queue);
+  }
+
+  /** Makes a delayed job runnable now. */
+  promote(id: string, options: { queue?: string } = {}): Promise<void> {
+    return this.jobAction('promote', promote, id, options.queue);
+  }
+
+  /** Removes a job that is not active, with its logs. */
+  remove(id: string, options: { queue?: string } = {}): Promise<void> {
+    return this.jobAction('removeJob', removeJob, id, options.queue);
+  }
+
+  /**
+   * Removes up to `limit` completed, failed or expired jobs that finished
+   * more than `olderThanMs` ago. Returns their ids.
+   */
+  async clean(
+    state: FinishedState,
+    olderThanMs: number,
+    limit = 1000,
+    options: { queue?: string } = {},
+  ): Promise<string[]> {
+    if (!['completed', 'failed', 'expired'].includes(state)) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `clean(): state must be completed, failed or expired, got ${String(state)}`,
+      );
+    }
+    if (
+      !(Number.isFinite(olderThanMs) && olderThanMs >= 0) ||
+      !(Number.isInteger(limit) && limit > 0)
+    ) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        'clean(): olderThanMs must be >= 0 and limit a positive integer',
+      );
+    }
+    const removed: string[] = [];
+    for (const q of this.inspector.queuesOf(options.queue)) {
+      const k = this.ctx.keys(q);
+      const ids = await this.redis(() =>
+        cleanJobs(
+          this.ctx.client,
+          k,
+          state,
+          olderThanMs,
+          limit - removed.length,
+        ),
+      );
+      removed.push(...ids);
+      if (removed.length >= limit) break;
+    }
+    return removed;
+  }
+
+  /** Removes every waiting job (and delayed ones with `delayed: true`). */
+  async drain(
+    options: { queue?: string; delayed?: boolean } = {},
+  ): Promise<number> {
+    let total = 0;
+    for (const q of this.inspector.queuesOf(options.queue)) {
+      const k = this.ctx.keys(q);
+      for (;;) {
+        const n = await this.redis(() =>
+          drain(
+            this.ctx.client,
+            k,
+            this.ctx.maxEvents,
+            1000,
+            options.delayed === true,
+          ),
+        );
+        total += n;
+        if (n === 0) break;
+      }
+    }
+    return total;
+  }
+
+  /** Stops every worker from taking jobs of the queue (all queues if omitted). */
+  pause(options: { queue?: string } = {}): Promise<void> {
+    return this.setPaused(options.queue, true);
+  }
+
+  /** Lets workers take jobs again. */
+  resume(options: { queue?: string } = {}): Promise<void> {
+    return this.setPaused(options.queue, false);
+  }
+
+  /** Whether a queue is paused. */
+  async isPaused(queue: string): Promise<boolean> {
+    const v = await this.redis(() =>
+      this.ctx.client.hget(this.ctx.keys(queue).meta, QueueMetaField.paused),
+    );
+    return v === '1';
+  }
+
+  private async setPaused(
+    queue: string | undefined,
+    paused: boolean,
+  ): Promise<void> {
+    for (const q of this.inspector.queuesOf(queue)) {
+      const k = this.ctx.keys(q);
+      await this.redis(() =>
+        setPaused(this.ctx.client, k, this.ctx.maxEvents, paused),
+      );
+    }
+  }
+}

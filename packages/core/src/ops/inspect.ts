@@ -1,0 +1,290 @@
+import { ErrorCode, JobwireError, type SerializedError } from '../errors.ts';
+import { withRedis } from '../redis/connection.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
+import type { StoredOptions } from '../contract/options.ts';
+import { JobField } from '../redis/job-fields.ts';
+import { stateFromLetter, type JobState } from '../types.ts';
+
+/** Counts per state. @public */
+export type StateCounts = Record<JobState, number>;
+
+/** Counts per state, overall and per job type. @public */
+export interface QueueCounts extends StateCounts {
+  byType: Record<string, StateCounts>;
+}
+
+/** Everything stored about one job. @public */
+export interface JobInfo {
+  id: string;
+  name: string;
+  queue: string;
+  state: JobState;
+  /** The payload as the producer stored it (before transforms). */
+  data: unknown;
+  priority: number;
+  attemptsMade: number;
+  attempts: number;
+  stalls: number;
+  deliveries: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** When a delayed job becomes due, ms since the epoch. */
+  dueAt?: number;
+  progress?: unknown;
+  result?: unknown;
+  errors: SerializedError[];
+  logs: string[];
+  /** The contract version of the producer that stored it. */
+  version: number;
+  /** The contract fingerprint of the producer that stored it ('' if unknown). */
+  fingerprint: string;
+}
+
+/** Which jobs `getJobs` lists: a queue, a job type, and a page. */
+export interface JobListOptions {
+  queue?: string;
+  name?: string;
+  offset?: number;
+  limit?: number;
+}
+
+function emptyCounts(): StateCounts {
+  return {
+    waiting: 0,
+    delayed: 0,
+    active: 0,
+    completed: 0,
+    failed: 0,
+    expired: 0,
+  };
+}
+
+function parseMaybe(raw: string | undefined): unknown {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * The read side of the maintenance API: counts, listings and one job's
+ * details.
+ */
+export class QueueInspector {
+  constructor(private readonly ctx: QueueContext) {}
+
+  /** The given queue, or every queue of the registry. */
+  queuesOf(queue: string | undefined): readonly string[] {
+    return queue === undefined ? this.ctx.registry.queues : [queue];
+  }
+
+  private redis<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
+    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, fn);
+  }
+
+  /** Counts jobs per state, overall and per job type. */
+  async getCounts(options: { queue?: string } = {}): Promise<QueueCounts> {
+    const total: QueueCounts = { ...emptyCounts(), byType: {} };
+    for (const queue of this.queuesOf(options.queue)) {
+      const raw = await this.redis(() =>
+        this.ctx.client.hgetall(this.ctx.keys(queue).counts),
+      );
+      for (const [field, value] of Object.entries(raw)) {
+        const sep = field.lastIndexOf('|');
+        const state = stateFromLetter[field.slice(sep + 1)];
+        if (state === undefined) continue;
+        const type = field.slice(0, sep);
+        const n = Number(value);
+        total[state] += n;
+        (total.byType[type] ??= emptyCounts())[state] += n;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * The queue holding job `id`: the one given, or the only queue of the
+   * registry where it exists. Ids are unique per queue, so the same id in
+   * two queues is refused rather than guessed.
+   */
+  async locate(
+    id: string,
+    queue: string | undefined,
+  ): Promise<string | undefined> {
+    if (queue !== undefined) return queue;
+    const queues = this.ctx.registry.queues;
+    if (queues.length === 1) return queues[0];
+    const found: string[] = [];
+    for (const q of queues) {
+      const exists = await this.redis(() =>
+        this.ctx.client.exists(this.ctx.keys(q).job(id)),
+      );
+      if (exists === 1) found.push(q);
+    }
+    if (found.length > 1) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `job id ${id} exists in queues ${found.join(', ')}; pass { queue } to say which`,
+      );
+    }
+    return found[0];
+  }
+
+  /** Reads one job; without `queue`, finds it among the registry's queues. */
+  async getJob(
+    id: string,
+    options: { queue?: string } = {},
+  ): Promise<JobInfo | undefined> {
+    const queue = await this.locate(id, options.queue);
+    if (queue === undefined) return undefined;
+    const k = this.ctx.keys(queue);
+    const [hash, logs, dueAt] = await this.redis(async () => {
+      const r = await this.ctx.client
+        .multi()
+        .hgetall(k.job(id))
+        .lrange(k.log(id), 0, -1)
+        .zscore(k.delayed, id)
+        .get(k.payload(id))
+        .exec();
+      const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
+      const payload = r?.[3]?.[1] as string | null | undefined;
+      if (typeof payload === 'string') h[JobField.legacyData] = payload;
+      const due = r?.[2]?.[1] as string | null | undefined;
+      return [h, (r?.[1]?.[1] ?? []) as string[], due ?? undefined] as const;
+    });
+    return hash[JobField.name] === undefined
+      ? undefined
+      : toJobInfo(queue, id, hash, logs, dueAt);
+  }
+
+  /**
+   * Lists jobs in one state, oldest first, with paging. Waiting jobs come in
+   * the order workers will take them. `name` filters by job type.
+   */
+  async getJobs(
+    state: JobState,
+    options: JobListOptions = {},
+  ): Promise<JobInfo[]> {
+    const offset = Math.max(0, options.offset ?? 0);
+    const limit = Math.min(Math.max(1, options.limit ?? 50), 1000);
+    const out: JobInfo[] = [];
+    const queues = this.queuesOf(options.queue);
+    // One offset across queues: whole queues are skipped by their counts.
+    let skip = offset;
+    for (const queue of queues) {
+      if (queues.length > 1) {
+        const counts = await this.getCounts({ queue });
+        const here = options.name
+          ? (counts.byType[options.name]?.[state] ?? 0)
+          : counts[state];
+        if (skip >= here) {
+          skip -= here;
+          continue;
+        }
+      }
+      const k = this.ctx.keys(queue);
+      let ids: string[];
+      if (state === 'waiting') {
+        const types = options.name
+          ? [options.name]
+          : await this.redis(() => this.ctx.client.smembers(k.types));
+        const merged: [number, string][] = [];
+        for (const t of types) {
+          const r = await this.redis(() =>
+            this.ctx.client.zrange(
+              k.wait(t),
+              0,
+              String(skip + limit - 1),
+              'WITHSCORES',
+            ),
+          );
+          for (let i = 0; i < r.length; i += 2)
+            merged.push([Number(r[i + 1]), r[i]!]);
+        }
+        merged.sort((a, b) => a[0] - b[0]);
+        ids = merged.slice(skip, skip + limit).map(([, id]) => id);
+      } else {
+        const key = k[state];
+        ids = [];
+        let pos = 0;
+        let skipped = 0;
+        // A type filter scans in pages; without one, ranges are exact.
+        while (ids.length < limit) {
+          const page = await this.redis(() =>
+            this.ctx.client.zrange(
+              key,
+              options.name ? pos : skip,
+              String(options.name ? pos + 499 : skip + limit - 1),
+            ),
+          );
+          if (page.length === 0) break;
+          if (!options.name) {
+            ids = page;
+            break;
+          }
+          const names = await this.redis(() =>
+            Promise.all(
+              page.map((id) => this.ctx.client.hget(k.job(id), JobField.name)),
+            ),
+          );
+          page.forEach((id, i) => {
+            if (names[i] !== options.name || ids.length >= limit) return;
+            if (skipped < skip) skipped++;
+            else ids.push(id);
+          });
+          pos += page.length;
+        }
+      }
+      skip = 0;
+      for (const id of ids) {
+        if (out.length >= limit) break;
+        const info = await this.getJob(id, { queue });
+        if (info) out.push(info);
+      }
+      if (out.length >= limit) break;
+    }
+    return out.slice(0, limit);
+  }
+}
+
+function toJobInfo(
+  queue: string,
+  id: string,
+  h: Record<string, string>,
+  logs: string[],
+  dueAt: string | undefined,
+): JobInfo {
+  const F = JobField;
+  const opts = parseMaybe(h[F.options]) as Partial<StoredOptions> | undefined;
+  const info: JobInfo = {
+    id,
+    name: h[F.name] ?? '',
+    queue,
+    state: stateFromLetter[h[F.state] ?? ''] ?? 'waiting',
+    data: parseMaybe(h[F.legacyData]),
+    priority: Number(h[F.priority] ?? 0),
+    attemptsMade: Number(h[F.attemptsMade] ?? 0),
+    attempts: opts?.at ?? 1,
+    stalls: Number(h[F.stalls] ?? 0),
+    deliveries: Number(h[F.deliveries] ?? 0),
+    createdAt: Number(h[F.createdAt] ?? 0),
+    errors: (parseMaybe(h[F.errors]) as SerializedError[] | undefined) ?? [],
+    logs,
+    version: Number(h[F.version] ?? 1),
+    fingerprint: h[F.fingerprint] ?? '',
+  };
+  const started = h[F.startedAt];
+  if (started !== undefined) info.startedAt = Number(started);
+  const finished = h[F.finishedAt];
+  if (finished !== undefined) info.finishedAt = Number(finished);
+  if (dueAt !== undefined) info.dueAt = Number(dueAt);
+  const progress = h[F.progress];
+  if (progress !== undefined) info.progress = parseMaybe(progress);
+  const result = h[F.result];
+  // '' is a job without a result (no result schema, or an undefined one).
+  if (result !== undefined && result !== '') info.result = parseMaybe(result);
+  return info;
+}

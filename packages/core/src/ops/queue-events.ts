@@ -1,0 +1,147 @@
+import { EventEmitter } from 'node:events';
+import {
+  closeConnection,
+  openConnection,
+  type Connection,
+  type ConnectionOptions,
+} from '../redis/connection.ts';
+import {
+  StreamFollower,
+  type QueueEvent,
+  type QueueEventName,
+} from '../redis/events.ts';
+import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
+import { trackForTests } from '../testing/track-open.ts';
+
+/** Options of `createQueueEvents`. @public */
+export interface QueueEventsOptions extends ConnectionOptions {
+  /** The queue to follow. */
+  queue: string;
+  /**
+   * Where to start: `'$'` for new events only, `'0'` for the whole retained
+   * log, or the `offset` of an event already seen. @defaultValue '$'
+   */
+  from?: string;
+}
+
+/**
+ * Follows a queue's durable event log. A process started later can read
+ * what happened before it started, from any offset.
+ * @public
+ */
+export class QueueEvents {
+  private readonly emitter = new EventEmitter();
+  private readonly conn: Connection;
+  private readonly follower: StreamFollower;
+  private readonly buffered: QueueEvent[] = [];
+  private readonly pulls: ((e: IteratorResult<QueueEvent>) => void)[] = [];
+  private closed = false;
+  private readonly started: Promise<void>;
+
+  constructor(options: QueueEventsOptions) {
+    const common = resolveCommon(options);
+    this.conn = openConnection(options, 'blocking', common.logger);
+    const key = makeKeyCache(common.prefix)(options.queue).events;
+    this.follower = new StreamFollower(
+      this.conn.client,
+      key,
+      options.from ?? '$',
+      (events) => this.deliver(events),
+      common.logger,
+    );
+    trackForTests('queueEvents', options.queue, () => !this.closed);
+    this.started = this.follower.resolveCursor(60_000).then(() => {
+      if (!this.closed) this.follower.start();
+    });
+    this.started.catch((err: unknown) => this.emitter.emit('error', err));
+  }
+
+  /**
+   * Resolves once the reader has fixed its starting offset. With `from: '$'`,
+   * await it before producing events you must not miss.
+   */
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  private deliver(events: QueueEvent[]): void {
+    for (const e of events) {
+      const pull = this.pulls.shift();
+      if (pull) pull({ value: e, done: false });
+      else if (
+        this.emitter.listenerCount('event') === 0 &&
+        this.emitter.listenerCount(e.event) === 0
+      ) {
+        this.buffered.push(e);
+        if (this.buffered.length > 100_000) this.buffered.shift();
+      }
+      this.emitter.emit(e.event, e);
+      this.emitter.emit('event', e);
+    }
+  }
+
+  /**
+   * Calls `listener` for each event of one kind, or `'event'` for all;
+   * `'error'` reports a failure to start reading (also the rejection of
+   * `ready()`).
+   */
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: QueueEventName | 'event', listener: (e: QueueEvent) => void): this;
+  on(
+    event: QueueEventName | 'event' | 'error',
+    listener: ((e: QueueEvent) => void) | ((error: Error) => void),
+  ): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+
+  /** Removes a listener. */
+  off(
+    event: QueueEventName | 'event',
+    listener: (e: QueueEvent) => void,
+  ): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+
+  /** Iterates events in log order until `close()`. */
+  [Symbol.asyncIterator](): AsyncIterator<QueueEvent> {
+    return {
+      next: () => {
+        const e = this.buffered.shift();
+        if (e) return Promise.resolve({ value: e, done: false });
+        if (this.closed)
+          return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.pulls.push(resolve));
+      },
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** The offset after the last event delivered; resume from it later. */
+  get offset(): string {
+    return this.follower.cursor;
+  }
+
+  /** Stops following and closes the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pull of this.pulls.splice(0))
+      pull({ value: undefined, done: true });
+    this.conn.client.disconnect();
+    await this.follower.stop();
+    await closeConnection(this.conn);
+  }
+}
+
+/**
+ * Follows the event log of one queue.
+ * @public
+ */
+export function createQueueEvents(options: QueueEventsOptions): QueueEvents {
+  return new QueueEvents(options);
+}

@@ -1,0 +1,169 @@
+import type { JobwireError } from '../errors.ts';
+import { checkEvictionPolicy, withRedis } from '../redis/connection.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
+import { enqueue, enqueueDurably } from '../redis/transitions/enqueue.ts';
+import { checkDurability, strongest } from './durability.ts';
+import type { PreparedJob } from './prepared-job.ts';
+
+/**
+ * Most jobs one automatic batch of `enqueue` calls stores per script call:
+ * large enough to share the round trip, small enough that one script never
+ * holds Redis for long.
+ */
+const AUTO_BATCH_MAX = 100;
+
+/** A stored job, as the store reports it to the queue. */
+export interface StoredJob {
+  queue: string;
+  name: string;
+  id: string;
+  /** When the call that created it was sent; undefined for a duplicate. */
+  sentAt: number | undefined;
+}
+
+/** An `enqueue` call waiting for its batch to be stored. */
+interface PendingStore {
+  job: PreparedJob;
+  resolve: (stored: StoredJob) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Writes prepared jobs through the enqueue transition: a chunk at once, or
+ * batched with the other jobs enqueued in the same turn of the event loop.
+ */
+export class JobStore {
+  /** Jobs of `enqueue` calls made this turn, per queue, stored together. */
+  private readonly batches = new Map<string, PendingStore[]>();
+  private readonly storing = new Set<Promise<void>>();
+
+  private configChecked: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: QueueContext,
+    /** Throw, rather than warn, when Redis may evict keys. */
+    private readonly strictRedisConfig: boolean,
+  ) {}
+
+  /** Checks the eviction policy before the first write (again after a failed check). */
+  checkConfigOnce(): Promise<void> {
+    this.configChecked ??= withRedis(
+      this.ctx.client,
+      this.ctx.connectTimeoutMs,
+      () =>
+        checkEvictionPolicy(
+          this.ctx.client,
+          this.strictRedisConfig,
+          this.ctx.logger,
+        ),
+    ).catch((err: unknown) => {
+      this.configChecked = undefined;
+      throw err;
+    });
+    return this.configChecked;
+  }
+
+  /**
+   * Stores one job with the others enqueued in the same turn of the event
+   * loop: one script call per batch, so many concurrent enqueues cost one
+   * round trip. Each job still gets its own outcome.
+   */
+  storeBatched(job: PreparedJob): Promise<StoredJob> {
+    return new Promise((resolve, reject) => {
+      let batch = this.batches.get(job.queue);
+      if (batch === undefined) {
+        batch = [];
+        this.batches.set(job.queue, batch);
+        setImmediate(() => this.flushBatch(job.queue));
+      }
+      batch.push({ job, resolve, reject });
+      // Nothing in flight: send at once, as a lone await would want; the
+      // calls that follow meanwhile gather into the next batch.
+      if (this.storing.size === 0 || batch.length >= AUTO_BATCH_MAX)
+        this.flushBatch(job.queue);
+    });
+  }
+
+  private flushBatch(queue: string): void {
+    const batch = this.batches.get(queue);
+    if (batch === undefined) return;
+    this.batches.delete(queue);
+    const stored = this.storeOutcomes(
+      queue,
+      batch.map((b) => b.job),
+    ).then(
+      (outcomes) =>
+        outcomes.forEach((o, i) =>
+          o instanceof Error ? batch[i]!.reject(o) : batch[i]!.resolve(o),
+        ),
+      (err: unknown) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+    this.storing.add(stored);
+    void stored.finally(() => this.storing.delete(stored));
+  }
+
+  /** Writes every batch still gathering, and waits for all writes. */
+  async flush(): Promise<void> {
+    for (const queue of [...this.batches.keys()]) this.flushBatch(queue);
+    await Promise.all(this.storing);
+  }
+
+  /** Runs the enqueue script for jobs of one queue. */
+  async store(
+    queue: string,
+    jobs: readonly PreparedJob[],
+  ): Promise<StoredJob[]> {
+    const outcomes = await this.storeOutcomes(queue, jobs);
+    return outcomes.map((o) => {
+      if (o instanceof Error) throw o;
+      return o;
+    });
+  }
+
+  /** The enqueue script's outcome per job: the stored job, or why it was refused. */
+  private async storeOutcomes(
+    queue: string,
+    jobs: readonly PreparedJob[],
+  ): Promise<(StoredJob | JobwireError)[]> {
+    await this.checkConfigOnce();
+    const { client, maxEvents } = this.ctx;
+    const k = this.ctx.keys(queue);
+    const inputs = jobs.map((j) => j.input);
+    const durability = strongest(jobs);
+    const sentAt = performance.now();
+    const outcomes = await withRedis(
+      client,
+      this.ctx.connectTimeoutMs,
+      async () => {
+        if (durability === undefined)
+          return enqueue(client, k, maxEvents, inputs);
+        const r = await enqueueDurably(
+          client,
+          k,
+          maxEvents,
+          inputs,
+          durability,
+        );
+        checkDurability(
+          r.waited,
+          r.outcomes.map((o) => o.id),
+          durability,
+        );
+        return r.outcomes;
+      },
+    );
+    return jobs.map((j, i) => {
+      const o = outcomes[i]!;
+      return (
+        o.refused ?? {
+          queue,
+          name: j.name,
+          id: o.id,
+          sentAt: o.created ? sentAt : undefined,
+        }
+      );
+    });
+  }
+}

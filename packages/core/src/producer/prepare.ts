@@ -1,0 +1,125 @@
+import { core } from 'zod';
+import {
+  getDefinition,
+  type AnyJobDefinition,
+  type JobRegistry,
+} from '../contract/define.ts';
+import {
+  ErrorCode,
+  JobwireError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../errors.ts';
+import { assertJsonSafe } from '../contract/json.ts';
+import {
+  resolveEnqueueOptions,
+  type ResolvedEnqueueOptions,
+} from '../contract/options.ts';
+import { storedInput } from '../contract/strip.ts';
+import type { EnqueueOptions } from '../types.ts';
+
+/** A job that passed every producer-side check; nothing is written yet. */
+export interface CheckedJob {
+  def: AnyJobDefinition;
+  /** The stored input as JSON: validated, JSON-safe, unknown keys stripped. */
+  data: string;
+  options: ResolvedEnqueueOptions;
+}
+
+/**
+ * The producer-side checks of one job, shared by `Queue` and the test queue
+ * so that both refuse exactly the same payloads and options. Pure: `now`
+ * turns `runAt` into a delay.
+ */
+export function checkJob(
+  registry: JobRegistry,
+  name: string,
+  payload: unknown,
+  options: EnqueueOptions | undefined,
+  maxPayloadBytes: number,
+  now: number,
+): CheckedJob {
+  const def = getDefinition(registry, name);
+  const parsed = parseSync(def, name, payload);
+  if (!parsed.success) {
+    throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
+  }
+  assertJsonSafe(payload, `payload of ${name}`);
+  // The validated input is stored, minus keys the schema would strip;
+  // transforms and defaults run once, in the worker.
+  const data = JSON.stringify(storedInput(def.payload, payload, parsed.data));
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: short strings need no count.
+  if (data.length * 3 > maxPayloadBytes) {
+    const size = Buffer.byteLength(data, 'utf8');
+    if (size > maxPayloadBytes) {
+      throw new PayloadTooLargeError(
+        maxPayloadBytes,
+        size,
+        `payload of ${name}`,
+      );
+    }
+  }
+  return {
+    def,
+    data,
+    options:
+      options === undefined
+        ? defaultOptionsOf(def)
+        : resolveEnqueueOptions(def.options, options, now),
+  };
+}
+
+const defaultOptions = new WeakMap<AnyJobDefinition, ResolvedEnqueueOptions>();
+
+/**
+ * A call without options gets its type's defaults, resolved once per
+ * definition (they do not depend on the clock without `runAt`). Callers
+ * must not mutate the result: it is shared.
+ */
+function defaultOptionsOf(def: AnyJobDefinition): ResolvedEnqueueOptions {
+  let o = defaultOptions.get(def);
+  if (o === undefined) {
+    o = resolveEnqueueOptions(def.options, undefined, 0);
+    defaultOptions.set(def, o);
+  }
+  return o;
+}
+
+/** Runs one bulk item's check, naming the item in a validation failure. */
+export function checkBulkItem<TResult>(
+  index: number,
+  name: string,
+  check: () => TResult,
+): TResult {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ValidationError(
+        `item ${index} (${name}): ${err.subject}`,
+        err.issues,
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Validates at enqueue, synchronously: bulk enqueue checks every item
+ * before it writes any. A schema with async refinements or transforms gets
+ * a clear error instead of zod's "Encountered Promise".
+ */
+function parseSync(def: AnyJobDefinition, name: string, payload: unknown) {
+  try {
+    return def.payload.safeParse(payload);
+  } catch (err) {
+    if (err instanceof core.$ZodAsyncError) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `payload schema of ${name} is async (an async refine or transform); producers validate synchronously, so keep async checks in the worker's handler or a worker-side schema`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+import type { AnyJobDefinition } from '../contract/define.ts';
+import { jobFingerprint } from '../contract/fingerprint.ts';
+import {
+  toStoredOptions,
+  type ResolvedEnqueueOptions,
+} from '../contract/options.ts';
+import type {
+  EnqueueJob,
+  EnqueueSettings,
+} from '../redis/transitions/enqueue.ts';
+import type { ResolvedDurability } from './durability.ts';
+
+/** A checked job, ready for the enqueue script. */
+export interface PreparedJob {
+  queue: string;
+  name: string;
+  /**
+   * The job as the enqueue script takes it. Its settings are shared by
+   * identity between the jobs of a type enqueued without options, and sent
+   * once per batch.
+   */
+  input: EnqueueJob;
+  /** The persistence wait this job asks for, if any. */
+  durability?: ResolvedDurability;
+}
+
+const sharedSettings = new WeakMap<ResolvedEnqueueOptions, EnqueueSettings>();
+
+/** A job's settings. */
+function settingsFor(
+  o: ResolvedEnqueueOptions,
+  def: AnyJobDefinition,
+): EnqueueSettings {
+  return {
+    optionsJson: JSON.stringify(toStoredOptions(o)),
+    expireAfterMs: Math.round(o.expireAfterMs),
+    version: def.version,
+    fingerprint: jobFingerprint(def),
+  };
+}
+
+/**
+ * A job's enqueue settings. Options resolved once per type (no per-call
+ * options) map to one shared object, which the enqueue transition then
+ * sends once per batch.
+ */
+export function enqueueSettings(
+  o: ResolvedEnqueueOptions,
+  def: AnyJobDefinition,
+): EnqueueSettings {
+  let settings = sharedSettings.get(o);
+  if (settings === undefined) {
+    settings = settingsFor(o, def);
+    sharedSettings.set(o, settings);
+  }
+  return settings;
+}

@@ -1,0 +1,374 @@
+import { defaults } from '../defaults.ts';
+import {
+  getDefinition,
+  type JobMap,
+  type JobRegistry,
+  type inferJobInput,
+  type inferJobResult,
+} from '../contract/define.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
+import {
+  closeConnection,
+  openConnection,
+  withRedis,
+  type Connection,
+} from '../redis/connection.ts';
+import {
+  makeKeyCache,
+  resolveCommon,
+  type QueueContext,
+} from '../redis/queue-context.ts';
+import { removeRepeat } from '../redis/transitions/repeat.ts';
+import type { RepeatSpec } from '../contract/options.ts';
+import { QueueAdmin } from '../ops/admin.ts';
+import {
+  QueueInspector,
+  type JobInfo,
+  type JobListOptions,
+  type QueueCounts,
+} from '../ops/inspect.ts';
+import type { EnqueueOptions, JobState } from '../types.ts';
+import { resolveDurability } from './durability.ts';
+import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
+import { JobStore, type StoredJob } from './job-store.ts';
+import { listRepeats, repeatSpec, scheduleRepeat } from './repeat-schedules.ts';
+import { ResultReader } from './result-reader.ts';
+import { checkBulkItem, checkJob } from './prepare.ts';
+import { enqueueSettings, type PreparedJob } from './prepared-job.ts';
+import { checkRepeat, type RepeatOptions } from './repeat.ts';
+
+/**
+ * The enqueue surface shared by `Queue` and the in-memory `TestQueue`, so
+ * code that only produces jobs can be unit-tested without Redis.
+ * @public
+ */
+export type Producer<TJobs extends JobMap> = Pick<
+  Queue<TJobs>,
+  'enqueue' | 'enqueueBulk'
+>;
+
+/**
+ * The producer: validates and enqueues jobs, and offers the maintenance API.
+ * @public
+ */
+export class Queue<TJobs extends JobMap> {
+  private readonly ctx: QueueContext;
+  private readonly conn: Connection;
+  private readonly maxPayloadBytes: number;
+  private readonly bulkChunkSize: number;
+  private readonly jobStore: JobStore;
+  private readonly inspector: QueueInspector;
+  private readonly admin: QueueAdmin;
+  private readonly results: ResultReader;
+  private closed = false;
+
+  constructor(
+    readonly registry: JobRegistry<TJobs>,
+    private readonly options: QueueOptions = {},
+  ) {
+    // Checked before a connection is opened, so a bad setting leaks nothing.
+    resolveDurability(options, undefined);
+    const common = resolveCommon(options);
+    this.conn = openConnection(options, 'command', common.logger);
+    this.ctx = {
+      registry,
+      client: this.conn.client,
+      prefix: common.prefix,
+      connectTimeoutMs: common.connectTimeoutMs,
+      maxEvents: options.maxEvents ?? defaults.maxEvents,
+      logger: common.logger,
+      keys: makeKeyCache(common.prefix),
+    };
+    this.maxPayloadBytes = options.maxPayloadBytes ?? defaults.maxPayloadBytes;
+    this.bulkChunkSize = options.bulkChunkSize ?? defaults.bulkChunkSize;
+    this.jobStore = new JobStore(this.ctx, options.strictRedisConfig ?? false);
+    this.inspector = new QueueInspector(this.ctx);
+    this.admin = new QueueAdmin(this.ctx, this.inspector);
+    this.results = new ResultReader(this.ctx, options);
+  }
+
+  /**
+   * Validates `payload` against the job type's schema and stores the job.
+   * Throws ValidationError (nothing written) when the payload or options are
+   * invalid, RedisUnavailableError when Redis cannot be reached in time.
+   */
+  async enqueue<TName extends keyof TJobs & string>(
+    name: TName,
+    payload: inferJobInput<TJobs, TName>,
+    options?: EnqueueOptions,
+  ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
+    const job = this.prepare(name, payload, options);
+    // A durability wait confirms the jobs of its own call only.
+    const handle =
+      job.durability === undefined
+        ? this.handle(await this.jobStore.storeBatched(job))
+        : (await this.store(job.queue, [job]))[0];
+    return handle as JobHandle<inferJobResult<TJobs, TName>>;
+  }
+
+  /**
+   * Validates every item first, then stores them atomically per chunk of
+   * `bulkChunkSize` (one round trip each). One invalid item rejects the
+   * whole call before anything is written.
+   */
+  async enqueueBulk(
+    items: readonly BulkItem<TJobs>[],
+  ): Promise<JobHandle<unknown>[]> {
+    const prepared = items.map((item, i) =>
+      checkBulkItem(i, item.name, () =>
+        this.prepare(item.name, item.payload, item.options),
+      ),
+    );
+    const out: JobHandle<unknown>[] = new Array<JobHandle<unknown>>(
+      prepared.length,
+    );
+    for (const [queue, indexes] of indexesByQueue(prepared)) {
+      for (let start = 0; start < indexes.length; start += this.bulkChunkSize) {
+        const chunk = indexes.slice(start, start + this.bulkChunkSize);
+        const handles = await this.store(
+          queue,
+          chunk.map((i) => prepared[i]!),
+        );
+        chunk.forEach((i, k) => (out[i] = handles[k]!));
+      }
+    }
+    return out;
+  }
+
+  /** @internal Checks a job and builds its script input; touches no I/O. */
+  prepare(
+    name: string,
+    payload: unknown,
+    options: EnqueueOptions | undefined,
+  ): PreparedJob {
+    this.assertOpen();
+    const {
+      def,
+      data,
+      options: o,
+    } = checkJob(
+      this.registry,
+      name,
+      payload,
+      options,
+      this.maxPayloadBytes,
+      Date.now(),
+    );
+    const durability = resolveDurability(this.options, options?.durability);
+    return {
+      queue: def.queue,
+      name,
+      ...(durability !== undefined ? { durability } : {}),
+      input: {
+        customId: o.jobId ?? '',
+        name,
+        dataJson: data,
+        priority: o.priority,
+        delayMs: Math.round(o.delayMs),
+        // The script converts runAt with Redis time, like every due time.
+        ...(o.runAtMs !== undefined ? { runAtMs: o.runAtMs } : {}),
+        settings: enqueueSettings(o, def),
+      },
+    };
+  }
+
+  /** @internal Runs the enqueue script for jobs of one queue. */
+  async store(
+    queue: string,
+    jobs: readonly PreparedJob[],
+  ): Promise<JobHandle<unknown>[]> {
+    const stored = await this.jobStore.store(queue, jobs);
+    return stored.map((s) => this.handle(s));
+  }
+
+  private handle(stored: StoredJob): JobHandle<unknown> {
+    const { queue, name, id, sentAt } = stored;
+    return {
+      id,
+      name,
+      queue,
+      duplicate: sentAt === undefined,
+      finished: (opts) => this.awaitResult(name, id, opts, sentAt),
+    };
+  }
+
+  /**
+   * Waits for a job to finish and returns its result, parsed with the job
+   * type's result schema. Works for jobs enqueued by any process.
+   */
+  async waitForResult<TName extends keyof TJobs & string>(
+    name: TName,
+    id: string,
+    options?: { timeoutMs?: number },
+  ): Promise<inferJobResult<TJobs, TName>> {
+    return this.awaitResult(name, id, options, undefined);
+  }
+
+  private async awaitResult<TName extends keyof TJobs & string>(
+    name: TName,
+    id: string,
+    options: { timeoutMs?: number } | undefined,
+    enqueuedAt: number | undefined,
+  ): Promise<inferJobResult<TJobs, TName>> {
+    this.assertOpen();
+    const def = getDefinition(this.registry, name);
+    const result = await this.results.read(
+      def,
+      name,
+      id,
+      options?.timeoutMs,
+      enqueuedAt,
+    );
+    return result as inferJobResult<TJobs, TName>;
+  }
+
+  /**
+   * Declares a repeatable job: a cron expression (with optional time zone)
+   * or a fixed interval. Occurrences get deterministic ids per slot, so any
+   * number of processes calling this, or running workers, never schedule
+   * duplicates. Calling it again with the same key replaces the schedule.
+   */
+  async repeat<TName extends keyof TJobs & string>(
+    name: TName,
+    payload: inferJobInput<TJobs, TName>,
+    repeat: RepeatOptions,
+    options?: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'>,
+  ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
+    checkRepeat(repeat);
+    // Validates payload and options before anything is written.
+    const job = this.prepare(name, payload, options);
+    const spec = repeatSpec(name, payload, repeat, options);
+    await this.jobStore.checkConfigOnce();
+    const id = await scheduleRepeat(this.ctx, job, spec);
+    return this.handle({
+      queue: job.queue,
+      name,
+      id,
+      sentAt: performance.now(),
+    }) as JobHandle<inferJobResult<TJobs, TName>>;
+  }
+
+  /** Stops a repeat and removes its pending occurrence. */
+  async removeRepeat(
+    name: keyof TJobs & string,
+    key: string,
+  ): Promise<boolean> {
+    const k = this.ctx.keys(getDefinition(this.registry, name).queue);
+    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+      removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
+    );
+  }
+
+  /** Lists the repeats declared in the queues of this registry. */
+  getRepeats(): Promise<RepeatSpec[]> {
+    return listRepeats(this.ctx);
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new JobwireError(ErrorCode.CLOSED, 'queue is closed');
+  }
+
+  // ----- the maintenance API (ops/inspect.ts and ops/admin.ts) -----
+
+  /** Counts jobs per state, overall and per job type. */
+  getCounts(options: { queue?: string } = {}): Promise<QueueCounts> {
+    return this.inspector.getCounts(options);
+  }
+
+  /** Reads one job; without `queue`, finds it among the registry's queues. */
+  getJob(
+    id: string,
+    options: { queue?: string } = {},
+  ): Promise<JobInfo | undefined> {
+    return this.inspector.getJob(id, options);
+  }
+
+  /**
+   * Lists jobs in one state, oldest first, with paging. Waiting jobs come in
+   * the order workers will take them. `name` filters by job type.
+   */
+  getJobs(state: JobState, options: JobListOptions = {}): Promise<JobInfo[]> {
+    return this.inspector.getJobs(state, options);
+  }
+
+  /** Sends a failed or expired job back to waiting with fresh attempts. */
+  retry(id: string, options: { queue?: string } = {}): Promise<void> {
+    return this.admin.retry(id, options);
+  }
+
+  /** Makes a delayed job runnable now. */
+  promote(id: string, options: { queue?: string } = {}): Promise<void> {
+    return this.admin.promote(id, options);
+  }
+
+  /** Removes a job that is not active, with its logs. */
+  remove(id: string, options: { queue?: string } = {}): Promise<void> {
+    return this.admin.remove(id, options);
+  }
+
+  /**
+   * Removes up to `limit` completed, failed or expired jobs that finished
+   * more than `olderThanMs` ago. Returns their ids.
+   */
+  clean(
+    state: 'completed' | 'failed' | 'expired',
+    olderThanMs: number,
+    limit = 1000,
+    options: { queue?: string } = {},
+  ): Promise<string[]> {
+    return this.admin.clean(state, olderThanMs, limit, options);
+  }
+
+  /** Removes every waiting job (and delayed ones with `delayed: true`). */
+  drain(options: { queue?: string; delayed?: boolean } = {}): Promise<number> {
+    return this.admin.drain(options);
+  }
+
+  /** Stops every worker from taking jobs of the queue (all queues if omitted). */
+  pause(options: { queue?: string } = {}): Promise<void> {
+    return this.admin.pause(options);
+  }
+
+  /** Lets workers take jobs again. */
+  resume(options: { queue?: string } = {}): Promise<void> {
+    return this.admin.resume(options);
+  }
+
+  /** Whether a queue is paused. */
+  isPaused(queue: string): Promise<boolean> {
+    return this.admin.isPaused(queue);
+  }
+
+  /** Closes the queue's connections. Pending `finished()` calls reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Enqueues accepted before close() are still written.
+    await this.jobStore.flush();
+    await this.results.close();
+    await closeConnection(this.conn);
+  }
+}
+
+/** The indexes of the jobs of each queue, in order. */
+function indexesByQueue(jobs: readonly PreparedJob[]): Map<string, number[]> {
+  const byQueue = new Map<string, number[]>();
+  jobs.forEach((p, i) => {
+    const list = byQueue.get(p.queue) ?? [];
+    list.push(i);
+    byQueue.set(p.queue, list);
+  });
+  return byQueue;
+}
+
+/**
+ * Creates a producer for the job types of `registry`.
+ * @public
+ */
+export function createQueue<TJobs extends JobMap>(
+  registry: JobRegistry<TJobs>,
+  options?: QueueOptions,
+): Queue<TJobs> {
+  return new Queue(registry, options);
+}

@@ -1,0 +1,73 @@
+import type { RepeatSpec } from '../contract/options.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
+import { withRedis } from '../redis/connection.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
+import { occurrenceTemplate, setRepeat } from '../redis/transitions/repeat.ts';
+import type { EnqueueOptions } from '../types.ts';
+import type { PreparedJob } from './prepared-job.ts';
+import { cronSlots, redisNow, type RepeatOptions } from './repeat.ts';
+
+/** A repeat's spec, as stored in the queue's repeats hash. */
+export function repeatSpec(
+  name: string,
+  payload: unknown,
+  repeat: RepeatOptions,
+  options: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'> | undefined,
+): RepeatSpec {
+  return {
+    key: repeat.key,
+    name,
+    data: JSON.stringify(payload),
+    ...(repeat.cron !== undefined
+      ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' }
+      : { everyMs: repeat.everyMs }),
+    ...(options !== undefined ? { options } : {}),
+  };
+}
+
+/** The repeats declared in the queues of the context's registry, by key. */
+export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
+  const out: RepeatSpec[] = [];
+  for (const q of ctx.registry.queues) {
+    const all = await withRedis(ctx.client, ctx.connectTimeoutMs, () =>
+      ctx.client.hgetall(ctx.keys(q).repeats),
+    );
+    for (const [field, value] of Object.entries(all)) {
+      // Other fields (`<key>:next`, `:job`, `:slots`) are the schedule's
+      // internals; repeat keys never hold ':'.
+      if (!field.includes(':')) out.push(JSON.parse(value) as RepeatSpec);
+    }
+  }
+  return out.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/**
+ * Writes a schedule and its pending occurrence (built from `job`, the
+ * validated first occurrence). Resolves with the occurrence's id.
+ */
+export async function scheduleRepeat(
+  ctx: QueueContext,
+  job: PreparedJob,
+  spec: RepeatSpec,
+): Promise<string> {
+  const k = ctx.keys(job.queue);
+  const id = await withRedis(ctx.client, ctx.connectTimeoutMs, async () =>
+    setRepeat(ctx.client, k, ctx.maxEvents, {
+      key: spec.key,
+      specJson: JSON.stringify(spec),
+      template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
+      // Cron slots come from the Redis clock, so skewed hosts agree.
+      cronSlots:
+        spec.cron !== undefined
+          ? cronSlots(spec, await redisNow(ctx.client))
+          : '',
+    }),
+  );
+  if (id === undefined) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `repeat ${spec.key}: the cron expression has no upcoming slot`,
+    );
+  }
+  return id;
+}

@@ -1,0 +1,70 @@
+import { CronExpressionParser } from 'cron-parser';
+import { ValidationError } from '../errors.ts';
+import type { RepeatSpec } from '../contract/options.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
+
+/** How a job repeats: a cron expression or a fixed interval. @public */
+export type RepeatOptions =
+  | { key: string; cron: string; tz?: string; everyMs?: never }
+  | { key: string; everyMs: number; cron?: never; tz?: never };
+
+const KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Checks repeat options, naming the failing field. */
+export function checkRepeat(options: RepeatOptions): void {
+  const bad = (path: string, message: string) =>
+    new ValidationError('repeat options', [{ path, message, code: 'custom' }]);
+  if (typeof options.key !== 'string' || !KEY.test(options.key)) {
+    throw bad('key', 'use 1-64 letters, digits, "_" or "-"');
+  }
+  if (options.cron !== undefined) {
+    try {
+      CronExpressionParser.parse(options.cron, { tz: options.tz ?? 'UTC' });
+    } catch (err) {
+      throw bad(
+        'cron',
+        `unparseable cron expression: ${(err as Error).message}`,
+      );
+    }
+  } else if (
+    typeof options.everyMs !== 'number' ||
+    !Number.isFinite(options.everyMs) ||
+    options.everyMs < 100
+  ) {
+    throw bad('everyMs', 'must be a finite number of ms, at least 100');
+  }
+}
+
+/**
+ * Cron slots a schedule stores ahead. Scripts consume them (Lua cannot
+ * evaluate cron with time zones); workers refill the list when fewer than
+ * half remain, on their periodic check.
+ */
+export const CRON_SLOTS_AHEAD = 64;
+
+/**
+ * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after`, as the
+ * comma-joined list a schedule stores (includes/repeat.lua).
+ */
+export function cronSlots(
+  spec: Pick<RepeatSpec, 'cron' | 'tz'>,
+  after: number,
+): string {
+  const expr = CronExpressionParser.parse(spec.cron ?? '', {
+    currentDate: new Date(after),
+    tz: spec.tz ?? 'UTC',
+  });
+  const out: number[] = [];
+  for (let i = 0; i < CRON_SLOTS_AHEAD && expr.hasNext(); i++)
+    out.push(expr.next().getTime());
+  return out.join(',');
+}
+
+/**
+ * Redis's clock in ms. Repeat slots and their delays are computed from it,
+ * like every due time, so hosts with skewed clocks compute the same slots.
+ */
+export async function redisNow(client: RedisClient): Promise<number> {
+  const [seconds, micros] = await client.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}

@@ -1,0 +1,225 @@
+import { defaults } from '../defaults.ts';
+import type { SerializedError } from '../errors.ts';
+import { ensureReady, type Logger } from './connection.ts';
+import type { RedisClient } from './scripts/index.ts';
+
+/** Every event name written to a queue's durable log. @public */
+export type QueueEventName =
+  | 'waiting'
+  | 'delayed'
+  | 'active'
+  | 'progress'
+  | 'completed'
+  | 'failed'
+  | 'retrying'
+  | 'stalled'
+  | 'expired'
+  | 'removed'
+  | 'drained'
+  | 'paused'
+  | 'resumed';
+
+/** One entry of the event log. @public */
+export interface QueueEvent {
+  /** Stream entry id; pass it as `from` to resume after this event. */
+  readonly offset: string;
+  readonly event: QueueEventName;
+  /** Job id ('' for queue-level events). */
+  readonly jobId: string;
+  /** Job type ('' for queue-level events). */
+  readonly name: string;
+  /** When Redis recorded it, ms since the epoch. */
+  readonly timestamp: number;
+  /** `completed`: the stored result (parsed JSON). */
+  readonly result?: unknown;
+  /** `failed`, `retrying`: the recorded error. */
+  readonly error?: SerializedError;
+  /** `progress`: the progress value. */
+  readonly progress?: unknown;
+  /** `delayed`, `retrying`: when the job becomes due, ms since the epoch. */
+  readonly due?: number;
+  /** `stalled`: how many times the job has stalled. */
+  readonly stalls?: number;
+  /**
+   * `drained`: how many waiting or delayed jobs one drain step removed. A
+   * drain writes one such event per step (up to 1,000 jobs), not a
+   * `removed` event per job.
+   */
+  readonly count?: number;
+}
+
+function parseJson(raw: string | undefined): unknown {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+/** Turns a raw stream entry into a QueueEvent. */
+export function parseEvent(offset: string, fields: string[]): QueueEvent {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  const event: {
+    -readonly [K in keyof QueueEvent]: QueueEvent[K];
+  } = {
+    offset,
+    event: f.ev as QueueEventName,
+    jobId: f.id ?? '',
+    name: f.n ?? '',
+    timestamp: Number(offset.split('-')[0]),
+  };
+  if (f.r !== undefined && f.r !== '') event.result = parseJson(f.r);
+  if (f.err !== undefined) event.error = parseJson(f.err) as SerializedError;
+  if (f.pg !== undefined) event.progress = parseJson(f.pg);
+  if (f.due !== undefined) event.due = Number(f.due);
+  if (f.sc !== undefined) event.stalls = Number(f.sc);
+  if (f.count !== undefined) event.count = Number(f.count);
+  return event;
+}
+
+type XReadReply = [string, [string, string[]][]][] | null;
+
+/** Compares two stream entry ids (`<ms>-<seq>`). */
+export function compareOffsets(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+/** A string field of an XINFO STREAM reply (undefined for no stream). */
+function streamField(info: unknown, field: string): string | undefined {
+  if (!Array.isArray(info)) return undefined;
+  const i = info.indexOf(field);
+  const value: unknown = i >= 0 ? info[i + 1] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Follows one queue's event stream with a blocking XREAD on its own
+ * connection, resuming from its last offset after a disconnect.
+ *
+ * Gap detection: the stream is trimmed to about `maxEvents` entries, so a
+ * follower that falls that far behind (a long pause, a slow consumer, a
+ * huge batch) would skip entries without noticing. Each XREAD is pipelined
+ * with XINFO STREAM (no extra round trip); when the stream's first entry
+ * is past the cursor the read started from, entries after the cursor may
+ * have been trimmed unread, and `onGap` runs before the entries are
+ * delivered. A follower that keeps up is about `maxEvents` entries ahead of
+ * the first one, so this does not fire in normal operation.
+ */
+export class StreamFollower {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  cursor: string;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly key: string,
+    from: string,
+    private readonly onEvents: (events: QueueEvent[]) => void,
+    private readonly logger: Logger,
+    private readonly onReconnect: () => void = () => {},
+    private readonly blockMs: number = defaults.blockTimeoutMs,
+    private readonly onGap?: () => void,
+  ) {
+    this.cursor = from;
+  }
+
+  /** Resolves `$` to a concrete offset, so nothing after "now" is missed. */
+  async resolveCursor(connectTimeoutMs: number): Promise<void> {
+    if (this.cursor !== '$') return;
+    await ensureReady(this.client, connectTimeoutMs);
+    // The last id ever generated, not the last entry left: an id deleted
+    // since would otherwise look like a gap after the cursor.
+    const info: unknown = await this.client
+      .xinfo('STREAM', this.key)
+      .catch((err: unknown) => {
+        // No stream yet: nothing was written, nothing deleted.
+        if (/no such key/i.test(String(err))) return undefined;
+        throw err;
+      });
+    this.cursor = streamField(info, 'last-generated-id') ?? '0-0';
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    let failed = false;
+    while (this.running) {
+      try {
+        await ensureReady(this.client, 5000);
+        if (failed) {
+          failed = false;
+          this.onReconnect();
+        }
+        const from = this.cursor;
+        const reply = await this.read(from);
+        if (!this.running) break;
+        if (reply.gap) this.onGap?.();
+        const entries = reply.entries;
+        if (entries.length === 0) continue;
+        this.cursor = entries[entries.length - 1]![0];
+        this.onEvents(entries.map(([id, fields]) => parseEvent(id, fields)));
+      } catch (err) {
+        if (!this.running) break;
+        failed = true;
+        this.logger.warn(`event stream read failed: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** One blocking read from `from`; with `onGap`, also whether entries were lost. */
+  private async read(
+    from: string,
+  ): Promise<{ entries: [string, string[]][]; gap: boolean }> {
+    const args = [
+      'COUNT',
+      1000,
+      'BLOCK',
+      this.blockMs,
+      'STREAMS',
+      this.key,
+      from,
+    ] as const;
+    if (this.onGap === undefined) {
+      const reply = (await this.client.xread(...args)) as XReadReply;
+      return { entries: reply?.[0]?.[1] ?? [], gap: false };
+    }
+    // Run right after the read on the same connection: a trim that removed
+    // entries past `from` before the read was served shows up here.
+    const replies = await this.client
+      .pipeline()
+      .xread(...args)
+      .xinfo('STREAM', this.key)
+      .exec();
+    const [readErr, reply] = replies?.[0] ?? [null, null];
+    if (readErr) throw readErr;
+    const [infoErr, info] = replies?.[1] ?? [null, null];
+    return {
+      entries: (reply as XReadReply)?.[0]?.[1] ?? [],
+      // A missing stream (no such key) has lost nothing.
+      gap:
+        !infoErr &&
+        compareOffsets(
+          streamField(info, 'recorded-first-entry-id') ?? '0-0',
+          from,
+        ) > 0,
+    };
+  }
+
+  /** Stops following; the caller closes the connection to end a blocked read. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop?.catch(() => {});
+  }
+}

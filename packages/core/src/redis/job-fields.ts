@@ -1,0 +1,72 @@
+/**
+ * The fields of a job hash (`<base>j:<id>`, see keys.ts). Names are one or
+ * two letters: a job hash holds only short values, so Redis keeps it in its
+ * compact listpack encoding, and millions of jobs make the bytes count.
+ *
+ * This table is their one owner in TypeScript. The Lua scripts spell the
+ * same letters (see `scripts/includes/base.lua`); a test holds every field
+ * a script reads or writes to this table.
+ */
+export const JobField = {
+  /** The job type's name. Written once, at enqueue; its absence means no job. */
+  name: 'n',
+  /**
+   * The payload JSON of jobs stored before payloads moved to their own key
+   * (`<base>p:<id>`); read as a fallback only.
+   */
+  legacyData: 'd',
+  /** Priority: lower runs first (-1000 to 1000). */
+  priority: 'p',
+  /** The state letter (`stateLetter` in types.ts). */
+  state: 's',
+  /** FIFO sequence number within a priority; renewed each time it waits again. */
+  sequence: 'sq',
+  /** Stored options JSON (`StoredOptions`): attempts, backoff, retention, repeat spec. */
+  options: 'o',
+  /** Created, ms on the Redis clock. */
+  createdAt: 't',
+  /** The contract version of the producer that stored it. */
+  version: 'v',
+  /** The contract fingerprint of the producer that stored it. */
+  fingerprint: 'fp',
+  /** Expire-after ms: a job not started this long after it became runnable expires. */
+  expireAfterMs: 'ea',
+  /** When the waiting job expires, ms on the Redis clock (set when it becomes runnable). */
+  expiresAt: 'x',
+  /** Attempts made: handler runs that ended in success or failure. */
+  attemptsMade: 'a',
+  /** Stalls: deliveries whose lease expired without an outcome. */
+  stalls: 'sc',
+  /** Deliveries: how many times the job was leased. */
+  deliveries: 'dl',
+  /** The lease token of the worker holding the job; absent when not active. */
+  token: 'tk',
+  /** Started (last leased), ms on the Redis clock. */
+  startedAt: 'ps',
+  /** Finished (completed, failed or expired), ms on the Redis clock. */
+  finishedAt: 'f',
+  /** JSON list of the failed attempts' errors, the last 20. */
+  errors: 'e',
+  /** The result JSON of a completed job. */
+  result: 'r',
+  /** The latest progress JSON. */
+  progress: 'pg',
+  /** The repeat key of a repeat occurrence (scripts/includes/repeat.lua). */
+  repeatKey: 'rk',
+  /**
+   * Set while a prefetched job is leased but its handler has not started:
+   * the stall check re-queues it without counting a stall.
+   */
+  unstarted: 'un',
+  /** Times the job was re-queued unstarted (free re-queues are given once). */
+  freeRequeues: 'fq',
+} as const;
+
+/** A job hash field's name. */
+export type JobFieldName = (typeof JobField)[keyof typeof JobField];
+
+/** The fields of a queue's meta hash (`<base>meta`). */
+export const QueueMetaField = {
+  /** '1' while the queue is paused. */
+  paused: 'paused',
+} as const;

@@ -1,0 +1,113 @@
+/**
+ * Every Redis key jobwire uses is built here. All keys of one queue share the
+ * hash tag `{<queue>}`, so a queue lives in one Redis Cluster slot and every
+ * Lua script touches a single slot.
+ */
+
+/** Queue-level key suffixes, one per structure. */
+export const KeySuffix = {
+  /** string: counter for job ids and FIFO sequence numbers */
+  id: 'id',
+  /** zset: delayed and retrying jobs, scored by due time (ms) */
+  delayed: 'delayed',
+  /** zset: active jobs, scored by lease deadline (ms) */
+  active: 'active',
+  /**
+   * zset: completed jobs kept by retention, scored by finish time. Listings
+   * and clean() read these queue-wide sets; retention trims the per-type
+   * sets (`c:<type>`, `f:<type>`, `x:<type>`), which hold the same entries.
+   */
+  completed: 'completed',
+  /** zset: failed jobs, scored by finish time */
+  failed: 'failed',
+  /** zset: jobs that expired before they started, scored by expiry time */
+  expired: 'expired',
+  /** hash: `<type>|<state>` → number of jobs */
+  counts: 'counts',
+  /** stream: the durable event log */
+  events: 'events',
+  /** hash: queue flags (`paused`) */
+  meta: 'meta',
+  /** set: job types that have ever been enqueued */
+  types: 'types',
+  /** string with TTL: guards the stalled-job check */
+  stallLock: 'stall-lock',
+  /**
+   * hash: the repeat schedules: per repeat key its spec JSON, plus
+   * `<key>:job`, `<key>:slots` and `<key>:next` (scripts/includes/repeat.lua)
+   */
+  repeats: 'repeats',
+  /**
+   * zset: lease token prefixes of leasing calls whose reply a worker never
+   * got (member), scored by when to forget them (ms)
+   */
+  lostLeases: 'lost-leases',
+} as const;
+
+/** The keys of one queue, plus builders for per-type and per-job keys. */
+export interface QueueKeys {
+  readonly queue: string;
+  /** `<prefix>:{<queue>}:`; Lua derives per-type and per-job keys from it. */
+  readonly base: string;
+  readonly id: string;
+  readonly delayed: string;
+  readonly active: string;
+  readonly completed: string;
+  readonly failed: string;
+  readonly expired: string;
+  readonly counts: string;
+  readonly events: string;
+  readonly meta: string;
+  readonly types: string;
+  readonly stallLock: string;
+  readonly repeats: string;
+  readonly lostLeases: string;
+  /** zset of waiting jobs of one type, scored by priority then FIFO. */
+  wait(type: string): string;
+  /** zset with one member that wakes workers blocked on a type. */
+  marker(type: string): string;
+  /** hash of one job. */
+  job(id: string): string;
+  /** list of a job's log lines. */
+  log(id: string): string;
+  /** zset of the completed jobs of one type: its retention rule trims it. */
+  completedOfType(type: string): string;
+  /** zset of the failed jobs of one type: its retention rule trims it. */
+  failedOfType(type: string): string;
+  /** zset of the expired jobs of one type: its failed-job rule trims it. */
+  expiredOfType(type: string): string;
+  /** string: a job's payload JSON (older jobs keep it in the hash as `d`). */
+  payload(id: string): string;
+}
+
+/** Builds the keys of `queue` under `prefix` (default `jobwire`). */
+export function queueKeys(prefix: string, queue: string): QueueKeys {
+  const base = `${prefix}:{${queue}}:`;
+  const k = (suffix: string) => base + suffix;
+  return {
+    queue,
+    base,
+    id: k(KeySuffix.id),
+    delayed: k(KeySuffix.delayed),
+    active: k(KeySuffix.active),
+    completed: k(KeySuffix.completed),
+    failed: k(KeySuffix.failed),
+    expired: k(KeySuffix.expired),
+    counts: k(KeySuffix.counts),
+    events: k(KeySuffix.events),
+    meta: k(KeySuffix.meta),
+    types: k(KeySuffix.types),
+    stallLock: k(KeySuffix.stallLock),
+    repeats: k(KeySuffix.repeats),
+    lostLeases: k(KeySuffix.lostLeases),
+    // Per-type and per-job names must match scripts/includes/base.lua.
+    wait: (type) => k(`w:${type}`),
+    marker: (type) => k(`m:${type}`),
+    job: (id) => k(`j:${id}`),
+    log: (id) => k(`j:${id}:log`),
+    completedOfType: (type) => k(`c:${type}`),
+    failedOfType: (type) => k(`f:${type}`),
+    expiredOfType: (type) => k(`x:${type}`),
+    payload: (id) => k(`p:${id}`),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The enqueue transition: stores a batch of jobs of one queue, alone or
+ * followed by a durability wait in the same pipeline. This module owns
+ * the script's KEYS and ARGV order and decodes its reply.
+ */
+import { createHash } from 'node:crypto';
+import { errorFromScriptCode, type JobwireError } from '../../errors.ts';
+import type { QueueKeys } from '../keys.ts';
+import { runScript, scripts, type RedisClient } from '../scripts/index.ts';
+
+/**
+ * Settings the jobs of a type usually share. Jobs holding the same object
+ * (by identity) send it once per batch.
+ */
+export interface EnqueueSettings {
+  /** Stored options JSON. */
+  readonly optionsJson: string;
+  /** A job not started this long after it became runnable expires (0 = never). */
+  readonly expireAfterMs: number;
+  /** The producer's contract version. */
+  readonly version: number;
+  /** The producer's contract fingerprint. */
+  readonly fingerprint: string;
+}
+
+/** One job for the enqueue script. */
+export interface EnqueueJob {
+  /** The caller's id ('' = generate one). */
+  readonly customId: string;
+  readonly name: string;
+  readonly dataJson: string;
+  readonly priority: number;
+  /** Wait before it becomes runnable, ms from now. */
+  readonly delayMs: number;
+  /**
+   * A `runAt`, ms since the epoch: it replaces `delayMs`, and the script
+   * turns it into a delay with Redis time, not this host's clock.
+   */
+  readonly runAtMs?: number;
+  readonly settings: EnqueueSettings;
+}
+
+/** What the script did with one job. */
+export interface EnqueueOutcome {
+  readonly id: string;
+  /** False when a job with this id existed (nothing was written) or it was refused. */
+  readonly created: boolean;
+  /** Why the job was refused (its ScriptCode's error), if it was. */
+  readonly refused?: JobwireError;
+}
+
+/** A wait for persistence after the script: WAITAOF (with `aof`) or WAIT. */
+export interface PersistenceWait {
+  readonly aof: boolean;
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
+const KEY_ORDER = (k: QueueKeys): string[] => [
+  k.id,
+  k.delayed,
+  k.counts,
+  k.events,
+  k.types,
+];
+
+/** The script's arguments: settings sets first, then the jobs. */
+function enqueueArgs(
+  k: QueueKeys,
+  maxEvents: number,
+  jobs: readonly EnqueueJob[],
+): (string | number)[] {
+  const sets = new Map<EnqueueSettings, number>();
+  const args: (string | number)[] = [k.base, maxEvents, 0];
+  for (const j of jobs) {
+    const s = j.settings;
+    if (!sets.has(s)) {
+      sets.set(s, sets.size + 1);
+      args.push(s.optionsJson, s.expireAfterMs, s.version, s.fingerprint);
+    }
+  }
+  args[2] = sets.size;
+  args.push(jobs.length);
+  for (const j of jobs) {
+    args.push(
+      j.customId,
+      j.name,
+      j.dataJson,
+      j.priority,
+      j.runAtMs !== undefined ? `@${j.runAtMs}` : j.delayMs,
+      sets.get(j.settings)!,
+    );
+  }
+  return args;
+}
+
+/** Per job: its id and status (1 created, 0 duplicate, < 0 a ScriptCode). */
+function readOutcomes(
+  reply: readonly unknown[],
+  count: number,
+): EnqueueOutcome[] {
+  const out: EnqueueOutcome[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = String(reply[i * 2]);
+    const status = Number(reply[i * 2 + 1]);
+    out.push(
+      status < 0
+        ? {
+            id,
+            created: false,
+            refused: errorFromScriptCode(status, {
+              script: 'enqueue',
+              jobId: id,
+            }),
+          }
+        : { id, created: status !== 0 },
+    );
+  }
+  return out;
+}
+
+/** Stores jobs of one queue in one script call (enqueue). */
+export async function enqueue(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  jobs: readonly EnqueueJob[],
+): Promise<EnqueueOutcome[]> {
+  const reply = await runScript(
+    client,
+    'enqueue',
+    KEY_ORDER(k),
+    enqueueArgs(k, maxEvents, jobs),
+  );
+  return readOutcomes(reply as unknown[], jobs.length);
+}
+
+const enqueueSha = createHash('sha1')
+  .update(scripts.get('enqueue')!.lua)
+  .digest('hex');
+
+/**
+ * Stores jobs as `enqueue` does, then waits for persistence in the same
+ * pipeline on the same connection: WAIT/WAITAOF then covers the script's
+ * writes, without an extra round trip. The script goes as a plain EVALSHA:
+ * ioredis would re-send a NOSCRIPT failure on its own *after* the wait,
+ * which would then cover nothing; here a NOSCRIPT (first use after a Redis
+ * restart) runs the script normally (loading it) and waits afterwards.
+ * `waited` is the wait's reply, or the error it failed with.
+ */
+export async function enqueueDurably(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  jobs: readonly EnqueueJob[],
+  d: PersistenceWait,
+): Promise<{ outcomes: EnqueueOutcome[]; waited: unknown }> {
+  const keys = KEY_ORDER(k);
+  const args = enqueueArgs(k, maxEvents, jobs);
+  const wait = (): [string, ...(string | number)[]] =>
+    d.aof
+      ? ['WAITAOF', 1, d.replicas, d.timeoutMs]
+      : ['WAIT', d.replicas, d.timeoutMs];
+  const pipe = client.pipeline();
+  pipe.call('EVALSHA', enqueueSha, keys.length, ...keys, ...args);
+  pipe.call(...wait());
+  const res = (await pipe.exec()) ?? [];
+  const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
+  if (scriptErr !== null && scriptErr !== undefined) {
+    if (!scriptErr.message.startsWith('NOSCRIPT')) throw scriptErr;
+    const reply = await runScript(client, 'enqueue', keys, args);
+    const waited = await client.call(...wait()).then(
+      (v: unknown) => v,
+      (err: unknown) => err,
+    );
+    return { outcomes: readOutcomes(reply as unknown[], jobs.length), waited };
+  }
+  const [waitErr, waitReply] = res[1] ?? [new Error('no reply')];
+  return {
+    outcomes: readOutcomes(scriptReply as unknown[], jobs.length),
+    waited: waitErr ?? waitReply,
+  };
+}

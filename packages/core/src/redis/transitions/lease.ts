@@ -1,0 +1,285 @@
+/**
+ * The lease transitions a worker runs: take jobs (moveToActive), complete
+ * them and take the next (complete), renew leases (extendLeases), hand a
+ * job back (release) and recover stalled jobs (recoverStalled). Each
+ * function owns its script's KEYS and ARGV order and decodes its reply.
+ */
+import type { QueueKeys } from '../keys.ts';
+import { runScript, type RedisClient } from '../scripts/index.ts';
+
+/** One job as leased by moveToActive (or a completion batch). */
+export interface LeasedJob {
+  id: string;
+  name: string;
+  queue: string;
+  data: string;
+  options: string;
+  attemptsMade: number;
+  token: string;
+  stalls: number;
+  createdAt: number;
+  version: number;
+  fingerprint: string;
+  /**
+   * Leased as a prefetched job, marked unstarted in Redis, and its start
+   * not yet reported: the stall check re-queues such a job without
+   * counting a stall. Cleared once a report is on its way.
+   */
+  unstarted: boolean;
+}
+
+/** A job whose lease its holder names: the id and the token it was given. */
+export interface HeldLease {
+  readonly id: string;
+  readonly token: string;
+}
+
+/** What to lease: per type, how many jobs may be taken now. */
+export interface LeaseRequest {
+  readonly leaseMs: number;
+  /**
+   * Prefix of the lease tokens, unique per leasing call
+   * (`<worker id>:<call number>`).
+   */
+  readonly tokenPrefix: string;
+  /** Most jobs to lease over all types (0 = none). */
+  readonly total: number;
+  /** How many of them start at once; the rest are prefetched (unstarted). */
+  readonly immediate: number;
+  /** Type name and the most jobs of it to lease. */
+  readonly quotas: readonly (readonly [string, number])[];
+}
+
+/** moveToActive's reply, decoded. */
+export interface LeaseReply {
+  /** The queue is paused: nothing was leased. */
+  paused: boolean;
+  /** When the next delayed job is due, ms on the Redis clock (-1 = none). */
+  nextDueMs: number;
+  /** The Redis clock when the script ran, ms. */
+  nowMs: number;
+  jobs: LeasedJob[];
+}
+
+/** Codes of one job's write: 1 done; or a ScriptCode (-1 missing, -2 lease lost). */
+export type JobWriteCode = number;
+
+/** The fields moveToActive returns per job. */
+const FIELDS_PER_JOB = 11;
+
+/** The lease part of moveToActive's and complete's arguments. */
+function leaseArgs(req: LeaseRequest): (string | number)[] {
+  return [
+    req.leaseMs,
+    req.tokenPrefix,
+    req.total,
+    req.immediate,
+    req.quotas.length,
+    ...req.quotas.flat(),
+  ];
+}
+
+/** Reads moveToActive's reply, which starts at `at` in `reply`. */
+function readLeaseReply(
+  queue: string,
+  reply: readonly (string | number)[],
+  at: number,
+  immediate: number,
+): LeaseReply {
+  const count = Number(reply[at + 3]);
+  const jobs: LeasedJob[] = [];
+  for (let i = 0, o = at + 4; i < count; i++, o += FIELDS_PER_JOB) {
+    jobs.push({
+      id: String(reply[o]),
+      name: String(reply[o + 1]),
+      queue,
+      data: String(reply[o + 2]),
+      options: String(reply[o + 3]),
+      attemptsMade: Number(reply[o + 4]),
+      token: String(reply[o + 5]),
+      stalls: Number(reply[o + 6]),
+      createdAt: Number(reply[o + 7]),
+      version: Number(reply[o + 8]),
+      fingerprint: String(reply[o + 10]),
+      unstarted: i >= immediate,
+    });
+  }
+  return {
+    paused: Number(reply[at]) === 1,
+    nextDueMs: Number(reply[at + 1]),
+    nowMs: Number(reply[at + 2]),
+    jobs,
+  };
+}
+
+/**
+ * Promotes due delayed jobs and leases waiting ones (moveToActive). The
+ * reply is decoded in the one callback of the script's promise, so a
+ * caller that chains on it sees jobs in lease order.
+ */
+export function moveToActive(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  req: LeaseRequest,
+): Promise<LeaseReply> {
+  return runScript(
+    client,
+    'moveToActive',
+    [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
+    [k.base, maxEvents, ...leaseArgs(req)],
+  ).then((reply) =>
+    readLeaseReply(k.queue, reply as (string | number)[], 0, req.immediate),
+  );
+}
+
+/** One completion of a batch. */
+export interface Completion extends HeldLease {
+  /** Result JSON ('' = none). */
+  readonly result: string;
+  /** Retention: keep count (-1 all), keep age ms (0 any). */
+  readonly keep: readonly [number, number];
+}
+
+/** complete's reply, decoded. */
+export interface CompleteReply {
+  /** Per completion, in order: 1 completed, or a ScriptCode. */
+  codes: JobWriteCode[];
+  /** The jobs leased in the same call; undefined when none were asked for. */
+  leased: LeaseReply | undefined;
+}
+
+/**
+ * Completes a batch of jobs, each only under its lease, and leases the next
+ * jobs in the same round trip when `req.total > 0` (complete). `started`
+ * are prefetched jobs whose handlers started: their unstarted marks are
+ * cleared.
+ */
+export async function complete(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  batch: readonly Completion[],
+  req: LeaseRequest,
+  started: readonly string[],
+): Promise<CompleteReply> {
+  const reply = (await runScript(
+    client,
+    'complete',
+    [
+      k.active,
+      k.completed,
+      k.counts,
+      k.events,
+      k.id,
+      k.delayed,
+      k.meta,
+      k.expired,
+    ],
+    [
+      k.base,
+      maxEvents,
+      batch.length,
+      ...batch.flatMap((c) => [c.id, c.token, c.result, c.keep[0], c.keep[1]]),
+      ...leaseArgs(req),
+      started.length,
+      ...started,
+    ],
+  )) as (string | number)[];
+  return {
+    codes: batch.map((_, i) => Number(reply[i])),
+    leased:
+      req.total > 0
+        ? readLeaseReply(k.queue, reply, batch.length, req.immediate)
+        : undefined,
+  };
+}
+
+/** A lease to renew, and whether to report its prefetched job as started. */
+export interface LeaseRenewal extends HeldLease {
+  /** The job is a prefetched one whose handler has started. */
+  readonly started: boolean;
+}
+
+/**
+ * Renews leases and clears the unstarted marks of those reported started
+ * (extendLeases). Returns the tokens whose lease was found gone.
+ */
+export async function extendLeases(
+  client: RedisClient,
+  k: QueueKeys,
+  leaseMs: number,
+  leases: readonly LeaseRenewal[],
+): Promise<string[]> {
+  const args: (string | number)[] = [k.base, leaseMs];
+  for (const l of leases) args.push(l.id, l.token, l.started ? 1 : 0);
+  const lost = await runScript(client, 'extendLeases', [k.active], args);
+  return (lost as unknown[]).map(String);
+}
+
+/**
+ * Records that a leasing call's reply was lost (markLostLeases): the jobs
+ * it may have leased under `tokenPrefix` are re-queued by the stall check
+ * without a stall. Kept for `keepMs`.
+ */
+export async function markLostLeases(
+  client: RedisClient,
+  k: QueueKeys,
+  tokenPrefix: string,
+  keepMs: number,
+): Promise<void> {
+  await runScript(
+    client,
+    'markLostLeases',
+    [k.lostLeases],
+    [tokenPrefix, keepMs],
+  );
+}
+
+/**
+ * Hands an active job back to waiting at its old place, no attempt counted
+ * (release). Resolves with 1, or a ScriptCode (-1 missing, -2 lease lost).
+ */
+export async function release(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  job: HeldLease,
+): Promise<JobWriteCode> {
+  return Number(
+    await runScript(
+      client,
+      'release',
+      [k.active, k.counts, k.events],
+      [k.base, maxEvents, job.id, job.token],
+    ),
+  );
+}
+
+/** What one stall check did. */
+export interface StallReport {
+  requeued: number;
+  failed: number;
+}
+
+/**
+ * Requeues (or fails, past `maxStalls`) the queue's jobs whose leases
+ * expired (recoverStalled). Undefined when another worker ran the check
+ * within `intervalMs`.
+ */
+export async function recoverStalled(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  maxStalls: number,
+  intervalMs: number,
+): Promise<StallReport | undefined> {
+  const r = (await runScript(
+    client,
+    'recoverStalled',
+    [k.active, k.failed, k.counts, k.events, k.stallLock, k.id, k.lostLeases],
+    [k.base, maxEvents, maxStalls, intervalMs],
+  )) as number[];
+  if (r.length !== 2) return undefined;
+  return { requeued: Number(r[0]), failed: Number(r[1]) };
+}

@@ -1,0 +1,123 @@
+/**
+ * The repeat schedule transitions: create or replace a schedule
+ * (setRepeat), remove it (removeRepeat) and repair it (repairRepeat). Each
+ * function owns its script's KEYS and ARGV order and decodes its reply; the
+ * occurrence template, which the scripts write into every occurrence they
+ * create, is built here too (layout in scripts/includes/repeat.lua).
+ */
+import type { QueueKeys } from '../keys.ts';
+import { runScript, type RedisClient } from '../scripts/index.ts';
+import type { EnqueueJob } from './enqueue.ts';
+
+/**
+ * The occurrence template a schedule stores, from a prepared job's enqueue
+ * input: its type, data, priority and settings (options JSON, expire-after
+ * ms, version, fingerprint). `everyMs` is 0 for a cron. The letters are
+ * includes/repeat.lua's, not job-hash fields (`e` is the interval).
+ */
+export function occurrenceTemplate(job: EnqueueJob, everyMs: number): string {
+  const s = job.settings;
+  return JSON.stringify({
+    n: job.name,
+    d: job.dataJson,
+    p: job.priority,
+    o: s.optionsJson,
+    ea: s.expireAfterMs,
+    v: s.version,
+    fp: s.fingerprint,
+    e: everyMs,
+  });
+}
+
+/** A schedule as setRepeat writes it. */
+export interface RepeatSchedule {
+  readonly key: string;
+  readonly specJson: string;
+  /** The occurrence template (`occurrenceTemplate`). */
+  readonly template: string;
+  /** Comma-joined cron slots ('' for an interval). */
+  readonly cronSlots: string;
+}
+
+/**
+ * Creates or replaces a repeat schedule and schedules its pending
+ * occurrence from the new spec (setRepeat). Resolves with the pending
+ * occurrence's id, or undefined when a cron has no slot left.
+ */
+export async function setRepeat(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  schedule: RepeatSchedule,
+): Promise<string | undefined> {
+  const id = await runScript(
+    client,
+    'setRepeat',
+    [k.repeats, k.delayed, k.counts, k.events],
+    [
+      k.base,
+      maxEvents,
+      schedule.key,
+      schedule.specJson,
+      schedule.template,
+      schedule.cronSlots,
+    ],
+  );
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/**
+ * Stops a repeat and removes its pending occurrence (removeRepeat).
+ * Resolves with whether the repeat existed.
+ */
+export async function removeRepeat(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  key: string,
+): Promise<boolean> {
+  const n = await runScript(
+    client,
+    'removeRepeat',
+    [k.repeats, k.delayed, k.counts, k.events],
+    [k.base, key, maxEvents],
+  );
+  return Number(n) === 1;
+}
+
+/** What repairRepeat writes: '' keeps the stored value. */
+export interface RepeatRepair {
+  readonly key: string;
+  /** The spec JSON the caller read; the write is skipped if it changed. */
+  readonly specJson: string;
+  readonly template: string;
+  readonly cronSlots: string;
+}
+
+/**
+ * Refills a schedule's template or cron slots and recreates its pending
+ * occurrence when missing (repairRepeat). Resolves with the script's code:
+ * 0 replaced or removed meanwhile; 1 present; 2 created; -1 no slot known.
+ */
+export async function repairRepeat(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  repair: RepeatRepair,
+): Promise<number> {
+  return Number(
+    await runScript(
+      client,
+      'repairRepeat',
+      [k.repeats, k.delayed, k.counts, k.events],
+      [
+        k.base,
+        maxEvents,
+        repair.key,
+        repair.specJson,
+        repair.template,
+        repair.cronSlots,
+      ],
+    ),
+  );
+}

@@ -1,0 +1,111 @@
+import type { z } from 'zod';
+import type { AnyJobDefinition } from '../contract/define.ts';
+import { jobFingerprint } from '../contract/fingerprint.ts';
+import { assertJsonSafe } from '../contract/json.ts';
+import type { ResolvedEnqueueOptions } from '../contract/options.ts';
+import { storedInput } from '../contract/strip.ts';
+import { defaults } from '../defaults.ts';
+import { ValidationError, type SerializedError } from '../errors.ts';
+import { makeJob, type Job } from '../worker/job.ts';
+import { JobAbort, withTimeout } from '../worker/run-handler.ts';
+import type { TestJobState } from './test-types.ts';
+
+/** A handler as the test queue calls it. */
+export type AnyHandler = (job: Job<unknown, unknown>) => unknown;
+
+/** Parses like the runtime does, failing with its ValidationError. */
+export async function parsed(
+  schema: z.ZodType,
+  value: unknown,
+  subject: string,
+): Promise<unknown> {
+  const r = await schema.safeParseAsync(value);
+  if (!r.success) throw ValidationError.fromZod(subject, r.error.issues);
+  return r.data;
+}
+
+/** The public record, mutated in place as the job runs. */
+export interface Rec {
+  id: string;
+  name: string;
+  queue: string;
+  data: unknown;
+  options: ResolvedEnqueueOptions;
+  state: TestJobState;
+  result?: unknown;
+  error?: SerializedError;
+  errors: SerializedError[];
+  attemptsMade: number;
+  progress: unknown[];
+  logs: string[];
+}
+
+/** Bookkeeping kept off the record so `toEqual` on jobs stays clean. */
+export interface Entry {
+  job: Rec;
+  def: AnyJobDefinition;
+  seq: number;
+  createdAt: number;
+  /** The stored data JSON, parsed afresh for every attempt like the worker. */
+  stored: string;
+  /** The stored result JSON ('' when the job type declares no result). */
+  storedResult?: string;
+  /** Resolves (never rejects) once the job ran or was cleared. */
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+/** One attempt, as a worker's JobRun runs it; returns the stored result JSON. */
+export async function runAttempt(
+  entry: Entry,
+  handler: AnyHandler,
+  attempt: number,
+): Promise<string> {
+  const { job, def } = entry;
+  const abort = new JobAbort();
+  const data = await parsed(
+    def.payload,
+    JSON.parse(entry.stored),
+    `payload of ${job.name} job ${job.id}`,
+  );
+  const handlerJob = makeJob(
+    {
+      id: job.id,
+      name: job.name,
+      queue: job.queue,
+      data,
+      attempt,
+      attempts: job.options.attempts,
+      createdAt: entry.createdAt,
+      version: def.version,
+      fingerprint: jobFingerprint(def),
+    },
+    def,
+    {
+      progress: async (json) => {
+        job.progress.push(JSON.parse(json));
+      },
+      log: async (line) => {
+        job.logs.push(line);
+        if (job.logs.length > defaults.maxLogLines) job.logs.shift();
+      },
+    },
+    abort,
+  );
+  // The same timeout and abort rules as the worker.
+  const result = await withTimeout(
+    () => handler(handlerJob),
+    job.options.timeoutMs,
+    abort,
+  );
+  if (def.result === undefined) return '';
+  const output = await parsed(
+    def.result,
+    result,
+    `result of ${job.name} job ${job.id}`,
+  );
+  // An undefined result the schema accepts is no result, as in a worker.
+  if (result === undefined) return '';
+  assertJsonSafe(result, `result of ${job.name}`);
+  return JSON.stringify(storedInput(def.result, result, output));
+}

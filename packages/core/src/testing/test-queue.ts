@@ -1,0 +1,275 @@
+import { defaults } from '../defaults.ts';
+import {
+  getDefinition,
+  type JobMap,
+  type JobRegistry,
+  type inferJobInput,
+  type inferJobResult,
+} from '../contract/define.ts';
+import {
+  deserializeError,
+  ErrorCode,
+  JobwireError,
+  serializeError,
+  toJobwireError,
+} from '../errors.ts';
+import { checkBulkItem, checkJob } from '../producer/prepare.ts';
+import { FINAL_CODES } from '../worker/run-handler.ts';
+import type { Producer } from '../producer/queue.ts';
+import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
+import type { EnqueueOptions } from '../types.ts';
+import {
+  parsed,
+  runAttempt,
+  type AnyHandler,
+  type Entry,
+} from './test-attempt.ts';
+import type { AnyTestJob, TestJob, TestQueueOptions } from './test-types.ts';
+
+/**
+ * An in-memory stand-in for `Queue` in unit tests: no Redis. Enqueue runs the
+ * real producer checks; jobs are captured in `jobs` and run with `runAll()`
+ * or, with `runInline`, at once.
+ * @public
+ */
+export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
+  private entries: Entry[] = [];
+  private readonly seqs = new Map<string, number>();
+  private readonly handlers: Record<string, AnyHandler | undefined>;
+  private readonly maxPayloadBytes: number;
+  private readonly runInline: boolean;
+
+  constructor(
+    readonly registry: JobRegistry<TJobs>,
+    options: TestQueueOptions<TJobs> = {},
+  ) {
+    this.handlers = { ...options.handlers } as Record<string, AnyHandler>;
+    for (const name of Object.keys(this.handlers))
+      getDefinition(registry, name);
+    this.maxPayloadBytes = options.maxPayloadBytes ?? defaults.maxPayloadBytes;
+    this.runInline = options.runInline ?? false;
+  }
+
+  /** The captured jobs, oldest first. */
+  get jobs(): readonly AnyTestJob<TJobs>[] {
+    return this.entries.map((e) => e.job as AnyTestJob<TJobs>);
+  }
+
+  /** The captured jobs of one type. */
+  jobsOf<TName extends keyof TJobs & string>(
+    name: TName,
+  ): readonly TestJob<TJobs, TName>[] {
+    getDefinition(this.registry, name);
+    return this.entries
+      .filter((e) => e.job.name === name)
+      .map((e) => e.job as unknown as TestJob<TJobs, TName>);
+  }
+
+  /** Forgets every job; pending `finished()` calls reject as for a removed job. */
+  clear(): void {
+    const gone = this.entries;
+    this.entries = [];
+    this.seqs.clear();
+    for (const e of gone) e.settle();
+  }
+
+  /** As `Queue.enqueue`: same checks, same errors, same handle. */
+  async enqueue<TName extends keyof TJobs & string>(
+    name: TName,
+    payload: inferJobInput<TJobs, TName>,
+    options?: EnqueueOptions,
+  ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
+    const [handle] = await this.capture(
+      [{ name, payload, options } as BulkItem<TJobs>],
+      false,
+    );
+    return handle as JobHandle<inferJobResult<TJobs, TName>>;
+  }
+
+  /** As `Queue.enqueueBulk`: every item is checked before any is captured. */
+  enqueueBulk(
+    items: readonly BulkItem<TJobs>[],
+  ): Promise<JobHandle<unknown>[]> {
+    return this.capture(items, true);
+  }
+
+  /** Checks every item, then captures them (and runs them with runInline). */
+  private async capture(
+    items: readonly BulkItem<TJobs>[],
+    bulk: boolean,
+  ): Promise<JobHandle<unknown>[]> {
+    const now = Date.now();
+    const checked = items.map((item, i) => {
+      const check = () =>
+        checkJob(
+          this.registry,
+          item.name,
+          item.payload,
+          item.options,
+          this.maxPayloadBytes,
+          now,
+        );
+      // Names the item exactly as Queue.enqueueBulk does.
+      return bulk ? checkBulkItem(i, item.name, check) : check();
+    });
+    const fresh: Entry[] = [];
+    const handles = checked.map(({ def, data, options: o }, i) => {
+      const name = items[i]!.name;
+      const existing =
+        o.jobId === undefined
+          ? undefined
+          : this.entries.find(
+              (e) => e.job.queue === def.queue && e.job.id === o.jobId,
+            );
+      if (existing) return this.handle(existing, name, true);
+      // Ids are per queue counters, as the enqueue script's INCR makes them.
+      const seq = (this.seqs.get(def.queue) ?? 0) + 1;
+      this.seqs.set(def.queue, seq);
+      let settle = () => {};
+      const settled = new Promise<void>((r) => (settle = r));
+      const entry: Entry = {
+        job: {
+          id: o.jobId ?? String(seq),
+          name,
+          queue: def.queue,
+          data: JSON.parse(data) as unknown,
+          options: o,
+          state: o.delayMs > 0 ? 'delayed' : 'waiting',
+          errors: [],
+          attemptsMade: 0,
+          progress: [],
+          logs: [],
+        },
+        def,
+        seq,
+        createdAt: now,
+        stored: data,
+        settled,
+        settle,
+      };
+      this.entries.push(entry);
+      fresh.push(entry);
+      return this.handle(entry, name, false);
+    });
+    if (this.runInline) for (const e of fresh) await this.run(e);
+    return handles;
+  }
+
+  /**
+   * Runs every waiting or delayed job that has a handler, best priority
+   * first then FIFO, including jobs the handlers enqueue meanwhile.
+   * Resolves when none is left; job failures are recorded, not thrown.
+   */
+  async runAll(): Promise<void> {
+    for (;;) {
+      const next = this.entries
+        .filter(
+          (e) =>
+            (e.job.state === 'waiting' || e.job.state === 'delayed') &&
+            this.handlers[e.job.name] !== undefined,
+        )
+        .sort(
+          (a, b) =>
+            a.job.options.priority - b.job.options.priority || a.seq - b.seq,
+        )[0];
+      if (next === undefined) return;
+      await this.run(next);
+    }
+  }
+
+  private handle(
+    entry: Entry,
+    name: string,
+    duplicate: boolean,
+  ): JobHandle<unknown> {
+    return {
+      id: entry.job.id,
+      name,
+      queue: entry.job.queue,
+      duplicate,
+      finished: (opts) => this.finished(entry, opts?.timeoutMs),
+    };
+  }
+
+  /** Settles like `Queue.waitForResult`, from the in-memory record. */
+  private async finished(entry: Entry, timeoutMs?: number): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      if (timeoutMs === undefined) return;
+      timer = setTimeout(() => {
+        const msg = `job ${entry.job.id} did not finish within ${timeoutMs} ms`;
+        reject(new JobwireError(ErrorCode.TIMEOUT, msg));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([entry.settled, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const { job } = entry;
+    if (!this.entries.includes(entry)) {
+      throw new JobwireError(
+        ErrorCode.JOB_NOT_FOUND,
+        `job ${job.id} was removed`,
+      );
+    }
+    // Round trip through the recorded form: the same class as from Redis.
+    if (job.state === 'failed') throw deserializeError(job.error!);
+    return this.parseResult(entry);
+  }
+
+  /** The result as `finished()` gives it: stored JSON, parsed by the schema. */
+  private async parseResult(entry: Entry): Promise<unknown> {
+    const { def, job } = entry;
+    if (def.result === undefined || !entry.storedResult) return undefined;
+    const subject = `result of ${job.name} job ${job.id}`;
+    return parsed(def.result, JSON.parse(entry.storedResult), subject);
+  }
+
+  /** Runs a job's attempts back to back (backoff is not waited for). */
+  private async run(entry: Entry): Promise<void> {
+    const { job } = entry;
+    const handler = this.handlers[job.name];
+    if (handler === undefined || job.state === 'active') return;
+    job.state = 'active';
+    for (;;) {
+      const attempt = job.attemptsMade + 1;
+      try {
+        entry.storedResult = await runAttempt(entry, handler, attempt);
+        job.attemptsMade = attempt;
+        job.state = 'completed';
+        // A failure here is finished()'s to report, as in Queue.waitForResult.
+        job.result = await this.parseResult(entry).catch(() => undefined);
+        if (job.result === undefined) delete job.result;
+        break;
+      } catch (thrown) {
+        job.attemptsMade = attempt;
+        const error = toJobwireError(thrown);
+        const serialized = {
+          ...serializeError(error),
+          attempt,
+          at: Date.now(),
+        };
+        job.errors.push(serialized);
+        if (FINAL_CODES.has(error.code) || attempt >= job.options.attempts) {
+          job.state = 'failed';
+          job.error = serialized;
+          break;
+        }
+      }
+    }
+    entry.settle();
+  }
+}
+
+/**
+ * Creates an in-memory queue for unit tests: typed like `createQueue`,
+ * validating exactly like it, and running `handlers` on demand.
+ * @public
+ */
+export function createTestQueue<TJobs extends JobMap>(
+  registry: JobRegistry<TJobs>,
+  options?: TestQueueOptions<TJobs>,
+): TestQueue<TJobs> {
+  return new TestQueue(registry, options);
+}

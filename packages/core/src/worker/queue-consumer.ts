@@ -1,0 +1,380 @@
+import {
+  ensureReady,
+  mapRedisError,
+  type Connection,
+} from '../redis/connection.ts';
+import type { QueueKeys } from '../redis/keys.ts';
+import {
+  complete,
+  markLostLeases,
+  moveToActive,
+  type LeaseReply,
+  type LeaseRequest,
+  type LeasedJob,
+} from '../redis/transitions/lease.ts';
+import { sleep } from './wakeup.ts';
+
+/** Slots held while a fetch is in flight, so two queues cannot overcommit. */
+export interface Reservation {
+  quotas: [string, number][];
+  total: number;
+  /** How many of `total` fill free slots; the rest are prefetched. */
+  immediate: number;
+}
+
+/** What a consumer needs from its worker. */
+export interface ConsumerHost {
+  readonly workerId: string;
+  readonly leaseMs: number;
+  readonly blockTimeoutMs: number;
+  readonly maxEvents: number;
+  isStopping(): boolean;
+  isPaused(): boolean;
+  /** Reserves every free slot: per type, how many jobs may be taken now. */
+  reserve(types: readonly string[]): Reservation;
+  /** Gives back a reservation once its jobs have been dispatched. */
+  unreserve(reservation: Reservation): void;
+  /** Resolves when a slot frees up or the worker resumes or stops. */
+  waitForCapacity(): Promise<void>;
+  dispatch(job: LeasedJob): void;
+  /** The job's handler settled: its slot may be refilled before the ack lands. */
+  slotFreed(job: LeasedJob): void;
+  reportError(err: unknown, context: string): void;
+}
+
+/** A completion waiting to be written with the next batch. */
+interface PendingCompletion {
+  job: LeasedJob;
+  result: string;
+  keep: readonly [number, number];
+  resolve: (code: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Largest batch of completions per script call. */
+const MAX_COMPLETIONS = 1000;
+
+/** Completion batches written at once; more wait and join the next one. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+/**
+ * The fetch loop of one queue: lease jobs in batches, and when there are
+ * none, block on the types' marker keys until a producer or a promotion
+ * wakes us, or the next delayed job is due. No polling.
+ */
+export class QueueConsumer {
+  private loop: Promise<void> | undefined;
+  /** Whether the last fetch saw the queue paused (for health). */
+  queuePaused = false;
+  private interrupted = false;
+  private completions: PendingCompletion[] = [];
+  private flushScheduled = false;
+  private completionsInFlight = 0;
+  /** Leasing calls made: with the worker id, a lease token prefix unique per call. */
+  private leaseCalls = 0;
+  /** Prefetched jobs started since the last completion batch: reported with it. */
+  private started: LeasedJob[] = [];
+
+  constructor(
+    private readonly host: ConsumerHost,
+    private readonly command: Connection,
+    readonly blocking: Connection,
+    readonly keys: QueueKeys,
+    readonly types: readonly string[],
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stopped(): Promise<void> {
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const host = this.host;
+    let failures = 0;
+    while (!host.isStopping()) {
+      // A completion batch in flight takes the next jobs itself.
+      if (host.isPaused() || this.completing) {
+        await host.waitForCapacity();
+        continue;
+      }
+      const reservation = host.reserve(this.types);
+      const { quotas, total } = reservation;
+      if (total === 0) {
+        await host.waitForCapacity();
+        continue;
+      }
+      let jobs: LeasedJob[] = [];
+      let wait: number;
+      try {
+        await ensureReady(this.command.client, 5000);
+        const r = await this.fetch(reservation);
+        jobs = r.jobs;
+        wait = r.waitMs;
+        failures = 0;
+      } catch (err) {
+        host.unreserve(reservation);
+        if (host.isStopping()) break;
+        host.reportError(
+          mapRedisError(err),
+          `fetching jobs from ${this.keys.queue}`,
+        );
+        await sleep(Math.min(100 * 2 ** failures++, 2000));
+        continue;
+      }
+      // fetch() dispatched them before the reservation is given back, so
+      // slots never look free.
+      host.unreserve(reservation);
+      // A short batch means nothing else is waiting: block at once rather
+      // than ask again. A job enqueued meanwhile has set the marker.
+      if (jobs.length >= total || host.isStopping()) continue;
+      await this.block(
+        quotas.map(([t]) => t),
+        wait,
+      );
+    }
+  }
+
+  /**
+   * Leases jobs and dispatches them. Dispatching right in the reply's
+   * callback, as a completion batch does, keeps jobs in lease order when
+   * both fetch paths have replies in one read from the socket.
+   */
+  private fetch(
+    reservation: Reservation,
+  ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
+    const request = this.leaseRequest(reservation);
+    return moveToActive(
+      this.command.client,
+      this.keys,
+      this.host.maxEvents,
+      request,
+    ).then(
+      (reply) => {
+        const leased = this.readLeased(reply);
+        for (const job of leased.jobs) this.host.dispatch(job);
+        return leased;
+      },
+      (err: unknown) => {
+        if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
+        throw err;
+      },
+    );
+  }
+
+  /** A lease token prefix unique per leasing call. */
+  private leasePrefix(): string {
+    return `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`;
+  }
+
+  /** What to lease for a reservation, under a new token prefix. */
+  private leaseRequest(reservation: Reservation): LeaseRequest {
+    const { quotas, total, immediate } = reservation;
+    return {
+      leaseMs: this.host.leaseMs,
+      tokenPrefix: this.leasePrefix(),
+      total,
+      immediate,
+      quotas,
+    };
+  }
+
+  /**
+   * A leasing call failed without a reply (a timeout, a dropped
+   * connection): it may still have run and leased jobs that this worker
+   * will never start. Recorded in Redis, so the stall check re-queues them
+   * without counting a stall; retried while Redis is unreachable, for as
+   * long as the leases could last.
+   */
+  private async reportLost(prefix: string): Promise<void> {
+    const leaseMs = this.host.leaseMs;
+    const giveUpAt = Date.now() + Math.max(2 * leaseMs, 10_000);
+    for (let i = 0; ; i++) {
+      try {
+        await markLostLeases(
+          this.command.client,
+          this.keys,
+          prefix,
+          2 * leaseMs + 600_000,
+        );
+        return;
+      } catch (err) {
+        if (Date.now() > giveUpAt || this.command.client.status === 'end') {
+          this.host.reportError(
+            mapRedisError(err),
+            `recording the lost reply of lease call ${prefix}`,
+          );
+          return;
+        }
+        await sleep(Math.min(50 * 2 ** i, 1000));
+      }
+    }
+  }
+
+  /**
+   * A prefetched job's handler started: its unstarted mark is cleared by
+   * the next completion batch, or else by the next lease renewal.
+   */
+  noteStarted(job: LeasedJob): void {
+    if (!job.unstarted) return;
+    this.started.push(job);
+    // Without completions (every job fails) no batch takes them: keep the
+    // newest; older ones were renewed (reported) or have ended.
+    if (this.started.length > 1000) this.started.splice(0, 500);
+  }
+
+  /** Notes whether the queue is paused, and how long until a job is due. */
+  private readLeased(reply: LeaseReply): {
+    jobs: LeasedJob[];
+    waitMs: number;
+  } {
+    this.queuePaused = reply.paused;
+    const untilDue =
+      reply.nextDueMs < 0
+        ? Infinity
+        : Math.max(0, reply.nextDueMs - reply.nowMs);
+    return {
+      jobs: reply.jobs,
+      waitMs: Math.min(this.host.blockTimeoutMs, untilDue),
+    };
+  }
+
+  /**
+   * Writes a completion. Completions of the same turn of the event loop
+   * share one script call, which also leases jobs for the free slots:
+   * one round trip per batch instead of two per job. Two batches may be in
+   * flight, so Redis runs one while this process handles the other's jobs.
+   * Resolves with the script's code.
+   */
+  complete(
+    job: LeasedJob,
+    result: string,
+    keep: readonly [number, number],
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, result, keep, resolve, reject });
+      this.host.slotFreed(job);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushCompletions());
+      }
+    });
+  }
+
+  /** Whether completions are queued or being written (they fetch too). */
+  private get completing(): boolean {
+    return this.flushScheduled || this.completionsInFlight > 0;
+  }
+
+  private flushCompletions(): void {
+    if (this.completionsInFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    this.flushScheduled = false;
+    const all = this.completions.splice(0, MAX_COMPLETIONS);
+    if (all.length === 0) return;
+    // Alone in flight, a batch is split in two to start the pipeline.
+    const parts =
+      this.completionsInFlight === 0 && all.length > 1
+        ? [all.slice(0, all.length >> 1), all.slice(all.length >> 1)]
+        : [all];
+    for (const part of parts) void this.writeCompletions(part);
+    if (this.completions.length > 0) this.flushScheduled = true;
+  }
+
+  private async writeCompletions(batch: PendingCompletion[]): Promise<void> {
+    this.completionsInFlight++;
+    const host = this.host;
+    const taking = !host.isStopping() && !host.isPaused();
+    // Every free slot, not just the ones this batch frees: otherwise a
+    // pipeline that started small (before prefetching switched on) would
+    // stay small, since the fetch loop waits while completions are written.
+    const reservation = taking
+      ? host.reserve(this.types)
+      : { quotas: [], total: 0, immediate: 0 };
+    // Reports sent with this batch; a job renewed meanwhile is reported twice
+    // at worst, which is harmless.
+    const started = this.started.splice(0);
+    for (const job of started) job.unstarted = false;
+    const request = this.leaseRequest(reservation);
+    try {
+      const reply = await complete(
+        this.command.client,
+        this.keys,
+        host.maxEvents,
+        batch.map((c) => ({
+          id: c.job.id,
+          token: c.job.token,
+          result: c.result,
+          keep: c.keep,
+        })),
+        request,
+        started.map((j) => j.id),
+      );
+      if (reply.leased !== undefined) {
+        for (const job of this.readLeased(reply.leased).jobs)
+          host.dispatch(job);
+      }
+      batch.forEach((c, i) => c.resolve(reply.codes[i]!));
+    } catch (err) {
+      if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
+      for (const c of batch) c.reject(err);
+    } finally {
+      this.completionsInFlight--;
+      // Gives back the slots and wakes the fetch loop, which waits while
+      // completions are being written.
+      host.unreserve(reservation);
+      // Completions that queued up while two batches were in flight.
+      if (this.flushScheduled) this.flushCompletions();
+    }
+  }
+
+  /**
+   * Blocks on the marker zsets of the given types. A client-side guard
+   * reconnects the blocking connection if the reply never comes (a silent
+   * network partition), so the loop can never hang forever.
+   */
+  private async block(types: string[], waitMs: number): Promise<void> {
+    if (waitMs <= 0) return;
+    this.interrupted = false;
+    const client = this.blocking.client;
+    try {
+      await ensureReady(client, 5000);
+    } catch {
+      return;
+    }
+    const seconds = Math.max(0.01, waitMs / 1000).toFixed(3);
+    let guard: NodeJS.Timeout | undefined;
+    const guardMs = waitMs + 3000;
+    try {
+      await Promise.race([
+        client.bzpopmin(...types.map((t) => this.keys.marker(t)), seconds),
+        new Promise<void>((resolve) => {
+          guard = setTimeout(() => {
+            client.disconnect(true);
+            resolve();
+          }, guardMs);
+        }),
+      ]);
+    } catch (err) {
+      // interrupt() cuts the blocking read on purpose: not a Redis problem.
+      const interrupted = this.interrupted;
+      this.interrupted = false;
+      if (!this.host.isStopping() && !interrupted) {
+        this.host.reportError(
+          mapRedisError(err),
+          `waiting for jobs on ${this.keys.queue}`,
+        );
+        await sleep(100);
+      }
+    } finally {
+      if (guard) clearTimeout(guard);
+    }
+  }
+
+  /** Ends a blocked wait at once (used by close and pause). */
+  interrupt(): void {
+    this.interrupted = true;
+    this.blocking.client.disconnect(!this.host.isStopping());
+  }
+}

@@ -1,0 +1,101 @@
+import type { ConnectionOptions } from '../redis/connection.ts';
+import type {
+  JobMap,
+  inferJobOutput,
+  inferJobProgress,
+  inferJobResultInput,
+} from '../contract/define.ts';
+import type { SerializedError } from '../errors.ts';
+import type { Job } from './job.ts';
+
+/** A handler for job type `TName`. @public */
+export type Handler<TJobs extends JobMap, TName extends keyof TJobs> = (
+  job: Job<inferJobOutput<TJobs, TName>, inferJobProgress<TJobs, TName>>,
+) =>
+  | Promise<inferJobResultInput<TJobs, TName>>
+  | inferJobResultInput<TJobs, TName>;
+
+/** Handlers by job type; a worker serves the types it has handlers for. @public */
+export type HandlerMap<TJobs extends JobMap> = {
+  [TName in keyof TJobs & string]?: Handler<TJobs, TName>;
+};
+
+/** Options of `createWorker`. @public */
+export interface WorkerOptions extends ConnectionOptions {
+  /** Jobs run at once over all types. @defaultValue 1 */
+  concurrency?: number;
+  /** Per-type caps under `concurrency`, e.g. `{ renderPdf: 2 }`. */
+  typeConcurrency?: Record<string, number>;
+  /**
+   * Jobs leased ahead of free slots while handlers are short (moving
+   * average under 10 ms), so the next job is at hand when one finishes.
+   * They hold real leases, and go back to waiting on close and pause, or
+   * after waiting 1 s for a slot. 0 turns prefetching off.
+   * @defaultValue the larger of concurrency and 16
+   */
+  prefetch?: number;
+  /** Lease length; renewed every third of it. @defaultValue 30000 */
+  leaseMs?: number;
+  /** Interval of the stalled-job check. @defaultValue 5000 */
+  stallCheckIntervalMs?: number;
+  /** Stalls allowed before a job fails with STALL_LIMIT. @defaultValue 1 */
+  maxStalls?: number;
+  /** Longest single blocking wait. @defaultValue 5000 */
+  blockTimeoutMs?: number;
+  /** Approximate cap of each queue's event stream. @defaultValue 10000 */
+  maxEvents?: number;
+  /** Log lines kept per job. @defaultValue 1000 */
+  maxLogLines?: number;
+  /** Start consuming at once. @defaultValue true */
+  autorun?: boolean;
+  /**
+   * While the worker runs, report promise rejections nobody handled (a
+   * handler that started a promise and forgot it) through the `error`
+   * event instead of letting Node end the process, which would turn every
+   * job in flight into a stall. Set false to keep Node's default.
+   * @defaultValue true
+   */
+  catchUnhandledRejections?: boolean;
+}
+
+/** Events a worker emits, for logs and metrics. @public */
+export interface WorkerEvents {
+  /** A handler finished and its result was stored. */
+  completed: [
+    info: { id: string; name: string; queue: string; result: unknown },
+  ];
+  /** An attempt failed; `willRetry` tells whether another attempt follows. */
+  failed: [
+    info: {
+      id: string;
+      name: string;
+      queue: string;
+      error: SerializedError;
+      willRetry: boolean;
+    },
+  ];
+  /** A write for a job was refused because this worker lost its lease. */
+  leaseLost: [
+    info: { id: string; name: string; queue: string; during: string },
+  ];
+  /** Stalled jobs were recovered by this worker's check. */
+  stalled: [info: { queue: string; requeued: number; failed: number }];
+  /** An internal error (Redis down, a listener threw); the worker carries on. */
+  error: [error: Error];
+}
+
+/** What `health()` reports. @public */
+export interface WorkerHealth {
+  /** True when both connections of every queue are ready and the worker runs. */
+  ready: boolean;
+  running: number;
+  paused: boolean;
+  closing: boolean;
+  /** Per queue: connection states, and whether the queue itself is paused. */
+  connections: {
+    queue: string;
+    command: string;
+    blocking: string;
+    queuePaused: boolean;
+  }[];
+}

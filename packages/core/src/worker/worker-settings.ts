@@ -1,0 +1,56 @@
+import { getDefinition, type JobRegistry } from '../contract/define.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
+import { SlotBook } from './slot-book.ts';
+import type { WorkerOptions } from './worker-options.ts';
+
+/** A setting that must be a positive number (INVALID_OPTION otherwise). */
+export function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `${name} must be a positive number, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The worker's slots: concurrency, per-type limits and the prefetch buffer. */
+export function slotBookFor(
+  registry: JobRegistry,
+  options: WorkerOptions,
+  concurrency: number,
+): SlotBook {
+  const typeLimit = new Map<string, number>();
+  for (const [name, limit] of Object.entries(options.typeConcurrency ?? {})) {
+    getDefinition(registry, name);
+    typeLimit.set(name, positive(limit, `typeConcurrency.${name}`));
+  }
+  const prefetch = options.prefetch ?? Math.max(concurrency, 16);
+  if (!Number.isInteger(prefetch) || prefetch < 0) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `prefetch must be a whole number >= 0, got ${String(prefetch)}`,
+    );
+  }
+  return new SlotBook(concurrency, typeLimit, prefetch);
+}
+
+/** The handled job types by queue, names sorted; every handler must be a function. */
+export function typesByQueue(
+  registry: JobRegistry,
+  handlers: Readonly<Record<string, unknown>>,
+  names: string[],
+): Map<string, string[]> {
+  const byQueue = new Map<string, string[]>();
+  for (const name of names.sort()) {
+    const def = getDefinition(registry, name);
+    if (typeof handlers[name] !== 'function') {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `handler for ${name} must be a function`,
+      );
+    }
+    byQueue.set(def.queue, [...(byQueue.get(def.queue) ?? []), name]);
+  }
+  return byQueue;
+}

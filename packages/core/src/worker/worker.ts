@@ -1,0 +1,395 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { defaults } from '../defaults.ts';
+import {
+  closeConnection,
+  openConnection,
+  checkEvictionPolicy,
+  ensureReady,
+  type Connection,
+  type Logger,
+} from '../redis/connection.ts';
+import {
+  QueueConsumer,
+  type ConsumerHost,
+  type Reservation,
+} from './queue-consumer.ts';
+import type { LeasedJob } from '../redis/transitions/lease.ts';
+import type { JobMap, JobRegistry } from '../contract/define.ts';
+import { ErrorCode, JobwireError, ShutdownError } from '../errors.ts';
+import { startJobRun } from './job-run.ts';
+import type { AnyHandler, JobRunHost, RunningJob } from './job-run-host.ts';
+import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
+import { Wakeup } from './wakeup.ts';
+import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
+import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
+import { positive, slotBookFor, typesByQueue } from './worker-settings.ts';
+import { trackRunning } from './stray-rejections.ts';
+import { trackForTests } from '../testing/track-open.ts';
+import { Queue } from '../producer/queue.ts';
+import { repairQueues, templateOf } from './repeat-repair.ts';
+import type {
+  HandlerMap,
+  WorkerEvents,
+  WorkerHealth,
+  WorkerOptions,
+} from './worker-options.ts';
+
+/**
+ * A consumer process for one or more job types, possibly across queues.
+ * @public
+ */
+export class Worker<TJobs extends JobMap> implements ConsumerHost {
+  readonly workerId = randomUUID().slice(0, 12);
+  readonly leaseMs: number;
+  readonly blockTimeoutMs: number;
+  readonly maxEvents: number;
+  private readonly emitter = new EventEmitter();
+  private readonly logger: Logger;
+  private readonly command: Connection;
+  private readonly consumers: QueueConsumer[] = [];
+  private readonly concurrency: number;
+  private readonly slots: SlotBook;
+  private readonly jobs = new Map<string, RunningJob>();
+  private readonly capacity = new Wakeup();
+  private readonly producer: Queue<TJobs>;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Apart from `timers`: close() keeps renewing until the last job settled. */
+  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly upkeep: LeaseUpkeep;
+  /** What every job run reads from this worker, built once. */
+  private readonly runHost: JobRunHost;
+  private stopping = false;
+  private paused = false;
+  private closed: Promise<void> | undefined;
+  private readonly options: WorkerOptions;
+
+  constructor(
+    readonly registry: JobRegistry<TJobs>,
+    readonly handlers: HandlerMap<TJobs>,
+    options: WorkerOptions = {},
+  ) {
+    this.options = options;
+    const common = resolveCommon(options);
+    this.logger = common.logger;
+    this.leaseMs = positive(options.leaseMs ?? defaults.leaseMs, 'leaseMs');
+    this.blockTimeoutMs = positive(
+      options.blockTimeoutMs ?? defaults.blockTimeoutMs,
+      'blockTimeoutMs',
+    );
+    this.maxEvents = options.maxEvents ?? defaults.maxEvents;
+    this.concurrency = positive(
+      options.concurrency ?? defaults.concurrency,
+      'concurrency',
+    );
+    const names = Object.keys(handlers).filter(
+      (n) => handlers[n] !== undefined,
+    );
+    if (names.length === 0) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        'createWorker(): give at least one handler',
+      );
+    }
+    this.slots = slotBookFor(registry, options, this.concurrency);
+    this.command = openConnection(options, 'command', this.logger);
+    this.producer = new Queue(registry, {
+      ...options,
+      connection: this.command.client,
+    });
+    const keys = makeKeyCache(common.prefix);
+    const byQueue = typesByQueue(registry, handlers, names);
+    for (const [queue, types] of byQueue) {
+      const blocking = openConnection(options, 'blocking', this.logger);
+      this.consumers.push(
+        new QueueConsumer(this, this.command, blocking, keys(queue), types),
+      );
+    }
+    this.upkeep = new LeaseUpkeep({
+      client: this.command.client,
+      consumers: this.consumers,
+      jobs: this.jobs,
+      slots: this.slots,
+      leaseMs: this.leaseMs,
+      maxEvents: this.maxEvents,
+      maxStalls: options.maxStalls ?? defaults.maxStalls,
+      reportError: (err, context) => this.reportError(err, context),
+      stalled: (info) => this.safeEmit('stalled', info),
+    });
+    this.runHost = this.makeRunHost();
+    trackForTests(
+      'worker',
+      `worker(${[...byQueue.keys()].join(',')})`,
+      () => this.closed === undefined,
+    );
+    if (options.autorun !== false) this.run();
+  }
+
+  /** Starts consuming (done by the constructor unless `autorun: false`). */
+  run(): void {
+    if (this.stopping)
+      throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
+    if (this.renewTimer !== undefined) return;
+    if (this.options.catchUnhandledRejections !== false)
+      trackRunning(this, true);
+    void ensureReady(this.command.client, 60_000)
+      .then(() =>
+        checkEvictionPolicy(
+          this.command.client,
+          this.options.strictRedisConfig ?? false,
+          this.logger,
+        ),
+      )
+      .catch((err: unknown) =>
+        this.reportError(err, 'checking the eviction policy'),
+      );
+    const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
+    this.renewTimer = setInterval(() => void this.upkeep.renew(), renewEvery);
+    this.timers.push(
+      setInterval(
+        () => void this.upkeep.handBack(this.slots.unparkStale()),
+        MAX_PARKED_MS / 4,
+      ),
+    );
+    const checkEvery =
+      this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
+    const check = async () => {
+      await this.upkeep.recoverStalled(checkEvery);
+      await this.repairRepeats();
+    };
+    this.timers.push(setInterval(() => void check(), checkEvery));
+    void ensureReady(this.command.client, 60_000)
+      .then(check)
+      .catch(() => {});
+    for (const c of this.consumers) c.start();
+  }
+
+  // ----- ConsumerHost -----
+
+  isStopping(): boolean {
+    return this.stopping;
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  reserve(types: readonly string[]): Reservation {
+    return this.slots.reserve(types);
+  }
+
+  unreserve(reservation: Reservation): void {
+    this.slots.unreserve(reservation);
+    this.capacity.notify();
+  }
+
+  waitForCapacity(): Promise<void> {
+    return this.capacity.wait(this.blockTimeoutMs);
+  }
+
+  dispatch(leased: LeasedJob): void {
+    // A fetch answered after pause() or close() began: hand the job back.
+    if (this.paused) void this.upkeep.handBack([leased]);
+    else if (!this.stopping && this.slots.tryOccupy(leased)) this.start(leased);
+    else this.slots.park(leased); // closing: the last sweep hands it back
+  }
+
+  /** Runs a job that holds a slot. */
+  private start(leased: LeasedJob): void {
+    // By lease token, unique per lease: a stale run of a job id (its lease
+    // lost) must not remove a newer run of the same id when it ends.
+    const key = runningKey(leased.queue, leased.token);
+    this.consumerOf(leased.queue).noteStarted(leased);
+    const running = startJobRun(this.runHost, leased);
+    this.jobs.set(key, running);
+    void running.done.finally(() => {
+      if (this.jobs.get(key) === running) this.jobs.delete(key);
+      this.slotFreed(leased);
+      this.capacity.notify();
+    });
+  }
+
+  /** Fills free slots from the prefetch buffer. */
+  private startParked(): void {
+    if (this.stopping || this.paused) return;
+    for (let job = this.slots.nextParked(); job; job = this.slots.nextParked())
+      this.start(job);
+  }
+
+  slotFreed(leased: LeasedJob): void {
+    // Called at the ack and again when the run ends: only the first counts.
+    if (this.slots.release(leased)) this.startParked();
+  }
+
+  reportError(err: unknown, context: string): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.emitter.listenerCount('error') > 0) this.safeEmit('error', error);
+    else this.logger.warn(`worker: ${context}: ${error.message}`);
+  }
+
+  /**
+   * Keeps every repeat schedule of this worker's queues with its one
+   * pending occurrence (see repeat-repair.ts).
+   */
+  private repairRepeats(): Promise<void> {
+    return repairQueues(
+      {
+        client: this.command.client,
+        maxEvents: this.maxEvents,
+        template: (spec) =>
+          templateOf(spec, this.registry, (name, payload, options) =>
+            this.producer.prepare(name, payload, options),
+          ),
+        reportError: (err, context) => this.reportError(err, context),
+      },
+      this.consumers.map((c) => c.keys),
+    );
+  }
+
+  private makeRunHost(): JobRunHost {
+    return {
+      client: this.command.client,
+      registry: this.registry as JobRegistry,
+      handlers: this.handlers as Record<string, AnyHandler | undefined>,
+      maxEvents: this.maxEvents,
+      maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
+      queueOf: (queue) => this.consumerOf(queue),
+      emit: (event, ...args) => this.safeEmit(event, ...args),
+      reportError: (err, context) => this.reportError(err, context),
+    };
+  }
+
+  private consumerOf(queue: string): QueueConsumer {
+    return this.consumers.find((c) => c.keys.queue === queue)!;
+  }
+
+  /** Emits an event; a throwing listener is logged, never crashes the loop. */
+  safeEmit<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    ...args: WorkerEvents[TEvent]
+  ): void {
+    try {
+      this.emitter.emit(event, ...args);
+    } catch (err) {
+      this.logger.error(
+        `a "${event}" listener threw (bug in the listener): ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /** Subscribes to a worker event. */
+  on<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    listener: (...args: WorkerEvents[TEvent]) => void,
+  ): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Unsubscribes from a worker event. */
+  off<TEvent extends keyof WorkerEvents>(
+    event: TEvent,
+    listener: (...args: WorkerEvents[TEvent]) => void,
+  ): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  // ----- control -----
+
+  /** Stops taking new jobs; running ones continue. */
+  pause(): void {
+    this.paused = true;
+    for (const c of this.consumers) c.interrupt();
+    void this.upkeep.handBack(this.slots.unpark());
+  }
+
+  /** Takes jobs again after `pause()`. */
+  resume(): void {
+    this.paused = false;
+    this.capacity.notify();
+  }
+
+  /** Number of handlers running now. */
+  get running(): number {
+    return this.jobs.size;
+  }
+
+  /** Readiness, covering the blocking connections too. */
+  health(): WorkerHealth {
+    const connections = this.consumers.map((c) => ({
+      queue: c.keys.queue,
+      command: this.command.client.status,
+      blocking: c.blocking.client.status,
+      queuePaused: c.queuePaused,
+    }));
+    return {
+      ready:
+        !this.stopping &&
+        connections.every(
+          (c) => c.command === 'ready' && c.blocking === 'ready',
+        ),
+      running: this.jobs.size,
+      paused: this.paused,
+      closing: this.stopping,
+      connections,
+    };
+  }
+
+  /**
+   * Stops taking jobs and waits for running ones. At `deadlineMs` their
+   * signals abort with ShutdownError and the jobs are handed back to
+   * waiting at once (no attempt counted), for another worker to run.
+   */
+  close(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.closed ??= this.doClose(
+      options.deadlineMs ?? defaults.shutdownDeadlineMs,
+    );
+    return this.closed;
+  }
+
+  private async doClose(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    trackRunning(this, false);
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.consumers) c.interrupt();
+    this.capacity.notify();
+    await this.upkeep.handBack(this.slots.unpark());
+    const all = () => Promise.all([...this.jobs.values()].map((j) => j.done));
+    let deadline: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      all().then(() => true),
+      new Promise<boolean>((resolve) => {
+        // Cleared below, so a quick close does not hold the process open.
+        deadline = setTimeout(() => resolve(false), deadlineMs);
+      }),
+    ]);
+    clearTimeout(deadline);
+    if (!finished) {
+      await Promise.all(
+        [...this.jobs.values()].map((j) => j.release(new ShutdownError())),
+      );
+    }
+    await Promise.all(this.consumers.map((c) => c.stopped()));
+    // Jobs a last completion batch prefetched while closing.
+    await this.upkeep.handBack(this.slots.unpark());
+    // Only now: a job still running, or a completion still being written,
+    // would otherwise outlive its lease and run again on another worker.
+    clearInterval(this.renewTimer);
+    await this.producer.close();
+    await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
+    await closeConnection(this.command);
+  }
+}
+
+/**
+ * Creates and starts a worker serving the job types that have a handler.
+ * @public
+ */
+export function createWorker<TJobs extends JobMap>(
+  registry: JobRegistry<TJobs>,
+  handlers: HandlerMap<TJobs>,
+  options?: WorkerOptions,
+): Worker<TJobs> {
+  return new Worker(registry, handlers, options);
+}
