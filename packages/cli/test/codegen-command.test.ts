@@ -23,6 +23,15 @@ const jobwire = join(repoRoot, 'packages/cli/src/main.ts');
 const codegenBin = join(repoRoot, 'packages/codegen/src/bin.ts');
 // tsx by absolute URL: `--import tsx` would resolve from the temp dir.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// The workspace runs jobwire from its sources through the root tsconfig's
+// paths; from a temp dir tsx would not find that tsconfig, and the packages'
+// exports would send it to an unbuilt dist/.
+const sourceEnv = {
+  ...process.env,
+  TSX_TSCONFIG_PATH: fileURLToPath(
+    new URL('../../../tsconfig.json', import.meta.url),
+  ),
+};
 
 const SCHEMA = `import { z } from 'zod';
 import { defineJobs, job } from '@jobwire/core';
@@ -68,6 +77,7 @@ function run(dir: string, entry: string[], args: string[]): Run {
     cwd: dir,
     encoding: 'utf8',
     timeout: 300_000,
+    env: sourceEnv,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

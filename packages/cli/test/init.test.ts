@@ -30,6 +30,15 @@ import { STARTER_SCHEMA } from '../src/init/starter.ts';
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 // tsx by absolute URL: `--import tsx` would resolve from the temp dir.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// The workspace runs jobwire from its sources through the root tsconfig's
+// paths; from a temp dir tsx would not find that tsconfig, and the packages'
+// exports would send it to an unbuilt dist/.
+const sourceEnv = {
+  ...process.env,
+  TSX_TSCONFIG_PATH: fileURLToPath(
+    new URL('../../../tsconfig.json', import.meta.url),
+  ),
+};
 
 function tempDir(): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'jobwire-init-')));
@@ -176,7 +185,7 @@ describe('jobwire init', { timeout: 120_000 }, () => {
       spawnSync(process.execPath, ['--import', tsx, main, 'init'], {
         cwd: dir,
         encoding: 'utf8',
-        env: { ...process.env, npm_config_user_agent: '' },
+        env: { ...sourceEnv, npm_config_user_agent: '' },
       });
     const first = run();
     expect(first.stderr).toBe('');

@@ -68,7 +68,10 @@ export interface Scratch {
  */
 export function makeScratch(): Scratch {
   removeAbandoned();
-  const dir = join(workRoot, randomBytes(6).toString('hex'));
+  const dir = join(
+    workRoot,
+    `${process.pid}-${randomBytes(6).toString('hex')}`,
+  );
   mkdirSync(dir, { recursive: true });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -139,17 +142,27 @@ export function makeScratch(): Scratch {
 }
 
 /**
- * Removes scratch dirs an interrupted run left behind (older than an hour,
- * so a concurrently running test file keeps its own): they would otherwise
- * be picked up by `tsc -p tsconfig.json` and eslint.
+ * Removes scratch dirs an interrupted run left behind, at the start of every
+ * run: a dir is named after the test process that made it, so one whose
+ * process is gone is abandoned, while a concurrently running test file keeps
+ * its own. Left behind, they would be picked up by `tsc -p tsconfig.json`.
  */
 function removeAbandoned(): void {
   if (!existsSync(workRoot)) return;
-  const cutoff = Date.now() - 3_600_000;
   for (const name of readdirSync(workRoot)) {
-    const path = join(workRoot, name);
-    if (statSync(path).mtimeMs < cutoff)
-      rmSync(path, { recursive: true, force: true });
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (pid === process.pid || (pid > 0 && isAlive(pid))) continue;
+    rmSync(join(workRoot, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
