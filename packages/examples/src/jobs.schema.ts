@@ -7,15 +7,16 @@ import { z } from 'zod';
 import { defineJobs, job } from '@jobwire/core';
 
 /**
- * An http(s) URL on a public domain name (no user info, no IP literal), as
+ * An http(s) URL on a domain name, `localhost` or an IPv4 address (no user
+ * info, no IPv6 literal), as
  * a regex, so contract.json carries the whole check: zod's URL check runs
  * the WHATWG parser, which JSON Schema validators in other languages do
  * not. Every string it matches also parses as a URL; the path, query and
- * fragment use RFC 3986 characters. The regex runs first: z.httpUrl()
+ * fragment use RFC 3986 characters. The regex runs first: z.url()
  * trims the string, so a regex after it would let "https://a.io\n" pass.
  */
 const HTTP_URL =
-  /^https?:\/\/(?=[^/?#:]{1,253}(?:[:/?#]|$))(?:(?![xX][nN]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?![xX][nN]--)[A-Za-z]{2,63}(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?(?:[/?#](?:[A-Za-z0-9\-._~:/?#@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)?$/;
+  /^https?:\/\/(?=[^/?#:]{1,253}(?:[:/?#]|$))(?:(?:(?![xX][nN]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?![xX][nN]--)[A-Za-z]{2,63}|localhost|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?(?:[/?#](?:[A-Za-z0-9\-._~:/?#@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)?$/;
 
 export const jobs = defineJobs({
   /** Sends a transactional email. */
@@ -59,7 +60,10 @@ export const jobs = defineJobs({
     queue: 'email',
     payload: z.object({
       /** Where to POST the event: an http(s) URL. */
-      url: z.string().regex(HTTP_URL).pipe(z.httpUrl()),
+      url: z
+        .string()
+        .regex(HTTP_URL)
+        .pipe(z.url({ protocol: /^https?$/ })),
       event: z.enum(['user.created', 'invoice.paid']),
       body: z.record(z.string(), z.unknown()),
     }),
