@@ -114,6 +114,32 @@ describe('dashboard', () => {
     });
   });
 
+  it('Remove stays armed when an event re-renders the panel between the two clicks', async () => {
+    await withDashboard(async (d) => {
+      const { id } = await d.queue.enqueue('sendEmail', email(1), {
+        delayMs: 600_000,
+      });
+      await d.signIn();
+      await d.page.click('[data-state="delayed"]');
+      await d.page.click(`#jobs tr[data-id="${id}"]`);
+      await expect
+        .poll(() => d.text('#detail [data-role="state"]'))
+        .toBe('Delayed');
+      const remove = '#detail button[data-action="remove"]';
+      await d.page.click(remove);
+      expect(await d.text(remove)).toBe('Confirm remove');
+
+      // Someone else promotes it: the 'promoted' event re-renders the panel.
+      await d.queue.promote(id);
+      await expect
+        .poll(() => d.text('#detail [data-role="state"]'))
+        .toBe('Waiting');
+      expect(await d.text(remove)).toBe('Confirm remove');
+      await d.page.click(remove);
+      await expect.poll(async () => d.queue.getJob(id)).toBeUndefined();
+    });
+  });
+
   it('pages through a state and filters by type', async () => {
     await withDashboard(async (d) => {
       await d.queue.enqueueBulk([

@@ -51,6 +51,13 @@ export function renderPlaceholder(el, title, text) {
   );
 }
 
+/**
+ * The job whose Remove is armed, and until when. It lives outside the
+ * button because events re-render the panel between the two clicks; a
+ * fresh button for the same job must stay armed.
+ */
+let armedRemove = { id: undefined, until: 0 };
+
 function actionButton({ action, label, allowed, why }, job, onAction) {
   const ok = allowed(job.state);
   const button = h(
@@ -64,20 +71,32 @@ function actionButton({ action, label, allowed, why }, job, onAction) {
     },
     label,
   );
-  let armed;
+  let timer;
+  const disarm = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (armedRemove.id === job.id) armedRemove = { id: undefined, until: 0 };
+    button.textContent = label;
+    button.classList.remove('armed');
+  };
+  const arm = (ms) => {
+    button.textContent = 'Confirm remove';
+    button.classList.add('armed');
+    timer = setTimeout(disarm, ms);
+  };
+  if (action === 'remove' && ok && armedRemove.id === job.id) {
+    const left = armedRemove.until - Date.now();
+    if (left > 0) arm(left);
+  }
   button.addEventListener('click', () => {
     // Removing cannot be undone: the first click arms, the second acts.
-    if (action === 'remove' && armed === undefined) {
-      button.textContent = 'Confirm remove';
-      button.classList.add('armed');
-      armed = setTimeout(() => {
-        armed = undefined;
-        button.textContent = label;
-        button.classList.remove('armed');
-      }, CONFIRM_MS);
+    if (action === 'remove' && timer === undefined) {
+      armedRemove = { id: job.id, until: Date.now() + CONFIRM_MS };
+      arm(CONFIRM_MS);
       return;
     }
-    clearTimeout(armed);
+    clearTimeout(timer);
+    if (action === 'remove') armedRemove = { id: undefined, until: 0 };
     button.disabled = true;
     onAction(action, job);
   });
