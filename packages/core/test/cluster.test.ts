@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -9,60 +7,19 @@ import {
   defineJobs,
   job,
 } from '../src/index.ts';
-import {
-  startRedis,
-  uniqueQueue,
-  type RedisServer,
-} from './helpers/redis-server.ts';
+import { startCluster, type TestCluster } from './helpers/redis-cluster.ts';
+import { uniqueQueue } from './helpers/redis-server.ts';
 
 // A real three-master Redis Cluster on loopback: every script must touch a
 // single slot, or Redis refuses it with CROSSSLOT.
-const nodes: RedisServer[] = [];
+let c: TestCluster;
 
 beforeAll(async () => {
-  for (let i = 0; i < 3; i++) {
-    nodes.push(
-      await startRedis({
-        extraArgs: [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-node-timeout',
-          '2000',
-        ],
-      }),
-    );
-  }
-  const created = spawnSync(
-    'redis-cli',
-    [
-      '--cluster',
-      'create',
-      ...nodes.map((n) => `127.0.0.1:${n.port}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (created.status !== 0)
-    throw new Error(
-      `cluster create failed: ${created.stdout}${created.stderr}`,
-    );
-  // Wait until every node agrees the cluster is up.
-  for (let i = 0; i < 100; i++) {
-    const info = spawnSync(
-      'redis-cli',
-      ['-p', String(nodes[0]!.port), 'cluster', 'info'],
-      { encoding: 'utf8' },
-    );
-    if (info.stdout.includes('cluster_state:ok')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('cluster did not become ready');
-}, 30_000);
+  c = await startCluster();
+}, 60_000);
 
 afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await c?.stop();
 });
 
 describe('Redis Cluster', () => {
@@ -80,9 +37,7 @@ describe('Redis Cluster', () => {
         delayMs: 50,
       }),
     });
-    const cluster = new Cluster(
-      nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
-    );
+    const cluster = c.client();
     const queue = createQueue(jobs, { connection: cluster });
     const events = createQueueEvents({
       connection: cluster,

@@ -123,7 +123,7 @@ export class JobStore {
   }
 
   /** The enqueue script's outcome per job: the stored job, or why it was refused. */
-  private async storeOutcomes(
+  async storeOutcomes(
     queue: string,
     jobs: readonly PreparedJob[],
   ): Promise<(StoredJob | JobwireError)[]> {
@@ -153,6 +153,7 @@ export class JobStore {
         );
         return r.outcomes;
       },
+      k.id,
     );
     return jobs.map((j, i) => {
       const o = outcomes[i]!;

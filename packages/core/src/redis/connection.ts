@@ -7,6 +7,11 @@ import {
   RedisUnavailableError,
 } from '../errors.ts';
 import { registerScripts, type RedisClient } from './scripts/index.ts';
+import {
+  clusterCannotServe,
+  ensureSlotServed,
+  isCluster,
+} from './cluster-slots.ts';
 import { trackForTests } from '../testing/track-open.ts';
 
 /** Where a logger's messages go. @public */
@@ -180,7 +185,13 @@ export function mapRedisError(err: unknown): unknown {
     /Command timed out|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|LOADING|Reached the max retries/i.test(
       msg,
     ) ||
-    err.name === 'MaxRetriesPerRequestError'
+    // Redis Cluster: a slot without a reachable master, or a cluster that
+    // declared itself down, after ioredis gave up redirecting.
+    /Too many Cluster redirections|^(ReplyError: )?(CLUSTERDOWN|TRYAGAIN|MOVED|ASK) |Cluster isn't ready|Cluster is ended|Failed to refresh slots cache|None of startup nodes is available/.test(
+      msg,
+    ) ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.name === 'ClusterAllFailedError'
   ) {
     return new RedisUnavailableError(
       `Redis unavailable: ${msg} (a write in flight may or may not have been applied)`,
@@ -190,17 +201,60 @@ export function mapRedisError(err: unknown): unknown {
   return err;
 }
 
-/** Runs `fn` once Redis is ready, mapping connection failures to typed errors. */
+/**
+ * Runs `fn` once Redis is ready, mapping connection failures to typed errors.
+ * On a Cluster, `slotKey` names a key of the slot `fn` works on: the call
+ * waits at most `timeoutMs` for that slot's master before anything is sent,
+ * and is given up (outcome unknown) once the slot stops being served while
+ * it is in flight, rather than after ioredis's redirection rounds.
+ */
 export async function withRedis<TResult>(
   client: RedisClient,
   timeoutMs: number,
   fn: () => Promise<TResult>,
+  slotKey?: string,
 ): Promise<TResult> {
   await ensureReady(client, timeoutMs);
   try {
-    return await fn();
+    if (slotKey === undefined || !isCluster(client)) return await fn();
+    await ensureSlotServed(client, slotKey, timeoutMs);
+    return await guardClusterCall(client, slotKey, timeoutMs, fn());
   } catch (err) {
     throw mapRedisError(err);
+  }
+}
+
+/**
+ * Settles with `call`, unless every `timeoutMs` while it runs the cluster
+ * is found unable to serve `key`: then fails with RedisUnavailableError.
+ * A slow call on a healthy cluster is left alone.
+ */
+async function guardClusterCall<TResult>(
+  cluster: Cluster,
+  key: string,
+  timeoutMs: number,
+  call: Promise<TResult>,
+): Promise<TResult> {
+  let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const guard = new Promise<never>((_, reject) => {
+    const check = async (): Promise<void> => {
+      if (settled) return;
+      if (await clusterCannotServe(cluster, key, timeoutMs)) {
+        reject(
+          new RedisUnavailableError(
+            `Redis Cluster cannot serve the slot of ${key} (master unreachable or CLUSTERDOWN); gave up after ${timeoutMs} ms (connectTimeoutMs); the call may or may not have been applied`,
+          ),
+        );
+      } else if (!settled) timer = setTimeout(() => void check(), timeoutMs);
+    };
+    timer = setTimeout(() => void check(), timeoutMs);
+  });
+  try {
+    return await Promise.race([call, guard]);
+  } finally {
+    settled = true;
+    clearTimeout(timer);
   }
 }
 

@@ -3,6 +3,7 @@ import {
   mapRedisError,
   type Connection,
 } from '../redis/connection.ts';
+import { ErrorCode, JobwireError } from '../errors.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import {
   complete,
@@ -66,6 +67,12 @@ export class QueueConsumer {
   private loop: Promise<void> | undefined;
   /** Whether the last fetch saw the queue paused (for health). */
   queuePaused = false;
+  /**
+   * Whether the last call for this queue found Redis unavailable (for
+   * health): on a Cluster the client stays ready while the queue's slot
+   * is unserved or the cluster is down, so only a call can tell.
+   */
+  unavailable = false;
   private interrupted = false;
   private completions: PendingCompletion[] = [];
   private flushScheduled = false;
@@ -114,13 +121,11 @@ export class QueueConsumer {
         jobs = r.jobs;
         wait = r.waitMs;
         failures = 0;
+        this.unavailable = false;
       } catch (err) {
         host.unreserve(reservation);
         if (host.isStopping()) break;
-        host.reportError(
-          mapRedisError(err),
-          `fetching jobs from ${this.keys.queue}`,
-        );
+        this.noteFailure(err, `fetching jobs from ${this.keys.queue}`);
         await sleep(Math.min(100 * 2 ** failures++, 2000));
         continue;
       }
@@ -348,7 +353,9 @@ export class QueueConsumer {
     const guardMs = waitMs + 3000;
     try {
       await Promise.race([
-        client.bzpopmin(...types.map((t) => this.keys.marker(t)), seconds),
+        client
+          .bzpopmin(...types.map((t) => this.keys.marker(t)), seconds)
+          .then(() => (this.unavailable = false)),
         new Promise<void>((resolve) => {
           guard = setTimeout(() => {
             client.disconnect(true);
@@ -361,15 +368,23 @@ export class QueueConsumer {
       const interrupted = this.interrupted;
       this.interrupted = false;
       if (!this.host.isStopping() && !interrupted) {
-        this.host.reportError(
-          mapRedisError(err),
-          `waiting for jobs on ${this.keys.queue}`,
-        );
+        this.noteFailure(err, `waiting for jobs on ${this.keys.queue}`);
         await sleep(100);
       }
     } finally {
       if (guard) clearTimeout(guard);
     }
+  }
+
+  /** Reports a failed call, and marks the queue unavailable if Redis was. */
+  private noteFailure(err: unknown, context: string): void {
+    const mapped = mapRedisError(err);
+    if (
+      mapped instanceof JobwireError &&
+      mapped.code === ErrorCode.REDIS_UNAVAILABLE
+    )
+      this.unavailable = true;
+    this.host.reportError(mapped, context);
   }
 
   /** Ends a blocked wait at once (used by close and pause). */

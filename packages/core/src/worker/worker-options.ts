@@ -86,7 +86,11 @@ export interface WorkerEvents {
 
 /** What `health()` reports. @public */
 export interface WorkerHealth {
-  /** True when both connections of every queue are ready and the worker runs. */
+  /**
+   * True when the worker runs and every queue is reachable: both its
+   * connections are ready, and on a Redis Cluster its slot's master is
+   * connected and its last call did not find the cluster down.
+   */
   ready: boolean;
   running: number;
   paused: boolean;
@@ -97,5 +101,10 @@ export interface WorkerHealth {
     command: string;
     blocking: string;
     queuePaused: boolean;
+    /**
+     * False while the queue's last call found Redis unavailable (on a
+     * Cluster: its slot unserved, or CLUSTERDOWN), until a call succeeds.
+     */
+    reachable: boolean;
   }[];
 }

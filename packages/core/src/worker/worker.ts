@@ -20,6 +20,7 @@ import { ErrorCode, JobwireError, ShutdownError } from '../errors.ts';
 import { startJobRun } from './job-run.ts';
 import type { AnyHandler, JobRunHost, RunningJob } from './job-run-host.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
+import { workerHealth } from './health.ts';
 import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
 import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
@@ -315,25 +316,13 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return this.jobs.size;
   }
 
-  /** Readiness, covering the blocking connections too. */
+  /** Readiness, covering the blocking connections and Cluster slots too. */
   health(): WorkerHealth {
-    const connections = this.consumers.map((c) => ({
-      queue: c.keys.queue,
-      command: this.command.client.status,
-      blocking: c.blocking.client.status,
-      queuePaused: c.queuePaused,
-    }));
-    return {
-      ready:
-        !this.stopping &&
-        connections.every(
-          (c) => c.command === 'ready' && c.blocking === 'ready',
-        ),
-      running: this.jobs.size,
+    return workerHealth(this.consumers, this.command.client, {
+      stopping: this.stopping,
       paused: this.paused,
-      closing: this.stopping,
-      connections,
-    };
+      running: this.jobs.size,
+    });
   }
 
   /**

@@ -1,0 +1,135 @@
+/**
+ * Redis Cluster reachability per hash slot. A Cluster client stays `ready`
+ * while one of its masters is down, and ioredis then retries a command on
+ * that master's slots for up to `maxRedirections` rounds before failing
+ * with an uncoded error. These checks let jobwire see an unserved slot
+ * before it sends, and bound a call whose slot stops being served.
+ */
+import { Cluster, type Redis } from 'ioredis';
+import { RedisUnavailableError } from '../errors.ts';
+import type { RedisClient } from './scripts/index.ts';
+
+/** CRC16/XMODEM, the checksum Redis Cluster hashes keys with. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++)
+      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The hash slot of a key, honouring a `{hash tag}` as Redis does. */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open !== -1) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) key = key.slice(open + 1, close);
+  }
+  return crc16(new TextEncoder().encode(key)) % 16384;
+}
+
+/** Whether a client is a Cluster (only then do slots matter). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** The master that serves a key's slot, as the client's slot table says. */
+function slotMaster(
+  cluster: Cluster,
+  key: string,
+): { slot: number; nodeKey: string | undefined; node: Redis | undefined } {
+  const slot = keySlot(key);
+  const nodeKey = cluster.slots[slot]?.[0];
+  const node =
+    nodeKey === undefined
+      ? undefined
+      : cluster
+          .nodes('all')
+          .find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
+  return { slot, nodeKey, node };
+}
+
+/**
+ * How the slot of `key` is served: `ready` (its master's connection is up),
+ * `unknown` (not connected yet: ioredis connects to nodes lazily) or `down`
+ * (the connection is lost or being re-made). Always `ready` for a client
+ * that is not a Cluster.
+ */
+export function slotState(
+  client: RedisClient,
+  key: string,
+): 'ready' | 'unknown' | 'down' {
+  if (!isCluster(client) || client.status !== 'ready') return 'ready';
+  const { node } = slotMaster(client, key);
+  if (node === undefined) return 'down';
+  if (node.status === 'ready') return 'ready';
+  return node.status === 'wait' ? 'unknown' : 'down';
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the master of `key`'s slot is connected, for at most
+ * `timeoutMs`, then fails with RedisUnavailableError. Nothing is sent for
+ * the caller meanwhile, so nothing was written when it fails. A lost node
+ * is dropped from ioredis's pool; refreshing the slot table brings it (or
+ * the replica that took over its slots) back, so recovery needs no call to
+ * go through first.
+ */
+export async function ensureSlotServed(
+  cluster: Cluster,
+  key: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let refreshedAt = 0;
+  for (;;) {
+    const { slot, nodeKey, node } = slotMaster(cluster, key);
+    if (node?.status === 'ready') return;
+    if (node?.status === 'wait') {
+      // Lazily created: connect now; a refused connection ends it at once.
+      node.connect().catch(() => {});
+    } else if (Date.now() - refreshedAt >= 200) {
+      refreshedAt = Date.now();
+      cluster.refreshSlotsCache();
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new RedisUnavailableError(
+        `Redis Cluster slot ${slot} (of ${key}) is not served: its master ${nodeKey ?? '(none)'} is not reachable within ${timeoutMs} ms (connectTimeoutMs); nothing was written`,
+      );
+    }
+    await sleep(Math.min(25, left));
+  }
+}
+
+/**
+ * Whether the cluster cannot serve `key` now: its master is not connected,
+ * or that master reports `cluster_state:fail` (CLUSTERDOWN). Asked of the
+ * master directly, so it is one round trip and no redirection.
+ */
+export async function clusterCannotServe(
+  cluster: Cluster,
+  key: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const { node } = slotMaster(cluster, key);
+  if (node?.status !== 'ready') return true;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const info = await Promise.race([
+      node.call('CLUSTER', 'INFO') as Promise<string>,
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('cluster_state:fail'), timeoutMs);
+      }),
+    ]);
+    return !String(info).includes('cluster_state:ok');
+  } catch {
+    return true;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,38 @@
+import { slotState } from '../redis/cluster-slots.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
+import type { QueueConsumer } from './queue-consumer.ts';
+import type { WorkerHealth } from './worker-options.ts';
+
+/**
+ * What `Worker#health()` reports. A queue is reachable when its last call
+ * did not find Redis unavailable and, on a Cluster, the master of its slot
+ * is connected on both the command and the blocking client: a Cluster
+ * client's own status stays `ready` while one of its masters is down.
+ */
+export function workerHealth(
+  consumers: readonly QueueConsumer[],
+  command: RedisClient,
+  state: { stopping: boolean; paused: boolean; running: number },
+): WorkerHealth {
+  const connections = consumers.map((c) => ({
+    queue: c.keys.queue,
+    command: command.status,
+    blocking: c.blocking.client.status,
+    queuePaused: c.queuePaused,
+    reachable:
+      !c.unavailable &&
+      slotState(command, c.keys.id) !== 'down' &&
+      slotState(c.blocking.client, c.keys.id) !== 'down',
+  }));
+  return {
+    ready:
+      !state.stopping &&
+      connections.every(
+        (c) => c.command === 'ready' && c.blocking === 'ready' && c.reachable,
+      ),
+    running: state.running,
+    paused: state.paused,
+    closing: state.stopping,
+    connections,
+  };
+}

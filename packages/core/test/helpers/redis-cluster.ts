@@ -1,0 +1,139 @@
+/**
+ * A real three-master Redis Cluster on loopback, without replicas, for
+ * tests: each node is a private redis-server (test-kit), joined with
+ * `redis-cli --cluster create`. A node can be killed and restarted on the
+ * same port and dir, so it rejoins with its nodes.conf and slots.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Cluster } from 'ioredis';
+import { startRedis, type RedisServer } from './redis-server.ts';
+import { sleep, waitFor } from './wait.ts';
+
+const run = promisify(execFile);
+
+export interface TestCluster {
+  nodes: RedisServer[];
+  /** An ioredis Cluster client over every node; the caller quits it. */
+  client(): Cluster;
+  /** Runs redis-cli against one node; resolves with its stdout. */
+  cli(node: RedisServer, ...args: string[]): Promise<string>;
+  /** The node whose slots hold `queue`'s keys (its `{queue}` hash tag). */
+  nodeOf(queue: string): Promise<RedisServer>;
+  /** Queue names, made from `base`, whose slots the given node serves. */
+  queueOn(node: RedisServer, base: string): Promise<string>;
+  /** Waits until every live node reports `cluster_state:<state>`. */
+  waitForState(state: 'ok' | 'fail', timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartClusterOptions {
+  /** cluster-node-timeout: how soon a dead master is marked failed. */
+  nodeTimeoutMs?: number;
+  /** cluster-require-full-coverage (Redis's default is yes). */
+  fullCoverage?: boolean;
+}
+
+/** Starts three masters and joins them into one cluster covering every slot. */
+export async function startCluster(
+  options: StartClusterOptions = {},
+): Promise<TestCluster> {
+  const nodes: RedisServer[] = [];
+  const down = new Set<RedisServer>();
+  try {
+    for (let i = 0; i < 3; i++) {
+      nodes.push(
+        await startRedis({
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-node-timeout',
+            String(options.nodeTimeoutMs ?? 2000),
+            '--cluster-require-full-coverage',
+            options.fullCoverage === false ? 'no' : 'yes',
+          ],
+        }),
+      );
+    }
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { timeout: 60_000 },
+    );
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+  const cli = async (node: RedisServer, ...args: string[]) =>
+    (await run('redis-cli', ['-p', String(node.port), ...args])).stdout;
+  const cluster: TestCluster = {
+    nodes,
+    client: () =>
+      new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: n.port }))),
+    cli,
+    async nodeOf(queue) {
+      const live = nodes.find((n) => !down.has(n))!;
+      const slot = Number(await cli(live, 'CLUSTER', 'KEYSLOT', `{${queue}}`));
+      // Lines: <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <ranges…>
+      for (const line of (await cli(live, 'CLUSTER', 'NODES')).split('\n')) {
+        const fields = line.trim().split(' ');
+        const port = Number(/:(\d+)@/.exec(fields[1] ?? '')?.[1]);
+        for (const range of fields.slice(8)) {
+          const [start, end = start] = range.split('-').map(Number);
+          if (slot >= start! && slot <= end!) {
+            const node = nodes.find((n) => n.port === port);
+            if (node) return node;
+          }
+        }
+      }
+      throw new Error(`no node serves slot ${slot} of ${queue}`);
+    },
+    async queueOn(node, base) {
+      for (let i = 0; i < 200; i++) {
+        const q = `${base}-${i}`;
+        if ((await cluster.nodeOf(q)) === node) return q;
+      }
+      throw new Error(`no queue name from ${base} lands on port ${node.port}`);
+    },
+    async waitForState(state, timeoutMs = 30_000) {
+      await waitFor(
+        async () => {
+          for (const n of nodes) {
+            if (down.has(n)) continue;
+            const info = await cli(n, 'CLUSTER', 'INFO').catch(() => '');
+            if (!info.includes(`cluster_state:${state}`)) return false;
+          }
+          return true;
+        },
+        timeoutMs,
+        `cluster_state:${state} on every live node`,
+      );
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+  // Kill and restart go through these, so state checks skip a dead node.
+  for (const n of nodes) {
+    const { kill9, restart } = n;
+    n.kill9 = async () => {
+      down.add(n);
+      await kill9();
+    };
+    n.restart = async () => {
+      await restart();
+      down.delete(n);
+    };
+  }
+  await cluster.waitForState('ok');
+  // `cluster create` returns before every node has seen every other.
+  await sleep(100);
+  return cluster;
+}
