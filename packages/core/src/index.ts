@@ -68,6 +68,11 @@ export {
   ValidationError,
 } from './errors.ts';
 export type { SerializedError, ValidationIssue } from './errors.ts';
+export {
+  BulkEnqueueError,
+  type BulkOutcome,
+  type BulkStoredJob,
+} from './producer/bulk.ts';
 export { priorityLevels } from './types.ts';
 export type {
   Backoff,

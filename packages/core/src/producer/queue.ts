@@ -34,6 +34,7 @@ import { JobStore, type StoredJob } from './job-store.ts';
 import { listRepeats, repeatSpec, scheduleRepeat } from './repeat-schedules.ts';
 import { ResultReader } from './result-reader.ts';
 import { checkBulkItem, checkJob } from './prepare.ts';
+import { bulkResult, storeBulk } from './bulk.ts';
 import { enqueueSettings, type PreparedJob } from './prepared-job.ts';
 import { checkRepeat, type RepeatOptions } from './repeat.ts';
 
@@ -107,9 +108,12 @@ export class Queue<TJobs extends JobMap> {
   }
 
   /**
-   * Validates every item first, then stores them atomically per chunk of
-   * `bulkChunkSize` (one round trip each). One invalid item rejects the
-   * whole call before anything is written.
+   * Validates every item first (one invalid item rejects the whole call
+   * before anything is written), then stores them per queue, each chunk of
+   * `bulkChunkSize` jobs of one queue atomically in one round trip. If
+   * some items are stored and others are not (a queue's Redis Cluster node
+   * is down), rejects with BulkEnqueueError, whose `outcomes` say per item
+   * what was stored; if none is, with the error itself.
    */
   async enqueueBulk(
     items: readonly BulkItem<TJobs>[],
@@ -119,20 +123,15 @@ export class Queue<TJobs extends JobMap> {
         this.prepare(item.name, item.payload, item.options),
       ),
     );
-    const out: JobHandle<unknown>[] = new Array<JobHandle<unknown>>(
-      prepared.length,
+    const outcomes = await storeBulk<JobHandle<unknown>>(
+      prepared,
+      this.bulkChunkSize,
+      async (queue, jobs) =>
+        (await this.jobStore.storeOutcomes(queue, jobs)).map((o) =>
+          o instanceof Error ? o : this.handle(o),
+        ),
     );
-    for (const [queue, indexes] of indexesByQueue(prepared)) {
-      for (let start = 0; start < indexes.length; start += this.bulkChunkSize) {
-        const chunk = indexes.slice(start, start + this.bulkChunkSize);
-        const handles = await this.store(
-          queue,
-          chunk.map((i) => prepared[i]!),
-        );
-        chunk.forEach((i, k) => (out[i] = handles[k]!));
-      }
-    }
-    return out;
+    return bulkResult(outcomes);
   }
 
   /** @internal Checks a job and builds its script input; touches no I/O. */
@@ -349,17 +348,6 @@ export class Queue<TJobs extends JobMap> {
     await this.results.close();
     await closeConnection(this.conn);
   }
-}
-
-/** The indexes of the jobs of each queue, in order. */
-function indexesByQueue(jobs: readonly PreparedJob[]): Map<string, number[]> {
-  const byQueue = new Map<string, number[]>();
-  jobs.forEach((p, i) => {
-    const list = byQueue.get(p.queue) ?? [];
-    list.push(i);
-    byQueue.set(p.queue, list);
-  });
-  return byQueue;
 }
 
 /**

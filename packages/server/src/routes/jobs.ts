@@ -1,8 +1,11 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import {
+  BulkEnqueueError,
   ErrorCode,
+  JobwireError,
   type BulkItem,
+  type BulkStoredJob,
   type EnqueueOptions,
   type JobInfo,
   type JobMap,
@@ -51,6 +54,20 @@ const toItem = (j: JobInput): BulkItem<JobMap> => ({
   name: j.name,
   payload: j.payload,
   ...(j.options !== undefined ? { options: toEnqueueOptions(j.options) } : {}),
+});
+
+/** A stored job as the API reports it. */
+const storedJob = (h: BulkStoredJob) => ({
+  id: h.id,
+  name: h.name,
+  queue: h.queue,
+  duplicate: h.duplicate,
+});
+
+/** Why an item of a bulk enqueue was not stored: its code and message. */
+const itemError = (e: Error) => ({
+  code: e instanceof JobwireError ? e.code : 'INTERNAL',
+  message: e instanceof JobwireError ? e.message : 'internal server error',
 });
 
 /** `/jobs` and `/jobs/:id…`: list, show, enqueue, and the per-job actions. */
@@ -110,18 +127,25 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
         ? parseWith(bulkBody, raw)
         : parseWith(jobInput, raw);
     if ('jobs' in body) {
-      const handles = await queue.enqueueBulk(body.jobs.map(toItem));
-      return c.json(
-        {
-          jobs: handles.map((h) => ({
-            id: h.id,
-            name: h.name,
-            queue: h.queue,
-            duplicate: h.duplicate,
-          })),
-        },
-        201,
-      );
+      try {
+        const handles = await queue.enqueueBulk(body.jobs.map(toItem));
+        return c.json({ jobs: handles.map(storedJob) }, 201);
+      } catch (err) {
+        if (!(err instanceof BulkEnqueueError)) throw err;
+        // Some stored, some not: 207, and per item what happened, so a
+        // client retries exactly the failed ones (a 5xx would invite a
+        // retry of the whole request, storing the others twice).
+        c.header('Cache-Control', 'no-store');
+        return c.json(
+          {
+            error: { code: err.code, message: err.message },
+            jobs: err.outcomes.map((o) =>
+              o.ok ? storedJob(o.handle) : { error: itemError(o.error) },
+            ),
+          },
+          207,
+        );
+      }
     }
     const item = toItem(body);
     const h = await queue.enqueue(item.name, item.payload, item.options);
