@@ -135,7 +135,6 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
         // Some stored, some not: 207, and per item what happened, so a
         // client retries exactly the failed ones (a 5xx would invite a
         // retry of the whole request, storing the others twice).
-        c.header('Cache-Control', 'no-store');
         return c.json(
           {
             error: { code: err.code, message: err.message },
