@@ -12,6 +12,7 @@ import {
   type LeaseRequest,
   type LeasedJob,
 } from '../redis/transitions/lease.ts';
+import { MarkerWait } from './marker-wait.ts';
 import { sleep } from './wakeup.ts';
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
@@ -66,7 +67,6 @@ export class QueueConsumer {
   private loop: Promise<void> | undefined;
   /** Whether the last fetch saw the queue paused (for health). */
   queuePaused = false;
-  private interrupted = false;
   private completions: PendingCompletion[] = [];
   private flushScheduled = false;
   private completionsInFlight = 0;
@@ -74,6 +74,7 @@ export class QueueConsumer {
   private leaseCalls = 0;
   /** Prefetched jobs started since the last completion batch: reported with it. */
   private started: LeasedJob[] = [];
+  private readonly markerWait: MarkerWait;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -81,7 +82,9 @@ export class QueueConsumer {
     readonly blocking: Connection,
     readonly keys: QueueKeys,
     readonly types: readonly string[],
-  ) {}
+  ) {
+    this.markerWait = new MarkerWait(host, blocking, keys.queue);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -130,8 +133,8 @@ export class QueueConsumer {
       // A short batch means nothing else is waiting: block at once rather
       // than ask again. A job enqueued meanwhile has set the marker.
       if (jobs.length >= total || host.isStopping()) continue;
-      await this.block(
-        quotas.map(([t]) => t),
+      await this.markerWait.block(
+        quotas.map(([t]) => this.keys.marker(t)),
         wait,
       );
     }
@@ -329,52 +332,8 @@ export class QueueConsumer {
     }
   }
 
-  /**
-   * Blocks on the marker zsets of the given types. A client-side guard
-   * reconnects the blocking connection if the reply never comes (a silent
-   * network partition), so the loop can never hang forever.
-   */
-  private async block(types: string[], waitMs: number): Promise<void> {
-    if (waitMs <= 0) return;
-    this.interrupted = false;
-    const client = this.blocking.client;
-    try {
-      await ensureReady(client, 5000);
-    } catch {
-      return;
-    }
-    const seconds = Math.max(0.01, waitMs / 1000).toFixed(3);
-    let guard: NodeJS.Timeout | undefined;
-    const guardMs = waitMs + 3000;
-    try {
-      await Promise.race([
-        client.bzpopmin(...types.map((t) => this.keys.marker(t)), seconds),
-        new Promise<void>((resolve) => {
-          guard = setTimeout(() => {
-            client.disconnect(true);
-            resolve();
-          }, guardMs);
-        }),
-      ]);
-    } catch (err) {
-      // interrupt() cuts the blocking read on purpose: not a Redis problem.
-      const interrupted = this.interrupted;
-      this.interrupted = false;
-      if (!this.host.isStopping() && !interrupted) {
-        this.host.reportError(
-          mapRedisError(err),
-          `waiting for jobs on ${this.keys.queue}`,
-        );
-        await sleep(100);
-      }
-    } finally {
-      if (guard) clearTimeout(guard);
-    }
-  }
-
   /** Ends a blocked wait at once (used by close and pause). */
   interrupt(): void {
-    this.interrupted = true;
-    this.blocking.client.disconnect(!this.host.isStopping());
+    this.markerWait.interrupt();
   }
 }
