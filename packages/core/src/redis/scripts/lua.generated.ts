@@ -2489,9 +2489,9 @@ return 1
   (its stored options are missing or not JSON: hand-written or legacy) is
   failed with CORRUPT_JOB instead; every field is read and checked before a
   job's first write, so such a hash never aborts the check halfway.
-  A job still marked unstarted (\`un\`: prefetched, and its worker never
+  A job still marked 'un' (prefetched, and its worker never
   reported starting its handler) did not cause the stall: it goes back to
-  waiting with no stall counted, once (\`fq\`; see leaseJobs in lease.lua).
+  waiting with no stall counted, once ('fq'; see leaseJobs in lease.lua).
   So does a job leased by a call whose reply its worker reported lost (the
   token's call prefix is in \`lost leases\`; see markLostLeases).
 
