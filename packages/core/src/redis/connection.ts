@@ -246,13 +246,13 @@ export async function closeConnection(conn: Connection): Promise<void> {
   closing.add(client);
   if (client.status !== 'ready') {
     // Never connected (or reconnecting): nothing to flush, so no QUIT.
-    endNow(client);
+    await endNow(client);
     return;
   }
   try {
     await client.quit();
   } catch {
-    endNow(client);
+    await endNow(client);
   }
 }
 
@@ -262,9 +262,15 @@ export async function closeConnection(conn: Connection): Promise<void> {
  * attempt and leaves the client in that state for ever, never 'end': the
  * client leaked, and with it whatever waited for its end. Starting an
  * attempt and cutting it at once makes ioredis end it: the attempt is
- * abandoned before it opens a socket.
+ * abandoned before it opens a socket. Resolves once the client has ended
+ * (ioredis ends it a tick later), or after 2 s at most.
  */
-function endNow(client: RedisClient): void {
+async function endNow(client: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => {
+    client.once('end', () => resolve());
+    timer = setTimeout(resolve, 2000);
+  });
   client.disconnect();
   if (
     client instanceof Redis &&
@@ -273,4 +279,6 @@ function endNow(client: RedisClient): void {
     client.connect().catch(() => {});
     client.disconnect();
   }
+  if (client.status !== 'end') await ended;
+  clearTimeout(timer);
 }
