@@ -4,12 +4,18 @@
  * instead of reading .lua files at run time, so a bundled or installed build
  * needs no files next to its code. The .lua files stay the source of truth.
  *
+ * Job-hash fields are written `F.<name>` in the .lua files, a name from the
+ * JobField table (src/redis/job-fields.ts), and replaced here with the
+ * quoted letter: the table is their one owner, and the scripts pay nothing
+ * for it at run time. An unknown name fails the generation.
+ *
  *   tsx packages/core/scripts/gen-lua.ts           rewrite the module
  *   tsx packages/core/scripts/gen-lua.ts --check   exit 1 when it is stale (CI)
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
+import { JobField } from '../src/redis/job-fields.ts';
 
 const scriptDir = new URL('../src/redis/scripts/', import.meta.url);
 
@@ -33,6 +39,24 @@ function inline(source: string, seen: Set<string>): string {
   });
 }
 
+/** A job-hash field token in a .lua file: `F.<name>`, a key of JobField. */
+export const FIELD_TOKEN = /\bF\.([A-Za-z_]\w*)/g;
+
+/**
+ * Replaces every `F.<name>` token with its JobField letter, quoted as a Lua
+ * string. Throws on a name JobField lacks, naming the file.
+ */
+export function substituteFields(lua: string, file: string): string {
+  return lua.replace(FIELD_TOKEN, (token, name: string) => {
+    if (!Object.hasOwn(JobField, name)) {
+      throw new Error(
+        `gen-lua: ${file} names job field ${token}, which JobField (src/redis/job-fields.ts) lacks`,
+      );
+    }
+    return `'${JobField[name as keyof typeof JobField]}'`;
+  });
+}
+
 /** A template literal that evaluates to exactly `text`. */
 function templateLiteral(text: string): string {
   return `\`${text.replace(/[\\`]|\$\{/g, (m) => `\\${m}`)}\``;
@@ -44,9 +68,9 @@ export async function renderLuaModule(): Promise<string> {
     .filter((f) => /^\w+-\d+\.lua$/.test(f))
     .sort();
   const entries = files.map((file) => {
-    const lua = inline(
-      readFileSync(new URL(file, scriptDir), 'utf8'),
-      new Set(),
+    const lua = substituteFields(
+      inline(readFileSync(new URL(file, scriptDir), 'utf8'), new Set()),
+      file,
     );
     return `  '${file}': ${templateLiteral(lua)},`;
   });

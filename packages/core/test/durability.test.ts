@@ -3,7 +3,8 @@
  * enqueue script), on a real redis-server. This machine runs Redis 7.0,
  * which has no WAITAOF: `aof: true` is asserted to fail with
  * DURABILITY_UNAVAILABLE there (and on AOF-off servers on 7.2+), with the
- * job stored all the same.
+ * job stored all the same. The success paths, with a real replica and on a
+ * server with WAITAOF, are in durability-replicas.test.ts.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

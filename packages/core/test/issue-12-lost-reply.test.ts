@@ -3,11 +3,20 @@
  * on the client, the script has still run on the server, and the jobs it
  * leased wait out their lease without ever starting. They were then charged
  * a stall they did not cause (with `maxStalls: 0`, failed at once).
+ *
+ * The documented limit (docs/guarantees.md, clause 7): the worker records a
+ * lost reply in Redis, so a worker that cannot reach Redis for longer than
+ * the lease cannot record it in time, and another worker's stall check
+ * charges the stall.
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
+import { queueKeys } from '../src/redis/keys.ts';
+import { scripts } from '../src/redis/scripts/index.ts';
+import { startForwarder } from './faults/harness/forwarder.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
 
@@ -60,6 +69,90 @@ describe('issue 12: a lost leasing reply charges no stall', () => {
       expect(info?.deliveries).toBe(2);
     } finally {
       await worker.close();
+      raw.disconnect();
+      await queue.close();
+    }
+  });
+
+  it('a lost reply is charged a stall when the worker cannot reach Redis for longer than the lease', async () => {
+    const q = uniqueQueue();
+    const k = queueKeys('jobwire', q);
+    const reg = defineJobs({
+      work: job({
+        queue: q,
+        payload: z.object({ n: z.number() }),
+        result: z.object({ by: z.string() }),
+      }),
+    });
+    const raw = new Redis(redis.url);
+    const queue = createQueue(reg, { connection: redis.url });
+    const forwarder = await startForwarder(redis.server.port);
+    const runs: string[] = [];
+    const handler = (by: string) => () => {
+      runs.push(by);
+      return { by };
+    };
+    const settings = {
+      ...fastWorkerSettings,
+      maxStalls: 1,
+      commandTimeoutMs: 300,
+      logger: { warn: () => {}, error: () => {} },
+    };
+    // Worker a reaches Redis only through the forwarder.
+    const a = createWorker(
+      reg,
+      { work: handler('a') },
+      { ...settings, connection: `redis://127.0.0.1:${forwarder.port}` },
+    );
+    a.on('error', () => {});
+    let b: ReturnType<typeof createWorker<typeof reg.jobs>> | undefined;
+    try {
+      await waitFor(() => a.health().ready, 5000, 'worker a');
+      a.pause();
+      const h = await queue.enqueue('work', { n: 1 });
+      // a's next leasing call reaches Redis and leases the job; then the
+      // partition starts, before its reply, and lasts past the lease, so
+      // a cannot record the lost reply in time.
+      const moveToActive = scripts.get('moveToActive')!.lua;
+      const sha = createHash('sha1').update(moveToActive).digest('hex');
+      const cut = forwarder.cutAfter(sha);
+      a.resume();
+      await cut;
+      await waitFor(
+        async () =>
+          (await queue.getJob(h.id, { queue: q }))?.state === 'active',
+        5000,
+        'the lost call to lease the job',
+      );
+      // Another worker's stall check finds the lapsed lease unrecorded.
+      b = createWorker(
+        reg,
+        { work: handler('b') },
+        { ...settings, connection: redis.url },
+      );
+      expect(await h.finished({ timeoutMs: 15_000 })).toEqual({ by: 'b' });
+      expect(runs).toEqual(['b']);
+      const info = await queue.getJob(h.id, { queue: q });
+      expect(info).toMatchObject({
+        state: 'completed',
+        stalls: 1,
+        deliveries: 2,
+      });
+      // Charged as a stall, not released as never started.
+      const mine = (await raw.xrange(k.events, '-', '+'))
+        .map(([, fields]) => fields)
+        .filter(
+          (f) => f[3] === h.id && (f[1] === 'stalled' || f[1] === 'waiting'),
+        );
+      expect(mine).toEqual([
+        ['ev', 'waiting', 'id', h.id, 'n', 'work'],
+        ['ev', 'stalled', 'id', h.id, 'n', 'work', 'sc', '1'],
+      ]);
+    } finally {
+      forwarder.heal();
+      await a.close({ deadlineMs: 1000 });
+      await b?.close();
+      await forwarder.close();
       raw.disconnect();
       await queue.close();
     }

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { substituteFields } from '../scripts/gen-lua.ts';
 import { JobField } from '../src/redis/job-fields.ts';
+import { luaSources as generated } from '../src/redis/scripts/lua.generated.ts';
 
 const scriptDir = new URL('../src/redis/scripts/', import.meta.url);
 
@@ -49,7 +51,7 @@ function redisCalls(text: string): string[][] {
 
 /** A key expression naming a job hash. */
 function isJobHash(file: string, key: string): boolean {
-  if (key === 'jk' || /^base \.\. 'j:' \.\. \w+$/.test(key)) return true;
+  if (key === 'jk' || /^base \.\. 'j:' \.\. \S+$/.test(key)) return true;
   // These scripts take the job hash itself as KEYS[1].
   return (
     key === 'KEYS[1]' &&
@@ -75,10 +77,10 @@ function fieldsOf(command: string, rest: string[]): string[] {
 }
 
 describe('job-hash fields', () => {
-  it('every field a Lua script reads or writes on a job hash is in JobField, and every JobField is used', () => {
-    const known = new Set<string>(Object.values(JobField));
+  it('every field a Lua script reads or writes on a job hash is an F.<name> token of JobField, and every JobField is used', () => {
+    const known = new Set<string>(Object.keys(JobField));
     const used = new Set<string>();
-    const unknown: string[] = [];
+    const wrong: string[] = [];
     let checked = 0;
     for (const { file, text } of luaSources()) {
       for (const [commandArg, key, ...rest] of redisCalls(text)) {
@@ -87,19 +89,36 @@ describe('job-hash fields', () => {
         if (!isJobHash(file, key)) continue;
         for (const field of fieldsOf(command, rest)) {
           checked++;
-          const literal = /^'([a-z]+)'$/.exec(field)?.[1];
-          if (literal === undefined) {
-            unknown.push(`${file}: ${command} with computed field ${field}`);
-          } else if (!known.has(literal)) {
-            unknown.push(`${file}: ${command} field '${literal}'`);
-          } else used.add(literal);
+          // A literal letter ('s') would bypass the table: gen:lua only
+          // checks tokens, so the scripts must use tokens throughout.
+          const name = /^F\.(\w+)$/.exec(field)?.[1];
+          if (name === undefined) {
+            wrong.push(`${file}: ${command} field ${field} is not F.<name>`);
+          } else if (!known.has(name)) {
+            wrong.push(
+              `${file}: ${command} field F.${name} is not in JobField`,
+            );
+          } else used.add(name);
         }
       }
     }
     // The scanner found the calls (a broken one would pass vacuously).
     expect(checked).toBeGreaterThan(50);
-    expect(unknown).toEqual([]);
+    expect(wrong).toEqual([]);
     expect([...known].filter((f) => !used.has(f))).toEqual([]);
+  });
+
+  it('gen:lua replaces each token with its letter and fails on an unknown one', () => {
+    expect(
+      substituteFields("redis.call('HGET', jk, F.state, F.token)", 'x.lua'),
+    ).toBe("redis.call('HGET', jk, 's', 'tk')");
+    expect(() =>
+      substituteFields("redis.call('HGET', jk, F.stat)", 'x-1.lua'),
+    ).toThrow(/x-1\.lua names job field F\.stat/);
+    // The scripts Redis runs carry letters only: no token is left over.
+    for (const [file, lua] of Object.entries(generated)) {
+      expect(lua, file).not.toMatch(/\bF\.\w/);
+    }
   });
 
   it('gives each field its own letters', () => {

@@ -13,6 +13,11 @@ import path from 'node:path';
 export interface StartRedisOptions {
   appendonly?: boolean;
   extraArgs?: string[];
+  /**
+   * The server binary (default `redis-server` on the PATH): e.g. a newer
+   * Redis or a Valkey build, for features the system's Redis lacks.
+   */
+  binary?: string;
 }
 
 export interface RedisServer {
@@ -33,7 +38,7 @@ export interface RedisServer {
 const READY_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 20;
 
-let redisBinaryChecked = false;
+const checkedBinaries = new Set<string>();
 
 // Servers still running when this process exits (crash, aborted run) are
 // SIGKILLed so they don't outlive the test worker.
@@ -63,15 +68,17 @@ function trackChild(proc: ChildProcess): void {
   proc.once('exit', () => liveChildren.delete(proc));
 }
 
-function ensureRedisBinary(): void {
-  if (redisBinaryChecked) return;
-  const res = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+function ensureRedisBinary(binary: string): void {
+  if (checkedBinaries.has(binary)) return;
+  const res = spawnSync(binary, ['--version'], { stdio: 'ignore' });
   if (res.error || res.status !== 0) {
     throw new Error(
-      'redis-server not found: install it with `apt-get install -y redis-server`',
+      binary === 'redis-server'
+        ? 'redis-server not found: install it with `apt-get install -y redis-server`'
+        : `${binary} does not run (${binary} --version failed)`,
     );
   }
-  redisBinaryChecked = true;
+  checkedBinaries.add(binary);
 }
 
 function freePort(): Promise<number> {
@@ -146,7 +153,8 @@ function isRunning(child: ChildProcess | undefined): boolean {
 export async function startRedis(
   opts: StartRedisOptions = {},
 ): Promise<RedisServer> {
-  ensureRedisBinary();
+  const binary = opts.binary ?? 'redis-server';
+  ensureRedisBinary(binary);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-redis-'));
   installExitHook();
@@ -174,7 +182,7 @@ export async function startRedis(
   let stopped = false;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn('redis-server', args, { stdio: 'ignore' });
+    const proc = spawn(binary, args, { stdio: 'ignore' });
     child = proc;
     trackChild(proc);
     let spawnError: Error | undefined;
@@ -185,7 +193,7 @@ export async function startRedis(
     for (;;) {
       if (spawnError) {
         throw new Error(
-          `failed to spawn redis-server: ${spawnError.message}\n` +
+          `failed to spawn ${binary}: ${spawnError.message}\n` +
             `--- ${logFile} ---\n${logTail(logFile)}`,
         );
       }

@@ -70,6 +70,9 @@ function isClient(input: ConnectionInput): input is RedisClient {
   return input instanceof Redis || input instanceof Cluster;
 }
 
+/** Clients being closed: their last connection errors are not news. */
+const closing = new WeakSet<RedisClient>();
+
 /**
  * Opens a connection. Owned clients fail fast: no offline queue, so a call
  * made while Redis is down is refused at once instead of waiting unbounded,
@@ -114,6 +117,7 @@ export function openConnection(
   }
   let lastLogged = 0;
   client.on('error', (err: Error) => {
+    if (closing.has(client)) return;
     // ioredis reports every failed reconnect; one line per 5 s is enough.
     const now = Date.now();
     if (now - lastLogged > 5000) {
@@ -291,15 +295,44 @@ export async function checkEvictionPolicy(
 /** Closes a connection jobwire owns; leaves a caller's client open. */
 export async function closeConnection(conn: Connection): Promise<void> {
   if (!conn.owned) return;
-  if (conn.client.status === 'end') return;
-  if (conn.client.status !== 'ready') {
+  const client = conn.client;
+  if (client.status === 'end') return;
+  closing.add(client);
+  if (client.status !== 'ready') {
     // Never connected (or reconnecting): nothing to flush, so no QUIT.
-    conn.client.disconnect();
+    await endNow(client);
     return;
   }
   try {
-    await conn.client.quit();
+    await client.quit();
   } catch {
-    conn.client.disconnect();
+    await endNow(client);
   }
+}
+
+/**
+ * Ends a client at once, whatever its state. Between two reconnect
+ * attempts ('reconnecting') ioredis's disconnect() only cancels the next
+ * attempt and leaves the client in that state for ever, never 'end': the
+ * client leaked, and with it whatever waited for its end. Starting an
+ * attempt and cutting it at once makes ioredis end it: the attempt is
+ * abandoned before it opens a socket. Resolves once the client has ended
+ * (ioredis ends it a tick later), or after 2 s at most.
+ */
+async function endNow(client: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<void>((resolve) => {
+    client.once('end', () => resolve());
+    timer = setTimeout(resolve, 2000);
+  });
+  client.disconnect();
+  if (
+    client instanceof Redis &&
+    (client.status === 'reconnecting' || client.status === 'close')
+  ) {
+    client.connect().catch(() => {});
+    client.disconnect();
+  }
+  if (client.status !== 'end') await ended;
+  clearTimeout(timer);
 }

@@ -3,9 +3,11 @@
  * two letters: a job hash holds only short values, so Redis keeps it in its
  * compact listpack encoding, and millions of jobs make the bytes count.
  *
- * This table is their one owner in TypeScript. The Lua scripts spell the
- * same letters (see `scripts/includes/base.lua`); a test holds every field
- * a script reads or writes to this table.
+ * This table is their one owner. The Lua scripts name a field by its key
+ * here, as the token `F.<key>` (`F.state`), and `pnpm gen:lua` replaces
+ * each token with its letter when it writes lua.generated.ts, failing on a
+ * key this table lacks (see `scripts/includes/base.lua`). So renaming a
+ * letter here and regenerating changes every script, at no run-time cost.
  */
 export const JobField = {
   /** The job type's name. Written once, at enqueue; its absence means no job. */

@@ -13,6 +13,7 @@ import {
   type LeaseRequest,
   type LeasedJob,
 } from '../redis/transitions/lease.ts';
+import { MarkerWait } from './marker-wait.ts';
 import { sleep } from './wakeup.ts';
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
@@ -73,7 +74,6 @@ export class QueueConsumer {
    * is unserved or the cluster is down, so only a call can tell.
    */
   unavailable = false;
-  private interrupted = false;
   private completions: PendingCompletion[] = [];
   private flushScheduled = false;
   private completionsInFlight = 0;
@@ -81,6 +81,7 @@ export class QueueConsumer {
   private leaseCalls = 0;
   /** Prefetched jobs started since the last completion batch: reported with it. */
   private started: LeasedJob[] = [];
+  private readonly markerWait: MarkerWait;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -88,7 +89,17 @@ export class QueueConsumer {
     readonly blocking: Connection,
     readonly keys: QueueKeys,
     readonly types: readonly string[],
-  ) {}
+  ) {
+    this.markerWait = new MarkerWait(
+      {
+        isStopping: () => host.isStopping(),
+        reportError: (err, context) => this.noteFailure(err, context),
+        replied: () => (this.unavailable = false),
+      },
+      blocking,
+      keys.queue,
+    );
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -135,8 +146,8 @@ export class QueueConsumer {
       // A short batch means nothing else is waiting: block at once rather
       // than ask again. A job enqueued meanwhile has set the marker.
       if (jobs.length >= total || host.isStopping()) continue;
-      await this.block(
-        quotas.map(([t]) => t),
+      await this.markerWait.block(
+        quotas.map(([t]) => this.keys.marker(t)),
         wait,
       );
     }
@@ -334,48 +345,6 @@ export class QueueConsumer {
     }
   }
 
-  /**
-   * Blocks on the marker zsets of the given types. A client-side guard
-   * reconnects the blocking connection if the reply never comes (a silent
-   * network partition), so the loop can never hang forever.
-   */
-  private async block(types: string[], waitMs: number): Promise<void> {
-    if (waitMs <= 0) return;
-    this.interrupted = false;
-    const client = this.blocking.client;
-    try {
-      await ensureReady(client, 5000);
-    } catch {
-      return;
-    }
-    const seconds = Math.max(0.01, waitMs / 1000).toFixed(3);
-    let guard: NodeJS.Timeout | undefined;
-    const guardMs = waitMs + 3000;
-    try {
-      await Promise.race([
-        client
-          .bzpopmin(...types.map((t) => this.keys.marker(t)), seconds)
-          .then(() => (this.unavailable = false)),
-        new Promise<void>((resolve) => {
-          guard = setTimeout(() => {
-            client.disconnect(true);
-            resolve();
-          }, guardMs);
-        }),
-      ]);
-    } catch (err) {
-      // interrupt() cuts the blocking read on purpose: not a Redis problem.
-      const interrupted = this.interrupted;
-      this.interrupted = false;
-      if (!this.host.isStopping() && !interrupted) {
-        this.noteFailure(err, `waiting for jobs on ${this.keys.queue}`);
-        await sleep(100);
-      }
-    } finally {
-      if (guard) clearTimeout(guard);
-    }
-  }
-
   /** Reports a failed call, and marks the queue unavailable if Redis was. */
   private noteFailure(err: unknown, context: string): void {
     const mapped = mapRedisError(err);
@@ -389,7 +358,6 @@ export class QueueConsumer {
 
   /** Ends a blocked wait at once (used by close and pause). */
   interrupt(): void {
-    this.interrupted = true;
-    this.blocking.client.disconnect(!this.host.isStopping());
+    this.markerWait.interrupt();
   }
 }

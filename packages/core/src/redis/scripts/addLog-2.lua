@@ -9,7 +9,7 @@
   Output: 1 stored; -1 missing; -2 lease lost
   Events: none
 ]]
-local tk = redis.call('HGET', KEYS[1], 'tk')
+local tk = redis.call('HGET', KEYS[1], F.token)
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if tk ~= ARGV[1] then return -2 end
 redis.call('RPUSH', KEYS[2], ARGV[2])

@@ -34,7 +34,7 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a')
+  local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade)
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
@@ -48,12 +48,13 @@ for i = 0, n - 1 do
       redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
       tallyMove(f[1], 'a', '')
     else
-      redis.call('HDEL', jk, 'tk')
+      redis.call('HDEL', jk, F.token)
       local attempts = num(f[4], 0) + 1
       if result == '' then
-        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
+        redis.call('HSET', jk, F.state, 'c', F.finishedAt, now, F.attemptsMade, attempts)
       else
-        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts, 'r', result)
+        redis.call('HSET', jk, F.state, 'c', F.finishedAt, now, F.attemptsMade, attempts,
+          F.result, result)
       end
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
@@ -72,7 +73,7 @@ for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2]
 local p = 4 + n * 5
 local marks = p + 5 + tonumber(ARGV[p + 4]) * 2
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
-  redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un')
+  redis.call('HDEL', base .. 'j:' .. ARGV[i], F.unstarted)
 end
 local maxJobs = tonumber(ARGV[p + 2])
 if maxJobs > 0 then

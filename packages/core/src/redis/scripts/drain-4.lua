@@ -26,7 +26,7 @@ local now = nowMs()
 for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local key = base .. 'w:' .. t
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
-    local rk = redis.call('HGET', base .. 'j:' .. id, 'rk')
+    local rk = redis.call('HGET', base .. 'j:' .. id, F.repeatKey)
     removeJob(base, key, KEYS[2], 'w', id)
     advanceRepeat(base, rk, id, now)
     removed = removed + 1

@@ -58,12 +58,13 @@ for i = 0, n - 1 do
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
     if expireAfter > 0 then
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
-        'v', version, 'fp', fingerprint, 's', state, 'ea', expireAfter)
-      if delay <= 0 then redis.call('HSET', jk, 'x', now + expireAfter) end
+      redis.call('HSET', jk, F.name, name, F.priority, prio, F.sequence, seq, F.options, opts,
+        F.createdAt, now, F.version, version, F.fingerprint, fingerprint, F.state, state,
+        F.expireAfterMs, expireAfter)
+      if delay <= 0 then redis.call('HSET', jk, F.expiresAt, now + expireAfter) end
     else
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
-        'v', version, 'fp', fingerprint, 's', state)
+      redis.call('HSET', jk, F.name, name, F.priority, prio, F.sequence, seq, F.options, opts,
+        F.createdAt, now, F.version, version, F.fingerprint, fingerprint, F.state, state)
     end
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true

@@ -16,10 +16,10 @@ local deadline = nowMs() + leaseMs
 local lost = {}
 for i = 3, #ARGV, 3 do
   local id, token = ARGV[i], ARGV[i + 1]
-  if redis.call('HGET', base .. 'j:' .. id, 'tk') == token
+  if redis.call('HGET', base .. 'j:' .. id, F.token) == token
     and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
-    if ARGV[i + 2] == '1' then redis.call('HDEL', base .. 'j:' .. id, 'un') end
+    if ARGV[i + 2] == '1' then redis.call('HDEL', base .. 'j:' .. id, F.unstarted) end
   else
     lost[#lost + 1] = token
   end

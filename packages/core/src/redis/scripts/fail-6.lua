@@ -18,16 +18,16 @@
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a')
+local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
-redis.call('HDEL', jk, 'tk')
-redis.call('HSET', jk, 'a', num(f[5], 0) + 1)
+redis.call('HDEL', jk, F.token)
+redis.call('HSET', jk, F.attemptsMade, num(f[5], 0) + 1)
 appendError(jk, errJson)
 if retry > 0 then
-  redis.call('HSET', jk, 's', 'd')
+  redis.call('HSET', jk, F.state, 'd')
   redis.call('ZADD', KEYS[3], now + retry, id)
   moveCount(KEYS[4], f[1], 'a', 'd')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now + retry, 'err', errJson)
@@ -36,13 +36,13 @@ if retry > 0 then
   return 1
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
-  redis.call('HSET', jk, 's', 'w', 'sq', seq)
+  redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
   pushWait(base, id, f[1], waitScore(f[4], seq))
   moveCount(KEYS[4], f[1], 'a', 'w')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
   return 1
 end
-redis.call('HSET', jk, 's', 'f', 'f', now)
+redis.call('HSET', jk, F.state, 'f', F.finishedAt, now)
 moveCount(KEYS[4], f[1], 'a', 'f')
 emit(KEYS[5], maxEvents, 'failed', id, f[1], 'err', errJson)
 if tonumber(ARGV[7]) == 0 then

@@ -36,6 +36,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -153,7 +161,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -200,6 +208,14 @@ return ids
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -317,7 +333,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -386,7 +402,7 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
@@ -432,8 +448,8 @@ local function scheduleOccurrence(base, key, after, now)
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
@@ -451,7 +467,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- Call when job \`id\`, with repeat key \`key\` (its field 'rk', or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -570,10 +586,11 @@ end
 -- The first \`startNow\` jobs fill free slots: their handlers start as the
 -- reply arrives, so they count as started from here on (a job that kills
 -- its worker must be charged a stall). The rest are prefetched and marked
--- unstarted (\`un\`) until the worker reports their start, but only a job
--- that never stalled and was never re-queued unstarted (\`sc\`, \`fq\`): a job
--- that kills its worker between its start and the report gets one free
--- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
+-- 'un' until the worker reports their start, but only a job that
+-- never stalled and was never re-queued unstarted ('sc' and
+-- 'fq' are 0): a job that kills its worker between its start and
+-- the report gets one free re-queue at most, so it fails after
+-- maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
@@ -584,8 +601,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
-        'ps', 'rk', 'un', 'fq')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't',
+        'v', 'pg', 'x', 'fp', 'dl', 'ps',
+        'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -599,10 +617,11 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       else
         local dl = num(f[10], 0) + 1
         -- Unique per lease: the prefix is unique per call (see moveToActive),
-        -- whereas \`dl\` restarts when a job id is created again.
+        -- whereas 'dl' restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. (leased + 1)
         if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
-          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl,
+            'un', 1)
         else
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
           if f[13] then redis.call('HDEL', jk, 'un') end
@@ -665,7 +684,8 @@ for i = 0, n - 1 do
       if result == '' then
         redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
       else
-        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts, 'r', result)
+        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts,
+          'r', result)
       end
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
@@ -732,6 +752,14 @@ return out
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -849,7 +877,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -885,7 +913,7 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
@@ -931,8 +959,8 @@ local function scheduleOccurrence(base, key, after, now)
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
@@ -950,7 +978,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- Call when job \`id\`, with repeat key \`key\` (its field 'rk', or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -1020,6 +1048,14 @@ return removed
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1137,7 +1173,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -1214,12 +1250,13 @@ for i = 0, n - 1 do
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
     if expireAfter > 0 then
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
-        'v', version, 'fp', fingerprint, 's', state, 'ea', expireAfter)
+      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
+        't', now, 'v', version, 'fp', fingerprint, 's', state,
+        'ea', expireAfter)
       if delay <= 0 then redis.call('HSET', jk, 'x', now + expireAfter) end
     else
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
-        'v', version, 'fp', fingerprint, 's', state)
+      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
+        't', now, 'v', version, 'fp', fingerprint, 's', state)
     end
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
@@ -1268,6 +1305,14 @@ return out
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1385,7 +1430,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -1434,6 +1479,14 @@ return lost
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1551,7 +1604,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -1620,6 +1673,14 @@ return 2
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1737,7 +1798,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -1784,6 +1845,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1901,7 +1970,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -1970,7 +2039,7 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
@@ -2016,8 +2085,8 @@ local function scheduleOccurrence(base, key, after, now)
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
@@ -2035,7 +2104,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- Call when job \`id\`, with repeat key \`key\` (its field 'rk', or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -2154,10 +2223,11 @@ end
 -- The first \`startNow\` jobs fill free slots: their handlers start as the
 -- reply arrives, so they count as started from here on (a job that kills
 -- its worker must be charged a stall). The rest are prefetched and marked
--- unstarted (\`un\`) until the worker reports their start, but only a job
--- that never stalled and was never re-queued unstarted (\`sc\`, \`fq\`): a job
--- that kills its worker between its start and the report gets one free
--- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
+-- 'un' until the worker reports their start, but only a job that
+-- never stalled and was never re-queued unstarted ('sc' and
+-- 'fq' are 0): a job that kills its worker between its start and
+-- the report gets one free re-queue at most, so it fails after
+-- maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
@@ -2168,8 +2238,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
-        'ps', 'rk', 'un', 'fq')
+      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't',
+        'v', 'pg', 'x', 'fp', 'dl', 'ps',
+        'rk', 'un', 'fq')
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -2183,10 +2254,11 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       else
         local dl = num(f[10], 0) + 1
         -- Unique per lease: the prefix is unique per call (see moveToActive),
-        -- whereas \`dl\` restarts when a job id is created again.
+        -- whereas 'dl' restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. (leased + 1)
         if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
-          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl,
+            'un', 1)
         else
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
           if f[13] then redis.call('HDEL', jk, 'un') end
@@ -2254,6 +2326,14 @@ return out
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2371,7 +2451,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -2409,9 +2489,9 @@ return 1
   (its stored options are missing or not JSON: hand-written or legacy) is
   failed with CORRUPT_JOB instead; every field is read and checked before a
   job's first write, so such a hash never aborts the check halfway.
-  A job still marked unstarted (\`un\`: prefetched, and its worker never
+  A job still marked 'un' (prefetched, and its worker never
   reported starting its handler) did not cause the stall: it goes back to
-  waiting with no stall counted, once (\`fq\`; see leaseJobs in lease.lua).
+  waiting with no stall counted, once ('fq'; see leaseJobs in lease.lua).
   So does a job leased by a call whose reply its worker reported lost (the
   token's call prefix is in \`lost leases\`; see markLostLeases).
 
@@ -2429,6 +2509,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2546,7 +2634,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -2580,7 +2668,8 @@ end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq', 'tk')
+  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un',
+    'fq', 'sq', 'tk')
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -2635,6 +2724,14 @@ return { requeued, failed }
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2752,7 +2849,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -2796,6 +2893,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2913,7 +3018,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -2949,7 +3054,7 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
@@ -2995,8 +3100,8 @@ local function scheduleOccurrence(base, key, after, now)
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
@@ -3014,7 +3119,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- Call when job \`id\`, with repeat key \`key\` (its field 'rk', or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -3058,6 +3163,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3175,7 +3288,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -3225,6 +3338,14 @@ return existed > 0 and 1 or 0
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3342,7 +3463,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -3378,7 +3499,7 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
@@ -3424,8 +3545,8 @@ local function scheduleOccurrence(base, key, after, now)
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
@@ -3443,7 +3564,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- Call when job \`id\`, with repeat key \`key\` (its field 'rk', or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -3496,6 +3617,14 @@ return id and 2 or -1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3613,7 +3742,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -3661,6 +3790,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3778,7 +3915,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -3829,6 +3966,14 @@ return 1
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3946,7 +4091,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end
@@ -3982,7 +4127,7 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are \`rpt.<key>.<slot>\` with field \`rk\` = their repeat key;
+-- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
@@ -4028,8 +4173,8 @@ local function scheduleOccurrence(base, key, after, now)
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
@@ -4047,7 +4192,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job \`id\`, with repeat key \`key\` (its field \`rk\`, or false),
+-- Call when job \`id\`, with repeat key \`key\` (its field 'rk', or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -4104,6 +4249,14 @@ return id or ''
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -4221,7 +4374,7 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as \`d\`.
+-- Jobs written before the split hold it in the hash as 'd'.
 local function readPayload(base, jk, id)
   return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
 end

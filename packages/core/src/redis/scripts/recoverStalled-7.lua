@@ -8,9 +8,9 @@
   (its stored options are missing or not JSON: hand-written or legacy) is
   failed with CORRUPT_JOB instead; every field is read and checked before a
   job's first write, so such a hash never aborts the check halfway.
-  A job still marked unstarted (`un`: prefetched, and its worker never
+  A job still marked F.unstarted (prefetched, and its worker never
   reported starting its handler) did not cause the stall: it goes back to
-  waiting with no stall counted, once (`fq`; see leaseJobs in lease.lua).
+  waiting with no stall counted, once (F.freeRequeues; see leaseJobs in lease.lua).
   So does a job leased by a call whose reply its worker reported lost (the
   token's call prefix is in `lost leases`; see markLostLeases).
 
@@ -34,7 +34,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
 local function failJob(jk, id, name, code, message, kf)
   local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
   appendError(jk, err)
-  redis.call('HSET', jk, 's', 'f', 'f', now)
+  redis.call('HSET', jk, F.state, 'f', F.finishedAt, now)
   addFinished(base, KEYS[2], 'f', name, now, id)
   moveCount(KEYS[3], name, 'a', 'f')
   emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
@@ -45,7 +45,8 @@ end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un', 'fq', 'sq', 'tk')
+  local f = redis.call('HMGET', jk, F.name, F.priority, F.options, F.stalls, F.unstarted,
+    F.freeRequeues, F.sequence, F.token)
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -54,14 +55,14 @@ for _, id in ipairs(ids) do
   local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
   if f[1] then
-    redis.call('HDEL', jk, 'tk', 'un')
+    redis.call('HDEL', jk, F.token, F.unstarted)
     local unstarted = (f[5] or lost) and type(opts) == 'table'
     local stalls = num(f[4], 0) + (unstarted and 0 or 1)
-    redis.call('HSET', jk, 'sc', stalls)
+    redis.call('HSET', jk, F.stalls, stalls)
     if unstarted then
       -- Back to its old place, as a hand-back does.
       local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
-      redis.call('HSET', jk, 's', 'w', 'sq', seq, 'fq', num(f[6], 0) + 1)
+      redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.freeRequeues, num(f[6], 0) + 1)
       pushWait(base, id, f[1], waitScore(f[2], seq))
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
@@ -74,7 +75,7 @@ for _, id in ipairs(ids) do
         ' times (its worker died or froze); maxStalls is ' .. maxStalls, kf)
     else
       local seq = redis.call('INCR', KEYS[6])
-      redis.call('HSET', jk, 's', 'w', 'sq', seq)
+      redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
       pushWait(base, id, f[1], waitScore(f[2], seq))
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'stalled', id, f[1], 'sc', stalls)

@@ -15,7 +15,7 @@
 -- @include repeat
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 's', 'rk')
+local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey)
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4], w = base .. 'w:' .. f[1] }
 local setKey = sets[f[2]]

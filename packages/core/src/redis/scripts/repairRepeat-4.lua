@@ -26,10 +26,10 @@ if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6]) end
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 if nextId then
   local jk = base .. 'j:' .. nextId
-  local s = redis.call('HGET', jk, 's')
+  local s = redis.call('HGET', jk, F.state)
   if s == 'w' or s == 'd' then
     -- An occurrence written by an older version lacks its repeat key.
-    redis.call('HSET', jk, 'rk', key)
+    redis.call('HSET', jk, F.repeatKey, key)
     return 1
   end
 end

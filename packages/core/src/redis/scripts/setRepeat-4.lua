@@ -29,7 +29,7 @@ else
 end
 local oldName
 if old then
-  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's')
+  local f = redis.call('HMGET', base .. 'j:' .. old, F.name, F.state)
   if f[2] == 'd' then
     removeJob(base, KEYS[2], KEYS[3], 'd', old)
     oldName = f[1]

@@ -10,9 +10,9 @@
   Events: progress (field pg)
 ]]
 -- @include base
-local f = redis.call('HMGET', KEYS[1], 'n', 'tk')
+local f = redis.call('HMGET', KEYS[1], F.name, F.token)
 if not f[1] then return -1 end
 if f[2] ~= ARGV[3] then return -2 end
-redis.call('HSET', KEYS[1], 'pg', ARGV[4])
+redis.call('HSET', KEYS[1], F.progress, ARGV[4])
 emit(KEYS[2], ARGV[1], 'progress', ARGV[2], f[1], 'pg', ARGV[4])
 return 1

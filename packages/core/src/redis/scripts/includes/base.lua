@@ -2,6 +2,14 @@
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
 -- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- `pnpm gen:lua` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -83,7 +91,7 @@ end
 
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
-  local name = redis.call('HGET', jk, 'n')
+  local name = redis.call('HGET', jk, F.name)
   redis.call('ZREM', setKey, id)
   redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
   if name then
@@ -119,16 +127,16 @@ end
 
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
--- Jobs written before the split hold it in the hash as `d`.
+-- Jobs written before the split hold it in the hash as F.legacyData.
 local function readPayload(base, jk, id)
-  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, F.legacyData)
 end
 
 local function appendError(jk, errJson)
-  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  local list = decodeOr(redis.call('HGET', jk, F.errors))
   -- A malformed error list is replaced rather than failing the transition.
   if type(list) ~= 'table' then list = {} end
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
-  redis.call('HSET', jk, 'e', cjson.encode(list))
+  redis.call('HSET', jk, F.errors, cjson.encode(list))
 end

@@ -10,15 +10,15 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
     local jk = base .. 'j:' .. id
-    local f = redis.call('HMGET', jk, 'n', 'p', 'ea')
+    local f = redis.call('HMGET', jk, F.name, F.priority, F.expireAfterMs)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
       local ea = num(f[3], nil)
       if ea then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
+        redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.expiresAt, now + ea)
       else
-        redis.call('HSET', jk, 's', 'w', 'sq', seq)
+        redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
       end
       pushWait(base, id, f[1], waitScore(f[2], seq))
       tallyMove(f[1], 'd', 'w')
@@ -86,7 +86,7 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
     redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
     tallyMove(name, 'w', '')
   else
-    redis.call('HSET', jk, 's', 'x', 'f', now)
+    redis.call('HSET', jk, F.state, 'x', F.finishedAt, now)
     -- A microsecond apart, in expiry order, so a count rule keeps the newest.
     addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id)
     tallyMove(name, 'w', 'x')
@@ -107,10 +107,11 @@ end
 -- The first `startNow` jobs fill free slots: their handlers start as the
 -- reply arrives, so they count as started from here on (a job that kills
 -- its worker must be charged a stall). The rest are prefetched and marked
--- unstarted (`un`) until the worker reports their start, but only a job
--- that never stalled and was never re-queued unstarted (`sc`, `fq`): a job
--- that kills its worker between its start and the report gets one free
--- re-queue at most, so it fails after maxStalls + 2 deliveries at worst.
+-- F.unstarted until the worker reports their start, but only a job that
+-- never stalled and was never re-queued unstarted (F.stalls and
+-- F.freeRequeues are 0): a job that kills its worker between its start and
+-- the report gets one free re-queue at most, so it fails after
+-- maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
@@ -121,8 +122,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't', 'v', 'pg', 'x', 'fp', 'dl',
-        'ps', 'rk', 'un', 'fq')
+      local f = redis.call('HMGET', jk, F.name, F.options, F.attemptsMade, F.stalls, F.createdAt,
+        F.version, F.progress, F.expiresAt, F.fingerprint, F.deliveries, F.startedAt,
+        F.repeatKey, F.unstarted, F.freeRequeues)
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -136,15 +138,16 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       else
         local dl = num(f[10], 0) + 1
         -- Unique per lease: the prefix is unique per call (see moveToActive),
-        -- whereas `dl` restarts when a job id is created again.
+        -- whereas F.deliveries restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. (leased + 1)
         if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
-          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl, 'un', 1)
+          redis.call('HSET', jk, F.state, 'a', F.token, token, F.startedAt, now, F.deliveries, dl,
+            F.unstarted, 1)
         else
-          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
-          if f[13] then redis.call('HDEL', jk, 'un') end
+          redis.call('HSET', jk, F.state, 'a', F.token, token, F.startedAt, now, F.deliveries, dl)
+          if f[13] then redis.call('HDEL', jk, F.unstarted) end
         end
-        if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
+        if f[8] then redis.call('HDEL', jk, F.expiresAt, F.expireAfterMs) end
         deadlines[#deadlines + 1] = now + leaseMs
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')

@@ -20,7 +20,7 @@
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
--- Occurrences are `rpt.<key>.<slot>` with field `rk` = their repeat key;
+-- Occurrences are `rpt.<key>.<slot>` with field F.repeatKey = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after `after`, or nil when a cron list ran dry.
@@ -57,18 +57,18 @@ local function scheduleOccurrence(base, key, after, now)
     if slot == nil then return false end
     local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
     local jk = base .. 'j:' .. id
-    local state = redis.call('HGET', jk, 's')
+    local state = redis.call('HGET', jk, F.state)
     if state == 'w' or state == 'd' then
       -- Already pending (written by an older version): adopt it.
-      redis.call('HSET', jk, 'rk', key)
+      redis.call('HSET', jk, F.repeatKey, key)
       redis.call('HSET', repeatsKey, key .. ':next', id)
       return id
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o, 't', now,
-        'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
-      if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
+      redis.call('HSET', jk, F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
+        F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key)
+      if ea > 0 then redis.call('HSET', jk, F.expireAfterMs, ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
       redis.call('SADD', base .. 'types', t.n)
@@ -85,7 +85,7 @@ local function scheduleOccurrence(base, key, after, now)
   return false
 end
 
--- Call when job `id`, with repeat key `key` (its field `rk`, or false),
+-- Call when job `id`, with repeat key `key` (its field F.repeatKey, or false),
 -- stops being pending: taken, expired or removed. If it was its schedule's
 -- pending occurrence, the next one is created now. Anything else (a plain
 -- job, an occurrence of a replaced or removed schedule) changes nothing.
@@ -98,6 +98,6 @@ end
 
 -- True when job `id` is the pending occurrence of a live schedule.
 local function isPendingOccurrence(base, jk, id)
-  local key = redis.call('HGET', jk, 'rk')
+  local key = redis.call('HGET', jk, F.repeatKey)
   return key and redis.call('HGET', base .. 'repeats', key .. ':next') == id
 end
