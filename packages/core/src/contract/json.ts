@@ -1,4 +1,55 @@
-import { ErrorCode, JobwireError } from '../errors.ts';
+import { ErrorCode, JobwireError, ValidationError } from '../errors.ts';
+
+/**
+ * Deepest nesting of objects and arrays a payload may have. Validation,
+ * JSON and key stripping recurse once per level, so a deeper value would
+ * overflow the stack (a raw RangeError) here or in a worker; real payloads
+ * stay far below it.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Refuses a value nested deeper than MAX_JSON_DEPTH with a ValidationError
+ * naming the path where the limit is crossed. Iterative, so that the check
+ * itself cannot overflow; runs before anything recursive.
+ */
+export function assertJsonDepth(value: unknown, subject: string): void {
+  // A parent link per entry: the path is built only on failure, as this
+  // runs on every enqueue.
+  interface Entry {
+    v: unknown;
+    depth: number;
+    key: string;
+    parent: Entry | undefined;
+  }
+  const stack: Entry[] = [{ v: value, depth: 0, key: '', parent: undefined }];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    const v = entry.v;
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    if (entry.depth >= MAX_JSON_DEPTH) {
+      const keys: string[] = [];
+      for (let e: Entry | undefined = entry; e?.parent; e = e.parent)
+        keys.unshift(e.key);
+      throw new ValidationError(subject, [
+        {
+          path: keys.join('.'),
+          message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`,
+          code: 'too_deep',
+        },
+      ]);
+    }
+    // Cycles are reported by assertJsonSafe; here they only end the walk.
+    seen.add(v);
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') {
+        stack.push({ v: child, depth: entry.depth + 1, key, parent: entry });
+      }
+    }
+  }
+}
 
 /**
  * Refuses values that JSON would silently change: Date, BigInt, Map, Set,

@@ -34,8 +34,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -115,11 +116,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -198,8 +209,9 @@ return ids
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -279,11 +291,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -546,7 +568,7 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
     -- Kept for no time, as a failed job would be: gone at once.
-    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    deleteJobKeys(base, id)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, 's', 'x', 'f', now)
@@ -657,7 +679,7 @@ for i = 0, n - 1 do
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
       -- Removed at once: no state to write on a hash about to go.
-      redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+      deleteJobKeys(base, id)
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk')
@@ -730,8 +752,9 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -811,11 +834,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1018,8 +1051,9 @@ return removed
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1099,11 +1133,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1266,8 +1310,9 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1347,11 +1392,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1432,8 +1487,9 @@ return lost
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1513,11 +1569,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1618,8 +1684,9 @@ return 2
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1699,11 +1766,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1782,8 +1859,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -1863,11 +1941,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2130,7 +2218,7 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
     -- Kept for no time, as a failed job would be: gone at once.
-    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    deleteJobKeys(base, id)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, 's', 'x', 'f', now)
@@ -2252,8 +2340,9 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2333,11 +2422,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2427,8 +2526,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2508,11 +2608,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2633,8 +2743,9 @@ return { requeued, failed }
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2714,11 +2825,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2794,8 +2915,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -2875,11 +2997,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3056,8 +3188,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3137,11 +3270,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3223,8 +3366,9 @@ return existed > 0 and 1 or 0
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3304,11 +3448,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3494,8 +3648,9 @@ return id and 2 or -1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3575,11 +3730,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3659,8 +3824,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3740,11 +3906,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3827,8 +4003,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -3908,11 +4085,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -4102,8 +4289,9 @@ return id or ''
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -4183,11 +4371,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
