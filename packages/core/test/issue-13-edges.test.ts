@@ -22,7 +22,7 @@ import {
 import { queueKeys } from '../src/redis/keys.ts';
 import { rejectionOf } from './helpers/assert.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
+import { fastWorkerSettings } from './helpers/wait.ts';
 
 const redis = useRedis();
 const silent = { warn: () => {}, error: () => {} };
@@ -340,7 +340,7 @@ describe('issue 13 · 8: deeply nested payloads', () => {
       let ok: unknown = 1;
       for (let i = 0; i < 255; i++) ok = { a: ok };
       await queue.enqueue('task', ok);
-      await waitFor(async () => (await queue.getCounts()).waiting === 1);
+      expect((await queue.getCounts()).waiting).toBe(1);
     });
   });
 });
