@@ -129,9 +129,11 @@ export class QueueInspector {
       if (exists === 1) found.push(q);
     }
     if (found.length > 1) {
+      const problem = `job id ${id} exists in queues ${found.join(', ')}`;
       throw new JobwireError(
         ErrorCode.INVALID_OPTION,
-        `job id ${id} exists in queues ${found.join(', ')}; pass { queue } to say which`,
+        `${problem}; pass { queue } to say which`,
+        { hint: { option: 'queue', values: found, problem } },
       );
     }
     return found[0];
