@@ -42,7 +42,14 @@ describe('issue 13 in the CLI', { timeout: 400_000 }, () => {
     } finally {
       await queue.close();
     }
-    const json = cli(['stats', '--schema', PROTO_SCHEMA, '--prefix', prefix, '--json']);
+    const json = cli([
+      'stats',
+      '--schema',
+      PROTO_SCHEMA,
+      '--prefix',
+      prefix,
+      '--json',
+    ]);
     expect(json.stderr).toBe('');
     expect(json.status).toBe(0);
     const stats = JSON.parse(json.stdout) as {
@@ -81,7 +88,10 @@ describe('issue 13 in the CLI', { timeout: 400_000 }, () => {
     } finally {
       await queue.close();
     }
-    for (const args of [['job', 'dup'], ['retry', 'dup']]) {
+    for (const args of [
+      ['job', 'dup'],
+      ['retry', 'dup'],
+    ]) {
       const run = cli([...args, '--prefix', prefix]);
       expect(run.status, args.join(' ')).toBe(1);
       expect(run.stderr).toMatch(

@@ -2,7 +2,6 @@ import {
   Node,
   Project,
   SyntaxKind,
-  ts,
   type ObjectLiteralExpression,
   type SourceFile,
 } from 'ts-morph';

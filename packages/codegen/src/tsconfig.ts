@@ -2,11 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ts } from 'ts-morph';
 import type { ImportExtension } from './config.ts';
-import {
-  CodegenError,
-  diagnosticText,
-  type ErrorLocation,
-} from './errors.ts';
+import { CodegenError, diagnosticText, type ErrorLocation } from './errors.ts';
 import { readJsonFile } from './json-file.ts';
 
 /** The compiler settings the schema file is checked with. */

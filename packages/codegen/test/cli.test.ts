@@ -300,7 +300,7 @@ describe('codegen CLI', { timeout: 180_000 }, () => {
     });
   });
 
-  describe('errors: exit 1, one file:line message (TypeScript\'s chain indented below it), nothing written', () => {
+  describe("errors: exit 1, one file:line message (TypeScript's chain indented below it), nothing written", () => {
     const cases: {
       error: string;
       schema: string;

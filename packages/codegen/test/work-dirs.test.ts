@@ -36,9 +36,13 @@ function plantWorkDir(name: string): string {
 describe('codegen scratch dirs and the lint', () => {
   // Planted before makeScratch runs, as a killed run would leave them.
   const abandoned = plantWorkDir(`${deadPid()}-abandoned`);
-  const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], {
-    stdio: 'ignore',
-  });
+  const alive = spawn(
+    process.execPath,
+    ['-e', 'setTimeout(() => {}, 600000)'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const concurrent = plantWorkDir(`${alive.pid!}-concurrent`);
   afterAll(() => {
     alive.kill('SIGKILL');

@@ -71,7 +71,10 @@ async function withQueue<T>(
   registry: ReturnType<typeof plainRegistry>,
   fn: (q: Queue<ReturnType<typeof plainRegistry>['jobs']>) => Promise<T>,
 ): Promise<T> {
-  const queue = createQueue(registry, { connection: redis.url, logger: silent });
+  const queue = createQueue(registry, {
+    connection: redis.url,
+    logger: silent,
+  });
   try {
     return await fn(queue);
   } finally {
@@ -98,7 +101,9 @@ describe('issue 13 · 1: job types named like Object.prototype members', () => {
         expect(counts.byType[name]?.waiting).toBe(i + 1);
       }
       expect(counts.waiting).toBe(21);
-      expect(JSON.parse(JSON.stringify(counts)).byType.constructor.waiting).toBe(1);
+      expect(
+        JSON.parse(JSON.stringify(counts)).byType.constructor.waiting,
+      ).toBe(1);
       // Nothing was written onto the globals.
       expect(Object.prototype.toString).toBe(toStringBefore);
       expect(Object.hasOwn(Object, 'waiting')).toBe(false);
@@ -188,7 +193,7 @@ describe('issue 13 · 3: an id naming another job’s sub-key', () => {
         registry,
         {
           task: async (j) => {
-            j.log(`ran ${j.id}`);
+            await j.log(`ran ${j.id}`);
             return undefined;
           },
         },
@@ -207,9 +212,7 @@ describe('issue 13 · 3: an id naming another job’s sub-key', () => {
       expect((await queue.getJob('user'))?.logs).toEqual(['ran user']);
       await queue.remove('user');
       await queue.remove('user:123');
-      const left = (await keysOf(queueName)).filter((k) =>
-        /:[jlp]:/.test(k),
-      );
+      const left = (await keysOf(queueName)).filter((k) => /:[jlp]:/.test(k));
       expect(left).toEqual([]);
     });
   });

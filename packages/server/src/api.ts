@@ -120,8 +120,8 @@ export function buildApi(options: ApiOptions): BuiltApi {
     // URLs drop `.` and `..` segments (and decode %2e) before routing, so
     // `/jobs/./log` would reach the job whose id is `log`: refuse them on
     // the raw request line instead of answering for another resource.
-    const raw = (c.env as { incoming?: { url?: string } } | undefined)
-      ?.incoming?.url;
+    const raw = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
+      ?.url;
     if (raw !== undefined && DOT_SEGMENT.test(raw.split('?')[0]!)) {
       throw new HttpError(
         400,
