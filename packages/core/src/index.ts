@@ -67,11 +67,7 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.ts';
-export type {
-  OptionHint,
-  SerializedError,
-  ValidationIssue,
-} from './errors.ts';
+export type { OptionHint, SerializedError, ValidationIssue } from './errors.ts';
 export { priorityLevels } from './types.ts';
 export type {
   Backoff,
