@@ -10,45 +10,49 @@ export const MAX_JSON_DEPTH = 256;
 
 /**
  * Refuses a value nested deeper than MAX_JSON_DEPTH with a ValidationError
- * naming the path where the limit is crossed. Iterative, so that the check
- * itself cannot overflow; runs before anything recursive.
+ * naming the path where the limit is crossed. It recurses at most
+ * MAX_JSON_DEPTH levels, so the check itself cannot overflow; it runs
+ * before anything that recurses without a bound.
  */
 export function assertJsonDepth(value: unknown, subject: string): void {
-  // A parent link per entry: the path is built only on failure, as this
-  // runs on every enqueue.
-  interface Entry {
-    v: unknown;
-    depth: number;
-    key: string;
-    parent: Entry | undefined;
+  const keys = deeperThanLimit(value, []);
+  if (keys !== undefined) {
+    throw new ValidationError(subject, [
+      {
+        path: keys.reverse().join('.'),
+        message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`,
+        code: 'too_deep',
+      },
+    ]);
   }
-  const stack: Entry[] = [{ v: value, depth: 0, key: '', parent: undefined }];
-  const seen = new Set<object>();
-  while (stack.length > 0) {
-    const entry = stack.pop()!;
-    const v = entry.v;
-    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
-    if (entry.depth >= MAX_JSON_DEPTH) {
-      const keys: string[] = [];
-      for (let e: Entry | undefined = entry; e?.parent; e = e.parent)
-        keys.unshift(e.key);
-      throw new ValidationError(subject, [
-        {
-          path: keys.join('.'),
-          message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`,
-          code: 'too_deep',
-        },
-      ]);
-    }
-    // Cycles are reported by assertJsonSafe; here they only end the walk.
-    seen.add(v);
-    for (const key of Object.keys(v)) {
-      const child = (v as Record<string, unknown>)[key];
-      if (child !== null && typeof child === 'object') {
-        stack.push({ v: child, depth: entry.depth + 1, key, parent: entry });
-      }
+}
+
+/**
+ * The path (innermost key first) to a value past the depth limit, or
+ * undefined. `onPath` holds the objects being walked, outermost first: a
+ * cycle is left to assertJsonSafe, which reports it as one.
+ */
+function deeperThanLimit(
+  value: unknown,
+  onPath: object[],
+): string[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  // An array scan, not a Set: paths are short, and this runs per object.
+  if (onPath.includes(value)) return undefined;
+  if (onPath.length >= MAX_JSON_DEPTH) return [];
+  onPath.push(value);
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === null || typeof child !== 'object') continue;
+    if (!Object.hasOwn(value, key)) continue;
+    const keys = deeperThanLimit(child, onPath);
+    if (keys !== undefined) {
+      keys.push(key);
+      return keys;
     }
   }
+  onPath.pop();
+  return undefined;
 }
 
 /**
