@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 files=()
 while IFS= read -r -d '' f; do
-  [ -f "$f" ] && files+=("$f")
-done < <(git ls-files -z --cached --others --exclude-standard)
+  files+=("$f")
+done < <(bash scripts/lint-files.sh)
 
 code=()
 for f in "${files[@]}"; do

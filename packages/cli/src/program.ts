@@ -12,6 +12,7 @@ import { addJobsCommand } from './commands/jobs.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { CliError } from './context.ts';
+import { cliMessage } from './messages.ts';
 import { UsageError } from './registry.ts';
 
 /** The `jobwire` program; `exitCode` is what a command that sets one (codegen, init) returned. */
@@ -53,13 +54,11 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`error: ${err.message}`);
       return 2;
     }
-    const message =
-      err instanceof JobwireError || err instanceof CliError
-        ? err.message
-        : err instanceof Error
-          ? err.message
-          : String(err);
-    console.error(`error: ${message.split('\n')[0] ?? ''}`);
+    // Ours are written for the terminal, whole; a foreign error (a driver's,
+    // with a dump after its first line) keeps only its first line.
+    const message = cliMessage(err);
+    const ours = err instanceof JobwireError || err instanceof CliError;
+    console.error(`error: ${ours ? message : (message.split('\n')[0] ?? '')}`);
     return 1;
   }
 }

@@ -2,11 +2,10 @@ import {
   Node,
   Project,
   SyntaxKind,
-  ts,
   type ObjectLiteralExpression,
   type SourceFile,
 } from 'ts-morph';
-import { CodegenError } from './errors.ts';
+import { CodegenError, diagnosticText } from './errors.ts';
 import type { TsSettings } from './tsconfig.ts';
 
 /** Where something is in the schema file. */
@@ -84,10 +83,9 @@ export function readSchemaSource(
   ];
   const first = diagnostics[0];
   if (first) {
-    const text = ts.flattenDiagnosticMessageText(first.messageText, ' ');
     const at = sf.getLineAndColumnAtPos(first.start ?? 0);
     throw new CodegenError(
-      `the schema file does not type-check (TS${first.code}): ${text}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ''}`,
+      `the schema file does not type-check (TS${first.code}): ${diagnosticText(first)}${diagnostics.length > 1 ? `\n  (and ${diagnostics.length - 1} more)` : ''}`,
       { file: sf.getFilePath(), line: at.line, column: at.column },
     );
   }

@@ -1,3 +1,5 @@
+import { ts } from 'ts-morph';
+
 /** A place in a file; a file-level problem has no line. */
 export interface ErrorLocation {
   file: string;
@@ -31,4 +33,17 @@ export class CodegenError extends Error {
     const at = line === undefined ? rel : `${rel}:${line}:${column ?? 1}`;
     return `${at}: error: ${this.message}`;
   }
+}
+
+/**
+ * A diagnostic as TypeScript prints it: its chain on separate lines,
+ * each level indented, as `tsc` does; the detail that explains a failed
+ * assignment is in the later lines. Continuation lines are indented so
+ * the first stays the one `file:line:col: error:` line editors link.
+ */
+export function diagnosticText(d: ts.Diagnostic): string {
+  const [head = '', ...rest] = ts
+    .flattenDiagnosticMessageText(d.messageText, '\n')
+    .split('\n');
+  return [head, ...rest.map((line) => `  ${line}`)].join('\n');
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ts } from 'ts-morph';
 import type { ImportExtension } from './config.ts';
-import { CodegenError, type ErrorLocation } from './errors.ts';
+import { CodegenError, diagnosticText, type ErrorLocation } from './errors.ts';
 import { readJsonFile } from './json-file.ts';
 
 /** The compiler settings the schema file is checked with. */
@@ -44,8 +44,7 @@ function locate(d: ts.Diagnostic, fallback: string): ErrorLocation {
   return { file: d.file.fileName, line: line + 1, column: character + 1 };
 }
 
-const message = (d: ts.Diagnostic) =>
-  ts.flattenDiagnosticMessageText(d.messageText, ' ');
+const message = (d: ts.Diagnostic) => diagnosticText(d);
 
 /**
  * The tsconfig.json to use: the one named (which must exist), else the

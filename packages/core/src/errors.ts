@@ -35,15 +35,37 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
+ * Structured advice on an error that one option of the call resolves, so a
+ * front end (the CLI, a UI) can phrase it in its own terms: the CLI says
+ * `--queue` where the library says `{ queue }`.
+ * @public
+ */
+export interface OptionHint {
+  /** The option of the call that resolves the error, e.g. `queue`. */
+  readonly option: string;
+  /** The values to choose from, when known (e.g. the queues holding an id). */
+  readonly values?: readonly string[];
+  /** The message without the library's advice. */
+  readonly problem: string;
+}
+
+/**
  * The base class of every error jobwire throws or records.
  * @public
  */
 export class JobwireError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Which option resolves this error, when one does. */
+  readonly hint?: OptionHint;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; hint?: OptionHint },
+  ) {
     super(message, options);
     this.name = 'JobwireError';
     this.code = code;
+    if (options?.hint !== undefined) this.hint = options.hint;
   }
 }
 

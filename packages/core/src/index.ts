@@ -67,7 +67,7 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors.ts';
-export type { SerializedError, ValidationIssue } from './errors.ts';
+export type { OptionHint, SerializedError, ValidationIssue } from './errors.ts';
 export {
   BulkEnqueueError,
   type BulkOutcome,

@@ -339,7 +339,7 @@ describe('key layout', () => {
       expect(outside).toEqual([]);
       // The job, its log and the failed job all live there.
       expect(keys).toContain(`jobwire:{${q}}:j:custom-id`);
-      expect(keys).toContain(`jobwire:{${q}}:j:custom-id:log`);
+      expect(keys).toContain(`jobwire:{${q}}:l:custom-id`);
       expect(keys).toContain(`jobwire:{${q}}:failed`);
       expect(keys).toContain(`jobwire:{${q}}:events`);
     } finally {

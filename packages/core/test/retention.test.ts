@@ -25,7 +25,7 @@ function registryFor(queue: string) {
 
 const base = (q: string): string => `jobwire:{${q}}:`;
 
-/** Ids of the job hashes of a queue (skips `j:<id>:log` lists). */
+/** Ids of the job hashes of a queue (skips any key of another type). */
 async function jobHashIds(raw: Redis, q: string): Promise<string[]> {
   const keys = await scanKeys(raw, `${base(q)}j:*`);
   const types = await Promise.all(keys.map((k) => raw.type(k)));
@@ -150,6 +150,7 @@ describe('retention', () => {
       expect(await raw.zcard(`${base(q)}completed`)).toBe(0);
       expect(await jobHashIds(raw, q)).toEqual([]);
       expect(await scanKeys(raw, `${base(q)}j:*`)).toEqual([]);
+      expect(await scanKeys(raw, `${base(q)}l:*`)).toEqual([]);
       await assertConsistent(raw, q, ['tiny']);
     } finally {
       await raw.quit();
@@ -327,8 +328,8 @@ describe('remove()', () => {
       const delayed = (
         await queue.enqueue('tiny', { n: 4 }, { delayMs: 60_000 })
       ).id;
-      expect(await raw.exists(`${b}j:${done}:log`)).toBe(1);
-      expect(await raw.exists(`${b}j:${failed}:log`)).toBe(1);
+      expect(await raw.exists(`${b}l:${done}`)).toBe(1);
+      expect(await raw.exists(`${b}l:${failed}`)).toBe(1);
       expect(await queue.getCounts()).toMatchObject({
         waiting: 1,
         delayed: 1,
@@ -338,7 +339,7 @@ describe('remove()', () => {
 
       for (const id of [waiting, delayed, done, failed]) {
         await queue.remove(id);
-        expect(await raw.exists(`${b}j:${id}`, `${b}j:${id}:log`)).toBe(0);
+        expect(await raw.exists(`${b}j:${id}`, `${b}l:${id}`)).toBe(0);
         expect(await queue.getJob(id)).toBeUndefined();
       }
       for (const key of ['w:tiny', 'delayed', 'completed', 'failed']) {

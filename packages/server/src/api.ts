@@ -17,6 +17,9 @@ export { MAX_JOBS_PER_REQUEST } from './routes/jobs.ts';
 /** Default largest request body: 1 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** A `.` or `..` path segment, plain or percent-encoded (`%2e`). */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
+
 /** Options of `createApi`. @public */
 export interface ApiOptions {
   /** The queue the routes act on; its registry names the job types. */
@@ -98,8 +101,9 @@ export function buildApi(options: ApiOptions): BuiltApi {
   app.use('*', async (c, next) => {
     await next();
     c.header('X-Content-Type-Options', 'nosniff');
-    if (!c.res.headers.has('Cache-Control'))
-      c.header('Cache-Control', 'no-store');
+    // Set last, over whatever a handler set: Hono's streamSSE answers
+    // `no-cache`, and the event stream carries results and errors.
+    c.header('Cache-Control', 'no-store');
   });
   // CORS is closed unless an origin is listed: unlisted origins get no
   // Access-Control-Allow-Origin, so browsers block the response.
@@ -112,6 +116,21 @@ export function buildApi(options: ApiOptions): BuiltApi {
       maxAge: 600,
     }),
   );
+  app.use('*', async (c, next) => {
+    // URLs drop `.` and `..` segments (and decode %2e) before routing, so
+    // `/jobs/./log` would reach the job whose id is `log`: refuse them on
+    // the raw request line instead of answering for another resource.
+    const raw = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
+      ?.url;
+    if (raw !== undefined && DOT_SEGMENT.test(raw.split('?')[0]!)) {
+      throw new HttpError(
+        400,
+        HttpCode.BAD_REQUEST,
+        'the path has a "." or ".." segment; no route or job id uses one',
+      );
+    }
+    await next();
+  });
   const dashboard = options.dashboard ?? true;
   const isOpen = (method: string, path: string): boolean =>
     path === '/health' || (dashboard && isDashboardRequest(method, path));

@@ -15,10 +15,12 @@ export function assertTokenOrInsecure(
     );
   }
   if (token === undefined && insecure !== true) {
+    const problem = 'jobwire server refuses to start without an API token';
     throw new JobwireError(
       ErrorCode.INVALID_OPTION,
-      'jobwire server refuses to start without an API token: set JOBWIRE_TOKEN (or pass `token`), ' +
+      `${problem}: set JOBWIRE_TOKEN (or pass \`token\`), ` +
         'or pass `insecure: true` to run unauthenticated on loopback only',
+      { hint: { option: 'insecure', problem } },
     );
   }
 }

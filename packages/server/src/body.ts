@@ -1,4 +1,4 @@
-import { HttpCode, HttpError } from './http-errors.ts';
+import { ClientGoneError, HttpCode, HttpError } from './http-errors.ts';
 
 /** Deepest JSON nesting accepted in a request body. */
 export const MAX_JSON_DEPTH = 32;
@@ -37,7 +37,14 @@ async function readLimited(req: Request, limit: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      // The client hung up mid-body: nobody is left to answer.
+      throw new ClientGoneError(err);
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

@@ -43,6 +43,17 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The client closed its connection before its request body arrived. Not a
+ * server fault: it is not logged as an error, and no response is written.
+ */
+export class ClientGoneError extends Error {
+  constructor(cause: unknown) {
+    super('client closed the connection mid-request', { cause });
+    this.name = 'ClientGoneError';
+  }
+}
+
 export function errorBody(
   code: string,
   message: string,
@@ -101,6 +112,11 @@ export function renderError(
   c: Context,
   logger: Logger,
 ): Response {
+  if (err instanceof ClientGoneError) {
+    // Its socket is gone: the adapter writes nothing for a bodyless 499 on
+    // a destroyed socket, and there is nothing worth logging.
+    return new Response(null, { status: 499 });
+  }
   c.header('Cache-Control', 'no-store');
   if (err instanceof HttpError) {
     return c.json(errorBody(err.code, err.message, err.issues), err.status);

@@ -10,6 +10,14 @@ import {
 } from '../context.ts';
 import { json, table } from '../format.ts';
 
+/** `record[key]` if it is the record's own, never an inherited member. */
+function own<TValue>(
+  record: Readonly<Record<string, TValue>>,
+  key: string,
+): TValue | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 function zeroCounts(): StateCounts {
   return {
     waiting: 0,
@@ -25,15 +33,16 @@ async function stats(ctx: Context): Promise<void> {
   const counts: QueueCounts = await ctx.queue.getCounts(queueArg(ctx));
   const queues = ctx.only === undefined ? ctx.registry.queues : [ctx.only];
   // Every job type of the selected queues, with zeros for those never used.
-  const byType: Record<string, StateCounts> = {};
+  // Null prototypes and own-key reads: a type may be named `constructor`.
+  const byType = Object.create(null) as Record<string, StateCounts>;
   for (const name of ctx.registry.names) {
-    const def = ctx.registry.jobs[name];
+    const def = own(ctx.registry.jobs, name);
     if (def !== undefined && queues.includes(def.queue)) {
-      byType[name] = counts.byType[name] ?? zeroCounts();
+      byType[name] = own(counts.byType, name) ?? zeroCounts();
     }
   }
   for (const [name, c] of Object.entries(counts.byType)) byType[name] ??= c;
-  const paused: Record<string, boolean> = {};
+  const paused = Object.create(null) as Record<string, boolean>;
   for (const q of queues) paused[q] = await ctx.queue.isPaused(q);
   const totals: StateCounts = zeroCounts();
   for (const s of STATES) totals[s] = counts[s];
@@ -43,7 +52,7 @@ async function stats(ctx: Context): Promise<void> {
   }
   const rows = Object.entries(byType).map(([name, c]) => [
     name,
-    ctx.registry.jobs[name]?.queue ?? '?',
+    own(ctx.registry.jobs, name)?.queue ?? '?',
     ...STATES.map((s) => String(c[s])),
   ]);
   rows.push(['total', '', ...STATES.map((s) => String(totals[s]))]);

@@ -1,4 +1,59 @@
-import { ErrorCode, JobwireError } from '../errors.ts';
+import { ErrorCode, JobwireError, ValidationError } from '../errors.ts';
+
+/**
+ * Deepest nesting of objects and arrays a payload may have. Validation,
+ * JSON and key stripping recurse once per level, so a deeper value would
+ * overflow the stack (a raw RangeError) here or in a worker; real payloads
+ * stay far below it.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Refuses a value nested deeper than MAX_JSON_DEPTH with a ValidationError
+ * naming the path where the limit is crossed. It recurses at most
+ * MAX_JSON_DEPTH levels, so the check itself cannot overflow; it runs
+ * before anything that recurses without a bound.
+ */
+export function assertJsonDepth(value: unknown, subject: string): void {
+  const keys = deeperThanLimit(value, []);
+  if (keys !== undefined) {
+    throw new ValidationError(subject, [
+      {
+        path: keys.reverse().join('.'),
+        message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`,
+        code: 'too_deep',
+      },
+    ]);
+  }
+}
+
+/**
+ * The path (innermost key first) to a value past the depth limit, or
+ * undefined. `onPath` holds the objects being walked, outermost first: a
+ * cycle is left to assertJsonSafe, which reports it as one.
+ */
+function deeperThanLimit(
+  value: unknown,
+  onPath: object[],
+): string[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  // An array scan, not a Set: paths are short, and this runs per object.
+  if (onPath.includes(value)) return undefined;
+  if (onPath.length >= MAX_JSON_DEPTH) return [];
+  onPath.push(value);
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === null || typeof child !== 'object') continue;
+    if (!Object.hasOwn(value, key)) continue;
+    const keys = deeperThanLimit(child, onPath);
+    if (keys !== undefined) {
+      keys.push(key);
+      return keys;
+    }
+  }
+  onPath.pop();
+  return undefined;
+}
 
 /**
  * Refuses values that JSON would silently change: Date, BigInt, Map, Set,

@@ -72,9 +72,14 @@ const enqueueOptionsSchema = z.strictObject({
   jobId: z
     .string()
     .regex(
-      /^(?![0-9]+$)[A-Za-z0-9_.-]{1,128}$/,
-      'use 1-128 letters, digits, "_", "-" or "."; all-digit ids are reserved for generated ids',
+      /^(?![0-9]+$)[A-Za-z0-9_.:-]{1,128}$/,
+      'use 1-128 letters, digits, "_", "-", "." or ":"; all-digit ids are reserved for generated ids',
     )
+    // URLs normalise `.` and `..` path segments away (WHATWG also decodes
+    // %2e), so such a job could never be reached over the HTTP API.
+    .refine((id) => id !== '.' && id !== '..', {
+      message: '"." and ".." are not allowed: URLs cannot address them',
+    })
     .optional(),
 });
 
@@ -165,6 +170,17 @@ export function resolveEnqueueOptions(
   now: number,
 ): ResolvedEnqueueOptions {
   const o = check(enqueueOptionsSchema, options, 'enqueue options');
+  if (o.runAt !== undefined && o.runAt.getTime() - now > MAX_MS) {
+    // The same bound as delayMs: far beyond it, a due time would pass the
+    // largest Date (8.64e15 ms) and the job could never be shown or run.
+    throw new ValidationError('enqueue options', [
+      {
+        path: 'runAt',
+        message: `must be at most ${MAX_MS} ms (about 31 years) from now, as delayMs`,
+        code: 'too_big',
+      },
+    ]);
+  }
   const delayMs =
     o.runAt !== undefined
       ? Math.max(0, o.runAt.getTime() - now)

@@ -87,15 +87,19 @@ export class QueueInspector {
 
   /** Counts jobs per state, overall and per job type. */
   async getCounts(options: { queue?: string } = {}): Promise<QueueCounts> {
-    const total: QueueCounts = { ...emptyCounts(), byType: {} };
+    // Null prototype: a type named `constructor` or `toString` is a key
+    // like any other, not a member inherited from Object.prototype.
+    const byType = Object.create(null) as Record<string, StateCounts>;
+    const total: QueueCounts = { ...emptyCounts(), byType };
     for (const queue of this.queuesOf(options.queue)) {
       const raw = await this.redis(() =>
         this.ctx.client.hgetall(this.ctx.keys(queue).counts),
       );
       for (const [field, value] of Object.entries(raw)) {
         const sep = field.lastIndexOf('|');
-        const state = stateFromLetter[field.slice(sep + 1)];
-        if (state === undefined) continue;
+        const letter = field.slice(sep + 1);
+        if (sep < 0 || !Object.hasOwn(stateFromLetter, letter)) continue;
+        const state = stateFromLetter[letter]!;
         const type = field.slice(0, sep);
         const n = Number(value);
         total[state] += n;
@@ -125,9 +129,11 @@ export class QueueInspector {
       if (exists === 1) found.push(q);
     }
     if (found.length > 1) {
+      const problem = `job id ${id} exists in queues ${found.join(', ')}`;
       throw new JobwireError(
         ErrorCode.INVALID_OPTION,
-        `job id ${id} exists in queues ${found.join(', ')}; pass { queue } to say which`,
+        `${problem}; pass { queue } to say which`,
+        { hint: { option: 'queue', values: found, problem } },
       );
     }
     return found[0];
@@ -148,12 +154,21 @@ export class QueueInspector {
         .lrange(k.log(id), 0, -1)
         .zscore(k.delayed, id)
         .get(k.payload(id))
+        // A job stored before logs moved keeps them here; when the name is
+        // another job's hash, LRANGE fails alone and is ignored.
+        .lrange(k.legacyLog(id), 0, -1)
         .exec();
       const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
       const payload = r?.[3]?.[1] as string | null | undefined;
       if (typeof payload === 'string') h[JobField.legacyData] = payload;
       const due = r?.[2]?.[1] as string | null | undefined;
-      return [h, (r?.[1]?.[1] ?? []) as string[], due ?? undefined] as const;
+      const legacy = r?.[4]?.[1];
+      const logs = (r?.[1]?.[1] ?? []) as string[];
+      return [
+        h,
+        Array.isArray(legacy) ? [...(legacy as string[]), ...logs] : logs,
+        due ?? undefined,
+      ] as const;
     });
     return hash[JobField.name] === undefined
       ? undefined

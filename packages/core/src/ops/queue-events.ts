@@ -40,8 +40,10 @@ export class QueueEvents {
 
   constructor(options: QueueEventsOptions) {
     const common = resolveCommon(options);
-    this.conn = openConnection(options, 'blocking', common.logger);
+    // Names are checked before connecting: a refused name must not leave
+    // an open socket behind (it would keep the process alive).
     const key = makeKeyCache(common.prefix)(options.queue).events;
+    this.conn = openConnection(options, 'blocking', common.logger);
     this.follower = new StreamFollower(
       this.conn.client,
       key,

@@ -6,6 +6,7 @@ import {
 } from '../errors.ts';
 import {
   closeConnection,
+  mapRedisError,
   openConnection,
   withRedis,
   type Connection,
@@ -114,13 +115,18 @@ export class ResultWaiter {
       }
       // Registered before this check, so an outcome is seen either in the
       // hash (already finished) or in the stream (finishes later).
-      this.checkStored(id).catch((err: unknown) =>
+      this.checkStored(id).catch((err: unknown) => {
+        const mapped = mapRedisError(err);
         waiter.reject(
-          err instanceof JobwireError
-            ? err
-            : new JobwireError(ErrorCode.REDIS_UNAVAILABLE, String(err)),
-        ),
-      );
+          mapped instanceof JobwireError
+            ? mapped
+            : new JobwireError(
+                ErrorCode.CORRUPT_JOB,
+                `could not read the outcome of job ${id}: ${String(err)}`,
+                { cause: err },
+              ),
+        );
+      });
     });
   }
 

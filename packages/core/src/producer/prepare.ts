@@ -10,7 +10,7 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '../errors.ts';
-import { assertJsonSafe } from '../contract/json.ts';
+import { assertJsonDepth, assertJsonSafe } from '../contract/json.ts';
 import {
   resolveEnqueueOptions,
   type ResolvedEnqueueOptions,
@@ -40,6 +40,7 @@ export function checkJob(
   now: number,
 ): CheckedJob {
   const def = getDefinition(registry, name);
+  assertJsonDepth(payload, `payload of ${name}`);
   const parsed = parseSync(def, name, payload);
   if (!parsed.success) {
     throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);

@@ -185,6 +185,16 @@ export function mapRedisError(err: unknown): unknown {
   if (err instanceof JobwireError || !(err instanceof Error)) return err;
   const msg = err.message;
   if (msg.startsWith('OOM')) return new RedisOutOfMemoryError({ cause: err });
+  // A key of the wrong type, or a script that failed on one: the data is
+  // not what jobwire wrote (edited by hand, or another program's key), and
+  // Redis itself is fine, so this is never REDIS_UNAVAILABLE.
+  if (/^WRONGTYPE|user_script|Error running script/.test(msg)) {
+    return new JobwireError(
+      ErrorCode.CORRUPT_JOB,
+      `Redis refused the operation because a key holds data jobwire did not write: ${msg}`,
+      { cause: err },
+    );
+  }
   if (
     /Command timed out|Connection is closed|isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|MaxRetriesPerRequest|LOADING|Reached the max retries/i.test(
       msg,

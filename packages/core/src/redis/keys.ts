@@ -70,6 +70,11 @@ export interface QueueKeys {
   job(id: string): string;
   /** list of a job's log lines. */
   log(id: string): string;
+  /**
+   * Where jobs stored before logs moved to `l:<id>` keep their log lines
+   * (`j:<id>:log`). Read-only: it may name another job's hash now.
+   */
+  legacyLog(id: string): string;
   /** zset of the completed jobs of one type: its retention rule trims it. */
   completedOfType(type: string): string;
   /** zset of the failed jobs of one type: its retention rule trims it. */
@@ -101,10 +106,14 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     repeats: k(KeySuffix.repeats),
     lostLeases: k(KeySuffix.lostLeases),
     // Per-type and per-job names must match scripts/includes/base.lua.
+    // Each kind of key has its own one-letter namespace (`j:`, `l:`, `p:`,
+    // `w:`…), and a job's keys never extend another key's name: so no id,
+    // whatever it contains, can name another job's key.
     wait: (type) => k(`w:${type}`),
     marker: (type) => k(`m:${type}`),
     job: (id) => k(`j:${id}`),
-    log: (id) => k(`j:${id}:log`),
+    log: (id) => k(`l:${id}`),
+    legacyLog: (id) => k(`j:${id}:log`),
     completedOfType: (type) => k(`c:${type}`),
     failedOfType: (type) => k(`f:${type}`),
     expiredOfType: (type) => k(`x:${type}`),

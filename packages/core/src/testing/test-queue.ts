@@ -43,7 +43,12 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     readonly registry: JobRegistry<TJobs>,
     options: TestQueueOptions<TJobs> = {},
   ) {
-    this.handlers = { ...options.handlers } as Record<string, AnyHandler>;
+    // Null prototype: a job type named `toString` without a handler must not
+    // find Object.prototype.toString.
+    this.handlers = Object.assign(
+      Object.create(null) as Record<string, AnyHandler>,
+      options.handlers,
+    );
     for (const name of Object.keys(this.handlers))
       getDefinition(registry, name);
     this.maxPayloadBytes = options.maxPayloadBytes ?? defaults.maxPayloadBytes;

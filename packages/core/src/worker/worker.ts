@@ -93,13 +93,15 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       );
     }
     this.slots = slotBookFor(registry, options, this.concurrency);
+    // Every check that can refuse runs before a connection is opened: a
+    // refused worker must not leave a socket keeping the process alive.
+    const keys = makeKeyCache(common.prefix);
+    const byQueue = typesByQueue(registry, handlers, names);
     this.command = openConnection(options, 'command', this.logger);
     this.producer = new Queue(registry, {
       ...options,
       connection: this.command.client,
     });
-    const keys = makeKeyCache(common.prefix);
-    const byQueue = typesByQueue(registry, handlers, names);
     for (const [queue, types] of byQueue) {
       const blocking = openConnection(options, 'blocking', this.logger);
       this.consumers.push(

@@ -269,7 +269,7 @@ describe('faults: worker side', () => {
       expect(endA?.abortCode).toBe('LEASE_LOST');
       // A's progress and log never reached the job.
       expect(await s.admin.hget(`${base}j:${x.id}`, 'pg')).toBe(null);
-      expect(await s.admin.llen(`${base}j:${x.id}:log`)).toBe(0);
+      expect(await s.admin.llen(`${base}l:${x.id}`)).toBe(0);
       expect(a.child.exitCode).toBe(null);
       expect(health.health.ready).toBe(true);
       expect(violations).toEqual([]);

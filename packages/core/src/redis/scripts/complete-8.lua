@@ -45,7 +45,7 @@ for i = 0, n - 1 do
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
       -- Removed at once: no state to write on a hash about to go.
-      redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+      deleteJobKeys(base, id)
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, F.token)

@@ -34,8 +34,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -123,11 +124,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -206,8 +217,9 @@ return ids
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -295,11 +307,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -562,7 +584,7 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
     -- Kept for no time, as a failed job would be: gone at once.
-    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    deleteJobKeys(base, id)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, 's', 'x', 'f', now)
@@ -676,7 +698,7 @@ for i = 0, n - 1 do
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
       -- Removed at once: no state to write on a hash about to go.
-      redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+      deleteJobKeys(base, id)
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk')
@@ -750,8 +772,9 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -839,11 +862,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1046,8 +1079,9 @@ return removed
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -1135,11 +1169,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1303,8 +1347,9 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -1392,11 +1437,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1477,8 +1532,9 @@ return lost
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -1566,11 +1622,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1671,8 +1737,9 @@ return 2
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -1760,11 +1827,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -1843,8 +1920,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -1932,11 +2010,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2199,7 +2287,7 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
     -- Kept for no time, as a failed job would be: gone at once.
-    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    deleteJobKeys(base, id)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, 's', 'x', 'f', now)
@@ -2324,8 +2412,9 @@ return out
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -2413,11 +2502,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2507,8 +2606,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -2596,11 +2696,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2722,8 +2832,9 @@ return { requeued, failed }
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -2811,11 +2922,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -2891,8 +3012,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -2980,11 +3102,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3161,8 +3293,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -3250,11 +3383,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3336,8 +3479,9 @@ return existed > 0 and 1 or 0
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -3425,11 +3569,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3615,8 +3769,9 @@ return id and 2 or -1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -3704,11 +3859,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3788,8 +3953,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -3877,11 +4043,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -3964,8 +4140,9 @@ return 1
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -4053,11 +4230,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then
@@ -4247,8 +4434,9 @@ return id or ''
 ]]
 -- Shared helpers, inlined into each script by \`-- @include base\`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -4336,11 +4524,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, 'n')
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then

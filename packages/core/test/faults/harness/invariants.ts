@@ -75,14 +75,13 @@ export async function checkInvariants(
     const mine = all.filter((k) => k.startsWith(base));
     const hashes = new Set(
       mine
-        .filter((k) => k.startsWith(`${base}j:`) && !k.endsWith(':log'))
+        .filter((k) => k.startsWith(`${base}j:`))
         .map((k) => k.slice(`${base}j:`.length)),
     );
-    const logs = mine.filter(
-      (k) => k.startsWith(`${base}j:`) && k.endsWith(':log'),
-    );
+    // Logs live in their own namespace, `l:<id>` (keys.ts).
+    const logs = mine.filter((k) => k.startsWith(`${base}l:`));
     for (const log of logs) {
-      const id = log.slice(`${base}j:`.length, -':log'.length);
+      const id = log.slice(`${base}l:`.length);
       if (!hashes.has(id)) violations.push(`orphan log ${log}`);
     }
     const payloads = mine.filter((k) => k.startsWith(`${base}p:`));

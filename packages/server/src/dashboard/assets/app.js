@@ -5,7 +5,7 @@
  * the event stream of each queue.
  */
 import { ApiError, createClient } from './api.js';
-import { createCards, renderTypes, stateLabel } from './counts.js';
+import { createCards, ownCounts, renderTypes, stateLabel } from './counts.js';
 import { renderDetail, renderPlaceholder, updateProgress } from './detail.js';
 import { byId, h, replace, throttle } from './dom.js';
 import { followEvents } from './events.js';
@@ -121,7 +121,7 @@ function renderCounts() {
   view.total =
     (view.type === ''
       ? c?.[view.state]
-      : c?.byType?.[view.type]?.[view.state]) ?? 0;
+      : ownCounts(c, view.type)[view.state]) ?? 0;
   const first = view.total === 0 ? 0 : view.offset + 1;
   const last = Math.min(view.offset + PAGE_SIZE, view.total);
   el.pageInfo.textContent = `${first}–${last} of ${view.total}`;

@@ -66,6 +66,15 @@ export function createCards(el, onPick) {
 }
 
 /**
+ * The counts of job type `name`, or `{}`: read as an own key, so a type
+ * named `constructor` or `toString` never finds an Object.prototype member.
+ */
+export function ownCounts(counts, name) {
+  const byType = counts?.byType;
+  return byType && Object.hasOwn(byType, name) ? byType[name] : {};
+}
+
+/**
  * Renders the job types table: one row per job type of the shown queues,
  * zeros included. `onPick(name)` runs when a row is clicked.
  */
@@ -79,7 +88,7 @@ export function renderTypes(head, body, { types, counts, selected, onPick }) {
     );
   }
   const rows = types.map(({ name, queue, paused }) => {
-    const c = counts?.byType?.[name] ?? {};
+    const c = ownCounts(counts, name);
     return h(
       'tr',
       {

@@ -1,7 +1,8 @@
 -- Shared helpers, inlined into each script by `-- @include base`.
 -- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
--- <base>j:<id>, <base>j:<id>:log, <base>p:<id> (the payload), and
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
 -- redis/job-fields.ts, their one owner. There is no F table at run time:
@@ -89,11 +90,21 @@ local function addFinished(base, setKey, letter, name, score, id)
   redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
 end
 
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
 local function removeJob(base, setKey, countsKey, letter, id)
   local jk = base .. 'j:' .. id
   local name = redis.call('HGET', jk, F.name)
   redis.call('ZREM', setKey, id)
-  redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+  deleteJobKeys(base, id)
   if name then
     moveCount(countsKey, name, letter, '')
     if finishedLetters[letter] then

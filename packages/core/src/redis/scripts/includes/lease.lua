@@ -83,7 +83,7 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
     -- Kept for no time, as a failed job would be: gone at once.
-    redis.call('DEL', jk, jk .. ':log', base .. 'p:' .. id)
+    deleteJobKeys(base, id)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, F.state, 'x', F.finishedAt, now)
