@@ -31,6 +31,7 @@ import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
 import { JobStore, type StoredJob } from './job-store.ts';
+import { newJobId } from './job-id.ts';
 import { listRepeats, repeatSpec, scheduleRepeat } from './repeat-schedules.ts';
 import { ResultReader } from './result-reader.ts';
 import { checkBulkItem, checkJob } from './prepare.ts';
@@ -160,7 +161,10 @@ export class Queue<TJobs extends JobMap> {
       name,
       ...(durability !== undefined ? { durability } : {}),
       input: {
-        customId: o.jobId ?? '',
+        // Ids come from the producer, not a Redis counter: unique across
+        // queues, and never reissued by a Redis that lost its data.
+        id: o.jobId ?? newJobId(),
+        generated: o.jobId === undefined,
         name,
         dataJson: data,
         priority: o.priority,
