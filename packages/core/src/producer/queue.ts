@@ -4,8 +4,11 @@ import {
   type JobMap,
   type JobRegistry,
   type inferJobInput,
+  type inferJobProgressOutput,
   type inferJobResult,
 } from '../contract/define.ts';
+import { readJob, type TypedJobInfo } from '../ops/typed-read.ts';
+import { watchProgress } from './progress-watch.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import {
   closeConnection,
@@ -280,12 +283,28 @@ export class Queue<TJobs extends JobMap> {
     return this.inspector.getCounts(options);
   }
 
-  /** Reads one job; without `queue`, finds it among the registry's queues. */
-  getJob(
+  /**
+   * Reads one job; without `queue`, finds it among the registry's queues.
+   * With `name` (checked), progress and result are parsed and typed.
+   */
+  getJob<TName extends keyof TJobs & string = never>(
     id: string,
-    options: { queue?: string } = {},
-  ): Promise<JobInfo | undefined> {
-    return this.inspector.getJob(id, options);
+    options: { queue?: string; name?: TName } = {},
+  ): Promise<
+    ([TName] extends [never] ? JobInfo : TypedJobInfo<TJobs, TName>) | undefined
+  > {
+    return readJob(this.inspector, this.registry, id, options) as never;
+  }
+
+  /** Reports job `id`'s typed progress values, then settles as `finished()`. */
+  watchProgress<TName extends keyof TJobs & string>(
+    name: TName,
+    id: string,
+    onProgress: (progress: inferJobProgressOutput<TJobs, TName>) => void,
+    options?: { timeoutMs?: number },
+  ): Promise<inferJobResult<TJobs, TName>> {
+    const done = this.awaitResult(name, id, options, undefined);
+    return watchProgress(this.ctx, this.options, name, id, onProgress, done);
   }
 
   /**
