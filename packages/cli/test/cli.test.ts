@@ -187,12 +187,17 @@ describe('jobwire CLI', { timeout: 300_000 }, () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe('error: job 999999 not found\n');
 
-    // Ids are unique per queue: the same id in two queues is not guessed.
-    const ambiguous = cli(['job', ids.slides[0]!], env);
-    expect(ambiguous.status).toBe(1);
-    expect(ambiguous.stderr).toMatch(
-      /^error: job id \S+ exists in queues email, media[^\n]*\n$/,
-    );
+    // Generated ids are unique across queues: an id alone finds its job
+    // (issue 13), whichever of the two queues holds it.
+    const slide = JSON.parse(
+      ok(cli(['job', ids.slides[0]!, '--json'], env)),
+    ) as JobInfo;
+    expect(slide).toMatchObject({
+      id: ids.slides[0],
+      name: 'renderSlideshow',
+      queue: 'media',
+    });
+    expect(ok(cli(['job', ids.delayed], env))).toMatch(/^state:\s+delayed$/m);
   });
 
   it('retries, promotes, removes, cleans, pauses and resumes', async () => {

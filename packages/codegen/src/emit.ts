@@ -71,6 +71,7 @@ export function emitProducer(input: EmitInput): string {
         'Queue',
         'QueueOptions',
         'inferJobInput',
+        'inferJobProgressOutput',
         'inferJobResult',
       ],
     },
@@ -127,6 +128,14 @@ export function emitProducer(input: EmitInput): string {
         type: `inferJobResult<Jobs, ${lit}>`,
         docs: docs(`What a \`${job.name}\` job's \`finished()\` resolves to.`),
       },
+      {
+        name: `${P}Progress`,
+        isExported: true,
+        type: `inferJobProgressOutput<Jobs, ${lit}>`,
+        docs: docs(
+          `A \`${job.name}\` job's progress as producers read it (the progress schema's output type).`,
+        ),
+      },
     ]);
     sf.addFunction({
       name: `enqueue${P}`,
@@ -161,6 +170,27 @@ export function emitProducer(input: EmitInput): string {
       docs: docs(
         job.doc ?? `Enqueues \`${job.name}\` jobs in bulk.`,
         'Bulk variant: validates every item first, then stores each chunk atomically in one round trip.',
+      ),
+    });
+    sf.addFunction({
+      name: `watch${P}Progress`,
+      isExported: true,
+      parameters: [
+        { name: 'queue', type: 'JobsQueue' },
+        { name: 'job', type: '{ readonly id: string }' },
+        { name: 'onProgress', type: `(progress: ${P}Progress) => void` },
+        {
+          name: 'options',
+          type: '{ timeoutMs?: number }',
+          hasQuestionToken: true,
+        },
+      ],
+      returnType: `Promise<${P}Result>`,
+      statements: [
+        `return queue.watchProgress(${lit}, job.id, onProgress, options);`,
+      ],
+      docs: docs(
+        `Calls \`onProgress\` with each progress value of a \`${job.name}\` job, in order (those published before the call too), then resolves with its result as \`finished()\` does.`,
       ),
     });
   }

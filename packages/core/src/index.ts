@@ -16,6 +16,7 @@ export type {
   inferJobInput,
   inferJobOutput,
   inferJobProgress,
+  inferJobProgressOutput,
   inferJobResult,
   inferJobResultInput,
 } from './contract/define.ts';
@@ -37,7 +38,12 @@ export type {
 } from './worker/worker-options.ts';
 export type { Job } from './worker/job.ts';
 export { createQueueEvents, QueueEvents } from './ops/queue-events.ts';
-export type { QueueEventsOptions } from './ops/queue-events.ts';
+export type { AnyQueueEvent, QueueEventsOptions } from './ops/queue-events.ts';
+export type {
+  TypedJobInfo,
+  TypedQueueEvent,
+  UncheckedValues,
+} from './ops/typed-read.ts';
 export type { QueueEvent, QueueEventName } from './redis/events.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';

@@ -65,7 +65,7 @@ describe('Lua scripts', () => {
           'fp-test',
           // one job: id, type, data, priority, delay, set
           1,
-          '',
+          'job-1',
           't',
           '{}',
           0,

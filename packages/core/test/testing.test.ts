@@ -138,7 +138,7 @@ describe('capture', () => {
       { priority: 'high', attempts: 2 },
     );
     expect(h).toMatchObject({
-      id: '1',
+      id: expect.stringMatching(/^[0-9a-z]{17,}$/),
       name: 'sendEmail',
       queue: 'default',
       duplicate: false,
@@ -147,7 +147,7 @@ describe('capture', () => {
     expect(q.jobs).toHaveLength(1);
     const j = q.jobs[0]!;
     expect(j).toMatchObject({
-      id: '1',
+      id: h.id,
       name: 'sendEmail',
       state: 'waiting',
       attemptsMade: 0,
@@ -401,7 +401,7 @@ describe('runAll', () => {
     expect(order).toEqual([]);
     await q.runAll();
     expect(order).toEqual(['r2', 'n1', 'n2', 'r3', 'r1']);
-    expect(await result).toEqual({ messageId: '2' });
+    expect(await result).toEqual({ messageId: h.id });
     expect(q.jobs.every((j) => j.state === 'completed')).toBe(true);
   });
 

@@ -4,12 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createQueueEvents, ValidationError } from '@jobwire/core';
+import { ValidationError } from '@jobwire/core';
 import {
   createJobsQueue,
   enqueueDeliverWebhook,
   enqueueRenderSlideshow,
   enqueueSendEmail,
+  watchRenderSlideshowProgress,
 } from './generated/producer.ts';
 import { findOrStartRedis } from './support/redis.ts';
 
@@ -32,11 +33,6 @@ const worker = spawn(process.execPath, ['--import', 'tsx', workerFile], {
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const queue = createJobsQueue({ connection: redis.url, prefix });
-const events = createQueueEvents({
-  connection: redis.url,
-  prefix,
-  queue: 'media',
-});
 let exitCode = 0;
 
 try {
@@ -97,15 +93,18 @@ try {
     slides: ['s1', 's2', 's3', 's4', 's5', 's6', 's7', 's8'],
   });
   const tty = process.stdout.isTTY === true;
-  events.on('progress', (e) => {
-    if (e.jobId !== pdf.id) return;
-    const { percent } = e.progress as { percent: number };
-    const bar = '#'.repeat(Math.round(percent / 5)).padEnd(20, '.');
-    const line = `producer: rendering [${bar}] ${String(percent).padStart(3)}%`;
-    if (tty) process.stdout.write(`\r${line}${percent === 100 ? '\n' : ''}`);
-    else console.log(line);
-  });
-  const rendered = await pdf.finished({ timeoutMs: 30_000 });
+  // Typed by the progress schema: no cast.
+  const rendered = await watchRenderSlideshowProgress(
+    queue,
+    pdf,
+    ({ percent }) => {
+      const bar = '#'.repeat(Math.round(percent / 5)).padEnd(20, '.');
+      const line = `producer: rendering [${bar}] ${String(percent).padStart(3)}%`;
+      if (tty) process.stdout.write(`\r${line}${percent === 100 ? '\n' : ''}`);
+      else console.log(line);
+    },
+    { timeoutMs: 30_000 },
+  );
   console.log(
     `producer: PDF ready: ${rendered.pages} pages, ${rendered.bytes} bytes`,
   );
@@ -129,7 +128,6 @@ try {
   worker.kill('SIGTERM');
   const workerCode = await exited;
   if (workerCode !== 0) exitCode = 1;
-  await events.close();
   await queue.drain({ delayed: true });
   await removeDemoKeys();
   await queue.close();

@@ -46,7 +46,7 @@ describe('email example: signup server and email worker', () => {
       );
       expect(res.status).toBe(202);
       const { jobId } = (await res.json()) as { jobId: string };
-      expect(jobId).toMatch(/^\d+$/);
+      expect(jobId).toMatch(/^[0-9a-z]{17,}$/);
 
       const result = await queue.waitForResult('sendEmail', jobId, {
         timeoutMs: 10_000,

@@ -46,7 +46,7 @@ describe('results example: a typed result awaited from another process', () => {
       const enqueued = await run(prefix, 'enqueue');
       expect(enqueued, enqueued.stderr).toMatchObject({ code: 0 });
       const id = enqueued.stdout.trim();
-      expect(id).toMatch(/^\d+$/);
+      expect(id).toMatch(/^[0-9a-z]{17,}$/);
       // Nothing has run it yet.
       expect((await queue.getJob(id, { queue: 'email' }))?.state).toBe(
         'waiting',

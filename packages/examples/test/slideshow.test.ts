@@ -21,12 +21,8 @@ describe('slideshow example: progress from the event log', () => {
     try {
       const seen: number[] = [];
       const slides = ['s1', 's2', 's3', 's4'];
-      const result = await renderWithProgress(
-        queue,
-        redis.url,
-        slides,
-        (percent) => seen.push(percent),
-        prefix,
+      const result = await renderWithProgress(queue, slides, (percent) =>
+        seen.push(percent),
       );
 
       // Typed from the result schema: { pages: number; bytes: number }.
@@ -41,7 +37,10 @@ describe('slideshow example: progress from the event log', () => {
 
       const [job] = await queue.getJobs('completed', { queue: 'media' });
       expect(job).toBeDefined();
-      const info = await queue.getJob(job!.id, { queue: 'media' });
+      // Typed: the name is checked, progress and result parsed.
+      const info = await queue.getJob(job!.id, { name: 'renderSlideshow' });
+      const slide: number | undefined = info?.progress?.slide;
+      expect(slide).toBe(4);
       expect(info).toMatchObject({
         name: 'renderSlideshow',
         state: 'completed',

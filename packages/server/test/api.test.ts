@@ -485,8 +485,25 @@ describe('HTTP API', () => {
             payload: { i },
           })),
         });
-      expect((await bulk('inA', 30)).status).toBe(201);
-      expect((await bulk('inB', 5)).status).toBe(201);
+      const made = async (name: string, n: number): Promise<string[]> => {
+        const res = await bulk(name, n);
+        expect(res.status).toBe(201);
+        return ((await res.json()) as { jobs: { id: string }[] }).jobs.map(
+          (j) => j.id,
+        );
+      };
+      const [idA] = await made('inA', 30);
+      const [idB] = await made('inB', 5);
+      // Generated ids are unique across queues: /jobs/:id needs no ?queue
+      // (issue 13).
+      for (const [id, name, queue] of [
+        [idA, 'inA', a],
+        [idB, 'inB', b],
+      ] as const) {
+        const r = await fetch(`${s.url}/jobs/${id}`, { headers: auth });
+        expect(r.status).toBe(200);
+        expect(await r.json()).toMatchObject({ id, name, queue });
+      }
       const page = async (offset: number): Promise<string[]> => {
         const r = await fetch(
           `${s.url}/jobs?state=waiting&offset=${offset}&limit=25`,

@@ -206,3 +206,14 @@ export type inferJobProgress<
 > = TJobs[TName]['progress'] extends z.ZodType
   ? z.input<TJobs[TName]['progress']>
   : number;
+
+/**
+ * What producers read back as `TName`'s progress (events, `getJob` with
+ * `name`, `watchProgress`): the schema's output. @public
+ */
+export type inferJobProgressOutput<
+  TJobs extends JobMap,
+  TName extends keyof TJobs,
+> = TJobs[TName]['progress'] extends z.ZodType
+  ? z.output<TJobs[TName]['progress']>
+  : number;

@@ -111,8 +111,8 @@ export class QueueInspector {
 
   /**
    * The queue holding job `id`: the one given, or the only queue of the
-   * registry where it exists. Ids are unique per queue, so the same id in
-   * two queues is refused rather than guessed.
+   * registry where it exists. Generated ids are unique across queues; a
+   * custom `jobId` used in two queues is refused rather than guessed.
    */
   async locate(
     id: string,
@@ -121,15 +121,16 @@ export class QueueInspector {
     if (queue !== undefined) return queue;
     const queues = this.ctx.registry.queues;
     if (queues.length === 1) return queues[0];
-    const found: string[] = [];
-    for (const q of queues) {
-      const exists = await this.redis(() =>
-        this.ctx.client.exists(this.ctx.keys(q).job(id)),
-      );
-      if (exists === 1) found.push(q);
-    }
+    // Sent together: one round trip whatever the number of queues, and
+    // each command goes to its own slot's node on a Cluster.
+    const exists = await this.redis(() =>
+      Promise.all(
+        queues.map((q) => this.ctx.client.exists(this.ctx.keys(q).job(id))),
+      ),
+    );
+    const found = queues.filter((_, i) => exists[i] === 1);
     if (found.length > 1) {
-      const problem = `job id ${id} exists in queues ${found.join(', ')}`;
+      const problem = `job id ${id} exists in queues ${found.join(', ')} (a custom jobId used in both)`;
       throw new JobwireError(
         ErrorCode.INVALID_OPTION,
         `${problem}; pass { queue } to say which`,

@@ -12,6 +12,8 @@ import {
 } from '../redis/events.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
 import { trackForTests } from '../testing/track-open.ts';
+import type { JobMap, JobRegistry } from '../contract/define.ts';
+import { typeEvent, type TypedQueueEvent } from './typed-read.ts';
 
 /** Options of `createQueueEvents`. @public */
 export interface QueueEventsOptions extends ConnectionOptions {
@@ -22,19 +24,29 @@ export interface QueueEventsOptions extends ConnectionOptions {
    * log, or the `offset` of an event already seen. @defaultValue '$'
    */
   from?: string;
+  /**
+   * The job types to type events by: with them, `progress` and `result`
+   * are parsed with each type's schemas and typed by `name`, and events of
+   * job types not declared here are skipped. @defaultValue undefined (untyped)
+   */
+  jobs?: JobRegistry;
 }
+
+/** An event as a QueueEvents delivers it: raw, or typed by `jobs`. @public */
+export type AnyQueueEvent = QueueEvent | TypedQueueEvent<JobMap>;
 
 /**
  * Follows a queue's durable event log. A process started later can read
  * what happened before it started, from any offset.
  * @public
  */
-export class QueueEvents {
+export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
   private readonly emitter = new EventEmitter();
   private readonly conn: Connection;
   private readonly follower: StreamFollower;
-  private readonly buffered: QueueEvent[] = [];
-  private readonly pulls: ((e: IteratorResult<QueueEvent>) => void)[] = [];
+  private readonly buffered: TEvent[] = [];
+  private readonly pulls: ((e: IteratorResult<TEvent>) => void)[] = [];
+  private readonly jobs: JobRegistry | undefined;
   private closed = false;
   private readonly started: Promise<void>;
 
@@ -42,6 +54,7 @@ export class QueueEvents {
     const common = resolveCommon(options);
     // Names are checked before connecting: a refused name must not leave
     // an open socket behind (it would keep the process alive).
+    this.jobs = options.jobs;
     const key = makeKeyCache(common.prefix)(options.queue).events;
     this.conn = openConnection(options, 'blocking', common.logger);
     this.follower = new StreamFollower(
@@ -66,8 +79,10 @@ export class QueueEvents {
     return this.started;
   }
 
-  private deliver(events: QueueEvent[]): void {
-    for (const e of events) {
+  private deliver(raw: QueueEvent[]): void {
+    for (const r of raw) {
+      const e = (this.jobs ? typeEvent(this.jobs, r) : r) as TEvent | undefined;
+      if (e === undefined) continue;
       const pull = this.pulls.shift();
       if (pull) pull({ value: e, done: false });
       else if (
@@ -88,26 +103,23 @@ export class QueueEvents {
    * `ready()`).
    */
   on(event: 'error', listener: (error: Error) => void): this;
-  on(event: QueueEventName | 'event', listener: (e: QueueEvent) => void): this;
+  on(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
   on(
     event: QueueEventName | 'event' | 'error',
-    listener: ((e: QueueEvent) => void) | ((error: Error) => void),
+    listener: ((e: TEvent) => void) | ((error: Error) => void),
   ): this {
     this.emitter.on(event, listener);
     return this;
   }
 
   /** Removes a listener. */
-  off(
-    event: QueueEventName | 'event',
-    listener: (e: QueueEvent) => void,
-  ): this {
+  off(event: QueueEventName | 'event', listener: (e: TEvent) => void): this {
     this.emitter.off(event, listener);
     return this;
   }
 
   /** Iterates events in log order until `close()`. */
-  [Symbol.asyncIterator](): AsyncIterator<QueueEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<TEvent> {
     return {
       next: () => {
         const e = this.buffered.shift();
@@ -141,9 +153,18 @@ export class QueueEvents {
 }
 
 /**
- * Follows the event log of one queue.
+ * Follows the event log of one queue. With `jobs`, events are typed by job
+ * name: `if (e.name === 'resize') e.progress` has resize's progress type.
  * @public
  */
-export function createQueueEvents(options: QueueEventsOptions): QueueEvents {
+export function createQueueEvents<TJobs extends JobMap>(
+  options: QueueEventsOptions & { jobs: JobRegistry<TJobs> },
+): QueueEvents<TypedQueueEvent<TJobs>>;
+export function createQueueEvents(
+  options: QueueEventsOptions & { jobs?: undefined },
+): QueueEvents;
+export function createQueueEvents(
+  options: QueueEventsOptions,
+): QueueEvents<AnyQueueEvent> {
   return new QueueEvents(options);
 }

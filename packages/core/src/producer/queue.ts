@@ -4,8 +4,11 @@ import {
   type JobMap,
   type JobRegistry,
   type inferJobInput,
+  type inferJobProgressOutput,
   type inferJobResult,
 } from '../contract/define.ts';
+import { readJob, type TypedJobInfo } from '../ops/typed-read.ts';
+import { watchProgress } from './progress-watch.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import {
   closeConnection,
@@ -31,6 +34,7 @@ import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
 import { JobStore, type StoredJob } from './job-store.ts';
+import { newJobId } from './job-id.ts';
 import { listRepeats, repeatSpec, scheduleRepeat } from './repeat-schedules.ts';
 import { ResultReader } from './result-reader.ts';
 import { checkBulkItem, checkJob } from './prepare.ts';
@@ -159,7 +163,10 @@ export class Queue<TJobs extends JobMap> {
       name,
       ...(durability !== undefined ? { durability } : {}),
       input: {
-        customId: o.jobId ?? '',
+        // Ids come from the producer, not a Redis counter: unique across
+        // queues, and never reissued by a Redis that lost its data.
+        id: o.jobId ?? newJobId(),
+        generated: o.jobId === undefined,
         name,
         dataJson: data,
         priority: o.priority,
@@ -275,12 +282,28 @@ export class Queue<TJobs extends JobMap> {
     return this.inspector.getCounts(options);
   }
 
-  /** Reads one job; without `queue`, finds it among the registry's queues. */
-  getJob(
+  /**
+   * Reads one job; without `queue`, finds it among the registry's queues.
+   * With `name` (checked), progress and result are parsed and typed.
+   */
+  getJob<TName extends keyof TJobs & string = never>(
     id: string,
-    options: { queue?: string } = {},
-  ): Promise<JobInfo | undefined> {
-    return this.inspector.getJob(id, options);
+    options: { queue?: string; name?: TName } = {},
+  ): Promise<
+    ([TName] extends [never] ? JobInfo : TypedJobInfo<TJobs, TName>) | undefined
+  > {
+    return readJob(this.inspector, this.registry, id, options) as never;
+  }
+
+  /** Reports job `id`'s typed progress values, then settles as `finished()`. */
+  watchProgress<TName extends keyof TJobs & string>(
+    name: TName,
+    id: string,
+    onProgress: (progress: inferJobProgressOutput<TJobs, TName>) => void,
+    options?: { timeoutMs?: number },
+  ): Promise<inferJobResult<TJobs, TName>> {
+    const done = this.awaitResult(name, id, options, undefined);
+    return watchProgress(this.ctx, this.options, name, id, onProgress, done);
   }
 
   /**

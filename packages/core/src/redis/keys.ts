@@ -6,7 +6,11 @@
 
 /** Queue-level key suffixes, one per structure. */
 export const KeySuffix = {
-  /** string: counter for job ids and FIFO sequence numbers */
+  /**
+   * string: counter for FIFO sequence numbers. It only orders: job ids come
+   * from the producer (producer/job-id.ts), and a counter lost with its
+   * queue's data restarts with the queue's (also lost) waiting sets.
+   */
   id: 'id',
   /** zset: delayed and retrying jobs, scored by due time (ms) */
   delayed: 'delayed',

@@ -14,6 +14,7 @@ import {
   toJobwireError,
 } from '../errors.ts';
 import { checkBulkItem, checkJob } from '../producer/prepare.ts';
+import { newJobId } from '../producer/job-id.ts';
 import { FINAL_CODES } from '../worker/run-handler.ts';
 import type { Producer } from '../producer/queue.ts';
 import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
@@ -127,14 +128,14 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
               (e) => e.job.queue === def.queue && e.job.id === o.jobId,
             );
       if (existing) return this.handle(existing, name, true);
-      // Ids are per queue counters, as the enqueue script's INCR makes them.
+      // Ids are generated as Queue generates them; seq only orders.
       const seq = (this.seqs.get(def.queue) ?? 0) + 1;
       this.seqs.set(def.queue, seq);
       let settle = () => {};
       const settled = new Promise<void>((r) => (settle = r));
       const entry: Entry = {
         job: {
-          id: o.jobId ?? String(seq),
+          id: o.jobId ?? newJobId(),
           name,
           queue: def.queue,
           data: JSON.parse(data) as unknown,

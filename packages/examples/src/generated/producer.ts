@@ -10,6 +10,7 @@ import type {
   Queue,
   QueueOptions,
   inferJobInput,
+  inferJobProgressOutput,
   inferJobResult,
 } from '@jobwire/core';
 import { jobs } from '../jobs.schema.ts';
@@ -35,6 +36,11 @@ export function createJobsQueue(options?: QueueOptions): JobsQueue {
 export type DeliverWebhookPayload = inferJobInput<Jobs, 'deliverWebhook'>;
 /** What a `deliverWebhook` job's `finished()` resolves to. */
 export type DeliverWebhookResult = inferJobResult<Jobs, 'deliverWebhook'>;
+/** A `deliverWebhook` job's progress as producers read it (the progress schema's output type). */
+export type DeliverWebhookProgress = inferJobProgressOutput<
+  Jobs,
+  'deliverWebhook'
+>;
 
 /**
  * Delivers a webhook; retried with backoff when the receiver fails.
@@ -69,6 +75,16 @@ export function enqueueDeliverWebhookBulk(
   ) as Promise<JobHandle<DeliverWebhookResult>[]>;
 }
 
+/** Calls `onProgress` with each progress value of a `deliverWebhook` job, in order (those published before the call too), then resolves with its result as `finished()` does. */
+export function watchDeliverWebhookProgress(
+  queue: JobsQueue,
+  job: { readonly id: string },
+  onProgress: (progress: DeliverWebhookProgress) => void,
+  options?: { timeoutMs?: number },
+): Promise<DeliverWebhookResult> {
+  return queue.watchProgress('deliverWebhook', job.id, onProgress, options);
+}
+
 /**
  * Payload of `renderSlideshow` as producers pass it (the schema's input type).
  *
@@ -78,6 +94,11 @@ export function enqueueDeliverWebhookBulk(
 export type RenderSlideshowPayload = inferJobInput<Jobs, 'renderSlideshow'>;
 /** What a `renderSlideshow` job's `finished()` resolves to. */
 export type RenderSlideshowResult = inferJobResult<Jobs, 'renderSlideshow'>;
+/** A `renderSlideshow` job's progress as producers read it (the progress schema's output type). */
+export type RenderSlideshowProgress = inferJobProgressOutput<
+  Jobs,
+  'renderSlideshow'
+>;
 
 /**
  * Renders a slideshow to PDF, reporting progress per slide (Kue's example).
@@ -112,6 +133,16 @@ export function enqueueRenderSlideshowBulk(
   ) as Promise<JobHandle<RenderSlideshowResult>[]>;
 }
 
+/** Calls `onProgress` with each progress value of a `renderSlideshow` job, in order (those published before the call too), then resolves with its result as `finished()` does. */
+export function watchRenderSlideshowProgress(
+  queue: JobsQueue,
+  job: { readonly id: string },
+  onProgress: (progress: RenderSlideshowProgress) => void,
+  options?: { timeoutMs?: number },
+): Promise<RenderSlideshowResult> {
+  return queue.watchProgress('renderSlideshow', job.id, onProgress, options);
+}
+
 /**
  * Payload of `sendEmail` as producers pass it (the schema's input type).
  *
@@ -124,6 +155,8 @@ export function enqueueRenderSlideshowBulk(
 export type SendEmailPayload = inferJobInput<Jobs, 'sendEmail'>;
 /** What a `sendEmail` job's `finished()` resolves to. */
 export type SendEmailResult = inferJobResult<Jobs, 'sendEmail'>;
+/** A `sendEmail` job's progress as producers read it (the progress schema's output type). */
+export type SendEmailProgress = inferJobProgressOutput<Jobs, 'sendEmail'>;
 
 /**
  * Sends a transactional email.
@@ -156,4 +189,14 @@ export function enqueueSendEmailBulk(
   return queue.enqueueBulk(
     items.map((item) => ({ name: 'sendEmail', ...item })),
   ) as Promise<JobHandle<SendEmailResult>[]>;
+}
+
+/** Calls `onProgress` with each progress value of a `sendEmail` job, in order (those published before the call too), then resolves with its result as `finished()` does. */
+export function watchSendEmailProgress(
+  queue: JobsQueue,
+  job: { readonly id: string },
+  onProgress: (progress: SendEmailProgress) => void,
+  options?: { timeoutMs?: number },
+): Promise<SendEmailResult> {
+  return queue.watchProgress('sendEmail', job.id, onProgress, options);
 }

@@ -5,11 +5,7 @@
  *   REDIS_URL=... [JOBWIRE_PREFIX=myapp] tsx packages/examples/src/slideshow/render.ts
  */
 import { pathToFileURL } from 'node:url';
-import {
-  createQueueEvents,
-  type QueueEvent,
-  type WorkerOptions,
-} from '@jobwire/core';
+import type { WorkerOptions } from '@jobwire/core';
 import {
   createJobsWorkerFor,
   type RenderSlideshowHandler,
@@ -17,6 +13,7 @@ import {
 import {
   createJobsQueue,
   enqueueRenderSlideshow,
+  watchRenderSlideshowProgress,
   type JobsQueue,
   type RenderSlideshowResult,
 } from '../generated/producer.ts';
@@ -44,44 +41,22 @@ export function startRenderWorker(options: WorkerOptions) {
 
 /**
  * Enqueues a render and reports each progress value as it is published,
- * then resolves with the typed result. `prefix` must match the queue's.
+ * typed by the progress schema, then resolves with the typed result.
  */
 export async function renderWithProgress(
   queue: JobsQueue,
-  connection: string,
   slides: string[],
   onProgress: (percent: number) => void,
-  prefix?: string,
 ): Promise<RenderSlideshowResult> {
   const job = await enqueueRenderSlideshow(queue, { title: 'Slides', slides });
-  // Read the retained log from its start, filtered to this job: following
-  // only new events ('$') could miss the first ones, published before the
-  // follower has found the end of the log.
-  const events = createQueueEvents({
-    connection,
-    prefix,
-    queue: 'media',
-    from: '0',
-  });
-  try {
-    // The completed event follows the last progress event in the log: once
-    // it is seen, every progress value of the job has been reported.
-    const logged = new Promise<void>((resolve) => {
-      events.on('completed', (e: QueueEvent) => {
-        if (e.jobId === job.id) resolve();
-      });
-    });
-    events.on('progress', (e: QueueEvent) => {
-      if (e.jobId === job.id) {
-        onProgress((e.progress as { percent: number }).percent);
-      }
-    });
-    const result = await job.finished({ timeoutMs: 60_000 });
-    await logged;
-    return result;
-  } finally {
-    await events.close();
-  }
+  // Reads the job's events from the start of the retained log, so values
+  // published before the watch began are reported too.
+  return watchRenderSlideshowProgress(
+    queue,
+    job,
+    (progress) => onProgress(progress.percent),
+    { timeoutMs: 60_000 },
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -89,12 +64,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const prefix = process.env.JOBWIRE_PREFIX || undefined;
   const queue = createJobsQueue({ connection, prefix });
   const worker = startRenderWorker({ connection, prefix });
-  const result = await renderWithProgress(
-    queue,
-    connection,
-    ['a', 'b', 'c', 'd'],
-    (p) => console.log(`progress ${p}%`),
-    prefix,
+  const result = await renderWithProgress(queue, ['a', 'b', 'c', 'd'], (p) =>
+    console.log(`progress ${p}%`),
   );
   console.log(`rendered ${result.pages} pages`);
   await worker.close();

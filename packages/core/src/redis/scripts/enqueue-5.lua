@@ -1,19 +1,20 @@
 #!lua
 --[[
   Adds jobs: to their type's wait zset, or to `delayed` when they have a delay.
-  A job with a caller-chosen id that already exists is left untouched.
+  A job whose id already exists is left untouched: a custom id's duplicate,
+  or (for an id the producer generated) its own earlier, re-sent call.
   Index writes, counters and wake-up markers are gathered and written once
   per type, so a batch costs about one HSET and one XADD per job.
 
   Input:
-    KEYS[1] id counter       KEYS[2] delayed zset    KEYS[3] counts hash
+    KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
     KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base `<prefix>:{<queue>}:`   ARGV[2] max events
     ARGV[3] number of settings sets S, then 4 fields per set (shared by the
       jobs that name it): options JSON, expire-after ms (0 = never),
       contract version, contract fingerprint
-    then the number of jobs, then 6 fields per job: custom id
-      ('' = generate), type name, data JSON, priority, delay, set (1..S);
+    then the number of jobs, then 6 fields per job: id (never empty: the
+      producer generates one), type name, data JSON, priority, delay, set (1..S);
       the delay is ms from now, or `@<epoch ms>` for a `runAt`: due times
       are Redis time, so an absolute time is turned into a delay here, not
       on a producer whose clock may be skewed
@@ -39,7 +40,7 @@ local seq = redis.call('INCRBY', KEYS[1], n) - n
 local waiting, touched = {}, {}
 for i = 0, n - 1 do
   local a = first + i * 6
-  local customId, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local id, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   if string.sub(delay, 1, 1) == '@' then
     delay = tonumber(string.sub(delay, 2)) - now
   else
@@ -48,13 +49,11 @@ for i = 0, n - 1 do
   local set = sets[tonumber(ARGV[a + 5])]
   local opts, expireAfter, version, fingerprint = set[1], set[2], set[3], set[4]
   local status = 1
-  if customId ~= '' and redis.call('EXISTS', base .. 'j:' .. customId) == 1 then
+  if redis.call('EXISTS', base .. 'j:' .. id) == 1 then
     status = 0
   end
   seq = seq + 1
-  local id = customId
   if status == 1 then
-    if id == '' then id = tostring(seq) end
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
     if expireAfter > 0 then

@@ -25,8 +25,14 @@ export interface EnqueueSettings {
 
 /** One job for the enqueue script. */
 export interface EnqueueJob {
-  /** The caller's id ('' = generate one). */
-  readonly customId: string;
+  /** The job's id: the caller's `jobId`, or one the producer generated. */
+  readonly id: string;
+  /**
+   * True when the producer generated `id`. Such an id can only exist
+   * already because this very call was stored before (a re-sent command),
+   * so it is reported as created, not as a duplicate.
+   */
+  readonly generated: boolean;
   readonly name: string;
   readonly dataJson: string;
   readonly priority: number;
@@ -83,7 +89,7 @@ function enqueueArgs(
   args.push(jobs.length);
   for (const j of jobs) {
     args.push(
-      j.customId,
+      j.id,
       j.name,
       j.dataJson,
       j.priority,
@@ -97,10 +103,10 @@ function enqueueArgs(
 /** Per job: its id and status (1 created, 0 duplicate, < 0 a ScriptCode). */
 function readOutcomes(
   reply: readonly unknown[],
-  count: number,
+  jobs: readonly EnqueueJob[],
 ): EnqueueOutcome[] {
   const out: EnqueueOutcome[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < jobs.length; i++) {
     const id = String(reply[i * 2]);
     const status = Number(reply[i * 2 + 1]);
     out.push(
@@ -113,7 +119,7 @@ function readOutcomes(
               jobId: id,
             }),
           }
-        : { id, created: status !== 0 },
+        : { id, created: status !== 0 || jobs[i]!.generated },
     );
   }
   return out;
@@ -132,7 +138,7 @@ export async function enqueue(
     KEY_ORDER(k),
     enqueueArgs(k, maxEvents, jobs),
   );
-  return readOutcomes(reply as unknown[], jobs.length);
+  return readOutcomes(reply as unknown[], jobs);
 }
 
 const enqueueSha = createHash('sha1')
@@ -173,11 +179,11 @@ export async function enqueueDurably(
       (v: unknown) => v,
       (err: unknown) => err,
     );
-    return { outcomes: readOutcomes(reply as unknown[], jobs.length), waited };
+    return { outcomes: readOutcomes(reply as unknown[], jobs), waited };
   }
   const [waitErr, waitReply] = res[1] ?? [new Error('no reply')];
   return {
-    outcomes: readOutcomes(scriptReply as unknown[], jobs.length),
+    outcomes: readOutcomes(scriptReply as unknown[], jobs),
     waited: waitErr ?? waitReply,
   };
 }

@@ -1,0 +1,169 @@
+/**
+ * Typed views of what producers read back: events and job details whose
+ * `progress` and `result` carry the job type's schema types. Compile-time
+ * types lie about old and foreign jobs, so each value is parsed with the
+ * schema of the job type named in Redis before it is typed.
+ */
+import type { z } from 'zod';
+import {
+  defaultProgressSchema,
+  getDefinition,
+  type AnyJobDefinition,
+  type JobMap,
+  type JobRegistry,
+  type inferJobProgressOutput,
+  type inferJobResult,
+} from '../contract/define.ts';
+import { ErrorCode, JobwireError, ValidationError } from '../errors.ts';
+import type { QueueEvent } from '../redis/events.ts';
+import type { JobInfo, QueueInspector } from './inspect.ts';
+
+/** A stored value that did not pass its schema: kept raw, out of the typed field. @public */
+export interface UncheckedValues {
+  readonly progress?: unknown;
+  readonly result?: unknown;
+  /** Why the value was not typed: the schema's complaint. */
+  readonly reason: string;
+}
+
+type EventBase = Omit<QueueEvent, 'name' | 'progress' | 'result'>;
+
+/**
+ * An event of a queue followed with `jobs`: a union discriminated on
+ * `name`, where `progress` and `result` have the job type's schema output
+ * types. Queue-level events (`paused`, `drained`, …) have the name `''`.
+ * @public
+ */
+export type TypedQueueEvent<TJobs extends JobMap> =
+  | {
+      [TName in keyof TJobs & string]: EventBase & {
+        readonly name: TName;
+        /** `progress`: the value, parsed with the type's progress schema. */
+        readonly progress?: inferJobProgressOutput<TJobs, TName>;
+        /** `completed`: the result, parsed with the type's result schema. */
+        readonly result?: inferJobResult<TJobs, TName>;
+        /** A progress or result that failed its schema (an old or foreign worker). */
+        readonly unchecked?: UncheckedValues;
+      };
+    }[keyof TJobs & string]
+  | (EventBase & {
+      readonly name: '';
+      readonly progress?: undefined;
+      readonly result?: undefined;
+    });
+
+/**
+ * A job read with `getJob(id, { name })`: `name` is checked against the
+ * stored one and `progress` and `result` are parsed with its schemas.
+ * @public
+ */
+export type TypedJobInfo<
+  TJobs extends JobMap,
+  TName extends keyof TJobs & string,
+> = Omit<JobInfo, 'name' | 'progress' | 'result'> & {
+  name: TName;
+  progress?: inferJobProgressOutput<TJobs, TName>;
+  result?: inferJobResult<TJobs, TName>;
+};
+
+type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
+
+function check(schema: z.ZodType | undefined, raw: unknown): Checked {
+  // A type without a result schema has no result to type.
+  if (schema === undefined) return { ok: true, value: undefined };
+  const parsed = schema.safeParse(raw);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, reason: parsed.error.issues[0]?.message ?? 'invalid' };
+}
+
+function definitionOf(
+  registry: JobRegistry,
+  name: string,
+): AnyJobDefinition | undefined {
+  return Object.hasOwn(registry.jobs, name) ? registry.jobs[name] : undefined;
+}
+
+/**
+ * The typed form of a raw event, or undefined for an event of a job type
+ * the registry does not declare (its values could not be typed).
+ */
+export function typeEvent<TJobs extends JobMap>(
+  registry: JobRegistry<TJobs>,
+  e: QueueEvent,
+): TypedQueueEvent<TJobs> | undefined {
+  // Queue-level events carry neither progress nor result.
+  if (e.name === '') return e as TypedQueueEvent<TJobs>;
+  const def = definitionOf(registry, e.name);
+  if (def === undefined) return undefined;
+  const { progress, result, ...rest } = e;
+  const out: Record<string, unknown> = { ...rest };
+  const unchecked: { progress?: unknown; result?: unknown; reason?: string } =
+    {};
+  if (progress !== undefined) {
+    const c = check(def.progress ?? defaultProgressSchema, progress);
+    if (c.ok) out.progress = c.value;
+    else Object.assign(unchecked, { progress, reason: c.reason });
+  }
+  if (result !== undefined) {
+    const c = check(def.result, result);
+    if (c.ok) out.result = c.value;
+    else Object.assign(unchecked, { result, reason: c.reason });
+  }
+  if (unchecked.reason !== undefined) out.unchecked = unchecked;
+  return out as TypedQueueEvent<TJobs>;
+}
+
+/**
+ * The typed form of a job's details: refuses a job of another type, and
+ * throws ValidationError when its progress or result fails the schema.
+ */
+export function typeJobInfo<
+  TJobs extends JobMap,
+  TName extends keyof TJobs & string,
+>(
+  registry: JobRegistry<TJobs>,
+  name: TName,
+  info: JobInfo,
+): TypedJobInfo<TJobs, TName> {
+  if (info.name !== name) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `job ${info.id} is a ${JSON.stringify(info.name)} job, not ${JSON.stringify(name)}`,
+    );
+  }
+  const def = registry.jobs[name]!;
+  const out: Record<string, unknown> = { ...info };
+  for (const [field, schema] of [
+    ['progress', def.progress ?? defaultProgressSchema],
+    ['result', def.result],
+  ] as const) {
+    if (info[field] === undefined) continue;
+    const parsed = schema?.safeParse(info[field]);
+    if (parsed?.success === false) {
+      throw ValidationError.fromZod(
+        `${field} of ${name} job ${info.id}`,
+        parsed.error.issues,
+      );
+    }
+    out[field] = parsed?.data;
+  }
+  return out as TypedJobInfo<TJobs, TName>;
+}
+
+/**
+ * `Queue.getJob`: the raw details, or with `name` the typed ones, read from
+ * that type's queue unless `queue` says otherwise.
+ */
+export async function readJob(
+  inspector: QueueInspector,
+  registry: JobRegistry,
+  id: string,
+  options: { queue?: string; name?: string },
+): Promise<JobInfo | TypedJobInfo<JobMap, string> | undefined> {
+  const { name } = options;
+  if (name === undefined) return inspector.getJob(id, options);
+  const queue = options.queue ?? getDefinition(registry, name).queue;
+  const info = await inspector.getJob(id, { queue });
+  return info && typeJobInfo(registry, name, info);
+}

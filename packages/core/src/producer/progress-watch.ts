@@ -1,0 +1,74 @@
+/**
+ * `watchProgress`: one job's typed progress values from its queue's event
+ * log, until the job finishes.
+ */
+import { getDefinition, type JobMap } from '../contract/define.ts';
+import { QueueEvents } from '../ops/queue-events.ts';
+import type { TypedQueueEvent } from '../ops/typed-read.ts';
+import type { ConnectionOptions } from '../redis/connection.ts';
+import type { QueueContext } from '../redis/queue-context.ts';
+
+/** Whether stream id `a` is at or after `b` (`<ms>-<seq>`). */
+function atOrAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as >= bs);
+}
+
+/**
+ * Calls `onProgress` with each progress value job `id` (of type `name`)
+ * publishes, in order, then settles as `finished` does. The log is read
+ * from its start, filtered to the job, so values published before the
+ * call are reported too (as far as the capped log retains them).
+ */
+export async function watchProgress<TResult>(
+  ctx: QueueContext,
+  options: ConnectionOptions,
+  name: string,
+  id: string,
+  onProgress: (progress: never) => void,
+  finished: Promise<TResult>,
+): Promise<TResult> {
+  const registry = ctx.registry;
+  const queue = getDefinition(registry, name).queue;
+  const events = new QueueEvents<TypedQueueEvent<JobMap>>({
+    ...options,
+    queue,
+    from: '0',
+    jobs: registry,
+  });
+  let seenEnd = false;
+  let wake: () => void = () => {};
+  events.on('event', (e) => {
+    if (e.jobId !== id || e.name !== name) return;
+    if (e.progress !== undefined) onProgress(e.progress as never);
+    if (e.event === 'completed' || e.event === 'failed') {
+      seenEnd = true;
+      wake();
+    }
+  });
+  events.on('error', () => {});
+  try {
+    const result = await finished;
+    // The job's last event is in the log by now: report every value up to
+    // it before resolving. Reaching the log's current end also ends the
+    // wait, in case a flood of events trimmed the job's own away.
+    const last = await ctx.client.xrevrange(
+      ctx.keys(queue).events,
+      '+',
+      '-',
+      'COUNT',
+      1,
+    );
+    const end = last[0]?.[0] ?? '0-0';
+    while (!seenEnd && !atOrAfter(events.offset, end)) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+    return result;
+  } finally {
+    await events.close();
+  }
+}
