@@ -95,7 +95,7 @@ describe('issue 13 in the CLI', { timeout: 400_000 }, () => {
       const run = cli([...args, '--prefix', prefix]);
       expect(run.status, args.join(' ')).toBe(1);
       expect(run.stderr).toMatch(
-        /^error: job id dup exists in queues email, media; pass --queue <email\|media> to say which\n$/,
+        /^error: job id dup exists in queues email, media \(a custom jobId used in both\); pass --queue <email\|media> to say which\n$/,
       );
       expect(run.stderr).not.toContain('{ queue }');
     }
