@@ -23,6 +23,7 @@ import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin } from '../ops/admin.ts';
 import {
   QueueInspector,
+  type GetJobOptions,
   type JobInfo,
   type JobListOptions,
   type QueueCounts,
@@ -279,7 +280,7 @@ export class Queue<TJobs extends JobMap> {
   /** Reads one job; without `queue`, finds it among the registry's queues. */
   getJob(
     id: string,
-    options: { queue?: string } = {},
+    options: GetJobOptions = {},
   ): Promise<JobInfo | undefined> {
     return this.inspector.getJob(id, options);
   }
