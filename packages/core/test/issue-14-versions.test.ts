@@ -171,7 +171,7 @@ describe('versioned job types (issue 14, phase 1)', () => {
       workerOpts(),
     );
     oldWorker.on('deferred', (info) => deferred.push(info));
-    let newWorker: ReturnType<typeof createWorker> | undefined;
+    let newWorker: { close(): Promise<unknown> } | undefined;
     try {
       const h = await p2.enqueue('send', { to: ['new@example.com'] });
       await waitFor(() => deferred.length > 0, 10_000, 'the deferral');
