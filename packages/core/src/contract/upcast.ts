@@ -107,26 +107,26 @@ type Succ = [
 ];
 
 /** A key as a number: inferred object keys may come back as `"1"`. */
-type Num<K> = K extends number
-  ? K
-  : K extends `${infer N extends number}`
+type Num<TKey> = TKey extends number
+  ? TKey
+  : TKey extends `${infer N extends number}`
     ? N
     : never;
 
-type At<TSources, V extends number> = V extends keyof TSources
-  ? TSources[V]
-  : `${V}` extends keyof TSources
-    ? TSources[`${V}`]
+type At<TSources, TVersion extends number> = TVersion extends keyof TSources
+  ? TSources[TVersion]
+  : `${TVersion}` extends keyof TSources
+    ? TSources[`${TVersion}`]
     : undefined;
 
 /**
- * What the upcaster of version K must return: the next version's input,
+ * What the upcaster of version TKey must return: the next version's input,
  * which is the next upcaster's `from` input, or, after the last one, the
  * current payload's input.
  */
-type NextInput<TSources, K, TPayload extends z.ZodType> =
-  Num<K> extends keyof Succ
-    ? At<TSources, Succ[Num<K>]> extends infer S extends z.ZodType
+type NextInput<TSources, TKey, TPayload extends z.ZodType> =
+  Num<TKey> extends keyof Succ
+    ? At<TSources, Succ[Num<TKey>]> extends infer S extends z.ZodType
       ? z.input<S>
       : z.input<TPayload>
     : never;
