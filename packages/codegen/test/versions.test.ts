@@ -83,7 +83,7 @@ describe('a version bump in the compatibility check', () => {
     const history = carryHistory(jobOf(locked), jobOf(atV2));
     expect(history).toEqual({ '1': jobOf(locked).payload });
     jobOf(atV2).history = history;
-    const atV3 = (from1: z.ZodObject<{ to: z.ZodString }>) =>
+    const atV3 = (from1: z.ZodType<{ to: string }, { to: string }>) =>
       contractOf(
         job({
           version: 3,
