@@ -37,6 +37,17 @@ export interface JobContract {
   progress: PartContract | null;
   /** The job's JSDoc in jobs.schema.ts. */
   description?: string;
+  /**
+   * The upcasters' source schemas by the version they read (`upcast[k].from`
+   * in jobs.schema.ts); absent without upcasters.
+   */
+  upcast?: Record<string, PartContract>;
+  /**
+   * The payload each earlier version had when it was locked, by version;
+   * carried forward from the lock on every version bump, so the shapes of
+   * jobs still in Redis stay known. Absent before the first bump.
+   */
+  history?: Record<string, PartContract>;
 }
 
 /** contract.json. */

@@ -351,6 +351,13 @@ export function buildJobContract(
     progress,
   };
   if (description !== undefined) contract.description = description;
+  if (def.upcast.size > 0)
+    contract.upcast = Object.fromEntries(
+      [...def.upcast].map(([k, step]) => [
+        String(k),
+        buildPart(name, 'payload', step.from),
+      ]),
+    );
   return contract;
 }
 

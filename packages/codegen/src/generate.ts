@@ -8,6 +8,7 @@ import {
   judgedMode,
 } from './compat/index.ts';
 import { refusal } from './compat/refusal.ts';
+import { carryHistory, upcastAdvice } from './compat/versions.ts';
 import { buildContract, ContractError } from './contract.ts';
 import type { Acceptance, Lock } from './contract-types.ts';
 import type { ImportExtension } from './config.ts';
@@ -156,11 +157,19 @@ export async function runCodegen(
         `incompatible contract change${refused.length > 1 ? 's' : ''} against ${relative(options.cwd, lockPath)}:`,
         ...refused.map((r) => r.text),
         'Or, for all of them:',
-        "  - bump the job type's `version` (old and new jobs are then separate contracts; drain or migrate old jobs first),",
+        upcastAdvice(
+          refused.map((r) => r.job),
+          (job) => lock?.jobs[job]?.version ?? 1,
+        ),
         '  - or accept them explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
       ].join('\n'),
       refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );
+  }
+
+  for (const [name, job] of Object.entries(contract.jobs)) {
+    const history = carryHistory(lock?.jobs[name], job);
+    if (history !== undefined) job.history = history;
   }
 
   const emitInput: EmitInput = {

@@ -192,7 +192,10 @@ describe('codegen CLI', { timeout: 180_000 }, () => {
       expect(fixes[2]).toMatch(/\.default\(/);
       const ways = lines.slice(lines.indexOf('Or, for all of them:') + 1);
       expect(ways).toHaveLength(2);
-      expect(ways[0]).toMatch(/bump the job type's `version`/);
+      // The upcaster comes first (issue 14).
+      expect(ways[0]).toMatch(
+        /add an upcaster .*`version: N \+ 1` and `upcast: \{ N: \{ from: /,
+      );
       expect(ways[1]).toMatch(/--accept/);
       expect(s.state()).toEqual(before);
     });
@@ -229,24 +232,85 @@ describe('codegen CLI', { timeout: 180_000 }, () => {
       expect(r.status).toBe(0);
     });
 
-    it('lets a version bump through without --accept', () => {
-      write(
+    const bumped = (source: string) =>
+      edit(
         edit(
-          edit(
-            schema,
-            "    queue: 'email',",
-            "    queue: 'email',\n    version: 2,",
-          ),
-          '      to: z.email(),',
-          '      to: z.email(),\n      from: z.email(),',
+          source,
+          "    queue: 'email',",
+          "    queue: 'email',\n    version: 2,",
         ),
+        '      to: z.email(),',
+        '      to: z.email(),\n      from: z.email(),',
       );
+    // Version 1 as locked after the acceptance above.
+    const v1Source =
+      "z.object({ to: z.email(), subject: z.string(), kind: z.enum(['plain']) })";
+    const withUpcaster = (source: string, from: string) =>
+      edit(
+        source,
+        '    version: 2,',
+        `    version: 2,\n    upcast: {\n      1: { from: ${from}, to: (old) => ({ ...old, from: 'noreply@example.com' }) },\n    },`,
+      );
+
+    it('refuses a version bump without an upcaster, and offers one first', () => {
+      const before = s.state();
+      write(bumped(schema));
+      const r = s.run('--check');
+      expect(r.status).toBe(3);
+      expect(r.stderr).toMatch(
+        /sendEmail payload\.from: required property added .*breaks backward/,
+      );
+      const lines = r.stderr.trimEnd().split('\n');
+      const ways = lines.slice(lines.indexOf('Or, for all of them:') + 1);
+      expect(ways[0]).toContain(
+        'add an upcaster (payload changes): on sendEmail, set `version: 2` and `upcast: { 1: { from: <version 1 payload schema>, to: (old) => <version 2 input> } }`',
+      );
+      expect(s.state()).toEqual(before);
+    });
+
+    it('lets a version bump with an upcaster through, and keeps version 1 in the history', () => {
+      const locked = readLock(s).jobs.sendEmail!;
+      write(withUpcaster(schema, v1Source));
+      const check = s.run('--check');
+      // Stale (1), not incompatible (3).
+      expect(check.status).toBe(1);
       const r = s.run();
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(
+        /^note: sendEmail: version bumped from 1 to 2; queued version 1 jobs are upcast/m,
+      );
       const lock = readLock(s);
       expect(lock.jobs.sendEmail?.version).toBe(2);
+      expect(lock.jobs.sendEmail?.history?.['1']).toEqual(locked.payload);
+      expect(lock.jobs.sendEmail?.upcast?.['1']?.schema).toMatchObject({
+        required: ['to', 'subject', 'kind'],
+      });
       expect(lock.accepted).toHaveLength(3);
+      expect(s.run('--check').status).toBe(0);
+    });
+
+    it('refuses an upcaster whose `from` rejects jobs its version stored', () => {
+      const before = s.state();
+      const narrowed = edit(
+        schema,
+        'subject: z.string(), kind',
+        'subject: z.string().max(3), kind',
+      );
+      write(narrowed);
+      const r = s.run('--check');
+      expect(r.status).toBe(3);
+      expect(r.stderr).toMatch(
+        /sendEmail payload \(upcast\[1\]\.from\)\.subject: .*breaks backward — the version 1 upcaster's `from` schema must accept every version 1 job still in Redis/,
+      );
+      expect(s.state()).toEqual(before);
+      write(
+        edit(
+          narrowed,
+          'subject: z.string().max(3), kind',
+          'subject: z.string(), kind',
+        ),
+      );
     });
 
     it.each([

@@ -839,13 +839,18 @@ describe('breakingFor', () => {
     expect(breakingFor(d, 'full')[0]).toBe(d.changes[0]);
   });
 
-  it('reports but never breaks on a version bump', () => {
+  it('does not excuse a break for a version bump alone (issue 14: needs an upcaster)', () => {
     const make = (version: number, payload: z.ZodType) =>
       buildContract(defineJobs({ t: job({ payload, version }) }));
     const [d] = diffContracts(make(1, o({ a: str })), make(2, o({ a: num })));
     expect(d!.versionBumped).toBe(true);
-    expect(d!.changes.map((c) => c.kind)).toEqual(['TYPE_CHANGED']);
-    expect(breakingFor(d!, 'full')).toEqual([]);
+    expect(d!.changes.map((c) => c.kind).sort()).toEqual([
+      'TYPE_CHANGED',
+      'UPCASTER_MISSING',
+    ]);
+    expect(breakingFor(d!, 'full').map((c) => c.kind)).toEqual([
+      'TYPE_CHANGED',
+    ]);
   });
 });
 

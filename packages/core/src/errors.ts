@@ -29,6 +29,7 @@ export const ErrorCode = {
   DURABILITY_UNAVAILABLE: 'DURABILITY_UNAVAILABLE',
   DURABILITY_TIMEOUT: 'DURABILITY_TIMEOUT',
   BULK_PARTIAL: 'BULK_PARTIAL',
+  UPCAST_FAILED: 'UPCAST_FAILED',
 } as const;
 
 /** @public */
@@ -179,6 +180,34 @@ export class PermanentError extends JobwireError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.PERMANENT, message, options);
     this.name = 'PermanentError';
+  }
+}
+
+/**
+ * An upcaster threw while a job of an older contract version was brought to
+ * the current one. The job fails at once (retrying runs the same function on
+ * the same data); the thrown error's message and stack are recorded on it.
+ * @public
+ */
+export class UpcastError extends JobwireError {
+  constructor(
+    subject: string,
+    /** The version the failing step reads. */
+    readonly fromVersion: number,
+    /** The version it was to produce. */
+    readonly toVersion: number,
+    cause: unknown,
+  ) {
+    const why = cause instanceof Error ? cause.message : describeThrown(cause);
+    super(
+      ErrorCode.UPCAST_FAILED,
+      `upcaster from version ${fromVersion} to ${toVersion} threw on ${subject}: ${why}`,
+      { cause },
+    );
+    this.name = 'UpcastError';
+    // The recorded stack is the upcaster's: that is where the bug is.
+    if (cause instanceof Error && cause.stack !== undefined)
+      this.stack = `${this.name}: ${this.message}\nCaused by: ${cause.stack}`;
   }
 }
 

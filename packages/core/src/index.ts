@@ -20,6 +20,11 @@ export type {
   inferJobResult,
   inferJobResultInput,
 } from './contract/define.ts';
+export type {
+  UpcastMap,
+  UpcastSources,
+  UpcastStep,
+} from './contract/upcast.ts';
 export { createQueue, Queue } from './producer/queue.ts';
 export type { Producer } from './producer/queue.ts';
 export type {
@@ -27,7 +32,12 @@ export type {
   JobHandle,
   QueueOptions,
 } from './producer/queue-types.ts';
-export type { JobInfo, QueueCounts, StateCounts } from './ops/inspect.ts';
+export type {
+  GetJobOptions,
+  JobInfo,
+  QueueCounts,
+  StateCounts,
+} from './ops/inspect.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,
@@ -71,6 +81,7 @@ export {
   RedisUnavailableError,
   ShutdownError,
   TimeoutError,
+  UpcastError,
   ValidationError,
 } from './errors.ts';
 export type { OptionHint, SerializedError, ValidationIssue } from './errors.ts';

@@ -9,6 +9,7 @@ import type {
 } from '../contract-types.ts';
 import { diffCustom, softenUnderCatch, under } from './custom.ts';
 import { SchemaDiffer } from './schema.ts';
+import { payloadChanges } from './versions.ts';
 import { VOICES } from './types.ts';
 import type { Change, Finding, JobDiff, Role, Verdict } from './types.ts';
 
@@ -256,7 +257,7 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
         ),
       );
     changes.push(
-      ...diffParts(a.payload, b.payload, 'payload'),
+      ...payloadChanges(a, b, diffParts),
       ...diffOptional('result', a.result, b.result),
       ...diffOptional('progress', a.progress, b.progress),
     );
@@ -314,11 +315,12 @@ export function judgedMode(
 
 /**
  * The changes that violate a job's compatibility mode. 'unknown' counts
- * (until accepted in the lock), 'warn' never does. A version bump makes old
- * and new separate contracts, so nothing breaks.
+ * (until accepted in the lock), 'warn' never does. A version bump alone
+ * excuses nothing: queued jobs of the old version still meet the new
+ * workers. Its upcaster does (see ./versions.ts).
  */
 export function breakingFor(diff: JobDiff, mode: CompatibilityMode): Change[] {
-  if (diff.versionBumped || mode === 'none') return [];
+  if (mode === 'none') return [];
   const { b, f } = DIRECTIONS[mode];
   return diff.changes.filter(
     (c) => (b && counts(c.backward)) || (f && counts(c.forward)),

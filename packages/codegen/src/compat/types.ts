@@ -35,7 +35,10 @@ export interface Change {
 export interface JobDiff {
   job: string;
   kind: 'added' | 'removed' | 'changed';
-  /** `version` increased: old and new jobs are separate contracts. */
+  /**
+   * `version` increased. With an upcaster from the locked version the payload
+   * is judged against the upcaster's source schema (see versions.ts).
+   */
   versionBumped: boolean;
   changes: Change[];
 }

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { parseJobOptions, type ResolvedJobOptions } from './options.ts';
 import type { JobOptions } from '../types.ts';
+import {
+  checkUpcast,
+  type UpcastChain,
+  type UpcastMap,
+  type UpcastSources,
+} from './upcast.ts';
 
 /** Job type and queue names: a letter, then letters, digits, `_`, `-`, `.`. */
 const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
@@ -14,6 +20,7 @@ export interface JobSpec<
   TPayload extends z.ZodType,
   TResult extends z.ZodType | undefined,
   TProgress extends z.ZodType | undefined,
+  TSources extends UpcastSources = UpcastSources,
 > extends JobOptions {
   /** Schema of the payload. Producers pass its input type, handlers get its output. */
   payload: TPayload;
@@ -25,6 +32,14 @@ export interface JobSpec<
   queue?: string;
   /** Contract version, bumped on breaking payload changes. @defaultValue 1 */
   version?: number;
+  /**
+   * How jobs stored by older versions become this version's input: for each
+   * version k still in Redis, its payload schema (`from`) and a function to
+   * version k+1's input (`to`). Keys run without a gap up to `version - 1`;
+   * the compiler checks each function against the next version's input.
+   * See docs/changing-contracts.md. @defaultValue no upcasters
+   */
+  upcast?: UpcastMap<TSources, TPayload>;
   /**
    * Which deploys a schema change must stay safe for, checked by codegen
    * against the lock: old jobs read by new workers (backward), new jobs read
@@ -49,6 +64,8 @@ export interface JobDefinition<
   readonly queue: string;
   readonly version: number;
   readonly compatibility: CompatibilityMode;
+  /** The upcasters by the version they read; empty without any. */
+  readonly upcast: UpcastChain;
   /** The spec's options, checked and normalised. */
   readonly options: ResolvedJobOptions;
 }
@@ -81,8 +98,9 @@ export function job<
   TPayload extends z.ZodType,
   TResult extends z.ZodType | undefined = undefined,
   TProgress extends z.ZodType | undefined = undefined,
+  TSources extends UpcastSources = Record<never, never>,
 >(
-  spec: JobSpec<TPayload, TResult, TProgress>,
+  spec: JobSpec<TPayload, TResult, TProgress, TSources>,
 ): JobDefinition<TPayload, TResult, TProgress> {
   if (!(spec.payload instanceof z.ZodType)) {
     throw new JobwireError(
@@ -114,6 +132,7 @@ export function job<
     progress: spec.progress as TProgress,
     queue,
     version,
+    upcast: checkUpcast(spec.upcast, version),
     options: parseJobOptions(spec, 'job defaults'),
   };
 }

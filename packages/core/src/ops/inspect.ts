@@ -1,4 +1,11 @@
-import { ErrorCode, JobwireError, type SerializedError } from '../errors.ts';
+import {
+  ErrorCode,
+  JobwireError,
+  serializeError,
+  toJobwireError,
+  type SerializedError,
+} from '../errors.ts';
+import { readPayload } from '../contract/upcast.ts';
 import { withRedis } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import type { StoredOptions } from '../contract/options.ts';
@@ -39,6 +46,27 @@ export interface JobInfo {
   version: number;
   /** The contract fingerprint of the producer that stored it ('' if unknown). */
   fingerprint: string;
+  /**
+   * With `getJob(id, { upcast: true })` only: the version `data` is in. It
+   * is this code's version when the job could be read as a handler would
+   * get it; the stored version when not (see `upcastError`, or a job of a
+   * newer version than this code knows).
+   */
+  dataVersion?: number;
+  /** With `{ upcast: true }`: why `data` could not be read or upcast. */
+  upcastError?: SerializedError;
+}
+
+/** Options of `getJob`. @public */
+export interface GetJobOptions {
+  /** The job's queue; without it, the registry's queues are searched. */
+  queue?: string;
+  /**
+   * Give `data` as a handler of this code's contract would get it: an older
+   * version's payload run through the upcasters, then parsed by the current
+   * payload schema (defaults and transforms applied). @defaultValue false
+   */
+  upcast?: boolean;
 }
 
 /** Which jobs `getJobs` lists: a queue, a job type, and a page. */
@@ -143,7 +171,7 @@ export class QueueInspector {
   /** Reads one job; without `queue`, finds it among the registry's queues. */
   async getJob(
     id: string,
-    options: { queue?: string } = {},
+    options: GetJobOptions = {},
   ): Promise<JobInfo | undefined> {
     const queue = await this.locate(id, options.queue);
     if (queue === undefined) return undefined;
@@ -171,9 +199,30 @@ export class QueueInspector {
         due ?? undefined,
       ] as const;
     });
-    return hash[JobField.name] === undefined
-      ? undefined
-      : toJobInfo(queue, id, hash, logs, dueAt);
+    if (hash[JobField.name] === undefined) return undefined;
+    const info = toJobInfo(queue, id, hash, logs, dueAt);
+    return options.upcast === true ? this.upcast(info) : info;
+  }
+
+  /** `info` with its data read as this code's handler would get it. */
+  private async upcast(info: JobInfo): Promise<JobInfo> {
+    const def = Object.hasOwn(this.ctx.registry.jobs, info.name)
+      ? this.ctx.registry.jobs[info.name]
+      : undefined;
+    info.dataVersion = info.version;
+    if (def === undefined || info.version > def.version) return info;
+    try {
+      info.data = await readPayload(
+        def,
+        info.version,
+        info.data,
+        `payload of ${info.name} job ${info.id}`,
+      );
+      info.dataVersion = def.version;
+    } catch (err) {
+      info.upcastError = serializeError(toJobwireError(err));
+    }
+    return info;
   }
 
   /**

@@ -16,7 +16,7 @@ import {
 } from '../contract/define.ts';
 import { ErrorCode, JobwireError, ValidationError } from '../errors.ts';
 import type { QueueEvent } from '../redis/events.ts';
-import type { JobInfo, QueueInspector } from './inspect.ts';
+import type { GetJobOptions, JobInfo, QueueInspector } from './inspect.ts';
 
 /** A stored value that did not pass its schema: kept raw, out of the typed field. @public */
 export interface UncheckedValues {
@@ -159,11 +159,11 @@ export async function readJob(
   inspector: QueueInspector,
   registry: JobRegistry,
   id: string,
-  options: { queue?: string; name?: string },
+  options: GetJobOptions & { name?: string },
 ): Promise<JobInfo | TypedJobInfo<JobMap, string> | undefined> {
-  const { name } = options;
-  if (name === undefined) return inspector.getJob(id, options);
+  const { name, ...rest } = options;
+  if (name === undefined) return inspector.getJob(id, rest);
   const queue = options.queue ?? getDefinition(registry, name).queue;
-  const info = await inspector.getJob(id, { queue });
+  const info = await inspector.getJob(id, { ...rest, queue });
   return info && typeJobInfo(registry, name, info);
 }

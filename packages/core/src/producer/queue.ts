@@ -26,6 +26,7 @@ import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin } from '../ops/admin.ts';
 import {
   QueueInspector,
+  type GetJobOptions,
   type JobInfo,
   type JobListOptions,
   type QueueCounts,
@@ -288,7 +289,7 @@ export class Queue<TJobs extends JobMap> {
    */
   getJob<TName extends keyof TJobs & string = never>(
     id: string,
-    options: { queue?: string; name?: TName } = {},
+    options: GetJobOptions & { name?: TName } = {},
   ): Promise<
     ([TName] extends [never] ? JobInfo : TypedJobInfo<TJobs, TName>) | undefined
   > {

@@ -62,6 +62,11 @@ export const JobField = {
   unstarted: 'un',
   /** Times the job was re-queued unstarted (free re-queues are given once). */
   freeRequeues: 'fq',
+  /**
+   * Times a worker handed the job back because a newer contract version
+   * wrote it than the worker knows (deferNewer).
+   */
+  newerVersionDeferrals: 'nv',
 } as const;
 
 /** A job hash field's name. */

@@ -18,6 +18,7 @@ import type { StoredOptions } from '../contract/options.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import {
   addLog,
+  deferNewer,
   fail,
   FailCode,
   updateProgress,
@@ -25,6 +26,7 @@ import {
 import { release, type LeasedJob } from '../redis/transitions/lease.ts';
 import { sleep } from './wakeup.ts';
 import { safeParseFast } from '../contract/parse.ts';
+import { readPayload } from '../contract/upcast.ts';
 import type { AnyJobDefinition } from '../contract/define.ts';
 import type { JobRunHost, RunningJob, RunQueue } from './job-run-host.ts';
 
@@ -45,6 +47,14 @@ function parseOptions(json: string): StoredOptions {
 
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
+
+/**
+ * How long a job of a newer contract version waits in delayed after a
+ * worker that cannot read it handed it back. Long enough that an old worker
+ * does not spin on it; short enough that a new worker starting meanwhile
+ * finds it soon.
+ */
+export const NEWER_VERSION_DELAY_MS = 5000;
 
 /**
  * Runs one leased job: validates its payload, calls the handler under its
@@ -238,20 +248,30 @@ class JobRun implements RunningJob, JobIO {
           { cause: err },
         );
       }
-      const parsing = safeParseFast(def.payload, raw);
-      const parsed = parsing instanceof Promise ? await parsing : parsing;
-      if (!parsed.success) {
-        throw ValidationError.fromZod(
-          `payload of ${leased.name} job ${leased.id}, written by ${this.origin(def)}`,
-          parsed.error.issues,
-        );
+      if (leased.version > def.version) {
+        // Neither run nor fail a job this worker cannot read: a newer
+        // worker can. A rolling deploy starts newer producers while old
+        // workers still run.
+        await this.deferNewer(def.version);
+        return;
+      }
+      const subject = `payload of ${leased.name} job ${leased.id}, written by ${this.origin(def)}`;
+      let data: unknown;
+      if (def.upcast.has(leased.version)) {
+        data = await readPayload(def, leased.version, raw, subject);
+      } else {
+        const parsing = safeParseFast(def.payload, raw);
+        const parsed = parsing instanceof Promise ? await parsing : parsing;
+        if (!parsed.success)
+          throw ValidationError.fromZod(subject, parsed.error.issues);
+        data = parsed.data;
       }
       const job = makeJob(
         {
           id: leased.id,
           name: leased.name,
           queue: leased.queue,
-          data: parsed.data,
+          data,
           attempt,
           attempts: options.at,
           createdAt: leased.createdAt,
@@ -304,6 +324,31 @@ class JobRun implements RunningJob, JobIO {
       this.settled = true;
       await this.fail(toJobwireError(thrown), options, attempt);
     }
+  }
+
+  /** Hands the job back for a worker that knows its newer version. */
+  private async deferNewer(knownVersion: number): Promise<void> {
+    this.settled = true;
+    const { host, leased } = this;
+    const code = await this.ack('deferral', () =>
+      deferNewer(
+        host.client,
+        this.keys,
+        host.maxEvents,
+        leased,
+        NEWER_VERSION_DELAY_MS,
+        knownVersion,
+      ),
+    );
+    if (code === 1)
+      host.emit('deferred', {
+        id: leased.id,
+        name: leased.name,
+        queue: leased.queue,
+        version: leased.version,
+        knownVersion,
+        reason: 'newer-version',
+      });
   }
 
   /** Which contract wrote the job: a mismatch is usually an old deploy. */

@@ -7,6 +7,7 @@ export const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.CORRUPT_JOB,
   ErrorCode.UNKNOWN_JOB_TYPE,
   ErrorCode.NOT_JSON,
+  ErrorCode.UPCAST_FAILED,
 ]);
 
 /**

@@ -78,6 +78,21 @@ export interface WorkerEvents {
   leaseLost: [
     info: { id: string; name: string; queue: string; during: string },
   ];
+  /**
+   * A job was handed back unrun: a newer contract version wrote it than
+   * this worker knows (`version` > `knownVersion`). It waits in delayed for
+   * a worker that knows it; nothing about its attempts changed.
+   */
+  deferred: [
+    info: {
+      id: string;
+      name: string;
+      queue: string;
+      version: number;
+      knownVersion: number;
+      reason: 'newer-version';
+    },
+  ];
   /** Stalled jobs were recovered by this worker's check. */
   stalled: [info: { queue: string; requeued: number; failed: number }];
   /** An internal error (Redis down, a listener threw); the worker carries on. */

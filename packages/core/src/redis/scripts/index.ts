@@ -25,7 +25,8 @@ export type ScriptName =
   | 'removeRepeat'
   | 'setRepeat'
   | 'repairRepeat'
-  | 'markLostLeases';
+  | 'markLostLeases'
+  | 'deferNewer';
 
 export interface LoadedScript {
   name: ScriptName;

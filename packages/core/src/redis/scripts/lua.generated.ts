@@ -750,6 +750,194 @@ flushTally(KEYS[3])
 trimEvents(KEYS[4], maxEvents)
 return out
 `,
+  'deferNewer-4.lua': `#!lua
+--[[
+  Hands back an active job that was written by a newer contract version
+  than the worker holding it knows. Nothing about the job's attempts,
+  stalls or errors changes: it moves to delayed for a short while, so that
+  a worker that knows its version (or this one, after a deploy) takes it,
+  and its deferral count grows.
+
+  Input:
+    KEYS[1] active   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
+    ARGV[5] delay ms   ARGV[6] the newest version the worker knows
+  Output: 1 deferred; -1 missing; -2 lease lost
+  Events: delayed (fields due, why = newer-version, known)
+]]
+-- Shared helpers, inlined into each script by \`-- @include base\`.
+-- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- One namespace per kind of key: no id can name another job's key.
+--
+-- Job-hash fields are written F.<name>, a key of the JobField table in
+-- redis/job-fields.ts, their one owner. There is no F table at run time:
+-- \`pnpm gen:lua\` replaces each token with its quoted letter (the token of
+-- JobField.state becomes 's'), in comments too, and fails on a name the
+-- table lacks; so the scripts read plainly and cost nothing extra. State
+-- letters ('w', 'a', ...) and event fields stay literal: they are not
+-- job-hash fields.
+
+-- Redis TIME in ms: due times and leases use the server clock, never the
+-- client's, so clock skew between hosts cannot fire jobs early or expire
+-- leases.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A number field of a job hash, or \`default\` when it is missing or not a
+-- number (a hand-written or legacy hash): scripts read every field this way
+-- before their first write, since a Lua error does not undo earlier writes.
+local function num(v, default)
+  return tonumber(v) or default
+end
+
+-- Decodes JSON, or returns nil when \`raw\` is missing or malformed.
+local function decodeOr(raw)
+  if not raw then return nil end
+  local ok, value = pcall(cjson.decode, raw)
+  if ok then return value end
+  return nil
+end
+
+-- Scores are priority * 2^42 + sequence; printed as integers because
+-- tostring() would round large doubles.
+local function waitScore(prio, seq)
+  return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
+end
+
+local function pushWait(base, id, name, score)
+  redis.call('ZADD', base .. 'w:' .. name, score, id)
+  -- One member per type: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+end
+
+local function moveCount(countsKey, name, from, to)
+  if from ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. from, -1) end
+  if to ~= '' then redis.call('HINCRBY', countsKey, name .. '|' .. to, 1) end
+end
+
+local function emit(eventsKey, maxEvents, ev, id, name, ...)
+  redis.call('XADD', eventsKey, 'MAXLEN', '~', maxEvents, '*',
+    'ev', ev, 'id', id, 'n', name, ...)
+end
+
+-- For batch scripts: append without the trim check; the script trims once
+-- with trimEvents at its end.
+local function emitUntrimmed(eventsKey, ev, id, name, ...)
+  redis.call('XADD', eventsKey, '*', 'ev', ev, 'id', id, 'n', name, ...)
+end
+
+local function trimEvents(eventsKey, maxEvents)
+  redis.call('XTRIM', eventsKey, 'MAXLEN', '~', maxEvents)
+end
+
+-- Runs \`cmd key ...list\` in slices, since Lua's unpack() has a stack limit
+-- of a few thousand values.
+local function callSliced(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+
+-- A finished job (completed, failed or expired) is indexed twice: in the
+-- queue-wide set, which listings and clean() read, and in its type's own
+-- set <base><letter>:<type>, which retention trims. So one type's keep rule
+-- never removes another type's jobs (and so never ends their dedup).
+local finishedLetters = { c = true, f = true, x = true }
+
+local function typeFinishedKey(base, letter, name)
+  return base .. letter .. ':' .. name
+end
+
+local function addFinished(base, setKey, letter, name, score, id)
+  redis.call('ZADD', setKey, score, id)
+  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+end
+
+-- Deletes a job's hash, log and payload. Jobs stored before logs moved to
+-- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
+-- that name can be another job's hash, so it is deleted only as a list.
+local function deleteJobKeys(base, id)
+  local jk = base .. 'j:' .. id
+  redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  local legacyLog = jk .. ':log'
+  if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
+end
+
+local function removeJob(base, setKey, countsKey, letter, id)
+  local jk = base .. 'j:' .. id
+  local name = redis.call('HGET', jk, 'n')
+  redis.call('ZREM', setKey, id)
+  deleteJobKeys(base, id)
+  if name then
+    moveCount(countsKey, name, letter, '')
+    if finishedLetters[letter] then
+      redis.call('ZREM', typeFinishedKey(base, letter, name), id)
+    end
+  end
+end
+
+-- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
+-- per rule and call, but never below \`added\` (the jobs the caller has just
+-- indexed under this rule): a trim keeps pace with the batch that fed it,
+-- so the set stays at its bound, while an old backlog shrinks gradually.
+local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs, now, added)
+  local typeKey = typeFinishedKey(base, letter, name)
+  local limit = math.max(100, num(added, 0))
+  count = num(count, -1)
+  ageMs = num(ageMs, 0)
+  local function drop(ids)
+    for _, oid in ipairs(ids) do removeJob(base, setKey, countsKey, letter, oid) end
+    -- An entry whose hash was deleted by hand is dropped too.
+    if #ids > 0 then callSliced('ZREM', typeKey, ids) end
+  end
+  if ageMs > 0 then
+    drop(redis.call('ZRANGEBYSCORE', typeKey, '-inf', now - ageMs, 'LIMIT', 0, limit))
+  end
+  if count >= 0 then
+    local excess = redis.call('ZCARD', typeKey) - count
+    if excess > 0 then drop(redis.call('ZRANGE', typeKey, 0, math.min(excess, limit) - 1)) end
+  end
+end
+
+-- A job's payload: its own string key, so the job hash keeps only short
+-- values and stays in Redis's compact listpack encoding (half the memory).
+-- Jobs written before the split hold it in the hash as 'd'.
+local function readPayload(base, jk, id)
+  return redis.call('GET', base .. 'p:' .. id) or redis.call('HGET', jk, 'd')
+end
+
+local function appendError(jk, errJson)
+  local list = decodeOr(redis.call('HGET', jk, 'e'))
+  -- A malformed error list is replaced rather than failing the transition.
+  if type(list) ~= 'table' then list = {} end
+  table.insert(list, cjson.decode(errJson))
+  while #list > 20 do table.remove(list, 1) end
+  redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+
+local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local jk = base .. 'j:' .. id
+local f = redis.call('HMGET', jk, 'n', 'tk', 's')
+if not f[1] then return -1 end
+if f[2] ~= token or f[3] ~= 'a' then return -2 end
+local due = nowMs() + tonumber(ARGV[5])
+redis.call('ZREM', KEYS[1], id)
+-- 'un' too: a prefetched job that never started must not be re-queued by
+-- the stall check while it waits in delayed.
+redis.call('HDEL', jk, 'tk', 'un')
+redis.call('HSET', jk, 's', 'd')
+redis.call('HINCRBY', jk, 'nv', 1)
+redis.call('ZADD', KEYS[2], due, id)
+moveCount(KEYS[3], f[1], 'a', 'd')
+emit(KEYS[4], maxEvents, 'delayed', id, f[1], 'due', due, 'why', 'newer-version', 'known', ARGV[6])
+-- Wake a blocked worker so it re-reads the next due time.
+redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+return 1
+`,
   'drain-4.lua': `#!lua
 --[[
   Removes up to \`limit\` waiting jobs (and delayed ones when asked) in one

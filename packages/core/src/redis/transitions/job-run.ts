@@ -1,6 +1,7 @@
 /**
  * The writes of a running job under its lease: a failed attempt (fail),
- * progress (updateProgress) and a log line (addLog). Each function owns its
+ * progress (updateProgress), a log line (addLog), and handing back a job of
+ * a newer contract version (deferNewer). Each function owns its
  * script's KEYS and ARGV order and decodes its reply.
  */
 import type { QueueKeys } from '../keys.ts';
@@ -88,6 +89,29 @@ export async function addLog(
       'addLog',
       [k.job(job.id), k.log(job.id)],
       [job.token, line, maxLines],
+    ),
+  );
+}
+
+/**
+ * Hands back a leased job that a newer contract version wrote than this
+ * worker knows: to delayed for `delayMs`, its attempts untouched
+ * (deferNewer). Resolves with 1, or a ScriptCode (-1 missing, -2 lease lost).
+ */
+export async function deferNewer(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  job: HeldLease,
+  delayMs: number,
+  knownVersion: number,
+): Promise<JobWriteCode> {
+  return Number(
+    await runScript(
+      client,
+      'deferNewer',
+      [k.active, k.delayed, k.counts, k.events],
+      [k.base, maxEvents, job.id, job.token, delayMs, knownVersion],
     ),
   );
 }

@@ -1,0 +1,131 @@
+import type { JobContract, PartContract } from '../contract-types.ts';
+import type { Change } from './types.ts';
+
+/**
+ * Versions and upcasters in the compatibility check (issue 14). A version
+ * bump with an upcaster from the locked version bridges the payload change:
+ * queued jobs of the old version are read with the upcaster's `from` schema,
+ * not the new payload schema. So what must hold is that `from` reads what
+ * the old version's producers stored: the locked payload (or, for older
+ * upcasters, the payload in the lock's history) against `from`, BACKWARD
+ * only. Forward does not apply: a worker never runs a job of a newer
+ * version than it knows; it hands it back for a newer worker.
+ */
+
+/** `diffParts` from ./index.ts, passed in to keep the modules acyclic. */
+type DiffParts = (
+  oldPart: PartContract,
+  newPart: PartContract,
+  role: 'payload',
+) => Change[];
+
+/** The payload changes of a job between the lock (`a`) and the new contract (`b`). */
+export function payloadChanges(
+  a: JobContract,
+  b: JobContract,
+  diffParts: DiffParts,
+): Change[] {
+  const bumped = b.version > a.version;
+  const bridge = bumped ? b.upcast?.[String(a.version)] : undefined;
+  const out: Change[] = [];
+  if (bridge === undefined) {
+    out.push(...diffParts(a.payload, b.payload, 'payload'));
+    if (bumped)
+      out.push(
+        note(
+          'UPCASTER_MISSING',
+          `version bumped from ${a.version} to ${b.version} without an upcaster from version ${a.version}`,
+          `queued version ${a.version} jobs are read with the version ${b.version} payload schema, so the payload change is judged as if the version were the same`,
+        ),
+      );
+  } else {
+    out.push(
+      ...fromSource(diffParts(a.payload, bridge, 'payload'), a.version),
+      note(
+        'UPCASTER_ADDED',
+        `version bumped from ${a.version} to ${b.version}; queued version ${a.version} jobs are upcast`,
+        '',
+      ),
+    );
+  }
+  // An older upcaster's `from` is held to the payload its version had.
+  for (const [k, source] of Object.entries(b.upcast ?? {})) {
+    const locked = a.history?.[k];
+    if (Number(k) === a.version || locked === undefined) continue;
+    out.push(...fromSource(diffParts(locked, source, 'payload'), Number(k)));
+  }
+  return out;
+}
+
+/**
+ * Changes between a version's stored payload and its upcaster's `from`,
+ * relabelled: only BACKWARD counts (the upcaster must read every job that
+ * version stored).
+ */
+function fromSource(changes: Change[], version: number): Change[] {
+  return changes
+    .filter((c) => c.backward !== 'safe')
+    .map((c) => {
+      const label = ` (upcast[${version}].from)${c.label === '' ? '' : `.${c.label}`}`;
+      const reason = `the version ${version} upcaster's \`from\` schema must accept every version ${version} job still in Redis`;
+      return {
+        ...c,
+        path: `upcast[${version}].from${c.path === '' ? '' : `.${c.path}`}`,
+        label,
+        forward: 'safe' as const,
+        reason,
+        message: `payload${label} ${c.summary}: ${reason}`,
+      };
+    });
+}
+
+function note(kind: string, summary: string, why: string): Change {
+  return {
+    part: 'job',
+    path: '',
+    label: '',
+    kind,
+    summary,
+    backward: why === '' ? 'safe' : 'warn',
+    forward: 'safe',
+    reason: why,
+    message: why === '' ? summary : `${summary}: ${why}`,
+  };
+}
+
+/**
+ * The lock's history of a job's earlier payloads, carried forward: on a
+ * version bump the locked payload joins it under the locked version.
+ * Versions at or above the new one are dropped.
+ */
+export function carryHistory(
+  a: JobContract | undefined,
+  b: JobContract,
+): Record<string, PartContract> | undefined {
+  if (a === undefined) return undefined;
+  const history: Record<string, PartContract> = { ...(a.history ?? {}) };
+  if (b.version > a.version) history[String(a.version)] = a.payload;
+  for (const k of Object.keys(history))
+    if (Number(k) >= b.version) delete history[k];
+  const keys = Object.keys(history).sort((x, y) => Number(x) - Number(y));
+  if (keys.length === 0) return undefined;
+  return Object.fromEntries(keys.map((k) => [k, history[k]!]));
+}
+
+/**
+ * The first way forward for refused changes: an upcaster from the locked
+ * version of each job (`lockedVersion`), which a version bump then bridges.
+ */
+export function upcastAdvice(
+  jobs: readonly string[],
+  lockedVersion: (job: string) => number,
+): string {
+  const names = [...new Set(jobs)].sort();
+  const one = names.length === 1 ? names[0]! : undefined;
+  const v = one === undefined ? undefined : lockedVersion(one);
+  const how =
+    v === undefined
+      ? 'on each job type, set `version: N + 1` and `upcast: { N: { from: <version N payload schema>, to: (old) => <version N + 1 input> } }`, N being its locked version'
+      : `on ${one}, set \`version: ${v + 1}\` and \`upcast: { ${v}: { from: <version ${v} payload schema>, to: (old) => <version ${v + 1} input> } }\``;
+  return `  - add an upcaster (payload changes): ${how}; workers then convert queued jobs of the old version before the handler sees them (docs/changing-contracts.md),`;
+}

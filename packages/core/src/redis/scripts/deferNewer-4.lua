@@ -1,0 +1,34 @@
+#!lua
+--[[
+  Hands back an active job that was written by a newer contract version
+  than the worker holding it knows. Nothing about the job's attempts,
+  stalls or errors changes: it moves to delayed for a short while, so that
+  a worker that knows its version (or this one, after a deploy) takes it,
+  and its deferral count grows.
+
+  Input:
+    KEYS[1] active   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
+    ARGV[5] delay ms   ARGV[6] the newest version the worker knows
+  Output: 1 deferred; -1 missing; -2 lease lost
+  Events: delayed (fields due, why = newer-version, known)
+]]
+-- @include base
+local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local jk = base .. 'j:' .. id
+local f = redis.call('HMGET', jk, 'n', 'tk', 's')
+if not f[1] then return -1 end
+if f[2] ~= token or f[3] ~= 'a' then return -2 end
+local due = nowMs() + tonumber(ARGV[5])
+redis.call('ZREM', KEYS[1], id)
+-- 'un' too: a prefetched job that never started must not be re-queued by
+-- the stall check while it waits in delayed.
+redis.call('HDEL', jk, 'tk', 'un')
+redis.call('HSET', jk, 's', 'd')
+redis.call('HINCRBY', jk, 'nv', 1)
+redis.call('ZADD', KEYS[2], due, id)
+moveCount(KEYS[3], f[1], 'a', 'd')
+emit(KEYS[4], maxEvents, 'delayed', id, f[1], 'due', due, 'why', 'newer-version', 'known', ARGV[6])
+-- Wake a blocked worker so it re-reads the next due time.
+redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+return 1
