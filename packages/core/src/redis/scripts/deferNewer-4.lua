@@ -16,16 +16,16 @@
 -- @include base
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's')
+local f = redis.call('HMGET', jk, F.name, F.token, F.state)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
--- 'un' too: a prefetched job that never started must not be re-queued by
+-- F.unstarted too: a prefetched job that never started must not be re-queued by
 -- the stall check while it waits in delayed.
-redis.call('HDEL', jk, 'tk', 'un')
-redis.call('HSET', jk, 's', 'd')
-redis.call('HINCRBY', jk, 'nv', 1)
+redis.call('HDEL', jk, F.token, F.unstarted)
+redis.call('HSET', jk, F.state, 'd')
+redis.call('HINCRBY', jk, F.newerVersionDeferrals, 1)
 redis.call('ZADD', KEYS[2], due, id)
 moveCount(KEYS[3], f[1], 'a', 'd')
 emit(KEYS[4], maxEvents, 'delayed', id, f[1], 'due', due, 'why', 'newer-version', 'known', ARGV[6])
