@@ -29,7 +29,7 @@ afterEach(async () => {
 // Scenarios start worker processes (tsx) and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
-describe('faults: worker side', { timeout: 120_000 }, () => {
+describe('faults: worker side', { timeout: 180_000 }, () => {
   it('S01 a worker SIGKILLed mid-flight: nothing lost, duplicates bounded by its active jobs', async () => {
     sc = await startScenario();
     const s = sc;
@@ -299,28 +299,28 @@ describe('faults: worker side', { timeout: 120_000 }, () => {
       logger: quietLogger,
     });
     // Two worker slots, each refilled by this "supervisor" when its worker
-    // dies. A refill resumes a spare that was started paused beforehand: the
-    // bound is about the queue, and a tsx start-up takes seconds on a loaded
-    // machine, which would count against it. The supervisor then starts a
-    // new spare in the background.
+    // dies, by resuming a spare started paused beforehand: the bound is
+    // about the queue, and a tsx start-up takes seconds on a loaded machine
+    // (it would count against it). Three spares, one per expected death; a
+    // death beyond those gets a worker started then.
     let gen = 0;
-    const spawnSpare = () => {
-      const spare = s.worker(`w${gen++}`, { maxStalls: 2, paused: true });
-      spare.catch(() => {});
-      return spare;
-    };
-    const spares = [spawnSpare(), spawnSpare(), spawnSpare()];
+    const spawn = (paused: boolean) =>
+      s.worker(`w${gen++}`, { maxStalls: 2, paused });
+    const [w0, w1, ...spares] = await Promise.all([
+      spawn(false),
+      spawn(false),
+      spawn(true),
+      spawn(true),
+      spawn(true),
+    ]);
+    const slots: Child[] = [w0!, w1!];
     const takeSpare = async (): Promise<Child> => {
-      const c = await spares.shift()!;
-      spares.push(spawnSpare());
+      const c = spares.shift() ?? (await spawn(true));
       const resumed = c.next('resumed');
       c.send({ cmd: 'resume' });
       await resumed;
       return c;
     };
-    const slots: Child[] = await Promise.all([takeSpare(), takeSpare()]);
-    // Every spare is up before the clock starts.
-    await Promise.all(spares);
     let supervising = true;
     const supervisor = (async () => {
       while (supervising) {

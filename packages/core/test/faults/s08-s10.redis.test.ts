@@ -40,7 +40,7 @@ function readIds(file: string): string[] {
 // Scenarios start worker processes (tsx) and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
-describe('faults: Redis side', { timeout: 120_000 }, () => {
+describe('faults: Redis side', { timeout: 180_000 }, () => {
   it('S08 acknowledged enqueues survive kill -9 of Redis (AOF always)', async () => {
     sc = await startScenario(AOF_ALWAYS);
     const s = sc;

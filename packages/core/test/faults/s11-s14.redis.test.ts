@@ -47,7 +47,7 @@ function capture(): Logger & { warnings: string[] } {
 // Scenarios start worker processes (tsx) and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
-describe('faults: network and server', { timeout: 120_000 }, () => {
+describe('faults: network and server', { timeout: 180_000 }, () => {
   it('S11 a partition between one worker and Redis', async () => {
     sc = await startScenario();
     const s = sc;

@@ -38,6 +38,15 @@ describe('S12 HTTP', () => {
           },
           body: JSON.stringify({ name: 'task', payload: { n } }),
         });
+      // The bound is about the enqueue, not about this process's first
+      // fetch (undici loads lazily: hundreds of ms on a loaded machine). A
+      // request refused at the token, before Redis, warms that path.
+      const warm = await fetch(`${url}/jobs`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer wrong' },
+      });
+      expect(warm.status).toBe(401);
+      await warm.body?.cancel();
       const statuses: number[] = [];
       const retryAfter: (string | null)[] = [];
       const codes: string[] = [];

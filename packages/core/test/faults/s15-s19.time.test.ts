@@ -90,7 +90,7 @@ async function cpuSeconds(admin: Redis): Promise<number> {
 // Scenarios start worker processes (tsx) and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
-describe('faults: time and scheduling', { timeout: 120_000 }, () => {
+describe('faults: time and scheduling', { timeout: 180_000 }, () => {
   it('S15 clock skew: delays, backoff and leases follow Redis TIME', async () => {
     sc = await startScenario();
     const s = sc;

@@ -73,7 +73,7 @@ const sha256 = (s: string) =>
 // Scenarios start worker processes (tsx) and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
-describe('faults: data, ordering, validation', { timeout: 120_000 }, () => {
+describe('faults: data, ordering, validation', { timeout: 180_000 }, () => {
   it('S20 payload size and types: 600 KiB refused before Redis, 100 KiB byte for byte, non-JSON refused', async () => {
     sc = await startScenario();
     const s = sc;
