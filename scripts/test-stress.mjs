@@ -50,8 +50,8 @@ process.on('exit', killBurners);
 
 const reportDir = path.join(root, '.tmp');
 fs.mkdirSync(reportDir, { recursive: true });
-const report = path.join(reportDir, 'stress-vitest.json');
-fs.rmSync(report, { force: true });
+// One report per run: two runs side by side must not read each other's.
+const report = path.join(reportDir, `stress-vitest-${process.pid}.json`);
 
 const vitestBin = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const args = [
@@ -127,6 +127,7 @@ vitest.on('exit', (code, signal) => {
     `${passed} passed, ${failed} failed, ${seconds} s elapsed ` +
       `(${burnerCount} burner(s), load average ${os.loadavg()[0].toFixed(2)} at end)`,
   );
+  fs.rmSync(report, { force: true });
   const ok = code === 0 && signal === null && failures.length === 0;
   process.exit(ok ? 0 : (code ?? 1) || 1);
 });
