@@ -20,8 +20,13 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts'],
     setupFiles: ['packages/core/test/setup/leak-check.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Deadlines for a hang, not speeds: a loaded two-core machine (CI beside
+    // other jobs, `pnpm test:stress`) starts a tsx child or a Chromium in
+    // seconds, not milliseconds. Files that spawn processes set more.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // The dashboard tests wait on the page with expect.poll: 1 s by default.
+    expect: { poll: { timeout: 10_000 } },
     // Two cores: each file runs its own redis-server, so keep parallelism modest.
     maxWorkers: 2,
     typecheck: { enabled: false },

@@ -14,7 +14,12 @@ import {
 } from '../src/index.ts';
 import type { QueueEvent, Worker, WorkerEvents } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
+import {
+  fastWorkerSettings,
+  PROCESS_START_MS,
+  sleep,
+  waitFor,
+} from './helpers/wait.ts';
 import {
   readLedger,
   spawnWorkerProcess,
@@ -86,7 +91,7 @@ describe('leases: crashed workers', () => {
       const ids = handles.map((h) => h.id).sort();
       await waitFor(
         () => readLedger(ledger).filter((e) => e.ev === 'start').length === 2,
-        5000,
+        15_000,
         'both jobs started in the child',
       );
       // A second worker, idle for now: there is nothing left to take.
@@ -154,81 +159,89 @@ describe('leases: crashed workers', () => {
     }
   });
 
-  it('a poison pill that kills its worker fails with STALL_LIMIT after maxStalls + 1 deliveries', async () => {
-    const q = uniqueQueue();
-    const reg = taskRegistry(q);
-    const ledger = ledgerFile();
-    const queue = createQueue(reg, { connection: redis.url });
-    const config = {
-      queue: q,
-      ledger,
-      behaviour: 'kill-on-flag',
-      maxStalls: 2,
-      concurrency: 1,
-    } as const;
-    try {
-      const poison = await queue.enqueue('task', { n: 0, kill: true });
-      const normal = [
-        await queue.enqueue('task', { n: 1 }),
-        await queue.enqueue('task', { n: 2 }),
-        await queue.enqueue('task', { n: 3 }),
-      ];
-      const deadline = Date.now() + 25_000;
-      let spawned = 0;
-      let current = startChild(config);
-      spawned++;
-      for (;;) {
+  it(
+    'a poison pill that kills its worker fails with STALL_LIMIT after maxStalls + 1 deliveries',
+    async () => {
+      const q = uniqueQueue();
+      const reg = taskRegistry(q);
+      const ledger = ledgerFile();
+      const queue = createQueue(reg, { connection: redis.url });
+      const config = {
+        queue: q,
+        ledger,
+        behaviour: 'kill-on-flag',
+        maxStalls: 2,
+        concurrency: 1,
+      } as const;
+      try {
+        const poison = await queue.enqueue('task', { n: 0, kill: true });
+        const normal = [
+          await queue.enqueue('task', { n: 1 }),
+          await queue.enqueue('task', { n: 2 }),
+          await queue.enqueue('task', { n: 3 }),
+        ];
+        // Four worker start-ups in a row, each seconds long on a loaded
+        // machine: a deadline for a hang (the test asserts no speed).
+        const deadline = Date.now() + 4 * PROCESS_START_MS;
+        let spawned = 0;
+        let current = startChild(config);
+        spawned++;
+        for (;;) {
+          const info = await queue.getJob(poison.id, { queue: q });
+          if (info?.state === 'failed') break;
+          if (Date.now() > deadline) {
+            throw new Error(
+              `poison job still ${String(info?.state)} after ${spawned} workers`,
+            );
+          }
+          if (current.child.exitCode !== null || current.child.signalCode) {
+            // The worker died: respawn it, as a process supervisor would.
+            current = startChild(config);
+            spawned++;
+          }
+          await sleep(50);
+        }
+        const results = await Promise.all(
+          normal.map((h) => h.finished({ timeoutMs: 10_000 })),
+        );
+        expect(results).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+
         const info = await queue.getJob(poison.id, { queue: q });
-        if (info?.state === 'failed') break;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `poison job still ${String(info?.state)} after ${spawned} workers`,
-          );
-        }
-        if (current.child.exitCode !== null || current.child.signalCode) {
-          // The worker died: respawn it, as a process supervisor would.
-          current = startChild(config);
-          spawned++;
-        }
-        await sleep(50);
-      }
-      const results = await Promise.all(
-        normal.map((h) => h.finished({ timeoutMs: 10_000 })),
-      );
-      expect(results).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+        expect(info?.state).toBe('failed');
+        expect(info?.stalls).toBe(3);
+        expect(info?.deliveries).toBe(3);
+        expect(info?.attemptsMade).toBe(0);
+        expect(info?.errors.at(-1)?.code).toBe('STALL_LIMIT');
+        await expect(
+          poison.finished({ timeoutMs: 1000 }),
+        ).rejects.toMatchObject({
+          code: 'STALL_LIMIT',
+        });
 
-      const info = await queue.getJob(poison.id, { queue: q });
-      expect(info?.state).toBe('failed');
-      expect(info?.stalls).toBe(3);
-      expect(info?.deliveries).toBe(3);
-      expect(info?.attemptsMade).toBe(0);
-      expect(info?.errors.at(-1)?.code).toBe('STALL_LIMIT');
-      await expect(poison.finished({ timeoutMs: 1000 })).rejects.toMatchObject({
-        code: 'STALL_LIMIT',
-      });
-
-      const entries = readLedger(ledger);
-      const poisonStarts = entries.filter(
-        (e) => e.ev === 'start' && e.id === poison.id,
-      );
-      expect(poisonStarts).toHaveLength(3);
-      // Each delivery killed a different process.
-      expect(new Set(poisonStarts.map((e) => e.pid)).size).toBe(3);
-      expect(spawned).toBe(4);
-      // Every normal job ran once, or twice when the kill came in the same
-      // turn of the event loop as its completion, whose batch had not been
-      // sent (docs/guarantees.md); it completed once either way.
-      for (const h of normal) {
-        const runs = entries.filter((e) => e.ev === 'end' && e.id === h.id);
-        expect(runs.length).toBeGreaterThanOrEqual(1);
-        expect(runs.length).toBeLessThanOrEqual(2);
+        const entries = readLedger(ledger);
+        const poisonStarts = entries.filter(
+          (e) => e.ev === 'start' && e.id === poison.id,
+        );
+        expect(poisonStarts).toHaveLength(3);
+        // Each delivery killed a different process.
+        expect(new Set(poisonStarts.map((e) => e.pid)).size).toBe(3);
+        expect(spawned).toBe(4);
+        // Every normal job ran once, or twice when the kill came in the same
+        // turn of the event loop as its completion, whose batch had not been
+        // sent (docs/guarantees.md); it completed once either way.
+        for (const h of normal) {
+          const runs = entries.filter((e) => e.ev === 'end' && e.id === h.id);
+          expect(runs.length).toBeGreaterThanOrEqual(1);
+          expect(runs.length).toBeLessThanOrEqual(2);
+        }
+        await current.close();
+        expect((await current.exited).code).toBe(0);
+      } finally {
+        await queue.close();
       }
-      await current.close();
-      expect((await current.exited).code).toBe(0);
-    } finally {
-      await queue.close();
-    }
-  });
+    },
+    5 * PROCESS_START_MS,
+  );
 });
 
 describe('leases: renewal and fencing', () => {

@@ -5,4 +5,9 @@
  */
 export { startRedis } from './redis-process.ts';
 export type { RedisServer, StartRedisOptions } from './redis-process.ts';
-export { fastWorkerSettings, sleep, waitFor } from './wait.ts';
+export {
+  fastWorkerSettings,
+  PROCESS_START_MS,
+  sleep,
+  waitFor,
+} from './wait.ts';

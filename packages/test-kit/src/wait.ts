@@ -7,6 +7,15 @@ export const fastWorkerSettings = {
   blockTimeoutMs: 1000,
 } as const;
 
+/**
+ * How long a test waits for a process it spawned (`node --import tsx …`, a
+ * worker child, a CLI) to report that it is ready. tsx compiles the sources
+ * at start-up: a second or two on an idle machine, 20 s and more on a loaded
+ * two-core one (CI beside other jobs; `pnpm test:stress`). A deadline for a
+ * hang, never a speed the test asserts.
+ */
+export const PROCESS_START_MS = 60_000;
+
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 

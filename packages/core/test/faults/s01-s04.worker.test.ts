@@ -26,7 +26,10 @@ afterEach(async () => {
   sc = undefined;
 });
 
-describe('faults: worker side', () => {
+// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// two-core machine a start-up alone can take 20 s. A deadline for a hang;
+// the bounds each scenario asserts are its own.
+describe('faults: worker side', { timeout: 180_000 }, () => {
   it('S01 a worker SIGKILLed mid-flight: nothing lost, duplicates bounded by its active jobs', async () => {
     sc = await startScenario();
     const s = sc;
@@ -206,9 +209,11 @@ describe('faults: worker side', () => {
       const x = await queue.enqueue('task', { n: 1, ms: 200 });
       await until(
         () => s.ledger().some((e) => e.ev === 'start' && e.pid === a.pid),
-        5000,
+        15_000,
         'A started X',
       );
+      // Seen a little after A's start: the measured window is, if anything,
+      // shorter than the real one.
       const frozenAt = Date.now();
       await until(
         async () => (await s.eventsOf(x.id)).some((e) => e.ev === 'stalled'),
@@ -216,15 +221,23 @@ describe('faults: worker side', () => {
         'X recovered as stalled',
       );
       b.send({ cmd: 'resume' });
-      const result = await x.finished({ timeoutMs: 5000 });
+      const result = await x.finished({ timeoutMs: 20_000 });
       const takeoverMs = Date.now() - frozenAt;
-      // Wait for A to come out of its spin and try its writes.
+      // Wait for A to come out of its spin and end the handler, then for
+      // the answers to its two unawaited writes (a refusal each; if one
+      // never comes, the assertions below show it).
+      const ofA = (ev: string) =>
+        s.ledger().filter((e) => e.pid === a.pid && e.ev === ev);
       await until(
-        () => s.ledger().some((e) => e.ev === 'end' && e.pid === a.pid),
-        3 * LEASE_MS + 5000,
+        () => ofA('end').length > 0,
+        3 * LEASE_MS + 20_000,
         'A unblocked',
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await until(
+        () => ofA('refused').length >= 2 && ofA('leaseLost').length >= 1,
+        10_000,
+        "A's writes answered",
+      ).catch(() => {});
       const mineA = s.ledger().filter((e) => e.pid === a.pid);
       const refused = mineA.filter((e) => e.ev === 'refused');
       const endA = mineA.find((e) => e.ev === 'end');
@@ -285,17 +298,36 @@ describe('faults: worker side', () => {
       connection: s.redis.url,
       logger: quietLogger,
     });
-    // Two worker slots, each respawned by this "supervisor" when it dies.
+    // Two worker slots, each refilled by this "supervisor" when its worker
+    // dies, by resuming a spare started paused beforehand: the bound is
+    // about the queue, and a tsx start-up takes seconds on a loaded machine
+    // (it would count against it). Three spares, one per expected death; a
+    // death beyond those gets a worker started then.
     let gen = 0;
-    const spawn = () => s.worker(`w${gen++}`, { maxStalls: 2 });
-    const slots: Child[] = await Promise.all([spawn(), spawn()]);
+    const spawn = (paused: boolean) =>
+      s.worker(`w${gen++}`, { maxStalls: 2, paused });
+    const [w0, w1, ...spares] = await Promise.all([
+      spawn(false),
+      spawn(false),
+      spawn(true),
+      spawn(true),
+      spawn(true),
+    ]);
+    const slots: Child[] = [w0!, w1!];
+    const takeSpare = async (): Promise<Child> => {
+      const c = spares.shift() ?? (await spawn(true));
+      const resumed = c.next('resumed');
+      c.send({ cmd: 'resume' });
+      await resumed;
+      return c;
+    };
     let supervising = true;
     const supervisor = (async () => {
       while (supervising) {
         for (let i = 0; i < slots.length; i++) {
           const c = slots[i]!;
           if (c.child.exitCode !== null || c.child.signalCode !== null)
-            slots[i] = await spawn();
+            slots[i] = await takeSpare();
         }
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -29,7 +29,10 @@ afterEach(async () => {
   sc = undefined;
 });
 
-describe('faults: shutdown and handler failures', () => {
+// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// two-core machine a start-up alone can take 20 s. A deadline for a hang;
+// the bounds each scenario asserts are its own.
+describe('faults: shutdown and handler failures', { timeout: 180_000 }, () => {
   it('S05 SIGTERM: running jobs finish, nothing new starts, exit 0 in time', async () => {
     sc = await startScenario();
     const s = sc;

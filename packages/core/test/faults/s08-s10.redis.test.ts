@@ -37,7 +37,10 @@ function readIds(file: string): string[] {
   }
 }
 
-describe('faults: Redis side', () => {
+// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// two-core machine a start-up alone can take 20 s. A deadline for a hang;
+// the bounds each scenario asserts are its own.
+describe('faults: Redis side', { timeout: 180_000 }, () => {
   it('S08 acknowledged enqueues survive kill -9 of Redis (AOF always)', async () => {
     sc = await startScenario(AOF_ALWAYS);
     const s = sc;
@@ -235,5 +238,5 @@ describe('faults: Redis side', () => {
     } finally {
       await queue.close();
     }
-  }, 40_000);
+  });
 });

@@ -44,7 +44,10 @@ function capture(): Logger & { warnings: string[] } {
   return { warnings, warn: (m) => warnings.push(m), error: () => {} };
 }
 
-describe('faults: network and server', () => {
+// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// two-core machine a start-up alone can take 20 s. A deadline for a hang;
+// the bounds each scenario asserts are its own.
+describe('faults: network and server', { timeout: 180_000 }, () => {
   it('S11 a partition between one worker and Redis', async () => {
     sc = await startScenario();
     const s = sc;
@@ -56,10 +59,15 @@ describe('faults: network and server', () => {
       logger: quietLogger,
     });
     try {
-      const a = await s.worker('a', {
-        concurrency: 10,
-        url: `redis://127.0.0.1:${f.port}`,
-      });
+      // B starts with A, paused: a start-up takes seconds on a loaded
+      // machine, longer than A's 3 s jobs, so it must not happen in between.
+      const [a, b] = await Promise.all([
+        s.worker('a', {
+          concurrency: 10,
+          url: `redis://127.0.0.1:${f.port}`,
+        }),
+        s.worker('b', { concurrency: 40, paused: true }),
+      ]);
       const first = await queue.enqueueBulk(
         Array.from({ length: 10 }, (_, n) => ({
           name: 'task' as const,
@@ -70,10 +78,12 @@ describe('faults: network and server', () => {
         () =>
           s.ledger().filter((e) => e.ev === 'start' && e.pid === a.pid)
             .length === 10,
-        5000,
+        15_000,
         'A running 10 jobs',
       );
-      const b = await s.worker('b', { concurrency: 40 });
+      const resumed = b.next('resumed');
+      b.send({ cmd: 'resume' });
+      await resumed;
       await queue.enqueueBulk(
         Array.from({ length: 30 }, (_, n) => ({
           name: 'task' as const,
@@ -102,12 +112,13 @@ describe('faults: network and server', () => {
         () =>
           s.ledger().filter((e) => e.ev === 'leaseLost' && e.pid === a.pid)
             .length === 10,
-        5000,
+        15_000,
         "A's late writes refused",
       );
       // A takes new jobs again: B steps aside.
+      const paused = b.next('paused');
       b.send({ cmd: 'pause' });
-      await new Promise((r) => setTimeout(r, 200));
+      await paused;
       const more = await queue.enqueueBulk(
         Array.from({ length: 5 }, (_, n) => ({
           name: 'task' as const,

@@ -43,7 +43,10 @@ function readIds(file: string): string[] {
   }
 }
 
-describe('faults: retention and persistence', () => {
+// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// two-core machine a start-up alone can take 20 s. A deadline for a hang;
+// the bounds each scenario asserts are its own.
+describe('faults: retention and persistence', { timeout: 180_000 }, () => {
   it('S19 retention is bounded by default over 50,000 jobs', async () => {
     sc = await startScenario();
     const s = sc;

@@ -70,7 +70,10 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 const sha256 = (s: string) =>
   createHash('sha256').update(s, 'utf8').digest('hex');
 
-describe('faults: data, ordering, validation', () => {
+// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// two-core machine a start-up alone can take 20 s. A deadline for a hang;
+// the bounds each scenario asserts are its own.
+describe('faults: data, ordering, validation', { timeout: 180_000 }, () => {
   it('S20 payload size and types: 600 KiB refused before Redis, 100 KiB byte for byte, non-JSON refused', async () => {
     sc = await startScenario();
     const s = sc;

@@ -31,6 +31,7 @@ import {
   defineJobs,
   job,
 } from '../../src/index.ts';
+import { PROCESS_START_MS } from '../helpers/wait.ts';
 
 export interface WorkerProcessConfig {
   url: string;
@@ -142,7 +143,9 @@ async function main(): Promise<void> {
     if (!closing) process.exit(2);
   });
 
-  const readyBy = Date.now() + 10_000;
+  // Connected, or say ready anyway after 30 s (a loaded machine connects
+  // slowly; the test then shows what is wrong).
+  const readyBy = Date.now() + 30_000;
   while (!worker.health().ready && Date.now() < readyBy) await sleep(20);
   record({ ev: 'ready' });
   process.send?.({ type: 'ready', pid: process.pid });
@@ -186,8 +189,14 @@ export function spawnWorkerProcess(config: WorkerProcessConfig): WorkerProcess {
   );
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`worker process not ready in 15 s: ${err}`)),
-      15_000,
+      () =>
+        reject(
+          new Error(
+            `worker process not ready in ${PROCESS_START_MS} ms: ${err}`,
+          ),
+        ),
+      // tsx start-up on a loaded machine takes many seconds.
+      PROCESS_START_MS,
     );
     child.on('message', (m: unknown) => {
       if ((m as { type?: string } | null)?.type === 'ready') {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROCESS_START_MS } from '../../helpers/wait.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '../../../../..');
@@ -13,7 +14,10 @@ const REPO_ROOT = path.resolve(HERE, '../../../../..');
 export interface Child {
   readonly child: ChildProcess;
   readonly pid: number;
-  /** Resolves at the child's `{ type: 'ready' }` message. */
+  /**
+   * Resolves at the child's `{ type: 'ready' }` message; rejects after
+   * PROCESS_START_MS (tsx start-up on a loaded machine takes many seconds).
+   */
   readonly ready: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   /** Resolves with the next IPC message of `type`. */
@@ -63,8 +67,13 @@ export function spawnChild(
   const running = () => child.exitCode === null && child.signalCode === null;
   const next = <TMessage>(type: string, timeoutMs = 15_000) =>
     new Promise<TMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const done = () => {
+        clearTimeout(timer);
         child.off('message', on);
+        child.off('close', onExit);
+      };
+      const timer = setTimeout(() => {
+        done();
         reject(
           new Error(
             `no ${type} message from ${file} in ${timeoutMs} ms: ${err}`,
@@ -73,13 +82,23 @@ export function spawnChild(
       }, timeoutMs);
       const on = (m: unknown) => {
         if ((m as { type?: string } | null)?.type !== type) return;
-        clearTimeout(timer);
-        child.off('message', on);
+        done();
         resolve(m as TMessage);
       };
+      // A child that is gone will never answer: say so at once ('close'
+      // comes after its last IPC message, 'exit' may come before).
+      const onExit = (code: number | null, signal: string | null) => {
+        done();
+        reject(
+          new Error(
+            `${file} exited (code ${String(code)}, signal ${String(signal)}) before its ${type} message: ${err}`,
+          ),
+        );
+      };
       child.on('message', on);
+      child.once('close', onExit);
     });
-  const ready = next<void>('ready').then(() => undefined);
+  const ready = next<void>('ready', PROCESS_START_MS).then(() => undefined);
   ready.catch(() => {});
   const handle: Child = {
     child,

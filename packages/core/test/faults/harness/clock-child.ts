@@ -31,6 +31,11 @@ export interface ClockChildConfig {
   ipcStarts?: boolean;
   /** Install closeOnSignals with this deadline. */
   deadlineMs?: number;
+  /**
+   * Create the worker paused (a spare, started ahead of time); IPC
+   * `{ cmd: 'resume' }` resumes it and answers `{ type: 'resumed' }`.
+   */
+  paused?: boolean;
 }
 
 interface EnqueueCommand {
@@ -86,13 +91,21 @@ async function worker(c: ClockChildConfig): Promise<void> {
     },
   );
   w.on('error', () => {});
+  if (c.paused === true) w.pause();
+  process.on('message', (m: unknown) => {
+    if ((m as { cmd?: string } | null)?.cmd !== 'resume') return;
+    w.resume();
+    process.send?.({ type: 'resumed' });
+  });
   w.on('stalled', (e) =>
     rec({ ev: 'leaseLost', during: `stalled:${e.requeued}:${e.failed}` }),
   );
   if (c.deadlineMs !== undefined)
     closeOnSignals(w, { deadlineMs: c.deadlineMs });
   process.on('disconnect', () => process.exit(2));
-  const by = Date.now() + 10_000;
+  // Connected, or say ready anyway after 30 s (a loaded machine connects
+  // slowly; the parent's scenario then shows what is wrong).
+  const by = Date.now() + 30_000;
   while (!w.health().ready && Date.now() < by) await sleep(20);
   rec({ ev: 'ready' });
   process.send?.({ type: 'ready' });

@@ -98,7 +98,9 @@ async function main(): Promise<void> {
     if (cmd === 'pause') worker.pause();
   });
   process.on('disconnect', () => process.exit(2));
-  const by = Date.now() + 10_000;
+  // Connected, or say ready anyway after 30 s (a loaded machine connects
+  // slowly; the parent's scenario then shows what is wrong).
+  const by = Date.now() + 30_000;
   while (!worker.health().ready && Date.now() < by) await sleep(20);
   // Paused only once ready: pause() cuts the blocking connection, which
   // would keep health() not-ready until the first resume.

@@ -6,7 +6,9 @@
  * synchronously (`spinMs`, an event-loop stall), SIGKILLs itself (`kill`),
  * sleeps `ms` ignoring its signal (or until the signal aborts when
  * `honorSignal`), records its end and returns `{ n, pid }`.
- * IPC: `{ cmd: 'health' }` answers `{ type: 'health', health }`.
+ * IPC: `{ cmd: 'health' }` answers `{ type: 'health', health }`; `pause`
+ * and `resume` answer `{ type: 'paused' }` and `{ type: 'resumed' }` once
+ * applied, so the parent waits on them instead of sleeping.
  */
 import { Redis } from 'ioredis';
 import {
@@ -145,11 +147,19 @@ async function main(): Promise<void> {
     const cmd = (m as { cmd?: string } | null)?.cmd;
     if (cmd === 'health')
       process.send?.({ type: 'health', health: worker.health() });
-    if (cmd === 'resume') worker.resume();
-    if (cmd === 'pause') worker.pause();
+    if (cmd === 'resume') {
+      worker.resume();
+      process.send?.({ type: 'resumed' });
+    }
+    if (cmd === 'pause') {
+      worker.pause();
+      process.send?.({ type: 'paused' });
+    }
   });
   process.on('disconnect', () => process.exit(2));
-  const by = Date.now() + 10_000;
+  // Connected, or say ready anyway after 30 s (a loaded machine connects
+  // slowly; the parent's scenario then shows what is wrong).
+  const by = Date.now() + 30_000;
   while (!worker.health().ready && Date.now() < by) await sleep(20);
   rec({ ev: 'ready' });
   process.send?.({ type: 'ready' });
