@@ -7,53 +7,26 @@
  * so with `maxStalls: 1` it fails with STALL_LIMIT on its third delivery,
  * never later.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createQueue } from '../src/index.ts';
 import { JobField } from '../src/redis/job-fields.ts';
 import { queueKeys } from '../src/redis/keys.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { fastWorkerSettings, sleep } from './helpers/wait.ts';
-import {
-  readLedger,
-  spawnWorkerProcess,
-  taskRegistry,
-} from './processes/worker-process.ts';
-import type {
-  WorkerProcess,
-  WorkerProcessConfig,
-} from './processes/worker-process.ts';
+import { sleep } from './helpers/wait.ts';
+import { readLedger, taskRegistry } from './processes/worker-process.ts';
+import { useWorkerProcesses } from './helpers/worker-processes.ts';
 
 const redis = useRedis();
-const children: WorkerProcess[] = [];
-const tempDirs: string[] = [];
-
-function startChild(config: Omit<WorkerProcessConfig, 'url'>): WorkerProcess {
-  const wp = spawnWorkerProcess({
-    url: redis.url,
-    ...fastWorkerSettings,
-    ...config,
-  });
-  children.push(wp);
-  return wp;
-}
-
-afterEach(async () => {
-  for (const c of children.splice(0)) await c.kill9();
-  for (const d of tempDirs.splice(0))
-    fs.rmSync(d, { recursive: true, force: true });
-});
+const workers = useWorkerProcesses(redis);
 
 const MAX_STALLS = 1;
 
 describe('issue 12: a poison pill first delivered from the prefetch buffer', () => {
   it('fails with STALL_LIMIT after maxStalls + 2 deliveries: one free re-queue, then every stall counts', async () => {
     const raw = new Redis(redis.url);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-ledger-'));
-    tempDirs.push(dir);
+    const dir = workers.ledgerDir();
     try {
       // Prefetching needs handlers measured short: on a loaded machine a
       // round may not get there (then the pill fills a free slot), so up to
@@ -72,7 +45,7 @@ describe('issue 12: a poison pill first delivered from the prefetch buffer', () 
         } as const;
         const queue = createQueue(taskRegistry(q), { connection: redis.url });
         try {
-          const a = startChild(config);
+          const a = workers.start(config);
           await a.ready;
           const warm = await queue.enqueueBulk(
             Array.from({ length: 30 }, (_, n) => ({
@@ -110,14 +83,14 @@ describe('issue 12: a poison pill first delivered from the prefetch buffer', () 
           maxStalls: MAX_STALLS,
         } as const;
         const deadline = Date.now() + 60_000;
-        let current = startChild(config);
+        let current = workers.start(config);
         for (;;) {
           const info = await queue.getJob(id, { queue: q });
           if (info?.state === 'failed') break;
           if (Date.now() > deadline)
             throw new Error(`the pill is still ${String(info?.state)}`);
           if (current.child.exitCode !== null || current.child.signalCode)
-            current = startChild(config);
+            current = workers.start(config);
           await sleep(50);
         }
         const info = await queue.getJob(id, { queue: q });

@@ -6,48 +6,21 @@
  * `maxStalls: 0` one such incident failed them with STALL_LIMIT before they
  * ever ran.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createQueue } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
-import {
-  readLedger,
-  spawnWorkerProcess,
-  taskRegistry,
-} from './processes/worker-process.ts';
-import type {
-  WorkerProcess,
-  WorkerProcessConfig,
-} from './processes/worker-process.ts';
+import { waitFor } from './helpers/wait.ts';
+import { readLedger, taskRegistry } from './processes/worker-process.ts';
+import { useWorkerProcesses } from './helpers/worker-processes.ts';
 
 const redis = useRedis();
-const children: WorkerProcess[] = [];
-const tempDirs: string[] = [];
-
-function startChild(config: Omit<WorkerProcessConfig, 'url'>): WorkerProcess {
-  const wp = spawnWorkerProcess({
-    url: redis.url,
-    ...fastWorkerSettings,
-    ...config,
-  });
-  children.push(wp);
-  return wp;
-}
-
-afterEach(async () => {
-  for (const c of children.splice(0)) await c.kill9();
-  for (const d of tempDirs.splice(0))
-    fs.rmSync(d, { recursive: true, force: true });
-});
+const workers = useWorkerProcesses(redis);
 
 describe('issue 12: a stall is charged only to jobs that started', () => {
   it('re-queues the prefetched jobs of a crashed worker without a stall', async () => {
     const q = uniqueQueue();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-ledger-'));
-    tempDirs.push(dir);
+    const dir = workers.ledgerDir();
     const ledger = path.join(dir, 'ledger.jsonl');
     const queue = createQueue(taskRegistry(q), { connection: redis.url });
     try {
@@ -56,7 +29,7 @@ describe('issue 12: a stall is charged only to jobs that started', () => {
       const pills = [];
       const prefetched = [];
       for (let round = 0; round < 3 && prefetched.length === 0; round++) {
-        const a = startChild({
+        const a = workers.start({
           queue: q,
           ledger,
           behaviour: 'kill-on-flag',
@@ -97,7 +70,7 @@ describe('issue 12: a stall is charged only to jobs that started', () => {
       expect(prefetched.length).toBeGreaterThan(0);
 
       // Spawning is slow on a loaded machine: time the wait from its start.
-      await startChild({ queue: q, ledger, concurrency: 4, maxStalls: 0 })
+      await workers.start({ queue: q, ledger, concurrency: 4, maxStalls: 0 })
         .ready;
       const failed = async (id: string) =>
         (await queue.getJob(id, { queue: q }))?.state === 'failed';

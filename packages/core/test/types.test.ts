@@ -1,45 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-
-const fixtures = new URL('./fixtures/types/', import.meta.url);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-function compile(files: string[]): ts.Diagnostic[] {
-  const config = ts.getParsedCommandLineOfConfigFile(
-    `${root}tsconfig.json`,
-    {},
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
-  );
-  if (!config) throw new Error('cannot read tsconfig.json');
-  const program = ts.createProgram(
-    files.map((f) => fileURLToPath(new URL(f, fixtures))),
-    { ...config.options, noEmit: true },
-  );
-  return [...ts.getPreEmitDiagnostics(program)];
-}
-
-/** Reads `// @expect TS<code> <why>` markers: the next line must fail with code. */
-function markers(file: string): { line: number; code: number; why: string }[] {
-  const lines = readFileSync(new URL(file, fixtures), 'utf8').split('\n');
-  const out: { line: number; code: number; why: string }[] = [];
-  lines.forEach((text, i) => {
-    const m = /\/\/ @expect TS(\d+) (.*)$/.exec(text);
-    if (m) out.push({ line: i + 1, code: Number(m[1]), why: m[2]! });
-  });
-  return out;
-}
+import {
+  compileFixtures,
+  expectedDiagnostics,
+} from './helpers/compiled-fixtures.ts';
 
 describe('type-level contract (compiled fixtures)', () => {
   // One program for both files keeps the compile to a few seconds.
-  const diagnostics = compile(['valid.ts', 'invalid.ts']);
-  const inFile = (name: string) =>
-    diagnostics.filter((d) =>
-      d.file?.fileName.endsWith(`/fixtures/types/${name}`),
-    );
-  const lineOf = (d: ts.Diagnostic) =>
-    d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1;
+  const { inFile, lineOf, text } = compileFixtures(['valid.ts', 'invalid.ts']);
 
   it('compiles correct usages cleanly', () => {
     const messages = inFile('valid.ts').map((d) =>
@@ -48,7 +16,7 @@ describe('type-level contract (compiled fixtures)', () => {
     expect(messages).toEqual([]);
   });
 
-  const expected = markers('invalid.ts');
+  const expected = expectedDiagnostics('invalid.ts');
   it('has a catalogue of wrong usages', () => {
     expect(expected.length).toBeGreaterThanOrEqual(14);
   });
@@ -62,10 +30,7 @@ describe('type-level contract (compiled fixtures)', () => {
     const marked = new Set(expected.map((m) => m.line + 1));
     const stray = inFile('invalid.ts')
       .filter((d) => !marked.has(lineOf(d)))
-      .map(
-        (d) =>
-          `${lineOf(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
-      );
+      .map(text);
     expect(stray).toEqual([]);
   });
 });
