@@ -2,7 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { substituteFields } from '../scripts/gen-lua.ts';
 import { JobField } from '../src/redis/job-fields.ts';
-import { luaSources as generated } from '../src/redis/scripts/lua.generated.ts';
+import {
+  luaIncludes,
+  luaSources as generated,
+} from '../src/redis/scripts/lua.generated.ts';
 
 const scriptDir = new URL('../src/redis/scripts/', import.meta.url);
 
@@ -116,7 +119,10 @@ describe('job-hash fields', () => {
       substituteFields("redis.call('HGET', jk, F.stat)", 'x-1.lua'),
     ).toThrow(/x-1\.lua names job field F\.stat/);
     // The scripts Redis runs carry letters only: no token is left over.
-    for (const [file, lua] of Object.entries(generated)) {
+    for (const [file, lua] of Object.entries({
+      ...generated,
+      ...luaIncludes,
+    })) {
       expect(lua, file).not.toMatch(/\bF\.\w/);
     }
   });

@@ -119,10 +119,15 @@ export class QueueInspector {
     // like any other, not a member inherited from Object.prototype.
     const byType = Object.create(null) as Record<string, StateCounts>;
     const total: QueueCounts = { ...emptyCounts(), byType };
-    for (const queue of this.queuesOf(options.queue)) {
-      const raw = await this.redis(() =>
-        this.ctx.client.hgetall(this.ctx.keys(queue).counts),
-      );
+    // Sent together: one round trip whatever the number of queues.
+    const all = await this.redis(() =>
+      Promise.all(
+        this.queuesOf(options.queue).map((queue) =>
+          this.ctx.client.hgetall(this.ctx.keys(queue).counts),
+        ),
+      ),
+    );
+    for (const raw of all) {
       for (const [field, value] of Object.entries(raw)) {
         const sep = field.lastIndexOf('|');
         const letter = field.slice(sep + 1);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { luaSources } from './lua.generated.ts';
+import { inlineIncludes } from './inline-includes.ts';
+import { luaIncludes, luaSources } from './lua.generated.ts';
 
 /** A Redis client jobwire can use: standalone or Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -37,13 +38,14 @@ export interface LoadedScript {
 }
 
 /**
- * The script texts come from lua.generated.ts (the .lua files with their
- * includes inlined, see scripts/gen-lua.ts): a built or bundled core then
- * needs no files on disk next to its code.
+ * The script texts come from lua.generated.ts (the .lua files and their
+ * includes, see scripts/gen-lua.ts), inlined here once per process: a
+ * built or bundled core then needs no files on disk next to its code.
  */
 function load(): Map<ScriptName, LoadedScript> {
   const scripts = new Map<ScriptName, LoadedScript>();
-  for (const [file, lua] of Object.entries(luaSources)) {
+  for (const [file, source] of Object.entries(luaSources)) {
+    const lua = inlineIncludes(source, luaIncludes);
     const match = /^(\w+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const name = match[1] as ScriptName;
