@@ -42,6 +42,17 @@ export interface WorkerOptions extends ConnectionOptions {
   maxStalls?: number;
   /** Longest single blocking wait. @defaultValue 5000 */
   blockTimeoutMs?: number;
+  /**
+   * How long a job of a contract version newer than this worker knows waits
+   * in delayed after the worker hands it back unrun (the `deferred` event),
+   * so that a worker that knows the version takes it. A worker never leases
+   * such a job from its version's lane; only jobs that producers from
+   * before version lanes stored in lane 1 reach it. Long enough that an
+   * old worker does not spin on them; short enough that a newer worker
+   * finds them soon.
+   * @defaultValue 5000
+   */
+  newerVersionDelayMs?: number;
   /** Approximate cap of each queue's event stream. @defaultValue 10000 */
   maxEvents?: number;
   /** Log lines kept per job. @defaultValue 1000 */
