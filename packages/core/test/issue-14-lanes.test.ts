@@ -254,6 +254,61 @@ describe('version lanes (issue 14, phase 2)', () => {
     }
   });
 
+  it('leasing an unversioned type makes the same calls as before lanes: no SMEMBERS, no readers write', async () => {
+    const queue = uniqueQueue();
+    const { one, two } = contracts(queue);
+    const k = queueKeys('jobwire', queue);
+    const raw = new Redis(redis.url);
+    const p1 = createQueue(one, { connection: redis.url });
+    const p2 = createQueue(two, { connection: redis.url });
+    /** Redis commands run per name while `fn` runs (INFO commandstats). */
+    const callsDuring = async (fn: () => Promise<unknown>) => {
+      await raw.config('RESETSTAT');
+      await fn();
+      const info = await raw.info('commandstats');
+      const calls: Record<string, number> = {};
+      for (const m of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g))
+        calls[m[1]!] = Number(m[2]);
+      return calls;
+    };
+    const lease = (known: number) =>
+      moveToActive(raw, k, 1000, {
+        leaseMs: 30_000,
+        tokenPrefix: `t${known}`,
+        total: 10,
+        immediate: 10,
+        quotas: [['send', 10]],
+        known: new Map([['send', known]]),
+      });
+    try {
+      for (let n = 0; n < 5; n++) await p1.enqueue('send', { n });
+      // A lane 2 exists too: a version 1 reader must not look it up.
+      await p2.enqueue('send', { n: 9 });
+      const v1 = await callsDuring(() => lease(1));
+      expect(v1.smembers).toBeUndefined();
+      // Lane 1 twice (the second finds it empty), and the delayed head.
+      expect(v1.zrange).toBe(2 + 1);
+      expect(v1.zrem).toBe(1);
+      expect(v1.zcard).toBe(1);
+      expect(v1.hset).toBe(5); // one per leased job
+      expect(await raw.exists(k.readers)).toBe(0);
+      // A version 2 reader pays one SMEMBERS and one HSET per call, plus
+      // its second lane's reads.
+      for (let n = 0; n < 5; n++) await p1.enqueue('send', { n });
+      const v2 = await callsDuring(() => lease(2));
+      expect(v2.smembers).toBe(1);
+      expect(v2.zrange).toBe(2 * 2 + 1);
+      expect(v2.zrem).toBe(2);
+      expect(v2.zcard).toBe(2);
+      expect(v2.hset).toBe(6 + 1);
+      expect(await raw.hkeys(k.readers)).toEqual(['send@2']);
+    } finally {
+      await p1.close();
+      await p2.close();
+      await raw.quit();
+    }
+  });
+
   it('getWaitingByVersion reports a lane above every live reader as no-reader, with the newest reader', async () => {
     const queue = uniqueQueue();
     const { one, two, three } = contracts(queue);
