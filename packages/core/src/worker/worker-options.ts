@@ -92,7 +92,10 @@ export interface WorkerEvents {
   /**
    * A job was handed back unrun: a newer contract version wrote it than
    * this worker knows (`version` > `knownVersion`). It waits in delayed for
-   * a worker that knows it; nothing about its attempts changed.
+   * `newerVersionDelayMs`, then in its version's lane for a worker that
+   * knows it; nothing about its attempts changed. Only jobs that producers
+   * from before version lanes stored in lane 1 reach an older worker: a
+   * worker never reads the lanes of versions it does not know.
    */
   deferred: [
     info: {
