@@ -196,6 +196,14 @@ describe('version lanes (issue 14, phase 2)', () => {
       // remove
       await p2.remove(delayed.id);
       await consistent(0);
+      // remove, of a version 2 job that a producer from before lanes
+      // stored in lane 1: it is found there, no entry is left behind.
+      const legacy = await p2.enqueue('send', { n: 8 });
+      const score = await raw.zscore(lane2, legacy.id);
+      await raw.zrem(lane2, legacy.id);
+      await raw.zadd(k.wait('send'), score!, legacy.id);
+      await p2.remove(legacy.id);
+      await consistent(0);
       // drain: every lane.
       for (let n = 0; n < 3; n++) await p2.enqueue('send', { n });
       await consistent(3);
