@@ -48,6 +48,12 @@ export const defaults = {
   maxStalls: 1,
   /** Worker: longest single blocking wait for new jobs. */
   blockTimeoutMs: 5000,
+  /**
+   * Worker: how long a job of a contract version newer than the worker knows
+   * waits in delayed after the worker handed it back (only jobs stored in
+   * lane 1 by producers from before version lanes reach such a worker).
+   */
+  newerVersionDelayMs: 5000,
   /** Worker: `close()` deadline before handlers are aborted. */
   shutdownDeadlineMs: 10_000,
 } as const;

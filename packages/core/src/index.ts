@@ -38,6 +38,11 @@ export type {
   QueueCounts,
   StateCounts,
 } from './ops/inspect.ts';
+export type {
+  VersionLaneCount,
+  WaitingByVersion,
+  WaitingByVersionOptions,
+} from './ops/lanes.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,

@@ -10,6 +10,7 @@ import { withRedis } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import type { StoredOptions } from '../contract/options.ts';
 import { JobField } from '../redis/job-fields.ts';
+import { laneKeysOf } from './lanes.ts';
 import { stateFromLetter, type JobState } from '../types.ts';
 
 /** Counts per state. @public */
@@ -262,10 +263,15 @@ export class QueueInspector {
           ? [options.name]
           : await this.redis(() => this.ctx.client.smembers(k.types));
         const merged: [number, string][] = [];
-        for (const t of types) {
+        // Every version lane of the types: scores share one sequence, so
+        // the merge is the order workers that read them all take them in.
+        const lanes = await this.redis(() =>
+          laneKeysOf(this.ctx.client, k, types),
+        );
+        for (const key of lanes) {
           const r = await this.redis(() =>
             this.ctx.client.zrange(
-              k.wait(t),
+              key,
               0,
               String(skip + limit - 1),
               'WITHSCORES',

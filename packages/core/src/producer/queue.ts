@@ -31,6 +31,12 @@ import {
   type JobListOptions,
   type QueueCounts,
 } from '../ops/inspect.ts';
+import {
+  READER_WINDOW_MS,
+  readWaitingByVersion,
+  type WaitingByVersion,
+  type WaitingByVersionOptions,
+} from '../ops/lanes.ts';
 import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
@@ -313,6 +319,30 @@ export class Queue<TJobs extends JobMap> {
    */
   getJobs(state: JobState, options: JobListOptions = {}): Promise<JobInfo[]> {
     return this.inspector.getJobs(state, options);
+  }
+
+  /**
+   * Per job type, how many jobs wait at each contract version (lane), and
+   * for a version that no live worker reads, why: e.g. `{ version: 3,
+   * waiting: 12, reason: 'no-reader', newestReader: 2 }`. Jobs of a version
+   * wait until a worker that knows it runs.
+   */
+  async getWaitingByVersion(
+    options: WaitingByVersionOptions = {},
+  ): Promise<WaitingByVersion> {
+    const out = Object.create(null) as WaitingByVersion;
+    const windowMs = options.readerWindowMs ?? READER_WINDOW_MS;
+    for (const queue of this.inspector.queuesOf(options.queue)) {
+      await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+        readWaitingByVersion(
+          this.ctx.client,
+          this.ctx.keys(queue),
+          windowMs,
+          out,
+        ),
+      );
+    }
+    return out;
   }
 
   /** Sends a failed or expired job back to waiting with fresh attempts. */

@@ -32,6 +32,12 @@ export function mountQueueRoutes(app: Hono, ctx: RouteContext): void {
 
   app.get('/stats', async (c) => {
     const { queue: q } = query(c, queueQuery(ctx));
-    return c.json(await queue.getCounts(inQueue(q)));
+    const [counts, waitingByVersion] = await Promise.all([
+      queue.getCounts(inQueue(q)),
+      queue.getWaitingByVersion(inQueue(q)),
+    ]);
+    // waitingByVersion: per type, its waiting jobs per contract version,
+    // and `reason: 'no-reader'` on a version no live worker reads.
+    return c.json({ ...counts, waitingByVersion });
   });
 }

@@ -18,7 +18,8 @@
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade)
+local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade,
+  F.version)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 local now = nowMs()
@@ -32,12 +33,12 @@ if retry > 0 then
   moveCount(KEYS[4], f[1], 'a', 'd')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now + retry, 'err', errJson)
   -- Wake a blocked worker so it re-reads the next due time.
-  redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+  wakeLane(base, f[1], f[6])
   return 1
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
   redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
-  pushWait(base, id, f[1], waitScore(f[4], seq))
+  pushWait(base, id, f[1], f[6], waitScore(f[4], seq))
   moveCount(KEYS[4], f[1], 'a', 'w')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
   return 1
