@@ -74,7 +74,8 @@ export class Deploy {
   /** Exit codes of the workers stopped with SIGTERM. */
   readonly stopCodes: { name: string; code: number | null }[] = [];
   readonly killed: string[] = [];
-  private files = 0;
+  /** Starts per name: a restarted worker's ledger is `<name>r<k>`. */
+  private starts = new Map<string, number>();
 
   constructor(private readonly cfg: DeployConfig) {}
 
@@ -83,13 +84,19 @@ export class Deploy {
       url: this.cfg.url,
       queue: this.cfg.queue,
       version,
-      ledger: path.join(this.cfg.dir, `${name}.${this.files++}.worker.jsonl`),
+      ledger: path.join(this.cfg.dir, `${this.label(name)}.worker.jsonl`),
       ...this.cfg.worker,
     };
     const child = spawnChild(`${HERE_FROM_HARNESS}/worker.ts`, config);
     this.workers.set(name, { child, version });
     await child.ready;
     return child;
+  }
+
+  private label(name: string): string {
+    const k = this.starts.get(name) ?? 0;
+    this.starts.set(name, k + 1);
+    return k === 0 ? name : `${name}r${k}`;
   }
 
   /** SIGTERM: the worker finishes what it runs and exits 0. */
@@ -146,7 +153,7 @@ export class Deploy {
     const out: (WorkerEntry & { worker: string })[] = [];
     for (const f of fs.readdirSync(this.cfg.dir)) {
       if (!f.endsWith('.worker.jsonl')) continue;
-      const worker = f.split('.')[0]!;
+      const worker = f.slice(0, -'.worker.jsonl'.length);
       for (const e of readLines<WorkerEntry>(path.join(this.cfg.dir, f)))
         out.push({ ...e, worker });
     }
