@@ -51,6 +51,8 @@ describe(
         phaseMs: 2500,
         ratePerSec: 120,
         holdEvery: 40,
+        // No enqueue may fail here: a starved box must not time one out.
+        producerCommandTimeoutMs: 30_000,
         // A lease far longer than any stall of a loaded machine: with no
         // kills, a re-delivery would be a bug, not a slow box.
         worker: {

@@ -59,6 +59,8 @@ export interface DeployConfig {
   /** Enqueues per second of each producer. */
   ratePerSec: number;
   holdEvery: number;
+  /** The producers' commandTimeoutMs (default 5000). */
+  producerCommandTimeoutMs?: number;
   worker: Omit<RollingWorkerConfig, 'url' | 'queue' | 'version' | 'ledger'>;
   /** Longest wait for every acknowledged job to finish at the end. */
   drainTimeoutMs: number;
@@ -127,6 +129,7 @@ export class Deploy {
       ratePerSec: this.cfg.ratePerSec,
       inFlight: 20,
       holdEvery: this.cfg.holdEvery,
+      commandTimeoutMs: this.cfg.producerCommandTimeoutMs,
     };
     const child = spawnChild(`${HERE_FROM_HARNESS}/producer.ts`, config);
     this.producers.set(name, child);

@@ -23,6 +23,8 @@ export interface RollingProducerConfig {
   ratePerSec: number;
   inFlight: number;
   holdEvery: number;
+  /** The queue's commandTimeoutMs (default 5000). */
+  commandTimeoutMs?: number;
 }
 
 export interface ProducerDone {
@@ -43,6 +45,7 @@ async function connect(
 ): Promise<{ enqueue: Enqueue; close(): Promise<void> }> {
   const options = {
     connection: c.url,
+    commandTimeoutMs: c.commandTimeoutMs,
     logger: { warn: () => {}, error: () => {} },
   };
   const delay = (held: boolean) => (held ? { delayMs: HOLD_MS } : {});
