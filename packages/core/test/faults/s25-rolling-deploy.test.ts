@@ -118,6 +118,13 @@ describe('faults: a rolling deploy', { timeout: 300_000 }, () => {
       },
       pass,
     );
+    console.log(
+      'S25 detail',
+      JSON.stringify({
+        perWorkerByStored: f.perWorkerByStored,
+        timeline: run.timeline,
+      }),
+    );
     expect(v.notCompleted).toEqual([]);
     expect(v.failures).toEqual([]);
     expect(f.failed).toBe(0);

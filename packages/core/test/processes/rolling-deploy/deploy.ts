@@ -177,8 +177,11 @@ const sleep = (ms: number): Promise<void> =>
 export interface DeployRun {
   deploy: Deploy;
   durationMs: number;
-  /** When each step was done, ms from the start. */
-  timeline: { step: string; atMs: number }[];
+  /**
+   * When each step was done, ms from the start, and how many jobs waited
+   * (counts hash, all versions) when its phase ended: a backlog shows here.
+   */
+  timeline: { step: string; atMs: number; waitingAfter?: number }[];
   /** Time from the end of step 6d until every acknowledged job finished. */
   drainMs: number;
   promotedHeld: number;
@@ -188,7 +191,16 @@ export interface DeployRun {
 export async function runRollingDeploy(cfg: DeployConfig): Promise<DeployRun> {
   const d = new Deploy(cfg);
   const t0 = Date.now();
-  const timeline: { step: string; atMs: number }[] = [];
+  const timeline: DeployRun['timeline'] = [];
+  const k = queueKeys('jobwire', cfg.queue);
+  const admin = new Redis(cfg.url, { maxRetriesPerRequest: 3 });
+  admin.on('error', () => {});
+  // -1: Redis was down at that moment (S25).
+  const waiting = () =>
+    admin.hget(k.counts, 'thumbnail|w').then(
+      (n) => Number(n ?? 0),
+      () => -1,
+    );
   const actions: Record<Step, () => Promise<unknown>> = {
     '1 v1 worker and v1 producer': () =>
       Promise.all([d.startWorker('w1', 1), d.startProducer('p1', 1, 1)]),
@@ -203,19 +215,21 @@ export async function runRollingDeploy(cfg: DeployConfig): Promise<DeployRun> {
   };
   for (const step of STEPS) {
     await actions[step]();
-    timeline.push({ step, atMs: Date.now() - t0 });
+    const entry: DeployRun['timeline'][number] = {
+      step,
+      atMs: Date.now() - t0,
+    };
+    timeline.push(entry);
     await Promise.all([sleep(cfg.phaseMs), cfg.during?.(step, d)]);
+    entry.waitingAfter = await waiting();
   }
   await d.stopProducer('p3');
   timeline.push({ step: 'p3 stops', atMs: Date.now() - t0 });
   const drainStart = Date.now();
-  const admin = new Redis(cfg.url, { maxRetriesPerRequest: 3 });
-  admin.on('error', () => {});
   const queue = createQueue(v3.rollingJobs(cfg.queue), {
     connection: cfg.url,
     logger: { warn: () => {}, error: () => {} },
   });
-  const k = queueKeys('jobwire', cfg.queue);
   let promotedHeld = 0;
   try {
     for (const a of d.acks().filter((x) => x.held)) {
