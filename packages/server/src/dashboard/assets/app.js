@@ -6,6 +6,7 @@
  */
 import { ApiError, createClient } from './api.js';
 import { createCards, ownCounts, renderTypes, stateLabel } from './counts.js';
+import { renderVersions } from './versions.js';
 import { renderDetail, renderPlaceholder, updateProgress } from './detail.js';
 import { byId, h, replace, throttle } from './dom.js';
 import { followEvents } from './events.js';
@@ -44,6 +45,8 @@ const el = {
   typePick: byId('type-filter'),
   typesHead: byId('types-head'),
   types: byId('types'),
+  versions: byId('versions'),
+  versionRows: byId('version-rows'),
   jobsTitle: byId('jobs-title'),
   jobs: byId('jobs'),
   jobsEmpty: byId('jobs-empty'),
@@ -118,6 +121,7 @@ function renderCounts() {
     selected: view.type,
     onPick: (name) => pickType(view.type === name ? '' : name),
   });
+  renderVersions(el.versions, el.versionRows, c?.waitingByVersion);
   view.total =
     (view.type === ''
       ? c?.[view.state]
