@@ -35,6 +35,7 @@ export type {
 export type {
   GetJobOptions,
   JobInfo,
+  JobListOptions,
   QueueCounts,
   StateCounts,
 } from './ops/inspect.ts';

@@ -48,13 +48,18 @@ export interface JobInfo {
   /** The contract fingerprint of the producer that stored it ('' if unknown). */
   fingerprint: string;
   /**
-   * With `getJob(id, { upcast: true })` only: the version `data` is in. It
-   * is this code's version when the job could be read as a handler would
-   * get it; the stored version when not (see `upcastError`, or a job of a
-   * newer version than this code knows).
+   * With `{ upcast: true }` (`getJob` or `getJobs`) only: the version `data`
+   * is in. It is this code's version when the job could be read as a
+   * handler would get it; the stored version when not (see `upcastError`,
+   * or a job of a newer version, or of a type, this code does not know).
    */
   dataVersion?: number;
-  /** With `{ upcast: true }`: why `data` could not be read or upcast. */
+  /**
+   * With `{ upcast: true }`: why `data` could not be read or upcast
+   * (`UPCAST_FAILED` when an upcaster threw, `VALIDATION_FAILED` when the
+   * old payload or the upcast result failed its schema). `data` is then the
+   * stored payload, unchanged.
+   */
   upcastError?: SerializedError;
 }
 
@@ -70,12 +75,23 @@ export interface GetJobOptions {
   upcast?: boolean;
 }
 
-/** Which jobs `getJobs` lists: a queue, a job type, and a page. */
+/** Which jobs `getJobs` lists: a queue, a job type, and a page. @public */
 export interface JobListOptions {
+  /** The queue to list; without it, every queue of the registry in turn. */
   queue?: string;
+  /** Only jobs of this type. */
   name?: string;
+  /** Jobs to skip. @defaultValue 0 */
   offset?: number;
+  /** Jobs to return, 1 to 1000. @defaultValue 50 */
   limit?: number;
+  /**
+   * Give each job's `data` as a handler of this code's contract would get
+   * it, as `getJob(id, { upcast: true })` does. A job that cannot be upcast
+   * is still listed, with its stored `data` and the reason in
+   * `upcastError`; the page never fails for it. @defaultValue false
+   */
+  upcast?: boolean;
 }
 
 function emptyCounts(): StateCounts {
@@ -233,7 +249,8 @@ export class QueueInspector {
 
   /**
    * Lists jobs in one state, oldest first, with paging. Waiting jobs come in
-   * the order workers will take them. `name` filters by job type.
+   * the order workers will take them. `name` filters by job type; `upcast`
+   * reads each job's data as this code's handler would get it.
    */
   async getJobs(
     state: JobState,
@@ -317,7 +334,10 @@ export class QueueInspector {
       skip = 0;
       for (const id of ids) {
         if (out.length >= limit) break;
-        const info = await this.getJob(id, { queue });
+        const info = await this.getJob(id, {
+          queue,
+          upcast: options.upcast === true,
+        });
         if (info) out.push(info);
       }
       if (out.length >= limit) break;

@@ -316,6 +316,13 @@ export class Queue<TJobs extends JobMap> {
   /**
    * Lists jobs in one state, oldest first, with paging. Waiting jobs come in
    * the order workers will take them. `name` filters by job type.
+   *
+   * With `upcast: true`, each job's `data` is what a handler of this
+   * registry would get: an older version's payload checked by its `from`
+   * schema, run through the upcasters and parsed by the current schema
+   * (`dataVersion` says which version `data` is in; `version` stays the
+   * stored one). A job that cannot be upcast is listed anyway, with its
+   * stored payload and `upcastError`; one bad job never fails the page.
    */
   getJobs(state: JobState, options: JobListOptions = {}): Promise<JobInfo[]> {
     return this.inspector.getJobs(state, options);
