@@ -1,0 +1,155 @@
+/**
+ * Issue 14, phase 2, as a user meets it: version lanes under busy,
+ * paused and repeating workers (found by review, each test failed on the
+ * code before its fix).
+ */
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
+import type { WorkerOptions } from '../src/index.ts';
+import { queueKeys, type QueueKeys } from '../src/redis/keys.ts';
+import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
+
+const redis = useRedis();
+
+function workerOpts(extra: WorkerOptions = {}): WorkerOptions {
+  return { connection: redis.url, ...fastWorkerSettings, ...extra };
+}
+
+const v1 = z.object({ n: z.number() });
+const v2 = z.object({ n: z.number(), tag: z.string().default('-') });
+
+/** One job type `send` at version 2, upcasting version 1. */
+function contractV2(queue: string) {
+  return defineJobs({
+    send: job({
+      queue,
+      version: 2,
+      payload: v2,
+      upcast: { 1: { from: v1, to: (o) => ({ n: o.n }) } },
+    }),
+  });
+}
+
+/** The Redis clock, ms. */
+async function redisNow(raw: Redis): Promise<number> {
+  const [s, us] = await raw.time();
+  return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+}
+
+/** When a worker that knows version 2 of `send` last said it reads it. */
+async function readerAt(raw: Redis, k: QueueKeys): Promise<number> {
+  return Number((await raw.hget(k.readers, 'send@2')) ?? -1);
+}
+
+/**
+ * The window that leaves out the reader note made at `before` (and every
+ * earlier one), but counts any made a second or more after it.
+ */
+async function windowAfter(raw: Redis, before: number): Promise<number> {
+  return (await redisNow(raw)) - before - 1;
+}
+
+describe('version lanes under review (issue 14, phase 2)', () => {
+  it('a version 2 worker busy with a long job still counts as a reader of version 2', async () => {
+    const queue = uniqueQueue();
+    const two = contractV2(queue);
+    const k = queueKeys('jobwire', queue);
+    const raw = new Redis(redis.url);
+    const producer = createQueue(two, { connection: redis.url });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let started = 0;
+    // Every slot taken by one long job: the worker makes no leasing call.
+    const worker = createWorker(
+      two,
+      {
+        send: async () => {
+          started++;
+          await gate;
+        },
+      },
+      workerOpts({ concurrency: 1, prefetch: 0 }),
+    );
+    try {
+      await producer.enqueue('send', { n: 1 });
+      await waitFor(() => started === 1, 20_000, 'the long job to start');
+      const leasedAt = await readerAt(raw, k);
+      expect(leasedAt).toBeGreaterThan(0);
+      await producer.enqueue('send', { n: 2 });
+      // The busy worker keeps saying it reads version 2...
+      await waitFor(
+        async () => (await readerAt(raw, k)) >= leasedAt + 1500,
+        20_000,
+        'the busy worker to renew its reader note',
+      );
+      expect(started).toBe(1);
+      // ...so the job waiting behind its long one is not reported as
+      // waiting for a newer worker, even with a window that leaves out
+      // the worker's last leasing call.
+      expect(
+        await producer.getWaitingByVersion({
+          queue,
+          readerWindowMs: await windowAfter(raw, leasedAt),
+        }),
+      ).toEqual({ send: [{ version: 2, waiting: 1 }] });
+    } finally {
+      open();
+      await worker.close();
+      await producer.close();
+      await raw.quit();
+    }
+  });
+
+  it('a version 2 worker of a paused queue, or paused itself, still counts as a reader of version 2', async () => {
+    const queue = uniqueQueue();
+    const two = contractV2(queue);
+    const k = queueKeys('jobwire', queue);
+    const raw = new Redis(redis.url);
+    const producer = createQueue(two, { connection: redis.url });
+    const worker = createWorker(two, { send: () => {} }, workerOpts());
+    try {
+      await waitFor(
+        async () => (await readerAt(raw, k)) > 0,
+        20_000,
+        'the worker to lease once',
+      );
+      // The queue paused: the worker's calls lease nothing, and waiting
+      // jobs wait for the resume, not for a newer worker.
+      await producer.pause({ queue });
+      const pausedAt = await redisNow(raw);
+      await producer.enqueue('send', { n: 1 });
+      await waitFor(
+        async () => (await readerAt(raw, k)) >= pausedAt + 1500,
+        20_000,
+        'a reader note while the queue is paused',
+      );
+      expect(
+        await producer.getWaitingByVersion({
+          queue,
+          readerWindowMs: await windowAfter(raw, pausedAt),
+        }),
+      ).toEqual({ send: [{ version: 2, waiting: 1 }] });
+      // The worker paused itself: it makes no call at all.
+      worker.pause();
+      const workerPausedAt = await redisNow(raw);
+      await waitFor(
+        async () => (await readerAt(raw, k)) >= workerPausedAt + 1500,
+        20_000,
+        'a reader note while the worker is paused',
+      );
+      expect(
+        await producer.getWaitingByVersion({
+          queue,
+          readerWindowMs: await windowAfter(raw, workerPausedAt),
+        }),
+      ).toEqual({ send: [{ version: 2, waiting: 1 }] });
+    } finally {
+      await worker.close();
+      await producer.close();
+      await raw.quit();
+    }
+  });
+});
