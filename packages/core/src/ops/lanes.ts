@@ -8,7 +8,11 @@
 import { parseLane, type QueueKeys } from '../redis/keys.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 
-/** How long after its last leasing call a worker counts as a live reader. */
+/**
+ * How long after its last report a worker counts as a live reader. A
+ * worker reports with each leasing call, and at least every quarter of this
+ * window while it leases nothing (busy or paused; see Worker.run).
+ */
 export const READER_WINDOW_MS = 60_000;
 
 /** The waiting jobs of one version lane of a job type. @public */
@@ -20,8 +24,9 @@ export interface VersionLaneCount {
   version: number;
   waiting: number;
   /**
-   * Set when no worker that knows this version leased jobs of the type
-   * within the reader window: the jobs wait for a newer worker.
+   * Set when no running worker that knows this version reported within the
+   * reader window (a worker reports while busy or paused too): the jobs
+   * wait for a newer worker.
    */
   reason?: 'no-reader';
   /**
@@ -40,9 +45,9 @@ export interface WaitingByVersionOptions {
   /** One queue; without it, every queue of the registry. */
   queue?: string;
   /**
-   * How recent a worker's last leasing call must be for it to count as a
-   * reader. A worker calls at least once per `blockTimeoutMs`, so keep this
-   * well above it. @defaultValue 60000
+   * How recent a worker's last report must be for it to count as a
+   * reader. A worker reports at least once per `blockTimeoutMs` (and per
+   * 15 s), so keep this well above it. @defaultValue 60000
    */
   readerWindowMs?: number;
 }

@@ -52,9 +52,10 @@ export const KeySuffix = {
    */
   lanes: 'lanes',
   /**
-   * hash: `<type>@<v>` → ms (Redis clock) of the last leasing call of a
-   * worker that knows version v of the type, for v >= 2 (lease.lua,
-   * noteReaders). Tells why a lane above every reader waits.
+   * hash: `<type>@<v>` → ms (Redis clock) of the last report of a running
+   * worker that knows version v of the type, for v >= 2: each leasing call
+   * (lease.lua, noteReaders) and the periodic noteReaders-1.lua of a worker
+   * that leases nothing. Tells why a lane above every reader waits.
    */
   readers: 'readers',
 } as const;

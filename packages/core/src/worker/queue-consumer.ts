@@ -13,6 +13,7 @@ import {
   type LeaseRequest,
   type LeasedJob,
 } from '../redis/transitions/lease.ts';
+import { noteReaders, readerFields } from '../redis/transitions/readers.ts';
 import { MarkerWait } from './marker-wait.ts';
 import { sleep } from './wakeup.ts';
 
@@ -82,6 +83,8 @@ export class QueueConsumer {
   /** Prefetched jobs started since the last completion batch: reported with it. */
   private started: LeasedJob[] = [];
   private readonly markerWait: MarkerWait;
+  /** The `readers` fields of this queue's types known at version 2 or more. */
+  private readonly readerFields: string[];
 
   constructor(
     private readonly host: ConsumerHost,
@@ -96,6 +99,7 @@ export class QueueConsumer {
      */
     readonly known: ReadonlyMap<string, number> = new Map(),
   ) {
+    this.readerFields = readerFields(known);
     this.markerWait = new MarkerWait(
       {
         isStopping: () => host.isStopping(),
@@ -196,6 +200,23 @@ export class QueueConsumer {
     const known = this.known.get(type) ?? 1;
     for (let v = 2; v <= known; v++) out.push(this.keys.marker(type, v));
     return out;
+  }
+
+  /**
+   * Records in Redis that this worker reads its types' versions, whether or
+   * not it leases now: a worker busy with long jobs, or paused (itself or
+   * its queue), makes no leasing call, and without the note the stats would
+   * report its lanes as waiting for a newer worker. A note that fails is
+   * left to the next one; the fetch loop reports Redis problems.
+   */
+  async noteReaders(): Promise<void> {
+    const client = this.command.client;
+    if (this.readerFields.length === 0 || client.status !== 'ready') return;
+    try {
+      await noteReaders(client, this.keys, this.readerFields);
+    } catch {
+      // The next note, one interval later, tries again.
+    }
   }
 
   /** A lease token prefix unique per leasing call. */

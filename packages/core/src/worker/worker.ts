@@ -34,6 +34,7 @@ import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
 import { repairQueues, templateOf } from './repeat-repair.ts';
+import { READER_WINDOW_MS } from '../ops/lanes.ts';
 import type {
   HandlerMap,
   WorkerEvents,
@@ -170,6 +171,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         () => void this.upkeep.handBack(this.slots.unparkStale()),
         MAX_PARKED_MS / 4,
       ),
+    );
+    // Leasing calls say which versions this worker reads; a busy or paused
+    // worker makes none, so a note says it well within the stats' window.
+    const noteEvery = Math.min(this.blockTimeoutMs, READER_WINDOW_MS / 4);
+    this.timers.push(
+      setInterval(() => {
+        for (const c of this.consumers) void c.noteReaders();
+      }, noteEvery),
     );
     const checkEvery =
       this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
