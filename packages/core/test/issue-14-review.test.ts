@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
 import type { WorkerOptions } from '../src/index.ts';
 import { queueKeys, type QueueKeys } from '../src/redis/keys.ts';
+import { JobField } from '../src/redis/job-fields.ts';
+import { moveToActive } from '../src/redis/transitions/lease.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
 
@@ -149,6 +151,54 @@ describe('version lanes under review (issue 14, phase 2)', () => {
     } finally {
       await worker.close();
       await producer.close();
+      await raw.quit();
+    }
+  });
+
+  it('a repeat schedule keeps the version it was declared with until a newer producer declares it again', async () => {
+    const queue = uniqueQueue();
+    const one = defineJobs({ send: job({ queue, payload: v1 }) });
+    const two = contractV2(queue);
+    const k = queueKeys('jobwire', queue);
+    const raw = new Redis(redis.url);
+    const p1 = createQueue(one, { connection: redis.url });
+    const p2 = createQueue(two, { connection: redis.url });
+    const pending = async () => {
+      const id = (await raw.hget(k.repeats, 'r:next'))!;
+      return { id, version: await raw.hget(k.job(id), JobField.version) };
+    };
+    const leaseAsV2 = () =>
+      moveToActive(raw, k, 1000, {
+        leaseMs: 30_000,
+        tokenPrefix: `t${Math.random()}`,
+        total: 10,
+        immediate: 10,
+        quotas: [['send', 10]],
+        known: new Map([['send', 2]]),
+      });
+    try {
+      await p1.repeat('send', { n: 1 }, { key: 'r', everyMs: 3_600_000 });
+      const first = await pending();
+      expect(first.version).toBe('1');
+      // A version 2 worker runs it (upcast), and the next occurrence the
+      // schedule makes is still a version 1 job, in lane 1.
+      await p2.promote(first.id);
+      expect((await leaseAsV2()).jobs.map((j) => [j.id, j.version])).toEqual([
+        [first.id, 1],
+      ]);
+      const second = await pending();
+      expect(second.id).not.toBe(first.id);
+      expect(second.version).toBe('1');
+      // Declared again by a version 2 producer: version 2, in its lane.
+      await p2.repeat('send', { n: 2 }, { key: 'r', everyMs: 3_600_000 });
+      const third = await pending();
+      expect(third.version).toBe('2');
+      await p2.promote(third.id);
+      expect(await raw.zscore(k.wait('send', 2), third.id)).not.toBeNull();
+      expect(await raw.zcard(k.wait('send'))).toBe(0);
+    } finally {
+      await p1.close();
+      await p2.close();
       await raw.quit();
     }
   });
