@@ -202,4 +202,50 @@ describe('version lanes under review (issue 14, phase 2)', () => {
       await raw.quit();
     }
   });
+
+  it('a version 2 job past its expiry waits unexpired beside version 1 workers; the first version 2 worker expires it unrun', async () => {
+    const queue = uniqueQueue();
+    const one = defineJobs({ send: job({ queue, payload: v1 }) });
+    const two = contractV2(queue);
+    const p1 = createQueue(one, { connection: redis.url });
+    const p2 = createQueue(two, { connection: redis.url });
+    const oldRan: number[] = [];
+    const newRan: number[] = [];
+    const oldWorker = createWorker(
+      one,
+      { send: (j) => void oldRan.push(j.data.n) },
+      workerOpts(),
+    );
+    let newWorker: { close(): Promise<unknown> } | undefined;
+    try {
+      const stale = await p2.enqueue('send', { n: 2 }, { expireAfterMs: 1 });
+      // A version 1 job enqueued later: once it ran, the old worker has
+      // leased past the version 2 job's place, and left it alone.
+      await (
+        await p1.enqueue('send', { n: 1 })
+      ).finished({
+        timeoutMs: 20_000,
+      });
+      expect(oldRan).toEqual([1]);
+      expect((await p2.getJob(stale.id))?.state).toBe('waiting');
+      newWorker = createWorker(
+        two,
+        { send: (j) => void newRan.push(j.data.n) },
+        workerOpts(),
+      );
+      await waitFor(
+        async () => (await p2.getJob(stale.id))?.state === 'expired',
+        20_000,
+        'the version 2 worker to expire the job',
+      );
+      expect(newRan).toEqual([]);
+      const counts = (await p2.getCounts({ queue })).byType.send;
+      expect([counts?.waiting, counts?.expired]).toEqual([0, 1]);
+    } finally {
+      await oldWorker.close();
+      await newWorker?.close();
+      await p1.close();
+      await p2.close();
+    }
+  });
 });
