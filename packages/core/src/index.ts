@@ -38,6 +38,8 @@ export type {
   QueueCounts,
   StateCounts,
 } from './ops/inspect.ts';
+export type { CancelOptions } from './ops/admin.ts';
+export type { CancelOutcome } from './redis/transitions/operator.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,
@@ -71,6 +73,7 @@ export type {
   RedisConnectionSettings,
 } from './redis/connection.ts';
 export {
+  CancelledError,
   DurabilityError,
   ErrorCode,
   JobwireError,

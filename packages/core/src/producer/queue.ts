@@ -23,7 +23,8 @@ import {
 } from '../redis/queue-context.ts';
 import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
-import { QueueAdmin } from '../ops/admin.ts';
+import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
+import type { CancelOutcome } from '../redis/transitions/operator.ts';
 import {
   QueueInspector,
   type GetJobOptions,
@@ -196,6 +197,7 @@ export class Queue<TJobs extends JobMap> {
       queue,
       duplicate: sentAt === undefined,
       finished: (opts) => this.awaitResult(name, id, opts, sentAt),
+      cancel: (opts) => this.cancel(id, { ...opts, queue }),
     };
   }
 
@@ -320,6 +322,19 @@ export class Queue<TJobs extends JobMap> {
     return this.admin.retry(id, options);
   }
 
+  /**
+   * Cancels a job: a waiting or delayed one ends as cancelled at once and
+   * this resolves `'cancelled'`; an active one resolves `'requested'`: its
+   * handler's `signal` aborts with a CancelledError within one lease
+   * renewal interval (a third of the worker's `leaseMs`), and the job then
+   * ends as cancelled, whatever the handler does. A cancelled job is never
+   * retried; `finished()` rejects with a CancelledError. A finished job is
+   * refused with JOB_NOT_IN_STATE.
+   */
+  cancel(id: string, options: CancelOptions = {}): Promise<CancelOutcome> {
+    return this.admin.cancel(id, options);
+  }
+
   /** Makes a delayed job runnable now. */
   promote(id: string, options: { queue?: string } = {}): Promise<void> {
     return this.admin.promote(id, options);
@@ -331,11 +346,11 @@ export class Queue<TJobs extends JobMap> {
   }
 
   /**
-   * Removes up to `limit` completed, failed or expired jobs that finished
-   * more than `olderThanMs` ago. Returns their ids.
+   * Removes up to `limit` completed, failed, expired or cancelled jobs
+   * that finished more than `olderThanMs` ago. Returns their ids.
    */
   clean(
-    state: 'completed' | 'failed' | 'expired',
+    state: 'completed' | 'failed' | 'expired' | 'cancelled',
     olderThanMs: number,
     limit = 1000,
     options: { queue?: string } = {},

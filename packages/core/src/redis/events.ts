@@ -14,6 +14,7 @@ export type QueueEventName =
   | 'retrying'
   | 'stalled'
   | 'expired'
+  | 'cancelled'
   | 'removed'
   | 'drained'
   | 'paused'
@@ -38,6 +39,10 @@ export interface QueueEvent {
   readonly progress?: unknown;
   /** `delayed`, `retrying`: when the job becomes due, ms since the epoch. */
   readonly due?: number;
+  /** `cancelled`: the reason given with the cancel ('' = none). */
+  readonly reason?: string;
+  /** `cancelled`: the state the job was cancelled from. */
+  readonly from?: 'waiting' | 'delayed' | 'active';
   /** `stalled`: how many times the job has stalled. */
   readonly stalls?: number;
   /**
@@ -56,6 +61,13 @@ function parseJson(raw: string | undefined): unknown {
     return raw;
   }
 }
+
+/** The states a `cancelled` event's `from` letter names. */
+const CANCELLED_FROM: Record<string, 'waiting' | 'delayed' | 'active'> = {
+  w: 'waiting',
+  d: 'delayed',
+  a: 'active',
+};
 
 /** Turns a raw stream entry into a QueueEvent. */
 export function parseEvent(offset: string, fields: string[]): QueueEvent {
@@ -76,6 +88,11 @@ export function parseEvent(offset: string, fields: string[]): QueueEvent {
   if (f.due !== undefined) event.due = Number(f.due);
   if (f.sc !== undefined) event.stalls = Number(f.sc);
   if (f.count !== undefined) event.count = Number(f.count);
+  if (f.ev === 'cancelled') {
+    event.reason = f.reason ?? '';
+    const from = CANCELLED_FROM[f.from ?? ''];
+    if (from !== undefined) event.from = from;
+  }
   return event;
 }
 

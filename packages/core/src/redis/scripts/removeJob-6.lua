@@ -18,6 +18,7 @@ local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey)
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4], w = base .. 'w:' .. f[1] }
+sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
 if setKey == nil then return -3 end
 removeJob(base, setKey, KEYS[5], f[2], id)
