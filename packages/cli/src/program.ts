@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { JobwireError } from '@jobwire/core';
 import {
+  addCancelCommand,
   addCleanCommand,
   addJobActionCommands,
   addPauseCommands,
@@ -36,6 +37,7 @@ export function buildProgram(argv: string[]): {
   addJobCommand(program);
   addJobActionCommands(program);
   addCleanCommand(program);
+  addCancelCommand(program);
   addPauseCommands(program);
   addServeCommand(program);
 
