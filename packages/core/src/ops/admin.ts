@@ -87,7 +87,10 @@ export class QueueAdmin {
    * ends as cancelled (`'requested'`). Never retried. A finished job is
    * refused with JOB_NOT_IN_STATE.
    */
-  async cancel(id: string, options: CancelOptions = {}): Promise<CancelOutcome> {
+  async cancel(
+    id: string,
+    options: CancelOptions = {},
+  ): Promise<CancelOutcome> {
     const reason = options.reason ?? '';
     if (typeof reason !== 'string' || reason.length > MAX_CANCEL_REASON) {
       throw new JobwireError(
