@@ -379,6 +379,41 @@ describe('cancel: active jobs', () => {
     await invariants(q);
   });
 
+  it('a shutdown that hands back a cancel-requested job ends it cancelled, not waiting', async () => {
+    const q = uniqueQueue();
+    const reg = registry(q);
+    const queue = track(createQueue(reg, { connection: redis.url }));
+    const seen = events(q);
+    let started = false;
+    // Ignores its signal: only the shutdown deadline's hand-back ends the run.
+    const { worker, cancelled } = startWorker(reg, async (j) => {
+      started = true;
+      await sleep(3000);
+      return { n: j.data.n };
+    });
+    const h = await queue.enqueue('work', { n: 1 });
+    await waitFor(() => started, 10_000, 'the handler to start');
+    expect(await queue.cancel(h.id)).toBe('requested');
+    await worker.close({ deadlineMs: 50 });
+    expect(await queue.getJob(h.id)).toMatchObject({
+      state: 'cancelled',
+      attemptsMade: 0,
+    });
+    expect(cancelled).toEqual([h.id]);
+    await waitFor(
+      () => seen.some((e) => e.event === 'cancelled'),
+      5000,
+      'the cancelled event',
+    );
+    // Enqueued, leased, cancelled: never back to waiting.
+    expect(seen.map((e) => e.event)).toEqual([
+      'waiting',
+      'active',
+      'cancelled',
+    ]);
+    await invariants(q);
+  });
+
   it('a worker killed holding a cancelled job: stall recovery ends it cancelled, not re-run', async () => {
     const q = uniqueQueue();
     const reg = taskRegistry(q);
