@@ -11,6 +11,13 @@
 -- stall ends it cancelled too. So once a cancel was requested, the job is
 -- never completed, failed, retried or re-queued.
 
+-- Redis TIME in ms with its microseconds, as a score: cancels a moment
+-- apart keep their order, so a count rule keeps the newest.
+local function nowFineScore()
+  local t = redis.call('TIME')
+  return string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000)
+end
+
 -- Ends job `id` (hash `jk`, type `name`) as cancelled, from state `from`
 -- ('w', 'd' or 'a'); the caller has taken it out of that state's
 -- structure. Its failed-job keep rule applies; when it keeps nothing the
@@ -28,7 +35,7 @@ local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, m
   end
   redis.call('HDEL', jk, F.token, F.unstarted, F.expiresAt)
   redis.call('HSET', jk, F.state, 'k', F.finishedAt, now)
-  addFinished(base, base .. 'cancelled', 'k', name, now, id)
+  addFinished(base, base .. 'cancelled', 'k', name, nowFineScore(), id)
   moveCount(countsKey, name, from, 'k')
   if kf then trimFinished(base, base .. 'cancelled', countsKey, 'k', name, kf[1], kf[2], now, 1) end
 end
