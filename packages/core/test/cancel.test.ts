@@ -150,6 +150,56 @@ describe('cancel: waiting and delayed jobs', () => {
     await invariants(q);
   });
 
+  it('cancels waiting jobs of contract versions 1 and 2, whichever wait set holds them', async () => {
+    // Version 2 jobs wait in their own lane (`w:<type>@2`) once version
+    // lanes exist, and in `w:<type>` when a producer before lanes stored
+    // them: cancel finds them in either.
+    const q = uniqueQueue();
+    const one = defineJobs({
+      send: job({ queue: q, payload: z.object({ to: z.string() }) }),
+    });
+    const two = defineJobs({
+      send: job({
+        queue: q,
+        version: 2,
+        payload: z.object({ to: z.array(z.string()) }),
+        upcast: {
+          1: {
+            from: z.object({ to: z.string() }),
+            to: (o) => ({ to: [o.to] }),
+          },
+        },
+      }),
+    });
+    const p1 = track(createQueue(one, { connection: redis.url }));
+    const p2 = track(createQueue(two, { connection: redis.url }));
+    const old = await p1.enqueue('send', { to: 'a' });
+    const fresh = await p2.enqueue('send', { to: ['b'] });
+    const admin = new Redis(redis.url);
+    try {
+      // Into its lane, as a producer with version lanes stores it (a no-op
+      // where the producer already did).
+      const base = `jobwire:{${q}}:`;
+      const score = await admin.zscore(`${base}w:send`, fresh.id);
+      if (score !== null) {
+        await admin.zrem(`${base}w:send`, fresh.id);
+        await admin.zadd(`${base}w:send@2`, score, fresh.id);
+      }
+      expect(await p2.cancel(old.id)).toBe('cancelled');
+      expect(await p2.cancel(fresh.id)).toBe('cancelled');
+      const waits = await admin.keys(`jobwire:{${q}}:w:*`);
+      for (const key of waits)
+        expect(await admin.zrange(key, '0', '-1')).toEqual([]);
+    } finally {
+      admin.disconnect();
+    }
+    expect((await p2.getCounts()).byType.send).toMatchObject({
+      waiting: 0,
+      cancelled: 2,
+    });
+    await invariants(q);
+  });
+
   it('refuses a finished or missing job, and cancels once', async () => {
     const q = uniqueQueue();
     const reg = registry(q);

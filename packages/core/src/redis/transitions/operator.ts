@@ -53,7 +53,9 @@ export async function cancelJob(
     const state = stateFromLetter[letter] ?? `in state "${letter}"`;
     throw new JobwireError(
       ErrorCode.JOB_NOT_IN_STATE,
-      `cancel: job ${id} is ${state}; only waiting, delayed or active jobs can be cancelled`,
+      state === 'waiting' || state === 'delayed'
+        ? `cancel: job ${id} says it is ${state} but no ${state} set holds it (a hash jobwire did not write?); nothing was changed`
+        : `cancel: job ${id} is ${state}; only waiting, delayed or active jobs can be cancelled`,
     );
   }
   throw errorFromScriptCode(Number(code), { script: 'cancel', jobId: id });
