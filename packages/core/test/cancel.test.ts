@@ -429,6 +429,59 @@ describe('cancel: active jobs', () => {
     await invariants(q);
   });
 
+  it('a prefetched job whose cancel was requested is handed back cancelled, its handler never run', async () => {
+    const q = uniqueQueue();
+    const reg = defineJobs({
+      tick: job({ queue: q, payload: z.object({ n: z.number() }) }),
+    });
+    const queue = track(createQueue(reg, { connection: redis.url }));
+    await queue.enqueueBulk(
+      Array.from({ length: 30 }, (_, n) => ({
+        name: 'tick' as const,
+        payload: { n },
+      })),
+    );
+    const ran = new Set<string>();
+    let release: (() => void) | undefined;
+    const worker = track(
+      createWorker(
+        reg,
+        {
+          // Fast at first (so the worker prefetches), then one hangs.
+          tick: async (j) => {
+            ran.add(j.id);
+            if (j.data.n === 10) await new Promise<void>((r) => (release = r));
+          },
+        },
+        { connection: redis.url, leaseMs: 600, concurrency: 1 },
+      ),
+    );
+    await waitFor(() => release !== undefined, 10_000, 'the slow handler');
+    const admin = new Redis(redis.url);
+    let parked: string[];
+    try {
+      parked = (await admin.zrange(`jobwire:{${q}}:active`, '0', '-1')).filter(
+        (id) => !ran.has(id),
+      );
+    } finally {
+      admin.disconnect();
+    }
+    // Leased (state active) but not started: cancel asks its worker.
+    const target = parked[0];
+    if (target === undefined) throw new Error('nothing was prefetched');
+    expect(await queue.cancel(target)).toBe('requested');
+    await waitFor(
+      async () => (await queue.getJob(target))?.state === 'cancelled',
+      10_000,
+      'the prefetched job to end cancelled',
+    );
+    release!();
+    await worker.close();
+    expect(ran.has(target)).toBe(false);
+    expect(await queue.getJob(target)).toMatchObject({ attemptsMade: 0 });
+    await invariants(q);
+  });
+
   it('a shutdown that hands back a cancel-requested job ends it cancelled, not waiting', async () => {
     const q = uniqueQueue();
     const reg = registry(q);
