@@ -46,7 +46,33 @@ export const KeySuffix = {
    * got (member), scored by when to forget them (ms)
    */
   lostLeases: 'lost-leases',
+  /**
+   * set: every version lane `<type>@<version>` (version >= 2) that jobs were
+   * ever pushed to (see `laneOf`), so listings, stats and migrate find them
+   */
+  lanes: 'lanes',
 } as const;
+
+/**
+ * The lane of a type's jobs at one contract version: its wait zset is
+ * `w:<lane>`, its marker `m:<lane>`. Version 1 and unversioned jobs keep
+ * the type's own name, so queues that never bump a version keep their
+ * layout. Must match `lane()` in scripts/includes/base.lua. ('@' is not a
+ * legal type-name character, so no lane names another type.)
+ */
+export function laneOf(type: string, version = 1): string {
+  return version <= 1 ? type : `${type}@${String(version)}`;
+}
+
+/** A member of the `lanes` set as its type and version, or undefined. */
+export function parseLane(
+  member: string,
+): { type: string; version: number } | undefined {
+  const m = /^(.+)@(\d+)$/.exec(member);
+  if (m === null) return undefined;
+  const version = Number(m[2]);
+  return version >= 2 ? { type: m[1]!, version } : undefined;
+}
 
 /** The keys of one queue, plus builders for per-type and per-job keys. */
 export interface QueueKeys {
@@ -66,10 +92,14 @@ export interface QueueKeys {
   readonly stallLock: string;
   readonly repeats: string;
   readonly lostLeases: string;
-  /** zset of waiting jobs of one type, scored by priority then FIFO. */
-  wait(type: string): string;
-  /** zset with one member that wakes workers blocked on a type. */
-  marker(type: string): string;
+  readonly lanes: string;
+  /**
+   * zset of waiting jobs of one type at one contract version (its lane, see
+   * `laneOf`), scored by priority then FIFO.
+   */
+  wait(type: string, version?: number): string;
+  /** zset with one member that wakes workers blocked on a type's lane. */
+  marker(type: string, version?: number): string;
   /** hash of one job. */
   job(id: string): string;
   /** list of a job's log lines. */
@@ -109,12 +139,13 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     stallLock: k(KeySuffix.stallLock),
     repeats: k(KeySuffix.repeats),
     lostLeases: k(KeySuffix.lostLeases),
+    lanes: k(KeySuffix.lanes),
     // Per-type and per-job names must match scripts/includes/base.lua.
     // Each kind of key has its own one-letter namespace (`j:`, `l:`, `p:`,
     // `w:`…), and a job's keys never extend another key's name: so no id,
     // whatever it contains, can name another job's key.
-    wait: (type) => k(`w:${type}`),
-    marker: (type) => k(`m:${type}`),
+    wait: (type, version = 1) => k(`w:${laneOf(type, version)}`),
+    marker: (type, version = 1) => k(`m:${laneOf(type, version)}`),
     job: (id) => k(`j:${id}`),
     log: (id) => k(`l:${id}`),
     legacyLog: (id) => k(`j:${id}:log`),

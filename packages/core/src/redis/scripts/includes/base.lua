@@ -41,6 +41,15 @@ local function waitScore(prio, seq)
   return string.format('%.0f', num(prio, 0) * 4398046511104 + num(seq, 0))
 end
 
+-- The lane of a type's jobs at one contract version. Version 1 and
+-- unversioned jobs keep the original keys, so queues that never bump a
+-- version keep their layout.
+local function lane(name, version)
+  local v = tonumber(version) or 1
+  if v <= 1 then return name end
+  return name .. '@' .. string.format('%d', v)
+end
+
 local function pushWait(base, id, name, score)
   redis.call('ZADD', base .. 'w:' .. name, score, id)
   -- One member per type: wakes one blocked worker, which re-marks if more remain.
