@@ -25,7 +25,7 @@ import {
 } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';
 import { JobField } from '../redis/job-fields.ts';
-import { laneOf, parseLane, type QueueKeys } from '../redis/keys.ts';
+import { laneName, parseLane, type QueueKeys } from '../redis/keys.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import {
   migrateBatch,
@@ -208,8 +208,13 @@ class Migration {
     );
     return members
       .map(parseLane)
-      .filter((l) => l !== undefined && l.type === this.report.name)
-      .map((l) => ({ lane: laneOf(l!.type, l!.version), version: l!.version }))
+      .filter(
+        (l) => l !== undefined && l.type === this.report.name && l.version >= 2,
+      )
+      .map((l) => ({
+        lane: laneName(l!.type, l!.version),
+        version: l!.version,
+      }))
       .sort((a, b) => a.version - b.version);
   }
 

@@ -47,31 +47,42 @@ export const KeySuffix = {
    */
   lostLeases: 'lost-leases',
   /**
-   * set: every version lane `<type>@<version>` (version >= 2) that jobs were
-   * ever pushed to (see `laneOf`), so listings, stats and migrate find them
+   * set: every version lane `<type>@<v>` (v >= 2) ever pushed to. Lane 1 of
+   * a type (`w:<type>`) is not listed: the `types` set names it.
    */
   lanes: 'lanes',
+  /**
+   * hash: `<type>@<v>` → ms (Redis clock) of the last leasing call of a
+   * worker that knows version v of the type, for v >= 2 (lease.lua,
+   * noteReaders). Tells why a lane above every reader waits.
+   */
+  readers: 'readers',
 } as const;
 
-/**
- * The lane of a type's jobs at one contract version: its wait zset is
- * `w:<lane>`, its marker `m:<lane>`. Version 1 and unversioned jobs keep
- * the type's own name, so queues that never bump a version keep their
- * layout. Must match `lane()` in scripts/includes/base.lua. ('@' is not a
- * legal type-name character, so no lane names another type.)
- */
-export function laneOf(type: string, version = 1): string {
-  return version <= 1 ? type : `${type}@${String(version)}`;
+/** A wait lane: a job type at one contract version. */
+export interface Lane {
+  readonly type: string;
+  /** The contract version; 1 also for jobs stored without one. */
+  readonly version: number;
 }
 
-/** A member of the `lanes` set as its type and version, or undefined. */
-export function parseLane(
-  member: string,
-): { type: string; version: number } | undefined {
-  const m = /^(.+)@(\d+)$/.exec(member);
-  if (m === null) return undefined;
-  const version = Number(m[2]);
-  return version >= 2 ? { type: m[1]!, version } : undefined;
+/**
+ * The name of the lane of `type` at `version`, as in Lua's lane(): the
+ * type name for version 1 (so unversioned queues keep their keys), else
+ * `<type>@<version>`. '@' is not a legal type-name character.
+ */
+export function laneName(type: string, version = 1): string {
+  return version <= 1 ? type : `${type}@${Math.trunc(version)}`;
+}
+
+/**
+ * Reads a member of the `lanes` set (or a `readers` field), `<type>@<v>`;
+ * undefined for anything else.
+ */
+export function parseLane(name: string): Lane | undefined {
+  const m = /^(.+)@(\d+)$/.exec(name);
+  if (!m) return undefined;
+  return { type: m[1]!, version: Number(m[2]) };
 }
 
 /** The keys of one queue, plus builders for per-type and per-job keys. */
@@ -93,12 +104,13 @@ export interface QueueKeys {
   readonly repeats: string;
   readonly lostLeases: string;
   readonly lanes: string;
+  readonly readers: string;
   /**
-   * zset of waiting jobs of one type at one contract version (its lane, see
-   * `laneOf`), scored by priority then FIFO.
+   * zset of waiting jobs of one type at one contract version (its lane,
+   * see {@link laneName}), scored by priority then FIFO.
    */
   wait(type: string, version?: number): string;
-  /** zset with one member that wakes workers blocked on a type's lane. */
+  /** zset with one member that wakes workers blocked on a lane. */
   marker(type: string, version?: number): string;
   /** hash of one job. */
   job(id: string): string;
@@ -140,12 +152,13 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     repeats: k(KeySuffix.repeats),
     lostLeases: k(KeySuffix.lostLeases),
     lanes: k(KeySuffix.lanes),
+    readers: k(KeySuffix.readers),
     // Per-type and per-job names must match scripts/includes/base.lua.
     // Each kind of key has its own one-letter namespace (`j:`, `l:`, `p:`,
     // `w:`…), and a job's keys never extend another key's name: so no id,
     // whatever it contains, can name another job's key.
-    wait: (type, version = 1) => k(`w:${laneOf(type, version)}`),
-    marker: (type, version = 1) => k(`m:${laneOf(type, version)}`),
+    wait: (type, version = 1) => k(`w:${laneName(type, version)}`),
+    marker: (type, version = 1) => k(`m:${laneName(type, version)}`),
     job: (id) => k(`j:${id}`),
     log: (id) => k(`l:${id}`),
     legacyLog: (id) => k(`j:${id}:log`),
