@@ -61,7 +61,7 @@ export type {
   MigrateReport,
   MigrateSample,
   VersionCounts,
-} from './ops/migrate.ts';
+} from './ops/migrate-report.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {

@@ -19,11 +19,8 @@ import {
 } from '../redis/transitions/operator.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueInspector } from './inspect.ts';
-import {
-  migrateJobs,
-  type MigrateOptions,
-  type MigrateReport,
-} from './migrate.ts';
+import { migrateJobs } from './migrate.ts';
+import type { MigrateOptions, MigrateReport } from './migrate-report.ts';
 
 /** A one-job operator transition of the typed Redis layer. */
 type JobAction = (

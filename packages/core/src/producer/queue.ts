@@ -24,7 +24,7 @@ import {
 import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin } from '../ops/admin.ts';
-import type { MigrateOptions, MigrateReport } from '../ops/migrate.ts';
+import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
 import {
   QueueInspector,
   type GetJobOptions,
