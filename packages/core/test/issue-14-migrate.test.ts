@@ -460,6 +460,40 @@ describe('migrate (issue 14)', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a page of large payloads is written in several batches of at most about 8 MB', async () => {
+    const queue = uniqueQueue('big');
+    const k = queueKeys('jobwire', queue);
+    const doc1 = z.object({ body: z.string() });
+    const one = defineJobs({ store: job({ queue, payload: doc1 }) });
+    const two = defineJobs({
+      store: job({
+        queue,
+        version: 2,
+        payload: z.object({ body: z.string(), size: z.number() }),
+        upcast: {
+          1: { from: doc1, to: (old) => ({ ...old, size: old.body.length }) },
+        },
+      }),
+    });
+    const p1 = createQueue(one, { connection: redis.url });
+    const p2 = createQueue(two, { connection: redis.url });
+    try {
+      const body = 'x'.repeat(400_000);
+      for (let i = 0; i < 24; i++) await p1.enqueue('store', { body });
+      const last = (await raw.xrevrange(k.events, '+', '-', 'COUNT', 1))[0]![0];
+      const report = await p2.migrate('store');
+      expect(report).toMatchObject({ migrated: 24, skipped: 0, failed: 0 });
+      const counts = (await raw.xrange(k.events, `(${last}`, '+')).map(
+        ([, f]) => Number(f[f.indexOf('count') + 1]),
+      );
+      // 24 payloads of 400 kB, counted at 3 bytes a character: 6 a batch.
+      expect(counts).toEqual([6, 6, 6, 6]);
+    } finally {
+      await p1.close();
+      await p2.close();
+    }
+  });
+
   // Migrated waiting jobs wait in `w:send@2`, which only a lane-aware
   // worker leases (LANES.md; the lease scripts call `lane()`). Without one
   // (this branch before the lease scripts read lanes) the test still checks

@@ -44,6 +44,31 @@ import {
 /** Failures listed in a report, at most: the count says how many there were. */
 const MAX_FAILURES = 100;
 
+/**
+ * Payload bytes one script call carries, at most (a single larger payload
+ * goes alone): a page of big payloads is written in several atomic batches
+ * rather than as one request of hundreds of megabytes.
+ */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** `entries` cut into runs of at most MAX_BATCH_BYTES of payload (3 bytes per UTF-16 unit at most). */
+function byBytes(entries: MigrateEntry[]): MigrateEntry[][] {
+  const out: MigrateEntry[][] = [];
+  let cur: MigrateEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    if (cur.length > 0 && bytes + e.payload.length * 3 > MAX_BATCH_BYTES) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(e);
+    bytes += e.payload.length * 3;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 /** Where queued jobs of the type are read: a wait lane, or `delayed`. */
 type Source =
   | { kind: 'waiting'; lane: string; key: string }
@@ -170,20 +195,24 @@ class Migration {
         this.report.migrated += entries.length;
         continue;
       }
-      const done = await this.redis(() =>
-        migrateBatch(
-          this.ctx.client,
-          this.k,
-          this.ctx.maxEvents,
-          this.report.name,
-          this.report.version,
-          this.fingerprint,
-          source.kind === 'delayed' ? { delayed: true } : { lane: source.lane },
-          entries,
-        ),
-      );
-      this.report.migrated += done.migrated;
-      this.report.skipped += done.skipped;
+      for (const batch of byBytes(entries)) {
+        const done = await this.redis(() =>
+          migrateBatch(
+            this.ctx.client,
+            this.k,
+            this.ctx.maxEvents,
+            this.report.name,
+            this.report.version,
+            this.fingerprint,
+            source.kind === 'delayed'
+              ? { delayed: true }
+              : { lane: source.lane },
+            batch,
+          ),
+        );
+        this.report.migrated += done.migrated;
+        this.report.skipped += done.skipped;
+      }
     }
   }
 
