@@ -460,6 +460,90 @@ describe('migrate (issue 14)', { timeout: 120_000 }, () => {
     }
   });
 
+  it('jobs of versions 1 and 2 reach version 3 through the whole chain, into the version 3 lane in their order', async () => {
+    const queue = uniqueQueue('chain');
+    const k = queueKeys('jobwire', queue);
+    const v3 = z.object({
+      to: z.array(z.email()).min(1),
+      subject: z.string(),
+    });
+    const upcast12 = {
+      from: v1,
+      to: (old: z.output<typeof v1>) => ({ to: [old.to] }),
+    };
+    const { one, two } = contracts(queue);
+    const three = defineJobs({
+      send: job({
+        queue,
+        version: 3,
+        payload: v3,
+        upcast: {
+          1: upcast12,
+          2: {
+            from: v2,
+            to: (old) => ({ ...old, subject: old.subject.toUpperCase() }),
+          },
+        },
+      }),
+    });
+    const p1 = createQueue(one, { connection: redis.url });
+    const p2 = createQueue(two, { connection: redis.url });
+    const p3 = createQueue(three, { connection: redis.url });
+    try {
+      const sent = new Map<string, string>();
+      for (let i = 0; i < 3; i++) {
+        const a = `a${String(i)}@example.com`;
+        const b = `b${String(i)}@example.com`;
+        sent.set(
+          (await p1.enqueue('send', { to: a }, { priority: 5 - i })).id,
+          a,
+        );
+        sent.set(
+          (await p2.enqueue('send', { to: [b] }, { priority: 5 - i })).id,
+          b,
+        );
+      }
+      const ids = [...sent.keys()];
+      // Where each job waits now (lane 1, or the version 2 lane once
+      // producers write lanes), with its score.
+      const scores = new Map<string, string>();
+      for (const id of ids)
+        scores.set(
+          id,
+          ((await raw.zscore(k.wait('send'), id)) ??
+            (await raw.zscore(k.wait('send', 2), id)))!,
+        );
+      const report = await p3.migrate('send', { batchSize: 2 });
+      expect(report).toMatchObject({
+        before: [
+          { version: 1, waiting: 3, delayed: 0 },
+          { version: 2, waiting: 3, delayed: 0 },
+        ],
+        after: [{ version: 3, waiting: 6, delayed: 0 }],
+        migrated: 6,
+        failed: 0,
+      });
+      expect(await raw.zcard(k.wait('send'))).toBe(0);
+      expect(await raw.zcard(k.wait('send', 2))).toBe(0);
+      expect(await raw.smembers(k.lanes)).toContain('send@3');
+      const lane3 = await zsetWithScores(k.wait('send', 3));
+      expect(new Map(lane3)).toEqual(scores);
+      expect(lane3.map(([, score]) => Number(score))).toEqual(
+        [...lane3.map(([, score]) => Number(score))].sort((a, b) => a - b),
+      );
+      for (const [id, to] of sent) {
+        const info = await p3.getJob(id);
+        expect(info?.version).toBe(3);
+        // Version 2's default applied between the steps, then step 2 ran.
+        expect(info?.data).toEqual({ to: [to], subject: '(NONE)' });
+      }
+    } finally {
+      await p1.close();
+      await p2.close();
+      await p3.close();
+    }
+  });
+
   it('a page of large payloads is written in several batches of at most about 8 MB', async () => {
     const queue = uniqueQueue('big');
     const k = queueKeys('jobwire', queue);
