@@ -61,6 +61,13 @@ export type {
   UncheckedValues,
 } from './ops/typed-read.ts';
 export type { QueueEvent, QueueEventName } from './redis/events.ts';
+export type {
+  MigrateFailure,
+  MigrateOptions,
+  MigrateReport,
+  MigrateSample,
+  VersionCounts,
+} from './ops/migrate-report.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {

@@ -19,6 +19,8 @@ import {
 } from '../redis/transitions/operator.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueInspector } from './inspect.ts';
+import { migrateJobs } from './migrate.ts';
+import type { MigrateOptions, MigrateReport } from './migrate-report.ts';
 
 /** A one-job operator transition of the typed Redis layer. */
 type JobAction = (
@@ -138,6 +140,18 @@ export class QueueAdmin {
       }
     }
     return total;
+  }
+
+  /**
+   * Rewrites the waiting and delayed jobs of type `name` that older
+   * contract versions stored into its current version (ops/migrate.ts).
+   */
+  migrate(
+    name: string,
+    options: MigrateOptions,
+    maxPayloadBytes: number,
+  ): Promise<MigrateReport> {
+    return migrateJobs(this.ctx, name, options, maxPayloadBytes);
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

@@ -24,6 +24,7 @@ import {
 import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin } from '../ops/admin.ts';
+import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
 import {
   QueueInspector,
   type GetJobOptions,
@@ -383,6 +384,24 @@ export class Queue<TJobs extends JobMap> {
   /** Removes every waiting job (and delayed ones with `delayed: true`). */
   drain(options: { queue?: string; delayed?: boolean } = {}): Promise<number> {
     return this.admin.drain(options);
+  }
+
+  /**
+   * Rewrites the queued (waiting and delayed) jobs of type `name` that older
+   * contract versions stored into its current version, in place, in atomic
+   * batches: each payload is upcast and validated as a worker would, then
+   * written with the current version, and a waiting job moves to the
+   * current version's lane keeping its place. Active jobs are never
+   * touched; a job that changes between read and write is skipped; a job
+   * whose upcast fails is reported and left as it was. With `dryRun`,
+   * nothing is written and the report holds a sample. Returns the counts
+   * per version before and after, and what was migrated, skipped and failed.
+   */
+  migrate(
+    name: keyof TJobs & string,
+    options: MigrateOptions = {},
+  ): Promise<MigrateReport> {
+    return this.admin.migrate(name, options, this.maxPayloadBytes);
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

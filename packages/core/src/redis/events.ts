@@ -16,6 +16,7 @@ export type QueueEventName =
   | 'expired'
   | 'removed'
   | 'drained'
+  | 'migrated'
   | 'paused'
   | 'resumed';
 
@@ -43,9 +44,15 @@ export interface QueueEvent {
   /**
    * `drained`: how many waiting or delayed jobs one drain step removed. A
    * drain writes one such event per step (up to 1,000 jobs), not a
-   * `removed` event per job.
+   * `removed` event per job. `migrated`: how many jobs one `migrate`
+   * batch rewrote.
    */
   readonly count?: number;
+  /**
+   * `migrated` (name: the job type): the contract version one `migrate`
+   * batch rewrote `count` waiting or delayed jobs to.
+   */
+  readonly version?: number;
 }
 
 function parseJson(raw: string | undefined): unknown {
@@ -76,6 +83,7 @@ export function parseEvent(offset: string, fields: string[]): QueueEvent {
   if (f.due !== undefined) event.due = Number(f.due);
   if (f.sc !== undefined) event.stalls = Number(f.sc);
   if (f.count !== undefined) event.count = Number(f.count);
+  if (f.v !== undefined) event.version = Number(f.v);
   return event;
 }
 

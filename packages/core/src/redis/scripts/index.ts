@@ -27,7 +27,8 @@ export type ScriptName =
   | 'setRepeat'
   | 'repairRepeat'
   | 'markLostLeases'
-  | 'deferNewer';
+  | 'deferNewer'
+  | 'migrate';
 
 export interface LoadedScript {
   name: ScriptName;
