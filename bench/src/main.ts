@@ -4,8 +4,9 @@
  * Runs jobwire, BullMQ and Bee-Queue through the same scenarios on one
  * private redis-server (persistence off), FLUSHDB between runs, systems in
  * rotating order, and prints medians with min–max plus jobwire's ratios.
- * Results go to bench/results/latest.json and a dated copy (full mode) or
- * bench/results/quick.json (quick mode).
+ * Results go to bench/results/latest.json, latest.md and a dated copy (a
+ * full run of every scenario), subset.json and subset.md (`--scenario`) or
+ * quick.json (`--quick`).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -496,9 +497,11 @@ const scenarios: Scenario[] = [
         await a.warmUp();
         const r = await runMixed(a, mixedOptions);
         const trail = r.steps
-          .map((s) => `${s.rate}${s.held ? '' : '✗'}`)
-          .join(' ');
-        console.log(`    ${ctx.system} mixed steps (jobs/s): ${trail}`);
+          .map(
+            (s) => `${s.rate}${s.held ? '' : '✗'} (p99 ${fmt(s.pickupP99)} ms)`,
+          )
+          .join(', ');
+        console.log(`    mixed steps, jobs/s (✗: not held): ${trail}`);
         if (!Number.isFinite(r.rate)) {
           throw new Error(`no rate held (steps: ${trail})`);
         }
@@ -698,7 +701,15 @@ async function main(): Promise<number> {
     await redis.stop();
   }
 
-  await report(samples, failures, leaks, redis.version, started, loadBefore);
+  await report(
+    samples,
+    failures,
+    leaks,
+    redis.version,
+    started,
+    loadBefore,
+    chosen.map((s) => s.id),
+  );
   // Peers failing is reported; jobwire failing fails the run.
   return failures.some((f) => f.system === 'jobwire') ? 1 : 0;
 }
@@ -723,7 +734,9 @@ async function report(
   redisVersion: string,
   started: number,
   loadBefore: number,
+  chosenIds: string[],
 ): Promise<void> {
+  const subset = chosenIds.length < scenarios.length;
   const versions: Record<SystemName, string> = {
     jobwire: jobwireVersion,
     bullmq: bullmqVersion,
@@ -757,6 +770,7 @@ async function report(
     machine,
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
+    scenarios: subset ? chosenIds : 'all',
     runsPerSystem: runs,
     sizes: { ...sizes, payloadBytes: PAYLOAD_BYTES },
     rows,
@@ -856,8 +870,10 @@ async function report(
   const style = (await resolveConfig(path.join(resultsDir, 'latest.md'))) ?? {};
   const json = await format(JSON.stringify(doc), { ...style, parser: 'json' });
   const written: string[] = [];
-  if (quick) {
-    written.push(path.join(resultsDir, 'quick.json'));
+  // A subset of scenarios must not replace the full run's results.
+  const stem = quick ? 'quick' : subset ? 'subset' : undefined;
+  if (stem !== undefined) {
+    written.push(path.join(resultsDir, `${stem}.json`));
   } else {
     written.push(
       path.join(resultsDir, 'latest.json'),
@@ -867,7 +883,7 @@ async function report(
   for (const f of written) fs.writeFileSync(f, json);
   if (!quick) {
     const md = await format(text, { ...style, parser: 'markdown' });
-    const mdFile = path.join(resultsDir, 'latest.md');
+    const mdFile = path.join(resultsDir, `${stem ?? 'latest'}.md`);
     fs.writeFileSync(mdFile, md);
     written.push(mdFile);
   }

@@ -102,12 +102,12 @@ export interface StepOutcome {
 /**
  * Whether a step held its rate: the producer kept to its schedule (within
  * 10%) and the backlog left when the last job was sent is no more than
- * 100 ms of the rate or twice the worker's concurrency, whichever is more.
- * A worker short of the rate by 5% over a 2 s step leaves 100 ms of it.
+ * 20 ms of the rate or twice the worker's concurrency, whichever is more.
+ * A worker short of the rate by 1% over a 2 s step leaves 20 ms of it.
  */
 export function sustained(s: StepOutcome): boolean {
   const plannedMs = (s.planned * 1000) / s.rate;
   const backlog = s.planned - s.startedAtEnd;
-  const allowed = Math.max(s.rate * 0.1, 2 * s.concurrency);
+  const allowed = Math.max(s.rate * 0.02, 2 * s.concurrency);
   return s.sendMs <= plannedMs * 1.1 + 20 && backlog <= allowed;
 }

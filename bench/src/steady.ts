@@ -41,7 +41,8 @@ export interface MixedResult {
 /**
  * Producer and worker at once: steps of `stepMs` at rising offered rates
  * (open loop: enqueue calls are not awaited before the next is sent), each
- * from an empty queue, until the backlog grows (see `sustained`).
+ * from an empty queue, until the backlog grows (see `sustained`); a first
+ * step at the start rate warms up and is not counted.
  */
 export async function runMixed(
   a: SystemAdapter,
@@ -65,8 +66,7 @@ export async function runMixed(
   try {
     await a.enqueueOne(WARM);
     await warm.promise;
-    const search = new RateSearch(o);
-    for (let rate = search.next(); rate !== undefined; rate = search.next()) {
+    const step = async (rate: number): Promise<MixedStep> => {
       const planned = Math.max(1, Math.round((rate * o.stepMs) / 1000));
       sentAt = new Array<number>(planned).fill(NaN);
       pickup = new Array<number>(planned).fill(NaN);
@@ -87,21 +87,27 @@ export async function runMixed(
         o.drainTimeoutMs,
         `mixed at ${rate}/s: backlog not drained`,
       );
-      const held = sustained({
+      base += planned;
+      return {
         rate,
-        planned,
-        sendMs,
-        startedAtEnd,
-        concurrency: o.concurrency,
-      });
-      steps.push({
-        rate,
-        held,
+        held: sustained({
+          rate,
+          planned,
+          sendMs,
+          startedAtEnd,
+          concurrency: o.concurrency,
+        }),
         pickupP50: percentile(pickup, 50),
         pickupP99: percentile(pickup, 99),
-      });
-      search.record(rate, held);
-      base += planned;
+      };
+    };
+    // A first step at the start rate, not counted: JIT, pools, buffers.
+    await step(o.start);
+    const search = new RateSearch(o);
+    for (let rate = search.next(); rate !== undefined; rate = search.next()) {
+      const s = await step(rate);
+      steps.push(s);
+      search.record(rate, s.held);
     }
   } finally {
     await worker.close();
