@@ -10,6 +10,7 @@ import { addCodegenCommand } from './commands/codegen.ts';
 import { addInitCommand } from './commands/init.ts';
 import { addJobCommand } from './commands/job.ts';
 import { addJobsCommand } from './commands/jobs.ts';
+import { addMigrateCommand } from './commands/migrate.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { CliError } from './context.ts';
@@ -39,6 +40,7 @@ export function buildProgram(argv: string[]): {
   addCleanCommand(program);
   addCancelCommand(program);
   addPauseCommands(program);
+  addMigrateCommand(program);
   addServeCommand(program);
 
   return { program, exitCode: () => exitCode };

@@ -38,6 +38,10 @@ export const defaults = {
   durabilityTimeoutMs: 1000,
   /** Jobs enqueued per round trip in `enqueueBulk`. */
   bulkChunkSize: 1000,
+  /** `migrate`: jobs read per page and rewritten per atomic batch. */
+  migrateBatchSize: 500,
+  /** `migrate` dry run: jobs shown before and after. */
+  migrateSample: 3,
   /** Worker: jobs run at once, over all job types. */
   concurrency: 1,
   /** Worker: lease length; renewed every third of it while the handler runs. */
@@ -48,6 +52,12 @@ export const defaults = {
   maxStalls: 1,
   /** Worker: longest single blocking wait for new jobs. */
   blockTimeoutMs: 5000,
+  /**
+   * Worker: how long a job of a contract version newer than the worker knows
+   * waits in delayed after the worker handed it back (only jobs stored in
+   * lane 1 by producers from before version lanes reach such a worker).
+   */
+  newerVersionDelayMs: 5000,
   /** Worker: `close()` deadline before handlers are aborted. */
   shutdownDeadlineMs: 10_000,
 } as const;

@@ -35,11 +35,17 @@ export type {
 export type {
   GetJobOptions,
   JobInfo,
+  JobListOptions,
   QueueCounts,
   StateCounts,
 } from './ops/inspect.ts';
 export type { CancelOptions } from './ops/admin.ts';
 export type { CancelOutcome } from './redis/transitions/operator.ts';
+export type {
+  VersionLaneCount,
+  WaitingByVersion,
+  WaitingByVersionOptions,
+} from './ops/lanes.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,
@@ -57,6 +63,13 @@ export type {
   UncheckedValues,
 } from './ops/typed-read.ts';
 export type { QueueEvent, QueueEventName } from './redis/events.ts';
+export type {
+  MigrateFailure,
+  MigrateOptions,
+  MigrateReport,
+  MigrateSample,
+  VersionCounts,
+} from './ops/migrate-report.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {

@@ -56,7 +56,7 @@ describe('issue 12: expiry work per script call is bounded', () => {
           raw,
           'moveToActive',
           [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-          [k.base, 100_000, 30_000, 'w1:1', 1, 1, 1, 'e', 1],
+          [k.base, 100_000, 30_000, 'w1:1', 1, 1, 1, 'e', 1, 1],
         )) as unknown[];
         return Number(reply[3]);
       };

@@ -159,23 +159,31 @@ describe('versioned job types (issue 14, phase 1)', () => {
     }
   });
 
-  it('a version 1 worker hands a version 2 job back unrun; a version 2 worker then runs it', async () => {
+  it('a version 2 job a producer from before version lanes stored in lane 1: a version 1 worker hands it back unrun, promotion routes it to its lane, a version 2 worker runs it', async () => {
     const queue = uniqueQueue();
     const { one, two } = contracts(queue);
     const p2 = createQueue(two, { connection: redis.url });
+    const raw = new Redis(redis.url);
+    const k = queueKeys('jobwire', queue);
     const deferred: WorkerEvents['deferred'][0][] = [];
     let oldRan = 0;
-    const oldWorker = createWorker(
-      one,
-      { send: () => void oldRan++ },
-      workerOpts(),
-    );
-    oldWorker.on('deferred', (info) => deferred.push(info));
+    let oldWorker: { close(): Promise<unknown> } | undefined;
     let newWorker: { close(): Promise<unknown> } | undefined;
     try {
       const h = await p2.enqueue('send', { to: ['new@example.com'] });
+      // Where a phase-1 producer put it: lane 1, shared by every version.
+      const score = await raw.zscore(k.wait('send', 2), h.id);
+      expect(score).not.toBeNull();
+      await raw.zrem(k.wait('send', 2), h.id);
+      await raw.zadd(k.wait('send'), score!, h.id);
+      const w = createWorker(
+        one,
+        { send: () => void oldRan++ },
+        workerOpts({ newerVersionDelayMs: 200 }),
+      );
+      oldWorker = w;
+      w.on('deferred', (info) => deferred.push(info));
       await waitFor(() => deferred.length > 0, 10_000, 'the deferral');
-      await oldWorker.close();
       expect(deferred[0]).toMatchObject({
         id: h.id,
         name: 'send',
@@ -183,18 +191,25 @@ describe('versioned job types (issue 14, phase 1)', () => {
         knownVersion: 1,
         reason: 'newer-version',
       });
+      // The old worker's own promotion moves it to lane 2, which it never
+      // reads: it is not handed back a second time.
+      await waitFor(
+        async () => (await raw.zscore(k.wait('send', 2), h.id)) !== null,
+        10_000,
+        'the promotion into lane 2',
+      );
+      expect(await raw.zscore(k.wait('send'), h.id)).toBeNull();
+      await w.close();
+      expect(deferred).toHaveLength(1);
       const info = await p2.getJob(h.id);
-      expect(info?.state).toBe('delayed');
+      expect(info?.state).toBe('waiting');
       expect(info?.attemptsMade).toBe(0);
       expect(info?.errors).toEqual([]);
       expect(oldRan).toBe(0);
-      const raw = new Redis(redis.url);
-      const k = queueKeys('jobwire', queue);
       expect(await raw.hget(k.job(h.id), JobField.newerVersionDeferrals)).toBe(
         '1',
       );
       expect(await raw.hget(k.job(h.id), JobField.token)).toBeNull();
-      await raw.quit();
 
       const seen: unknown[] = [];
       newWorker = createWorker(
@@ -205,10 +220,22 @@ describe('versioned job types (issue 14, phase 1)', () => {
       await h.finished({ timeoutMs: 20_000 });
       expect(seen).toEqual([{ to: ['new@example.com'], subject: '(none)' }]);
     } finally {
-      await oldWorker.close();
+      await oldWorker?.close();
       await newWorker?.close();
       await p2.close();
+      await raw.quit();
     }
+  });
+
+  it('newerVersionDelayMs must be positive', () => {
+    const { one } = contracts(uniqueQueue());
+    expect(() =>
+      createWorker(
+        one,
+        { send: () => {} },
+        workerOpts({ newerVersionDelayMs: 0 }),
+      ),
+    ).toThrow(/newerVersionDelayMs/);
   });
 
   it('getJob({ upcast: true }) gives the data a handler of this version gets', async () => {

@@ -78,8 +78,9 @@ describe('Lua scripts', () => {
         client,
         'moveToActive',
         [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
-        // lease ms, token prefix, max jobs, start now, types, type quota
-        [k.base, 100, 1000, 'w1', 1, 1, 1, 't', 1],
+        // lease ms, token prefix, max jobs, start now, types, then the
+        // type, its quota and the newest version the worker knows
+        [k.base, 100, 1000, 'w1', 1, 1, 1, 't', 1, 1],
       )) as unknown[];
       expect(Number(taken[3])).toBe(1);
       // The contract fingerprint travels with the job to the worker.

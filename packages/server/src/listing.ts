@@ -7,6 +7,8 @@ export interface ListQuery {
   name?: string;
   offset: number;
   limit: number;
+  /** Give each job's data in the current version's shape (`?upcast=true`). */
+  upcast?: boolean;
 }
 
 /**
@@ -26,5 +28,6 @@ export async function listJobs(
     ...(q.name !== undefined ? { name: q.name } : {}),
     offset: q.offset,
     limit: q.limit,
+    upcast: q.upcast === true,
   });
 }

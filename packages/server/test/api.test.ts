@@ -509,13 +509,18 @@ describe('HTTP API', () => {
     });
   });
 
-  it('GET /queues lists queues with their job types and paused flag', async () => {
+  it('GET /queues lists queues with their job types, their versions and paused flag', async () => {
     await withServer(async (s, queue) => {
       const res = await fetch(`${s.url}/queues`, { headers: auth });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
         queues: [
-          { name: queue, paused: false, jobTypes: ['flaky', 'sendEmail'] },
+          {
+            name: queue,
+            paused: false,
+            jobTypes: ['flaky', 'sendEmail'],
+            versions: { flaky: 1, sendEmail: 1 },
+          },
         ],
       });
     });

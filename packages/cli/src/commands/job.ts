@@ -24,10 +24,14 @@ function printJob(job: JobInfo): void {
   if (job.dueAt !== undefined) lines.push(`due:       ${time(job.dueAt)}`);
   lines.push(
     `version:   ${String(job.version)}${job.fingerprint ? ` (fingerprint ${job.fingerprint})` : ''}`,
-    block('data', job.data),
+    block(dataLabel(job), job.data),
     block('progress', job.progress),
     block('result', job.result),
   );
+  if (job.upcastError !== undefined) {
+    const e = job.upcastError;
+    lines.push(`upcast:    failed, ${e.name} [${e.code}]: ${e.message}`);
+  }
   if (job.errors.length === 0) lines.push('errors: none');
   else {
     lines.push('errors:');
@@ -45,14 +49,28 @@ function printJob(job: JobInfo): void {
   console.log(lines.join('\n'));
 }
 
+/** "data", or "data (as v2)" when `--upcast` brought an older job up to date. */
+function dataLabel(job: JobInfo): string {
+  return job.dataVersion !== undefined && job.dataVersion !== job.version
+    ? `data (as v${String(job.dataVersion)})`
+    : 'data';
+}
+
 /** `jobwire job <id>`: everything about one job. */
 export function addJobCommand(program: Command): void {
   common(program.command('job'))
     .description('show one job: data, progress, logs, attempts, errors, result')
     .argument('<id>', 'job id')
-    .action((id: string, opts: CommonOptions) =>
+    .option(
+      '--upcast',
+      "show an older contract version's data as the current version's handler gets it",
+    )
+    .action((id: string, opts: CommonOptions & { upcast?: true }) =>
       withQueue(opts, async (ctx) => {
-        const job = await ctx.queue.getJob(id, queueArg(ctx));
+        const job = await ctx.queue.getJob(id, {
+          ...queueArg(ctx),
+          ...(opts.upcast ? { upcast: true } : {}),
+        });
         if (job === undefined) {
           throw new CliError(
             `job ${id} not found${ctx.only === undefined ? '' : ` in queue ${ctx.only}`}`,

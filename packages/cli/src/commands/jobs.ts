@@ -48,10 +48,19 @@ export function addJobsCommand(program: Command): void {
       intParser('--limit', 1),
       50,
     )
+    .option(
+      '--upcast',
+      "show older contract versions' data as the current version's handler gets it",
+    )
     .action(
       (
         state: JobState,
-        opts: CommonOptions & { name?: string; offset: number; limit: number },
+        opts: CommonOptions & {
+          name?: string;
+          offset: number;
+          limit: number;
+          upcast?: true;
+        },
       ) =>
         withQueue(opts, async (ctx) => {
           if (
@@ -67,6 +76,7 @@ export function addJobsCommand(program: Command): void {
             ...(opts.name === undefined ? {} : { name: opts.name }),
             offset: opts.offset,
             limit: opts.limit,
+            ...(opts.upcast ? { upcast: true } : {}),
           });
           if (ctx.json) {
             console.log(json(jobs));
@@ -85,7 +95,9 @@ export function addJobsCommand(program: Command): void {
                 j.queue,
                 `${String(j.attemptsMade)}/${String(j.attempts)}`,
                 time(j.createdAt),
-                detail(j),
+                j.upcastError === undefined
+                  ? detail(j)
+                  : short(`upcast failed: ${j.upcastError.code}`),
               ]),
             ),
           );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { QueueCounts, StateCounts } from '@jobwire/core';
+import type { QueueCounts, StateCounts, WaitingByVersion } from '@jobwire/core';
 import {
   common,
   queueArg,
@@ -47,8 +47,11 @@ async function stats(ctx: Context): Promise<void> {
   for (const q of queues) paused[q] = await ctx.queue.isPaused(q);
   const totals: StateCounts = zeroCounts();
   for (const s of STATES) totals[s] = counts[s];
+  const versions = await ctx.queue.getWaitingByVersion(queueArg(ctx));
   if (ctx.json) {
-    console.log(json({ ...totals, byType, paused }));
+    console.log(
+      json({ ...totals, byType, paused, waitingByVersion: versions }),
+    );
     return;
   }
   const rows = Object.entries(byType).map(([name, c]) => [
@@ -64,6 +67,31 @@ async function stats(ctx: Context): Promise<void> {
   console.log(
     `\npaused: ${pausedQueues.length === 0 ? 'none' : pausedQueues.join(', ')}`,
   );
+  printVersionLanes(versions);
+}
+
+/**
+ * The waiting jobs per contract version, for the types with jobs above
+ * version 1, and why a version waits when no live worker reads it.
+ */
+function printVersionLanes(versions: WaitingByVersion): void {
+  const rows: string[][] = [];
+  for (const [name, lanes] of Object.entries(versions)) {
+    if (!lanes.some((l) => l.version > 1)) continue;
+    for (const l of lanes) {
+      let why = '';
+      if (l.reason === 'no-reader') {
+        why =
+          l.newestReader === undefined
+            ? `no worker reads v${l.version}`
+            : `no worker reads v${l.version} (newest reads v${l.newestReader})`;
+      }
+      rows.push([name, `v${l.version}`, String(l.waiting), why]);
+    }
+  }
+  if (rows.length === 0) return;
+  console.log('\nwaiting by contract version:');
+  console.log(table(['TYPE', 'VERSION', 'WAITING', 'WHY'], rows));
 }
 
 /** `jobwire stats`: counts per state and per job type. */

@@ -21,6 +21,8 @@ import {
 } from '../redis/transitions/operator.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueInspector } from './inspect.ts';
+import { migrateJobs } from './migrate.ts';
+import type { MigrateOptions, MigrateReport } from './migrate-report.ts';
 
 /** Longest cancel reason, in characters: it is stored on the job hash. */
 export const MAX_CANCEL_REASON = 1000;
@@ -185,6 +187,18 @@ export class QueueAdmin {
       }
     }
     return total;
+  }
+
+  /**
+   * Rewrites the waiting and delayed jobs of type `name` that older
+   * contract versions stored into its current version (ops/migrate.ts).
+   */
+  migrate(
+    name: string,
+    options: MigrateOptions,
+    maxPayloadBytes: number,
+  ): Promise<MigrateReport> {
+    return migrateJobs(this.ctx, name, options, maxPayloadBytes);
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

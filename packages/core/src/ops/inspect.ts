@@ -10,6 +10,7 @@ import { withRedis } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import type { StoredOptions } from '../contract/options.ts';
 import { JobField } from '../redis/job-fields.ts';
+import { laneKeysOf } from './lanes.ts';
 import { stateFromLetter, type JobState } from '../types.ts';
 
 /** Counts per state. @public */
@@ -47,13 +48,18 @@ export interface JobInfo {
   /** The contract fingerprint of the producer that stored it ('' if unknown). */
   fingerprint: string;
   /**
-   * With `getJob(id, { upcast: true })` only: the version `data` is in. It
-   * is this code's version when the job could be read as a handler would
-   * get it; the stored version when not (see `upcastError`, or a job of a
-   * newer version than this code knows).
+   * With `{ upcast: true }` (`getJob` or `getJobs`) only: the version `data`
+   * is in. It is this code's version when the job could be read as a
+   * handler would get it; the stored version when not (see `upcastError`,
+   * or a job of a newer version, or of a type, this code does not know).
    */
   dataVersion?: number;
-  /** With `{ upcast: true }`: why `data` could not be read or upcast. */
+  /**
+   * With `{ upcast: true }`: why `data` could not be read or upcast
+   * (`UPCAST_FAILED` when an upcaster threw, `VALIDATION_FAILED` when the
+   * old payload or the upcast result failed its schema). `data` is then the
+   * stored payload, unchanged.
+   */
   upcastError?: SerializedError;
   /**
    * When a cancel of the job was requested while it was active, ms since
@@ -76,12 +82,23 @@ export interface GetJobOptions {
   upcast?: boolean;
 }
 
-/** Which jobs `getJobs` lists: a queue, a job type, and a page. */
+/** Which jobs `getJobs` lists: a queue, a job type, and a page. @public */
 export interface JobListOptions {
+  /** The queue to list; without it, every queue of the registry in turn. */
   queue?: string;
+  /** Only jobs of this type. */
   name?: string;
+  /** Jobs to skip. @defaultValue 0 */
   offset?: number;
+  /** Jobs to return, 1 to 1000. @defaultValue 50 */
   limit?: number;
+  /**
+   * Give each job's `data` as a handler of this code's contract would get
+   * it, as `getJob(id, { upcast: true })` does. A job that cannot be upcast
+   * is still listed, with its stored `data` and the reason in
+   * `upcastError`; the page never fails for it. @defaultValue false
+   */
+  upcast?: boolean;
 }
 
 function emptyCounts(): StateCounts {
@@ -240,7 +257,8 @@ export class QueueInspector {
 
   /**
    * Lists jobs in one state, oldest first, with paging. Waiting jobs come in
-   * the order workers will take them. `name` filters by job type.
+   * the order workers will take them. `name` filters by job type; `upcast`
+   * reads each job's data as this code's handler would get it.
    */
   async getJobs(
     state: JobState,
@@ -270,10 +288,15 @@ export class QueueInspector {
           ? [options.name]
           : await this.redis(() => this.ctx.client.smembers(k.types));
         const merged: [number, string][] = [];
-        for (const t of types) {
+        // Every version lane of the types: scores share one sequence, so
+        // the merge is the order workers that read them all take them in.
+        const lanes = await this.redis(() =>
+          laneKeysOf(this.ctx.client, k, types),
+        );
+        for (const key of lanes) {
           const r = await this.redis(() =>
             this.ctx.client.zrange(
-              k.wait(t),
+              key,
               0,
               String(skip + limit - 1),
               'WITHSCORES',
@@ -319,7 +342,10 @@ export class QueueInspector {
       skip = 0;
       for (const id of ids) {
         if (out.length >= limit) break;
-        const info = await this.getJob(id, { queue });
+        const info = await this.getJob(id, {
+          queue,
+          upcast: options.upcast === true,
+        });
         if (info) out.push(info);
       }
       if (out.length >= limit) break;

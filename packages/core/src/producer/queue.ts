@@ -24,6 +24,7 @@ import {
 import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
+import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
 import type { CancelOutcome } from '../redis/transitions/operator.ts';
 import {
   QueueInspector,
@@ -32,6 +33,12 @@ import {
   type JobListOptions,
   type QueueCounts,
 } from '../ops/inspect.ts';
+import {
+  READER_WINDOW_MS,
+  readWaitingByVersion,
+  type WaitingByVersion,
+  type WaitingByVersionOptions,
+} from '../ops/lanes.ts';
 import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
@@ -312,9 +319,40 @@ export class Queue<TJobs extends JobMap> {
   /**
    * Lists jobs in one state, oldest first, with paging. Waiting jobs come in
    * the order workers will take them. `name` filters by job type.
+   *
+   * With `upcast: true`, each job's `data` is what a handler of this
+   * registry would get: an older version's payload checked by its `from`
+   * schema, run through the upcasters and parsed by the current schema
+   * (`dataVersion` says which version `data` is in; `version` stays the
+   * stored one). A job that cannot be upcast is listed anyway, with its
+   * stored payload and `upcastError`; one bad job never fails the page.
    */
   getJobs(state: JobState, options: JobListOptions = {}): Promise<JobInfo[]> {
     return this.inspector.getJobs(state, options);
+  }
+
+  /**
+   * Per job type, how many jobs wait at each contract version (lane), and
+   * for a version that no live worker reads, why: e.g. `{ version: 3,
+   * waiting: 12, reason: 'no-reader', newestReader: 2 }`. Jobs of a version
+   * wait until a worker that knows it runs.
+   */
+  async getWaitingByVersion(
+    options: WaitingByVersionOptions = {},
+  ): Promise<WaitingByVersion> {
+    const out = Object.create(null) as WaitingByVersion;
+    const windowMs = options.readerWindowMs ?? READER_WINDOW_MS;
+    for (const queue of this.inspector.queuesOf(options.queue)) {
+      await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+        readWaitingByVersion(
+          this.ctx.client,
+          this.ctx.keys(queue),
+          windowMs,
+          out,
+        ),
+      );
+    }
+    return out;
   }
 
   /** Sends a failed or expired job back to waiting with fresh attempts. */
@@ -361,6 +399,24 @@ export class Queue<TJobs extends JobMap> {
   /** Removes every waiting job (and delayed ones with `delayed: true`). */
   drain(options: { queue?: string; delayed?: boolean } = {}): Promise<number> {
     return this.admin.drain(options);
+  }
+
+  /**
+   * Rewrites the queued (waiting and delayed) jobs of type `name` that older
+   * contract versions stored into its current version, in place, in atomic
+   * batches: each payload is upcast and validated as a worker would, then
+   * written with the current version, and a waiting job moves to the
+   * current version's lane keeping its place. Active jobs are never
+   * touched; a job that changes between read and write is skipped; a job
+   * whose upcast fails is reported and left as it was. With `dryRun`,
+   * nothing is written and the report holds a sample. Returns the counts
+   * per version before and after, and what was migrated, skipped and failed.
+   */
+  migrate(
+    name: keyof TJobs & string,
+    options: MigrateOptions = {},
+  ): Promise<MigrateReport> {
+    return this.admin.migrate(name, options, this.maxPayloadBytes);
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

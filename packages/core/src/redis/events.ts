@@ -17,6 +17,7 @@ export type QueueEventName =
   | 'cancelled'
   | 'removed'
   | 'drained'
+  | 'migrated'
   | 'paused'
   | 'resumed';
 
@@ -48,9 +49,15 @@ export interface QueueEvent {
   /**
    * `drained`: how many waiting or delayed jobs one drain step removed. A
    * drain writes one such event per step (up to 1,000 jobs), not a
-   * `removed` event per job.
+   * `removed` event per job. `migrated`: how many jobs one `migrate`
+   * batch rewrote.
    */
   readonly count?: number;
+  /**
+   * `migrated` (name: the job type): the contract version one `migrate`
+   * batch rewrote `count` waiting or delayed jobs to.
+   */
+  readonly version?: number;
 }
 
 function parseJson(raw: string | undefined): unknown {
@@ -88,6 +95,7 @@ export function parseEvent(offset: string, fields: string[]): QueueEvent {
   if (f.due !== undefined) event.due = Number(f.due);
   if (f.sc !== undefined) event.stalls = Number(f.sc);
   if (f.count !== undefined) event.count = Number(f.count);
+  if (f.v !== undefined) event.version = Number(f.v);
   if (f.ev === 'cancelled') {
     event.reason = f.reason ?? '';
     const from = CANCELLED_FROM[f.from ?? ''];

@@ -48,7 +48,44 @@ export const KeySuffix = {
    * got (member), scored by when to forget them (ms)
    */
   lostLeases: 'lost-leases',
+  /**
+   * set: every version lane `<type>@<v>` (v >= 2) ever pushed to. Lane 1 of
+   * a type (`w:<type>`) is not listed: the `types` set names it.
+   */
+  lanes: 'lanes',
+  /**
+   * hash: `<type>@<v>` → ms (Redis clock) of the last leasing call of a
+   * worker that knows version v of the type, for v >= 2 (lease.lua,
+   * noteReaders). Tells why a lane above every reader waits.
+   */
+  readers: 'readers',
 } as const;
+
+/** A wait lane: a job type at one contract version. */
+export interface Lane {
+  readonly type: string;
+  /** The contract version; 1 also for jobs stored without one. */
+  readonly version: number;
+}
+
+/**
+ * The name of the lane of `type` at `version`, as in Lua's lane(): the
+ * type name for version 1 (so unversioned queues keep their keys), else
+ * `<type>@<version>`. '@' is not a legal type-name character.
+ */
+export function laneName(type: string, version = 1): string {
+  return version <= 1 ? type : `${type}@${Math.trunc(version)}`;
+}
+
+/**
+ * Reads a member of the `lanes` set (or a `readers` field), `<type>@<v>`;
+ * undefined for anything else.
+ */
+export function parseLane(name: string): Lane | undefined {
+  const m = /^(.+)@(\d+)$/.exec(name);
+  if (!m) return undefined;
+  return { type: m[1]!, version: Number(m[2]) };
+}
 
 /** The keys of one queue, plus builders for per-type and per-job keys. */
 export interface QueueKeys {
@@ -69,10 +106,15 @@ export interface QueueKeys {
   readonly stallLock: string;
   readonly repeats: string;
   readonly lostLeases: string;
-  /** zset of waiting jobs of one type, scored by priority then FIFO. */
-  wait(type: string): string;
-  /** zset with one member that wakes workers blocked on a type. */
-  marker(type: string): string;
+  readonly lanes: string;
+  readonly readers: string;
+  /**
+   * zset of waiting jobs of one type at one contract version (its lane,
+   * see {@link laneName}), scored by priority then FIFO.
+   */
+  wait(type: string, version?: number): string;
+  /** zset with one member that wakes workers blocked on a lane. */
+  marker(type: string, version?: number): string;
   /** hash of one job. */
   job(id: string): string;
   /** list of a job's log lines. */
@@ -115,12 +157,14 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     stallLock: k(KeySuffix.stallLock),
     repeats: k(KeySuffix.repeats),
     lostLeases: k(KeySuffix.lostLeases),
+    lanes: k(KeySuffix.lanes),
+    readers: k(KeySuffix.readers),
     // Per-type and per-job names must match scripts/includes/base.lua.
     // Each kind of key has its own one-letter namespace (`j:`, `l:`, `p:`,
     // `w:`…), and a job's keys never extend another key's name: so no id,
     // whatever it contains, can name another job's key.
-    wait: (type) => k(`w:${type}`),
-    marker: (type) => k(`m:${type}`),
+    wait: (type, version = 1) => k(`w:${laneName(type, version)}`),
+    marker: (type, version = 1) => k(`m:${laneName(type, version)}`),
     job: (id) => k(`j:${id}`),
     log: (id) => k(`l:${id}`),
     legacyLog: (id) => k(`j:${id}:log`),

@@ -32,6 +32,8 @@ export interface JobRunHost {
   readonly handlers: Readonly<Record<string, AnyHandler | undefined>>;
   readonly maxEvents: number;
   readonly maxLogLines: number;
+  /** How long a job of a newer version waits in delayed once handed back. */
+  readonly newerVersionDelayMs: number;
   /** A queue this worker consumes (its fetch loop). */
   queueOf(queue: string): RunQueue;
   /** Emits a worker event; a throwing listener never reaches the run. */

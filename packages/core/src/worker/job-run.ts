@@ -57,14 +57,6 @@ const CANCELLED_CODE = FailCode.CANCELLED;
 const ACK_RETRY_MS = 60_000;
 
 /**
- * How long a job of a newer contract version waits in delayed after a
- * worker that cannot read it handed it back. Long enough that an old worker
- * does not spin on it; short enough that a new worker starting meanwhile
- * finds it soon.
- */
-export const NEWER_VERSION_DELAY_MS = 5000;
-
-/**
  * Runs one leased job: validates its payload, calls the handler under its
  * timeout and signal, validates the result, and writes the outcome. Nothing
  * here throws: every failure becomes a recorded job failure or an event.
@@ -361,7 +353,7 @@ class JobRun implements RunningJob, JobIO {
         this.keys,
         host.maxEvents,
         leased,
-        NEWER_VERSION_DELAY_MS,
+        host.newerVersionDelayMs,
         knownVersion,
       ),
     );

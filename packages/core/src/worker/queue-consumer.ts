@@ -89,6 +89,12 @@ export class QueueConsumer {
     readonly blocking: Connection,
     readonly keys: QueueKeys,
     readonly types: readonly string[],
+    /**
+     * Per type, the newest contract version this worker knows (its job
+     * definition's `version`; 1 when absent): the type's lanes above it are
+     * never read.
+     */
+    readonly known: ReadonlyMap<string, number> = new Map(),
   ) {
     this.markerWait = new MarkerWait(
       {
@@ -147,7 +153,7 @@ export class QueueConsumer {
       // than ask again. A job enqueued meanwhile has set the marker.
       if (jobs.length >= total || host.isStopping()) continue;
       await this.markerWait.block(
-        quotas.map(([t]) => this.keys.marker(t)),
+        quotas.flatMap(([t]) => this.markersOf(t)),
         wait,
       );
     }
@@ -180,6 +186,18 @@ export class QueueConsumer {
     );
   }
 
+  /**
+   * The markers of every lane of `type` this worker reads: versions 1 to
+   * the newest it knows. A lane never pushed to has no marker key yet;
+   * blocking on it costs nothing.
+   */
+  private markersOf(type: string): string[] {
+    const out = [this.keys.marker(type)];
+    const known = this.known.get(type) ?? 1;
+    for (let v = 2; v <= known; v++) out.push(this.keys.marker(type, v));
+    return out;
+  }
+
   /** A lease token prefix unique per leasing call. */
   private leasePrefix(): string {
     return `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`;
@@ -194,6 +212,7 @@ export class QueueConsumer {
       total,
       immediate,
       quotas,
+      known: this.known,
     };
   }
 

@@ -42,6 +42,17 @@ export interface WorkerOptions extends ConnectionOptions {
   maxStalls?: number;
   /** Longest single blocking wait. @defaultValue 5000 */
   blockTimeoutMs?: number;
+  /**
+   * How long a job of a contract version newer than this worker knows waits
+   * in delayed after the worker hands it back unrun (the `deferred` event),
+   * so that a worker that knows the version takes it. A worker never leases
+   * such a job from its version's lane; only jobs that producers from
+   * before version lanes stored in lane 1 reach it. Long enough that an
+   * old worker does not spin on them; short enough that a newer worker
+   * finds them soon.
+   * @defaultValue 5000
+   */
+  newerVersionDelayMs?: number;
   /** Approximate cap of each queue's event stream. @defaultValue 10000 */
   maxEvents?: number;
   /** Log lines kept per job. @defaultValue 1000 */
@@ -81,7 +92,10 @@ export interface WorkerEvents {
   /**
    * A job was handed back unrun: a newer contract version wrote it than
    * this worker knows (`version` > `knownVersion`). It waits in delayed for
-   * a worker that knows it; nothing about its attempts changed.
+   * `newerVersionDelayMs`, then in its version's lane for a worker that
+   * knows it; nothing about its attempts changed. Only jobs that producers
+   * from before version lanes stored in lane 1 reach an older worker: a
+   * worker never reads the lanes of versions it does not know.
    */
   deferred: [
     info: {

@@ -35,6 +35,17 @@ export function slotBookFor(
   return new SlotBook(concurrency, typeLimit, prefetch);
 }
 
+/**
+ * Per handled type, the newest contract version this worker knows: its
+ * definition's `version`. The worker reads the type's lanes up to it.
+ */
+export function knownVersions(
+  registry: JobRegistry,
+  types: readonly string[],
+): Map<string, number> {
+  return new Map(types.map((t) => [t, getDefinition(registry, t).version]));
+}
+
 /** The handled job types by queue, names sorted; every handler must be a function. */
 export function typesByQueue(
   registry: JobRegistry,

@@ -24,7 +24,12 @@ import { workerHealth } from './health.ts';
 import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
 import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
-import { positive, slotBookFor, typesByQueue } from './worker-settings.ts';
+import {
+  knownVersions,
+  positive,
+  slotBookFor,
+  typesByQueue,
+} from './worker-settings.ts';
 import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
@@ -45,6 +50,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   readonly leaseMs: number;
   readonly blockTimeoutMs: number;
   readonly maxEvents: number;
+  private readonly newerVersionDelayMs: number;
   private readonly emitter = new EventEmitter();
   private readonly logger: Logger;
   private readonly command: Connection;
@@ -79,6 +85,10 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       'blockTimeoutMs',
     );
     this.maxEvents = options.maxEvents ?? defaults.maxEvents;
+    this.newerVersionDelayMs = positive(
+      options.newerVersionDelayMs ?? defaults.newerVersionDelayMs,
+      'newerVersionDelayMs',
+    );
     this.concurrency = positive(
       options.concurrency ?? defaults.concurrency,
       'concurrency',
@@ -105,7 +115,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     for (const [queue, types] of byQueue) {
       const blocking = openConnection(options, 'blocking', this.logger);
       this.consumers.push(
-        new QueueConsumer(this, this.command, blocking, keys(queue), types),
+        new QueueConsumer(
+          this,
+          this.command,
+          blocking,
+          keys(queue),
+          types,
+          knownVersions(registry, types),
+        ),
       );
     }
     this.upkeep = new LeaseUpkeep({
@@ -256,6 +273,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       handlers: this.handlers as Record<string, AnyHandler | undefined>,
       maxEvents: this.maxEvents,
       maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
+      newerVersionDelayMs: this.newerVersionDelayMs,
       queueOf: (queue) => this.consumerOf(queue),
       emit: (event, ...args) => this.safeEmit(event, ...args),
       reportError: (err, context) => this.reportError(err, context),

@@ -59,9 +59,12 @@ export function modelRegistry(queue: string) {
       backoff,
       retention: { completed: { count: 1 }, failed: { count: 1 } },
     }),
-    // Returns nothing, as its optional result schema allows.
+    // Returns nothing, as its optional result schema allows. At contract
+    // version 2, so its jobs wait in their own lane (w:note@2).
     note: job({
       queue,
+      version: 2,
+      upcast: { 1: { from: payload, to: (old) => old } },
       payload,
       result: result.optional(),
       backoff,

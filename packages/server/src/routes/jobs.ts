@@ -14,6 +14,7 @@ import { hasBody, readJson } from '../body.ts';
 import { HttpError } from '../http-errors.ts';
 import { listJobs } from '../listing.ts';
 import {
+  flag,
   inQueue,
   jobStates,
   parseWith,
@@ -85,19 +86,16 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
     queue: ctx.queueName.optional(),
     offset: int(0, 1_000_000_000).default(0),
     limit: int(1, 1000).default(50),
+    upcast: flag(),
   });
   const inAnyQueue = queueQuery(ctx);
-  const jobQuery = inAnyQueue.extend({
-    stacks: z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((v) => v === 'true'),
-  });
+  const jobQuery = inAnyQueue.extend({ stacks: flag(), upcast: flag() });
   const id = (c: Context): string => parseWith(idParam, c.req.param('id'));
-  const mustGet = async (c: Context): Promise<JobInfo> => {
+  /** The job of the path; with `upcast`, its data in the current shape. */
+  const mustGet = async (c: Context, upcast = false): Promise<JobInfo> => {
     const jobId = id(c);
     const { queue: q } = query(c, jobQuery);
-    const info = await queue.getJob(jobId, inQueue(q));
+    const info = await queue.getJob(jobId, { ...inQueue(q), upcast });
     if (info === undefined) {
       throw new HttpError(
         404,
@@ -114,8 +112,8 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
   });
 
   app.get('/jobs/:id', async (c) => {
-    const info = await mustGet(c);
-    return c.json(publicJob(info, query(c, jobQuery).stacks));
+    const { stacks, upcast } = query(c, jobQuery);
+    return c.json(publicJob(await mustGet(c, upcast), stacks));
   });
 
   app.get('/jobs/:id/log', async (c) => {

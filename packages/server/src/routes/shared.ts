@@ -85,12 +85,24 @@ function withoutStack(e: SerializedError): SerializedError {
 }
 
 /**
- * A job as the API shows it: recorded errors without their stacks, unless
- * the caller asked for them (`?stacks=true`, as the dashboard does).
+ * A job as the API shows it: recorded errors (and an upcast error) without
+ * their stacks, unless the caller asked for them (`?stacks=true`, as the
+ * dashboard does).
  */
 export function publicJob(info: JobInfo, stacks = false): JobInfo {
-  return stacks ? info : { ...info, errors: info.errors.map(withoutStack) };
+  if (stacks) return info;
+  const out: JobInfo = { ...info, errors: info.errors.map(withoutStack) };
+  if (info.upcastError !== undefined)
+    out.upcastError = withoutStack(info.upcastError);
+  return out;
 }
+
+/** A `?flag=true|false` query value, false when absent. */
+export const flag = () =>
+  z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true');
 
 /** An event as the API streams it: its error without the stack. */
 export function publicEvent(e: QueueEvent): QueueEvent {

@@ -18,10 +18,10 @@
 -- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.token, F.state)
+local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.version, F.cancelRequested)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
-if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1]) then return 3 end
+if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then return 3 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
 -- F.unstarted too: a prefetched job that never started must not be re-queued by
@@ -32,6 +32,7 @@ redis.call('HINCRBY', jk, F.newerVersionDeferrals, 1)
 redis.call('ZADD', KEYS[2], due, id)
 moveCount(KEYS[3], f[1], 'a', 'd')
 emit(KEYS[4], maxEvents, 'delayed', id, f[1], 'due', due, 'why', 'newer-version', 'known', ARGV[6])
--- Wake a blocked worker so it re-reads the next due time.
-redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+-- Wake a blocked worker of the job's lane so it re-reads the next due time;
+-- promotion then moves the job to that lane, which this worker never reads.
+wakeLane(base, f[1], f[4])
 return 1

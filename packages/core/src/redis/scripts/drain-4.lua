@@ -1,6 +1,7 @@
 #!lua
 --[[
-  Removes up to `limit` waiting jobs (and delayed ones when asked) in one
+  Removes up to `limit` waiting jobs, of every version lane (and delayed
+  ones when asked) in one
   call; the caller repeats until it returns 0, so Redis is never blocked
   for long. A schedule outlives a drain: a removed pending occurrence of a
   repeat is replaced by its next slot, and a delayed pending occurrence is
@@ -23,8 +24,9 @@
 local base, left = ARGV[1], tonumber(ARGV[2])
 local removed = 0
 local now = nowMs()
-for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local key = base .. 'w:' .. t
+-- Every lane of every type: lane 1 of each type, then those above version 1.
+for _, l in ipairs(allLanes(KEYS[3], base)) do
+  local key = base .. 'w:' .. l
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
     local rk = redis.call('HGET', base .. 'j:' .. id, F.repeatKey)
     removeJob(base, key, KEYS[2], 'w', id)

@@ -1,10 +1,13 @@
 #!lua
 --[[
-  Adds jobs: to their type's wait zset, or to `delayed` when they have a delay.
+  Adds jobs: to the wait zset of their lane (their type at their contract
+  version, see lane() in includes/base.lua), or to `delayed` when they have
+  a delay. Lanes above version 1 are recorded in <base>lanes, once per lane
+  and call.
   A job whose id already exists is left untouched: a custom id's duplicate,
   or (for an id the producer generated) its own earlier, re-sent call.
   Index writes, counters and wake-up markers are gathered and written once
-  per type, so a batch costs about one HSET and one XADD per job.
+  per type or lane, so a batch costs about one HSET and one XADD per job.
 
   Input:
     KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
@@ -37,7 +40,7 @@ local n = tonumber(ARGV[first - 1])
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
 -- duplicates go unused, which only leaves gaps.
 local seq = redis.call('INCRBY', KEYS[1], n) - n
-local waiting, touched = {}, {}
+local waiting, touched, lanes = {}, {}, {}
 for i = 0, n - 1 do
   local a = first + i * 6
   local id, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
@@ -67,13 +70,15 @@ for i = 0, n - 1 do
     end
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
+    local l = lane(name, version)
+    lanes[l] = name
     if delay > 0 then
       redis.call('ZADD', KEYS[2], now + delay, id)
       tallyMove(name, '', 'd')
       emitUntrimmed(KEYS[4], 'delayed', id, name, 'due', now + delay)
     else
-      local w = waiting[name]
-      if not w then w = {}; waiting[name] = w end
+      local w = waiting[l]
+      if not w then w = {}; waiting[l] = w end
       w[#w + 1] = waitScore(prio, seq)
       w[#w + 1] = id
       emitUntrimmed(KEYS[4], 'waiting', id, name)
@@ -82,15 +87,16 @@ for i = 0, n - 1 do
   out[#out + 1] = id
   out[#out + 1] = status
 end
-for name, w in pairs(waiting) do
-  callSliced('ZADD', base .. 'w:' .. name, w)
-  tallyAdd(name, 'w', #w / 2)
+for l, w in pairs(waiting) do
+  callSliced('ZADD', base .. 'w:' .. l, w)
+  tallyAdd(lanes[l], 'w', #w / 2)
 end
-for name in pairs(touched) do
-  redis.call('SADD', KEYS[5], name)
-  -- Wakes one blocked worker, which re-marks if more remain; a delayed job
-  -- wakes one too, so it re-reads the next due time.
-  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+for name in pairs(touched) do redis.call('SADD', KEYS[5], name) end
+for l, name in pairs(lanes) do
+  if l ~= name then redis.call('SADD', base .. 'lanes', l) end
+  -- Wakes one blocked worker of the lane, which re-marks if more remain; a
+  -- delayed job wakes one too, so it re-reads the next due time.
+  redis.call('ZADD', base .. 'm:' .. l, 0, '0')
 end
 flushTally(KEYS[3])
 trimEvents(KEYS[4], maxEvents)

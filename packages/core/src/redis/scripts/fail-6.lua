@@ -20,10 +20,11 @@
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade)
+local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade,
+  F.version, F.cancelRequested)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
-if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1]) then return 3 end
+if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1], f[7]) then return 3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, F.token)
@@ -35,12 +36,12 @@ if retry > 0 then
   moveCount(KEYS[4], f[1], 'a', 'd')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now + retry, 'err', errJson)
   -- Wake a blocked worker so it re-reads the next due time.
-  redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+  wakeLane(base, f[1], f[6])
   return 1
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
   redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
-  pushWait(base, id, f[1], waitScore(f[4], seq))
+  pushWait(base, id, f[1], f[6], waitScore(f[4], seq))
   moveCount(KEYS[4], f[1], 'a', 'w')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
   return 1

@@ -28,7 +28,8 @@ export type ScriptName =
   | 'repairRepeat'
   | 'markLostLeases'
   | 'deferNewer'
-  | 'cancel';
+  | 'cancel'
+  | 'migrate';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -4,7 +4,8 @@
 /** The shared helpers of includes/, by name; each script names the ones it needs. */
 export const luaIncludes: Readonly<Record<string, string>> = {
   base: `-- Shared helpers, inlined into each script by \`-- @include base\`.
--- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- The key layout here must match keys.ts: <base>w:<lane>, <base>m:<lane>
+-- (a lane is a type at one contract version, see lane() below), <base>lanes,
 -- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 -- One namespace per kind of key: no id can name another job's key.
@@ -55,10 +56,29 @@ local function lane(name, version)
   return name .. '@' .. string.format('%d', v)
 end
 
-local function pushWait(base, id, name, score)
-  redis.call('ZADD', base .. 'w:' .. name, score, id)
-  -- One member per type: wakes one blocked worker, which re-marks if more remain.
-  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+-- Pushes a job into its lane's wait zset and arms the lane's marker. A lane
+-- above version 1 is recorded in <base>lanes, so listings, drain and stats
+-- find it without a SCAN.
+local function pushWait(base, id, name, version, score)
+  local l = lane(name, version)
+  redis.call('ZADD', base .. 'w:' .. l, score, id)
+  if l ~= name then redis.call('SADD', base .. 'lanes', l) end
+  -- One member per lane: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+end
+
+-- Wakes a worker that reads the lane of (name, version), e.g. so it re-reads
+-- the next due time after a job of that lane went to delayed.
+local function wakeLane(base, name, version)
+  redis.call('ZADD', base .. 'm:' .. lane(name, version), 0, '0')
+end
+
+-- Every wait-zset lane of the queue: each type's lane 1, then the lanes
+-- above version 1 ever pushed to.
+local function allLanes(typesKey, base)
+  local out = redis.call('SMEMBERS', typesKey)
+  for _, l in ipairs(redis.call('SMEMBERS', base .. 'lanes')) do out[#out + 1] = l end
+  return out
 end
 
 local function moveCount(countsKey, name, from, to)
@@ -126,6 +146,16 @@ local function removeJob(base, setKey, countsKey, letter, id)
       redis.call('ZREM', typeFinishedKey(base, letter, name), id)
     end
   end
+end
+
+-- Removes a waiting job of type \`name\` at contract version \`version\`
+-- from its lane. A job of version 2 or more that a producer from before
+-- lanes existed stored may still sit in lane 1 (<base>w:<name>): it is
+-- removed from there too, so no dangling entry is left behind.
+local function removeWaiting(base, countsKey, id, name, version)
+  local l = lane(name, version)
+  if l ~= name then redis.call('ZREM', base .. 'w:' .. name, id) end
+  removeJob(base, base .. 'w:' .. l, countsKey, 'w', id)
 end
 
 -- Applies one keep rule to the finished jobs of type \`name\` only. Bounded
@@ -212,9 +242,11 @@ end
 -- For the outcome scripts, after their lease check: when a cancel of the
 -- active job \`id\` was requested, ends it as cancelled (whatever outcome the
 -- caller came to write) and returns true; otherwise changes nothing.
-local function cancelIfRequested(base, activeKey, countsKey, eventsKey, maxEvents, id, name)
+-- \`requested\` is the job's 'cr' as the caller's HMGET read it
+-- (false when absent), so the check costs no call of its own.
+local function cancelIfRequested(base, activeKey, countsKey, eventsKey, maxEvents, id, name, requested)
+  if not requested then return false end
   local jk = base .. 'j:' .. id
-  if redis.call('HEXISTS', jk, 'cr') == 0 then return false end
   redis.call('ZREM', activeKey, id)
   finishCancelled(base, jk, id, name, 'a', countsKey, eventsKey, maxEvents, nowMs())
   return true
@@ -232,7 +264,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
     local jk = base .. 'j:' .. id
-    local f = redis.call('HMGET', jk, 'n', 'p', 'ea')
+    local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v')
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
@@ -242,7 +274,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
-      pushWait(base, id, f[1], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[4], waitScore(f[2], seq))
       tallyMove(f[1], 'd', 'w')
       emitUntrimmed(eventsKey, 'waiting', id, f[1])
     end
@@ -252,34 +284,77 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   return -1
 end
 
--- Picks up to \`left\` waiting ids over the types, best score first, within
--- each type's quota: one ZRANGE and one ZREM per type, whatever the count.
-local function takeWaiting(base, types, quota, left)
-  local heads, pos = {}, {}
+-- The lanes a leasing call reads, as { lane, type index } pairs: each
+-- requested type's lane 1, plus the recorded lanes <type>@<v> with v at
+-- most the newest version the worker knows of that type (known[i]). So a
+-- worker never leases a job of a version it cannot read. <base>lanes is
+-- read (one SMEMBERS) only when some type is known at version 2 or more: a
+-- queue that never bumps a version pays nothing.
+local function leaseLanes(base, types, known)
+  local lanes, versioned = {}, nil
   for i, t in ipairs(types) do
-    pos[i] = 1
-    heads[i] = quota[i] > 0 and
-      redis.call('ZRANGE', base .. 'w:' .. t, 0, math.min(quota[i], left) - 1, 'WITHSCORES') or {}
+    lanes[i] = { t, i }
+    if known[i] >= 2 then
+      versioned = versioned or {}
+      versioned[t] = i
+    end
   end
-  local picked, byType = {}, {}
+  if versioned then
+    for _, l in ipairs(redis.call('SMEMBERS', base .. 'lanes')) do
+      local t, v = string.match(l, '^(.*)@(%d+)$')
+      local i = t and versioned[t]
+      if i and tonumber(v) <= known[i] then lanes[#lanes + 1] = { l, i } end
+    end
+  end
+  return lanes
+end
+
+-- Records, for the types known at version 2 or more, that a worker reading
+-- up to that version leased now: <base>readers field <type>@<known> = now
+-- ms. The stats read it to tell why a lane waits (no worker reads it).
+local function noteReaders(base, types, known, now)
+  local fields = {}
+  for i, t in ipairs(types) do
+    if known[i] >= 2 then
+      fields[#fields + 1] = t .. '@' .. string.format('%d', known[i])
+      fields[#fields + 1] = now
+    end
+  end
+  if #fields > 0 then redis.call('HSET', base .. 'readers', unpack(fields)) end
+end
+
+-- Picks up to \`left\` waiting ids over the lanes, best score first, within
+-- each type's quota (shared by its lanes): one ZRANGE and one ZREM per
+-- lane, whatever the count. Scores share one sequence, so a type's lanes
+-- merge in priority, then FIFO, order.
+local function takeWaiting(base, lanes, quota, left)
+  local heads, pos = {}, {}
+  for j, l in ipairs(lanes) do
+    local q = quota[l[2]]
+    pos[j] = 1
+    heads[j] = q > 0 and
+      redis.call('ZRANGE', base .. 'w:' .. l[1], 0, math.min(q, left) - 1, 'WITHSCORES') or {}
+  end
+  local picked, byLane = {}, {}
   while #picked < left do
     local best, bestScore
-    for i = 1, #types do
-      local h = heads[i]
-      if quota[i] > 0 and h[pos[i]] then
-        local s = tonumber(h[pos[i] + 1])
-        if best == nil or s < bestScore then best, bestScore = i, s end
+    for j = 1, #lanes do
+      local h = heads[j]
+      if quota[lanes[j][2]] > 0 and h[pos[j]] then
+        local s = tonumber(h[pos[j] + 1])
+        if best == nil or s < bestScore then best, bestScore = j, s end
       end
     end
     if best == nil then break end
     local id = heads[best][pos[best]]
+    local ti = lanes[best][2]
     pos[best] = pos[best] + 2
-    quota[best] = quota[best] - 1
-    picked[#picked + 1] = { id, best }
-    byType[best] = byType[best] or {}
-    table.insert(byType[best], id)
+    quota[ti] = quota[ti] - 1
+    picked[#picked + 1] = { id, ti }
+    byLane[best] = byLane[best] or {}
+    table.insert(byLane[best], id)
   end
-  for i, ids in pairs(byType) do callSliced('ZREM', base .. 'w:' .. types[i], ids) end
+  for j, ids in pairs(byLane) do callSliced('ZREM', base .. 'w:' .. lanes[j][1], ids) end
   return picked
 end
 
@@ -322,7 +397,8 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
 end
 
 -- Leases jobs into \`out\` (11 fields each, see moveToActive); returns the
--- number leased. Expired jobs and dangling ids are skipped, not counted,
+-- number leased. known[i] is the newest contract version the worker knows
+-- of types[i]: only lanes up to it are read (leaseLanes). Expired jobs and dangling ids are skipped, not counted,
 -- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
 -- leased: once started, a job is never expired as "not started", whether
 -- it later stalls, is released or retries.
@@ -335,10 +411,13 @@ end
 -- the report gets one free re-queue at most, so it fails after
 -- maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, now,
+                         out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  local lanes = leaseLanes(base, types, known)
+  noteReaders(base, types, known, now)
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
-    local picked = takeWaiting(base, types, quota,
+    local picked = takeWaiting(base, lanes, quota,
       math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
@@ -389,10 +468,10 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
-  -- Jobs left behind need another worker: re-arm their markers.
-  for _, t in ipairs(types) do
-    if redis.call('ZCARD', base .. 'w:' .. t) > 0 then
-      redis.call('ZADD', base .. 'm:' .. t, 0, '0')
+  -- Jobs left behind need another worker: re-arm their lanes' markers.
+  for _, l in ipairs(lanes) do
+    if redis.call('ZCARD', base .. 'w:' .. l[1]) > 0 then
+      redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
     end
   end
   return leased
@@ -475,7 +554,7 @@ local function scheduleOccurrence(base, key, after, now)
       moveCount(base .. 'counts', t.n, '', 'd')
       emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
       -- Wakes a blocked worker so it re-reads the next due time.
-      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      wakeLane(base, t.n, t.v)
       redis.call('HSET', repeatsKey, key .. ':next', id)
       return id
     end
@@ -636,8 +715,8 @@ return ids
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
     then: lease ms, lease token prefix (unique per call), max jobs to lease
-      (0 = none), how many of them start at once, number of types, pairs of
-      type name and its max jobs
+      (0 = none), how many of them start at once, number of types, triples of
+      type name, its max jobs and the newest version of it the worker knows
     then: number of start reports M, then M ids of prefetched jobs whose
       handlers started (their unstarted mark is cleared)
   Output: N codes (1 completed; 3 cancelled instead, a cancel was
@@ -659,12 +738,12 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a')
+  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr')
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
     out[i + 1] = -2
-  elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1]) then
+  elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
     out[i + 1] = 3
   else
     out[i + 1] = 1
@@ -698,7 +777,7 @@ callSliced('ZREM', KEYS[1], done)
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
-local marks = p + 5 + tonumber(ARGV[p + 4]) * 2
+local marks = p + 5 + tonumber(ARGV[p + 4]) * 3
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
   redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un')
 end
@@ -711,13 +790,14 @@ if maxJobs > 0 then
   if redis.call('HGET', KEYS[7], 'paused') == '1' then
     out[n + 1] = 1
   else
-    local types, quota = {}, {}
+    local types, quota, known = {}, {}, {}
     for i = 0, tonumber(ARGV[p + 4]) - 1 do
-      types[i + 1] = ARGV[p + 5 + i * 2]
-      quota[i + 1] = tonumber(ARGV[p + 6 + i * 2])
+      types[i + 1] = ARGV[p + 5 + i * 3]
+      quota[i + 1] = tonumber(ARGV[p + 6 + i * 3])
+      known[i + 1] = tonumber(ARGV[p + 7 + i * 3]) or 1
     end
     out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
-      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, now, out)
+      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, known, now, out)
   end
 end
 flushTally(KEYS[3])
@@ -744,10 +824,10 @@ return out
 -- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'v', 'cr')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
-if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1]) then return 3 end
+if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then return 3 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
 -- 'un' too: a prefetched job that never started must not be re-queued by
@@ -758,13 +838,15 @@ redis.call('HINCRBY', jk, 'nv', 1)
 redis.call('ZADD', KEYS[2], due, id)
 moveCount(KEYS[3], f[1], 'a', 'd')
 emit(KEYS[4], maxEvents, 'delayed', id, f[1], 'due', due, 'why', 'newer-version', 'known', ARGV[6])
--- Wake a blocked worker so it re-reads the next due time.
-redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+-- Wake a blocked worker of the job's lane so it re-reads the next due time;
+-- promotion then moves the job to that lane, which this worker never reads.
+wakeLane(base, f[1], f[4])
 return 1
 `,
   'drain-4.lua': `#!lua
 --[[
-  Removes up to \`limit\` waiting jobs (and delayed ones when asked) in one
+  Removes up to \`limit\` waiting jobs, of every version lane (and delayed
+  ones when asked) in one
   call; the caller repeats until it returns 0, so Redis is never blocked
   for long. A schedule outlives a drain: a removed pending occurrence of a
   repeat is replaced by its next slot, and a delayed pending occurrence is
@@ -787,8 +869,9 @@ return 1
 local base, left = ARGV[1], tonumber(ARGV[2])
 local removed = 0
 local now = nowMs()
-for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local key = base .. 'w:' .. t
+-- Every lane of every type: lane 1 of each type, then those above version 1.
+for _, l in ipairs(allLanes(KEYS[3], base)) do
+  local key = base .. 'w:' .. l
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
     local rk = redis.call('HGET', base .. 'j:' .. id, 'rk')
     removeJob(base, key, KEYS[2], 'w', id)
@@ -812,11 +895,14 @@ return removed
 `,
   'enqueue-5.lua': `#!lua
 --[[
-  Adds jobs: to their type's wait zset, or to \`delayed\` when they have a delay.
+  Adds jobs: to the wait zset of their lane (their type at their contract
+  version, see lane() in includes/base.lua), or to \`delayed\` when they have
+  a delay. Lanes above version 1 are recorded in <base>lanes, once per lane
+  and call.
   A job whose id already exists is left untouched: a custom id's duplicate,
   or (for an id the producer generated) its own earlier, re-sent call.
   Index writes, counters and wake-up markers are gathered and written once
-  per type, so a batch costs about one HSET and one XADD per job.
+  per type or lane, so a batch costs about one HSET and one XADD per job.
 
   Input:
     KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
@@ -849,7 +935,7 @@ local n = tonumber(ARGV[first - 1])
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
 -- duplicates go unused, which only leaves gaps.
 local seq = redis.call('INCRBY', KEYS[1], n) - n
-local waiting, touched = {}, {}
+local waiting, touched, lanes = {}, {}, {}
 for i = 0, n - 1 do
   local a = first + i * 6
   local id, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
@@ -879,13 +965,15 @@ for i = 0, n - 1 do
     end
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
+    local l = lane(name, version)
+    lanes[l] = name
     if delay > 0 then
       redis.call('ZADD', KEYS[2], now + delay, id)
       tallyMove(name, '', 'd')
       emitUntrimmed(KEYS[4], 'delayed', id, name, 'due', now + delay)
     else
-      local w = waiting[name]
-      if not w then w = {}; waiting[name] = w end
+      local w = waiting[l]
+      if not w then w = {}; waiting[l] = w end
       w[#w + 1] = waitScore(prio, seq)
       w[#w + 1] = id
       emitUntrimmed(KEYS[4], 'waiting', id, name)
@@ -894,15 +982,16 @@ for i = 0, n - 1 do
   out[#out + 1] = id
   out[#out + 1] = status
 end
-for name, w in pairs(waiting) do
-  callSliced('ZADD', base .. 'w:' .. name, w)
-  tallyAdd(name, 'w', #w / 2)
+for l, w in pairs(waiting) do
+  callSliced('ZADD', base .. 'w:' .. l, w)
+  tallyAdd(lanes[l], 'w', #w / 2)
 end
-for name in pairs(touched) do
-  redis.call('SADD', KEYS[5], name)
-  -- Wakes one blocked worker, which re-marks if more remain; a delayed job
-  -- wakes one too, so it re-reads the next due time.
-  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+for name in pairs(touched) do redis.call('SADD', KEYS[5], name) end
+for l, name in pairs(lanes) do
+  if l ~= name then redis.call('SADD', base .. 'lanes', l) end
+  -- Wakes one blocked worker of the lane, which re-marks if more remain; a
+  -- delayed job wakes one too, so it re-reads the next due time.
+  redis.call('ZADD', base .. 'm:' .. l, 0, '0')
 end
 flushTally(KEYS[3])
 trimEvents(KEYS[4], maxEvents)
@@ -966,10 +1055,11 @@ return { lost, cancelling }
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a',
+  'v', 'cr')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
-if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1]) then return 3 end
+if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1], f[7]) then return 3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
@@ -981,12 +1071,12 @@ if retry > 0 then
   moveCount(KEYS[4], f[1], 'a', 'd')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now + retry, 'err', errJson)
   -- Wake a blocked worker so it re-reads the next due time.
-  redis.call('ZADD', base .. 'm:' .. f[1], 0, '0')
+  wakeLane(base, f[1], f[6])
   return 1
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
   redis.call('HSET', jk, 's', 'w', 'sq', seq)
-  pushWait(base, id, f[1], waitScore(f[4], seq))
+  pushWait(base, id, f[1], f[6], waitScore(f[4], seq))
   moveCount(KEYS[4], f[1], 'a', 'w')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
   return 1
@@ -1021,6 +1111,69 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return 1
 `,
+  'migrate-3.lua': `#!lua
+--[[
+  Rewrites one batch of queued jobs of a type to its current contract
+  version: the payload (already upcast and validated by the caller), the
+  version and the fingerprint. Each job is compare-and-set: it is written
+  only if it still has the type, state, version and payload (by SHA-1) the
+  caller read, and still sits where it was read; a job that was leased,
+  removed, re-created or migrated meanwhile is skipped, untouched. Active
+  jobs are never written. A waiting job moves from the lane it was read in
+  to its new version's lane with the same score (so its priority and FIFO
+  place), and that lane's marker is armed; a delayed job stays in \`delayed\`
+  with its due time, only its version changes.
+
+  Input:
+    KEYS[1] delayed   KEYS[2] lanes set   KEYS[3] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] type name
+    ARGV[4] the current version   ARGV[5] the current fingerprint
+    ARGV[6] where the batch was read: '' for \`delayed\`, else the lane whose
+      wait zset holds them (the type name, or a \`<type>@<version>\` lane)
+    then 4 fields per job: id, the version read (a missing field reads 1),
+      SHA-1 of the payload read, the new payload JSON
+  Output: { migrated, skipped }
+  Events: migrated (fields count, v = the version written), once per
+    batch that migrated at least one job
+]]
+-- @include base
+local base, maxEvents, name, version, fp, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local delayed = from == ''
+local fromKey = delayed and KEYS[1] or base .. 'w:' .. from
+local state = delayed and 'd' or 'w'
+local to = lane(name, version)
+local toKey = base .. 'w:' .. to
+local migrated, skipped = 0, 0
+for a = 7, #ARGV, 4 do
+  local id, readVersion, sha, data = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local jk = base .. 'j:' .. id
+  local f = redis.call('HMGET', jk, 'n', 's', 'v')
+  local score = redis.call('ZSCORE', fromKey, id)
+  local old = f[1] == name and f[2] == state and score and readPayload(base, jk, id)
+  if old and num(f[3], 1) == tonumber(readVersion) and redis.sha1hex(old) == sha then
+    redis.call('SET', base .. 'p:' .. id, data)
+    -- A job stored before payloads moved to their own key keeps one copy only.
+    redis.call('HDEL', jk, 'd')
+    redis.call('HSET', jk, 'v', version, 'fp', fp)
+    if not delayed and fromKey ~= toKey then
+      redis.call('ZREM', fromKey, id)
+      redis.call('ZADD', toKey, score, id)
+    end
+    migrated = migrated + 1
+  else
+    skipped = skipped + 1
+  end
+end
+if migrated > 0 then
+  if not delayed then
+    if to ~= name then redis.call('SADD', KEYS[2], to) end
+    -- One member per lane: wakes one blocked worker of this version.
+    redis.call('ZADD', base .. 'm:' .. to, 0, '0')
+  end
+  emit(KEYS[3], maxEvents, 'migrated', '', name, 'count', migrated, 'v', version)
+end
+return { migrated, skipped }
+`,
   'moveToActive-7.lua': `#!lua
 --[[
   Promotes due delayed jobs, then leases up to N waiting jobs of the given
@@ -1038,7 +1191,9 @@ return 1
     ARGV[5] max jobs
     ARGV[6] how many of them start at once (the rest are prefetched:
       marked unstarted until the worker reports their start)
-    ARGV[7] number of types, then pairs: type name, max jobs of that type
+    ARGV[7] number of types, then triples: type name, max jobs of that type,
+      the newest contract version of it the worker knows (it reads the
+      type's lanes up to that version only; see leaseLanes in lease.lua)
   Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
             then 11 fields per job: id, type, data, options, attempts made,
             lease token, stall count, created ms, version, progress,
@@ -1056,14 +1211,15 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   trimEvents(KEYS[5], maxEvents)
   return { 1, nextDue, now, 0 }
 end
-local types, quota = {}, {}
+local types, quota, known = {}, {}, {}
 for i = 0, tonumber(ARGV[7]) - 1 do
-  types[i + 1] = ARGV[8 + i * 2]
-  quota[i + 1] = tonumber(ARGV[9 + i * 2])
+  types[i + 1] = ARGV[8 + i * 3]
+  quota[i + 1] = tonumber(ARGV[9 + i * 3])
+  known[i + 1] = tonumber(ARGV[10 + i * 3]) or 1
 end
 local out = { 0, nextDue, now, 0 }
 out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, now, out)
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, known, now, out)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out
@@ -1081,14 +1237,14 @@ return out
 -- @include base
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'p', 'ea')
+local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v')
 if not f[1] then return -1 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return -3 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', jk, 's', 'w', 'sq', seq)
 local ea = num(f[3], nil)
 if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
-pushWait(base, id, f[1], waitScore(f[2], seq))
+pushWait(base, id, f[1], f[4], waitScore(f[2], seq))
 moveCount(KEYS[2], f[1], 'd', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1])
 return 1
@@ -1144,7 +1300,7 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un',
-    'fq', 'sq', 'tk')
+    'fq', 'sq', 'tk', 'v', 'cr')
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -1152,7 +1308,7 @@ for _, id in ipairs(ids) do
   local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
   local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
-  if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1]) then
+  if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[10]) then
     cancelled = cancelled + 1
   elseif f[1] then
     redis.call('HDEL', jk, 'tk', 'un')
@@ -1163,7 +1319,7 @@ for _, id in ipairs(ids) do
       -- Back to its old place, as a hand-back does.
       local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq, 'fq', num(f[6], 0) + 1)
-      pushWait(base, id, f[1], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
       requeued = requeued + 1
@@ -1176,7 +1332,7 @@ for _, id in ipairs(ids) do
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq)
-      pushWait(base, id, f[1], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'stalled', id, f[1], 'sc', stalls)
       requeued = requeued + 1
@@ -1202,14 +1358,15 @@ return { requeued, failed, cancelled }
 -- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'sq')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'sq', 'v',
+  'cr')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
-if cancelIfRequested(base, KEYS[1], KEYS[2], KEYS[3], maxEvents, id, f[1]) then return 3 end
+if cancelIfRequested(base, KEYS[1], KEYS[2], KEYS[3], maxEvents, id, f[1], f[7]) then return 3 end
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
 redis.call('HSET', jk, 's', 'w')
-pushWait(base, id, f[1], waitScore(f[4], f[5]))
+pushWait(base, id, f[1], f[6], waitScore(f[4], f[5]))
 moveCount(KEYS[2], f[1], 'a', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1], 'released', '1')
 return 1
@@ -1231,13 +1388,18 @@ return 1
 -- @include repeat
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 's', 'rk')
+local f = redis.call('HMGET', jk, 'n', 's', 'rk', 'v')
 if not f[1] then return -1 end
-local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4], w = base .. 'w:' .. f[1] }
+local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4] }
 sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
-if setKey == nil then return -3 end
-removeJob(base, setKey, KEYS[5], f[2], id)
+if f[2] == 'w' then
+  removeWaiting(base, KEYS[5], id, f[1], f[4])
+elseif setKey == nil then
+  return -3
+else
+  removeJob(base, setKey, KEYS[5], f[2], id)
+end
 if f[2] == 'w' or f[2] == 'd' then advanceRepeat(base, f[3], id, nowMs()) end
 emit(KEYS[6], maxEvents, 'removed', id, f[1])
 return 1
@@ -1258,10 +1420,13 @@ local base, key = ARGV[1], ARGV[2]
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
-  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's')
-  local from = f[2] == 'd' and KEYS[2] or (f[2] == 'w' and base .. 'w:' .. f[1]) or nil
-  if f[1] and from then
-    removeJob(base, from, KEYS[3], f[2], nextId)
+  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's', 'v')
+  if f[1] and (f[2] == 'd' or f[2] == 'w') then
+    if f[2] == 'd' then
+      removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
+    else
+      removeWaiting(base, KEYS[3], nextId, f[1], f[3])
+    end
     emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
   end
 end
@@ -1323,7 +1488,7 @@ return id and 2 or -1
 -- @include base
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'p', 's', 'ea')
+local f = redis.call('HMGET', jk, 'n', 'p', 's', 'ea', 'v')
 if not f[1] then return -1 end
 local from
 if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
@@ -1335,15 +1500,16 @@ redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')
 local ea = num(f[4], nil)
 if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
-pushWait(base, id, f[1], waitScore(f[2], seq))
+pushWait(base, id, f[1], f[5], waitScore(f[2], seq))
 moveCount(KEYS[3], f[1], from, 'w')
 emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')
 return 1
 `,
   'setPaused-3.lua': `#!lua
 --[[
-  Pauses or resumes a queue. Resuming re-arms the markers of every type with
-  waiting jobs so that blocked workers wake at once.
+  Pauses or resumes a queue. Resuming re-arms the markers of every lane
+  (each type at each version) with waiting jobs so that blocked workers
+  wake at once.
 
   Input:
     KEYS[1] meta   KEYS[2] events   KEYS[3] types set
@@ -1358,9 +1524,9 @@ if ARGV[3] == '1' then
   emit(KEYS[2], ARGV[2], 'paused', '', '')
 else
   redis.call('HDEL', KEYS[1], 'paused')
-  for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    if redis.call('ZCARD', base .. 'w:' .. t) > 0 then
-      redis.call('ZADD', base .. 'm:' .. t, 0, '0')
+  for _, l in ipairs(allLanes(KEYS[3], base)) do
+    if redis.call('ZCARD', base .. 'w:' .. l) > 0 then
+      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
     end
   end
   emit(KEYS[2], ARGV[2], 'resumed', '', '')
@@ -1398,12 +1564,12 @@ else
 end
 local oldName
 if old then
-  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's')
+  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's', 'v')
   if f[2] == 'd' then
     removeJob(base, KEYS[2], KEYS[3], 'd', old)
     oldName = f[1]
   elseif f[2] == 'w' then
-    removeJob(base, base .. 'w:' .. f[1], KEYS[3], 'w', old)
+    removeWaiting(base, KEYS[3], old, f[1], f[3])
     oldName = f[1]
   end
 end

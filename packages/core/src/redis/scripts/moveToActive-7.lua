@@ -15,7 +15,9 @@
     ARGV[5] max jobs
     ARGV[6] how many of them start at once (the rest are prefetched:
       marked unstarted until the worker reports their start)
-    ARGV[7] number of types, then pairs: type name, max jobs of that type
+    ARGV[7] number of types, then triples: type name, max jobs of that type,
+      the newest contract version of it the worker knows (it reads the
+      type's lanes up to that version only; see leaseLanes in lease.lua)
   Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
             then 11 fields per job: id, type, data, options, attempts made,
             lease token, stall count, created ms, version, progress,
@@ -33,14 +35,15 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   trimEvents(KEYS[5], maxEvents)
   return { 1, nextDue, now, 0 }
 end
-local types, quota = {}, {}
+local types, quota, known = {}, {}, {}
 for i = 0, tonumber(ARGV[7]) - 1 do
-  types[i + 1] = ARGV[8 + i * 2]
-  quota[i + 1] = tonumber(ARGV[9 + i * 2])
+  types[i + 1] = ARGV[8 + i * 3]
+  quota[i + 1] = tonumber(ARGV[9 + i * 3])
+  known[i + 1] = tonumber(ARGV[10 + i * 3]) or 1
 end
 local out = { 0, nextDue, now, 0 }
 out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, now, out)
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, known, now, out)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out

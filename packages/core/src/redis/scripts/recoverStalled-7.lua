@@ -49,7 +49,7 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, F.name, F.priority, F.options, F.stalls, F.unstarted,
-    F.freeRequeues, F.sequence, F.token)
+    F.freeRequeues, F.sequence, F.token, F.version, F.cancelRequested)
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -57,7 +57,7 @@ for _, id in ipairs(ids) do
   local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
   local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
-  if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1]) then
+  if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[10]) then
     cancelled = cancelled + 1
   elseif f[1] then
     redis.call('HDEL', jk, F.token, F.unstarted)
@@ -68,7 +68,7 @@ for _, id in ipairs(ids) do
       -- Back to its old place, as a hand-back does.
       local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.freeRequeues, num(f[6], 0) + 1)
-      pushWait(base, id, f[1], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
       requeued = requeued + 1
@@ -81,7 +81,7 @@ for _, id in ipairs(ids) do
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
-      pushWait(base, id, f[1], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'stalled', id, f[1], 'sc', stalls)
       requeued = requeued + 1

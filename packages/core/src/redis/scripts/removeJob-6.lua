@@ -15,13 +15,18 @@
 -- @include repeat
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey)
+local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey, F.version)
 if not f[1] then return -1 end
-local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4], w = base .. 'w:' .. f[1] }
+local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4] }
 sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
-if setKey == nil then return -3 end
-removeJob(base, setKey, KEYS[5], f[2], id)
+if f[2] == 'w' then
+  removeWaiting(base, KEYS[5], id, f[1], f[4])
+elseif setKey == nil then
+  return -3
+else
+  removeJob(base, setKey, KEYS[5], f[2], id)
+end
 if f[2] == 'w' or f[2] == 'd' then advanceRepeat(base, f[3], id, nowMs()) end
 emit(KEYS[6], maxEvents, 'removed', id, f[1])
 return 1

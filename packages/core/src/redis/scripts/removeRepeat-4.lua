@@ -14,10 +14,13 @@ local base, key = ARGV[1], ARGV[2]
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
-  local f = redis.call('HMGET', base .. 'j:' .. nextId, F.name, F.state)
-  local from = f[2] == 'd' and KEYS[2] or (f[2] == 'w' and base .. 'w:' .. f[1]) or nil
-  if f[1] and from then
-    removeJob(base, from, KEYS[3], f[2], nextId)
+  local f = redis.call('HMGET', base .. 'j:' .. nextId, F.name, F.state, F.version)
+  if f[1] and (f[2] == 'd' or f[2] == 'w') then
+    if f[2] == 'd' then
+      removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
+    else
+      removeWaiting(base, KEYS[3], nextId, f[1], f[3])
+    end
     emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
   end
 end

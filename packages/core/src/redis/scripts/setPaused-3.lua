@@ -1,7 +1,8 @@
 #!lua
 --[[
-  Pauses or resumes a queue. Resuming re-arms the markers of every type with
-  waiting jobs so that blocked workers wake at once.
+  Pauses or resumes a queue. Resuming re-arms the markers of every lane
+  (each type at each version) with waiting jobs so that blocked workers
+  wake at once.
 
   Input:
     KEYS[1] meta   KEYS[2] events   KEYS[3] types set
@@ -16,9 +17,9 @@ if ARGV[3] == '1' then
   emit(KEYS[2], ARGV[2], 'paused', '', '')
 else
   redis.call('HDEL', KEYS[1], 'paused')
-  for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    if redis.call('ZCARD', base .. 'w:' .. t) > 0 then
-      redis.call('ZADD', base .. 'm:' .. t, 0, '0')
+  for _, l in ipairs(allLanes(KEYS[3], base)) do
+    if redis.call('ZCARD', base .. 'w:' .. l) > 0 then
+      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
     end
   end
   emit(KEYS[2], ARGV[2], 'resumed', '', '')

@@ -48,6 +48,12 @@ export interface LeaseRequest {
   readonly immediate: number;
   /** Type name and the most jobs of it to lease. */
   readonly quotas: readonly (readonly [string, number])[];
+  /**
+   * Per type, the newest contract version the worker knows (default 1): only
+   * the type's lanes up to it are read, so no job of a newer version is
+   * leased.
+   */
+  readonly known?: ReadonlyMap<string, number>;
 }
 
 /** moveToActive's reply, decoded. */
@@ -75,7 +81,7 @@ function leaseArgs(req: LeaseRequest): (string | number)[] {
     req.total,
     req.immediate,
     req.quotas.length,
-    ...req.quotas.flat(),
+    ...req.quotas.flatMap(([t, n]) => [t, n, req.known?.get(t) ?? 1]),
   ];
 }
 

@@ -46,9 +46,8 @@ async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
 
 /**
  * Checks, for one queue on a server of its own:
- * - every job id is in exactly one state structure (w:<type>, delayed,
- *   active, completed, failed, expired, cancelled), the one its hash's
- *   `s` names;
+ * - every job id is in exactly one state structure (a wait lane w:<type> or w:<type>@<v>, delayed,
+ *   active, completed, failed, expired, cancelled), the one its hash's `s` names;
  * - every id in a structure has its hash `j:<id>`, every hash is in a
  *   structure, and no job log outlives its job;
  * - the `counts` hash matches the structures, per type and state;
@@ -94,12 +93,26 @@ export async function checkInvariants(
 
     // id -> the structures it appears in
     const where = new Map<string, string[]>();
-    const structures: { key: string; letter: Letter; type?: string }[] = [];
+    const structures: {
+      key: string;
+      letter: Letter;
+      type?: string;
+      version?: number;
+    }[] = [];
+    // A wait zset is a lane: `w:<type>` (version 1, and jobs of any version
+    // stored before lanes existed) or `w:<type>@<v>` (version v only), and
+    // every `@` lane is listed in the `lanes` set.
+    const lanes = new Set(await redis.smembers(`${base}lanes`));
     for (const key of mine.filter((k) => k.startsWith(`${base}w:`))) {
+      const lane = key.slice(`${base}w:`.length);
+      const at = /^(.+)@(\d+)$/.exec(lane);
+      if (at && !lanes.has(lane))
+        violations.push(`${key} is not listed in ${base}lanes`);
       structures.push({
         key,
         letter: 'w',
-        type: key.slice(`${base}w:`.length),
+        type: at ? at[1] : lane,
+        ...(at ? { version: Number(at[2]) } : {}),
       });
     }
     for (const [letter, suffix] of Object.entries(STATE_SETS)) {
@@ -110,8 +123,8 @@ export async function checkInvariants(
       const ids = await redis.zrange(s.key, '0', '-1');
       for (const id of ids) {
         where.set(id, [...(where.get(id) ?? []), s.key]);
-        const f = await redis.hmget(`${base}j:${id}`, 'n', 's');
-        const [name, state] = f;
+        const f = await redis.hmget(`${base}j:${id}`, 'n', 's', 'v');
+        const [name, state, version] = f;
         if (name === null) {
           violations.push(`${s.key} holds ${id} but ${base}j:${id} is missing`);
           continue;
@@ -122,6 +135,10 @@ export async function checkInvariants(
           );
         if (s.type !== undefined && s.type !== name)
           violations.push(`job ${id} of type ${name} is in ${s.key}`);
+        if (s.version !== undefined && Number(version) !== s.version)
+          violations.push(
+            `job ${id} of version ${String(version)} is in ${s.key}`,
+          );
         const ck = `${name}|${s.letter}`;
         counted.set(ck, (counted.get(ck) ?? 0) + 1);
       }

@@ -6,6 +6,7 @@
  */
 import { ApiError, createClient } from './api.js';
 import { createCards, ownCounts, renderTypes, stateLabel } from './counts.js';
+import { renderVersions } from './versions.js';
 import { renderDetail, renderPlaceholder, updateProgress } from './detail.js';
 import { byId, h, replace, throttle } from './dom.js';
 import { followEvents } from './events.js';
@@ -27,7 +28,7 @@ const PAST = {
 
 /** What the page shows; every render reads from here. */
 const view = {
-  /** `GET /queues`: `[{ name, paused, jobTypes }]` */
+  /** `GET /queues`: `[{ name, paused, jobTypes, versions }]` */
   queues: [],
   /** '' for every queue */
   queue: '',
@@ -37,7 +38,11 @@ const view = {
   offset: 0,
   counts: undefined,
   total: 0,
-  /** `{ id, queue }` of the job in the detail panel */
+  /**
+   * `{ id, queue, upcast }` of the job in the detail panel; `upcast` when
+   * its "Show as vN" toggle is on. Replaced, never changed in place, so a
+   * read begun for the previous value is dropped.
+   */
   selected: undefined,
 };
 
@@ -49,6 +54,8 @@ const el = {
   typePick: byId('type-filter'),
   typesHead: byId('types-head'),
   types: byId('types'),
+  versions: byId('versions'),
+  versionRows: byId('version-rows'),
   jobsTitle: byId('jobs-title'),
   jobs: byId('jobs'),
   jobsEmpty: byId('jobs-empty'),
@@ -123,6 +130,7 @@ function renderCounts() {
     selected: view.type,
     onPick: (name) => pickType(view.type === name ? '' : name),
   });
+  renderVersions(el.versions, el.versionRows, c?.waitingByVersion);
   view.total =
     (view.type === ''
       ? c?.[view.state]
@@ -178,6 +186,7 @@ const refreshDetail = throttle(
       job = await api.get(`jobs/${encodeURIComponent(sel.id)}`, {
         queue: sel.queue,
         stacks: 'true',
+        upcast: sel.upcast ? 'true' : undefined,
       });
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) throw err;
@@ -192,7 +201,15 @@ const refreshDetail = throttle(
     }
     // Another job may have been picked while this one loaded.
     if (view.selected !== sel) return;
-    renderDetail(el.detail, job, { onAction: act, onClose: () => select() });
+    renderDetail(el.detail, job, {
+      onAction: act,
+      onClose: () => select(),
+      upcast: {
+        current: currentVersion(job),
+        on: sel.upcast,
+        onToggle: (on) => showUpcast(job.id, on),
+      },
+    });
   }),
   REFRESH_MS,
 );
@@ -219,10 +236,31 @@ function showNothingSelected() {
   );
 }
 
+/**
+ * The current contract version of `job`'s type, from `GET /queues`;
+ * undefined for a type the server does not know.
+ */
+function currentVersion(job) {
+  const versions = view.queues.find((q) => q.name === job.queue)?.versions;
+  // Own keys only: a type may be named `constructor` or `__proto__`.
+  return versions !== undefined && Object.hasOwn(versions, job.name)
+    ? versions[job.name]
+    : undefined;
+}
+
+/** Turns the selected job's "Show as vN" toggle on or off, and re-reads it. */
+function showUpcast(id, on) {
+  if (view.selected?.id !== id) return;
+  view.selected = { ...view.selected, upcast: on };
+  refreshDetail();
+}
+
 /** Shows `job` in the detail panel; without one, clears it. */
 function select(job) {
   view.selected =
-    job === undefined ? undefined : { id: job.id, queue: job.queue };
+    job === undefined
+      ? undefined
+      : { id: job.id, queue: job.queue, upcast: false };
   for (const row of el.jobs.rows) {
     row.classList.toggle('selected', row.dataset.id === job?.id);
   }

@@ -193,10 +193,70 @@ function errorView(e) {
 }
 
 /**
- * Renders one job into `el`. `onAction(action, job)` runs for retry,
- * promote, cancel and remove; `onClose()` for the close button.
+ * The Data section. A job stored by an older contract version than the
+ * server's gets a "Show as vN" toggle; when it is on, `job` was read with
+ * `?upcast=true`: its data is in the current shape, or, when the upcast
+ * failed, as stored, with the reason shown.
  */
-export function renderDetail(el, job, { onAction, onClose }) {
+function dataSection(job, upcast) {
+  const data = h(
+    'pre',
+    { class: 'json', dataset: { role: 'data' } },
+    jsonText(job.data),
+  );
+  const current = upcast?.current;
+  if (current === undefined || !(job.version < current)) {
+    return section('Data', data);
+  }
+  const on = upcast.on === true;
+  const failed = on && job.upcastError !== undefined;
+  return section(
+    'Data',
+    h(
+      'div',
+      { class: 'data-version' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: on ? 'toggle on' : 'toggle',
+          dataset: { role: 'upcast' },
+          'aria-pressed': on ? 'true' : 'false',
+          title: on
+            ? `Show the payload as stored (v${job.version})`
+            : `Show the payload as a v${current} handler gets it`,
+          on: { click: () => upcast.onToggle(!on) },
+        },
+        `Show as v${current}`,
+      ),
+      h(
+        'span',
+        { class: 'muted', dataset: { role: 'data-version' } },
+        !on
+          ? `As stored (v${job.version})`
+          : failed
+            ? `As stored (v${job.version}): it cannot be shown as v${current}`
+            : `As v${job.dataVersion ?? current}, upcast from stored v${job.version}`,
+      ),
+    ),
+    failed
+      ? h(
+          'ol',
+          { class: 'errors upcast-error', dataset: { role: 'upcast-error' } },
+          errorView(job.upcastError),
+        )
+      : null,
+    data,
+  );
+}
+
+/**
+ * Renders one job into `el`. `onAction(action, job)` runs for retry,
+ * promote, cancel and remove; `onClose()` for the close button. `upcast`, when the
+ * server knows the job's type: `{ current, on, onToggle(on) }`, the type's
+ * current version, whether `job` was read upcast, and what the toggle does.
+ */
+export function renderDetail(el, job, { onAction, onClose, upcast }) {
   const errors = [...job.errors].reverse(); // latest first
   const failedish = job.state === 'failed' || job.state === 'expired';
   const errorsView = section(
@@ -257,7 +317,9 @@ export function renderDetail(el, job, { onAction, onClose }) {
       job.cancelReason ? meta('Cancel reason', job.cancelReason) : null,
       meta(
         'Contract',
-        `v${job.version}`,
+        upcast?.current === undefined || upcast.current === job.version
+          ? `v${job.version}`
+          : `v${job.version} (current v${upcast.current})`,
         job.fingerprint ? `fingerprint ${job.fingerprint}` : undefined,
       ),
     ),
@@ -266,14 +328,7 @@ export function renderDetail(el, job, { onAction, onClose }) {
       : null,
     // A failed job is opened for its errors: show them before the data.
     failedish ? errorsView : null,
-    section(
-      'Data',
-      h(
-        'pre',
-        { class: 'json', dataset: { role: 'data' } },
-        jsonText(job.data),
-      ),
-    ),
+    dataSection(job, upcast),
     job.result !== undefined
       ? section('Result', h('pre', { class: 'json' }, jsonText(job.result)))
       : null,

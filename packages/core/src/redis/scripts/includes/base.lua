@@ -1,5 +1,6 @@
 -- Shared helpers, inlined into each script by `-- @include base`.
--- The key layout here must match keys.ts: <base>w:<type>, <base>m:<type>,
+-- The key layout here must match keys.ts: <base>w:<lane>, <base>m:<lane>
+-- (a lane is a type at one contract version, see lane() below), <base>lanes,
 -- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
 -- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
 -- One namespace per kind of key: no id can name another job's key.
@@ -50,10 +51,29 @@ local function lane(name, version)
   return name .. '@' .. string.format('%d', v)
 end
 
-local function pushWait(base, id, name, score)
-  redis.call('ZADD', base .. 'w:' .. name, score, id)
-  -- One member per type: wakes one blocked worker, which re-marks if more remain.
-  redis.call('ZADD', base .. 'm:' .. name, 0, '0')
+-- Pushes a job into its lane's wait zset and arms the lane's marker. A lane
+-- above version 1 is recorded in <base>lanes, so listings, drain and stats
+-- find it without a SCAN.
+local function pushWait(base, id, name, version, score)
+  local l = lane(name, version)
+  redis.call('ZADD', base .. 'w:' .. l, score, id)
+  if l ~= name then redis.call('SADD', base .. 'lanes', l) end
+  -- One member per lane: wakes one blocked worker, which re-marks if more remain.
+  redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+end
+
+-- Wakes a worker that reads the lane of (name, version), e.g. so it re-reads
+-- the next due time after a job of that lane went to delayed.
+local function wakeLane(base, name, version)
+  redis.call('ZADD', base .. 'm:' .. lane(name, version), 0, '0')
+end
+
+-- Every wait-zset lane of the queue: each type's lane 1, then the lanes
+-- above version 1 ever pushed to.
+local function allLanes(typesKey, base)
+  local out = redis.call('SMEMBERS', typesKey)
+  for _, l in ipairs(redis.call('SMEMBERS', base .. 'lanes')) do out[#out + 1] = l end
+  return out
 end
 
 local function moveCount(countsKey, name, from, to)
@@ -121,6 +141,16 @@ local function removeJob(base, setKey, countsKey, letter, id)
       redis.call('ZREM', typeFinishedKey(base, letter, name), id)
     end
   end
+end
+
+-- Removes a waiting job of type `name` at contract version `version`
+-- from its lane. A job of version 2 or more that a producer from before
+-- lanes existed stored may still sit in lane 1 (<base>w:<name>): it is
+-- removed from there too, so no dangling entry is left behind.
+local function removeWaiting(base, countsKey, id, name, version)
+  local l = lane(name, version)
+  if l ~= name then redis.call('ZREM', base .. 'w:' .. name, id) end
+  removeJob(base, base .. 'w:' .. l, countsKey, 'w', id)
 end
 
 -- Applies one keep rule to the finished jobs of type `name` only. Bounded

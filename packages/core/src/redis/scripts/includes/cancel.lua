@@ -43,9 +43,11 @@ end
 -- For the outcome scripts, after their lease check: when a cancel of the
 -- active job `id` was requested, ends it as cancelled (whatever outcome the
 -- caller came to write) and returns true; otherwise changes nothing.
-local function cancelIfRequested(base, activeKey, countsKey, eventsKey, maxEvents, id, name)
+-- `requested` is the job's F.cancelRequested as the caller's HMGET read it
+-- (false when absent), so the check costs no call of its own.
+local function cancelIfRequested(base, activeKey, countsKey, eventsKey, maxEvents, id, name, requested)
+  if not requested then return false end
   local jk = base .. 'j:' .. id
-  if redis.call('HEXISTS', jk, F.cancelRequested) == 0 then return false end
   redis.call('ZREM', activeKey, id)
   finishCancelled(base, jk, id, name, 'a', countsKey, eventsKey, maxEvents, nowMs())
   return true

@@ -10,7 +10,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
     local jk = base .. 'j:' .. id
-    local f = redis.call('HMGET', jk, F.name, F.priority, F.expireAfterMs)
+    local f = redis.call('HMGET', jk, F.name, F.priority, F.expireAfterMs, F.version)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
@@ -20,7 +20,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       else
         redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
       end
-      pushWait(base, id, f[1], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[4], waitScore(f[2], seq))
       tallyMove(f[1], 'd', 'w')
       emitUntrimmed(eventsKey, 'waiting', id, f[1])
     end
@@ -30,34 +30,77 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   return -1
 end
 
--- Picks up to `left` waiting ids over the types, best score first, within
--- each type's quota: one ZRANGE and one ZREM per type, whatever the count.
-local function takeWaiting(base, types, quota, left)
-  local heads, pos = {}, {}
+-- The lanes a leasing call reads, as { lane, type index } pairs: each
+-- requested type's lane 1, plus the recorded lanes <type>@<v> with v at
+-- most the newest version the worker knows of that type (known[i]). So a
+-- worker never leases a job of a version it cannot read. <base>lanes is
+-- read (one SMEMBERS) only when some type is known at version 2 or more: a
+-- queue that never bumps a version pays nothing.
+local function leaseLanes(base, types, known)
+  local lanes, versioned = {}, nil
   for i, t in ipairs(types) do
-    pos[i] = 1
-    heads[i] = quota[i] > 0 and
-      redis.call('ZRANGE', base .. 'w:' .. t, 0, math.min(quota[i], left) - 1, 'WITHSCORES') or {}
+    lanes[i] = { t, i }
+    if known[i] >= 2 then
+      versioned = versioned or {}
+      versioned[t] = i
+    end
   end
-  local picked, byType = {}, {}
+  if versioned then
+    for _, l in ipairs(redis.call('SMEMBERS', base .. 'lanes')) do
+      local t, v = string.match(l, '^(.*)@(%d+)$')
+      local i = t and versioned[t]
+      if i and tonumber(v) <= known[i] then lanes[#lanes + 1] = { l, i } end
+    end
+  end
+  return lanes
+end
+
+-- Records, for the types known at version 2 or more, that a worker reading
+-- up to that version leased now: <base>readers field <type>@<known> = now
+-- ms. The stats read it to tell why a lane waits (no worker reads it).
+local function noteReaders(base, types, known, now)
+  local fields = {}
+  for i, t in ipairs(types) do
+    if known[i] >= 2 then
+      fields[#fields + 1] = t .. '@' .. string.format('%d', known[i])
+      fields[#fields + 1] = now
+    end
+  end
+  if #fields > 0 then redis.call('HSET', base .. 'readers', unpack(fields)) end
+end
+
+-- Picks up to `left` waiting ids over the lanes, best score first, within
+-- each type's quota (shared by its lanes): one ZRANGE and one ZREM per
+-- lane, whatever the count. Scores share one sequence, so a type's lanes
+-- merge in priority, then FIFO, order.
+local function takeWaiting(base, lanes, quota, left)
+  local heads, pos = {}, {}
+  for j, l in ipairs(lanes) do
+    local q = quota[l[2]]
+    pos[j] = 1
+    heads[j] = q > 0 and
+      redis.call('ZRANGE', base .. 'w:' .. l[1], 0, math.min(q, left) - 1, 'WITHSCORES') or {}
+  end
+  local picked, byLane = {}, {}
   while #picked < left do
     local best, bestScore
-    for i = 1, #types do
-      local h = heads[i]
-      if quota[i] > 0 and h[pos[i]] then
-        local s = tonumber(h[pos[i] + 1])
-        if best == nil or s < bestScore then best, bestScore = i, s end
+    for j = 1, #lanes do
+      local h = heads[j]
+      if quota[lanes[j][2]] > 0 and h[pos[j]] then
+        local s = tonumber(h[pos[j] + 1])
+        if best == nil or s < bestScore then best, bestScore = j, s end
       end
     end
     if best == nil then break end
     local id = heads[best][pos[best]]
+    local ti = lanes[best][2]
     pos[best] = pos[best] + 2
-    quota[best] = quota[best] - 1
-    picked[#picked + 1] = { id, best }
-    byType[best] = byType[best] or {}
-    table.insert(byType[best], id)
+    quota[ti] = quota[ti] - 1
+    picked[#picked + 1] = { id, ti }
+    byLane[best] = byLane[best] or {}
+    table.insert(byLane[best], id)
   end
-  for i, ids in pairs(byType) do callSliced('ZREM', base .. 'w:' .. types[i], ids) end
+  for j, ids in pairs(byLane) do callSliced('ZREM', base .. 'w:' .. lanes[j][1], ids) end
   return picked
 end
 
@@ -100,7 +143,8 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
 end
 
 -- Leases jobs into `out` (11 fields each, see moveToActive); returns the
--- number leased. Expired jobs and dangling ids are skipped, not counted,
+-- number leased. known[i] is the newest contract version the worker knows
+-- of types[i]: only lanes up to it are read (leaseLanes). Expired jobs and dangling ids are skipped, not counted,
 -- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
 -- leased: once started, a job is never expired as "not started", whether
 -- it later stalls, is released or retries.
@@ -113,10 +157,13 @@ end
 -- the report gets one free re-queue at most, so it fails after
 -- maxStalls + 2 deliveries at worst.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, now, out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, now,
+                         out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  local lanes = leaseLanes(base, types, known)
+  noteReaders(base, types, known, now)
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
-    local picked = takeWaiting(base, types, quota,
+    local picked = takeWaiting(base, lanes, quota,
       math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
@@ -167,10 +214,10 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
-  -- Jobs left behind need another worker: re-arm their markers.
-  for _, t in ipairs(types) do
-    if redis.call('ZCARD', base .. 'w:' .. t) > 0 then
-      redis.call('ZADD', base .. 'm:' .. t, 0, '0')
+  -- Jobs left behind need another worker: re-arm their lanes' markers.
+  for _, l in ipairs(lanes) do
+    if redis.call('ZCARD', base .. 'w:' .. l[1]) > 0 then
+      redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
     end
   end
   return leased

@@ -75,7 +75,7 @@ local function scheduleOccurrence(base, key, after, now)
       moveCount(base .. 'counts', t.n, '', 'd')
       emitUntrimmed(base .. 'events', 'delayed', id, t.n, 'due', slot)
       -- Wakes a blocked worker so it re-reads the next due time.
-      redis.call('ZADD', base .. 'm:' .. t.n, 0, '0')
+      wakeLane(base, t.n, t.v)
       redis.call('HSET', repeatsKey, key .. ':next', id)
       return id
     end
