@@ -18,7 +18,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     setupFiles: ['packages/core/test/setup/leak-check.ts'],
     // Deadlines for a hang, not speeds: a loaded two-core machine (CI beside
     // other jobs, `pnpm test:stress`) starts a tsx child or a Chromium in

@@ -4,8 +4,9 @@
  * Runs jobwire, BullMQ and Bee-Queue through the same scenarios on one
  * private redis-server (persistence off), FLUSHDB between runs, systems in
  * rotating order, and prints medians with min–max plus jobwire's ratios.
- * Results go to bench/results/latest.json and a dated copy (full mode) or
- * bench/results/quick.json (quick mode).
+ * Results go to bench/results/latest.json, latest.md and a dated copy (a
+ * full run of every scenario), subset.json and subset.md (`--scenario`) or
+ * quick.json (`--quick`).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,10 +24,13 @@ import {
   percentile,
   round,
 } from './stats.ts';
+import { runEvents, runMixed, type MixedOptions } from './steady.ts';
+import { targetCells } from './targets.ts';
 import { beequeueVersion, createBeeQueue } from './systems/beequeue.ts';
 import { bullmqVersion, createBullmq } from './systems/bullmq.ts';
 import { createJobwire, jobwireVersion } from './systems/jobwire.ts';
 import {
+  PAYLOAD_10K_BYTES,
   PAYLOAD_BYTES,
   systemLabels,
   type AdapterOptions,
@@ -50,7 +54,10 @@ if (args.help) {
   console.log(`usage: pnpm bench [--quick] [--scenario name[,name]] [--runs n]
 
   --quick      smoke run: 1 run, small sizes (under a minute)
-  --scenario   run only these scenarios (a prefix selects a group: "process")
+  --scenario   run only these scenarios (a prefix selects a group: "process"):
+               enqueue_seq, enqueue_concurrent, enqueue_bulk, process_c1,
+               process_c10, process_c100, latency, memory, backlog,
+               validation, mixed, types50, payload_10k, events
   --runs       runs per system and scenario (default 3, quick 1)`);
   process.exit(0);
 }
@@ -67,6 +74,9 @@ const sizes = quick
       backlogLarge: 20_000,
       runTimeoutMs: 30_000,
       backlogTimeoutMs: 30_000,
+      typesJobs: 1000,
+      payload10kJobs: 500,
+      eventsJobs: 500,
     }
   : {
       jobs: 20_000,
@@ -78,11 +88,38 @@ const sizes = quick
       backlogLarge: 1_000_000,
       runTimeoutMs: 180_000,
       backlogTimeoutMs: 600_000,
+      typesJobs: 20_000,
+      payload10kJobs: 10_000,
+      eventsJobs: 10_000,
     };
 const LATENCY_RATE = 1000;
 const LATENCY_CONCURRENCY = 10;
 const BACKLOG_CONCURRENCY = 100;
 const VALIDATION_CONCURRENCY = 100;
+/** Worker concurrency of types50, payload_10k, mixed and events. */
+const STEADY_CONCURRENCY = 100;
+/** Producers each awaiting its job's completion in `events`. */
+const EVENTS_IN_FLIGHT = 100;
+const TYPES = 50;
+const mixedOptions: MixedOptions = quick
+  ? {
+      stepMs: 300,
+      start: 500,
+      factor: 2,
+      refinements: 0,
+      max: 2000,
+      concurrency: STEADY_CONCURRENCY,
+      drainTimeoutMs: 20_000,
+    }
+  : {
+      stepMs: 2000,
+      start: 2000,
+      factor: 1.5,
+      refinements: 2,
+      max: 200_000,
+      concurrency: STEADY_CONCURRENCY,
+      drainTimeoutMs: 60_000,
+    };
 const runs = Number(args.runs ?? (quick ? 1 : 3));
 if (!Number.isInteger(runs) || runs < 1) {
   console.error('--runs must be a positive integer');
@@ -159,6 +196,21 @@ async function measure(
     },
     { scenario: `${scenario}:lua`, unit: 'calls/job', value: d.scripts / jobs },
   );
+  // Exact only for a client that sends scripts and blocking reads alone.
+  if (ctx.system === 'jobwire') {
+    out.push(
+      {
+        scenario: `${scenario}:redis_cmd_us`,
+        unit: 'µs/job',
+        value: d.topLevelUsec / jobs,
+      },
+      {
+        scenario: `${scenario}:redis_calls`,
+        unit: 'calls/job',
+        value: d.scriptableCalls / jobs,
+      },
+    );
+  }
   return out;
 }
 
@@ -179,6 +231,43 @@ async function processRun(
         w.start();
         await w.finished;
       });
+    } finally {
+      await w.close();
+    }
+  } finally {
+    await a.close();
+  }
+}
+
+/**
+ * Enqueues `n` jobs (`inFlight` calls outstanding) and then processes them
+ * at `STEADY_CONCURRENCY`, both measured, on an adapter made with `o`.
+ */
+async function enqueueThenProcess(
+  ctx: Ctx,
+  scenario: string,
+  n: number,
+  o: Omit<AdapterOptions, 'host' | 'port' | 'removeCompleted'>,
+): Promise<Sample[]> {
+  const a = ctx.adapter({ ...o, removeCompleted: true });
+  try {
+    await a.warmUp();
+    const enq = await measure(ctx, `${scenario}:enqueue_concurrent`, n, () =>
+      a.enqueueConcurrent(n, sizes.inFlight),
+    );
+    // The warm-up job is waiting too.
+    const w = await a.worker(STEADY_CONCURRENCY, n + 1);
+    try {
+      const proc = await measure(
+        ctx,
+        `${scenario}:process_c${STEADY_CONCURRENCY}`,
+        n,
+        async () => {
+          w.start();
+          await w.finished;
+        },
+      );
+      return [enq[0]!, proc[0]!, ...enq.slice(1), ...proc.slice(1)];
     } finally {
       await w.close();
     }
@@ -336,6 +425,7 @@ const scenarios: Scenario[] = [
     async run(ctx) {
       const out: Sample[] = [];
       const rate: Record<string, number> = {};
+      const cpu: Record<string, { node: number; redis: number }> = {};
       // Alternate on/off inside the run so drift hits both alike.
       for (const validate of [true, false]) {
         const tag = validate ? 'on' : 'off';
@@ -365,6 +455,11 @@ const scenarios: Scenario[] = [
           }
           rate[`enqueue_${tag}`] = enq[0]!.value;
           rate[`process_${tag}`] = proc[0]!.value;
+          cpu[`enqueue_${tag}`] = { node: enq[1]!.value, redis: enq[2]!.value };
+          cpu[`process_${tag}`] = {
+            node: proc[1]!.value,
+            redis: proc[2]!.value,
+          };
           out.push(enq[0]!, enq[1]!, proc[0]!, proc[1]!);
         } finally {
           await a.close();
@@ -378,7 +473,102 @@ const scenarios: Scenario[] = [
           value: (1 - rate[`${phase}_on`]! / rate[`${phase}_off`]!) * 100,
         });
       }
+      // Validation's share of the CPU a job costs (Node + Redis) with it on:
+      // steadier than the throughput ratio when both sides are near balance.
+      for (const phase of ['enqueue', 'process']) {
+        const on = cpu[`${phase}_on`]!;
+        const off = cpu[`${phase}_off`]!;
+        out.push({
+          scenario: `validation_cpu:${phase}`,
+          unit: '%',
+          value: ((on.node - off.node) / (on.node + on.redis)) * 100,
+        });
+      }
       return out;
+    },
+  },
+  {
+    id: 'mixed',
+    systems: ALL,
+    timeoutMs: quick ? 60_000 : 600_000,
+    async run(ctx) {
+      const a = ctx.adapter({ removeCompleted: true });
+      try {
+        await a.warmUp();
+        const r = await runMixed(a, mixedOptions);
+        const trail = r.steps
+          .map(
+            (s) => `${s.rate}${s.held ? '' : '✗'} (p99 ${fmt(s.pickupP99)} ms)`,
+          )
+          .join(', ');
+        console.log(`    mixed steps, jobs/s (✗: not held): ${trail}`);
+        if (!Number.isFinite(r.rate)) {
+          throw new Error(`no rate held (steps: ${trail})`);
+        }
+        return [
+          { scenario: 'mixed', unit: 'jobs/s', value: r.rate },
+          { scenario: 'mixed:pickup_p50', unit: 'ms', value: r.pickupP50 },
+          { scenario: 'mixed:pickup_p99', unit: 'ms', value: r.pickupP99 },
+        ];
+      } finally {
+        await a.close();
+      }
+    },
+  },
+  {
+    id: 'types50',
+    systems: ALL,
+    timeoutMs: sizes.runTimeoutMs,
+    run: (ctx) =>
+      enqueueThenProcess(ctx, 'types50', sizes.typesJobs, { types: TYPES }),
+  },
+  {
+    id: 'payload_10k',
+    systems: ALL,
+    timeoutMs: sizes.runTimeoutMs,
+    run: (ctx) =>
+      enqueueThenProcess(ctx, 'payload_10k', sizes.payload10kJobs, {
+        payloadBytes: PAYLOAD_10K_BYTES,
+      }),
+  },
+  {
+    id: 'events',
+    systems: ALL,
+    timeoutMs: sizes.runTimeoutMs,
+    async run(ctx) {
+      const a = ctx.adapter({ removeCompleted: true });
+      try {
+        await a.warmUp();
+        const n = sizes.eventsJobs;
+        let cost: Sample[] = [];
+        const r = await runEvents(
+          a,
+          n,
+          EVENTS_IN_FLIGHT,
+          STEADY_CONCURRENCY,
+          async (fn) => {
+            cost = await measure(ctx, 'events', n, fn);
+          },
+        );
+        const missing = r.roundTrip.filter((x) => !Number.isFinite(x)).length;
+        if (missing > 0) throw new Error(`${missing} round trips missing`);
+        return [
+          cost[0]!,
+          {
+            scenario: 'events:roundtrip_p50',
+            unit: 'ms',
+            value: percentile(r.roundTrip, 50),
+          },
+          {
+            scenario: 'events:roundtrip_p99',
+            unit: 'ms',
+            value: percentile(r.roundTrip, 99),
+          },
+          ...cost.slice(1),
+        ];
+      } finally {
+        await a.close();
+      }
     },
   },
 ];
@@ -421,6 +611,7 @@ async function main(): Promise<number> {
   }
 
   const started = Date.now();
+  const loadBefore = os.loadavg()[0]!;
   const redis = await startRedis();
   const samples = new Map<string, { unit: string; values: number[] }>();
   const failures: Failure[] = [];
@@ -510,7 +701,15 @@ async function main(): Promise<number> {
     await redis.stop();
   }
 
-  await report(samples, failures, leaks, redis.version, started);
+  await report(
+    samples,
+    failures,
+    leaks,
+    redis.version,
+    started,
+    loadBefore,
+    chosen.map((s) => s.id),
+  );
   // Peers failing is reported; jobwire failing fails the run.
   return failures.some((f) => f.system === 'jobwire') ? 1 : 0;
 }
@@ -534,7 +733,10 @@ async function report(
   leaks: string[],
   redisVersion: string,
   started: number,
+  loadBefore: number,
+  chosenIds: string[],
 ): Promise<void> {
+  const subset = chosenIds.length < scenarios.length;
   const versions: Record<SystemName, string> = {
     jobwire: jobwireVersion,
     bullmq: bullmqVersion,
@@ -560,11 +762,15 @@ async function report(
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     node: process.version,
     redis: redisVersion,
+    // 1-minute load averages: the machine may be shared.
+    loadBefore: loadBefore.toFixed(2),
+    loadAfter: os.loadavg()[0]!.toFixed(2),
   };
   const doc = {
     machine,
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
+    scenarios: subset ? chosenIds : 'all',
     runsPerSystem: runs,
     sizes: { ...sizes, payloadBytes: PAYLOAD_BYTES },
     rows,
@@ -597,6 +803,11 @@ async function report(
       const unit = (jw ?? bull ?? bee)!.unit;
       // A ratio of script calls per job says nothing (Bee-Queue runs ~none).
       const noRatio = scenario.endsWith(':lua');
+      const [target, met] = targetCells(scenario, {
+        jobwire: jw?.median,
+        bullmq: bull?.median,
+        beequeue: bee?.median,
+      });
       body.push([
         scenario,
         unit,
@@ -605,6 +816,8 @@ async function report(
         cell(bee),
         noRatio ? '–' : ratio(jw, bull),
         noRatio ? '–' : ratio(jw, bee),
+        target,
+        met,
       ]);
     }
     return markdownTable(
@@ -616,18 +829,22 @@ async function report(
         `Bee-Queue ${versions.beequeue}`,
         'jobwire/BullMQ',
         'jobwire/Bee-Queue',
+        'target (#15)',
+        'met',
       ],
       body,
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l'],
     );
   };
-  const isCost = (s: string) => /:(node_cpu|redis_cpu|commands|lua)$/.test(s);
+  const isCost = (s: string) =>
+    /:(node_cpu|redis_cpu|redis_cmd_us|commands|redis_calls|lua)$/.test(s);
   const main = table((s) => !isCost(s));
   const cost = table(isCost);
   const header =
     `${machine.cores} cores (${machine.cpuModel}), Node ${machine.node}, ` +
     `Redis ${machine.redis}, persistence off; ${doc.mode} mode, ` +
-    `median of ${runs} run(s)${runs > 1 ? ' (min–max)' : ''}; ${doc.date}`;
+    `median of ${runs} run(s)${runs > 1 ? ' (min–max)' : ''}; ${doc.date}; ` +
+    `load average ${machine.loadBefore} before, ${machine.loadAfter} after`;
   const text = [
     header,
     '',
@@ -635,7 +852,7 @@ async function report(
     '',
     main,
     '',
-    'Cost per job over each measured phase (Node CPU of this process; Redis CPU and commands from INFO, commands run inside Lua included):',
+    'Cost per job over each measured phase (Node CPU of this process; Redis CPU from INFO cpu; commands from INFO commandstats, those run inside Lua included; jobwire only: redis_cmd_us is the commandstats time of its scripts and blocking reads, redis_calls the commands its scripts ran):',
     '',
     cost,
   ].join('\n');
@@ -653,8 +870,10 @@ async function report(
   const style = (await resolveConfig(path.join(resultsDir, 'latest.md'))) ?? {};
   const json = await format(JSON.stringify(doc), { ...style, parser: 'json' });
   const written: string[] = [];
-  if (quick) {
-    written.push(path.join(resultsDir, 'quick.json'));
+  // A subset of scenarios must not replace the full run's results.
+  const stem = quick ? 'quick' : subset ? 'subset' : undefined;
+  if (stem !== undefined) {
+    written.push(path.join(resultsDir, `${stem}.json`));
   } else {
     written.push(
       path.join(resultsDir, 'latest.json'),
@@ -664,7 +883,7 @@ async function report(
   for (const f of written) fs.writeFileSync(f, json);
   if (!quick) {
     const md = await format(text, { ...style, parser: 'markdown' });
-    const mdFile = path.join(resultsDir, 'latest.md');
+    const mdFile = path.join(resultsDir, `${stem ?? 'latest'}.md`);
     fs.writeFileSync(mdFile, md);
     written.push(mdFile);
   }

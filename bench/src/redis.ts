@@ -13,6 +13,8 @@ export interface RedisSnapshot {
   cpuUs: number;
   /** Calls per command (cmdstat_*), INFO itself left out. */
   calls: Map<string, number>;
+  /** Microseconds spent per command (cmdstat_* usec), INFO left out. */
+  usec: Map<string, number>;
   usedMemory: number;
 }
 
@@ -23,6 +25,19 @@ export interface RedisDelta {
   commands: number;
   /** EVAL/EVALSHA/FCALL calls. */
   scripts: number;
+  /**
+   * Calls of commands a script may run (`redis.call`) — all commands but
+   * the top-level-only ones (see `isTopLevelOnly`). Exact for a system that
+   * sends nothing but scripts and top-level-only commands (jobwire); not for
+   * one that sends plain commands or MULTI blocks (Bee-Queue).
+   */
+  scriptableCalls: number;
+  /**
+   * Microseconds in scripts and top-level-only commands, from commandstats:
+   * the time Redis spends executing what the clients sent, with the calls
+   * inside scripts counted once (in their script). Same caveat.
+   */
+  topLevelUsec: number;
   usedMemory: number;
   /** Calls per command, only those that changed. */
   byCommand: Map<string, number>;
@@ -36,6 +51,49 @@ const SCRIPT_COMMANDS = new Set([
   'fcall',
   'fcall_ro',
 ]);
+/**
+ * Commands a script cannot run or that clients send to block on, so their
+ * calls in commandstats are top-level ones.
+ */
+const TOP_LEVEL_ONLY = new Set([
+  ...SCRIPT_COMMANDS,
+  'multi',
+  'exec',
+  'discard',
+  'watch',
+  'unwatch',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+  'hello',
+  'auth',
+  'quit',
+  'select',
+  'ping',
+  'wait',
+  'blpop',
+  'brpop',
+  'brpoplpush',
+  'blmove',
+  'blmpop',
+  'bzpopmin',
+  'bzpopmax',
+  'bzmpop',
+  'xread',
+  'xreadgroup',
+]);
+const TOP_LEVEL_PREFIXES = ['client|', 'config|', 'script|', 'command'];
+
+/** Whether `cmd` (as commandstats names it) only ever runs top-level. */
+export function isTopLevelOnly(cmd: string): boolean {
+  return (
+    TOP_LEVEL_ONLY.has(cmd) || TOP_LEVEL_PREFIXES.some((p) => cmd.startsWith(p))
+  );
+}
+
 /** Commands the harness itself sends between snapshots. */
 const HARNESS_COMMANDS = new Set(['info']);
 
@@ -89,17 +147,26 @@ export function parseInfo(text: string): Map<string, string> {
 export function diff(a: RedisSnapshot, b: RedisSnapshot): RedisDelta {
   let commands = 0;
   let scripts = 0;
+  let scriptableCalls = 0;
+  let topLevelUsec = 0;
   const byCommand = new Map<string, number>();
   for (const [cmd, calls] of b.calls) {
     const d = calls - (a.calls.get(cmd) ?? 0);
     if (d > 0) byCommand.set(cmd, d);
     commands += d;
     if (SCRIPT_COMMANDS.has(cmd)) scripts += d;
+    if (isTopLevelOnly(cmd)) {
+      topLevelUsec += (b.usec.get(cmd) ?? 0) - (a.usec.get(cmd) ?? 0);
+    } else {
+      scriptableCalls += d;
+    }
   }
   return {
     cpuUs: b.cpuUs - a.cpuUs,
     commands,
     scripts,
+    scriptableCalls,
+    topLevelUsec,
     usedMemory: b.usedMemory - a.usedMemory,
     byCommand,
   };
@@ -128,11 +195,13 @@ export async function startRedis(): Promise<PrivateRedis> {
       (await admin.call('INFO', 'cpu', 'memory', 'commandstats')) as string,
     );
     const calls = new Map<string, number>();
+    const usec = new Map<string, number>();
     for (const [k, v] of info) {
       if (!k.startsWith('cmdstat_')) continue;
       const cmd = k.slice('cmdstat_'.length);
       if (HARNESS_COMMANDS.has(cmd)) continue;
       calls.set(cmd, Number(/calls=(\d+)/.exec(v)?.[1] ?? 0));
+      usec.set(cmd, Number(/usec=(\d+)/.exec(v)?.[1] ?? 0));
     }
     const cpu =
       Number(info.get('used_cpu_sys') ?? 0) +
@@ -140,6 +209,7 @@ export async function startRedis(): Promise<PrivateRedis> {
     return {
       cpuUs: cpu * 1e6,
       calls,
+      usec,
       usedMemory: Number(info.get('used_memory') ?? 0),
     };
   };

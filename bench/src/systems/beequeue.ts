@@ -1,7 +1,9 @@
 /**
  * Bee-Queue with its defaults (events, stored jobs, stall checks).
  * Processing scenarios set `removeOnSuccess: true`. Completion as the
- * producer sees it is the job object's `succeeded` event (pub/sub).
+ * producer sees it is the job object's `succeeded` event (pub/sub). Bee-Queue
+ * jobs have no name: with `types` > 1 (`types50`) the type travels in the
+ * payload's `type` field and the one `process` handler reads it.
  */
 import BeeQueue from 'bee-queue';
 import {
@@ -9,12 +11,13 @@ import {
   deferred,
   packageVersion,
   paced,
-  payload,
+  payloadMaker,
   pool,
   type AdapterOptions,
   type LatencyResult,
   type Payload,
   type PreparedWorker,
+  type RunningWorker,
   type SystemAdapter,
 } from './types.ts';
 
@@ -41,7 +44,14 @@ export function createBeeQueue(o: AdapterOptions): SystemAdapter {
     open.delete(q);
     await q.close(CLOSE_TIMEOUT_MS);
   };
+  // Before any connection opens: a throw here must leave nothing behind.
+  const payload = payloadMaker(o.payloadBytes, o.types);
   const producer = newQueue();
+  const typesSeen = new Set<string>();
+  /** The handler's work: note the job's type, as a dispatch would read it. */
+  const dispatch = (data: Payload): void => {
+    if (data.type !== undefined) typesSeen.add(data.type);
+  };
 
   const bulk = async (a: number, b: number): Promise<void> => {
     const jobs = [];
@@ -89,7 +99,9 @@ export function createBeeQueue(o: AdapterOptions): SystemAdapter {
       await w.ready();
       return {
         start: () => {
-          w.process(concurrency, async () => {});
+          w.process(concurrency, async (job) => {
+            dispatch(job.data);
+          });
         },
         finished: done.promise,
         close: () => closeQueue(w),
@@ -130,6 +142,30 @@ export function createBeeQueue(o: AdapterOptions): SystemAdapter {
         await closeQueue(w);
       }
       return { pickup, completion };
+    },
+
+    async consume(concurrency, onStart): Promise<RunningWorker> {
+      const w = newQueue();
+      await w.ready();
+      w.process(concurrency, async (job) => {
+        dispatch(job.data);
+        onStart(Number(job.data.ref));
+      });
+      return { close: () => closeQueue(w) };
+    },
+
+    async enqueueOne(i) {
+      await producer.createJob(payload(i)).save();
+    },
+
+    async roundTrip(i) {
+      await producer.ready();
+      const done = deferred();
+      const job = producer.createJob(payload(i));
+      job.on('succeeded', () => done.resolve());
+      job.on('failed', (err) => done.reject(err));
+      await job.save();
+      await done.promise;
     },
 
     async close() {

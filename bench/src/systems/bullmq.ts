@@ -2,7 +2,11 @@
  * BullMQ with its defaults. Processing scenarios add jobs with
  * `removeOnComplete: true` (the queue's `defaultJobOptions`). Completion as
  * the producer sees it comes from a `QueueEvents` reader (what
- * `job.waitUntilFinished` listens to).
+ * `job.waitUntilFinished` listens to). With `types` > 1 (`types50`), the
+ * types are job names in the one queue and one worker processes them all.
+ * `roundTrip` (the `events` scenario) keeps the last 1,000 completed jobs
+ * instead (`removeOnComplete: 1000`): `waitUntilFinished` checks the job's
+ * state after subscribing and rejects a job already removed.
  */
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import {
@@ -10,12 +14,14 @@ import {
   deferred,
   packageVersion,
   paced,
-  payload,
+  payloadMaker,
   pool,
+  typeName,
   type AdapterOptions,
   type LatencyResult,
   type Payload,
   type PreparedWorker,
+  type RunningWorker,
   type SystemAdapter,
 } from './types.ts';
 
@@ -27,6 +33,9 @@ const QUEUE = 'bench';
 
 export function createBullmq(o: AdapterOptions): SystemAdapter {
   const connection = { host: o.host, port: o.port };
+  const types = o.types ?? 1;
+  const payload = payloadMaker(o.payloadBytes);
+  const name = (i: number) => (types <= 1 ? QUEUE : typeName(i, types));
   const queue = new Queue<Payload, number>(QUEUE, {
     connection,
     ...(o.removeCompleted
@@ -57,6 +66,27 @@ export function createBullmq(o: AdapterOptions): SystemAdapter {
     return { w, close };
   };
 
+  // One QueueEvents reader for every roundTrip, opened on first use.
+  let shared: Promise<QueueEvents> | undefined;
+  const roundTripEvents = (): Promise<QueueEvents> =>
+    (shared ??= (async () => {
+      const events = new QueueEvents(QUEUE, { connection });
+      events.on('error', (err) =>
+        console.error(`[bullmq events] ${err.message}`),
+      );
+      // Each waiting job listens on the queue's 'closing' and on the reader.
+      events.setMaxListeners(0);
+      queue.setMaxListeners(0);
+      const closeShared = async () => {
+        closers.delete(closeShared);
+        shared = undefined;
+        await events.close();
+      };
+      closers.add(closeShared);
+      await events.waitUntilReady();
+      return events;
+    })());
+
   const run = (w: Worker<Payload, number>) => {
     w.run().catch((err: unknown) =>
       console.error(`[bullmq worker] ${String(err)}`),
@@ -65,7 +95,7 @@ export function createBullmq(o: AdapterOptions): SystemAdapter {
 
   const bulk = (a: number, b: number) => {
     const jobs = [];
-    for (let i = a; i < b; i++) jobs.push({ name: QUEUE, data: payload(i) });
+    for (let i = a; i < b; i++) jobs.push({ name: name(i), data: payload(i) });
     return queue.addBulk(jobs);
   };
 
@@ -75,15 +105,15 @@ export function createBullmq(o: AdapterOptions): SystemAdapter {
 
     async warmUp() {
       await queue.waitUntilReady();
-      await queue.add(QUEUE, payload(0));
+      await queue.add(name(0), payload(0));
     },
 
     async enqueueSeq(n) {
-      for (let i = 0; i < n; i++) await queue.add(QUEUE, payload(i));
+      for (let i = 0; i < n; i++) await queue.add(name(i), payload(i));
     },
 
     async enqueueConcurrent(n, inFlight) {
-      await pool(n, inFlight, (i) => queue.add(QUEUE, payload(i)));
+      await pool(n, inFlight, (i) => queue.add(name(i), payload(i)));
     },
 
     async enqueueBulk(n, chunk) {
@@ -138,12 +168,12 @@ export function createBullmq(o: AdapterOptions): SystemAdapter {
       try {
         await Promise.all([events.waitUntilReady(), w.waitUntilReady()]);
         run(w);
-        await queue.add(QUEUE, payload(99_999_999));
+        await queue.add(name(0), payload(99_999_999));
         await warm.promise;
         const pending: Promise<unknown>[] = [];
         await paced(n, ratePerSec, (i) => {
           sentAt[i] = performance.now();
-          pending.push(queue.add(QUEUE, payload(i)));
+          pending.push(queue.add(name(i), payload(i)));
         });
         await Promise.all(pending);
         await all.promise;
@@ -152,6 +182,27 @@ export function createBullmq(o: AdapterOptions): SystemAdapter {
         await closeEvents();
       }
       return { pickup, completion };
+    },
+
+    async consume(concurrency, onStart): Promise<RunningWorker> {
+      const { w, close } = newWorker(concurrency, (data) =>
+        onStart(Number(data.ref)),
+      );
+      await w.waitUntilReady();
+      run(w);
+      return { close };
+    },
+
+    async enqueueOne(i) {
+      await queue.add(name(i), payload(i));
+    },
+
+    async roundTrip(i) {
+      const events = await roundTripEvents();
+      const job = await queue.add(name(i), payload(i), {
+        removeOnComplete: 1000,
+      });
+      await job.waitUntilFinished(events);
     },
 
     async close() {

@@ -2,6 +2,8 @@
  * jobwire with its defaults: validation on both sides, leases, events,
  * bounded retention. Processing scenarios set `retention: { completed: false }`
  * on the job type; the validation scenario's "off" side uses `z.any()`.
+ * With `types` > 1 (`types50`), that many job types share the one queue and
+ * one worker has a handler for each.
  */
 import { z } from 'zod';
 import {
@@ -9,6 +11,8 @@ import {
   createWorker,
   defineJobs,
   job,
+  type HandlerMap,
+  type JobMap,
   type Queue,
   type Worker,
 } from '@jobwire/core';
@@ -17,12 +21,14 @@ import {
   deferred,
   packageVersion,
   paced,
-  payload,
+  payloadMaker,
   pool,
+  typeName,
   type AdapterOptions,
   type LatencyResult,
   type Payload,
   type PreparedWorker,
+  type RunningWorker,
   type SystemAdapter,
 } from './types.ts';
 
@@ -31,48 +37,59 @@ export const jobwireVersion = packageVersion(
 );
 
 /** The payload contract: what a real producer would declare. */
-const payloadSchema = z.object({
-  ref: z.string().length(8),
-  userId: z.string().min(1).max(64),
-  email: z.email(),
-  subject: z.string().min(1).max(200),
-  locale: z.string().min(2).max(10),
-  tags: z.array(z.string().max(32)).max(20),
-  amount: z.number().nonnegative(),
-  body: z.string().max(10_000),
-});
-
-function registry(o: AdapterOptions) {
-  return defineJobs({
-    bench: job({
-      queue: 'bench',
-      payload: o.validate === false ? z.any() : payloadSchema,
-      ...(o.removeCompleted ? { retention: { completed: false } } : {}),
-    }),
+function payloadSchema(bodyMax: number) {
+  return z.object({
+    ref: z.string().length(8),
+    userId: z.string().min(1).max(64),
+    email: z.email(),
+    subject: z.string().min(1).max(200),
+    locale: z.string().min(2).max(10),
+    tags: z.array(z.string().max(32)).max(20),
+    amount: z.number().nonnegative(),
+    body: z.string().max(bodyMax),
   });
 }
 
-type Jobs = ReturnType<typeof registry>['jobs'];
+function registry(o: AdapterOptions) {
+  const types = o.types ?? 1;
+  const schema = payloadSchema(Math.max(10_000, o.payloadBytes ?? 0));
+  const jobs: JobMap = {};
+  for (let t = 0; t < types; t++) {
+    jobs[typeName(t, types)] = job({
+      queue: 'bench',
+      payload: o.validate === false ? z.any() : schema,
+      ...(o.removeCompleted ? { retention: { completed: false } } : {}),
+    });
+  }
+  return defineJobs(jobs);
+}
+
+type Jobs = JobMap;
 
 export function createJobwire(o: AdapterOptions): SystemAdapter {
   const jobs = registry(o);
+  const types = o.types ?? 1;
+  const payload = payloadMaker(o.payloadBytes);
   const connection = { host: o.host, port: o.port };
   const queue: Queue<Jobs> = createQueue(jobs, { connection });
   const workers = new Set<Worker<Jobs>>();
+  const enqueue = (i: number) => queue.enqueue(typeName(i, types), payload(i));
 
   const newWorker = (
     concurrency: number,
     onStart: (data: Payload) => void,
   ): Worker<Jobs> => {
-    const w = createWorker(
-      jobs,
-      {
-        bench: (j) => {
-          onStart(j.data as Payload);
-        },
-      },
-      { connection, concurrency, autorun: false },
-    );
+    const handlers: HandlerMap<Jobs> = {};
+    for (const name of jobs.names) {
+      handlers[name] = (j) => {
+        onStart(j.data as Payload);
+      };
+    }
+    const w = createWorker(jobs, handlers, {
+      connection,
+      concurrency,
+      autorun: false,
+    });
     w.on('error', (err) => console.error(`[jobwire worker] ${err.message}`));
     workers.add(w);
     return w;
@@ -96,22 +113,22 @@ export function createJobwire(o: AdapterOptions): SystemAdapter {
     version: jobwireVersion,
 
     async warmUp() {
-      await queue.enqueue('bench', payload(0));
+      await enqueue(0);
     },
 
     async enqueueSeq(n) {
-      for (let i = 0; i < n; i++) await queue.enqueue('bench', payload(i));
+      for (let i = 0; i < n; i++) await enqueue(i);
     },
 
     async enqueueConcurrent(n, inFlight) {
-      await pool(n, inFlight, (i) => queue.enqueue('bench', payload(i)));
+      await pool(n, inFlight, enqueue);
     },
 
     async enqueueBulk(n, chunk) {
       for (const [a, b] of chunks(n, chunk)) {
         const items = [];
         for (let i = a; i < b; i++)
-          items.push({ name: 'bench' as const, payload: payload(i) });
+          items.push({ name: typeName(i, types), payload: payload(i) });
         await queue.enqueueBulk(items);
       }
     },
@@ -123,7 +140,7 @@ export function createJobwire(o: AdapterOptions): SystemAdapter {
         const [a, b] = all[k]!;
         const items = [];
         for (let i = a; i < b; i++)
-          items.push({ name: 'bench' as const, payload: payload(i) });
+          items.push({ name: typeName(i, types), payload: payload(i) });
         await queue.enqueueBulk(items);
       });
     },
@@ -155,14 +172,13 @@ export function createJobwire(o: AdapterOptions): SystemAdapter {
       w.run();
       try {
         // Warm-up: the result follower and the worker's first fetch.
-        const warm = await queue.enqueue('bench', payload(99_999_999));
+        const warm = await enqueue(99_999_999);
         await warm.finished({ timeoutMs: 10_000 });
         const pending: Promise<void>[] = [];
         await paced(n, ratePerSec, (i) => {
           sentAt[i] = performance.now();
           pending.push(
-            queue
-              .enqueue('bench', payload(i))
+            enqueue(i)
               .then((h) => h.finished())
               .then(() => {
                 completion[i] = performance.now() - sentAt[i]!;
@@ -174,6 +190,21 @@ export function createJobwire(o: AdapterOptions): SystemAdapter {
         await closeWorker(w);
       }
       return { pickup, completion };
+    },
+
+    async consume(concurrency, onStart): Promise<RunningWorker> {
+      const w = newWorker(concurrency, (data) => onStart(Number(data.ref)));
+      await ready(w);
+      w.run();
+      return { close: () => closeWorker(w) };
+    },
+
+    async enqueueOne(i) {
+      await enqueue(i);
+    },
+
+    async roundTrip(i) {
+      await (await enqueue(i)).finished();
     },
 
     async close() {

@@ -16,6 +16,20 @@ export interface AdapterOptions {
   removeCompleted: boolean;
   /** jobwire only: false swaps the payload schema for `z.any()`. */
   validate?: boolean;
+  /**
+   * Job types in the one queue (default 1). Job `i` is of type `i % types`
+   * (see {@link typeName}): jobwire declares that many job types, BullMQ
+   * uses them as job names, Bee-Queue (which has no job names) carries the
+   * type in the payload's `type` field.
+   */
+  types?: number;
+  /** Payload size as JSON (default {@link PAYLOAD_BYTES}). */
+  payloadBytes?: number;
+}
+
+/** A running worker that reports each handler start. */
+export interface RunningWorker {
+  close(): Promise<void>;
 }
 
 /** A worker that is connected but not yet consuming. */
@@ -55,12 +69,30 @@ export interface SystemAdapter {
     ratePerSec: number,
     concurrency: number,
   ): Promise<LatencyResult>;
+  /**
+   * Starts a worker of `concurrency` that calls `onStart(i)` as job `i`'s
+   * handler starts (`i` is the payload's `ref`); resolves once it consumes.
+   */
+  consume(
+    concurrency: number,
+    onStart: (i: number) => void,
+  ): Promise<RunningWorker>;
+  /** Enqueues job `i`; resolves when the system acknowledged it. */
+  enqueueOne(i: number): Promise<void>;
+  /**
+   * Enqueues job `i` and resolves when the producer learns it completed,
+   * through each system's own API: jobwire's `finished()`, BullMQ's
+   * `job.waitUntilFinished(queueEvents)`, Bee-Queue's `succeeded` event.
+   */
+  roundTrip(i: number): Promise<void>;
   /** Closes every connection the adapter opened. */
   close(): Promise<void>;
 }
 
-/** The benchmark payload: 208 bytes as JSON. */
+/** The benchmark payload: 208 bytes as JSON unless sized otherwise. */
 export interface Payload {
+  /** Bee-Queue only, with several job types: the type's name. */
+  type?: string;
   ref: string;
   userId: string;
   email: string;
@@ -73,6 +105,9 @@ export interface Payload {
 
 export const PAYLOAD_BYTES = 208;
 
+/** The `payload_10k` scenario's payload size: 10 KB as JSON. */
+export const PAYLOAD_10K_BYTES = 10_240;
+
 const base: Omit<Payload, 'ref' | 'body'> = {
   userId: 'usr_7f3a9c2e41b8',
   email: 'ada.lovelace@example.com',
@@ -82,23 +117,41 @@ const base: Omit<Payload, 'ref' | 'body'> = {
   amount: 1234.5,
 };
 
-const bodyLength =
-  PAYLOAD_BYTES -
-  Buffer.byteLength(JSON.stringify({ ref: '00000000', ...base, body: '' }));
-if (bodyLength < 0) throw new Error('payload base is over 208 bytes');
-const body = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '
-  .repeat(4)
-  .slice(0, bodyLength);
+const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. ';
 
-/** A fresh payload object for job `i` (its `ref` is `i`, zero-padded). */
-export function payload(i: number): Payload {
-  return {
+/** The job type name of job `i` when there are `types` of them. */
+export function typeName(i: number, types: number): string {
+  return types <= 1 ? 'bench' : `t${String(i % types).padStart(2, '0')}`;
+}
+
+/**
+ * A payload maker: `make(i)` is a fresh payload object for job `i` (its
+ * `ref` is `i`, zero-padded), `bytes` long as JSON. With `types` > 1 it also
+ * carries `type` (for Bee-Queue, whose jobs have no name) on top of those
+ * bytes, as the others store the job name beside the payload.
+ */
+export function payloadMaker(
+  bytes: number = PAYLOAD_BYTES,
+  types?: number,
+): (i: number) => Payload {
+  const typed = types !== undefined && types > 1;
+  const probe = { ref: '00000000', ...base, body: '' };
+  const bodyLength = bytes - Buffer.byteLength(JSON.stringify(probe));
+  if (bodyLength < 0) throw new Error(`payload base is over ${bytes} bytes`);
+  const body = filler
+    .repeat(Math.ceil(bodyLength / filler.length))
+    .slice(0, bodyLength);
+  return (i) => ({
+    ...(typed ? { type: typeName(i, types) } : {}),
     ref: String(i).padStart(8, '0'),
     ...base,
     tags: [...base.tags],
     body,
-  };
+  });
 }
+
+/** A fresh 208-byte payload object for job `i`. */
+export const payload = payloadMaker();
 
 /** Runs `fn(0..n-1)` with at most `inFlight` calls outstanding. */
 export async function pool(

@@ -17,6 +17,7 @@ export const STATES = [
   'completed',
   'failed',
   'expired',
+  'cancelled',
 ] as const satisfies readonly JobState[];
 
 /** Options every queue command takes. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { JobwireError } from '@jobwire/core';
 import {
+  addCancelCommand,
   addCleanCommand,
   addJobActionCommands,
   addPauseCommands,
@@ -9,6 +10,7 @@ import { addCodegenCommand } from './commands/codegen.ts';
 import { addInitCommand } from './commands/init.ts';
 import { addJobCommand } from './commands/job.ts';
 import { addJobsCommand } from './commands/jobs.ts';
+import { addMigrateCommand } from './commands/migrate.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { CliError } from './context.ts';
@@ -36,7 +38,9 @@ export function buildProgram(argv: string[]): {
   addJobCommand(program);
   addJobActionCommands(program);
   addCleanCommand(program);
+  addCancelCommand(program);
   addPauseCommands(program);
+  addMigrateCommand(program);
   addServeCommand(program);
 
   return { program, exitCode: () => exitCode };

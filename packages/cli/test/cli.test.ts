@@ -144,6 +144,7 @@ describe('jobwire CLI', { timeout: 300_000 }, () => {
       '1',
       '1',
       '0',
+      '0',
     ]);
     expect(human).not.toContain('renderSlideshow');
     expect(human).toContain('paused: none');
@@ -244,6 +245,84 @@ describe('jobwire CLI', { timeout: 300_000 }, () => {
       expect(await queue.isPaused('media')).toBe(false);
       ok(cli(['resume'], env));
       expect(await queue.isPaused('email')).toBe(false);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('cancels a waiting and an active job, refuses a finished one, and lists them', async () => {
+    const prefix = uniqueQueue('cli');
+    const env = { JOBWIRE_PREFIX: prefix };
+    const ids = await seed(prefix);
+    const queue = createQueue(jobs, { connection: redis.url, prefix });
+    try {
+      expect(
+        ok(cli(['cancel', ids.slides[0]!, '--reason', 'not needed'], env)),
+      ).toBe(`cancelled job ${ids.slides[0]}\n`);
+      expect(
+        await queue.getJob(ids.slides[0]!, { queue: 'media' }),
+      ).toMatchObject({ state: 'cancelled', cancelReason: 'not needed' });
+
+      const finished = cli(['cancel', ids.done, '--queue', 'email'], env);
+      expect(finished.status).toBe(1);
+      expect(finished.stderr.trim().split('\n')).toHaveLength(1);
+      expect(finished.stderr).toContain('is completed');
+
+      // An active job: its handler waits for its signal.
+      let started = false;
+      const worker = createWorker(
+        jobs,
+        {
+          renderSlideshow: (job) => {
+            started = true;
+            return new Promise((_, reject) => {
+              job.signal.addEventListener('abort', () =>
+                reject(job.signal.reason as Error),
+              );
+            });
+          },
+        },
+        { connection: redis.url, prefix, ...fastWorkerSettings },
+      );
+      try {
+        await waitFor(() => started, 30_000, 'the slideshow to start');
+        expect(
+          JSON.parse(ok(cli(['cancel', ids.slides[1]!, '--json'], env))),
+        ).toEqual({
+          ok: true,
+          action: 'cancel',
+          id: ids.slides[1],
+          outcome: 'requested',
+        });
+        await waitFor(
+          async () =>
+            (await queue.getJob(ids.slides[1]!))?.state === 'cancelled',
+          30_000,
+          'the active job to end cancelled',
+        );
+      } finally {
+        await worker.close();
+      }
+
+      const list = ok(cli(['jobs', 'cancelled', '--queue', 'media'], env));
+      expect(list).toContain(ids.slides[0]);
+      expect(list).toContain(ids.slides[1]);
+      expect(list).toContain('not needed');
+      const stats = JSON.parse(ok(cli(['stats', '--json'], env))) as {
+        cancelled: number;
+        byType: Record<string, Record<string, number>>;
+      };
+      expect(stats.cancelled).toBe(2);
+      expect(stats.byType.renderSlideshow).toMatchObject({
+        waiting: 0,
+        active: 0,
+        cancelled: 2,
+      });
+      expect(
+        JSON.parse(ok(cli(['clean', 'cancelled', '--json'], env))),
+      ).toMatchObject({
+        removed: expect.arrayContaining(ids.slides) as unknown,
+      });
     } finally {
       await queue.close();
     }

@@ -38,6 +38,10 @@ export const defaults = {
   durabilityTimeoutMs: 1000,
   /** Jobs enqueued per round trip in `enqueueBulk`. */
   bulkChunkSize: 1000,
+  /** `migrate`: jobs read per page and rewritten per atomic batch. */
+  migrateBatchSize: 500,
+  /** `migrate` dry run: jobs shown before and after. */
+  migrateSample: 3,
   /** Worker: jobs run at once, over all job types. */
   concurrency: 1,
   /** Worker: lease length; renewed every third of it while the handler runs. */

@@ -30,6 +30,7 @@ export const ErrorCode = {
   DURABILITY_TIMEOUT: 'DURABILITY_TIMEOUT',
   BULK_PARTIAL: 'BULK_PARTIAL',
   UPCAST_FAILED: 'UPCAST_FAILED',
+  CANCELLED: 'CANCELLED',
 } as const;
 
 /** @public */
@@ -169,6 +170,27 @@ export class LeaseLostError extends JobwireError {
       `lease on job ${jobId} was lost (stalled and recovered, or taken by another worker); this write was refused`,
     );
     this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The job was cancelled (`queue.cancel`, the CLI, the HTTP API or the
+ * dashboard). It is the abort reason of an active job's handler signal,
+ * and what `finished()` rejects with for a cancelled job. A cancelled job
+ * is never retried.
+ * @public
+ */
+export class CancelledError extends JobwireError {
+  constructor(
+    readonly jobId: string,
+    /** The reason given with the cancel, if any. */
+    readonly reason?: string,
+  ) {
+    super(
+      ErrorCode.CANCELLED,
+      `job ${jobId} was cancelled${reason !== undefined && reason !== '' ? `: ${reason}` : ''}`,
+    );
+    this.name = 'CancelledError';
   }
 }
 

@@ -39,6 +39,8 @@ export type {
   QueueCounts,
   StateCounts,
 } from './ops/inspect.ts';
+export type { CancelOptions } from './ops/admin.ts';
+export type { CancelOutcome } from './redis/transitions/operator.ts';
 export type {
   VersionLaneCount,
   WaitingByVersion,
@@ -61,6 +63,13 @@ export type {
   UncheckedValues,
 } from './ops/typed-read.ts';
 export type { QueueEvent, QueueEventName } from './redis/events.ts';
+export type {
+  MigrateFailure,
+  MigrateOptions,
+  MigrateReport,
+  MigrateSample,
+  VersionCounts,
+} from './ops/migrate-report.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {
@@ -77,6 +86,7 @@ export type {
   RedisConnectionSettings,
 } from './redis/connection.ts';
 export {
+  CancelledError,
   DurabilityError,
   ErrorCode,
   JobwireError,

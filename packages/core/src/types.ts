@@ -13,11 +13,20 @@
  *   `attempts` bounds them. Delivery that ends in a stall is not an attempt.
  * - stall: a delivery whose lease expired without an outcome (the worker
  *   died or froze); the job goes back to waiting, up to `maxStalls` times.
+ * - cancel: ends a waiting or delayed job at once; an active job's handler
+ *   sees its signal abort at the next lease renewal, and the job ends as
+ *   cancelled, never retried.
  */
 
 /** Where a job is. @public */
 export type JobState =
-  'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'expired';
+  | 'waiting'
+  | 'delayed'
+  | 'active'
+  | 'completed'
+  | 'failed'
+  | 'expired'
+  | 'cancelled';
 
 /** The short state letters stored in job hashes and counters. */
 export const stateLetter = {
@@ -27,6 +36,7 @@ export const stateLetter = {
   completed: 'c',
   failed: 'f',
   expired: 'x',
+  cancelled: 'k',
 } as const satisfies Record<JobState, string>;
 
 export const stateFromLetter: Record<string, JobState> = Object.fromEntries(
@@ -74,7 +84,10 @@ export type Keep = boolean | { count?: number; ageMs?: number };
 export interface Retention {
   /** @defaultValue `{ count: 1000 }` */
   completed?: Keep;
-  /** Applies to failed and expired jobs. @defaultValue `{ count: 10000 }` */
+  /**
+   * Applies to failed, expired and cancelled jobs.
+   * @defaultValue `{ count: 10000 }`
+   */
   failed?: Keep;
 }
 

@@ -229,6 +229,7 @@ describe('version lanes (issue 14, phase 2)', () => {
       expect(await recoverStalled(raw, k, 1000, 5, 1)).toEqual({
         requeued: 1,
         failed: 0,
+        cancelled: 0,
       });
       await consistent(1);
 

@@ -46,6 +46,7 @@ const zero = {
   completed: 0,
   failed: 0,
   expired: 0,
+  cancelled: 0,
 };
 
 describe('getCounts', () => {
@@ -81,6 +82,8 @@ describe('getCounts', () => {
       await queue.enqueue('b', { s: 'x' });
       await queue.enqueue('b', { s: 'y' });
       await queue.enqueue('b', { s: 'z' });
+      const cancelled = await queue.enqueue('b', { s: 'no' });
+      expect(await cancelled.cancel()).toBe('cancelled');
       await queue.enqueue('b', { s: 'later' }, { delayMs: 60_000 });
       await c1.finished({ timeoutMs: 5000 });
       await c2.finished({ timeoutMs: 5000 });
@@ -94,9 +97,10 @@ describe('getCounts', () => {
         completed: 2,
         failed: 1,
         expired: 0,
+        cancelled: 1,
         byType: {
           a: { ...zero, delayed: 2, active: 1, completed: 2, failed: 1 },
-          b: { ...zero, waiting: 3, delayed: 1 },
+          b: { ...zero, waiting: 3, delayed: 1, cancelled: 1 },
         },
       };
       expect(await queue.getCounts()).toEqual(expected);

@@ -356,6 +356,106 @@ describe('HTTP API', () => {
     });
   });
 
+  it('POST /jobs/:id/cancel: waiting at once, active by request, finished 409', async () => {
+    await withServer(async (s, queue) => {
+      const create = async (n: number, options?: object): Promise<string> => {
+        const r = await post(`${s.url}/jobs`, {
+          name: 'flaky',
+          payload: { n },
+          ...(options ? { options } : {}),
+        });
+        return ((await r.json()) as { id: string }).id;
+      };
+      const info = async (id: string) =>
+        (await (
+          await fetch(`${s.url}/jobs/${id}`, { headers: auth })
+        ).json()) as {
+          state: string;
+          cancelReason?: string;
+        };
+      const waiting = await create(1, { delayMs: 60_000 });
+      const cancel = (id: string, init: RequestInit = {}) =>
+        fetch(`${s.url}/jobs/${id}/cancel`, { method: 'POST', ...init });
+
+      // Auth and CSRF as for every mutation: a token, and JSON bodies only.
+      expect((await cancel(waiting)).status).toBe(401);
+      const form = await cancel(waiting, {
+        headers: {
+          ...auth,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'reason=x',
+      });
+      expect(form.status).toBe(415);
+      const extra = await cancel(waiting, {
+        headers: jsonHeaders,
+        body: JSON.stringify({ reason: 'x', force: true }),
+      });
+      expect(extra.status).toBe(400);
+      expect((await info(waiting)).state).toBe('delayed');
+
+      const ok = await cancel(waiting, {
+        headers: jsonHeaders,
+        body: JSON.stringify({ reason: 'duplicate order' }),
+      });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ id: waiting, outcome: 'cancelled' });
+      expect(await info(waiting)).toMatchObject({
+        state: 'cancelled',
+        cancelReason: 'duplicate order',
+      });
+      const again = await cancel(waiting, { headers: auth });
+      expect(again.status).toBe(409);
+      expect(((await again.json()) as ErrorJson).error.code).toBe(
+        'JOB_NOT_IN_STATE',
+      );
+      expect((await cancel('no-such-job', { headers: auth })).status).toBe(404);
+
+      const active = await create(2);
+      let started = false;
+      const worker = createWorker(
+        registryFor(queue),
+        {
+          sendEmail: () => ({ messageId: 'x' }),
+          flaky: (j) => {
+            started = true;
+            return new Promise<undefined>((_, reject) => {
+              j.signal.addEventListener('abort', () =>
+                reject(j.signal.reason as Error),
+              );
+            });
+          },
+        },
+        { connection: redis.url, logger: quiet, ...fastWorkerSettings },
+      );
+      try {
+        await waitFor(() => started, 10_000, 'the job to start');
+        const requested = await cancel(active, { headers: auth });
+        expect(await requested.json()).toEqual({
+          id: active,
+          outcome: 'requested',
+        });
+        await waitFor(
+          async () => (await info(active)).state === 'cancelled',
+          10_000,
+          'the active job to end cancelled',
+        );
+      } finally {
+        await worker.close();
+      }
+      const stats = await fetch(`${s.url}/stats`, { headers: auth });
+      expect(await stats.json()).toMatchObject({
+        cancelled: 2,
+        byType: { flaky: { cancelled: 2, active: 0 } },
+      });
+      const list = await fetch(`${s.url}/jobs?state=cancelled`, {
+        headers: auth,
+      });
+      const { jobs } = (await list.json()) as { jobs: { id: string }[] };
+      expect(jobs.map((j) => j.id).sort()).toEqual([waiting, active].sort());
+    });
+  });
+
   it('SSE stream delivers completed for a job, with the offset as id', async () => {
     await withServer(async (s, queue) => {
       const res = await post(`${s.url}/jobs`, {

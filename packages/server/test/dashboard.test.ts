@@ -140,6 +140,70 @@ describe('dashboard', () => {
     });
   });
 
+  it('Cancel asks twice: a delayed job ends cancelled, an active one is aborted', async () => {
+    await withDashboard(async (d) => {
+      const { id } = await d.queue.enqueue('sendEmail', email(1), {
+        delayMs: 600_000,
+      });
+      await d.signIn();
+      await d.page.click('[data-state="delayed"]');
+      await d.page.click(`#jobs tr[data-id="${id}"]`);
+      await expect
+        .poll(() => d.text('#detail [data-role="state"]'))
+        .toBe('Delayed');
+      const cancel = '#detail button[data-action="cancel"]';
+      await d.page.click(cancel);
+      expect(await d.text(cancel)).toBe('Confirm cancel');
+      expect((await d.queue.getJob(id))?.state).toBe('delayed');
+      await d.page.click(cancel);
+      await expect
+        .poll(async () => (await d.queue.getJob(id))?.state)
+        .toBe('cancelled');
+      await expect
+        .poll(() => d.text('#detail [data-role="state"]'))
+        .toBe('Cancelled');
+      expect(await d.page.isDisabled(cancel)).toBe(true);
+      await expect.poll(() => d.text('[data-count="cancelled"]')).toBe('1');
+      await expect.poll(() => d.text('#toast')).toBe(`Cancelled job ${id}`);
+
+      // An active job: its handler waits for its signal.
+      let aborted: unknown;
+      const worker = createWorker(
+        d.queue.registry,
+        {
+          sendEmail: (j) =>
+            new Promise((_, reject) => {
+              j.signal.addEventListener('abort', () => {
+                aborted = j.signal.reason;
+                reject(j.signal.reason as Error);
+              });
+            }),
+        },
+        { connection: redis.url, logger: quiet, ...fastWorkerSettings },
+      );
+      try {
+        const active = await d.queue.enqueue('sendEmail', email(2));
+        await d.page.click('[data-state="active"]');
+        await d.page.click(`#jobs tr[data-id="${active.id}"]`);
+        await expect
+          .poll(() => d.text('#detail [data-role="state"]'))
+          .toBe('Active');
+        await d.page.click(cancel);
+        await d.page.click(cancel);
+        await expect
+          .poll(() => d.text('#toast'))
+          .toContain(`Cancel of job ${active.id} requested`);
+        await expect
+          .poll(async () => (await d.queue.getJob(active.id))?.state)
+          .toBe('cancelled');
+        expect(aborted).toMatchObject({ code: 'CANCELLED' });
+        await expect.poll(() => d.text('[data-count="cancelled"]')).toBe('2');
+      } finally {
+        await worker.close();
+      }
+    });
+  });
+
   it('pages through a state and filters by type', async () => {
     await withDashboard(async (d) => {
       await d.queue.enqueueBulk([

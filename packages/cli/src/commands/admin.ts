@@ -8,7 +8,7 @@ import {
 } from '../context.ts';
 import { json } from '../format.ts';
 
-const CLEANABLE = ['completed', 'failed', 'expired'] as const;
+const CLEANABLE = ['completed', 'failed', 'expired', 'cancelled'] as const;
 
 type Action = 'retry' | 'remove' | 'promote';
 const PAST: Record<Action, string> = {
@@ -36,6 +36,35 @@ export function addJobActionCommands(program: Command): void {
         }),
       );
   }
+}
+
+/**
+ * `jobwire cancel <id> [--reason r]`: a waiting or delayed job ends as
+ * cancelled at once; an active one's handler is aborted at its worker's
+ * next lease renewal, and the job then ends as cancelled.
+ */
+export function addCancelCommand(program: Command): void {
+  common(program.command('cancel'))
+    .description(
+      'cancel a waiting, delayed or active job (an active one ends once its handler is aborted)',
+    )
+    .argument('<id>', 'job id')
+    .option('--reason <text>', 'why: stored on the job and sent to its handler')
+    .action((id: string, opts: CommonOptions & { reason?: string }) =>
+      withQueue(opts, async (ctx) => {
+        const outcome = await ctx.queue.cancel(id, {
+          ...queueArg(ctx),
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        });
+        if (ctx.json)
+          console.log(json({ ok: true, action: 'cancel', id, outcome }));
+        else if (outcome === 'cancelled') console.log(`cancelled job ${id}`);
+        else
+          console.log(
+            `cancel of active job ${id} requested: its handler is aborted at the next lease renewal, then it ends as cancelled`,
+          );
+      }),
+    );
 }
 
 /** `jobwire clean <state>`: removes old finished jobs. */

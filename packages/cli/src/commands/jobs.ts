@@ -22,8 +22,14 @@ function detail(job: JobInfo): string {
     }
     case 'completed':
       return `finished ${time(job.finishedAt)}`;
+    case 'cancelled':
+      return short(
+        `cancelled ${time(job.finishedAt)}${job.cancelReason === undefined ? '' : `: ${job.cancelReason}`}`,
+      );
     case 'active':
-      return `started ${time(job.startedAt)}`;
+      return job.cancelRequestedAt === undefined
+        ? `started ${time(job.startedAt)}`
+        : `started ${time(job.startedAt)}, cancel requested`;
     case 'waiting':
       return '';
   }

@@ -26,6 +26,7 @@ function zeroCounts(): StateCounts {
     completed: 0,
     failed: 0,
     expired: 0,
+    cancelled: 0,
   };
 }
 

@@ -211,6 +211,22 @@ export async function readPayload(
   raw: unknown,
   subject: string,
 ): Promise<unknown> {
+  return (await upcastPayload(def, version, raw, subject)).data;
+}
+
+/**
+ * {@link readPayload}, also giving the current version's input the parse
+ * started from: the last upcaster's return value, or the stored payload
+ * when no upcaster ran. `migrate` stores that input (minus unknown keys),
+ * as a current producer would have, so defaults and transforms still run
+ * once, in the worker.
+ */
+export async function upcastPayload(
+  def: VersionedDefinition,
+  version: number,
+  raw: unknown,
+  subject: string,
+): Promise<{ input: unknown; data: unknown }> {
   let value = raw;
   let from = version;
   if (def.upcast.has(version)) {
@@ -252,5 +268,5 @@ export async function readPayload(
         : `${subject} (upcast from version ${version} to ${def.version})`,
       parsed.error.issues,
     );
-  return parsed.data;
+  return { input: value, data: parsed.data };
 }

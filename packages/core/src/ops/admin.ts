@@ -9,16 +9,35 @@ import { QueueMetaField } from '../redis/job-fields.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import {
+  cancelJob,
   cleanJobs,
   drain,
   promote,
   removeJob,
   retryJob,
   setPaused,
+  type CancelOutcome,
   type FinishedState,
 } from '../redis/transitions/operator.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueInspector } from './inspect.ts';
+import { migrateJobs } from './migrate.ts';
+import type { MigrateOptions, MigrateReport } from './migrate-report.ts';
+
+/** Longest cancel reason, in characters: it is stored on the job hash. */
+export const MAX_CANCEL_REASON = 1000;
+
+/** Options of `cancel`. @public */
+export interface CancelOptions {
+  /** The job's queue; without it, the registry's queues are searched. */
+  queue?: string;
+  /**
+   * Why, stored on the job (`cancelReason`), sent in the `cancelled`
+   * event, and given to the handler as the abort reason's `reason`. Up to
+   * 1000 characters.
+   */
+  reason?: string;
+}
 
 /** A one-job operator transition of the typed Redis layer. */
 type JobAction = (
@@ -63,6 +82,36 @@ export class QueueAdmin {
     return this.jobAction('retryJob', retryJob, id, options.queue);
   }
 
+  /**
+   * Cancels a job: a waiting or delayed one ends as cancelled at once
+   * (`'cancelled'`); an active one is marked, its handler's signal aborts
+   * with a CancelledError at its worker's next lease renewal, and it then
+   * ends as cancelled (`'requested'`). Never retried. A finished job is
+   * refused with JOB_NOT_IN_STATE.
+   */
+  async cancel(
+    id: string,
+    options: CancelOptions = {},
+  ): Promise<CancelOutcome> {
+    const reason = options.reason ?? '';
+    if (typeof reason !== 'string' || reason.length > MAX_CANCEL_REASON) {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `cancel(): reason must be a string of at most ${MAX_CANCEL_REASON} characters`,
+      );
+    }
+    const q = await this.inspector.locate(id, options.queue);
+    if (q === undefined)
+      throw errorFromScriptCode(ScriptCode.JOB_NOT_FOUND, {
+        script: 'cancel',
+        jobId: id,
+      });
+    const k = this.ctx.keys(q);
+    return this.redis(() =>
+      cancelJob(this.ctx.client, k, this.ctx.maxEvents, id, reason),
+    );
+  }
+
   /** Makes a delayed job runnable now. */
   promote(id: string, options: { queue?: string } = {}): Promise<void> {
     return this.jobAction('promote', promote, id, options.queue);
@@ -74,8 +123,8 @@ export class QueueAdmin {
   }
 
   /**
-   * Removes up to `limit` completed, failed or expired jobs that finished
-   * more than `olderThanMs` ago. Returns their ids.
+   * Removes up to `limit` completed, failed, expired or cancelled jobs
+   * that finished more than `olderThanMs` ago. Returns their ids.
    */
   async clean(
     state: FinishedState,
@@ -83,10 +132,10 @@ export class QueueAdmin {
     limit = 1000,
     options: { queue?: string } = {},
   ): Promise<string[]> {
-    if (!['completed', 'failed', 'expired'].includes(state)) {
+    if (!['completed', 'failed', 'expired', 'cancelled'].includes(state)) {
       throw new JobwireError(
         ErrorCode.INVALID_OPTION,
-        `clean(): state must be completed, failed or expired, got ${String(state)}`,
+        `clean(): state must be completed, failed, expired or cancelled, got ${String(state)}`,
       );
     }
     if (
@@ -138,6 +187,18 @@ export class QueueAdmin {
       }
     }
     return total;
+  }
+
+  /**
+   * Rewrites the waiting and delayed jobs of type `name` that older
+   * contract versions stored into its current version (ops/migrate.ts).
+   */
+  migrate(
+    name: string,
+    options: MigrateOptions,
+    maxPayloadBytes: number,
+  ): Promise<MigrateReport> {
+    return migrateJobs(this.ctx, name, options, maxPayloadBytes);
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

@@ -61,6 +61,13 @@ export interface JobInfo {
    * stored payload, unchanged.
    */
   upcastError?: SerializedError;
+  /**
+   * When a cancel of the job was requested while it was active, ms since
+   * the epoch: it ends as cancelled once its handler's run settles.
+   */
+  cancelRequestedAt?: number;
+  /** The reason given with its cancel, if any. */
+  cancelReason?: string;
 }
 
 /** Options of `getJob`. @public */
@@ -102,6 +109,7 @@ function emptyCounts(): StateCounts {
     completed: 0,
     failed: 0,
     expired: 0,
+    cancelled: 0,
   };
 }
 
@@ -379,6 +387,10 @@ function toJobInfo(
   if (dueAt !== undefined) info.dueAt = Number(dueAt);
   const progress = h[F.progress];
   if (progress !== undefined) info.progress = parseMaybe(progress);
+  const cancelAt = h[F.cancelRequested];
+  if (cancelAt !== undefined) info.cancelRequestedAt = Number(cancelAt);
+  const cancelReason = h[F.cancelReason];
+  if (cancelReason !== undefined) info.cancelReason = cancelReason;
   const result = h[F.result];
   // '' is a job without a result (no result schema, or an undefined one).
   if (result !== undefined && result !== '') info.result = parseMaybe(result);

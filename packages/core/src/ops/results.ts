@@ -1,4 +1,5 @@
 import {
+  CancelledError,
   deserializeError,
   ErrorCode,
   JobwireError,
@@ -21,7 +22,13 @@ import { JobField } from '../redis/job-fields.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 
 /** Events that end a job's wait. */
-const OUTCOMES = new Set(['completed', 'failed', 'expired', 'removed']);
+const OUTCOMES = new Set([
+  'completed',
+  'failed',
+  'expired',
+  'cancelled',
+  'removed',
+]);
 
 /** Outcomes kept in memory for waits that start after the event arrived. */
 const RECENT_OUTCOMES = 10_000;
@@ -109,7 +116,7 @@ export class ResultWaiter {
         const seen = this.recent.get(id);
         if (seen !== undefined && seen.at > enqueuedAt) {
           const e = seen.e;
-          settle(waiter, e.event, e.result, e.error, id);
+          settle(waiter, e.event, e.result, e.error, id, e.reason);
         }
         return;
       }
@@ -159,7 +166,8 @@ export class ResultWaiter {
       if (OUTCOMES.has(e.event)) this.remember(e);
       const set = this.waiters.get(e.jobId);
       if (!set) continue;
-      for (const w of [...set]) settle(w, e.event, e.result, e.error, e.jobId);
+      for (const w of [...set])
+        settle(w, e.event, e.result, e.error, e.jobId, e.reason);
     }
     // A drain names no jobs: the waiters' hashes tell which are gone.
     if (drained) this.lostTrack();
@@ -196,7 +204,7 @@ export class ResultWaiter {
     const keys = this.ctx.keys(this.queue);
     // The command connection may still be connecting when the first
     // finished() arrives: wait for it like any other call.
-    const [state, result, errors] = await withRedis(
+    const [state, result, errors, reason] = await withRedis(
       this.ctx.client,
       this.ctx.connectTimeoutMs,
       () =>
@@ -205,6 +213,7 @@ export class ResultWaiter {
           JobField.state,
           JobField.result,
           JobField.errors,
+          JobField.cancelReason,
         ),
     );
     const set = this.waiters.get(id);
@@ -224,7 +233,14 @@ export class ResultWaiter {
         return;
       }
       for (const w of [...set]) {
-        settle(w, outcome.event, outcome.result, outcome.error, id);
+        settle(
+          w,
+          outcome.event,
+          outcome.result,
+          outcome.error,
+          id,
+          outcome.reason,
+        );
       }
       return;
     }
@@ -238,7 +254,9 @@ export class ResultWaiter {
           ? 'failed'
           : state === 'x'
             ? 'expired'
-            : undefined;
+            : state === 'k'
+              ? 'cancelled'
+              : undefined;
     if (event === undefined) return;
     for (const w of [...set]) {
       settle(
@@ -247,6 +265,7 @@ export class ResultWaiter {
         result ? (JSON.parse(result) as unknown) : undefined,
         lastError,
         id,
+        reason ?? undefined,
       );
     }
   }
@@ -298,6 +317,7 @@ function settle(
   result: unknown,
   error: SerializedError | undefined,
   id: string,
+  reason?: string,
 ): void {
   switch (event) {
     case 'completed':
@@ -317,6 +337,9 @@ function settle(
           `job ${id} expired before it started`,
         ),
       );
+      return;
+    case 'cancelled':
+      w.reject(new CancelledError(id, reason === '' ? undefined : reason));
       return;
     case 'removed':
       w.reject(

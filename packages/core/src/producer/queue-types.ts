@@ -1,6 +1,7 @@
 import type { inferJobInput, JobMap } from '../contract/define.ts';
 import type { ConnectionOptions } from '../redis/connection.ts';
 import type { Durability, EnqueueOptions } from '../types.ts';
+import type { CancelOutcome } from '../redis/transitions/operator.ts';
 
 /** Options of `createQueue`. @public */
 export interface QueueOptions extends ConnectionOptions {
@@ -33,6 +34,12 @@ export interface JobHandle<TResult> {
    * Backed by Redis, so it works from any process and after restarts.
    */
   finished(options?: { timeoutMs?: number }): Promise<TResult>;
+  /**
+   * Cancels the job, as `queue.cancel(id)` does: `'cancelled'` when it
+   * was waiting or delayed, `'requested'` when it is active (its handler's
+   * signal aborts at the next lease renewal, then it ends as cancelled).
+   */
+  cancel(options?: { reason?: string }): Promise<CancelOutcome>;
 }
 
 /** One item of `enqueueBulk`. @public */

@@ -23,7 +23,9 @@ import {
 } from '../redis/queue-context.ts';
 import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
-import { QueueAdmin } from '../ops/admin.ts';
+import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
+import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
+import type { CancelOutcome } from '../redis/transitions/operator.ts';
 import {
   QueueInspector,
   type GetJobOptions,
@@ -202,6 +204,7 @@ export class Queue<TJobs extends JobMap> {
       queue,
       duplicate: sentAt === undefined,
       finished: (opts) => this.awaitResult(name, id, opts, sentAt),
+      cancel: (opts) => this.cancel(id, { ...opts, queue }),
     };
   }
 
@@ -357,6 +360,19 @@ export class Queue<TJobs extends JobMap> {
     return this.admin.retry(id, options);
   }
 
+  /**
+   * Cancels a job: a waiting or delayed one ends as cancelled at once and
+   * this resolves `'cancelled'`; an active one resolves `'requested'`: its
+   * handler's `signal` aborts with a CancelledError within one lease
+   * renewal interval (a third of the worker's `leaseMs`), and the job then
+   * ends as cancelled, whatever the handler does. A cancelled job is never
+   * retried; `finished()` rejects with a CancelledError. A finished job is
+   * refused with JOB_NOT_IN_STATE.
+   */
+  cancel(id: string, options: CancelOptions = {}): Promise<CancelOutcome> {
+    return this.admin.cancel(id, options);
+  }
+
   /** Makes a delayed job runnable now. */
   promote(id: string, options: { queue?: string } = {}): Promise<void> {
     return this.admin.promote(id, options);
@@ -368,11 +384,11 @@ export class Queue<TJobs extends JobMap> {
   }
 
   /**
-   * Removes up to `limit` completed, failed or expired jobs that finished
-   * more than `olderThanMs` ago. Returns their ids.
+   * Removes up to `limit` completed, failed, expired or cancelled jobs
+   * that finished more than `olderThanMs` ago. Returns their ids.
    */
   clean(
-    state: 'completed' | 'failed' | 'expired',
+    state: 'completed' | 'failed' | 'expired' | 'cancelled',
     olderThanMs: number,
     limit = 1000,
     options: { queue?: string } = {},
@@ -383,6 +399,24 @@ export class Queue<TJobs extends JobMap> {
   /** Removes every waiting job (and delayed ones with `delayed: true`). */
   drain(options: { queue?: string; delayed?: boolean } = {}): Promise<number> {
     return this.admin.drain(options);
+  }
+
+  /**
+   * Rewrites the queued (waiting and delayed) jobs of type `name` that older
+   * contract versions stored into its current version, in place, in atomic
+   * batches: each payload is upcast and validated as a worker would, then
+   * written with the current version, and a waiting job moves to the
+   * current version's lane keeping its place. Active jobs are never
+   * touched; a job that changes between read and write is skipped; a job
+   * whose upcast fails is reported and left as it was. With `dryRun`,
+   * nothing is written and the report holds a sample. Returns the counts
+   * per version before and after, and what was migrated, skipped and failed.
+   */
+  migrate(
+    name: keyof TJobs & string,
+    options: MigrateOptions = {},
+  ): Promise<MigrateReport> {
+    return this.admin.migrate(name, options, this.maxPayloadBytes);
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

@@ -14,8 +14,10 @@ export type QueueEventName =
   | 'retrying'
   | 'stalled'
   | 'expired'
+  | 'cancelled'
   | 'removed'
   | 'drained'
+  | 'migrated'
   | 'paused'
   | 'resumed';
 
@@ -38,14 +40,24 @@ export interface QueueEvent {
   readonly progress?: unknown;
   /** `delayed`, `retrying`: when the job becomes due, ms since the epoch. */
   readonly due?: number;
+  /** `cancelled`: the reason given with the cancel ('' = none). */
+  readonly reason?: string;
+  /** `cancelled`: the state the job was cancelled from. */
+  readonly from?: 'waiting' | 'delayed' | 'active';
   /** `stalled`: how many times the job has stalled. */
   readonly stalls?: number;
   /**
    * `drained`: how many waiting or delayed jobs one drain step removed. A
    * drain writes one such event per step (up to 1,000 jobs), not a
-   * `removed` event per job.
+   * `removed` event per job. `migrated`: how many jobs one `migrate`
+   * batch rewrote.
    */
   readonly count?: number;
+  /**
+   * `migrated` (name: the job type): the contract version one `migrate`
+   * batch rewrote `count` waiting or delayed jobs to.
+   */
+  readonly version?: number;
 }
 
 function parseJson(raw: string | undefined): unknown {
@@ -56,6 +68,13 @@ function parseJson(raw: string | undefined): unknown {
     return raw;
   }
 }
+
+/** The states a `cancelled` event's `from` letter names. */
+const CANCELLED_FROM: Record<string, 'waiting' | 'delayed' | 'active'> = {
+  w: 'waiting',
+  d: 'delayed',
+  a: 'active',
+};
 
 /** Turns a raw stream entry into a QueueEvent. */
 export function parseEvent(offset: string, fields: string[]): QueueEvent {
@@ -76,6 +95,12 @@ export function parseEvent(offset: string, fields: string[]): QueueEvent {
   if (f.due !== undefined) event.due = Number(f.due);
   if (f.sc !== undefined) event.stalls = Number(f.sc);
   if (f.count !== undefined) event.count = Number(f.count);
+  if (f.v !== undefined) event.version = Number(f.v);
+  if (f.ev === 'cancelled') {
+    event.reason = f.reason ?? '';
+    const from = CANCELLED_FROM[f.from ?? ''];
+    if (from !== undefined) event.from = from;
+  }
   return event;
 }
 

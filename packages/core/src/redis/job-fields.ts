@@ -67,6 +67,14 @@ export const JobField = {
    * wrote it than the worker knows (deferNewer).
    */
   newerVersionDeferrals: 'nv',
+  /**
+   * When a cancel of the active job was requested, ms on the Redis clock
+   * (cancel.lua): its lease renewal tells the worker to abort the handler,
+   * and whichever outcome is written next ends the job as cancelled.
+   */
+  cancelRequested: 'cr',
+  /** The reason given with a cancel, if any. */
+  cancelReason: 'cn',
 } as const;
 
 /** A job hash field's name. */

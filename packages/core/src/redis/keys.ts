@@ -26,6 +26,8 @@ export const KeySuffix = {
   failed: 'failed',
   /** zset: jobs that expired before they started, scored by expiry time */
   expired: 'expired',
+  /** zset: cancelled jobs, scored by when they ended (per type: `k:<type>`) */
+  cancelled: 'cancelled',
   /** hash: `<type>|<state>` → number of jobs */
   counts: 'counts',
   /** stream: the durable event log */
@@ -97,6 +99,7 @@ export interface QueueKeys {
   readonly completed: string;
   readonly failed: string;
   readonly expired: string;
+  readonly cancelled: string;
   readonly counts: string;
   readonly events: string;
   readonly meta: string;
@@ -128,6 +131,8 @@ export interface QueueKeys {
   failedOfType(type: string): string;
   /** zset of the expired jobs of one type: its failed-job rule trims it. */
   expiredOfType(type: string): string;
+  /** zset of the cancelled jobs of one type: its failed-job rule trims it. */
+  cancelledOfType(type: string): string;
   /** string: a job's payload JSON (older jobs keep it in the hash as `d`). */
   payload(id: string): string;
 }
@@ -145,6 +150,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     completed: k(KeySuffix.completed),
     failed: k(KeySuffix.failed),
     expired: k(KeySuffix.expired),
+    cancelled: k(KeySuffix.cancelled),
     counts: k(KeySuffix.counts),
     events: k(KeySuffix.events),
     meta: k(KeySuffix.meta),
@@ -166,6 +172,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     completedOfType: (type) => k(`c:${type}`),
     failedOfType: (type) => k(`f:${type}`),
     expiredOfType: (type) => k(`x:${type}`),
+    cancelledOfType: (type) => k(`k:${type}`),
     payload: (id) => k(`p:${id}`),
   };
 }

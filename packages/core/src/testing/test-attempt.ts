@@ -34,6 +34,7 @@ export interface Rec {
   state: TestJobState;
   result?: unknown;
   error?: SerializedError;
+  cancelReason?: string;
   errors: SerializedError[];
   attemptsMade: number;
   progress: unknown[];
@@ -50,6 +51,10 @@ export interface Entry {
   stored: string;
   /** The stored result JSON ('' when the job type declares no result). */
   storedResult?: string;
+  /** The running attempt's abort, which a cancel fires. */
+  abort?: JobAbort;
+  /** Set by a cancel of the active job: the run ends it as cancelled. */
+  cancelRequested?: boolean;
   /** Resolves (never rejects) once the job ran or was cleared. */
   settled: Promise<void>;
   settle: () => void;
@@ -63,6 +68,7 @@ export async function runAttempt(
 ): Promise<string> {
   const { job, def } = entry;
   const abort = new JobAbort();
+  entry.abort = abort;
   const data = await parsed(
     def.payload,
     JSON.parse(entry.stored),

@@ -7,6 +7,7 @@ import {
   type inferJobResult,
 } from '../contract/define.ts';
 import {
+  CancelledError,
   deserializeError,
   ErrorCode,
   JobwireError,
@@ -19,6 +20,7 @@ import { FINAL_CODES } from '../worker/run-handler.ts';
 import type { Producer } from '../producer/queue.ts';
 import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
 import type { EnqueueOptions } from '../types.ts';
+import type { CancelOutcome } from '../redis/transitions/operator.ts';
 import {
   parsed,
   runAttempt,
@@ -194,7 +196,59 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
       queue: entry.job.queue,
       duplicate,
       finished: (opts) => this.finished(entry, opts?.timeoutMs),
+      cancel: (opts) => this.cancelEntry(entry, opts?.reason),
     };
+  }
+
+  /**
+   * As `Queue.cancel`: a waiting or delayed job ends as cancelled at once;
+   * an active one's signal aborts with a CancelledError now (there is no
+   * lease renewal to wait for) and it ends as cancelled when its attempt
+   * settles. A finished job is refused with JOB_NOT_IN_STATE.
+   */
+  cancel(
+    id: string,
+    options: { queue?: string; reason?: string } = {},
+  ): Promise<CancelOutcome> {
+    const entry = this.entries.find(
+      (e) =>
+        e.job.id === id &&
+        (options.queue === undefined || e.job.queue === options.queue),
+    );
+    if (entry === undefined) {
+      return Promise.reject(
+        new JobwireError(
+          ErrorCode.JOB_NOT_FOUND,
+          `cancel: job ${id} does not exist`,
+        ),
+      );
+    }
+    return this.cancelEntry(entry, options.reason);
+  }
+
+  private async cancelEntry(
+    entry: Entry,
+    reason: string | undefined,
+  ): Promise<CancelOutcome> {
+    const { job } = entry;
+    if (job.state === 'active') {
+      if (reason !== undefined && reason !== '') job.cancelReason = reason;
+      if (entry.cancelRequested !== true) {
+        entry.cancelRequested = true;
+        entry.abort?.abort(new CancelledError(job.id, reason));
+      }
+      return 'requested';
+    }
+    if (job.state !== 'waiting' && job.state !== 'delayed') {
+      throw new JobwireError(
+        ErrorCode.JOB_NOT_IN_STATE,
+        `cancel: job ${job.id} is ${job.state}; only waiting, delayed or active jobs can be cancelled`,
+      );
+    }
+    if (reason !== undefined && reason !== '') job.cancelReason = reason;
+    job.state = 'cancelled';
+    entry.settle();
+    return 'cancelled';
   }
 
   /** Settles like `Queue.waitForResult`, from the in-memory record. */
@@ -221,6 +275,8 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     }
     // Round trip through the recorded form: the same class as from Redis.
     if (job.state === 'failed') throw deserializeError(job.error!);
+    if (job.state === 'cancelled')
+      throw new CancelledError(job.id, job.cancelReason);
     return this.parseResult(entry);
   }
 
@@ -241,7 +297,13 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     for (;;) {
       const attempt = job.attemptsMade + 1;
       try {
-        entry.storedResult = await runAttempt(entry, handler, attempt);
+        const stored = await runAttempt(entry, handler, attempt);
+        // As in Redis: a cancel requested before the outcome wins over it.
+        if (entry.cancelRequested === true) {
+          job.state = 'cancelled';
+          break;
+        }
+        entry.storedResult = stored;
         job.attemptsMade = attempt;
         job.state = 'completed';
         // A failure here is finished()'s to report, as in Queue.waitForResult.
@@ -249,6 +311,10 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
         if (job.result === undefined) delete job.result;
         break;
       } catch (thrown) {
+        if (entry.cancelRequested === true) {
+          job.state = 'cancelled';
+          break;
+        }
         job.attemptsMade = attempt;
         const error = toJobwireError(thrown);
         const serialized = {

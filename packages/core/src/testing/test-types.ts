@@ -10,7 +10,7 @@ import type { HandlerMap } from '../worker/worker-options.ts';
 
 /** Where a captured job is. @public */
 export type TestJobState =
-  'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
+  'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 
 /** A job captured by a `TestQueue`, typed by its job type. @public */
 export interface TestJob<
@@ -29,6 +29,8 @@ export interface TestJob<
   readonly result?: inferJobResult<TJobs, TName>;
   /** The final failure, once failed. */
   readonly error?: SerializedError;
+  /** The reason given with `cancel`, once cancelled with one. */
+  readonly cancelReason?: string;
   /** Every failed attempt, oldest first (kept after a retry succeeds). */
   readonly errors: readonly SerializedError[];
   /** Attempts run so far; `options.attempts` is the number allowed. */

@@ -55,6 +55,12 @@ export interface RunningJob {
   readonly done: Promise<void>;
   /** Called when a lease renewal found the lease gone. */
   leaseLost(during: string): void;
+  /**
+   * Called when a lease renewal found the job's cancel requested: aborts
+   * the handler's signal with a CancelledError; the outcome written next
+   * ends the job as cancelled.
+   */
+  cancel(reason: string): void;
   /** Aborts the handler and hands the job back to waiting (shutdown). */
   release(reason: Error): Promise<void>;
 }

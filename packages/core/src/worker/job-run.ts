@@ -1,6 +1,7 @@
 import { backoffDelay } from './backoff.ts';
 import { ensureReady, mapRedisError } from '../redis/connection.ts';
 import {
+  CancelledError,
   ErrorCode,
   JobwireError,
   LeaseLostError,
@@ -44,6 +45,13 @@ function parseOptions(json: string): StoredOptions {
   }
   return options;
 }
+
+/**
+ * The code every outcome script (complete, fail, release, deferNewer)
+ * returns when it ended the job as cancelled instead: its cancel was
+ * requested (scripts/includes/cancel.lua).
+ */
+const CANCELLED_CODE = FailCode.CANCELLED;
 
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
@@ -99,6 +107,21 @@ class JobRun implements RunningJob, JobIO {
     });
   }
 
+  cancel(reason: string): void {
+    if (this.settled) return;
+    // Like a timeout: the run settles at once (withTimeout's race), and
+    // its failure write finds the cancel and ends the job as cancelled.
+    this.abort.abort(
+      new CancelledError(this.leased.id, reason === '' ? undefined : reason),
+    );
+  }
+
+  /** Reports a job the outcome script ended as cancelled. */
+  private cancelled(): void {
+    const { id, name, queue } = this.leased;
+    this.host.emit('cancelled', { id, name, queue });
+  }
+
   async release(reason: Error): Promise<void> {
     if (this.settled) return;
     this.settled = true;
@@ -106,9 +129,10 @@ class JobRun implements RunningJob, JobIO {
     this.released = true;
     this.abort.abort(reason);
     const { host, leased } = this;
-    await this.ack('release', () =>
+    const code = await this.ack('release', () =>
       release(host.client, this.keys, host.maxEvents, leased),
     );
+    if (code === CANCELLED_CODE) this.cancelled();
   }
 
   /**
@@ -213,7 +237,7 @@ class JobRun implements RunningJob, JobIO {
         error: serialized,
         willRetry: code === FailCode.RETRY,
       });
-    }
+    } else if (code === CANCELLED_CODE) this.cancelled();
   }
 
   private async run(): Promise<void> {
@@ -311,6 +335,7 @@ class JobRun implements RunningJob, JobIO {
           queue: leased.queue,
           result,
         });
+      else if (code === CANCELLED_CODE) this.cancelled();
     } catch (thrown) {
       if (this.settled || this.released) return;
       this.settled = true;
@@ -332,7 +357,8 @@ class JobRun implements RunningJob, JobIO {
         knownVersion,
       ),
     );
-    if (code === 1)
+    if (code === CANCELLED_CODE) this.cancelled();
+    else if (code === 1)
       host.emit('deferred', {
         id: leased.id,
         name: leased.name,

@@ -21,7 +21,12 @@ export interface UpkeepHost {
   readonly maxEvents: number;
   readonly maxStalls: number;
   reportError(err: unknown, context: string): void;
-  stalled(info: { queue: string; requeued: number; failed: number }): void;
+  stalled(info: {
+    queue: string;
+    requeued: number;
+    failed: number;
+    cancelled: number;
+  }): void;
 }
 
 /** The key of a running job in the worker's map: its lease, not its id. */
@@ -37,7 +42,12 @@ export function runningKey(queue: string, token: string): string {
 export class LeaseUpkeep {
   constructor(private readonly host: UpkeepHost) {}
 
-  /** Renews every lease this worker holds; a lease found gone aborts its job. */
+  /**
+   * Renews every lease this worker holds; a lease found gone aborts its
+   * job, and so does a cancel: the renewal reports the jobs whose cancel
+   * was requested, so a handler's signal fires within one renewal interval
+   * of the cancel (plus a round trip).
+   */
   async renew(): Promise<void> {
     const host = this.host;
     if (host.client.status !== 'ready') return;
@@ -59,7 +69,7 @@ export class LeaseUpkeep {
       if (leases.length === 0) continue;
       for (const j of reported) j.unstarted = false;
       try {
-        const lost = await extendLeases(
+        const { lost, cancelling } = await extendLeases(
           host.client,
           c.keys,
           host.leaseMs,
@@ -69,6 +79,7 @@ export class LeaseUpkeep {
         host.slots.unpark((j) => j.queue === queue && gone.has(j.token));
         for (const token of lost)
           host.jobs.get(runningKey(queue, token))?.leaseLost('renew');
+        if (cancelling.size > 0) this.cancel(queue, cancelling);
       } catch (err) {
         host.reportError(err, 'renewing leases');
       }
@@ -76,8 +87,23 @@ export class LeaseUpkeep {
   }
 
   /**
+   * Aborts the handlers of running jobs whose cancel was requested, and
+   * hands back such prefetched jobs, which ends them as cancelled.
+   */
+  private cancel(queue: string, cancelling: ReadonlyMap<string, string>): void {
+    const host = this.host;
+    const parked = host.slots.unpark(
+      (j) => j.queue === queue && cancelling.has(j.token),
+    );
+    if (parked.length > 0) void this.handBack(parked);
+    for (const [token, reason] of cancelling)
+      host.jobs.get(runningKey(queue, token))?.cancel(reason);
+  }
+
+  /**
    * Returns prefetched jobs to waiting at their old place, no attempt
-   * counted; one that cannot be written is left to stall recovery.
+   * counted (a job whose cancel was requested ends as cancelled instead);
+   * one that cannot be written is left to stall recovery.
    */
   async handBack(jobs: LeasedJob[]): Promise<void> {
     const host = this.host;
@@ -108,7 +134,10 @@ export class LeaseUpkeep {
           host.maxStalls,
           intervalMs,
         );
-        if (r !== undefined && (r.requeued > 0 || r.failed > 0))
+        if (
+          r !== undefined &&
+          (r.requeued > 0 || r.failed > 0 || r.cancelled > 0)
+        )
           host.stalled({ queue: k.queue, ...r });
       } catch (err) {
         host.reportError(err, 'checking for stalled jobs');

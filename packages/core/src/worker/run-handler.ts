@@ -8,6 +8,7 @@ export const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.UNKNOWN_JOB_TYPE,
   ErrorCode.NOT_JSON,
   ErrorCode.UPCAST_FAILED,
+  ErrorCode.CANCELLED,
 ]);
 
 /**

@@ -107,8 +107,23 @@ export interface WorkerEvents {
       reason: 'newer-version';
     },
   ];
-  /** Stalled jobs were recovered by this worker's check. */
-  stalled: [info: { queue: string; requeued: number; failed: number }];
+  /**
+   * A job whose cancel was requested ended as cancelled when its run
+   * settled (its handler saw its signal abort with a CancelledError).
+   */
+  cancelled: [info: { id: string; name: string; queue: string }];
+  /**
+   * Stalled jobs were recovered by this worker's check; `cancelled` counts
+   * those whose cancel was requested, which end as cancelled instead.
+   */
+  stalled: [
+    info: {
+      queue: string;
+      requeued: number;
+      failed: number;
+      cancelled: number;
+    },
+  ];
   /** An internal error (Redis down, a listener threw); the worker carries on. */
   error: [error: Error];
 }

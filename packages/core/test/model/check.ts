@@ -24,6 +24,7 @@ const LETTER: Record<State, string> = {
   completed: 'c',
   failed: 'f',
   expired: 'x',
+  cancelled: 'k',
 };
 
 /** How long a finished() call may lag the outcome it reports. */
@@ -84,7 +85,9 @@ function checkStates(
       // Defect 1: another type's keep rule trims this type's finished jobs.
       // Defect 3: drain({ delayed: true }) removes a schedule's pending
       // occurrence, and nothing replaces it.
-      const hint = ['completed', 'failed', 'expired'].includes(j.state)
+      const hint = ['completed', 'failed', 'expired', 'cancelled'].includes(
+        j.state,
+      )
         ? ` although ${j.type} keeps ${JSON.stringify(KEEP[j.type])} (retention crossed types: defect 1)`
         : j.repeatKey !== undefined && model.schedules.has(j.repeatKey)
           ? ` although it is the pending occurrence of schedule ${j.repeatKey} (defect 3)`
@@ -238,9 +241,14 @@ async function checkFinished(model: Model, v: string[]): Promise<void> {
         ? s.ok && isDeepStrictEqual(s.value, expectedResult(j))
         : j.outcome === 'expired'
           ? !s.ok && s.code === 'EXPIRED'
-          : j.outcome === 'removed'
-            ? !s.ok && s.code === 'JOB_NOT_FOUND'
-            : !s.ok && !['EXPIRED', 'JOB_NOT_FOUND', 'CLOSED'].includes(s.code);
+          : j.outcome === 'cancelled'
+            ? !s.ok && s.code === 'CANCELLED'
+            : j.outcome === 'removed'
+              ? !s.ok && s.code === 'JOB_NOT_FOUND'
+              : !s.ok &&
+                !['EXPIRED', 'CANCELLED', 'JOB_NOT_FOUND', 'CLOSED'].includes(
+                  s.code,
+                );
     if (!right)
       v.push(
         `finished() of ${j.id} (${j.type}) reported ${JSON.stringify(s)}, but the job was ${j.outcome}`,

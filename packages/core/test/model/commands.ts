@@ -444,20 +444,28 @@ class Drain implements Cmd {
   toString = () => `drain(${this.delayed ? 'with delayed' : 'waiting only'})`;
 }
 
-/** remove, retry or promote a job picked from the model (or one it lacks). */
+/**
+ * remove, retry, promote or cancel a job picked from the model (or one it
+ * lacks). An active job is not cancelled here: its cancel ends at its
+ * worker's next renewal, which the model does not time (cancel.test.ts
+ * covers it).
+ */
 class JobAction implements Cmd {
   constructor(
-    readonly action: 'remove' | 'retry' | 'promote',
+    readonly action: 'remove' | 'retry' | 'promote' | 'cancel',
     readonly pick: number,
   ) {}
   check = () => true;
   async run(m: Model, sys: System): Promise<void> {
     const id = pickJob(m, this.pick);
     const job = m.jobs.get(id);
+    if (this.action === 'cancel' && job?.state === 'active')
+      return verify(m, sys);
     const allowed = {
       remove: ['waiting', 'delayed', 'completed', 'failed', 'expired'],
       retry: ['failed', 'expired'],
       promote: ['delayed'],
+      cancel: ['waiting', 'delayed'],
     }[this.action];
     const want =
       job === undefined
@@ -474,6 +482,7 @@ class JobAction implements Cmd {
       );
     if (job !== undefined && got === 'ok') {
       if (this.action === 'remove') m.remove(job);
+      else if (this.action === 'cancel') m.finish([job], 'cancelled');
       else {
         if (this.action === 'retry') {
           job.attemptsMade = 0;
@@ -490,7 +499,9 @@ class JobAction implements Cmd {
 }
 
 class Clean implements Cmd {
-  constructor(readonly state: 'completed' | 'failed' | 'expired') {}
+  constructor(
+    readonly state: 'completed' | 'failed' | 'expired' | 'cancelled',
+  ) {}
   check = () => true;
   async run(m: Model, sys: System): Promise<void> {
     const got = (await sys.q.clean(this.state, 0)).sort();
@@ -588,12 +599,22 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
   fc.boolean().map((d) => new Drain(d)),
   fc
     .tuple(
-      fc.constantFrom('remove' as const, 'retry' as const, 'promote' as const),
+      fc.constantFrom(
+        'remove' as const,
+        'retry' as const,
+        'promote' as const,
+        'cancel' as const,
+      ),
       fc.nat(),
     )
     .map(([a, p]) => new JobAction(a, p)),
   fc
-    .constantFrom('completed' as const, 'failed' as const, 'expired' as const)
+    .constantFrom(
+      'completed' as const,
+      'failed' as const,
+      'expired' as const,
+      'cancelled' as const,
+    )
     .map((s) => new Clean(s)),
   fc.constant(new RestartRedis()),
 ];

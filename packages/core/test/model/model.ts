@@ -26,9 +26,16 @@ export const KEEP: Record<TypeName, { completed: number; failed: number }> = {
 };
 
 export type State =
-  'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'expired';
+  | 'waiting'
+  | 'delayed'
+  | 'active'
+  | 'completed'
+  | 'failed'
+  | 'expired'
+  | 'cancelled';
 
-export type Outcome = 'completed' | 'failed' | 'expired' | 'removed';
+export type Outcome =
+  'completed' | 'failed' | 'expired' | 'cancelled' | 'removed';
 
 /** What a `finished()` call has done so far. */
 export interface Tracker {
@@ -131,7 +138,10 @@ export class Model {
    * Jobs reach a final state, in the order given (the caller knows it);
    * then each type's rule trims the oldest of that type only.
    */
-  finish(jobs: MJob[], state: 'completed' | 'failed' | 'expired'): void {
+  finish(
+    jobs: MJob[],
+    state: 'completed' | 'failed' | 'expired' | 'cancelled',
+  ): void {
     for (const job of jobs) {
       job.state = state;
       job.outcome ??= state;
@@ -175,6 +185,7 @@ export class Model {
         completed: 0,
         failed: 0,
         expired: 0,
+        cancelled: 0,
       };
       out[j.type]![j.state]++;
     }

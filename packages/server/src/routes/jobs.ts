@@ -10,7 +10,7 @@ import {
   type JobInfo,
   type JobMap,
 } from '@jobwire/core';
-import { readJson } from '../body.ts';
+import { hasBody, readJson } from '../body.ts';
 import { HttpError } from '../http-errors.ts';
 import { listJobs } from '../listing.ts';
 import {
@@ -37,6 +37,10 @@ const bulkBody = z.object({
 });
 type JobInput = z.infer<typeof jobInput>;
 const idParam = z.string().min(1).max(256);
+/** `POST /jobs/:id/cancel`'s optional body (core checks the reason's length). */
+const cancelBody = z.strictObject({
+  reason: z.string().optional(),
+});
 
 /** JSON has no dates: `runAt` comes as an ISO string or epoch ms. */
 function toEnqueueOptions(
@@ -175,4 +179,18 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
     '/jobs/:id/promote',
     action((i, o) => queue.promote(i, o), 'promoted'),
   );
+  // A waiting or delayed job ends cancelled at once (`cancelled`); an
+  // active one is aborted at its worker's next lease renewal (`requested`).
+  app.post('/jobs/:id/cancel', async (c) => {
+    const jobId = id(c);
+    const { queue: q } = query(c, inAnyQueue);
+    const body = hasBody(c.req.raw)
+      ? parseWith(cancelBody, await readJson(c.req.raw, ctx.bodyLimit))
+      : {};
+    const outcome = await queue.cancel(jobId, {
+      ...inQueue(q),
+      ...(body.reason !== undefined ? { reason: body.reason } : {}),
+    });
+    return c.json({ id: jobId, outcome });
+  });
 }

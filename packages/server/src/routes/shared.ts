@@ -41,6 +41,7 @@ export const jobStates = [
   'completed',
   'failed',
   'expired',
+  'cancelled',
 ] as const satisfies readonly JobState[];
 
 /** An optional `?queue=` of the registry's queues. */

@@ -17,11 +17,13 @@
       type name, its max jobs and the newest version of it the worker knows
     then: number of start reports M, then M ids of prefetched jobs whose
       handlers started (their unstarted mark is cleared)
-  Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
+  Output: N codes (1 completed; 3 cancelled instead, a cancel was
+    requested: includes/cancel.lua; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply
-  Events: completed (field r = result), then moveToActive's
+  Events: completed (field r = result) | cancelled, then moveToActive's
 ]]
 -- @include base
+-- @include cancel
 -- @include tally
 -- @include lease
 local base, maxEvents = ARGV[1], ARGV[2]
@@ -34,11 +36,13 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade)
+  local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade, F.cancelRequested)
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
     out[i + 1] = -2
+  elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
+    out[i + 1] = 3
   else
     out[i + 1] = 1
     done[#done + 1] = id

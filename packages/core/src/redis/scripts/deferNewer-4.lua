@@ -10,15 +10,18 @@
     KEYS[1] active   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
     ARGV[5] delay ms   ARGV[6] the newest version the worker knows
-  Output: 1 deferred; -1 missing; -2 lease lost
-  Events: delayed (fields due, why = newer-version, known)
+  Output: 1 deferred; 3 cancelled (a cancel was requested:
+    includes/cancel.lua); -1 missing; -2 lease lost
+  Events: delayed (fields due, why = newer-version, known) | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.version)
+local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.version, F.cancelRequested)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
+if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then return 3 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
 -- F.unstarted too: a prefetched job that never started must not be re-queued by

@@ -11,17 +11,20 @@
     ARGV[5] error JSON   ARGV[6] retry delay ms (-1 = no retry)
     ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any): the rule
       applies to the failed jobs of this job's type only
-  Output: 1 retry scheduled; 2 failed for good; -1 missing; -2 lease lost
-  Events: retrying (field due) | failed (field err)
+  Output: 1 retry scheduled; 2 failed for good; 3 cancelled (a cancel was
+    requested: includes/cancel.lua); -1 missing; -2 lease lost
+  Events: retrying (field due) | failed (field err) | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade,
-  F.version)
+  F.version, F.cancelRequested)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
+if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1], f[7]) then return 3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, F.token)

@@ -28,7 +28,9 @@ export type ScriptName =
   | 'repairRepeat'
   | 'markLostLeases'
   | 'deferNewer'
-  | 'noteReaders';
+  | 'noteReaders'
+  | 'cancel'
+  | 'migrate';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -113,7 +113,8 @@ end
 -- queue-wide set, which listings and clean() read, and in its type's own
 -- set <base><letter>:<type>, which retention trims. So one type's keep rule
 -- never removes another type's jobs (and so never ends their dedup).
-local finishedLetters = { c = true, f = true, x = true }
+-- (Cancelled jobs, letter k, too: includes/cancel.lua.)
+local finishedLetters = { c = true, f = true, x = true, k = true }
 
 local function typeFinishedKey(base, letter, name)
   return base .. letter .. ':' .. name
@@ -194,6 +195,61 @@ local function appendError(jk, errJson)
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
+end
+`,
+  cancel: `-- Cancellation, shared by cancel.lua and the scripts that write an active
+-- job's outcome (complete, fail, release, deferNewer, recoverStalled).
+-- Needs \`-- @include base\` before it.
+--
+-- A cancelled job is finished: its state letter is 'k', and it is indexed
+-- in <base>cancelled (queue-wide, for listings and clean()) and in
+-- <base>k:<type> (for retention), kept by its failed-job keep rule as
+-- expired jobs are. A cancel of an active job only marks it
+-- ('cr'): its worker holds the lease, so whichever outcome is
+-- written next under that lease ends the job as cancelled instead, and a
+-- stall ends it cancelled too. So once a cancel was requested, the job is
+-- never completed, failed, retried or re-queued.
+
+-- Redis TIME in ms with its microseconds, as a score: cancels a moment
+-- apart keep their order, so a count rule keeps the newest.
+local function nowFineScore()
+  local t = redis.call('TIME')
+  return string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000)
+end
+
+-- Ends job \`id\` (hash \`jk\`, type \`name\`) as cancelled, from state \`from\`
+-- ('w', 'd' or 'a'); the caller has taken it out of that state's
+-- structure. Its failed-job keep rule applies; when it keeps nothing the
+-- job is deleted at once, as a failed job would be.
+local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, maxEvents, now)
+  local f = redis.call('HMGET', jk, 'o', 'cn')
+  local opts = decodeOr(f[1])
+  -- An unreadable rule keeps the job: erring on the side of keeping.
+  local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or nil
+  emit(eventsKey, maxEvents, 'cancelled', id, name, 'reason', f[2] or '', 'from', from)
+  if kf and num(kf[1], -1) == 0 then
+    deleteJobKeys(base, id)
+    moveCount(countsKey, name, from, '')
+    return
+  end
+  redis.call('HDEL', jk, 'tk', 'un', 'x')
+  redis.call('HSET', jk, 's', 'k', 'f', now)
+  addFinished(base, base .. 'cancelled', 'k', name, nowFineScore(), id)
+  moveCount(countsKey, name, from, 'k')
+  if kf then trimFinished(base, base .. 'cancelled', countsKey, 'k', name, kf[1], kf[2], now, 1) end
+end
+
+-- For the outcome scripts, after their lease check: when a cancel of the
+-- active job \`id\` was requested, ends it as cancelled (whatever outcome the
+-- caller came to write) and returns true; otherwise changes nothing.
+-- \`requested\` is the job's 'cr' as the caller's HMGET read it
+-- (false when absent), so the check costs no call of its own.
+local function cancelIfRequested(base, activeKey, countsKey, eventsKey, maxEvents, id, name, requested)
+  if not requested then return false end
+  local jk = base .. 'j:' .. id
+  redis.call('ZREM', activeKey, id)
+  finishCancelled(base, jk, id, name, 'a', countsKey, eventsKey, maxEvents, nowMs())
+  return true
 end
 `,
   lease: `-- Leasing, shared by moveToActive and complete (which takes the next jobs
@@ -575,6 +631,57 @@ redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 return 1
 `,
+  'cancel-4.lua': `#!lua
+--[[
+  Cancels a job. A waiting or delayed job ends as cancelled at once. An
+  active job is only marked ('cr'): its worker learns it from
+  its next lease renewal and aborts the handler's signal, and the outcome
+  written next under the lease (complete, fail, release, deferNewer, or a
+  stall) ends it as cancelled (includes/cancel.lua). A finished job is
+  refused. Cancelling a repeat's pending occurrence skips that slot: the
+  next one is scheduled, as a remove does.
+
+  Input:
+    KEYS[1] delayed   KEYS[2] cancelled   KEYS[3] counts   KEYS[4] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] job id
+    ARGV[4] reason ('' = none)
+  Output: { code, state letter }: 1 cancelled; 2 requested (active); 3
+    already requested (active); -1 missing; -3 finished (the letter says
+    which state)
+  Events: cancelled (fields reason, from = the state letter it left),
+    delayed (the next occurrence of a repeat)
+]]
+-- @include base
+-- @include repeat
+-- @include cancel
+local base, maxEvents, id, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local jk = base .. 'j:' .. id
+local f = redis.call('HMGET', jk, 'n', 's', 'v', 'rk', 'cr')
+if not f[1] then return { -1, '' } end
+local state = f[2] or ''
+if state == 'a' then
+  if f[5] then return { 3, state } end
+  redis.call('HSET', jk, 'cr', nowMs())
+  if reason ~= '' then redis.call('HSET', jk, 'cn', reason) end
+  return { 2, state }
+end
+local removed = 0
+if state == 'w' then
+  -- The job's version lane; a job stored before lanes existed waits in
+  -- the type's first lane whatever its version.
+  removed = redis.call('ZREM', base .. 'w:' .. lane(f[1], f[3]), id)
+  if removed == 0 then removed = redis.call('ZREM', base .. 'w:' .. f[1], id) end
+elseif state == 'd' then
+  removed = redis.call('ZREM', KEYS[1], id)
+end
+-- Finished, or a hash no state structure holds (hand-written): refused.
+if removed == 0 then return { -3, state } end
+if reason ~= '' then redis.call('HSET', jk, 'cn', reason) end
+local now = nowMs()
+finishCancelled(base, jk, id, f[1], state, KEYS[3], KEYS[4], maxEvents, now)
+advanceRepeat(base, f[4], id, now)
+return { 1, state }
+`,
   'cleanJobs-2.lua': `#!lua
 --[[
   Removes up to \`limit\` finished jobs of one state that finished before a
@@ -612,11 +719,13 @@ return ids
       type name, its max jobs and the newest version of it the worker knows
     then: number of start reports M, then M ids of prefetched jobs whose
       handlers started (their unstarted mark is cleared)
-  Output: N codes (1 completed; -1 job missing; -2 lease lost, fenced),
+  Output: N codes (1 completed; 3 cancelled instead, a cancel was
+    requested: includes/cancel.lua; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply
-  Events: completed (field r = result), then moveToActive's
+  Events: completed (field r = result) | cancelled, then moveToActive's
 ]]
 -- @include base
+-- @include cancel
 -- @include tally
 -- @include lease
 local base, maxEvents = ARGV[1], ARGV[2]
@@ -629,11 +738,13 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a')
+  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr')
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
     out[i + 1] = -2
+  elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
+    out[i + 1] = 3
   else
     out[i + 1] = 1
     done[#done + 1] = id
@@ -705,15 +816,18 @@ return out
     KEYS[1] active   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
     ARGV[5] delay ms   ARGV[6] the newest version the worker knows
-  Output: 1 deferred; -1 missing; -2 lease lost
-  Events: delayed (fields due, why = newer-version, known)
+  Output: 1 deferred; 3 cancelled (a cancel was requested:
+    includes/cancel.lua); -1 missing; -2 lease lost
+  Events: delayed (fields due, why = newer-version, known) | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'v')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'v', 'cr')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
+if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then return 3 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
 -- 'un' too: a prefetched job that never started must not be re-queued by
@@ -892,24 +1006,32 @@ return out
     ARGV[1] key base   ARGV[2] lease ms   then triples: job id, lease token,
       '1' if the job is a prefetched one whose handler has started (its
       unstarted mark is cleared) else '0'
-  Output: the tokens whose lease was lost (token changed or job not active)
+  Output: { lost, cancelling }: the tokens whose lease was lost (token
+    changed or job not active), and pairs of token and reason ('' = none)
+    of the renewed jobs whose cancel was requested (cancel.lua): the
+    worker aborts their handlers. The lease is still renewed, so the
+    outcome the aborted run writes ends the job as cancelled.
   Events: none
 ]]
 -- @include base
 local base, leaseMs = ARGV[1], tonumber(ARGV[2])
 local deadline = nowMs() + leaseMs
-local lost = {}
+local lost, cancelling = {}, {}
 for i = 3, #ARGV, 3 do
   local id, token = ARGV[i], ARGV[i + 1]
-  if redis.call('HGET', base .. 'j:' .. id, 'tk') == token
-    and redis.call('ZSCORE', KEYS[1], id) then
+  local f = redis.call('HMGET', base .. 'j:' .. id, 'tk', 'cr', 'cn')
+  if f[1] == token and redis.call('ZSCORE', KEYS[1], id) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
     if ARGV[i + 2] == '1' then redis.call('HDEL', base .. 'j:' .. id, 'un') end
+    if f[2] then
+      cancelling[#cancelling + 1] = token
+      cancelling[#cancelling + 1] = f[3] or ''
+    end
   else
     lost[#lost + 1] = token
   end
 end
-return lost
+return { lost, cancelling }
 `,
   'fail-6.lua': `#!lua
 --[[
@@ -924,17 +1046,20 @@ return lost
     ARGV[5] error JSON   ARGV[6] retry delay ms (-1 = no retry)
     ARGV[7] keep count (-1 all)   ARGV[8] keep age ms (0 any): the rule
       applies to the failed jobs of this job's type only
-  Output: 1 retry scheduled; 2 failed for good; -1 missing; -2 lease lost
-  Events: retrying (field due) | failed (field err)
+  Output: 1 retry scheduled; 2 failed for good; 3 cancelled (a cancel was
+    requested: includes/cancel.lua); -1 missing; -2 lease lost
+  Events: retrying (field due) | failed (field err) | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a',
-  'v')
+  'v', 'cr')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
+if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1], f[7]) then return 3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
@@ -985,6 +1110,69 @@ local now = nowMs()
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return 1
+`,
+  'migrate-3.lua': `#!lua
+--[[
+  Rewrites one batch of queued jobs of a type to its current contract
+  version: the payload (already upcast and validated by the caller), the
+  version and the fingerprint. Each job is compare-and-set: it is written
+  only if it still has the type, state, version and payload (by SHA-1) the
+  caller read, and still sits where it was read; a job that was leased,
+  removed, re-created or migrated meanwhile is skipped, untouched. Active
+  jobs are never written. A waiting job moves from the lane it was read in
+  to its new version's lane with the same score (so its priority and FIFO
+  place), and that lane's marker is armed; a delayed job stays in \`delayed\`
+  with its due time, only its version changes.
+
+  Input:
+    KEYS[1] delayed   KEYS[2] lanes set   KEYS[3] events
+    ARGV[1] key base   ARGV[2] max events   ARGV[3] type name
+    ARGV[4] the current version   ARGV[5] the current fingerprint
+    ARGV[6] where the batch was read: '' for \`delayed\`, else the lane whose
+      wait zset holds them (the type name, or a \`<type>@<version>\` lane)
+    then 4 fields per job: id, the version read (a missing field reads 1),
+      SHA-1 of the payload read, the new payload JSON
+  Output: { migrated, skipped }
+  Events: migrated (fields count, v = the version written), once per
+    batch that migrated at least one job
+]]
+-- @include base
+local base, maxEvents, name, version, fp, from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local delayed = from == ''
+local fromKey = delayed and KEYS[1] or base .. 'w:' .. from
+local state = delayed and 'd' or 'w'
+local to = lane(name, version)
+local toKey = base .. 'w:' .. to
+local migrated, skipped = 0, 0
+for a = 7, #ARGV, 4 do
+  local id, readVersion, sha, data = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local jk = base .. 'j:' .. id
+  local f = redis.call('HMGET', jk, 'n', 's', 'v')
+  local score = redis.call('ZSCORE', fromKey, id)
+  local old = f[1] == name and f[2] == state and score and readPayload(base, jk, id)
+  if old and num(f[3], 1) == tonumber(readVersion) and redis.sha1hex(old) == sha then
+    redis.call('SET', base .. 'p:' .. id, data)
+    -- A job stored before payloads moved to their own key keeps one copy only.
+    redis.call('HDEL', jk, 'd')
+    redis.call('HSET', jk, 'v', version, 'fp', fp)
+    if not delayed and fromKey ~= toKey then
+      redis.call('ZREM', fromKey, id)
+      redis.call('ZADD', toKey, score, id)
+    end
+    migrated = migrated + 1
+  else
+    skipped = skipped + 1
+  end
+end
+if migrated > 0 then
+  if not delayed then
+    if to ~= name then redis.call('SADD', KEYS[2], to) end
+    -- One member per lane: wakes one blocked worker of this version.
+    redis.call('ZADD', base .. 'm:' .. to, 0, '0')
+  end
+  emit(KEYS[3], maxEvents, 'migrated', '', name, 'count', migrated, 'v', version)
+end
+return { migrated, skipped }
 `,
   'moveToActive-7.lua': `#!lua
 --[[
@@ -1107,16 +1295,19 @@ return 1
     KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
-  Output: { number re-queued, number failed } or {} when another worker
-          holds the lock
+  A job whose cancel was requested ends as cancelled (includes/cancel.lua).
+
+  Output: { number re-queued, number failed, number cancelled } or {} when
+          another worker holds the lock
   Events: stalled | waiting (field released: never started) | failed (err
-    code STALL_LIMIT or CORRUPT_JOB)
+    code STALL_LIMIT or CORRUPT_JOB) | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not redis.call('SET', KEYS[5], '1', 'PX', ARGV[4], 'NX') then return {} end
 local now = nowMs()
-local requeued, failed = 0, 0
+local requeued, failed, cancelled = 0, 0, 0
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
 
 local function failJob(jk, id, name, code, message, kf)
@@ -1134,7 +1325,7 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un',
-    'fq', 'sq', 'tk', 'v')
+    'fq', 'sq', 'tk', 'v', 'cr')
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -1142,7 +1333,9 @@ for _, id in ipairs(ids) do
   local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
   local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
-  if f[1] then
+  if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[10]) then
+    cancelled = cancelled + 1
+  elseif f[1] then
     redis.call('HDEL', jk, 'tk', 'un')
     local unstarted = (f[5] or lost) and type(opts) == 'table'
     local stalls = num(f[4], 0) + (unstarted and 0 or 1)
@@ -1171,7 +1364,7 @@ for _, id in ipairs(ids) do
     end
   end
 end
-return { requeued, failed }
+return { requeued, failed, cancelled }
 `,
   'release-3.lua': `#!lua
 --[[
@@ -1182,15 +1375,19 @@ return { requeued, failed }
   Input:
     KEYS[1] active   KEYS[2] counts   KEYS[3] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] job id   ARGV[4] token
-  Output: 1 released; -1 missing; -2 lease lost
-  Events: waiting
+  Output: 1 released; 3 cancelled (a cancel was requested:
+    includes/cancel.lua); -1 missing; -2 lease lost
+  Events: waiting | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'sq', 'v')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'sq', 'v',
+  'cr')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
+if cancelIfRequested(base, KEYS[1], KEYS[2], KEYS[3], maxEvents, id, f[1], f[7]) then return 3 end
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', jk, 'tk')
 redis.call('HSET', jk, 's', 'w')
@@ -1219,6 +1416,7 @@ local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, 'n', 's', 'rk', 'v')
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4] }
+sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
 if f[2] == 'w' then
   removeWaiting(base, KEYS[5], id, f[1], f[4])

@@ -19,16 +19,19 @@
     KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
-  Output: { number re-queued, number failed } or {} when another worker
-          holds the lock
+  A job whose cancel was requested ends as cancelled (includes/cancel.lua).
+
+  Output: { number re-queued, number failed, number cancelled } or {} when
+          another worker holds the lock
   Events: stalled | waiting (field released: never started) | failed (err
-    code STALL_LIMIT or CORRUPT_JOB)
+    code STALL_LIMIT or CORRUPT_JOB) | cancelled
 ]]
 -- @include base
+-- @include cancel
 local base, maxEvents, maxStalls = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if not redis.call('SET', KEYS[5], '1', 'PX', ARGV[4], 'NX') then return {} end
 local now = nowMs()
-local requeued, failed = 0, 0
+local requeued, failed, cancelled = 0, 0, 0
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
 
 local function failJob(jk, id, name, code, message, kf)
@@ -46,7 +49,7 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, F.name, F.priority, F.options, F.stalls, F.unstarted,
-    F.freeRequeues, F.sequence, F.token, F.version)
+    F.freeRequeues, F.sequence, F.token, F.version, F.cancelRequested)
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -54,7 +57,9 @@ for _, id in ipairs(ids) do
   local call = f[8] and string.match(f[8], '^(.*):[^:]*$')
   local lost = call and redis.call('ZSCORE', KEYS[7], call)
   redis.call('ZREM', KEYS[1], id)
-  if f[1] then
+  if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[10]) then
+    cancelled = cancelled + 1
+  elseif f[1] then
     redis.call('HDEL', jk, F.token, F.unstarted)
     local unstarted = (f[5] or lost) and type(opts) == 'table'
     local stalls = num(f[4], 0) + (unstarted and 0 or 1)
@@ -83,4 +88,4 @@ for _, id in ipairs(ids) do
     end
   end
 end
-return { requeued, failed }
+return { requeued, failed, cancelled }

@@ -18,6 +18,7 @@ local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey, F.version)
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4] }
+sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
 if f[2] == 'w' then
   removeWaiting(base, KEYS[5], id, f[1], f[4])

@@ -8,8 +8,11 @@ import type { QueueKeys } from '../keys.ts';
 import { runScript, type RedisClient } from '../scripts/index.ts';
 import type { HeldLease, JobWriteCode } from './lease.ts';
 
-/** fail's codes: a retry was scheduled, or the job failed for good. */
-export const FailCode = { RETRY: 1, FAILED: 2 } as const;
+/**
+ * fail's codes: a retry was scheduled, the job failed for good, or it
+ * ended as cancelled instead (its cancel was requested).
+ */
+export const FailCode = { RETRY: 1, FAILED: 2, CANCELLED: 3 } as const;
 
 /** One failed attempt, as fail records it. */
 export interface FailedAttempt {

@@ -207,20 +207,40 @@ export interface LeaseRenewal extends HeldLease {
   readonly started: boolean;
 }
 
+/** extendLeases' reply, decoded. */
+export interface RenewalReply {
+  /** The tokens whose lease was found gone. */
+  lost: string[];
+  /**
+   * The renewed leases whose job's cancel was requested, by token, with
+   * the reason given ('' = none): their handlers are to be aborted.
+   */
+  cancelling: Map<string, string>;
+}
+
 /**
  * Renews leases and clears the unstarted marks of those reported started
- * (extendLeases). Returns the tokens whose lease was found gone.
+ * (extendLeases). Reports the leases found gone and the jobs whose cancel
+ * was requested.
  */
 export async function extendLeases(
   client: RedisClient,
   k: QueueKeys,
   leaseMs: number,
   leases: readonly LeaseRenewal[],
-): Promise<string[]> {
+): Promise<RenewalReply> {
   const args: (string | number)[] = [k.base, leaseMs];
   for (const l of leases) args.push(l.id, l.token, l.started ? 1 : 0);
-  const lost = await runScript(client, 'extendLeases', [k.active], args);
-  return (lost as unknown[]).map(String);
+  const [lost, pairs] = (await runScript(
+    client,
+    'extendLeases',
+    [k.active],
+    args,
+  )) as [unknown[], unknown[]];
+  const cancelling = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2)
+    cancelling.set(String(pairs[i]), String(pairs[i + 1]));
+  return { lost: lost.map(String), cancelling };
 }
 
 /**
@@ -266,6 +286,8 @@ export async function release(
 export interface StallReport {
   requeued: number;
   failed: number;
+  /** Jobs whose cancel was requested, ended as cancelled. */
+  cancelled: number;
 }
 
 /**
@@ -286,6 +308,10 @@ export async function recoverStalled(
     [k.active, k.failed, k.counts, k.events, k.stallLock, k.id, k.lostLeases],
     [k.base, maxEvents, maxStalls, intervalMs],
   )) as number[];
-  if (r.length !== 2) return undefined;
-  return { requeued: Number(r[0]), failed: Number(r[1]) };
+  if (r.length < 2) return undefined;
+  return {
+    requeued: Number(r[0]),
+    failed: Number(r[1]),
+    cancelled: Number(r[2] ?? 0),
+  };
 }

@@ -4,8 +4,13 @@
  * function owns its script's KEYS and ARGV order and decodes its reply;
  * a refused action throws the typed error of its ScriptCode.
  */
-import { errorFromScriptCode } from '../../errors.ts';
-import { stateLetter } from '../../types.ts';
+import {
+  ErrorCode,
+  errorFromScriptCode,
+  JobwireError,
+  ScriptCode,
+} from '../../errors.ts';
+import { stateFromLetter, stateLetter } from '../../types.ts';
 import type { QueueKeys } from '../keys.ts';
 import {
   runScript,
@@ -14,7 +19,47 @@ import {
 } from '../scripts/index.ts';
 
 /** The finished states `clean()` removes from. */
-export type FinishedState = 'completed' | 'failed' | 'expired';
+export type FinishedState = 'completed' | 'failed' | 'expired' | 'cancelled';
+
+/**
+ * What a cancel did: `cancelled`, the job (waiting or delayed) ended as
+ * cancelled at once; `requested`, the job is active, its handler's signal
+ * aborts at its worker's next lease renewal, and the job then ends as
+ * cancelled. @public
+ */
+export type CancelOutcome = 'cancelled' | 'requested';
+
+/**
+ * Cancels a job (cancel): ends a waiting or delayed one at once, marks an
+ * active one. A finished job is refused with JOB_NOT_IN_STATE, a missing
+ * one with JOB_NOT_FOUND.
+ */
+export async function cancelJob(
+  client: RedisClient,
+  k: QueueKeys,
+  maxEvents: number,
+  id: string,
+  reason: string,
+): Promise<CancelOutcome> {
+  const [code, letter] = (await runScript(
+    client,
+    'cancel',
+    [k.delayed, k.cancelled, k.counts, k.events],
+    [k.base, maxEvents, id, reason],
+  )) as [number, string];
+  if (code === 1) return 'cancelled';
+  if (code === 2 || code === 3) return 'requested';
+  if (code === ScriptCode.NOT_IN_STATE) {
+    const state = stateFromLetter[letter] ?? `in state "${letter}"`;
+    throw new JobwireError(
+      ErrorCode.JOB_NOT_IN_STATE,
+      state === 'waiting' || state === 'delayed'
+        ? `cancel: job ${id} says it is ${state} but no ${state} set holds it (a hash jobwire did not write?); nothing was changed`
+        : `cancel: job ${id} is ${state}; only waiting, delayed or active jobs can be cancelled`,
+    );
+  }
+  throw errorFromScriptCode(Number(code), { script: 'cancel', jobId: id });
+}
 
 /** Runs a one-job action; anything but 1 throws the code's error. */
 async function jobAction(

@@ -12,6 +12,7 @@ const STATE_SETS = {
   c: 'completed',
   f: 'failed',
   x: 'expired',
+  k: 'cancelled',
 } as const;
 
 type Letter = keyof typeof STATE_SETS | 'w';
@@ -46,12 +47,12 @@ async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
 /**
  * Checks, for one queue on a server of its own:
  * - every job id is in exactly one state structure (a wait lane w:<type> or w:<type>@<v>, delayed,
- *   active, completed, failed, expired), the one its hash's `s` names;
+ *   active, completed, failed, expired, cancelled), the one its hash's `s` names;
  * - every id in a structure has its hash `j:<id>`, every hash is in a
  *   structure, and no job log outlives its job;
  * - the `counts` hash matches the structures, per type and state;
  * - each finished job is also in its type's retention index (`c:<type>`,
- *   `f:<type>`, `x:<type>`), and those hold nothing else;
+ *   `f:<type>`, `x:<type>`, `k:<type>`), and those hold nothing else;
  * - no key falls outside `<prefix>:{<queue>}:`, and all keys share the
  *   `{<queue>}` tag (so one CLUSTER KEYSLOT; the server is not
  *   cluster-enabled, so the tag is compared instead of asking Redis).
@@ -154,7 +155,7 @@ export async function checkInvariants(
     }
     // Retention trims the per-type indexes: they must mirror the
     // queue-wide finished sets exactly.
-    for (const letter of ['c', 'f', 'x'] as const) {
+    for (const letter of ['c', 'f', 'x', 'k'] as const) {
       const wide = new Set(
         await redis.zrange(base + STATE_SETS[letter], '0', '-1'),
       );

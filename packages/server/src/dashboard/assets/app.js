@@ -19,7 +19,12 @@ const PAGE_SIZE = 25;
 const MAX_STREAMS = 4;
 const POLL_MS = 5000;
 const REFRESH_MS = 250;
-const PAST = { retry: 'Retried', promote: 'Promoted', remove: 'Removed' };
+const PAST = {
+  retry: 'Retried',
+  promote: 'Promoted',
+  cancel: 'Cancelled',
+  remove: 'Removed',
+};
 
 /** What the page shows; every render reads from here. */
 const view = {
@@ -266,9 +271,14 @@ function select(job) {
 async function act(action, job) {
   const path = `jobs/${encodeURIComponent(job.id)}`;
   try {
+    let reply;
     if (action === 'remove') await api.delete(path, { queue: job.queue });
-    else await api.post(`${path}/${action}`, { queue: job.queue });
-    toast(`${PAST[action]} job ${job.id}`);
+    else reply = await api.post(`${path}/${action}`, { queue: job.queue });
+    if (reply?.outcome === 'requested')
+      toast(
+        `Cancel of job ${job.id} requested: its handler is aborted at the next lease renewal`,
+      );
+    else toast(`${PAST[action]} job ${job.id}`);
     if (action === 'remove' && view.selected?.id === job.id) {
       view.selected = undefined;
       renderPlaceholder(

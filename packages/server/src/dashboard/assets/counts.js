@@ -13,6 +13,7 @@ export const STATES = [
   'completed',
   'failed',
   'expired',
+  'cancelled',
 ];
 
 const LABEL = {
@@ -22,6 +23,7 @@ const LABEL = {
   completed: 'Completed',
   failed: 'Failed',
   expired: 'Expired',
+  cancelled: 'Cancelled',
 };
 
 /** The label of a state, e.g. "Failed". */

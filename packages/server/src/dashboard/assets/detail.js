@@ -31,12 +31,21 @@ const ACTIONS = [
     why: 'Only delayed jobs can be promoted',
   },
   {
+    action: 'cancel',
+    label: 'Cancel',
+    allowed: (s) => s === 'waiting' || s === 'delayed' || s === 'active',
+    why: 'Only waiting, delayed or active jobs can be cancelled',
+  },
+  {
     action: 'remove',
     label: 'Remove',
     allowed: (s) => s !== 'active',
     why: 'An active job cannot be removed while a worker holds it',
   },
 ];
+
+/** Actions that cannot be undone: the first click arms, the second acts. */
+const CONFIRM = { remove: 'Confirm remove', cancel: 'Confirm cancel' };
 
 /** Shows a message instead of a job (nothing selected, job gone). */
 export function renderPlaceholder(el, title, text) {
@@ -52,11 +61,11 @@ export function renderPlaceholder(el, title, text) {
 }
 
 /**
- * The job whose Remove is armed, and until when. It lives outside the
- * button because events re-render the panel between the two clicks; a
- * fresh button for the same job must stay armed.
+ * The job whose Remove (or Cancel) is armed, and until when. It lives
+ * outside the button because events re-render the panel between the two
+ * clicks; a fresh button for the same job must stay armed.
  */
-let armedRemove = { id: undefined, until: 0 };
+let armedRemove = { id: undefined, action: undefined, until: 0 };
 
 function actionButton({ action, label, allowed, why }, job, onAction) {
   const ok = allowed(job.state);
@@ -64,7 +73,7 @@ function actionButton({ action, label, allowed, why }, job, onAction) {
     'button',
     {
       type: 'button',
-      class: action === 'remove' ? 'danger' : 'secondary',
+      class: CONFIRM[action] ? 'danger' : 'secondary',
       dataset: { action },
       disabled: !ok,
       title: ok ? undefined : why,
@@ -75,28 +84,36 @@ function actionButton({ action, label, allowed, why }, job, onAction) {
   const disarm = () => {
     clearTimeout(timer);
     timer = undefined;
-    if (armedRemove.id === job.id) armedRemove = { id: undefined, until: 0 };
+    if (armedRemove.id === job.id && armedRemove.action === action)
+      armedRemove = { id: undefined, action: undefined, until: 0 };
     button.textContent = label;
     button.classList.remove('armed');
   };
   const arm = (ms) => {
-    button.textContent = 'Confirm remove';
+    button.textContent = CONFIRM[action];
     button.classList.add('armed');
     timer = setTimeout(disarm, ms);
   };
-  if (action === 'remove' && ok && armedRemove.id === job.id) {
+  if (
+    CONFIRM[action] &&
+    ok &&
+    armedRemove.id === job.id &&
+    armedRemove.action === action
+  ) {
     const left = armedRemove.until - Date.now();
     if (left > 0) arm(left);
   }
   button.addEventListener('click', () => {
-    // Removing cannot be undone: the first click arms, the second acts.
-    if (action === 'remove' && timer === undefined) {
-      armedRemove = { id: job.id, until: Date.now() + CONFIRM_MS };
+    // Removing or cancelling cannot be undone: the first click arms, the
+    // second acts.
+    if (CONFIRM[action] && timer === undefined) {
+      armedRemove = { id: job.id, action, until: Date.now() + CONFIRM_MS };
       arm(CONFIRM_MS);
       return;
     }
     clearTimeout(timer);
-    if (action === 'remove') armedRemove = { id: undefined, until: 0 };
+    if (CONFIRM[action])
+      armedRemove = { id: undefined, action: undefined, until: 0 };
     button.disabled = true;
     onAction(action, job);
   });
@@ -235,7 +252,7 @@ function dataSection(job, upcast) {
 
 /**
  * Renders one job into `el`. `onAction(action, job)` runs for retry,
- * promote and remove; `onClose()` for the close button. `upcast`, when the
+ * promote, cancel and remove; `onClose()` for the close button. `upcast`, when the
  * server knows the job's type: `{ current, on, onToggle(on) }`, the type's
  * current version, whether `job` was read upcast, and what the toggle does.
  */
@@ -294,6 +311,10 @@ export function renderDetail(el, job, { onAction, onClose, upcast }) {
       job.dueAt ? meta('Due', absolute(job.dueAt)) : null,
       job.startedAt ? meta('Started', absolute(job.startedAt)) : null,
       job.finishedAt ? meta('Finished', absolute(job.finishedAt)) : null,
+      job.cancelRequestedAt && job.state === 'active'
+        ? meta('Cancel requested', absolute(job.cancelRequestedAt))
+        : null,
+      job.cancelReason ? meta('Cancel reason', job.cancelReason) : null,
       meta(
         'Contract',
         upcast?.current === undefined || upcast.current === job.version

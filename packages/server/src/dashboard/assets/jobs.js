@@ -22,6 +22,14 @@ function status(job) {
         `${Math.round(pct)}%`,
       );
     }
+    case 'cancelled':
+      return job.cancelReason === undefined
+        ? ''
+        : h(
+            'span',
+            { class: 'muted', title: job.cancelReason },
+            oneLine(job.cancelReason, 60),
+          );
     case 'failed':
     case 'expired': {
       const last = job.errors[job.errors.length - 1];

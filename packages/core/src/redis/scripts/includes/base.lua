@@ -108,7 +108,8 @@ end
 -- queue-wide set, which listings and clean() read, and in its type's own
 -- set <base><letter>:<type>, which retention trims. So one type's keep rule
 -- never removes another type's jobs (and so never ends their dedup).
-local finishedLetters = { c = true, f = true, x = true }
+-- (Cancelled jobs, letter k, too: includes/cancel.lua.)
+local finishedLetters = { c = true, f = true, x = true, k = true }
 
 local function typeFinishedKey(base, letter, name)
   return base .. letter .. ':' .. name

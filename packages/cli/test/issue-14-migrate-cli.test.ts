@@ -1,0 +1,229 @@
+/**
+ * `jobwire migrate <type>` (issue 14): the text and JSON reports of a dry
+ * run and of a real run, and its exit codes, run as a child process over
+ * fixtures/migrate-v2.schema.ts against a private redis-server. Version 1
+ * jobs are made here with the version 1 declaration of the same type.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  createQueue,
+  defineJobs,
+  job,
+  type MigrateReport,
+} from '@jobwire/core';
+import { describe, expect, it } from 'vitest';
+import { jobs, sendV1 } from './fixtures/migrate-v2.schema.ts';
+import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
+
+const redis = useRedis();
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const SCHEMA = 'packages/cli/test/fixtures/migrate-v2.schema.ts';
+
+function cli(args: string[]) {
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'packages/cli/src/main.ts', ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, REDIS_URL: redis.url },
+      encoding: 'utf8',
+      // Generous: a spawn under load takes far longer than when idle.
+      timeout: 120_000,
+    },
+  );
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+const v1 = defineJobs({ send: job({ queue: 'mail', payload: sendV1 }) });
+
+/** 3 waiting and 2 delayed version 1 jobs, and `bad` (no upcast) if asked. */
+async function seed(prefix: string, withBad: boolean): Promise<string[]> {
+  const queue = createQueue(v1, { connection: redis.url, prefix });
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        (
+          await queue.enqueue(
+            'send',
+            { to: `w${String(i)}@example.com` },
+            { jobId: `w${String(i)}` },
+          )
+        ).id,
+      );
+    for (let i = 0; i < 2; i++)
+      ids.push(
+        (
+          await queue.enqueue(
+            'send',
+            { to: `d${String(i)}@example.com` },
+            { jobId: `d${String(i)}`, delayMs: 3_600_000 },
+          )
+        ).id,
+      );
+    if (withBad)
+      await queue.enqueue('send', { to: 'bad@example.com' }, { jobId: 'bad' });
+  } finally {
+    await queue.close();
+  }
+  return ids;
+}
+
+describe('jobwire migrate', { timeout: 400_000 }, () => {
+  it('a dry run prints counts before and after, a sample, and writes nothing; a run migrates; --json gives the report', async () => {
+    const prefix = uniqueQueue('migrate');
+    await seed(prefix, false);
+    const v2 = createQueue(jobs, { connection: redis.url, prefix });
+    const version = async (id: string) => (await v2.getJob(id))?.version;
+    try {
+      const dry = cli([
+        'migrate',
+        'send',
+        '--schema',
+        SCHEMA,
+        '--prefix',
+        prefix,
+        '--dry-run',
+        '--sample',
+        '2',
+      ]);
+      expect(dry.stderr).toBe('');
+      expect(dry.status).toBe(0);
+      expect(dry.stdout).toContain(
+        'send in queue mail: current version 2 (dry run: nothing written)',
+      );
+      expect(dry.stdout).toMatch(
+        /before:\n\s+VERSION\s+WAITING\s+DELAYED\n\s+1\s+3\s+2\n/,
+      );
+      expect(dry.stdout).toMatch(
+        /after \(if run\):\n\s+VERSION\s+WAITING\s+DELAYED\n\s+2\s+3\s+2\n/,
+      );
+      expect(dry.stdout).toContain('would migrate 5 jobs, 0 failed');
+      expect(dry.stdout).toContain(
+        '  w0 (waiting, version 1 -> 2)\n    before: {"to":"w0@example.com"}\n    after:  {"to":["w0@example.com"]}',
+      );
+      expect(dry.stdout.match(/ -> 2\)/g)).toHaveLength(2);
+      expect(await version('w0')).toBe(1);
+
+      const run = cli([
+        'migrate',
+        'send',
+        '--schema',
+        SCHEMA,
+        '--prefix',
+        prefix,
+        '--json',
+        '--batch',
+        '2',
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const report = JSON.parse(run.stdout) as MigrateReport;
+      expect(report).toEqual({
+        queue: 'mail',
+        name: 'send',
+        version: 2,
+        dryRun: false,
+        before: [{ version: 1, waiting: 3, delayed: 2 }],
+        after: [{ version: 2, waiting: 3, delayed: 2 }],
+        migrated: 5,
+        skipped: 0,
+        failed: 0,
+        failures: [],
+        sample: [],
+      });
+      expect(await version('w0')).toBe(2);
+      expect(await version('d1')).toBe(2);
+
+      const again = cli([
+        'migrate',
+        'send',
+        '--schema',
+        SCHEMA,
+        '--prefix',
+        prefix,
+      ]);
+      expect(again.status).toBe(0);
+      expect(again.stdout).toContain(
+        'migrated 0 jobs, 0 skipped (changed meanwhile), 0 failed',
+      );
+      expect(again.stdout).toMatch(
+        /before:\n\s+VERSION\s+WAITING\s+DELAYED\n\s+2\s+3\s+2\n/,
+      );
+    } finally {
+      await v2.close();
+    }
+  });
+
+  it('a job that cannot be upcast is listed, left as it was, and the exit code is 1; bad input exits 2', async () => {
+    const prefix = uniqueQueue('migrate-bad');
+    await seed(prefix, true);
+    const run = cli([
+      'migrate',
+      'send',
+      '--schema',
+      SCHEMA,
+      '--prefix',
+      prefix,
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'error: 1 job of send could not be migrated; left as they were\n',
+    );
+    expect(run.stdout).toContain(
+      'migrated 5 jobs, 0 skipped (changed meanwhile), 1 failed',
+    );
+    expect(run.stdout).toMatch(
+      /failed, left as they were:\n\s+ID\s+STATE\s+VERSION\s+ERROR\n\s+bad\s+waiting\s+1\s+UPCAST_FAILED: .*no address book entry/,
+    );
+    expect(run.stdout).toMatch(
+      /after:\n\s+VERSION\s+WAITING\s+DELAYED\n\s+1\s+1\s+0\n\s+2\s+3\s+2\n/,
+    );
+
+    const json = cli([
+      'migrate',
+      'send',
+      '--schema',
+      SCHEMA,
+      '--prefix',
+      prefix,
+      '--json',
+      '--dry-run',
+    ]);
+    expect(json.status).toBe(1);
+    const report = JSON.parse(json.stdout) as MigrateReport;
+    expect(report).toMatchObject({ dryRun: true, migrated: 0, failed: 1 });
+    expect(report.failures[0]).toMatchObject({
+      id: 'bad',
+      state: 'waiting',
+      version: 1,
+      error: { code: 'UPCAST_FAILED' },
+    });
+
+    const unknown = cli([
+      'migrate',
+      'nope',
+      '--schema',
+      SCHEMA,
+      '--prefix',
+      prefix,
+    ]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe(
+      "error: unknown job type 'nope' (the registry has send)\n",
+    );
+    const badBatch = cli([
+      'migrate',
+      'send',
+      '--schema',
+      SCHEMA,
+      '--prefix',
+      prefix,
+      '--batch',
+      '0',
+    ]);
+    expect(badBatch.status).toBe(2);
+    expect(badBatch.stderr).toContain('--batch must be an integer >= 1.');
+  });
+});
