@@ -4,44 +4,14 @@
  * listed with its stored payload and the reason, never dropped or thrown.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createQueue, defineJobs, job, type JobInfo } from '../src/index.ts';
+import { createQueue, type JobInfo } from '../src/index.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { versionedRegistries } from './helpers/versioned-jobs.ts';
 
 const redis = useRedis();
 
-// Version 1 sent to one address; version 2 sends to a list, with a subject.
-// The version 1 producer below is looser than the `from` the version 2 code
-// keeps for it, so a payload it stored may fail that schema.
-const v1Loose = z.object({ to: z.string() });
-const v1 = z.object({ to: z.email() });
-const v2 = z.object({
-  to: z.array(z.email()).min(1),
-  subject: z.string().default('(none)'),
-});
-
-function contracts(queue: string) {
-  return {
-    one: defineJobs({ send: job({ queue, payload: v1Loose }) }),
-    two: defineJobs({
-      send: job({
-        queue,
-        version: 2,
-        payload: v2,
-        upcast: {
-          1: {
-            from: v1,
-            to: (old) => {
-              if (old.to.startsWith('throw'))
-                throw new Error('no address book entry');
-              return { to: [old.to] };
-            },
-          },
-        },
-      }),
-    }),
-  };
-}
+const contracts = (queue: string) =>
+  versionedRegistries(queue, { looseV1: true });
 
 const byData = (jobs: JobInfo[]) =>
   new Map(jobs.map((j) => [JSON.stringify(j.data), j]));

@@ -26,6 +26,11 @@ import { queueKeys, type QueueKeys } from '../src/redis/keys.ts';
 import { migrateBatch, payloadSha1 } from '../src/redis/transitions/migrate.ts';
 import { scanKeys } from './helpers/redis-keys.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import {
+  sendV1 as v1,
+  sendV2 as v2,
+  versionedRegistries,
+} from './helpers/versioned-jobs.ts';
 import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
@@ -36,35 +41,7 @@ beforeAll(() => {
 });
 afterAll(() => raw.disconnect());
 
-const v1 = z.object({ to: z.email() });
-const v2 = z.object({
-  to: z.array(z.email()).min(1),
-  subject: z.string().default('(none)'),
-});
-
-/** The same job type at version 1 and at version 2 (with its upcaster). */
-function contracts(queue: string) {
-  return {
-    one: defineJobs({ send: job({ queue, payload: v1 }) }),
-    two: defineJobs({
-      send: job({
-        queue,
-        version: 2,
-        payload: v2,
-        upcast: {
-          1: {
-            from: v1,
-            to: (old) => {
-              if (old.to.startsWith('bad'))
-                throw new Error('no address book entry');
-              return { to: [old.to] };
-            },
-          },
-        },
-      }),
-    }),
-  };
-}
+const contracts = (queue: string) => versionedRegistries(queue);
 
 type Two = ReturnType<typeof contracts>['two']['jobs'];
 
@@ -115,7 +92,7 @@ async function seed(): Promise<Seeded> {
     const h = await p1.enqueue('send', { to }, { priority: priorities[i % 3] });
     waiting.set(to, h.id);
   }
-  const bad = (await p1.enqueue('send', { to: 'bad@example.com' })).id;
+  const bad = (await p1.enqueue('send', { to: 'throw@example.com' })).id;
   const delayed = new Map<string, string>();
   const runAt = new Date(Date.now() + 3_600_000);
   for (let i = 0; i < 4; i++) {
