@@ -33,6 +33,16 @@ const OUTCOMES = new Set([
 /** Outcomes kept in memory for waits that start after the event arrived. */
 const RECENT_OUTCOMES = 10_000;
 
+/** Pause before a read that Redis being away failed is tried again. */
+const RETRY_MS = 200;
+
+/** Whether `err` (mapped) says only that Redis is away for now. */
+function unavailable(err: unknown): boolean {
+  return (
+    err instanceof JobwireError && err.code === ErrorCode.REDIS_UNAVAILABLE
+  );
+}
+
 interface Waiter {
   resolve: (result: unknown) => void;
   reject: (err: JobwireError) => void;
@@ -54,6 +64,7 @@ export class ResultWaiter {
   private readonly recent = new Map<string, { e: QueueEvent; at: number }>();
   /** When the newest outcome dropped from `recent` was seen. */
   private evictedAt = -Infinity;
+  private closed = false;
 
   constructor(
     private readonly ctx: QueueContext,
@@ -66,17 +77,10 @@ export class ResultWaiter {
    * `enqueuedAt` (performance.now of a fresh enqueue in this process) lets
    * it skip the hash lookup: every event of a job enqueued after the
    * follower's cursor was fixed is either in `recent` or still to come.
+   * Redis going away does not end the wait: reads it needs are retried
+   * until Redis is back (or `timeoutMs` passes, or the queue closes).
    */
-  async wait(
-    id: string,
-    timeoutMs?: number,
-    enqueuedAt?: number,
-  ): Promise<unknown> {
-    await this.start();
-    const followed =
-      enqueuedAt !== undefined &&
-      enqueuedAt > this.cursorAt &&
-      enqueuedAt > this.evictedAt;
+  wait(id: string, timeoutMs?: number, enqueuedAt?: number): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
@@ -110,19 +114,7 @@ export class ResultWaiter {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
       set.add(waiter);
-      if (followed) {
-        // Only an outcome seen after this enqueue: a reused custom id may
-        // have an older job's outcome here.
-        const seen = this.recent.get(id);
-        if (seen !== undefined && seen.at > enqueuedAt) {
-          const e = seen.e;
-          settle(waiter, e.event, e.result, e.error, id, e.reason);
-        }
-        return;
-      }
-      // Registered before this check, so an outcome is seen either in the
-      // hash (already finished) or in the stream (finishes later).
-      this.checkStored(id).catch((err: unknown) => {
+      const failed = (err: unknown) => {
         const mapped = mapRedisError(err);
         waiter.reject(
           mapped instanceof JobwireError
@@ -133,8 +125,47 @@ export class ResultWaiter {
                 { cause: err },
               ),
         );
-      });
+      };
+      this.start()
+        .then(() => {
+          const followed =
+            enqueuedAt !== undefined &&
+            enqueuedAt > this.cursorAt &&
+            enqueuedAt > this.evictedAt;
+          if (followed) {
+            // Only an outcome seen after this enqueue: a reused custom id may
+            // have an older job's outcome here.
+            const seen = this.recent.get(id);
+            if (seen !== undefined && seen.at > enqueuedAt) {
+              const e = seen.e;
+              settle(waiter, e.event, e.result, e.error, id, e.reason);
+            }
+            return;
+          }
+          // Registered before this check, so an outcome is seen either in the
+          // hash (already finished) or in the stream (finishes later).
+          return this.retried(() => this.checkStored(id), id);
+        }, failed)
+        .catch(failed);
     });
+  }
+
+  /**
+   * Runs `read` again while it fails only because Redis is away (a
+   * restart, an outage), as long as someone still waits for job `id` (any
+   * job when `id` is undefined) and the queue is open.
+   */
+  private async retried(read: () => Promise<void>, id?: string): Promise<void> {
+    for (;;) {
+      try {
+        return await read();
+      } catch (err) {
+        const mapped = mapRedisError(err);
+        const waited = id === undefined || this.waiters.has(id);
+        if (this.closed || !waited || !unavailable(mapped)) throw mapped;
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
   }
 
   private start(): Promise<void> {
@@ -151,7 +182,11 @@ export class ResultWaiter {
         undefined,
         () => this.lostTrack(),
       );
-      await follower.resolveCursor(this.ctx.connectTimeoutMs);
+      // A restart while the cursor is being read must not fail this and
+      // every later wait of the queue: read it again once Redis is back.
+      await this.retried(() =>
+        follower.resolveCursor(this.ctx.connectTimeoutMs),
+      );
       this.cursorAt = performance.now();
       this.follower = follower;
       follower.start();
@@ -292,6 +327,7 @@ export class ResultWaiter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const set of this.waiters.values()) {
       for (const w of [...set]) {
         w.reject(
