@@ -132,6 +132,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
         failed: 0,
         failures: [],
         sample: [],
+        repeats: { migrated: 0, skipped: 0, failed: 0, failures: [] },
       });
       expect(await version('w0')).toBe(2);
       expect(await version('d1')).toBe(2);
@@ -154,6 +155,46 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
     } finally {
       await v2.close();
     }
+  });
+
+  it('repeat schedules of version 1 are counted, migrated, and a failing one is listed by key with exit code 1', async () => {
+    const prefix = uniqueQueue('migrate-rpt');
+    const q1 = createQueue(v1, { connection: redis.url, prefix });
+    try {
+      for (const [key, to] of [
+        ['digest', 'r@example.com'],
+        ['badrpt', 'bad@example.com'],
+      ] as const)
+        await q1.repeat('send', { to }, { key, everyMs: 3_600_000 });
+    } finally {
+      await q1.close();
+    }
+    const args = ['migrate', 'send', '--schema', SCHEMA, '--prefix', prefix];
+    const dry = cli([...args, '--dry-run']);
+    expect(dry.status).toBe(1);
+    expect(dry.stderr).toBe(
+      'error: 1 job and 1 repeat schedule of send could not be upcast; left as they were\n',
+    );
+    expect(dry.stdout).toContain('would migrate 1 repeat schedule, 1 failed');
+    expect(dry.stdout).toMatch(
+      /repeat schedules failed, left as they were:\n\s+REPEAT\s+VERSION\s+ERROR\n\s+badrpt\s+1\s+UPCAST_FAILED: .*send repeat badrpt/,
+    );
+
+    const run = cli([...args, '--json']);
+    expect(run.status).toBe(1);
+    const report = JSON.parse(run.stdout) as MigrateReport;
+    expect(report.repeats).toMatchObject({
+      migrated: 1,
+      skipped: 0,
+      failed: 1,
+      failures: [{ key: 'badrpt', version: 1 }],
+    });
+    expect(report.repeats.failures[0]!.error.code).toBe('UPCAST_FAILED');
+    const again = cli([...args, '--json', '--dry-run']);
+    expect((JSON.parse(again.stdout) as MigrateReport).repeats).toMatchObject({
+      migrated: 0,
+      failed: 1,
+    });
   });
 
   it('a job that cannot be upcast is listed, left as it was, and the exit code is 1; bad input exits 2', async () => {

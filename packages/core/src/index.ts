@@ -68,6 +68,8 @@ export type {
   MigrateOptions,
   MigrateReport,
   MigrateSample,
+  MigrateRepeatCounts,
+  MigrateRepeatFailure,
   VersionCounts,
 } from './ops/migrate-report.ts';
 export { closeOnSignals } from './worker/shutdown.ts';

@@ -56,6 +56,13 @@ export function formatReport(r: MigrateReport): string {
       ? `would migrate ${plural(r.migrated, 'job')}, ${String(r.failed)} failed`
       : `migrated ${plural(r.migrated, 'job')}, ${String(r.skipped)} skipped (changed meanwhile), ${String(r.failed)} failed`,
   ];
+  const rp = r.repeats;
+  if (rp.migrated + rp.skipped + rp.failed > 0)
+    out.push(
+      r.dryRun
+        ? `would migrate ${plural(rp.migrated, 'repeat schedule')}, ${String(rp.failed)} failed`
+        : `migrated ${plural(rp.migrated, 'repeat schedule')}, ${String(rp.skipped)} skipped (changed meanwhile), ${String(rp.failed)} failed`,
+    );
   if (r.failed > 0) {
     out.push(
       '',
@@ -66,6 +73,22 @@ export function formatReport(r: MigrateReport): string {
           r.failures.map((f) => [
             f.id,
             f.state,
+            String(f.version),
+            short(`${f.error.code}: ${f.error.message}`, 100),
+          ]),
+        ),
+      ),
+    );
+  }
+  if (rp.failed > 0) {
+    out.push(
+      '',
+      `repeat schedules failed, left as they were${rp.failures.length < rp.failed ? ` (the first ${String(rp.failures.length)})` : ''}:`,
+      indent(
+        table(
+          ['REPEAT', 'VERSION', 'ERROR'],
+          rp.failures.map((f) => [
+            f.key,
             String(f.version),
             short(`${f.error.code}: ${f.error.message}`, 100),
           ]),
@@ -104,17 +127,24 @@ async function migrate(
   console.log(ctx.json ? json(report) : formatReport(report));
   // Exit 1, as any command that could not do all it was asked: the jobs
   // are still queued, and a worker would fail them.
-  if (report.failed > 0)
+  if (report.failed > 0 || report.repeats.failed > 0) {
+    const what = [
+      ...(report.failed > 0 ? [plural(report.failed, 'job')] : []),
+      ...(report.repeats.failed > 0
+        ? [plural(report.repeats.failed, 'repeat schedule')]
+        : []),
+    ].join(' and ');
     throw new CliError(
-      `${plural(report.failed, 'job')} of ${name} could not be ${report.dryRun ? 'upcast' : 'migrated'}; left as they were`,
+      `${what} of ${name} could not be ${report.dryRun ? 'upcast' : 'migrated'}; left as they were`,
     );
+  }
 }
 
 /** `jobwire migrate <type>`: rewrites queued jobs of older versions to the current one. */
 export function addMigrateCommand(program: Command): void {
   common(program.command('migrate'))
     .description(
-      "rewrite a type's waiting and delayed jobs of older contract versions to its current version",
+      "rewrite a type's waiting and delayed jobs and repeat schedules of older contract versions to its current version",
     )
     .argument('<type>', 'job type')
     .option('--dry-run', 'count and show a sample; write nothing', false)

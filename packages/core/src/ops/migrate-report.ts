@@ -45,6 +45,33 @@ export interface MigrateSample {
   after: unknown;
 }
 
+/** A repeat schedule whose template `migrate` could not rewrite: left as it was. @public */
+export interface MigrateRepeatFailure {
+  /** The repeat key. */
+  key: string;
+  /** The template's stored version. */
+  version: number;
+  /** Why: the upcast's ValidationError or UpcastError, CORRUPT_JOB, PAYLOAD_TOO_LARGE. */
+  error: SerializedError;
+}
+
+/**
+ * The type's repeat schedules whose occurrence template an older version
+ * declared: their template (payload, version, fingerprint) and spec data
+ * are upcast like queued jobs, so later occurrences are created at the
+ * current version. @public
+ */
+export interface MigrateRepeatCounts {
+  /** Schedules rewritten (for a dry run: that would be). */
+  migrated: number;
+  /** Schedules replaced or removed between read and write: left alone. */
+  skipped: number;
+  /** Schedules whose template could not be upcast or stored: left as they were. */
+  failed: number;
+  /** The first 100 failures. */
+  failures: MigrateRepeatFailure[];
+}
+
 /** What `migrate` found and did. @public */
 export interface MigrateReport {
   queue: string;
@@ -69,6 +96,8 @@ export interface MigrateReport {
   failures: MigrateFailure[];
   /** Dry run: the first `sample` jobs, before and after. Empty otherwise. */
   sample: MigrateSample[];
+  /** The type's repeat schedules of older versions (not counted in `migrated`, `skipped`, `failed`). */
+  repeats: MigrateRepeatCounts;
 }
 
 /** A job hash's version field, read as Lua's `num(v, 1)` reads it. */

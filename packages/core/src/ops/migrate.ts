@@ -9,6 +9,11 @@
  * removed or changed meanwhile is skipped, never overwritten; an active job
  * is never written; and a job whose upcast fails is reported and left as
  * it was, to fail visibly when a worker takes it (or to be fixed first).
+ *
+ * The type's repeat schedules are upgraded too: a schedule's occurrence
+ * template (and its spec's data) declared at an older version is upcast the
+ * same way and written compare-and-set (migrateRepeat-1.lua), so the
+ * occurrences it creates later carry the current version and payload.
  */
 import { getDefinition, type AnyJobDefinition } from '../contract/define.ts';
 import { assertJsonDepth, assertJsonSafe } from '../contract/json.ts';
@@ -26,8 +31,10 @@ import { withRedis } from '../redis/connection.ts';
 import { JobField } from '../redis/job-fields.ts';
 import { laneName, parseLane, type QueueKeys } from '../redis/keys.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
+import type { RepeatSpec } from '../contract/options.ts';
 import {
   migrateBatch,
+  migrateRepeat,
   payloadSha1,
   type MigrateEntry,
 } from '../redis/transitions/migrate.ts';
@@ -128,6 +135,7 @@ class Migration {
       failed: 0,
       failures: [],
       sample: [],
+      repeats: { migrated: 0, skipped: 0, failed: 0, failures: [] },
     };
   }
 
@@ -176,6 +184,7 @@ class Migration {
     }
     sources.push({ kind: 'delayed', key: this.k.delayed });
     for (const source of sources) await this.migrateSource(source);
+    await this.migrateRepeats();
     this.report.before = this.before.rows();
     this.report.after = this.report.dryRun
       ? this.projected()
@@ -257,7 +266,12 @@ class Migration {
     for (const [i, { id, version }] of old.entries()) {
       try {
         const bytes = payloads[i];
-        const entry = await this.upcast(id, version, bytes ?? null);
+        const entry = await this.upcast(
+          `payload of ${this.report.name} job ${id}`,
+          id,
+          version,
+          bytes ?? null,
+        );
         entries.push(entry.entry);
         this.movable.add(version, state);
         if (
@@ -285,14 +299,77 @@ class Migration {
     return entries;
   }
 
-  /** One job's payload in the current version's stored form, as a producer writes it. */
+  /**
+   * Upgrades the type's repeat schedules whose template an older version
+   * declared: each template's payload is upcast like a queued job's, and
+   * the template (payload, version, fingerprint) and the spec's data are
+   * written compare-and-set. A template that fails is reported, untouched.
+   */
+  private async migrateRepeats(): Promise<void> {
+    const { name, version: current } = this.report;
+    const counts = this.report.repeats;
+    const all = await this.redis(() => this.ctx.client.hgetall(this.k.repeats));
+    for (const [key, specJson] of Object.entries(all)) {
+      // `<key>:job`, `:next`, `:slots` are the schedule's internals.
+      if (key.includes(':')) continue;
+      const templateJson = all[`${key}:job`];
+      // No template yet (an older producer's schedule): a worker's repair pass builds it at the current version.
+      if (templateJson === undefined) continue;
+      let version = 1;
+      try {
+        const spec = JSON.parse(specJson) as RepeatSpec;
+        const template = JSON.parse(templateJson) as Record<string, unknown>;
+        if (spec.name !== name || template.n !== name) continue;
+        version = storedVersion(template.v == null ? null : String(template.v));
+        if (version >= current) continue;
+        const { entry } = await this.upcast(
+          `payload of ${name} repeat ${key}`,
+          key,
+          version,
+          typeof template.d === 'string'
+            ? Buffer.from(template.d, 'utf8')
+            : null,
+        );
+        if (this.report.dryRun) {
+          counts.migrated++;
+          continue;
+        }
+        const written = await this.redis(() =>
+          migrateRepeat(this.ctx.client, this.k, {
+            key,
+            specJson,
+            templateJson,
+            newSpecJson: JSON.stringify({ ...spec, data: entry.payload }),
+            newTemplateJson: JSON.stringify({
+              ...template,
+              d: entry.payload,
+              v: current,
+              fp: this.fingerprint,
+            }),
+          }),
+        );
+        if (written) counts.migrated++;
+        else counts.skipped++;
+      } catch (err) {
+        counts.failed++;
+        if (counts.failures.length < MAX_FAILURES)
+          counts.failures.push({
+            key,
+            version,
+            error: serializeError(toJobwireError(err)),
+          });
+      }
+    }
+  }
+
+  /** One payload in the current version's stored form, as a producer writes it. */
   private async upcast(
+    subject: string,
     id: string,
     version: number,
     bytes: Buffer | null,
   ): Promise<{ entry: MigrateEntry; before: unknown }> {
-    const { name, version: current } = this.report;
-    const subject = `payload of ${name} job ${id}`;
+    const { version: current } = this.report;
     let before: unknown;
     try {
       if (bytes === null) throw new Error('no payload stored');

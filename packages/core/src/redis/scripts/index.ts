@@ -30,7 +30,8 @@ export type ScriptName =
   | 'deferNewer'
   | 'noteReaders'
   | 'cancel'
-  | 'migrate';
+  | 'migrate'
+  | 'migrateRepeat';
 
 export interface LoadedScript {
   name: ScriptName;

@@ -62,3 +62,39 @@ export async function migrateBatch(
   )) as [number, number];
   return { migrated: Number(migrated), skipped: Number(skipped) };
 }
+
+/** One repeat schedule, as read and as it is to be written (migrateRepeat). */
+export interface MigrateRepeatEntry {
+  readonly key: string;
+  /** The spec JSON and template JSON read: the script writes only over those. */
+  readonly specJson: string;
+  readonly templateJson: string;
+  readonly newSpecJson: string;
+  readonly newTemplateJson: string;
+}
+
+/**
+ * Writes one repeat schedule's spec and occurrence template upcast to the
+ * current version (migrateRepeat-1.lua), compare-and-set. Resolves with
+ * whether it was written (false: replaced, removed or migrated meanwhile).
+ */
+export async function migrateRepeat(
+  client: RedisClient,
+  k: QueueKeys,
+  entry: MigrateRepeatEntry,
+): Promise<boolean> {
+  const sha1 = (s: string) => payloadSha1(Buffer.from(s, 'utf8'));
+  const n = await runScript(
+    client,
+    'migrateRepeat',
+    [k.repeats],
+    [
+      entry.key,
+      sha1(entry.specJson),
+      sha1(entry.templateJson),
+      entry.newSpecJson,
+      entry.newTemplateJson,
+    ],
+  );
+  return Number(n) === 1;
+}
