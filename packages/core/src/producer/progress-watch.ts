@@ -16,6 +16,29 @@ function atOrAfter(a: string, b: string): boolean {
 }
 
 /**
+ * The id of the queue's last event, or undefined when Redis cannot say:
+ * the outcome is known by then, so a restart costs only the progress
+ * values not yet read, never the result.
+ */
+async function logEnd(
+  ctx: QueueContext,
+  queue: string,
+): Promise<string | undefined> {
+  try {
+    const last = await ctx.client.xrevrange(
+      ctx.keys(queue).events,
+      '+',
+      '-',
+      'COUNT',
+      1,
+    );
+    return last[0]?.[0] ?? '0-0';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Calls `onProgress` with each progress value job `id` (of type `name`)
  * publishes, in order, then settles as `finished` does. The log is read
  * from its start, filtered to the job, so values published before the
@@ -53,15 +76,8 @@ export async function watchProgress<TResult>(
     // The job's last event is in the log by now: report every value up to
     // it before resolving. Reaching the log's current end also ends the
     // wait, in case a flood of events trimmed the job's own away.
-    const last = await ctx.client.xrevrange(
-      ctx.keys(queue).events,
-      '+',
-      '-',
-      'COUNT',
-      1,
-    );
-    const end = last[0]?.[0] ?? '0-0';
-    while (!seenEnd && !atOrAfter(events.offset, end)) {
+    const end = await logEnd(ctx, queue);
+    while (!seenEnd && end !== undefined && !atOrAfter(events.offset, end)) {
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, 100);
