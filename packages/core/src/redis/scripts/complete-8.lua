@@ -32,8 +32,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowFine = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local out, done, trims = {}, {}, {}
--- Jobs this batch ended (completed or cancelled): their unstarted mark went
--- with them, so a start report for one of them costs no HDEL below.
+-- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
 local ended = {}
 for i = 0, n - 1 do
   local a = 4 + i * 5
@@ -54,9 +53,8 @@ for i = 0, n - 1 do
     ended[id] = true
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
-      -- Removed at once: no state to write on a hash about to go. On its
-      -- first delivery, the lease this worker holds is its only one: no
-      -- legacy log (includes/base.lua, deleteJobKeys).
+      -- Removed at once: no state to write on a hash about to go. On its first
+      -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
       deleteJobKeys(base, id, num(f[6], 0) <= 1)
       tallyMove(f[1], 'a', '')
     else
