@@ -32,27 +32,33 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowFine = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local out, done, trims = {}, {}, {}
+-- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
+local ended = {}
 for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade, F.cancelRequested)
+  local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade, F.cancelRequested,
+    F.deliveries)
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
     out[i + 1] = -2
   elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
     out[i + 1] = 3
+    ended[id] = true
   else
     out[i + 1] = 1
     done[#done + 1] = id
+    ended[id] = true
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
-      -- Removed at once: no state to write on a hash about to go.
-      deleteJobKeys(base, id)
+      -- Removed at once: no state to write on a hash about to go. On its first
+      -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
+      deleteJobKeys(base, id, num(f[6], 0) <= 1)
       tallyMove(f[1], 'a', '')
     else
-      redis.call('HDEL', jk, F.token)
+      redis.call('HDEL', jk, F.token, F.unstarted)
       local attempts = num(f[4], 0) + 1
       if result == '' then
         redis.call('HSET', jk, F.state, 'c', F.finishedAt, now, F.attemptsMade, attempts)
@@ -77,7 +83,7 @@ for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2]
 local p = 4 + n * 5
 local marks = p + 5 + tonumber(ARGV[p + 4]) * 3
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
-  redis.call('HDEL', base .. 'j:' .. ARGV[i], F.unstarted)
+  if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], F.unstarted) end
 end
 local maxJobs = tonumber(ARGV[p + 2])
 if maxJobs > 0 then

@@ -128,9 +128,15 @@ end
 -- Deletes a job's hash, log and payload. Jobs stored before logs moved to
 -- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
 -- that name can be another job's hash, so it is deleted only as a list.
-local function deleteJobKeys(base, id)
+-- That check costs a TYPE per job, so a caller that knows the job has no
+-- legacy log passes \`noLegacyLog\`: a log line needs a lease (addLog), and
+-- every lease, in every release, has counted 'dl' and set
+-- 'ps'. So a job never leased, or whose only lease is the one the
+-- caller (this code, which logs to l:<id>) holds, has no legacy log.
+local function deleteJobKeys(base, id, noLegacyLog)
   local jk = base .. 'j:' .. id
   redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  if noLegacyLog then return end
   local legacyLog = jk .. ':log'
   if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
 end
@@ -379,8 +385,9 @@ end
 local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey, now, nth, trims)
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
-    -- Kept for no time, as a failed job would be: gone at once.
-    deleteJobKeys(base, id)
+    -- Kept for no time, as a failed job would be: gone at once. Never
+    -- leased (expiry ends at the first lease), so it has no legacy log.
+    deleteJobKeys(base, id, true)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, 's', 'x', 'f', now)
@@ -734,27 +741,33 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nowFine = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local out, done, trims = {}, {}, {}
+-- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
+local ended = {}
 for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr')
+  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr',
+    'dl')
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
     out[i + 1] = -2
   elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
     out[i + 1] = 3
+    ended[id] = true
   else
     out[i + 1] = 1
     done[#done + 1] = id
+    ended[id] = true
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
-      -- Removed at once: no state to write on a hash about to go.
-      deleteJobKeys(base, id)
+      -- Removed at once: no state to write on a hash about to go. On its first
+      -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
+      deleteJobKeys(base, id, num(f[6], 0) <= 1)
       tallyMove(f[1], 'a', '')
     else
-      redis.call('HDEL', jk, 'tk')
+      redis.call('HDEL', jk, 'tk', 'un')
       local attempts = num(f[4], 0) + 1
       if result == '' then
         redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
@@ -779,7 +792,7 @@ for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2]
 local p = 4 + n * 5
 local marks = p + 5 + tonumber(ARGV[p + 4]) * 3
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
-  redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un')
+  if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un') end
 end
 local maxJobs = tonumber(ARGV[p + 2])
 if maxJobs > 0 then

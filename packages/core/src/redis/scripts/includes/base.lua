@@ -123,9 +123,15 @@ end
 -- Deletes a job's hash, log and payload. Jobs stored before logs moved to
 -- <base>l:<id> keep them at <base>j:<id>:log; since ids may contain ':',
 -- that name can be another job's hash, so it is deleted only as a list.
-local function deleteJobKeys(base, id)
+-- That check costs a TYPE per job, so a caller that knows the job has no
+-- legacy log passes `noLegacyLog`: a log line needs a lease (addLog), and
+-- every lease, in every release, has counted F.deliveries and set
+-- F.startedAt. So a job never leased, or whose only lease is the one the
+-- caller (this code, which logs to l:<id>) holds, has no legacy log.
+local function deleteJobKeys(base, id, noLegacyLog)
   local jk = base .. 'j:' .. id
   redis.call('DEL', jk, base .. 'l:' .. id, base .. 'p:' .. id)
+  if noLegacyLog then return end
   local legacyLog = jk .. ':log'
   if redis.call('TYPE', legacyLog).ok == 'list' then redis.call('DEL', legacyLog) end
 end

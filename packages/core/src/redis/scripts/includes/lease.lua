@@ -125,8 +125,9 @@ end
 local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey, now, nth, trims)
   local rule = keepFailedRule(optionsJson)
   if rule and tonumber(rule[1]) == 0 then
-    -- Kept for no time, as a failed job would be: gone at once.
-    deleteJobKeys(base, id)
+    -- Kept for no time, as a failed job would be: gone at once. Never
+    -- leased (expiry ends at the first lease), so it has no legacy log.
+    deleteJobKeys(base, id, true)
     tallyMove(name, 'w', '')
   else
     redis.call('HSET', jk, F.state, 'x', F.finishedAt, now)
