@@ -1204,6 +1204,7 @@ return { migrated, skipped }
     ARGV[3] SHA-1 of the template JSON read   ARGV[4] the new spec JSON
     ARGV[5] the new template JSON
   Output: 1 written; 0 changed since read (skipped)
+  Events: none
 ]]
 local key = ARGV[1]
 local r = redis.call('HMGET', KEYS[1], key, key .. ':job')
