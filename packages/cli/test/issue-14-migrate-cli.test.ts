@@ -70,6 +70,10 @@ async function seed(prefix: string, withBad: boolean): Promise<string[]> {
   return ids;
 }
 
+/** Runs `jobwire migrate send` against the version 2 schema and `prefix`. */
+const migrate = (prefix: string, ...args: string[]) =>
+  cli(['migrate', 'send', '--schema', SCHEMA, '--prefix', prefix, ...args]);
+
 describe('jobwire migrate', { timeout: 400_000 }, () => {
   it('a dry run prints counts before and after, a sample, and writes nothing; a run migrates; --json gives the report', async () => {
     const prefix = uniqueQueue('migrate');
@@ -77,17 +81,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
     const v2 = createQueue(jobs, { connection: redis.url, prefix });
     const version = async (id: string) => (await v2.getJob(id))?.version;
     try {
-      const dry = cli([
-        'migrate',
-        'send',
-        '--schema',
-        SCHEMA,
-        '--prefix',
-        prefix,
-        '--dry-run',
-        '--sample',
-        '2',
-      ]);
+      const dry = migrate(prefix, '--dry-run', '--sample', '2');
       expect(dry.stderr).toBe('');
       expect(dry.status).toBe(0);
       expect(dry.stdout).toContain(
@@ -106,17 +100,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
       expect(dry.stdout.match(/ -> 2\)/g)).toHaveLength(2);
       expect(await version('w0')).toBe(1);
 
-      const run = cli([
-        'migrate',
-        'send',
-        '--schema',
-        SCHEMA,
-        '--prefix',
-        prefix,
-        '--json',
-        '--batch',
-        '2',
-      ]);
+      const run = migrate(prefix, '--json', '--batch', '2');
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       const report = JSON.parse(run.stdout) as MigrateReport;
@@ -137,14 +121,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
       expect(await version('w0')).toBe(2);
       expect(await version('d1')).toBe(2);
 
-      const again = cli([
-        'migrate',
-        'send',
-        '--schema',
-        SCHEMA,
-        '--prefix',
-        prefix,
-      ]);
+      const again = migrate(prefix);
       expect(again.status).toBe(0);
       expect(again.stdout).toContain(
         'migrated 0 jobs, 0 skipped (changed meanwhile), 0 failed',
@@ -169,8 +146,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
     } finally {
       await q1.close();
     }
-    const args = ['migrate', 'send', '--schema', SCHEMA, '--prefix', prefix];
-    const dry = cli([...args, '--dry-run']);
+    const dry = migrate(prefix, '--dry-run');
     expect(dry.status).toBe(1);
     expect(dry.stderr).toBe(
       'error: 1 job and 1 repeat schedule of send could not be upcast; left as they were\n',
@@ -180,7 +156,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
       /repeat schedules failed, left as they were:\n\s+REPEAT\s+VERSION\s+ERROR\n\s+badrpt\s+1\s+UPCAST_FAILED: .*send repeat badrpt/,
     );
 
-    const run = cli([...args, '--json']);
+    const run = migrate(prefix, '--json');
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as MigrateReport;
     expect(report.repeats).toMatchObject({
@@ -190,7 +166,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
       failures: [{ key: 'badrpt', version: 1 }],
     });
     expect(report.repeats.failures[0]!.error.code).toBe('UPCAST_FAILED');
-    const again = cli([...args, '--json', '--dry-run']);
+    const again = migrate(prefix, '--json', '--dry-run');
     expect((JSON.parse(again.stdout) as MigrateReport).repeats).toMatchObject({
       migrated: 0,
       failed: 1,
@@ -200,14 +176,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
   it('a job that cannot be upcast is listed, left as it was, and the exit code is 1; bad input exits 2', async () => {
     const prefix = uniqueQueue('migrate-bad');
     await seed(prefix, true);
-    const run = cli([
-      'migrate',
-      'send',
-      '--schema',
-      SCHEMA,
-      '--prefix',
-      prefix,
-    ]);
+    const run = migrate(prefix);
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
       'error: 1 job of send could not be migrated; left as they were\n',
@@ -222,16 +191,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
       /after:\n\s+VERSION\s+WAITING\s+DELAYED\n\s+1\s+1\s+0\n\s+2\s+3\s+2\n/,
     );
 
-    const json = cli([
-      'migrate',
-      'send',
-      '--schema',
-      SCHEMA,
-      '--prefix',
-      prefix,
-      '--json',
-      '--dry-run',
-    ]);
+    const json = migrate(prefix, '--json', '--dry-run');
     expect(json.status).toBe(1);
     const report = JSON.parse(json.stdout) as MigrateReport;
     expect(report).toMatchObject({ dryRun: true, migrated: 0, failed: 1 });
@@ -254,16 +214,7 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
     expect(unknown.stderr).toBe(
       "error: unknown job type 'nope' (the registry has send)\n",
     );
-    const badBatch = cli([
-      'migrate',
-      'send',
-      '--schema',
-      SCHEMA,
-      '--prefix',
-      prefix,
-      '--batch',
-      '0',
-    ]);
+    const badBatch = migrate(prefix, '--batch', '0');
     expect(badBatch.status).toBe(2);
     expect(badBatch.stderr).toContain('--batch must be an integer >= 1.');
   });
