@@ -8,11 +8,9 @@
  * queue with it (the failed start was kept).
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
-import { startForwarder } from './faults/harness/forwarder.ts';
-import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
+import { forwardedQueue } from './helpers/forwarded-queue.ts';
+import { useRedis } from './helpers/redis-server.ts';
+import { waitFor } from './helpers/wait.ts';
 
 // The delayed job must outlive kill -9 of Redis.
 const redis = useRedis({
@@ -22,25 +20,9 @@ const redis = useRedis({
 
 describe('finished() across a Redis restart', () => {
   it('keeps waiting for a delayed job when Redis restarts during the first wait, and settles when the job completes', async () => {
-    const q = uniqueQueue();
-    const reg = defineJobs({
-      work: job({
-        queue: q,
-        payload: z.object({ n: z.number() }),
-        result: z.object({ n: z.number() }),
-      }),
+    const { fwd, queue, close } = await forwardedQueue(redis, {
+      work: (j) => ({ n: j.data.n * 2 }),
     });
-    const fwd = await startForwarder(redis.server.port);
-    const queue = createQueue(reg, {
-      connection: `redis://127.0.0.1:${fwd.port}`,
-      connectTimeoutMs: 5000,
-    });
-    const worker = createWorker(
-      reg,
-      { work: (j) => ({ n: j.data.n * 2 }) },
-      { connection: redis.url, ...fastWorkerSettings },
-    );
-    worker.on('error', () => {});
     try {
       const h = await queue.enqueue('work', { n: 21 }, { delayMs: 600_000 });
       // The first wait's XINFO STREAM reaches Redis; its reply is held, and
@@ -77,32 +59,14 @@ describe('finished() across a Redis restart', () => {
       expect(settled).toEqual({ ok: true, value: { n: 42 } });
       expect(await second).toEqual({ n: 42 });
     } finally {
-      await worker.close();
-      await queue.close();
-      await fwd.close();
+      await close();
     }
   });
 
   it('keeps waiting when Redis restarts while a later wait reads the job hash', async () => {
-    const q = uniqueQueue();
-    const reg = defineJobs({
-      work: job({
-        queue: q,
-        payload: z.object({ n: z.number() }),
-        result: z.object({ n: z.number() }),
-      }),
+    const { fwd, queue, close } = await forwardedQueue(redis, {
+      work: (j) => ({ n: j.data.n * 2 }),
     });
-    const fwd = await startForwarder(redis.server.port);
-    const queue = createQueue(reg, {
-      connection: `redis://127.0.0.1:${fwd.port}`,
-      connectTimeoutMs: 5000,
-    });
-    const worker = createWorker(
-      reg,
-      { work: (j) => ({ n: j.data.n * 2 }) },
-      { connection: redis.url, ...fastWorkerSettings },
-    );
-    worker.on('error', () => {});
     try {
       // A first wait starts the queue's event follower.
       const first = await queue.enqueue('work', { n: 1 });
@@ -136,9 +100,7 @@ describe('finished() across a Redis restart', () => {
       await waiting;
       expect(settled).toEqual({ ok: true, value: { n: 10 } });
     } finally {
-      await worker.close();
-      await queue.close();
-      await fwd.close();
+      await close();
     }
   });
 });

@@ -5,11 +5,8 @@
  * outcome into a raw ioredis error.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
-import { startForwarder } from './faults/harness/forwarder.ts';
-import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { fastWorkerSettings } from './helpers/wait.ts';
+import { forwardedQueue } from './helpers/forwarded-queue.ts';
+import { useRedis } from './helpers/redis-server.ts';
 
 const redis = useRedis({
   appendonly: true,
@@ -18,31 +15,12 @@ const redis = useRedis({
 
 describe('watchProgress across a Redis restart', () => {
   it('resolves with the result when Redis restarts during its read of the log end', async () => {
-    const q = uniqueQueue();
-    const reg = defineJobs({
-      work: job({
-        queue: q,
-        payload: z.object({ n: z.number() }),
-        result: z.object({ n: z.number() }),
-        progress: z.number(),
-      }),
-    });
-    const fwd = await startForwarder(redis.server.port);
-    const queue = createQueue(reg, {
-      connection: `redis://127.0.0.1:${fwd.port}`,
-      connectTimeoutMs: 5000,
-    });
-    const worker = createWorker(
-      reg,
-      {
-        work: async (j) => {
-          await j.progress(50);
-          return { n: j.data.n * 2 };
-        },
+    const { fwd, queue, close } = await forwardedQueue(redis, {
+      work: async (j) => {
+        await j.progress(50);
+        return { n: j.data.n * 2 };
       },
-      { connection: redis.url, ...fastWorkerSettings },
-    );
-    worker.on('error', () => {});
+    });
     try {
       const h = await queue.enqueue('work', { n: 21 });
       const seen: number[] = [];
@@ -61,9 +39,7 @@ describe('watchProgress across a Redis restart', () => {
       fwd.heal();
       expect(await watching).toEqual({ ok: true, value: { n: 42 } });
     } finally {
-      await worker.close();
-      await queue.close();
-      await fwd.close();
+      await close();
     }
   });
 });
