@@ -21,6 +21,15 @@ export type {
   inferJobResultInput,
 } from './contract/define.ts';
 export type {
+  Debounce,
+  FlowKeyFunction,
+  FlowOptions,
+  FlowRules,
+  KeyedConcurrency,
+  RateLimit,
+  Throttle,
+} from './contract/flow.ts';
+export type {
   UpcastMap,
   UpcastSources,
   UpcastStep,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { parseJobOptions, type ResolvedJobOptions } from './options.ts';
+import { parseFlow, type FlowOptions, type FlowRules } from './flow.ts';
 import type { JobOptions } from '../types.ts';
 import {
   checkUpcast,
@@ -21,7 +22,8 @@ export interface JobSpec<
   TResult extends z.ZodType | undefined,
   TProgress extends z.ZodType | undefined,
   TSources extends UpcastSources = UpcastSources,
-> extends JobOptions {
+> extends JobOptions,
+    FlowOptions<z.output<TPayload>> {
   /** Schema of the payload. Producers pass its input type, handlers get its output. */
   payload: TPayload;
   /** Schema of the handler's result; without it the handler returns nothing. */
@@ -68,6 +70,8 @@ export interface JobDefinition<
   readonly upcast: UpcastChain;
   /** The spec's options, checked and normalised. */
   readonly options: ResolvedJobOptions;
+  /** Rate limits, keyed concurrency, debounce and throttle; empty without any. */
+  readonly flow: FlowRules;
 }
 
 /** Any job definition, whatever its schemas. @public */
@@ -134,6 +138,7 @@ export function job<
     version,
     upcast: checkUpcast(spec.upcast, version),
     options: parseJobOptions(spec, 'job defaults'),
+    flow: parseFlow(spec as unknown as Record<string, unknown>),
   };
 }
 

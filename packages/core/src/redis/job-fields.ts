@@ -75,6 +75,12 @@ export const JobField = {
   cancelRequested: 'cr',
   /** The reason given with a cancel, if any. */
   cancelReason: 'cn',
+  /**
+   * The job's flow key, for a type with per-key concurrency or a per-key
+   * rate limit: it waits in its key's queue (`g:<lane>:<key>`) and holds a
+   * slot of that key while active (includes/flow.lua).
+   */
+  flowKey: 'gk',
 } as const;
 
 /** A job hash field's name. */

@@ -60,6 +60,13 @@ export const KeySuffix = {
    * that leases nothing. Tells why a lane above every reader waits.
    */
   readers: 'readers',
+  /**
+   * hash: job type → JSON of the flow rules its workers enforce (written
+   * by each worker at start; read by stats and the dashboard).
+   */
+  flow: 'flow',
+  /** hash: flow counters, `<type>|throttled`, `<type>|debounced` → count */
+  flowStats: 'flow-stats',
 } as const;
 
 /** A wait lane: a job type at one contract version. */
