@@ -22,8 +22,8 @@ export interface JobSpec<
   TResult extends z.ZodType | undefined,
   TProgress extends z.ZodType | undefined,
   TSources extends UpcastSources = UpcastSources,
-> extends JobOptions,
-    FlowOptions<z.output<TPayload>> {
+>
+  extends JobOptions, FlowOptions<z.output<TPayload>> {
   /** Schema of the payload. Producers pass its input type, handlers get its output. */
   payload: TPayload;
   /** Schema of the handler's result; without it the handler returns nothing. */
