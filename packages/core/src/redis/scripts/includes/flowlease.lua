@@ -126,6 +126,24 @@ local function promoteKeys(base, l, now)
   redis.call('ZREM', gd, unpack(keys))
 end
 
+-- Jobs of a keyed lane stored without a key (before the type had one, or
+-- by a producer that does not know it) are in no group. Once the ring is
+-- empty, the head of w:<lane> is searched for them, a few per call, so
+-- they still run (without per-key limits: they have no key). A dangling id
+-- (hash gone) is picked too: the lease drops it.
+local MAX_UNKEYED_LOOKS = 20
+local function takeUnkeyed(base, l, ti, left, picked)
+  local wk, took = base .. 'w:' .. l, {}
+  for _, id in ipairs(redis.call('ZRANGE', wk, 0, math.min(left, MAX_UNKEYED_LOOKS) - 1)) do
+    if not redis.call('HGET', base .. 'j:' .. id, F.flowKey) then
+      took[#took + 1] = id
+      picked[#picked + 1] = { id, ti, false }
+    end
+  end
+  if #took > 0 then redis.call('ZREM', wk, unpack(took)) end
+  return #took
+end
+
 -- Round robin over the ring of keyed lane `l` (type index ti, rules r):
 -- each turn takes ONE job (best priority, then FIFO) of the head key and
 -- moves the key to the back; a key at its concurrency limit is parked and
@@ -137,7 +155,7 @@ local function takeKeyed(base, activeKey, l, ti, name, r, left, now, ctx, picked
   local ring, wk, took, tail = base .. 'gr:' .. l, base .. 'w:' .. l, 0, nil
   while took < left and ctx.turns < MAX_TURNS_PER_CALL do
     local keys = redis.call('ZRANGE', ring, 0, math.min(left - took, MAX_TURNS_PER_CALL) - 1)
-    if #keys == 0 then break end
+    if #keys == 0 then return took + takeUnkeyed(base, l, ti, left - took, picked) end
     tail = tail or ringTail(ring)
     local back, out = {}, {}
     for _, key in ipairs(keys) do
