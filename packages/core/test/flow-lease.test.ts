@@ -342,7 +342,7 @@ describe('a keyed job gives its slot back on every path that ends or re-queues i
     // One job of the key, the other held back: the key is parked.
     expect(first.jobs.map((j) => j.id)).toEqual([a]);
     expect(await s.raw.hget(`${s.k.base}gp:send`, 'a')).toBe('send');
-    expect(await s.raw.zrange(`${s.k.base}ga:send:a`, 0, -1)).toEqual([a]);
+    expect(await s.raw.zrange(`${s.k.base}ga:send:a`, '0', '-1')).toEqual([a]);
     expect((await moveToActive(s.raw, s.k, 1000, s.lease('t2'))).jobs).toEqual(
       [],
     );
@@ -440,11 +440,11 @@ describe('waiting keyed jobs leave their group when removed', () => {
       { k: 'a', n: 3 },
     ]);
     const group = `${s.k.base}g:send:a`;
-    expect(await s.raw.zrange(group, 0, -1)).toEqual([a, b, c]);
+    expect(await s.raw.zrange(group, '0', '-1')).toEqual([a, b, c]);
     await s.producer.remove(a!);
-    expect(await s.raw.zrange(group, 0, -1)).toEqual([b, c]);
+    expect(await s.raw.zrange(group, '0', '-1')).toEqual([b, c]);
     await s.producer.cancel(b!);
-    expect(await s.raw.zrange(group, 0, -1)).toEqual([c]);
+    expect(await s.raw.zrange(group, '0', '-1')).toEqual([c]);
     await s.producer.drain();
     expect(await s.raw.exists(group)).toBe(0);
     // The ring's key is dropped by the next lease that meets it.
