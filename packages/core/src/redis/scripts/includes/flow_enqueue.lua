@@ -16,8 +16,13 @@ end
 -- dropped, counted in <type>|throttled and, for a real key, per key.
 local function throttleAdmit(base, name, key, id, limit, periodMs, now)
   local log = base .. 'th:' .. name .. ':' .. key
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - periodMs)
-  if redis.call('ZCARD', log) < limit then
+  -- Old entries are trimmed only when the log looks full: below the limit
+  -- they cannot change the answer, and the log never exceeds the limit.
+  local card = redis.call('ZCARD', log)
+  if card >= limit then
+    card = card - redis.call('ZREMRANGEBYSCORE', log, '-inf', now - periodMs)
+  end
+  if card < limit then
     redis.call('ZADD', log, now, id)
     -- An idle key's log goes away once its window has passed.
     redis.call('PEXPIRE', log, periodMs)
