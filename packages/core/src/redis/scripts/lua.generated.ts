@@ -327,6 +327,78 @@ local function releaseSlot(base, name, key, id)
   end
 end
 `,
+  flow_enqueue: `-- Debounce and throttle at enqueue (enqueue.lua), and their counters.
+-- Needs \`-- @include base\` and \`-- @include cancel\` first. Drops and
+-- replacements of a batch are summed here and written once per counter at
+-- the end (flushFlowStats), as tally.lua does for the state counts.
+local flowStats, throttledKeys = {}, {}
+
+local function countFlow(name, what)
+  local k = name .. '|' .. what
+  flowStats[k] = (flowStats[k] or 0) + 1
+end
+
+-- Throttle (drop): a sliding window log per key, <base>th:<type>:<key>, of
+-- the jobs accepted in the last \`periodMs\` (member = job id, score = ms
+-- accepted), so no window of periodMs ever accepts more than \`limit\`.
+-- Returns true when job \`id\` is accepted (and logs it); false when it is
+-- dropped, counted in <type>|throttled and, for a real key, per key.
+local function throttleAdmit(base, name, key, id, limit, periodMs, now)
+  local log = base .. 'th:' .. name .. ':' .. key
+  -- Old entries are trimmed only when the log looks full: below the limit
+  -- they cannot change the answer, and the log never exceeds the limit.
+  local card = redis.call('ZCARD', log)
+  if card >= limit then
+    card = card - redis.call('ZREMRANGEBYSCORE', log, '-inf', now - periodMs)
+  end
+  if card < limit then
+    redis.call('ZADD', log, now, id)
+    -- An idle key's log goes away once its window has passed.
+    redis.call('PEXPIRE', log, periodMs)
+    return true
+  end
+  countFlow(name, 'throttled')
+  if key ~= '' then
+    local per = throttledKeys[name]
+    if not per then per = {}; throttledKeys[name] = per end
+    per[key] = (per[key] or 0) + 1
+  end
+  return false
+end
+
+-- Debounce (trailing edge): <base>db:<type> maps a debounce key ('' when
+-- per type) to its pending job, which now becomes \`id\`. The previous one,
+-- when it is still delayed and was never leased, ends as cancelled
+-- (includes/cancel.lua, so counts, events and retention stay right) and
+-- its id is returned; a job already promoted, leased or gone is left as it
+-- is (the new job then starts a new burst).
+local function debounceReplace(base, name, key, id, delayedKey, countsKey, eventsKey, maxEvents, now)
+  local dbKey = base .. 'db:' .. name
+  local prev = redis.call('HGET', dbKey, key)
+  redis.call('HSET', dbKey, key, id)
+  if not prev or prev == id then return nil end
+  local pk = base .. 'j:' .. prev
+  local f = redis.call('HMGET', pk, 's', 'n', 'dl')
+  if f[1] ~= 'd' or f[2] ~= name or f[3] then return nil end
+  if redis.call('ZREM', delayedKey, prev) == 0 then return nil end
+  redis.call('HSET', pk, 'cn', 'debounced: replaced by ' .. id)
+  finishCancelled(base, pk, prev, name, 'd', countsKey, eventsKey, maxEvents, now)
+  countFlow(name, 'debounced')
+  return prev
+end
+
+-- Writes the batch's flow counters: <base>flow-stats, and per type the
+-- keys' throttled-drop counts <base>tk:<type>, kept to the 1000 highest.
+local function flushFlowStats(base)
+  for k, d in pairs(flowStats) do redis.call('HINCRBY', base .. 'flow-stats', k, d) end
+  for name, per in pairs(throttledKeys) do
+    local tk = base .. 'tk:' .. name
+    for key, d in pairs(per) do redis.call('ZINCRBY', tk, d, key) end
+    redis.call('ZREMRANGEBYRANK', tk, 0, -1001)
+  end
+  flowStats, throttledKeys = {}, {}
+end
+`,
   flowlease: `-- The lease side of flow control (docs/rate-limits.md,
 -- docs/keyed-concurrency.md), used by includes/lease.lua: rate windows,
 -- and the round robin over the keys of a keyed lane. Needs base (and so
@@ -1274,73 +1346,78 @@ return removed
   'enqueue-5.lua': `#!lua
 --[[
   Adds jobs: to the wait zset of their lane (their type at their contract
-  version, see lane() in includes/base.lua), or to \`delayed\` when they have
-  a delay. Lanes above version 1 are recorded in <base>lanes, once per lane
-  and call.
-  A job whose id already exists is left untouched: a custom id's duplicate,
-  or (for an id the producer generated) its own earlier, re-sent call.
-  Index writes, counters and wake-up markers are gathered and written once
-  per type or lane, so a batch costs about one HSET and one XADD per job.
-
+  version, lane() in includes/base.lua; lanes above version 1 are recorded
+  in <base>lanes), or to \`delayed\` when they have a delay. A keyed job
+  (group key given) also joins its key's group and the lane's ring
+  (includes/flow.lua); debounce and throttle: includes/flow_enqueue.lua.
+  A job whose id exists is left untouched (a custom id's duplicate, or a
+  generated id's re-sent call) and touches no debounce or throttle state.
+  Indexes, counters and markers are written once per type or lane.
   Input:
     KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
     KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base \`<prefix>:{<queue>}:\`   ARGV[2] max events
-    ARGV[3] number of settings sets S, then 4 fields per set (shared by the
+    ARGV[3] number of settings sets S, then 7 fields per set (shared by the
       jobs that name it): options JSON, expire-after ms (0 = never),
-      contract version, contract fingerprint
-    then the number of jobs, then 6 fields per job: id (never empty: the
-      producer generates one), type name, data JSON, priority, delay, set (1..S);
-      the delay is ms from now, or \`@<epoch ms>\` for a \`runAt\`: due times
-      are Redis time, so an absolute time is turned into a delay here, not
-      on a producer whose clock may be skewed
-  Output: per job, two entries: id and status
-     1 created, 0 duplicate (existing id returned)
-  Events: waiting | delayed
+      contract version, contract fingerprint, debounce period ms, throttle
+      limit, throttle period ms (0 = no such rule)
+    then the number of jobs, then 9 fields per job: id (never empty), type
+      name, data JSON, priority, delay, set (1..S), group key, debounce
+      key, throttle key ('' = none; with the set's rule, '' = per type);
+      the delay is ms from now, or \`@<epoch ms>\` for a \`runAt\` (Redis time)
+  Output: per job, three entries: id, status, replaced id ('' unless 2)
+     1 created, 0 duplicate, 2 created and replaced (cancelled) the pending
+     job of its debounce key, 3 throttled (nothing stored)
+  Events: waiting | delayed; cancelled (a debounced-away job, from 'd')
 ]]
 -- @include base
 -- @include tally
-local base, maxEvents = ARGV[1], ARGV[2]
-local now = nowMs()
-local out = {}
-local sets = {}
+-- @include cancel
+-- @include flow
+-- @include flow_enqueue
+local base, maxEvents, now, out, sets = ARGV[1], ARGV[2], nowMs(), {}, {}
 for i = 0, tonumber(ARGV[3]) - 1 do
-  local a = 4 + i * 4
-  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3] }
+  local a = 4 + i * 7
+  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3],
+    tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]) }
 end
-local first = 5 + #sets * 4
+local first = 5 + #sets * 7
 local n = tonumber(ARGV[first - 1])
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
--- duplicates go unused, which only leaves gaps.
+-- duplicates and dropped jobs go unused, which only leaves gaps.
 local seq = redis.call('INCRBY', KEYS[1], n) - n
 local waiting, touched, lanes = {}, {}, {}
 for i = 0, n - 1 do
-  local a = first + i * 6
+  local a = first + i * 9
   local id, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  if string.sub(delay, 1, 1) == '@' then
-    delay = tonumber(string.sub(delay, 2)) - now
-  else
-    delay = tonumber(delay)
-  end
+  -- A runAt is turned into a delay with Redis time.
+  if string.sub(delay, 1, 1) == '@' then delay = tonumber(string.sub(delay, 2)) - now else delay = tonumber(delay) end
   local set = sets[tonumber(ARGV[a + 5])]
   local opts, expireAfter, version, fingerprint = set[1], set[2], set[3], set[4]
+  local gk, replaced = ARGV[a + 6], ''
   local status = 1
   if redis.call('EXISTS', base .. 'j:' .. id) == 1 then
     status = 0
+  elseif set[6] > 0 and not throttleAdmit(base, name, ARGV[a + 8], id, set[6], set[7], now) then
+    status = 3
+  elseif set[5] > 0 then
+    -- Trailing edge: the job waits out the period (or its own longer delay).
+    if delay < set[5] then delay = set[5] end
+    local prev = debounceReplace(base, name, ARGV[a + 7], id, KEYS[2], KEYS[3], KEYS[4], maxEvents, now)
+    if prev then status, replaced = 2, prev end
   end
   seq = seq + 1
-  if status == 1 then
+  if status == 1 or status == 2 then
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
+    local f = { 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
+      'v', version, 'fp', fingerprint, 's', state }
     if expireAfter > 0 then
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
-        't', now, 'v', version, 'fp', fingerprint, 's', state,
-        'ea', expireAfter)
-      if delay <= 0 then redis.call('HSET', jk, 'x', now + expireAfter) end
-    else
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
-        't', now, 'v', version, 'fp', fingerprint, 's', state)
+      f[#f + 1] = 'ea'; f[#f + 1] = expireAfter
+      if delay <= 0 then f[#f + 1] = 'x'; f[#f + 1] = now + expireAfter end
     end
+    if gk ~= '' then f[#f + 1] = 'gk'; f[#f + 1] = gk end
+    redis.call('HSET', jk, unpack(f))
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
     local l = lane(name, version)
@@ -1352,13 +1429,13 @@ for i = 0, n - 1 do
     else
       local w = waiting[l]
       if not w then w = {}; waiting[l] = w end
-      w[#w + 1] = waitScore(prio, seq)
-      w[#w + 1] = id
+      local score = waitScore(prio, seq)
+      w[#w + 1] = score; w[#w + 1] = id
+      if gk ~= '' then groupPush(base, l, gk, id, score) end
       emitUntrimmed(KEYS[4], 'waiting', id, name)
     end
   end
-  out[#out + 1] = id
-  out[#out + 1] = status
+  out[#out + 1] = id; out[#out + 1] = status; out[#out + 1] = replaced
 end
 for l, w in pairs(waiting) do
   callSliced('ZADD', base .. 'w:' .. l, w)
@@ -1372,6 +1449,7 @@ for l, name in pairs(lanes) do
   redis.call('ZADD', base .. 'm:' .. l, 0, '0')
 end
 flushTally(KEYS[3])
+flushFlowStats(base)
 trimEvents(KEYS[4], maxEvents)
 return out
 `,
