@@ -347,7 +347,7 @@ export async function readFlowStats(
       if (c) c.parked = true;
     }
     const rings: string[][] = [];
-    for (const _lane of r.lanes) {
+    for (let l = 0; l < r.lanes.length; l++) {
       const heldCount = num(second[i++]);
       const held = scored(second[i++]);
       const ringCount = num(second[i++]);
@@ -379,7 +379,7 @@ export async function readFlowStats(
   i = 0;
   for (const r of reads) {
     for (const c of r.candidates.values())
-      for (const _lane of r.lanes) c.waiting += num(third[i++]);
+      for (let l = 0; l < r.lanes.length; l++) c.waiting += num(third[i++]);
     const waiting = [...r.candidates.entries()].filter(
       ([, c]) => c.waiting > 0,
     );
