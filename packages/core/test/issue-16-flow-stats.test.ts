@@ -74,8 +74,8 @@ describe('getFlowStats (issue 16)', () => {
         ],
       );
       const globex = send.keys[1]!;
-      expect(globex.freesInMs).toBeGreaterThan(2000);
-      expect(globex.freesInMs).toBeLessThanOrEqual(4000);
+      expect(globex.freesInMs).toBeGreaterThan(50_000);
+      expect(globex.freesInMs).toBeLessThanOrEqual(60_000);
       // Per-key window: only the starts within the last second.
       expect(globex.rateUsed).toBe(5);
       expect(send.keys[2]!.rateUsed).toBe(1);

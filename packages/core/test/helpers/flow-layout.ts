@@ -4,7 +4,7 @@
  * `jobwire stats`, `/flow`, the dashboard) is tested without the runtime
  * that normally writes it.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { laneName, queueKeys } from '../../src/redis/keys.ts';
 
 /** One key of a seeded type, and what it waits on. */
@@ -43,15 +43,25 @@ export async function redisNow(raw: Redis): Promise<number> {
 }
 
 /**
- * Seeds one job type's flow state in `queue` (prefix `jobwire`). Returns
- * the Redis time the scores are relative to.
+ * Seeds one job type's flow state in `queue` (prefix `jobwire`), over a
+ * connection or a Redis URL (for packages without ioredis). Returns the
+ * Redis time the scores are relative to.
  */
 export async function seedFlowType(
-  raw: Redis,
+  redis: Redis | string,
   queue: string,
   seed: SeedType,
   prefix = 'jobwire',
 ): Promise<number> {
+  if (typeof redis === 'string') {
+    const raw = new Redis(redis);
+    try {
+      return await seedFlowType(raw, queue, seed, prefix);
+    } finally {
+      await raw.quit();
+    }
+  }
+  const raw = redis;
   const base = queueKeys(prefix, queue).base;
   const { type } = seed;
   const now = await redisNow(raw);
@@ -111,12 +121,13 @@ export const tenantSeed: SeedType = {
   keys: {
     // At its concurrency limit: 2 active, 40 waiting (30 + 10 at v2).
     acme: { waiting: 30, waitingV2: 10, active: 2, state: 'concurrency' },
-    // Its rate window is full for 4 more seconds.
+    // Its rate window is full for a minute more (so slow CLI spawns
+    // still see it held).
     globex: {
       waiting: 7,
       active: 1,
       state: 'rate',
-      freesInMs: 4000,
+      freesInMs: 60_000,
       rateStarts: [10, 20, 30, 40, 50],
     },
     initech: { waiting: 3, state: 'turn', rateStarts: [100, 5000] },
