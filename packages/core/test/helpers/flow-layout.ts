@@ -4,7 +4,7 @@
  * `jobwire stats`, `/flow`, the dashboard) is tested without the runtime
  * that normally writes it.
  */
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { laneName, queueKeys } from '../../src/redis/keys.ts';
 
 /** One key of a seeded type, and what it waits on. */
@@ -37,18 +37,19 @@ export interface SeedType {
 }
 
 /** Redis's clock in ms, as the scripts and the reader see it. */
-export async function redisNow(raw: Redis): Promise<number> {
+export async function redisNow(raw: Redis | Cluster): Promise<number> {
   const [s, us] = await raw.time();
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
 
 /**
  * Seeds one job type's flow state in `queue` (prefix `jobwire`), over a
- * connection or a Redis URL (for packages without ioredis). Returns the
+ * connection (a Cluster too) or a Redis URL (for packages without
+ * ioredis). Returns the
  * Redis time the scores are relative to.
  */
 export async function seedFlowType(
-  redis: Redis | string,
+  redis: Redis | Cluster | string,
   queue: string,
   seed: SeedType,
   prefix = 'jobwire',
