@@ -56,6 +56,16 @@ export type {
   WaitingByVersion,
   WaitingByVersionOptions,
 } from './ops/lanes.ts';
+export type {
+  FlowKeyCounts,
+  FlowKeyStats,
+  FlowRateWindow,
+  FlowRuleSummary,
+  FlowStats,
+  FlowStatsOptions,
+  FlowWaitReason,
+  TypeFlowStats,
+} from './ops/flow-stats.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,

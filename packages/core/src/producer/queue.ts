@@ -39,6 +39,11 @@ import {
   type WaitingByVersion,
   type WaitingByVersionOptions,
 } from '../ops/lanes.ts';
+import {
+  readFlowStats,
+  type FlowStats,
+  type FlowStatsOptions,
+} from '../ops/flow-stats.ts';
 import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
@@ -364,6 +369,36 @@ export class Queue<TJobs extends JobMap> {
           windowMs,
           out,
         ),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Flow control now, per job type with flow rules (as its workers
+   * recorded them) or with throttled/debounced jobs: the rules, how full
+   * the type-wide rate window is, the throttle and debounce counters, and
+   * the keys with the most waiting jobs, each with its active jobs and what
+   * it waits on (`concurrency`, `rate` with `freesInMs`, or `turn`). A few
+   * pipelined reads per queue; at most 1000 keys of a type are read, so
+   * with more `keyCounts.exact` is false. See docs/flow-control.md.
+   */
+  async getFlowStats(options: FlowStatsOptions = {}): Promise<FlowStats> {
+    const out = Object.create(null) as FlowStats;
+    const { type } = options;
+    // A registry type lives in one queue: read only that one.
+    const queues =
+      type !== undefined &&
+      options.queue === undefined &&
+      Object.hasOwn(this.registry.jobs, type)
+        ? [this.registry.jobs[type]!.queue]
+        : this.inspector.queuesOf(options.queue);
+    for (const queue of queues) {
+      await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+        readFlowStats(this.ctx.client, this.ctx.keys(queue), out, {
+          ...(type !== undefined ? { type } : {}),
+          ...(options.keys !== undefined ? { keys: options.keys } : {}),
+        }),
       );
     }
     return out;
