@@ -92,6 +92,12 @@ export type {
   MigrateRepeatFailure,
   VersionCounts,
 } from './ops/migrate-report.ts';
+export type {
+  LayoutMigrateOptions,
+  LayoutMigrateReport,
+  QueueLayout,
+} from './ops/layout-migrate.ts';
+export { LAYOUT_VERSION } from './redis/layout.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {
@@ -112,6 +118,7 @@ export {
   DurabilityError,
   ErrorCode,
   JobwireError,
+  LayoutUnsupportedError,
   LeaseLostError,
   PayloadTooLargeError,
   PermanentError,

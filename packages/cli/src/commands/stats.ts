@@ -56,9 +56,17 @@ async function stats(ctx: Context): Promise<void> {
   for (const s of STATES) totals[s] = counts[s];
   const versions = await ctx.queue.getWaitingByVersion(queueArg(ctx));
   const flow = await ctx.queue.getFlowStats(queueArg(ctx));
+  const layouts = await ctx.queue.getLayout(queueArg(ctx));
   if (ctx.json) {
     console.log(
-      json({ ...totals, byType, paused, waitingByVersion: versions, flow }),
+      json({
+        ...totals,
+        byType,
+        paused,
+        waitingByVersion: versions,
+        layouts,
+        flow,
+      }),
     );
     return;
   }
@@ -74,6 +82,9 @@ async function stats(ctx: Context): Promise<void> {
   const pausedQueues = queues.filter((q) => paused[q]);
   console.log(
     `\npaused: ${pausedQueues.length === 0 ? 'none' : pausedQueues.join(', ')}`,
+  );
+  console.log(
+    `layout: ${layouts.map((l) => `${l.queue} ${l.layout === undefined ? 'none recorded' : String(l.layout)}`).join(', ')} (this jobwire supports up to ${String(layouts[0]?.supported ?? '?')})`,
   );
   printVersionLanes(versions);
   printFlow(flow);

@@ -25,6 +25,13 @@ import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
 import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
+import {
+  migrateLayouts,
+  readLayouts,
+  type LayoutMigrateOptions,
+  type LayoutMigrateReport,
+  type QueueLayout,
+} from '../ops/layout-migrate.ts';
 import type { CancelOutcome } from '../redis/transitions/operator.ts';
 import {
   QueueInspector,
@@ -273,6 +280,7 @@ export class Queue<TJobs extends JobMap> {
     const job = this.prepare(name, payload, options);
     const spec = repeatSpec(name, payload, repeat, options);
     await this.jobStore.checkConfigOnce();
+    await this.jobStore.layout.ensure(this.ctx.keys(job.queue));
     const id = await scheduleRepeat(this.ctx, job, spec);
     return this.handle({
       queue: job.queue,
@@ -466,6 +474,33 @@ export class Queue<TJobs extends JobMap> {
     options: MigrateOptions = {},
   ): Promise<MigrateReport> {
     return this.admin.migrate(name, options, this.maxPayloadBytes);
+  }
+
+  /**
+   * The storage layout each queue records (all queues if omitted), and the
+   * newest this build supports: a producer or worker refuses a queue whose
+   * layout is newer (LAYOUT_UNSUPPORTED).
+   */
+  getLayout(options: { queue?: string } = {}): Promise<QueueLayout[]> {
+    return readLayouts(this.ctx, this.inspector.queuesOf(options.queue));
+  }
+
+  /**
+   * Rewrites every job a layout 1 build stored (payload in the job hash,
+   * logs at `j:<id>:log`) into the current layout, in atomic, idempotent
+   * batches, and records the layout. Nothing is lost if it stops midway:
+   * run it again. Refuses (LAYOUT_UNSUPPORTED, writing nothing) a queue a
+   * newer jobwire wrote. See docs/maintenance.md.
+   */
+  migrateLayout(
+    options: LayoutMigrateOptions = {},
+  ): Promise<LayoutMigrateReport[]> {
+    this.assertOpen();
+    return migrateLayouts(
+      this.ctx,
+      this.inspector.queuesOf(options.queue),
+      options,
+    );
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */
