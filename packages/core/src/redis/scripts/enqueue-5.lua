@@ -65,14 +65,13 @@ for i = 0, n - 1 do
   if status == 1 or status == 2 then
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
-    local f = { F.name, name, F.priority, prio, F.sequence, seq, F.options, opts, F.createdAt, now,
-      F.version, version, F.fingerprint, fingerprint, F.state, state }
+    redis.call('HSET', jk, F.name, name, F.priority, prio, F.sequence, seq, F.options, opts,
+      F.createdAt, now, F.version, version, F.fingerprint, fingerprint, F.state, state)
     if expireAfter > 0 then
-      f[#f + 1] = F.expireAfterMs; f[#f + 1] = expireAfter
-      if delay <= 0 then f[#f + 1] = F.expiresAt; f[#f + 1] = now + expireAfter end
+      if delay > 0 then redis.call('HSET', jk, F.expireAfterMs, expireAfter)
+      else redis.call('HSET', jk, F.expireAfterMs, expireAfter, F.expiresAt, now + expireAfter) end
     end
-    if gk ~= '' then f[#f + 1] = F.flowKey; f[#f + 1] = gk end
-    redis.call('HSET', jk, unpack(f))
+    if gk ~= '' then redis.call('HSET', jk, F.flowKey, gk) end
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
     local l = lane(name, version)

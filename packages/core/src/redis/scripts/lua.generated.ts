@@ -1437,14 +1437,13 @@ for i = 0, n - 1 do
   if status == 1 or status == 2 then
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
-    local f = { 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
-      'v', version, 'fp', fingerprint, 's', state }
+    redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
+      't', now, 'v', version, 'fp', fingerprint, 's', state)
     if expireAfter > 0 then
-      f[#f + 1] = 'ea'; f[#f + 1] = expireAfter
-      if delay <= 0 then f[#f + 1] = 'x'; f[#f + 1] = now + expireAfter end
+      if delay > 0 then redis.call('HSET', jk, 'ea', expireAfter)
+      else redis.call('HSET', jk, 'ea', expireAfter, 'x', now + expireAfter) end
     end
-    if gk ~= '' then f[#f + 1] = 'gk'; f[#f + 1] = gk end
-    redis.call('HSET', jk, unpack(f))
+    if gk ~= '' then redis.call('HSET', jk, 'gk', gk) end
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
     local l = lane(name, version)
