@@ -539,6 +539,11 @@ describe('cost', () => {
       ['keyed rate limit', { rateLimit: { limit: 5, perMs: 1000, key: byK } }],
     ];
     const perJob: Record<string, number> = {};
+    const completed: Record<string, number> = {};
+    const commands = (calls: Record<string, number>) =>
+      Object.entries(calls)
+        .filter(([c]) => !['config', 'info', 'evalsha', 'eval'].includes(c))
+        .reduce((sum, [, n]) => sum + n, 0);
     for (const [name, flow] of cases) {
       const s = setup(flow);
       const items = Array.from({ length: N }, (_, n) => ({
@@ -547,16 +552,35 @@ describe('cost', () => {
       }));
       if (flow.concurrency || flow.rateLimit?.key) await s.addKeyed(items);
       else for (const p of items) await s.producer.enqueue('send', p);
+      let leased: { id: string; token: string }[] = [];
       const calls = await callsDuring(s.raw, async () => {
         const r = await moveToActive(s.raw, s.k, 1000, s.lease('t', N));
         expect(r.jobs).toHaveLength(N);
+        leased = r.jobs;
       });
-      const total = Object.entries(calls)
-        .filter(([c]) => !['config', 'info', 'evalsha', 'eval'].includes(c))
-        .reduce((sum, [, n]) => sum + n, 0);
-      perJob[name] = total / N;
+      perJob[name] = commands(calls) / N;
+      const done = await callsDuring(s.raw, () =>
+        complete(
+          s.raw,
+          s.k,
+          1000,
+          leased.map((j) => ({
+            id: j.id,
+            token: j.token,
+            result: '',
+            keep: [-1, 0] as const,
+          })),
+          s.lease('c', 0),
+          [],
+        ),
+      );
+      completed[name] = commands(done) / N;
     }
     console.log('redis.calls per leased job (20 jobs, one call):', perJob);
+    console.log(
+      'redis.calls per completed job (20 jobs, one call):',
+      completed,
+    );
     // Limits cost a few calls per job, never a scan.
     expect(perJob['type-wide rate limit']! - perJob['no limit']!).toBeLessThan(
       0.5,
