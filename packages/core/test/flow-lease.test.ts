@@ -616,36 +616,39 @@ describe('several worker processes', () => {
 
   it('three processes never run more than `limit` jobs of a key at once (ledger intervals)', async () => {
     const t = await taskQueue(2);
-    const items = [];
-    for (let n = 0; n < 30; n++) items.push({ n, k: `k${n % 3}`, ms: 40 });
-    await t.add(items);
     const ledger = processes.ledgerDir() + '/ledger';
     const children = [0, 1, 2].map(() =>
-      processes.start({ queue: t.queue, ledger, concurrency: 4, keyLimit: 2 }),
+      // Long leases: on a loaded machine a lapsed lease would re-queue a
+      // running job (as it should), which is not what this test measures.
+      processes.start({
+        queue: t.queue,
+        ledger,
+        concurrency: 3,
+        keyLimit: 2,
+        leaseMs: 10_000,
+        stallCheckIntervalMs: 5000,
+      }),
     );
     await Promise.all(children.map((c) => c.ready));
+    // One key: any one process alone would run 3 at once without the limit.
+    const items = [];
+    for (let n = 0; n < 20; n++) items.push({ n, k: 'k0', ms: 60 });
+    await t.add(items);
     await waitFor(
-      () => readLedger(ledger).filter((e) => e.ev === 'end').length === 30,
+      () => readLedger(ledger).filter((e) => e.ev === 'end').length === 20,
       3 * PROCESS_START_MS,
-      'all 30 jobs',
+      'all 20 jobs',
     );
-    const entries = readLedger(ledger);
-    // Per key, the most jobs running at once: +1 at a start, -1 at an end.
-    for (const key of [0, 1, 2]) {
-      const edges = entries
-        .filter((e) => (e.ev === 'start' || e.ev === 'end') && e.n! % 3 === key)
-        .map((e) => [e.t, e.ev === 'start' ? 1 : -1] as const)
-        // An end before a start at the same ms: the slot was free.
-        .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-      let now = 0;
-      let max = 0;
-      for (const [, d] of edges) max = Math.max(max, (now += d));
-      expect(max).toBeLessThanOrEqual(2);
-    }
-    // The jobs ran in more than one process.
-    expect(
-      new Set(entries.filter((e) => e.ev === 'start').map((e) => e.pid)).size,
-    ).toBeGreaterThan(1);
+    // The most jobs running at once: +1 at a start, -1 at an end (an end
+    // before a start at the same ms: the slot was free).
+    const edges = readLedger(ledger)
+      .filter((e) => e.ev === 'start' || e.ev === 'end')
+      .map((e) => [e.t, e.ev === 'start' ? 1 : -1] as const)
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let now = 0;
+    let max = 0;
+    for (const [, d] of edges) max = Math.max(max, (now += d));
+    expect(max).toBe(2);
   });
 
   it('a worker killed holding a slot gives it back within lease + stall check interval', async () => {
