@@ -33,9 +33,12 @@ import {
 import { deferNewer, fail } from '../src/redis/transitions/job-run.ts';
 import { cancelJob } from '../src/redis/transitions/operator.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { sleep, waitFor } from './helpers/wait.ts';
+import { PROCESS_START_MS, sleep, waitFor } from './helpers/wait.ts';
+import { useWorkerProcesses } from './helpers/worker-processes.ts';
+import { readLedger, taskRegistry } from './processes/worker-process.ts';
 
 const redis = useRedis();
+const processes = useWorkerProcesses(redis);
 
 const payload = z.object({ k: z.string(), n: z.number() });
 type Payload = z.output<typeof payload>;
@@ -242,18 +245,37 @@ describe('per-key concurrency', () => {
     },
   );
 
-  it('a stale member in ga: (a release that never ran) does not wedge the key', async () => {
+  it('a stale member in ga: (a release that never ran) does not wedge the key: the lease drops it', async () => {
     const s = setup({ concurrency: { limit: 1, key: byK } });
     await s.raw.zadd(`${s.k.base}ga:send:a`, 1, 'ghost');
-    await s.addKeyed([{ k: 'a', n: 1 }]);
-    let done = 0;
-    s.worker(() => void done++);
-    await waitFor(
-      () => done === 1,
-      5000,
-      'the job of the key with a stale slot',
+    const [a] = await s.addKeyed([{ k: 'a', n: 1 }]);
+    const r = await moveToActive(s.raw, s.k, 1000, s.lease('t1'));
+    expect(r.jobs.map((j) => j.id)).toEqual([a]);
+    expect(await s.raw.zrange(`${s.k.base}ga:send:a`, '0', '-1')).toEqual([a]);
+    expect(await s.raw.hlen(`${s.k.base}gp:send`)).toBe(0);
+  });
+});
+
+describe('a release that never ran', () => {
+  it('does not wedge a parked key: the stall check drops its stale slot and unparks it', async () => {
+    const s = setup({ concurrency: { limit: 1, key: byK } });
+    const [a, b] = await s.addKeyed([
+      { k: 'a', n: 1 },
+      { k: 'a', n: 2 },
+    ]);
+    const first = await moveToActive(s.raw, s.k, 1000, s.lease('t1'));
+    expect(first.jobs.map((j) => j.id)).toEqual([a]);
+    expect(await s.raw.hget(`${s.k.base}gp:send`, 'a')).toBe('send');
+    // Job a vanishes by hand, its slot never given back.
+    await s.raw.del(s.k.job(a!));
+    await s.raw.zrem(s.k.active, a!);
+    expect((await moveToActive(s.raw, s.k, 1000, s.lease('t2'))).jobs).toEqual(
+      [],
     );
-    expect(await s.raw.zscore(`${s.k.base}ga:send:a`, 'ghost')).toBeNull();
+    await recoverStalled(s.raw, s.k, 1000, 5, 1);
+    expect(await s.raw.hget(`${s.k.base}gp:send`, 'a')).toBeNull();
+    const next = await moveToActive(s.raw, s.k, 1000, s.lease('t3'));
+    expect(next.jobs.map((j) => j.id)).toEqual([b]);
   });
 });
 
@@ -523,6 +545,11 @@ describe('cost', () => {
       ['keyed rate limit', { rateLimit: { limit: 5, perMs: 1000, key: byK } }],
     ];
     const perJob: Record<string, number> = {};
+    const completed: Record<string, number> = {};
+    const commands = (calls: Record<string, number>) =>
+      Object.entries(calls)
+        .filter(([c]) => !['config', 'info', 'evalsha', 'eval'].includes(c))
+        .reduce((sum, [, n]) => sum + n, 0);
     for (const [name, flow] of cases) {
       const s = setup(flow);
       const items = Array.from({ length: N }, (_, n) => ({
@@ -531,21 +558,147 @@ describe('cost', () => {
       }));
       if (flow.concurrency || flow.rateLimit?.key) await s.addKeyed(items);
       else for (const p of items) await s.producer.enqueue('send', p);
+      let leased: { id: string; token: string }[] = [];
       const calls = await callsDuring(s.raw, async () => {
         const r = await moveToActive(s.raw, s.k, 1000, s.lease('t', N));
         expect(r.jobs).toHaveLength(N);
+        leased = r.jobs;
       });
-      const total = Object.entries(calls)
-        .filter(([c]) => !['config', 'info', 'evalsha', 'eval'].includes(c))
-        .reduce((sum, [, n]) => sum + n, 0);
-      perJob[name] = total / N;
+      perJob[name] = commands(calls) / N;
+      const done = await callsDuring(s.raw, () =>
+        complete(
+          s.raw,
+          s.k,
+          1000,
+          leased.map((j) => ({
+            id: j.id,
+            token: j.token,
+            result: '',
+            keep: [-1, 0] as const,
+          })),
+          s.lease('c', 0),
+          [],
+        ),
+      );
+      completed[name] = commands(done) / N;
     }
     console.log('redis.calls per leased job (20 jobs, one call):', perJob);
+    console.log(
+      'redis.calls per completed job (20 jobs, one call):',
+      completed,
+    );
     // Limits cost a few calls per job, never a scan.
     expect(perJob['type-wide rate limit']! - perJob['no limit']!).toBeLessThan(
       0.5,
     );
     expect(perJob['keyed concurrency']! - perJob['no limit']!).toBeLessThan(8);
     expect(perJob['keyed rate limit']! - perJob['no limit']!).toBeLessThan(10);
+  });
+});
+
+describe('several worker processes', () => {
+  /** A queue of the worker processes' `task` type, keyed by `k`, at most `limit` per key. */
+  async function taskQueue(limit: number) {
+    const queue = uniqueQueue('flowproc');
+    const reg = taskRegistry(queue, limit);
+    const producer = createQueue(reg, { connection: redis.url });
+    open.push(producer);
+    const raw = new Redis(redis.url);
+    raws.push(raw);
+    const k = queueKeys('jobwire', queue);
+    const add = async (
+      items: { n: number; k: string; ms?: number; kill?: boolean }[],
+    ) => {
+      for (const p of items) {
+        const { id } = await producer.enqueue('task', p, {
+          delayMs: 3_600_000,
+        });
+        await raw.hset(k.job(id), JobField.flowKey, p.k);
+        await producer.promote(id);
+      }
+    };
+    return { queue, add };
+  }
+
+  it('three processes never run more than `limit` jobs of a key at once (ledger intervals)', async () => {
+    const t = await taskQueue(2);
+    const ledger = processes.ledgerDir() + '/ledger';
+    const children = [0, 1, 2].map(() =>
+      // Long leases: on a loaded machine a lapsed lease would re-queue a
+      // running job (as it should), which is not what this test measures.
+      processes.start({
+        queue: t.queue,
+        ledger,
+        concurrency: 3,
+        keyLimit: 2,
+        leaseMs: 10_000,
+        stallCheckIntervalMs: 5000,
+      }),
+    );
+    await Promise.all(children.map((c) => c.ready));
+    // One key: any one process alone would run 3 at once without the limit.
+    const items = [];
+    for (let n = 0; n < 20; n++) items.push({ n, k: 'k0', ms: 60 });
+    await t.add(items);
+    await waitFor(
+      () => readLedger(ledger).filter((e) => e.ev === 'end').length === 20,
+      3 * PROCESS_START_MS,
+      'all 20 jobs',
+    );
+    // The most jobs running at once: +1 at a start, -1 at an end (an end
+    // before a start at the same ms: the slot was free).
+    const edges = readLedger(ledger)
+      .filter((e) => e.ev === 'start' || e.ev === 'end')
+      .map((e) => [e.t, e.ev === 'start' ? 1 : -1] as const)
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let now = 0;
+    let max = 0;
+    for (const [, d] of edges) max = Math.max(max, (now += d));
+    expect(max).toBe(2);
+  });
+
+  it('a worker killed holding a slot gives it back within lease + stall check interval', async () => {
+    const t = await taskQueue(1);
+    const ledger = processes.ledgerDir() + '/ledger';
+    const leaseMs = 1000;
+    const checkMs = 300;
+    const a = processes.start({
+      queue: t.queue,
+      ledger,
+      behaviour: 'kill-on-flag',
+      leaseMs,
+      stallCheckIntervalMs: checkMs,
+    });
+    await a.ready;
+    await t.add([{ n: 1, k: 'a', kill: true }]);
+    await a.exited;
+    const killedStart = readLedger(ledger).find((e) => e.ev === 'start')!.t;
+    await t.add([{ n: 2, k: 'a' }]);
+    // Another worker, which ignores the kill flag.
+    const b = processes.start({
+      queue: t.queue,
+      ledger,
+      leaseMs,
+      stallCheckIntervalMs: checkMs,
+      maxStalls: 5,
+    });
+    await b.ready;
+    const readyAt = Date.now();
+    await waitFor(
+      () => readLedger(ledger).filter((e) => e.ev === 'end').length === 2,
+      3 * PROCESS_START_MS,
+      'both jobs of the key',
+    );
+    const starts = readLedger(ledger).filter(
+      (e) => e.ev === 'start' && e.pid === b.pid,
+    );
+    const second = starts.find((e) => e.n === 2)!;
+    // Held back while the dead worker's lease lasted, then given back by
+    // b's stall check: within one interval of the later of the lease's end
+    // and b's start (plus a lease call).
+    expect(second.t).toBeGreaterThanOrEqual(killedStart + leaseMs - 50);
+    expect(second.t - Math.max(killedStart + leaseMs, readyAt)).toBeLessThan(
+      checkMs + 500,
+    );
   });
 });

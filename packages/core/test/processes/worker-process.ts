@@ -44,6 +44,11 @@ export interface WorkerProcessConfig {
   stallCheckIntervalMs?: number;
   maxStalls?: number;
   blockTimeoutMs?: number;
+  /**
+   * Flow rules of `task` (issue 16), keyed by the payload's `k`: at most
+   * `keyLimit` jobs of one key at once.
+   */
+  keyLimit?: number;
   /** Install closeOnSignals(worker). */
   signals?: boolean;
   deadlineMs?: number;
@@ -59,7 +64,7 @@ export interface LedgerEntry {
   signal?: string;
 }
 
-export function taskRegistry(queue: string) {
+export function taskRegistry(queue: string, keyLimit?: number) {
   return defineJobs({
     task: job({
       queue,
@@ -67,8 +72,18 @@ export function taskRegistry(queue: string) {
         n: z.number().int(),
         ms: z.number().int().min(0).optional(),
         kill: z.boolean().optional(),
+        /** The flow key, with `keyLimit` (issue 16). */
+        k: z.string().optional(),
       }),
       result: z.object({ n: z.number().int() }),
+      ...(keyLimit
+        ? {
+            concurrency: {
+              limit: keyLimit,
+              key: (p: { k?: string }) => p.k ?? '-',
+            },
+          }
+        : {}),
     }),
   });
 }
@@ -94,7 +109,7 @@ async function main(): Promise<void> {
     fs.appendFileSync(config.ledger, `${JSON.stringify(line)}\n`);
   };
 
-  const registry = taskRegistry(config.queue);
+  const registry = taskRegistry(config.queue, config.keyLimit);
   const worker = createWorker(
     registry,
     {

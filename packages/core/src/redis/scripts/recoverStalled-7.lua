@@ -12,7 +12,8 @@
   reported starting its handler) did not cause the stall: it goes back to
   waiting with no stall counted, once (F.freeRequeues; see leaseJobs in lease.lua).
   So does a job leased by a call whose reply its worker reported lost (the
-  token's call prefix is in `lost leases`; see markLostLeases).
+  token's call prefix is in `lost leases`; see markLostLeases). Then a few
+  keys parked at their concurrency limit get stale slots dropped (healParked).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
@@ -90,4 +91,5 @@ for _, id in ipairs(ids) do
     end
   end
 end
+healParked(base, KEYS[1], base .. 'types')
 return { requeued, failed, cancelled }

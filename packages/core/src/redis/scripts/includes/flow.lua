@@ -40,21 +40,59 @@ local function groupRemove(base, lane, key, id)
   redis.call('ZREM', base .. 'g:' .. lane .. ':' .. key, id)
 end
 
--- Gives back the slot job `id` held on `key` of type `name` (it ended or
--- went back to waiting). A key parked at its concurrency limit comes back
--- into the ring of each lane where it has waiting jobs, whose marker is
--- armed so a blocked worker takes it.
-local function releaseSlot(base, name, key, id)
-  redis.call('ZREM', base .. 'ga:' .. name .. ':' .. key, id)
-  local gp = base .. 'gp:' .. name
-  local lanes = redis.call('HGET', gp, key)
-  if not lanes then return end
-  redis.call('HDEL', gp, key)
+-- Brings `key` of type `name`, parked at its concurrency limit, back into
+-- the ring of each lane where it has waiting jobs, and arms that lane's
+-- marker so a blocked worker takes it. `lanes` is its gp:<type> entry.
+local function unparkKey(base, name, key, lanes)
+  redis.call('HDEL', base .. 'gp:' .. name, key)
   for l in string.gmatch(lanes, '[^,]+') do
     if redis.call('ZCARD', base .. 'g:' .. l .. ':' .. key) > 0 then
       local ring = base .. 'gr:' .. l
       redis.call('ZADD', ring, 'NX', ringTail(ring), key)
       redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+    end
+  end
+end
+
+-- Gives back the slot job `id` held on `key` of type `name` (it ended or
+-- went back to waiting); a parked key is unparked.
+local function releaseSlot(base, name, key, id)
+  redis.call('ZREM', base .. 'ga:' .. name .. ':' .. key, id)
+  local lanes = redis.call('HGET', base .. 'gp:' .. name, key)
+  if lanes then unparkKey(base, name, key, lanes) end
+end
+
+-- The slots of `ga` (a ga:<type>:<key> zset) whose job is no longer in
+-- `active`: dropped, and counted. One ZMSCORE for all of them.
+local function dropStaleSlots(ga, activeKey)
+  local ids = redis.call('ZRANGE', ga, 0, -1)
+  if #ids == 0 then return 0 end
+  local scores = redis.call('ZMSCORE', activeKey, unpack(ids))
+  local stale = {}
+  for i, id in ipairs(ids) do
+    if not scores[i] then stale[#stale + 1] = id end
+  end
+  if #stale > 0 then redis.call('ZREM', ga, unpack(stale)) end
+  return #stale
+end
+
+-- Parked keys looked at per type and stall check, at most.
+local HEAL_PARKED_PER_CHECK = 20
+
+-- Safety net, run by the stall check: a release that never ran (a job hash
+-- deleted by hand while active) would leave its key parked for ever, out
+-- of the ring where a lease would heal it. So a few parked keys per type
+-- are checked; one whose slots were stale (or that holds none) is
+-- unparked; a lease parks it again if it is still full. Costs one
+-- HRANDFIELD per type when nothing is parked.
+local function healParked(base, activeKey, typesKey)
+  for _, name in ipairs(redis.call('SMEMBERS', typesKey)) do
+    local gp = base .. 'gp:' .. name
+    for _, key in ipairs(redis.call('HRANDFIELD', gp, HEAL_PARKED_PER_CHECK)) do
+      local ga = base .. 'ga:' .. name .. ':' .. key
+      if dropStaleSlots(ga, activeKey) > 0 or redis.call('EXISTS', ga) == 0 then
+        unparkKey(base, name, key, redis.call('HGET', gp, key))
+      end
     end
   end
 end

@@ -72,16 +72,7 @@ local function keyFull(base, activeKey, name, key, limit, ctx)
   if n == nil then
     local ga = base .. 'ga:' .. tk
     n = redis.call('ZCARD', ga)
-    if n >= limit then
-      local stale = {}
-      for _, id in ipairs(redis.call('ZRANGE', ga, 0, -1)) do
-        if not redis.call('ZSCORE', activeKey, id) then stale[#stale + 1] = id end
-      end
-      if #stale > 0 then
-        callSliced('ZREM', ga, stale)
-        n = n - #stale
-      end
-    end
+    if n >= limit then n = n - dropStaleSlots(ga, activeKey) end
     ctx.held[tk] = n
   end
   return n >= limit
