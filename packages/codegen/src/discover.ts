@@ -271,7 +271,11 @@ function flowKeySources(spec: ObjectLiteralExpression): FlowKeySources {
       (Node.isArrowFunction(fn) ||
         Node.isFunctionExpression(fn) ||
         Node.isFunctionDeclaration(fn) ||
-        Node.isMethodDeclaration(fn))
+        Node.isMethodDeclaration(fn)) &&
+      // A declaration without a body (a package's .d.ts) says nothing of
+      // what the function computes: the loaded function's text does.
+      fn.getBody() !== undefined &&
+      !fn.getSourceFile().isDeclarationFile()
     )
       out[rule] = fn.getText();
   }
