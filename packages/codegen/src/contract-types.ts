@@ -23,6 +23,30 @@ export interface PartContract {
   custom: CustomCheck[];
 }
 
+/**
+ * A flow rule's key function as the contract records it: enough to tell
+ * that it changed, and to show what it computes.
+ */
+export interface FlowKeyContract {
+  /**
+   * The function's source, reprinted without comments so a reformat does
+   * not count as a change: as written in jobs.schema.ts (a named function
+   * or const resolved to its declaration), or the loaded function's text
+   * when the schema file's source cannot be followed to it.
+   */
+  source: string;
+  /** sha256 (16 hex) of `source`. */
+  hash: string;
+}
+
+/** A job type's flow rules (`job({...})`'s rateLimit, concurrency, debounce, throttle). */
+export interface FlowContract {
+  rateLimit?: { limit: number; perMs: number; key?: FlowKeyContract };
+  concurrency?: { limit: number; key: FlowKeyContract };
+  debounce?: { periodMs: number; key?: FlowKeyContract };
+  throttle?: { limit: number; periodMs: number; key?: FlowKeyContract };
+}
+
 /** Everything the contract says about one job type. */
 export interface JobContract {
   queue: string;
@@ -32,6 +56,8 @@ export interface JobContract {
   fingerprint: string;
   /** Resolved job options, JSON-safe (a backoff function shows as "function"). */
   defaults: Record<string, unknown>;
+  /** Rate limits, keyed concurrency, debounce and throttle; absent without any. */
+  flow?: FlowContract;
   payload: PartContract;
   result: PartContract | null;
   progress: PartContract | null;

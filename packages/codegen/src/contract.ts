@@ -4,6 +4,8 @@ import { canonicalJson, jobFingerprint, shortHash } from '@jobwire/core';
 import type { AnyJobDefinition, JobRegistry } from '@jobwire/core';
 import { z } from 'zod';
 import { enforceable, markUnenforced } from './fidelity.ts';
+import { buildFlow } from './flow-contract.ts';
+import type { FlowKeySources } from './discover.ts';
 import type {
   Contract,
   CustomCheck,
@@ -331,6 +333,7 @@ export function buildJobContract(
   name: string,
   def: AnyJobDefinition,
   description?: string,
+  flowKeys?: FlowKeySources,
 ): JobContract {
   const payload = buildPart(name, 'payload', def.payload);
   const result =
@@ -340,12 +343,16 @@ export function buildJobContract(
       ? null
       : buildPart(name, 'progress', def.progress);
   const fingerprint = jobFingerprint(def);
+  // Flow rules are not in the fingerprint: they change how jobs are
+  // scheduled, not what a stored job means (the check reports them as notes).
+  const flow = buildFlow(def, flowKeys);
   const contract: JobContract = {
     queue: def.queue,
     version: def.version,
     compatibility: def.compatibility,
     fingerprint,
     defaults: jsonDefaults(def),
+    ...(flow ? { flow } : {}),
     payload,
     result,
     progress,
@@ -373,10 +380,14 @@ export function zodVersion(): string {
   return zodVersionCache;
 }
 
-/** contract.json for a registry; `docs` maps job names to their JSDoc. */
+/**
+ * contract.json for a registry; `docs` maps job names to their JSDoc,
+ * `flowKeys` to their key functions' source in the schema file.
+ */
 export function buildContract(
   registry: JobRegistry,
   docs: Record<string, string> = {},
+  flowKeys: Record<string, FlowKeySources> = {},
 ): Contract {
   const jobs: Record<string, JobContract> = {};
   for (const name of [...registry.names].sort()) {
@@ -386,6 +397,7 @@ export function buildContract(
       name,
       def,
       Object.hasOwn(docs, name) ? docs[name] : undefined,
+      Object.hasOwn(flowKeys, name) ? flowKeys[name] : undefined,
     );
   }
   const pairs = Object.keys(jobs).map((name) => [

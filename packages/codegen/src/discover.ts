@@ -25,7 +25,27 @@ export interface JobSource {
   fieldDocs: Record<string, string>;
   /** Locations of the payload's top-level fields, by field name. */
   fieldLocations: Record<string, Location>;
+  /**
+   * The source text of each flow rule's `key` function as written in the
+   * schema file (a named function or const resolved to its declaration), by
+   * rule; a rule whose key the walk cannot follow statically is absent.
+   */
+  flowKeys: FlowKeySources;
 }
+
+/** The flow rules of `job({...})` that can take a key function. */
+export const FLOW_RULES = [
+  'rateLimit',
+  'concurrency',
+  'debounce',
+  'throttle',
+] as const;
+
+/** One of the flow rules of `job({...})`. */
+export type FlowRuleName = (typeof FLOW_RULES)[number];
+
+/** Key function sources by flow rule. */
+export type FlowKeySources = Partial<Record<FlowRuleName, string>>;
 
 /** The schema file as read by ts-morph. */
 export interface SchemaSource {
@@ -166,7 +186,13 @@ function findJobs(sf: SourceFile): SchemaSource {
       );
     }
     const fields = payloadFields(payload);
-    jobs.push({ name, location, doc: jsDocOf(prop), ...fields });
+    jobs.push({
+      name,
+      location,
+      doc: jsDocOf(prop),
+      ...fields,
+      flowKeys: flowKeySources(spec),
+    });
   }
   return { file: sf.getFilePath(), exportName: decl.getName(), jobs };
 }
@@ -194,4 +220,64 @@ function payloadFields(
     if (doc) fieldDocs[key] = doc;
   }
   return { fieldDocs, fieldLocations };
+}
+
+/** References followed before giving up (a cycle, or a very long alias chain). */
+const MAX_HOPS = 8;
+
+/**
+ * The node a value expression stands for: through parentheses, `as` and
+ * `satisfies`, and from an identifier or `a.b` to the declaration's
+ * initializer (imports included, via go-to-definition). A function
+ * declaration or method is its own value. Undefined when it cannot be
+ * followed statically (a call result, a parameter, a spread).
+ */
+function valueOf(node: Node | undefined, hops = 0): Node | undefined {
+  if (node === undefined || hops > MAX_HOPS) return undefined;
+  if (
+    Node.isParenthesizedExpression(node) ||
+    Node.isAsExpression(node) ||
+    Node.isSatisfiesExpression(node)
+  )
+    return valueOf(node.getExpression(), hops + 1);
+  if (Node.isPropertyAssignment(node))
+    return valueOf(node.getInitializer(), hops + 1);
+  if (Node.isVariableDeclaration(node))
+    return valueOf(node.getInitializer(), hops + 1);
+  if (Node.isShorthandPropertyAssignment(node)) {
+    const symbol = node.getValueSymbol();
+    const target = symbol?.isAlias() ? symbol.getAliasedSymbol() : symbol;
+    return valueOf(target?.getDeclarations()[0], hops + 1);
+  }
+  if (Node.isIdentifier(node) || Node.isPropertyAccessExpression(node)) {
+    const name = Node.isIdentifier(node) ? node : node.getNameNode();
+    if (!Node.isIdentifier(name)) return undefined;
+    return valueOf(name.getDefinitionNodes()[0], hops + 1);
+  }
+  return node;
+}
+
+/** Each flow rule's key function source, where it can be found statically. */
+function flowKeySources(spec: ObjectLiteralExpression): FlowKeySources {
+  const out: FlowKeySources = {};
+  for (const rule of FLOW_RULES) {
+    const value = valueOf(spec.getProperty(rule));
+    if (!value || !Node.isObjectLiteralExpression(value)) continue;
+    const key = value.getProperty('key');
+    // `key(p) { ... }`: the method is the function.
+    const fn = Node.isMethodDeclaration(key) ? key : valueOf(key);
+    if (
+      fn &&
+      (Node.isArrowFunction(fn) ||
+        Node.isFunctionExpression(fn) ||
+        Node.isFunctionDeclaration(fn) ||
+        Node.isMethodDeclaration(fn)) &&
+      // A declaration without a body (a package's .d.ts) says nothing of
+      // what the function computes: the loaded function's text does.
+      fn.getBody() !== undefined &&
+      !fn.getSourceFile().isDeclarationFile()
+    )
+      out[rule] = fn.getText();
+  }
+  return out;
 }

@@ -21,6 +21,8 @@ export interface EmitInput {
   fingerprint: string;
   /** Job types, sorted by name. */
   jobs: readonly JobSource[];
+  /** Each job type's flow rules in words (flow-text.ts), by name; absent without rules. */
+  flowDocs?: Readonly<Record<string, string>>;
 }
 
 const HEADER = (fingerprint: string) =>
@@ -56,8 +58,17 @@ function fieldList(job: JobSource): string | undefined {
   ].join('\n');
 }
 
+/** The flow rules paragraph of a job type, if it has rules. */
+const flowDocOf =
+  (input: EmitInput) =>
+  (job: JobSource): string | undefined =>
+    input.flowDocs !== undefined && Object.hasOwn(input.flowDocs, job.name)
+      ? input.flowDocs[job.name]
+      : undefined;
+
 /** producer.ts: one typed enqueue function per job type, plus a bulk variant. */
 export function emitProducer(input: EmitInput): string {
+  const flow = flowDocOf(input);
   const sf = newFile('producer.ts', input.fingerprint);
   sf.addImportDeclarations([
     { moduleSpecifier: '@jobwire/core', namedImports: ['createQueue'] },
@@ -150,6 +161,7 @@ export function emitProducer(input: EmitInput): string {
       docs: docs(
         job.doc ?? `Enqueues a \`${job.name}\` job.`,
         fieldList(job),
+        flow(job),
         `The payload is validated against the schema before anything is written; a bad one throws ValidationError.`,
       ),
     });
@@ -169,6 +181,7 @@ export function emitProducer(input: EmitInput): string {
       ],
       docs: docs(
         job.doc ?? `Enqueues \`${job.name}\` jobs in bulk.`,
+        flow(job),
         'Bulk variant: validates every item first, then stores each chunk atomically in one round trip.',
       ),
     });
@@ -199,6 +212,7 @@ export function emitProducer(input: EmitInput): string {
 
 /** consumer.ts: handler types, the complete handler map and worker factories. */
 export function emitConsumer(input: EmitInput): string {
+  const flow = flowDocOf(input);
   const sf = newFile('consumer.ts', input.fingerprint);
   sf.addImportDeclarations([
     { moduleSpecifier: '@jobwire/core', namedImports: ['createWorker'] },
@@ -223,6 +237,7 @@ export function emitConsumer(input: EmitInput): string {
       docs: docs(
         job.doc,
         `Handler of \`${job.name}\`: receives the payload's output type (defaults applied, transforms run) and returns the result schema's input type.`,
+        flow(job),
       ),
     });
   }

@@ -22,6 +22,7 @@ import {
 import { CodegenError } from './errors.ts';
 import { IncompatibleChangeError } from './exit-codes.ts';
 import { staleFiles, writeAllOrNothing } from './files.ts';
+import { flowDoc } from './flow-text.ts';
 import { readJsonFile } from './json-file.ts';
 import { loadRegistry } from './load-schema.ts';
 import { relativeImport } from './names.ts';
@@ -96,6 +97,7 @@ export async function runCodegen(
       Object.fromEntries(
         source.jobs.flatMap((j) => (j.doc ? [[j.name, j.doc]] : [])),
       ),
+      Object.fromEntries(source.jobs.map((j) => [j.name, j.flowKeys])),
     );
   } catch (err) {
     if (!(err instanceof ContractError)) throw err;
@@ -178,6 +180,12 @@ export async function runCodegen(
     exportName: source.exportName,
     fingerprint: contract.fingerprint,
     jobs: [...source.jobs].sort((a, b) => a.name.localeCompare(b.name)),
+    flowDocs: Object.fromEntries(
+      Object.entries(contract.jobs).flatMap(([name, job]) => {
+        const doc = flowDoc(job.flow);
+        return doc === undefined ? [] : [[name, doc]];
+      }),
+    ),
   };
   const prettierConfig = await prettierConfigFor(outDir);
   const ts = (text: string) =>

@@ -69,6 +69,9 @@ export const jobs = defineJobs({
     }),
     attempts: 4,
     backoff: { type: 'exponential', delayMs: 100 },
+    // At most two deliveries to one receiving host at a time, so a burst of
+    // events for one customer cannot flood their server or starve others'.
+    concurrency: { limit: 2, key: (p) => new URL(p.url).hostname },
     // Keep delivered webhooks for an hour (at most 100) for inspection.
     retention: { completed: { count: 100, ageMs: 3_600_000 } },
   }),

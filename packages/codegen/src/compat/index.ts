@@ -8,6 +8,7 @@ import type {
   PartContract,
 } from '../contract-types.ts';
 import { diffCustom, softenUnderCatch, under } from './custom.ts';
+import { flowChanges } from './flow.ts';
 import { SchemaDiffer } from './schema.ts';
 import { payloadChanges } from './versions.ts';
 import { VOICES } from './types.ts';
@@ -260,6 +261,7 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
       ...payloadChanges(a, b, diffParts),
       ...diffOptional('result', a.result, b.result),
       ...diffOptional('progress', a.progress, b.progress),
+      ...flowChanges(a.flow, b.flow),
     );
     if (a.compatibility !== b.compatibility) {
       const lowered = !covers(b.compatibility, a.compatibility);

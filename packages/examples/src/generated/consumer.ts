@@ -11,6 +11,9 @@ import type { Jobs } from './producer.ts';
  * Delivers a webhook; retried with backoff when the receiver fails.
  *
  * Handler of `deliverWebhook`: receives the payload's output type (defaults applied, transforms run) and returns the result schema's input type.
+ *
+ * Flow control:
+ * - concurrency: at most 2 active per key `(p) => new URL(p.url).hostname`; keys with waiting jobs take turns.
  */
 export type DeliverWebhookHandler = Handler<Jobs, 'deliverWebhook'>;
 /**

@@ -48,6 +48,9 @@ export type DeliverWebhookProgress = inferJobProgressOutput<
  * Payload fields:
  * - `url`: Where to POST the event: an http(s) URL.
  *
+ * Flow control:
+ * - concurrency: at most 2 active per key `(p) => new URL(p.url).hostname`; keys with waiting jobs take turns.
+ *
  * The payload is validated against the schema before anything is written; a bad one throws ValidationError.
  */
 export function enqueueDeliverWebhook(
@@ -60,6 +63,9 @@ export function enqueueDeliverWebhook(
 
 /**
  * Delivers a webhook; retried with backoff when the receiver fails.
+ *
+ * Flow control:
+ * - concurrency: at most 2 active per key `(p) => new URL(p.url).hostname`; keys with waiting jobs take turns.
  *
  * Bulk variant: validates every item first, then stores each chunk atomically in one round trip.
  */
