@@ -333,6 +333,53 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
     for (const t of tenants) expect(await r.zcard(slotKey(queue, t))).toBe(0);
   });
 
+  it('per-key rate limit 10/s over 3 processes: each key within its window, keys side by side', async () => {
+    const queue = uniqueQueue('keyrate');
+    const rules: FlowRuleSpec = {
+      rateLimit: { limit: 10, perMs: 1000, keyed: true },
+    };
+    const keys = ['k0', 'k1', 'k2'];
+    const pool = workers(3, { queue, rules, concurrency: 5 });
+    await pool.ready();
+    const q = producer(redis.url, queue, rules);
+    const PER_KEY = 35;
+    const hs = await q.enqueueBulk(
+      Array.from({ length: keys.length * PER_KEY }, (_, n) => ({
+        name: 'flow' as const,
+        payload: { n, key: keys[n % keys.length]!, ms: 5 },
+      })),
+    );
+    for (const h of hs) await h.finished({ timeoutMs: 30_000 });
+    const leases = await leaseTimes(
+      raw(redis.url),
+      queue,
+      hs.map((h) => h.id),
+    );
+    const byKey = new Map<string, number[]>();
+    hs.forEach((h, n) => {
+      const k = keys[n % keys.length]!;
+      byKey.set(k, [...(byKey.get(k) ?? []), leases.get(h.id)!]);
+    });
+    const perKey = [...byKey.values()].map((ts) => ({
+      maxIn1000ms: maxInWindow(ts, 1000),
+      // 35 starts at 10 per second: the first 10 at once, then 10 a second.
+      spanMs: Math.max(...ts) - Math.min(...ts),
+    }));
+    const all = maxInWindow([...leases.values()], 1000);
+    console.log(
+      'flow per-key rate',
+      JSON.stringify({ perKey, maxAllKeysIn1000ms: all }),
+    );
+    for (const k of perKey) {
+      expect(k.maxIn1000ms).toBeLessThanOrEqual(10);
+      expect(k.maxIn1000ms).toBeGreaterThanOrEqual(9);
+      // 35 starts need at least three full windows after the first.
+      expect(k.spanMs).toBeGreaterThanOrEqual(3000);
+    }
+    // The keys did not share one limit.
+    expect(all).toBeGreaterThan(20);
+  });
+
   it('fairness: nine keys of 10 jobs finish while a key with 10,000 waiting starts few', async () => {
     // Per-key limit 2 and 6 worker slots: the big key could fill a third
     // of the slots if keys did not take turns. Round robin gives each key
@@ -394,7 +441,7 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
     for (const [, n] of perKey) expect(n).toBeLessThanOrEqual(2);
   });
 
-  it('debounce: bursts of 50 per key from 2 producers run once per key per burst, with the last payload', async () => {
+  it('debounce: bursts of 50 per key from 2 producers run once per key per burst, with the last payload (also when raced)', async () => {
     const queue = uniqueQueue('debounce');
     const rules: FlowRuleSpec = { debounce: { periodMs: 1000, keyed: true } };
     const pool = workers(2, { queue, rules, concurrency: 5 });
@@ -432,13 +479,39 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
         });
       }
     }
+    // A third burst raced: both producers at once, 50 calls in flight per
+    // key. "Last" is then the job Redis stored last: the one no other
+    // replaced. Each replacement names the job it cancelled, so the
+    // handles form one chain: 49 distinct replaced ids, one survivor.
+    const raced = await Promise.all(
+      keys.map((key) =>
+        Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            producers[i % 2]!.enqueue('flow', { n: 200 + i, key, ms: 0 }),
+          ),
+        ),
+      ),
+    );
+    const survivors: string[] = [];
+    for (const [k, hs] of raced.entries()) {
+      const replaced = hs.flatMap((h) => (h.replaced ? [h.replaced] : []));
+      expect(new Set(replaced).size).toBe(49);
+      expect(hs.filter((h) => h.replaced === undefined)).toHaveLength(1);
+      const last = hs.findIndex((h) => !replaced.includes(h.id));
+      expect(last).toBeGreaterThanOrEqual(0);
+      expect(replaced).not.toContain(hs[last]!.id);
+      expect(await hs[last]!.finished({ timeoutMs: 20_000 })).toEqual({
+        n: 200 + last,
+      });
+      survivors.push(`${keys[k]!}:${200 + last}`);
+    }
     // A replaced job would have had its chance by now.
     await sleep(1500);
 
     const ledger = pool.ledger();
     const ran = starts(ledger).map((e) => `${e.key}:${e.n}`);
     expect(ran.sort()).toEqual(
-      keys.flatMap((k) => [`${k}:49`, `${k}:149`]).sort(),
+      [...keys.flatMap((k) => [`${k}:49`, `${k}:149`]), ...survivors].sort(),
     );
     for (const hs of bursts.flat()) {
       hs.forEach((h, i) => {
@@ -458,11 +531,11 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
     const stats = await raw(redis.url).hgetall(
       `${queueKeys('jobwire', queue).base}flow-stats`,
     );
-    expect(Number(stats['flow|debounced'])).toBe(2 * keys.length * 49);
+    expect(Number(stats['flow|debounced'])).toBe(3 * keys.length * 49);
     console.log(
       'flow debounce',
       JSON.stringify({
-        enqueued: 2 * keys.length * 50,
+        enqueued: 3 * keys.length * 50,
         ran: ran.length,
         debounced: Number(stats['flow|debounced']),
       }),
