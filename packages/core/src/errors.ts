@@ -31,6 +31,7 @@ export const ErrorCode = {
   BULK_PARTIAL: 'BULK_PARTIAL',
   UPCAST_FAILED: 'UPCAST_FAILED',
   CANCELLED: 'CANCELLED',
+  THROTTLED: 'THROTTLED',
 } as const;
 
 /** @public */

@@ -38,6 +38,7 @@ export { createQueue, Queue } from './producer/queue.ts';
 export type { Producer } from './producer/queue.ts';
 export type {
   BulkItem,
+  EnqueueStatus,
   JobHandle,
   QueueOptions,
 } from './producer/queue-types.ts';

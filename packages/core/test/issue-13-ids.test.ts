@@ -122,6 +122,9 @@ describe('issue 13: ids unique across queues and after data loss', () => {
             expireAfterMs: 0,
             version: 1,
             fingerprint: '',
+            debounceMs: 0,
+            throttleLimit: 0,
+            throttlePeriodMs: 0,
           },
         },
       ]);
@@ -152,6 +155,9 @@ describe('issue 13: ids unique across queues and after data loss', () => {
           expireAfterMs: 0,
           version: 1,
           fingerprint: '',
+          debounceMs: 0,
+          throttleLimit: 0,
+          throttlePeriodMs: 0,
         },
       };
       const first = await enqueue(client, k, 100, [job]);

@@ -57,13 +57,18 @@ describe('Lua scripts', () => {
         [
           k.base,
           100,
-          // one settings set: options, expiry, version, fingerprint
+          // one settings set: options, expiry, version, fingerprint,
+          // debounce ms, throttle limit, throttle ms
           1,
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
           0,
           1,
           'fp-test',
-          // one job: id, type, data, priority, delay, set
+          0,
+          0,
+          0,
+          // one job: id, type, data, priority, delay, set, group key,
+          // debounce key, throttle key
           1,
           'job-1',
           't',
@@ -71,6 +76,9 @@ describe('Lua scripts', () => {
           0,
           0,
           1,
+          '',
+          '',
+          '',
         ],
       )) as string[];
       const id = String(enq[0]);

@@ -6,10 +6,12 @@
  */
 import { ErrorCode, JobwireError } from '../errors.ts';
 import type { PreparedJob } from './prepared-job.ts';
+import type { EnqueueStatus } from './queue-types.ts';
 
 /**
- * What `enqueueBulk` did with one item: stored (its handle; `duplicate` when
- * a job with its `jobId` existed), or not, with the reason.
+ * What `enqueueBulk` did with one item: it reached Redis (its handle, whose
+ * `outcome` says `created`, `duplicate` when a job with its `jobId`
+ * existed, or `throttled`), or not, with the reason.
  * @public
  */
 export type BulkOutcome<THandle = BulkStoredJob> =
@@ -21,7 +23,11 @@ export interface BulkStoredJob {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
+  /** Stored, found as a duplicate, or dropped by its type's throttle. */
+  readonly outcome: EnqueueStatus;
   readonly duplicate: boolean;
+  /** The debounced job it replaced, if any. */
+  readonly replaced?: string;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { QueueContext } from '../redis/queue-context.ts';
 import { enqueue, enqueueDurably } from '../redis/transitions/enqueue.ts';
 import { checkDurability, strongest } from './durability.ts';
 import type { PreparedJob } from './prepared-job.ts';
+import type { EnqueueStatus } from './queue-types.ts';
 
 /**
  * Most jobs one automatic batch of `enqueue` calls stores per script call:
@@ -17,8 +18,12 @@ export interface StoredJob {
   queue: string;
   name: string;
   id: string;
-  /** When the call that created it was sent; undefined for a duplicate. */
+  /** When the call that created it was sent; undefined unless created. */
   sentAt: number | undefined;
+  /** What the enqueue did: stored it, found its id taken, or dropped it. */
+  outcome: EnqueueStatus;
+  /** The pending job of its debounce key that it replaced, if any. */
+  replaced?: string;
 }
 
 /** An `enqueue` call waiting for its batch to be stored. */
@@ -157,14 +162,20 @@ export class JobStore {
     );
     return jobs.map((j, i) => {
       const o = outcomes[i]!;
-      return (
-        o.refused ?? {
-          queue,
-          name: j.name,
-          id: o.id,
-          sentAt: o.created ? sentAt : undefined,
-        }
-      );
+      if (o.refused !== undefined) return o.refused;
+      const outcome: EnqueueStatus = o.created
+        ? 'created'
+        : o.throttled === true
+          ? 'throttled'
+          : 'duplicate';
+      return {
+        queue,
+        name: j.name,
+        id: o.id,
+        sentAt: o.created ? sentAt : undefined,
+        outcome,
+        ...(o.replaced !== undefined ? { replaced: o.replaced } : {}),
+      };
     });
   }
 }

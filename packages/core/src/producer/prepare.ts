@@ -16,6 +16,7 @@ import {
   type ResolvedEnqueueOptions,
 } from '../contract/options.ts';
 import { storedInput } from '../contract/strip.ts';
+import { flowKeyOf, type FlowRules } from '../contract/flow.ts';
 import type { EnqueueOptions } from '../types.ts';
 
 /** A job that passed every producer-side check; nothing is written yet. */
@@ -24,6 +25,63 @@ export interface CheckedJob {
   /** The stored input as JSON: validated, JSON-safe, unknown keys stripped. */
   data: string;
   options: ResolvedEnqueueOptions;
+  /** The job's flow keys, computed from its parsed payload. */
+  flowKeys: FlowKeys;
+}
+
+/**
+ * A job's flow keys; a key is absent when its rule is, or when the rule
+ * has no key function (the rule then applies per type).
+ */
+export interface FlowKeys {
+  /** The per-key queue the job waits in (keyed concurrency or rate limit). */
+  readonly group?: string;
+  readonly debounce?: string;
+  readonly throttle?: string;
+}
+
+const noFlowKeys: FlowKeys = Object.freeze({});
+
+/**
+ * Runs the type's key functions on the parsed payload (z.output, as the
+ * rules are typed). A function that throws or returns a bad key is a
+ * ValidationError naming its rule, raised before anything is written.
+ */
+function flowKeysOf(
+  flow: FlowRules,
+  parsedPayload: unknown,
+  subject: string,
+): FlowKeys {
+  const { groupKey, debounce, throttle } = flow;
+  if (!groupKey && !debounce?.key && !throttle?.key) return noFlowKeys;
+  // The group key is concurrency.key when declared, else rateLimit.key
+  // (job() refuses two different functions).
+  const groupRule = flow.concurrency ? 'concurrency.key' : 'rateLimit.key';
+  return {
+    ...(groupKey
+      ? { group: flowKeyOf(groupKey, parsedPayload, groupRule, subject) }
+      : {}),
+    ...(debounce?.key
+      ? {
+          debounce: flowKeyOf(
+            debounce.key,
+            parsedPayload,
+            'debounce.key',
+            subject,
+          ),
+        }
+      : {}),
+    ...(throttle?.key
+      ? {
+          throttle: flowKeyOf(
+            throttle.key,
+            parsedPayload,
+            'throttle.key',
+            subject,
+          ),
+        }
+      : {}),
+  };
 }
 
 /**
@@ -46,6 +104,7 @@ export function checkJob(
     throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
   }
   assertJsonSafe(payload, `payload of ${name}`);
+  const flowKeys = flowKeysOf(def.flow, parsed.data, `payload of ${name}`);
   // The validated input is stored, minus keys the schema would strip;
   // transforms and defaults run once, in the worker.
   const data = JSON.stringify(storedInput(def.payload, payload, parsed.data));
@@ -63,6 +122,7 @@ export function checkJob(
   return {
     def,
     data,
+    flowKeys,
     options:
       options === undefined
         ? defaultOptionsOf(def)

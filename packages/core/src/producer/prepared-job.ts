@@ -36,6 +36,9 @@ function settingsFor(
     expireAfterMs: Math.round(o.expireAfterMs),
     version: def.version,
     fingerprint: jobFingerprint(def),
+    debounceMs: def.flow.debounce?.periodMs ?? 0,
+    throttleLimit: def.flow.throttle?.limit ?? 0,
+    throttlePeriodMs: def.flow.throttle?.periodMs ?? 0,
   };
 }
 

@@ -22,22 +22,41 @@ export interface QueueOptions extends ConnectionOptions {
   durability?: Durability;
 }
 
+/**
+ * What an enqueue did with a job: `created` (stored), `duplicate` (a job
+ * with its `jobId` existed; nothing was written) or `throttled` (its
+ * type's `throttle` dropped it; nothing was written). @public
+ */
+export type EnqueueStatus = 'created' | 'duplicate' | 'throttled';
+
 /** What `enqueue` returns. @public */
 export interface JobHandle<TResult> {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
+  /** What the enqueue did with the job (see docs/debounce-and-throttle.md). */
+  readonly outcome: EnqueueStatus;
   /** True when a job with this `jobId` already existed; nothing was written. */
   readonly duplicate: boolean;
   /**
+   * With a `debounce` rule: the id of the pending job of the same key that
+   * this job replaced. That job ended as cancelled (reason
+   * `debounced: replaced by <this id>`) and its `finished()` rejects with
+   * a CancelledError.
+   */
+  readonly replaced?: string;
+  /**
    * Resolves with the job's typed result, or rejects with its final failure.
-   * Backed by Redis, so it works from any process and after restarts.
+   * Backed by Redis, so it works from any process and after restarts. A
+   * throttled job's rejects at once with a JobwireError `THROTTLED`; a job
+   * a later one debounced away rejects with a CancelledError.
    */
   finished(options?: { timeoutMs?: number }): Promise<TResult>;
   /**
    * Cancels the job, as `queue.cancel(id)` does: `'cancelled'` when it
    * was waiting or delayed, `'requested'` when it is active (its handler's
    * signal aborts at the next lease renewal, then it ends as cancelled).
+   * A throttled job was never stored: it rejects with JOB_NOT_FOUND.
    */
   cancel(options?: { reason?: string }): Promise<CancelOutcome>;
 }

@@ -50,6 +50,7 @@ import { checkBulkItem, checkJob } from './prepare.ts';
 import { bulkResult, storeBulk } from './bulk.ts';
 import { enqueueSettings, type PreparedJob } from './prepared-job.ts';
 import { checkRepeat, type RepeatOptions } from './repeat.ts';
+import { throttledHandle } from './throttled-handle.ts';
 
 /**
  * The enqueue surface shared by `Queue` and the in-memory `TestQueue`, so
@@ -158,6 +159,7 @@ export class Queue<TJobs extends JobMap> {
       def,
       data,
       options: o,
+      flowKeys,
     } = checkJob(
       this.registry,
       name,
@@ -183,6 +185,13 @@ export class Queue<TJobs extends JobMap> {
         // The script converts runAt with Redis time, like every due time.
         ...(o.runAtMs !== undefined ? { runAtMs: o.runAtMs } : {}),
         settings: enqueueSettings(o, def),
+        ...(flowKeys.group !== undefined ? { groupKey: flowKeys.group } : {}),
+        ...(flowKeys.debounce !== undefined
+          ? { debounceKey: flowKeys.debounce }
+          : {}),
+        ...(flowKeys.throttle !== undefined
+          ? { throttleKey: flowKeys.throttle }
+          : {}),
       },
     };
   }
@@ -197,12 +206,16 @@ export class Queue<TJobs extends JobMap> {
   }
 
   private handle(stored: StoredJob): JobHandle<unknown> {
-    const { queue, name, id, sentAt } = stored;
+    const { queue, name, id, sentAt, outcome, replaced } = stored;
+    // A throttled job was never stored: nothing to wait for or cancel.
+    if (outcome === 'throttled') return throttledHandle(queue, name, id);
     return {
       id,
       name,
       queue,
-      duplicate: sentAt === undefined,
+      outcome,
+      duplicate: outcome === 'duplicate',
+      ...(replaced !== undefined ? { replaced } : {}),
       finished: (opts) => this.awaitResult(name, id, opts, sentAt),
       cancel: (opts) => this.cancel(id, { ...opts, queue }),
     };
@@ -261,6 +274,7 @@ export class Queue<TJobs extends JobMap> {
       name,
       id,
       sentAt: performance.now(),
+      outcome: 'created',
     }) as JobHandle<inferJobResult<TJobs, TName>>;
   }
 

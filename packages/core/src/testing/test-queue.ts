@@ -16,6 +16,7 @@ import {
 } from '../errors.ts';
 import { checkBulkItem, checkJob } from '../producer/prepare.ts';
 import { newJobId } from '../producer/job-id.ts';
+import { throttledHandle } from '../producer/throttled-handle.ts';
 import { FINAL_CODES } from '../worker/run-handler.ts';
 import type { Producer } from '../producer/queue.ts';
 import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
@@ -38,6 +39,10 @@ import type { AnyTestJob, TestJob, TestQueueOptions } from './test-types.ts';
 export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
   private entries: Entry[] = [];
   private readonly seqs = new Map<string, number>();
+  /** Throttle logs: `<queue>|<type>|<key>` → when jobs were accepted (ms). */
+  private readonly throttleLogs = new Map<string, number[]>();
+  /** Debounce: `<queue>|<type>|<key>` → the pending job. */
+  private readonly debounced = new Map<string, Entry>();
   private readonly handlers: Record<string, AnyHandler | undefined>;
   private readonly maxPayloadBytes: number;
   private readonly runInline: boolean;
@@ -78,6 +83,8 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     const gone = this.entries;
     this.entries = [];
     this.seqs.clear();
+    this.throttleLogs.clear();
+    this.debounced.clear();
     for (const e of gone) e.settle();
   }
 
@@ -121,7 +128,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
       return bulk ? checkBulkItem(i, item.name, check) : check();
     });
     const fresh: Entry[] = [];
-    const handles = checked.map(({ def, data, options: o }, i) => {
+    const handles = checked.map(({ def, data, options: o, flowKeys }, i) => {
       const name = items[i]!.name;
       const existing =
         o.jobId === undefined
@@ -129,20 +136,34 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
           : this.entries.find(
               (e) => e.job.queue === def.queue && e.job.id === o.jobId,
             );
-      if (existing) return this.handle(existing, name, true);
+      if (existing) return this.handle(existing, name, 'duplicate');
+      const id = o.jobId ?? newJobId();
+      const { throttle, debounce } = def.flow;
+      if (
+        throttle !== undefined &&
+        !this.throttleAdmit(
+          `${def.queue}|${name}|${flowKeys.throttle ?? ''}`,
+          throttle.limit,
+          throttle.periodMs,
+          now,
+        )
+      )
+        return throttledHandle(def.queue, name, id);
       // Ids are generated as Queue generates them; seq only orders.
       const seq = (this.seqs.get(def.queue) ?? 0) + 1;
       this.seqs.set(def.queue, seq);
       let settle = () => {};
       const settled = new Promise<void>((r) => (settle = r));
+      // A debounced job waits out its period (runAll runs it anyway).
+      const delayMs = Math.max(o.delayMs, debounce?.periodMs ?? 0);
       const entry: Entry = {
         job: {
-          id: o.jobId ?? newJobId(),
+          id,
           name,
           queue: def.queue,
           data: JSON.parse(data) as unknown,
-          options: o,
-          state: o.delayMs > 0 ? 'delayed' : 'waiting',
+          options: delayMs === o.delayMs ? o : { ...o, delayMs },
+          state: delayMs > 0 ? 'delayed' : 'waiting',
           errors: [],
           attemptsMade: 0,
           progress: [],
@@ -155,9 +176,20 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
         settled,
         settle,
       };
+      let replaced: string | undefined;
+      if (debounce !== undefined) {
+        const key = `${def.queue}|${name}|${flowKeys.debounce ?? ''}`;
+        const prev = this.debounced.get(key);
+        this.debounced.set(key, entry);
+        // As in Redis: only a job still delayed and never run is replaced.
+        if (prev?.job.state === 'delayed' && prev.job.attemptsMade === 0) {
+          void this.cancelEntry(prev, `debounced: replaced by ${id}`);
+          replaced = prev.job.id;
+        }
+      }
       this.entries.push(entry);
       fresh.push(entry);
-      return this.handle(entry, name, false);
+      return this.handle(entry, name, 'created', replaced);
     });
     if (this.runInline) for (const e of fresh) await this.run(e);
     return handles;
@@ -185,16 +217,39 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     }
   }
 
+  /**
+   * The throttle's sliding window log of one key, as in Redis: true when a
+   * job is accepted now (and logged), false when `limit` jobs were
+   * accepted in the last `periodMs`.
+   */
+  private throttleAdmit(
+    key: string,
+    limit: number,
+    periodMs: number,
+    now: number,
+  ): boolean {
+    const log = (this.throttleLogs.get(key) ?? []).filter(
+      (t) => t > now - periodMs,
+    );
+    this.throttleLogs.set(key, log);
+    if (log.length >= limit) return false;
+    log.push(now);
+    return true;
+  }
+
   private handle(
     entry: Entry,
     name: string,
-    duplicate: boolean,
+    outcome: 'created' | 'duplicate',
+    replaced?: string,
   ): JobHandle<unknown> {
     return {
       id: entry.job.id,
       name,
       queue: entry.job.queue,
-      duplicate,
+      outcome,
+      duplicate: outcome === 'duplicate',
+      ...(replaced !== undefined ? { replaced } : {}),
       finished: (opts) => this.finished(entry, opts?.timeoutMs),
       cancel: (opts) => this.cancelEntry(entry, opts?.reason),
     };

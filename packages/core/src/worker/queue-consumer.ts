@@ -14,6 +14,8 @@ import {
   type LeasedJob,
 } from '../redis/transitions/lease.ts';
 import { noteReaders, readerFields } from '../redis/transitions/readers.ts';
+import { publishFlowRules } from '../redis/transitions/flow.ts';
+import type { FlowRules } from '../contract/flow.ts';
 import { MarkerWait } from './marker-wait.ts';
 import { sleep } from './wakeup.ts';
 
@@ -98,6 +100,12 @@ export class QueueConsumer {
      * never read.
      */
     readonly known: ReadonlyMap<string, number> = new Map(),
+    /**
+     * Per type with a rate limit or a group key, its flow rules: each
+     * leasing call passes them, and the scripts enforce them across every
+     * worker (includes/flowlease.lua).
+     */
+    readonly flow: ReadonlyMap<string, FlowRules> = new Map(),
   ) {
     this.readerFields = readerFields(known);
     this.markerWait = new MarkerWait(
@@ -219,6 +227,20 @@ export class QueueConsumer {
     }
   }
 
+  /**
+   * Records this worker's flow rules in the queue's `flow` hash, for the
+   * stats; a failure is reported, and leasing goes on (the scripts take
+   * the rules from each call).
+   */
+  async publishFlow(): Promise<void> {
+    if (this.flow.size === 0) return;
+    try {
+      await publishFlowRules(this.command.client, this.keys, this.flow);
+    } catch (err) {
+      this.noteFailure(err, `recording the flow rules of ${this.keys.queue}`);
+    }
+  }
+
   /** A lease token prefix unique per leasing call. */
   private leasePrefix(): string {
     return `${this.host.workerId}:${(this.leaseCalls++).toString(36)}`;
@@ -234,6 +256,7 @@ export class QueueConsumer {
       immediate,
       quotas,
       known: this.known,
+      flow: this.flow,
     };
   }
 

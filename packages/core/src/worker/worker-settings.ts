@@ -1,4 +1,6 @@
 import { getDefinition, type JobRegistry } from '../contract/define.ts';
+import type { FlowRules } from '../contract/flow.ts';
+import { leasingRules } from '../redis/transitions/flow.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { SlotBook } from './slot-book.ts';
 import type { WorkerOptions } from './worker-options.ts';
@@ -44,6 +46,22 @@ export function knownVersions(
   types: readonly string[],
 ): Map<string, number> {
   return new Map(types.map((t) => [t, getDefinition(registry, t).version]));
+}
+
+/**
+ * Per handled type with a leasing rule (a rate limit or per-key
+ * concurrency), its flow rules: the lease scripts enforce them.
+ */
+export function flowRulesOf(
+  registry: JobRegistry,
+  types: readonly string[],
+): Map<string, FlowRules> {
+  const out = new Map<string, FlowRules>();
+  for (const t of types) {
+    const flow = getDefinition(registry, t).flow;
+    if (leasingRules(flow) || flow.groupKey) out.set(t, flow);
+  }
+  return out;
 }
 
 /** The handled job types by queue, names sorted; every handler must be a function. */

@@ -25,6 +25,7 @@ import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
 import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
 import {
+  flowRulesOf,
   knownVersions,
   positive,
   slotBookFor,
@@ -123,6 +124,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
           keys(queue),
           types,
           knownVersions(registry, types),
+          flowRulesOf(registry, types),
         ),
       );
     }
@@ -188,7 +190,10 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     };
     this.timers.push(setInterval(() => void check(), checkEvery));
     void ensureReady(this.command.client, 60_000)
-      .then(check)
+      .then(async () => {
+        for (const c of this.consumers) await c.publishFlow();
+        await check();
+      })
       .catch(() => {});
     for (const c of this.consumers) c.start();
   }

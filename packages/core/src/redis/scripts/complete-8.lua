@@ -13,8 +13,8 @@
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
     then: lease ms, lease token prefix (unique per call), max jobs to lease
-      (0 = none), how many of them start at once, number of types, triples of
-      type name, its max jobs and the newest version of it the worker knows
+      (0 = none), how many of them start at once, number of types, then 8
+      fields per type as moveToActive takes them
     then: number of start reports M, then M ids of prefetched jobs whose
       handlers started (their unstarted mark is cleared)
   Output: N codes (1 completed; 3 cancelled instead, a cancel was
@@ -39,7 +39,7 @@ for i = 0, n - 1 do
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade, F.cancelRequested,
-    F.deliveries)
+    F.deliveries, F.flowKey)
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
@@ -51,6 +51,7 @@ for i = 0, n - 1 do
     out[i + 1] = 1
     done[#done + 1] = id
     ended[id] = true
+    if f[7] then releaseSlot(base, f[1], f[7], id) end
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
       -- Removed at once: no state to write on a hash about to go. On its first
@@ -81,7 +82,7 @@ callSliced('ZREM', KEYS[1], done)
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
-local marks = p + 5 + tonumber(ARGV[p + 4]) * 3
+local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
   if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], F.unstarted) end
 end
@@ -94,14 +95,12 @@ if maxJobs > 0 then
   if redis.call('HGET', KEYS[7], 'paused') == '1' then
     out[n + 1] = 1
   else
-    local types, quota, known = {}, {}, {}
-    for i = 0, tonumber(ARGV[p + 4]) - 1 do
-      types[i + 1] = ARGV[p + 5 + i * 3]
-      quota[i + 1] = tonumber(ARGV[p + 6 + i * 3])
-      known[i + 1] = tonumber(ARGV[p + 7 + i * 3]) or 1
-    end
-    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
-      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, known, now, out)
+    local types, quota, known, rules = readLeaseTypes(p + 4)
+    local due
+    out[n + 4], due = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents,
+      tonumber(ARGV[p]), ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, known, rules,
+      now, out)
+    out[n + 2] = earlier(out[n + 2], due)
   end
 end
 flushTally(KEYS[3])

@@ -18,12 +18,13 @@
 -- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.version, F.cancelRequested)
+local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.version, F.cancelRequested, F.flowKey)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then return 3 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
+if f[6] then releaseSlot(base, f[1], f[6], id) end
 -- F.unstarted too: a prefetched job that never started must not be re-queued by
 -- the stall check while it waits in delayed.
 redis.call('HDEL', jk, F.token, F.unstarted)

@@ -28,9 +28,10 @@ local now = nowMs()
 for _, l in ipairs(allLanes(KEYS[3], base)) do
   local key = base .. 'w:' .. l
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
-    local rk = redis.call('HGET', base .. 'j:' .. id, F.repeatKey)
+    local f = redis.call('HMGET', base .. 'j:' .. id, F.repeatKey, F.flowKey)
+    if f[2] then groupRemove(base, l, f[2], id) end
     removeJob(base, key, KEYS[2], 'w', id)
-    advanceRepeat(base, rk, id, now)
+    advanceRepeat(base, f[1], id, now)
     removed = removed + 1
   end
   if removed >= left then break end

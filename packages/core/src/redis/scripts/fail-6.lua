@@ -21,12 +21,13 @@ local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, F.name, F.token, F.state, F.priority, F.attemptsMade,
-  F.version, F.cancelRequested)
+  F.version, F.cancelRequested, F.flowKey)
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1], f[7]) then return 3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
+if f[8] then releaseSlot(base, f[1], f[8], id) end
 redis.call('HDEL', jk, F.token)
 redis.call('HSET', jk, F.attemptsMade, num(f[5], 0) + 1)
 appendError(jk, errJson)
@@ -41,7 +42,7 @@ if retry > 0 then
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
   redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
-  pushWait(base, id, f[1], f[6], waitScore(f[4], seq))
+  pushWait(base, id, f[1], f[6], waitScore(f[4], seq), f[8])
   moveCount(KEYS[4], f[1], 'a', 'w')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
   return 1

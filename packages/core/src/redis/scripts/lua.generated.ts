@@ -17,6 +17,7 @@ export const luaIncludes: Readonly<Record<string, string>> = {
 -- table lacks; so the scripts read plainly and cost nothing extra. State
 -- letters ('w', 'a', ...) and event fields stay literal: they are not
 -- job-hash fields.
+-- @include flow
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -58,10 +59,12 @@ end
 
 -- Pushes a job into its lane's wait zset and arms the lane's marker. A lane
 -- above version 1 is recorded in <base>lanes, so listings, drain and stats
--- find it without a SCAN.
-local function pushWait(base, id, name, version, score)
+-- find it without a SCAN. A keyed job (\`gk\`, its 'gk'; false or nil
+-- for none) goes into its key's group too (includes/flow.lua).
+local function pushWait(base, id, name, version, score, gk)
   local l = lane(name, version)
   redis.call('ZADD', base .. 'w:' .. l, score, id)
+  if gk then groupPush(base, l, gk, id, score) end
   if l ~= name then redis.call('SADD', base .. 'lanes', l) end
   -- One member per lane: wakes one blocked worker, which re-marks if more remain.
   redis.call('ZADD', base .. 'm:' .. l, 0, '0')
@@ -157,9 +160,11 @@ end
 -- Removes a waiting job of type \`name\` at contract version \`version\`
 -- from its lane. A job of version 2 or more that a producer from before
 -- lanes existed stored may still sit in lane 1 (<base>w:<name>): it is
--- removed from there too, so no dangling entry is left behind.
-local function removeWaiting(base, countsKey, id, name, version)
+-- removed from there too, so no dangling entry is left behind. A keyed job
+-- (\`gk\`, its 'gk') leaves its key's group too.
+local function removeWaiting(base, countsKey, id, name, version, gk)
   local l = lane(name, version)
+  if gk then groupRemove(base, l, gk, id) end
   if l ~= name then redis.call('ZREM', base .. 'w:' .. name, id) end
   removeJob(base, base .. 'w:' .. l, countsKey, 'w', id)
 end
@@ -228,7 +233,10 @@ end
 -- structure. Its failed-job keep rule applies; when it keeps nothing the
 -- job is deleted at once, as a failed job would be.
 local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, maxEvents, now)
-  local f = redis.call('HMGET', jk, 'o', 'cn')
+  local f = redis.call('HMGET', jk, 'o', 'cn', 'gk', 'v')
+  -- A keyed job leaves its key's group (waiting) or gives back its slot (active).
+  if f[3] and from == 'w' then groupRemove(base, lane(name, f[4]), f[3], id) end
+  if f[3] and from == 'a' then releaseSlot(base, name, f[3], id) end
   local opts = decodeOr(f[1])
   -- An unreadable rule keeps the job: erring on the side of keeping.
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or nil
@@ -258,19 +266,417 @@ local function cancelIfRequested(base, activeKey, countsKey, eventsKey, maxEvent
   return true
 end
 `,
+  flow: `-- Flow control: the per-key groups of keyed job types (per-key concurrency
+-- and per-key rate limits), shared by every script that queues, removes or
+-- ends a keyed job. Included by base.lua, so pushWait can route keyed jobs;
+-- it needs nothing from base. The lease side (round robin, rate windows)
+-- is in includes/flowlease.lua. Layout (docs/keyed-concurrency.md), all
+-- under \`base\`, where a lane never contains ':':
+--   g:<lane>:<key>   zset  waiting jobs of one key, score = the wait score
+--   gr:<lane>        zset  the ring: keys with waiting jobs that may be
+--                          eligible; lowest score = next turn
+--   gd:<lane>        zset  keys held back by their rate limit, score = the
+--                          ms their window frees
+--   gp:<type>        hash  key -> comma-separated lanes where it is parked
+--                          at its concurrency limit
+--   ga:<type>:<key>  zset  active job ids holding a slot of the key
+-- A keyed job ('gk' set) waits in BOTH w:<lane> and g:<lane>:<key>.
+-- Invariant: a non-empty group's key is in the ring, in gd or parked.
+
+-- The score that puts a key at the back of a ring: one past its tail.
+local function ringTail(ring)
+  local t = redis.call('ZRANGE', ring, -1, -1, 'WITHSCORES')
+  return t[2] and tonumber(t[2]) + 1 or 1
+end
+
+-- Puts waiting job \`id\` of \`key\` into its group in \`lane\`. A group that was
+-- empty puts its key at the back of the ring (NX: a key already there keeps
+-- its turn); a group that had jobs already has its key in the ring, in
+-- gd:<lane> or parked, each of which brings it back in its time.
+local function groupPush(base, lane, key, id, score)
+  local gk = base .. 'g:' .. lane .. ':' .. key
+  redis.call('ZADD', gk, score, id)
+  if redis.call('ZCARD', gk) == 1 then
+    local ring = base .. 'gr:' .. lane
+    redis.call('ZADD', ring, 'NX', ringTail(ring), key)
+  end
+end
+
+-- Takes waiting job \`id\` out of its group. An emptied group's key stays in
+-- the ring until a lease meets it and drops it (one call here, not two).
+local function groupRemove(base, lane, key, id)
+  redis.call('ZREM', base .. 'g:' .. lane .. ':' .. key, id)
+end
+
+-- Gives back the slot job \`id\` held on \`key\` of type \`name\` (it ended or
+-- went back to waiting). A key parked at its concurrency limit comes back
+-- into the ring of each lane where it has waiting jobs, whose marker is
+-- armed so a blocked worker takes it.
+local function releaseSlot(base, name, key, id)
+  redis.call('ZREM', base .. 'ga:' .. name .. ':' .. key, id)
+  local gp = base .. 'gp:' .. name
+  local lanes = redis.call('HGET', gp, key)
+  if not lanes then return end
+  redis.call('HDEL', gp, key)
+  for l in string.gmatch(lanes, '[^,]+') do
+    if redis.call('ZCARD', base .. 'g:' .. l .. ':' .. key) > 0 then
+      local ring = base .. 'gr:' .. l
+      redis.call('ZADD', ring, 'NX', ringTail(ring), key)
+      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+    end
+  end
+end
+`,
+  flow_enqueue: `-- Debounce and throttle at enqueue (enqueue.lua), and their counters.
+-- Needs \`-- @include base\` and \`-- @include cancel\` first. Drops and
+-- replacements of a batch are summed here and written once per counter at
+-- the end (flushFlowStats), as tally.lua does for the state counts.
+local flowStats, throttledKeys = {}, {}
+
+local function countFlow(name, what)
+  local k = name .. '|' .. what
+  flowStats[k] = (flowStats[k] or 0) + 1
+end
+
+-- Throttle (drop): a sliding window log per key, <base>th:<type>:<key>, of
+-- the jobs accepted in the last \`periodMs\` (member = job id, score = ms
+-- accepted), so no window of periodMs ever accepts more than \`limit\`.
+-- Returns true when job \`id\` is accepted (and logs it); false when it is
+-- dropped, counted in <type>|throttled and, for a real key, per key.
+local function throttleAdmit(base, name, key, id, limit, periodMs, now)
+  local log = base .. 'th:' .. name .. ':' .. key
+  -- Old entries are trimmed only when the log looks full: below the limit
+  -- they cannot change the answer, and the log never exceeds the limit.
+  local card = redis.call('ZCARD', log)
+  if card >= limit then
+    card = card - redis.call('ZREMRANGEBYSCORE', log, '-inf', now - periodMs)
+  end
+  if card < limit then
+    redis.call('ZADD', log, now, id)
+    -- An idle key's log goes away once its window has passed.
+    redis.call('PEXPIRE', log, periodMs)
+    return true
+  end
+  countFlow(name, 'throttled')
+  if key ~= '' then
+    local per = throttledKeys[name]
+    if not per then per = {}; throttledKeys[name] = per end
+    per[key] = (per[key] or 0) + 1
+  end
+  return false
+end
+
+-- Debounce (trailing edge): <base>db:<type> maps a debounce key ('' when
+-- per type) to its pending job, which now becomes \`id\`. The previous one,
+-- when it is still delayed and was never leased, ends as cancelled
+-- (includes/cancel.lua, so counts, events and retention stay right) and
+-- its id is returned; a job already promoted, leased or gone is left as it
+-- is (the new job then starts a new burst).
+local function debounceReplace(base, name, key, id, delayedKey, countsKey, eventsKey, maxEvents, now)
+  local dbKey = base .. 'db:' .. name
+  local prev = redis.call('HGET', dbKey, key)
+  redis.call('HSET', dbKey, key, id)
+  if not prev or prev == id then return nil end
+  local pk = base .. 'j:' .. prev
+  local f = redis.call('HMGET', pk, 's', 'n', 'dl')
+  if f[1] ~= 'd' or f[2] ~= name or f[3] then return nil end
+  if redis.call('ZREM', delayedKey, prev) == 0 then return nil end
+  redis.call('HSET', pk, 'cn', 'debounced: replaced by ' .. id)
+  finishCancelled(base, pk, prev, name, 'd', countsKey, eventsKey, maxEvents, now)
+  countFlow(name, 'debounced')
+  return prev
+end
+
+-- Writes the batch's flow counters: <base>flow-stats, and per type the
+-- keys' throttled-drop counts <base>tk:<type>, kept to the 1000 highest.
+local function flushFlowStats(base)
+  for k, d in pairs(flowStats) do redis.call('HINCRBY', base .. 'flow-stats', k, d) end
+  for name, per in pairs(throttledKeys) do
+    local tk = base .. 'tk:' .. name
+    for key, d in pairs(per) do redis.call('ZINCRBY', tk, d, key) end
+    redis.call('ZREMRANGEBYRANK', tk, 0, -1001)
+  end
+  flowStats, throttledKeys = {}, {}
+end
+`,
+  flowlease: `-- The lease side of flow control (docs/rate-limits.md,
+-- docs/keyed-concurrency.md), used by includes/lease.lua: rate windows,
+-- and the round robin over the keys of a keyed lane. Needs base (and so
+-- flow.lua) before it. Extra keys, under \`base\`:
+--   rl:<type>        zset  type-wide window log: lease token -> start ms
+--   rk:<type>:<key>  zset  per-key window log
+-- A "start" is a lease (a prefetched job counts from its lease).
+-- Every count is read once per call and kept up to date in \`ctx\`, so a
+-- key costs one ZCARD per call, not one per job.
+
+-- Keys a call visits in the rings of keyed lanes, at most: a call always
+-- ends soon, and a long ring is worked off over several calls.
+local MAX_TURNS_PER_CALL = 1000
+
+-- The earlier of two due times in ms, -1 meaning none.
+local function earlier(a, b)
+  if a < 0 then return b end
+  if b < 0 then return a end
+  return math.min(a, b)
+end
+
+-- A type's flow rules from a leasing call's arguments at \`a\`: keyed (0|1),
+-- per-key concurrency limit, rate limit, rate window ms (0 = none), rate
+-- per key (0|1). nil when the type has none, so an unlimited type costs
+-- nothing anywhere.
+local function flowRules(argv, a)
+  local keyed, conc = argv[a] == '1', tonumber(argv[a + 1]) or 0
+  local limit, perMs = tonumber(argv[a + 2]) or 0, tonumber(argv[a + 3]) or 0
+  if perMs <= 0 then limit = 0 end
+  if not keyed and limit == 0 then return nil end
+  local perKey = keyed and limit > 0 and argv[a + 4] == '1'
+  return { keyed = keyed, conc = conc, limit = limit, perMs = perMs, perKey = perKey,
+    typeWide = limit > 0 and not perKey }
+end
+
+-- Sliding window log: drops starts older than the window, counts the rest.
+-- A start at t counts while now - perMs < t, so at most \`limit\` starts
+-- fall in any window of perMs.
+local function rateWindow(key, perMs, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - perMs)
+  return redis.call('ZCARD', key)
+end
+
+-- The ms a full window frees a slot: when its oldest start leaves it (now
+-- when the only starts are this call's, not yet written).
+local function windowFrees(key, perMs, now)
+  local o = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return (tonumber(o[2]) or now) + perMs
+end
+
+-- Caps the quota of each type with a type-wide rate limit at the starts
+-- its window has left. Returns the window counts by type index.
+local function capByRate(base, types, quota, rules, now)
+  local counts = {}
+  for i, r in pairs(rules) do
+    if r.typeWide then
+      counts[i] = rateWindow(base .. 'rl:' .. types[i], r.perMs, now)
+      quota[i] = math.max(0, math.min(quota[i], r.limit - counts[i]))
+    end
+  end
+  return counts
+end
+
+-- Whether \`key\` of type \`name\` holds \`limit\` slots. Read once per call;
+-- when it looks full, members no longer in \`active\` are dropped first
+-- (a release that never ran, e.g. a hash deleted by hand), so a stale
+-- member can never wedge the key. (A key's first check in a call comes
+-- before this call takes any job of it, so no member is this call's.)
+local function keyFull(base, activeKey, name, key, limit, ctx)
+  local tk = name .. ':' .. key
+  local n = ctx.held[tk]
+  if n == nil then
+    local ga = base .. 'ga:' .. tk
+    n = redis.call('ZCARD', ga)
+    if n >= limit then
+      local stale = {}
+      for _, id in ipairs(redis.call('ZRANGE', ga, 0, -1)) do
+        if not redis.call('ZSCORE', activeKey, id) then stale[#stale + 1] = id end
+      end
+      if #stale > 0 then
+        callSliced('ZREM', ga, stale)
+        n = n - #stale
+      end
+    end
+    ctx.held[tk] = n
+  end
+  return n >= limit
+end
+
+-- Parks \`key\` at its concurrency limit: recorded with lane \`l\` in
+-- gp:<type>; releaseSlot brings it back into the ring.
+local function parkKey(base, name, key, l)
+  local gp = base .. 'gp:' .. name
+  local lanes = redis.call('HGET', gp, key)
+  if not lanes then
+    redis.call('HSET', gp, key, l)
+  elseif not string.find(',' .. lanes .. ',', ',' .. l .. ',', 1, true) then
+    redis.call('HSET', gp, key, lanes .. ',' .. l)
+  end
+end
+
+-- When \`key\` is over its rate limit: the ms its window frees, else nil.
+local function keyRateFull(base, name, key, r, now, ctx)
+  local tk = name .. ':' .. key
+  local n = ctx.rate[tk]
+  if n == nil then
+    n = rateWindow(base .. 'rk:' .. tk, r.perMs, now)
+    ctx.rate[tk] = n
+  end
+  if n < r.limit then return nil end
+  return windowFrees(base .. 'rk:' .. tk, r.perMs, now)
+end
+
+-- Moves the keys of lane \`l\` whose rate window has freed back into its ring.
+local function promoteKeys(base, l, now)
+  local gd = base .. 'gd:' .. l
+  local keys = redis.call('ZRANGEBYSCORE', gd, '-inf', now, 'LIMIT', 0, 1000)
+  if #keys == 0 then return end
+  local ring = base .. 'gr:' .. l
+  local tail, add = ringTail(ring), {}
+  for i, key in ipairs(keys) do
+    add[#add + 1] = tail + i
+    add[#add + 1] = key
+  end
+  redis.call('ZADD', ring, 'NX', unpack(add))
+  redis.call('ZREM', gd, unpack(keys))
+end
+
+-- Jobs of a keyed lane stored without a key (before the type had one, or
+-- by a producer that does not know it) are in no group. Once the ring is
+-- empty, the head of w:<lane> is searched for them, a few per call, so
+-- they still run (without per-key limits: they have no key). A dangling id
+-- (hash gone) is picked too: the lease drops it.
+local MAX_UNKEYED_LOOKS = 20
+local function takeUnkeyed(base, l, ti, left, picked)
+  local wk, took = base .. 'w:' .. l, {}
+  for _, id in ipairs(redis.call('ZRANGE', wk, 0, math.min(left, MAX_UNKEYED_LOOKS) - 1)) do
+    if not redis.call('HGET', base .. 'j:' .. id, 'gk') then
+      took[#took + 1] = id
+      picked[#picked + 1] = { id, ti, false }
+    end
+  end
+  if #took > 0 then redis.call('ZREM', wk, unpack(took)) end
+  return #took
+end
+
+-- Round robin over the ring of keyed lane \`l\` (type index ti, rules r):
+-- each turn takes ONE job (best priority, then FIFO) of the head key and
+-- moves the key to the back; a key at its concurrency limit is parked and
+-- one over its rate limit waits in gd:<lane>, both out of the ring, and a
+-- key with no job left leaves it. Appends up to \`left\` picks { id, ti, key }
+-- to \`picked\`; returns how many. The job leaves w:<lane> and its group
+-- here; a group entry whose job is no longer waiting is dropped.
+local function takeKeyed(base, activeKey, l, ti, name, r, left, now, ctx, picked)
+  local ring, wk, took, tail = base .. 'gr:' .. l, base .. 'w:' .. l, 0, nil
+  while took < left and ctx.turns < MAX_TURNS_PER_CALL do
+    local keys = redis.call('ZRANGE', ring, 0, math.min(left - took, MAX_TURNS_PER_CALL) - 1)
+    if #keys == 0 then return took + takeUnkeyed(base, l, ti, left - took, picked) end
+    tail = tail or ringTail(ring)
+    local back, out = {}, {}
+    for _, key in ipairs(keys) do
+      ctx.turns = ctx.turns + 1
+      local tk = name .. ':' .. key
+      local frees = r.perKey and keyRateFull(base, name, key, r, now, ctx)
+      if r.conc > 0 and keyFull(base, activeKey, name, key, r.conc, ctx) then
+        parkKey(base, name, key, l)
+        out[#out + 1] = key
+      elseif frees then
+        redis.call('ZADD', base .. 'gd:' .. l, frees, key)
+        out[#out + 1] = key
+      else
+        local gk = base .. 'g:' .. l .. ':' .. key
+        local ids = redis.call('ZRANGE', gk, 0, 1)
+        if ids[1] then
+          redis.call('ZREM', gk, ids[1])
+          if redis.call('ZREM', wk, ids[1]) == 1 then
+            picked[#picked + 1] = { ids[1], ti, key }
+            took = took + 1
+            if r.conc > 0 then ctx.held[tk] = ctx.held[tk] + 1 end
+            if r.perKey then ctx.rate[tk] = ctx.rate[tk] + 1 end
+          end
+        end
+        if ids[2] then
+          back[#back + 1] = tail
+          back[#back + 1] = key
+          tail = tail + 1
+        else
+          out[#out + 1] = key
+        end
+      end
+    end
+    if #out > 0 then callSliced('ZREM', ring, out) end
+    if #back > 0 then callSliced('ZADD', ring, back) end
+  end
+  return took
+end
+
+-- Takes jobs of the keyed lanes (l[3] set) into \`picked\`, within each
+-- type's quota and \`left\` over all; returns how many.
+local function takeKeyedLanes(base, activeKey, lanes, types, rules, quota, left, now, ctx, picked)
+  local took = 0
+  for _, l in ipairs(lanes) do
+    local ti = l[2]
+    if l[3] and quota[ti] > 0 and took < left then
+      local n = takeKeyed(base, activeKey, l[1], ti, types[ti], rules[ti],
+        math.min(quota[ti], left - took), now, ctx, picked)
+      quota[ti] = quota[ti] - n
+      took = took + n
+    end
+  end
+  return took
+end
+
+-- Writes the starts of this call's leased jobs: the key's slot
+-- (ga:<type>:<key>, for every keyed type, so a limit added later finds the
+-- active jobs) and its rate window; a type-wide start is collected in
+-- ctx.starts[ti] (one ZADD per type at the end).
+local function noteStart(base, name, ti, r, key, id, token, now, ctx)
+  if key then
+    redis.call('ZADD', base .. 'ga:' .. name .. ':' .. key, now, id)
+    if r.perKey then redis.call('ZADD', base .. 'rk:' .. name .. ':' .. key, now, token) end
+  end
+  if r.typeWide then
+    local s = ctx.starts[ti] or {}
+    s[#s + 1] = now
+    s[#s + 1] = token
+    ctx.starts[ti] = s
+  end
+end
+
+-- After leasing: writes the type-wide starts, and returns by type index
+-- the ms its window frees for each type it has filled (no job of it can
+-- start before then, so its lanes' markers are not re-armed).
+local function closeWindows(base, types, rules, counts, now, ctx)
+  local capped = {}
+  for i, r in pairs(rules) do
+    if r.typeWide then
+      local s = ctx.starts[i] or {}
+      local key = base .. 'rl:' .. types[i]
+      if #s > 0 then callSliced('ZADD', key, s) end
+      if counts[i] + #s / 2 >= r.limit then capped[i] = windowFrees(key, r.perMs, now) end
+    end
+  end
+  return capped
+end
+`,
   lease: `-- Leasing, shared by moveToActive and complete (which takes the next jobs
 -- in the same round trip). Needs \`-- @include base\` and \`-- @include tally\`
 -- before it. Events are appended untrimmed: the calling script trims the
 -- log once, at its end. Taking or expiring a repeat's pending occurrence
--- schedules the next one (includes/repeat.lua).
+-- schedules the next one (includes/repeat.lua). Flow control (rate limits,
+-- keyed lanes): includes/flowlease.lua.
 -- @include repeat
+-- @include flowlease
+
+-- The fields of each type in a leasing call's arguments: name, max jobs,
+-- the newest contract version the worker knows, then its flow rules
+-- (flowRules in flowlease.lua).
+local TYPE_FIELDS = 8
+
+-- Reads the types of a leasing call from ARGV[at] (their number) on:
+-- types, quota, known versions and flow rules by type index.
+local function readLeaseTypes(at)
+  local types, quota, known, rules = {}, {}, {}, {}
+  for i = 1, tonumber(ARGV[at]) do
+    local a = at + 1 + (i - 1) * TYPE_FIELDS
+    types[i], quota[i], known[i] = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) or 1
+    rules[i] = flowRules(ARGV, a + 3)
+  end
+  return types, quota, known, rules
+end
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
     local jk = base .. 'j:' .. id
-    local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v')
+    local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v', 'gk')
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
@@ -280,7 +686,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
-      pushWait(base, id, f[1], f[4], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[4], waitScore(f[2], seq), f[5])
       tallyMove(f[1], 'd', 'w')
       emitUntrimmed(eventsKey, 'waiting', id, f[1])
     end
@@ -292,14 +698,16 @@ end
 
 -- The lanes a leasing call reads, as { lane, type index } pairs: each
 -- requested type's lane 1, plus the recorded lanes <type>@<v> with v at
--- most the newest version the worker knows of that type (known[i]). So a
+-- most the newest version the worker knows of that type (known[i]); a lane
+-- of a keyed type has l[3] set (its jobs are taken by round robin over
+-- keys, flowlease.lua, not by takeWaiting). So a
 -- worker never leases a job of a version it cannot read. <base>lanes is
 -- read (one SMEMBERS) only when some type is known at version 2 or more: a
 -- queue that never bumps a version pays nothing.
-local function leaseLanes(base, types, known)
+local function leaseLanes(base, types, known, rules)
   local lanes, versioned = {}, nil
   for i, t in ipairs(types) do
-    lanes[i] = { t, i }
+    lanes[i] = { t, i, rules[i] and rules[i].keyed }
     if known[i] >= 2 then
       versioned = versioned or {}
       versioned[t] = i
@@ -309,7 +717,7 @@ local function leaseLanes(base, types, known)
     for _, l in ipairs(redis.call('SMEMBERS', base .. 'lanes')) do
       local t, v = string.match(l, '^(.*)@(%d+)$')
       local i = t and versioned[t]
-      if i and tonumber(v) <= known[i] then lanes[#lanes + 1] = { l, i } end
+      if i and tonumber(v) <= known[i] then lanes[#lanes + 1] = { l, i, lanes[i][3] } end
     end
   end
   return lanes
@@ -338,7 +746,7 @@ local function takeWaiting(base, lanes, quota, left)
   for j, l in ipairs(lanes) do
     local q = quota[l[2]]
     pos[j] = 1
-    heads[j] = q > 0 and
+    heads[j] = q > 0 and not l[3] and
       redis.call('ZRANGE', base .. 'w:' .. l[1], 0, math.min(q, left) - 1, 'WITHSCORES') or {}
   end
   local picked, byLane = {}, {}
@@ -346,7 +754,7 @@ local function takeWaiting(base, lanes, quota, left)
     local best, bestScore
     for j = 1, #lanes do
       local h = heads[j]
-      if quota[lanes[j][2]] > 0 and h[pos[j]] then
+      if quota[lanes[j][2]] > 0 and h and h[pos[j]] then
         local s = tonumber(h[pos[j] + 1])
         if best == nil or s < bestScore then best, bestScore = j, s end
       end
@@ -417,15 +825,30 @@ end
 -- 'fq' are 0): a job that kills its worker between its start and
 -- the report gets one free re-queue at most, so it fails after
 -- maxStalls + 2 deliveries at worst.
+-- Flow rules (rules[i], nil for a type without any; flowlease.lua): a
+-- type-wide rate limit caps the type's quota, keyed lanes are taken by
+-- round robin over keys (first, then the other lanes), and the second
+-- value returned is when a job held back by a limit can start (-1 = none):
+-- the caller's next due time is at most that.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, now,
-                         out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, rules,
+                         now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
-  local lanes = leaseLanes(base, types, known)
+  local lanes = leaseLanes(base, types, known, rules)
   noteReaders(base, types, known, now)
+  -- Only a call with flow rules pays for them.
+  local ctx, counts = next(rules) and { held = {}, rate = {}, starts = {}, turns = 0 }, {}
+  if ctx then
+    counts = capByRate(base, types, quota, rules, now)
+    for _, l in ipairs(lanes) do
+      if l[3] and rules[l[2]].perKey then promoteKeys(base, l[1], now) end
+    end
+  end
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
-    local picked = takeWaiting(base, lanes, quota,
-      math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
+    local left = math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped)
+    local picked = {}
+    if ctx then takeKeyedLanes(base, activeKey, lanes, types, rules, quota, left, now, ctx, picked) end
+    for _, p in ipairs(takeWaiting(base, lanes, quota, left - #picked)) do picked[#picked + 1] = p end
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
@@ -461,6 +884,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
         advanceRepeat(base, f[12], id, now)
+        if rules[p[2]] then noteStart(base, name, p[2], rules[p[2]], p[3], id, token, now, ctx) end
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
@@ -475,13 +899,25 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
-  -- Jobs left behind need another worker: re-arm their lanes' markers.
+  local capped, due = ctx and closeWindows(base, types, rules, counts, now, ctx) or {}, -1
+  -- Jobs left behind need another worker: re-arm their lanes' markers. Not
+  -- for a type whose rate window is full (a worker would wake for nothing,
+  -- again and again): the reply's due time says when to come back. A keyed
+  -- lane has jobs for another worker only while its ring has keys.
   for _, l in ipairs(lanes) do
-    if redis.call('ZCARD', base .. 'w:' .. l[1]) > 0 then
-      redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
+    if redis.call('ZCARD', base .. (l[3] and 'gr:' or 'w:') .. l[1]) > 0 then
+      if capped[l[2]] then
+        due = earlier(due, capped[l[2]])
+      else
+        redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
+      end
+    end
+    if l[3] and rules[l[2]].perKey then
+      local head = redis.call('ZRANGE', base .. 'gd:' .. l[1], 0, 0, 'WITHSCORES')
+      if head[2] then due = earlier(due, tonumber(head[2])) end
     end
   end
-  return leased
+  return leased, due
 end
 `,
   repeat: `-- Repeat schedules, shared by the scripts that create, take, expire or
@@ -722,8 +1158,8 @@ return ids
       then 5 fields per job: id, lease token, result JSON ('' = none),
       keep count (-1 all), keep age ms (0 any)
     then: lease ms, lease token prefix (unique per call), max jobs to lease
-      (0 = none), how many of them start at once, number of types, triples of
-      type name, its max jobs and the newest version of it the worker knows
+      (0 = none), how many of them start at once, number of types, then 8
+      fields per type as moveToActive takes them
     then: number of start reports M, then M ids of prefetched jobs whose
       handlers started (their unstarted mark is cleared)
   Output: N codes (1 completed; 3 cancelled instead, a cancel was
@@ -748,7 +1184,7 @@ for i = 0, n - 1 do
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr',
-    'dl')
+    'dl', 'gk')
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
@@ -760,6 +1196,7 @@ for i = 0, n - 1 do
     out[i + 1] = 1
     done[#done + 1] = id
     ended[id] = true
+    if f[7] then releaseSlot(base, f[1], f[7], id) end
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if keep == '0' then
       -- Removed at once: no state to write on a hash about to go. On its first
@@ -790,7 +1227,7 @@ callSliced('ZREM', KEYS[1], done)
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
 
 local p = 4 + n * 5
-local marks = p + 5 + tonumber(ARGV[p + 4]) * 3
+local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
   if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un') end
 end
@@ -803,14 +1240,12 @@ if maxJobs > 0 then
   if redis.call('HGET', KEYS[7], 'paused') == '1' then
     out[n + 1] = 1
   else
-    local types, quota, known = {}, {}, {}
-    for i = 0, tonumber(ARGV[p + 4]) - 1 do
-      types[i + 1] = ARGV[p + 5 + i * 3]
-      quota[i + 1] = tonumber(ARGV[p + 6 + i * 3])
-      known[i + 1] = tonumber(ARGV[p + 7 + i * 3]) or 1
-    end
-    out[n + 4] = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents, tonumber(ARGV[p]),
-      ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, known, now, out)
+    local types, quota, known, rules = readLeaseTypes(p + 4)
+    local due
+    out[n + 4], due = leaseJobs(base, KEYS[1], KEYS[4], KEYS[8], KEYS[3], maxEvents,
+      tonumber(ARGV[p]), ARGV[p + 1], maxJobs, tonumber(ARGV[p + 3]), types, quota, known, rules,
+      now, out)
+    out[n + 2] = earlier(out[n + 2], due)
   end
 end
 flushTally(KEYS[3])
@@ -837,12 +1272,13 @@ return out
 -- @include cancel
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'v', 'cr')
+local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'v', 'cr', 'gk')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 if cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then return 3 end
 local due = nowMs() + tonumber(ARGV[5])
 redis.call('ZREM', KEYS[1], id)
+if f[6] then releaseSlot(base, f[1], f[6], id) end
 -- 'un' too: a prefetched job that never started must not be re-queued by
 -- the stall check while it waits in delayed.
 redis.call('HDEL', jk, 'tk', 'un')
@@ -886,9 +1322,10 @@ local now = nowMs()
 for _, l in ipairs(allLanes(KEYS[3], base)) do
   local key = base .. 'w:' .. l
   for _, id in ipairs(redis.call('ZRANGE', key, 0, left - removed - 1)) do
-    local rk = redis.call('HGET', base .. 'j:' .. id, 'rk')
+    local f = redis.call('HMGET', base .. 'j:' .. id, 'rk', 'gk')
+    if f[2] then groupRemove(base, l, f[2], id) end
     removeJob(base, key, KEYS[2], 'w', id)
-    advanceRepeat(base, rk, id, now)
+    advanceRepeat(base, f[1], id, now)
     removed = removed + 1
   end
   if removed >= left then break end
@@ -909,73 +1346,78 @@ return removed
   'enqueue-5.lua': `#!lua
 --[[
   Adds jobs: to the wait zset of their lane (their type at their contract
-  version, see lane() in includes/base.lua), or to \`delayed\` when they have
-  a delay. Lanes above version 1 are recorded in <base>lanes, once per lane
-  and call.
-  A job whose id already exists is left untouched: a custom id's duplicate,
-  or (for an id the producer generated) its own earlier, re-sent call.
-  Index writes, counters and wake-up markers are gathered and written once
-  per type or lane, so a batch costs about one HSET and one XADD per job.
-
+  version, lane() in includes/base.lua; lanes above version 1 are recorded
+  in <base>lanes), or to \`delayed\` when they have a delay. A keyed job
+  (group key given) also joins its key's group and the lane's ring
+  (includes/flow.lua); debounce and throttle: includes/flow_enqueue.lua.
+  A job whose id exists is left untouched (a custom id's duplicate, or a
+  generated id's re-sent call) and touches no debounce or throttle state.
+  Indexes, counters and markers are written once per type or lane.
   Input:
     KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
     KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base \`<prefix>:{<queue>}:\`   ARGV[2] max events
-    ARGV[3] number of settings sets S, then 4 fields per set (shared by the
+    ARGV[3] number of settings sets S, then 7 fields per set (shared by the
       jobs that name it): options JSON, expire-after ms (0 = never),
-      contract version, contract fingerprint
-    then the number of jobs, then 6 fields per job: id (never empty: the
-      producer generates one), type name, data JSON, priority, delay, set (1..S);
-      the delay is ms from now, or \`@<epoch ms>\` for a \`runAt\`: due times
-      are Redis time, so an absolute time is turned into a delay here, not
-      on a producer whose clock may be skewed
-  Output: per job, two entries: id and status
-     1 created, 0 duplicate (existing id returned)
-  Events: waiting | delayed
+      contract version, contract fingerprint, debounce period ms, throttle
+      limit, throttle period ms (0 = no such rule)
+    then the number of jobs, then 9 fields per job: id (never empty), type
+      name, data JSON, priority, delay, set (1..S), group key, debounce
+      key, throttle key ('' = none; with the set's rule, '' = per type);
+      the delay is ms from now, or \`@<epoch ms>\` for a \`runAt\` (Redis time)
+  Output: per job, three entries: id, status, replaced id ('' unless 2)
+     1 created, 0 duplicate, 2 created and replaced (cancelled) the pending
+     job of its debounce key, 3 throttled (nothing stored)
+  Events: waiting | delayed; cancelled (a debounced-away job, from 'd')
 ]]
 -- @include base
 -- @include tally
-local base, maxEvents = ARGV[1], ARGV[2]
-local now = nowMs()
-local out = {}
-local sets = {}
+-- @include cancel
+-- @include flow
+-- @include flow_enqueue
+local base, maxEvents, now, out, sets = ARGV[1], ARGV[2], nowMs(), {}, {}
 for i = 0, tonumber(ARGV[3]) - 1 do
-  local a = 4 + i * 4
-  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3] }
+  local a = 4 + i * 7
+  sets[i + 1] = { ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3],
+    tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]) }
 end
-local first = 5 + #sets * 4
+local first = 5 + #sets * 7
 local n = tonumber(ARGV[first - 1])
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
--- duplicates go unused, which only leaves gaps.
+-- duplicates and dropped jobs go unused, which only leaves gaps.
 local seq = redis.call('INCRBY', KEYS[1], n) - n
 local waiting, touched, lanes = {}, {}, {}
 for i = 0, n - 1 do
-  local a = first + i * 6
+  local a = first + i * 9
   local id, name, data, prio, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  if string.sub(delay, 1, 1) == '@' then
-    delay = tonumber(string.sub(delay, 2)) - now
-  else
-    delay = tonumber(delay)
-  end
+  -- A runAt is turned into a delay with Redis time.
+  if string.sub(delay, 1, 1) == '@' then delay = tonumber(string.sub(delay, 2)) - now else delay = tonumber(delay) end
   local set = sets[tonumber(ARGV[a + 5])]
   local opts, expireAfter, version, fingerprint = set[1], set[2], set[3], set[4]
+  local gk, replaced = ARGV[a + 6], ''
   local status = 1
   if redis.call('EXISTS', base .. 'j:' .. id) == 1 then
     status = 0
+  elseif set[6] > 0 and not throttleAdmit(base, name, ARGV[a + 8], id, set[6], set[7], now) then
+    status = 3
+  elseif set[5] > 0 then
+    -- Trailing edge: the job waits out the period (or its own longer delay).
+    if delay < set[5] then delay = set[5] end
+    local prev = debounceReplace(base, name, ARGV[a + 7], id, KEYS[2], KEYS[3], KEYS[4], maxEvents, now)
+    if prev then status, replaced = 2, prev end
   end
   seq = seq + 1
-  if status == 1 then
+  if status == 1 or status == 2 then
     local jk = base .. 'j:' .. id
     local state = delay > 0 and 'd' or 'w'
+    local f = { 'n', name, 'p', prio, 'sq', seq, 'o', opts, 't', now,
+      'v', version, 'fp', fingerprint, 's', state }
     if expireAfter > 0 then
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
-        't', now, 'v', version, 'fp', fingerprint, 's', state,
-        'ea', expireAfter)
-      if delay <= 0 then redis.call('HSET', jk, 'x', now + expireAfter) end
-    else
-      redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seq, 'o', opts,
-        't', now, 'v', version, 'fp', fingerprint, 's', state)
+      f[#f + 1] = 'ea'; f[#f + 1] = expireAfter
+      if delay <= 0 then f[#f + 1] = 'x'; f[#f + 1] = now + expireAfter end
     end
+    if gk ~= '' then f[#f + 1] = 'gk'; f[#f + 1] = gk end
+    redis.call('HSET', jk, unpack(f))
     redis.call('SET', base .. 'p:' .. id, data)
     touched[name] = true
     local l = lane(name, version)
@@ -987,13 +1429,13 @@ for i = 0, n - 1 do
     else
       local w = waiting[l]
       if not w then w = {}; waiting[l] = w end
-      w[#w + 1] = waitScore(prio, seq)
-      w[#w + 1] = id
+      local score = waitScore(prio, seq)
+      w[#w + 1] = score; w[#w + 1] = id
+      if gk ~= '' then groupPush(base, l, gk, id, score) end
       emitUntrimmed(KEYS[4], 'waiting', id, name)
     end
   end
-  out[#out + 1] = id
-  out[#out + 1] = status
+  out[#out + 1] = id; out[#out + 1] = status; out[#out + 1] = replaced
 end
 for l, w in pairs(waiting) do
   callSliced('ZADD', base .. 'w:' .. l, w)
@@ -1007,6 +1449,7 @@ for l, name in pairs(lanes) do
   redis.call('ZADD', base .. 'm:' .. l, 0, '0')
 end
 flushTally(KEYS[3])
+flushFlowStats(base)
 trimEvents(KEYS[4], maxEvents)
 return out
 `,
@@ -1069,12 +1512,13 @@ local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local errJson, retry = ARGV[5], tonumber(ARGV[6])
 local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'a',
-  'v', 'cr')
+  'v', 'cr', 'gk')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 if cancelIfRequested(base, KEYS[1], KEYS[4], KEYS[5], maxEvents, id, f[1], f[7]) then return 3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
+if f[8] then releaseSlot(base, f[1], f[8], id) end
 redis.call('HDEL', jk, 'tk')
 redis.call('HSET', jk, 'a', num(f[5], 0) + 1)
 appendError(jk, errJson)
@@ -1089,7 +1533,7 @@ if retry > 0 then
 elseif retry == 0 then
   local seq = redis.call('INCR', KEYS[6])
   redis.call('HSET', jk, 's', 'w', 'sq', seq)
-  pushWait(base, id, f[1], f[6], waitScore(f[4], seq))
+  pushWait(base, id, f[1], f[6], waitScore(f[4], seq), f[8])
   moveCount(KEYS[4], f[1], 'a', 'w')
   emit(KEYS[5], maxEvents, 'retrying', id, f[1], 'due', now, 'err', errJson)
   return 1
@@ -1160,7 +1604,7 @@ local migrated, skipped = 0, 0
 for a = 7, #ARGV, 4 do
   local id, readVersion, sha, data = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 's', 'v')
+  local f = redis.call('HMGET', jk, 'n', 's', 'v', 'gk')
   local score = redis.call('ZSCORE', fromKey, id)
   local old = f[1] == name and f[2] == state and score and readPayload(base, jk, id)
   if old and num(f[3], 1) == tonumber(readVersion) and redis.sha1hex(old) == sha then
@@ -1171,6 +1615,11 @@ for a = 7, #ARGV, 4 do
     if not delayed and fromKey ~= toKey then
       redis.call('ZREM', fromKey, id)
       redis.call('ZADD', toKey, score, id)
+      -- A keyed job changes groups with its lane (includes/flow.lua).
+      if f[4] then
+        groupRemove(base, from, f[4], id)
+        groupPush(base, to, f[4], id, score)
+      end
     end
     migrated = migrated + 1
   else
@@ -1230,10 +1679,14 @@ return 1
     ARGV[5] max jobs
     ARGV[6] how many of them start at once (the rest are prefetched:
       marked unstarted until the worker reports their start)
-    ARGV[7] number of types, then triples: type name, max jobs of that type,
-      the newest contract version of it the worker knows (it reads the
-      type's lanes up to that version only; see leaseLanes in lease.lua)
-  Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
+    ARGV[7] number of types, then 8 fields each: type name, max jobs of that
+      type, the newest contract version of it the worker knows (it reads the
+      type's lanes up to that version only; see leaseLanes in lease.lua),
+      then its flow rules: keyed (0|1), per-key concurrency limit (0 none),
+      rate limit (0 none), rate window ms, rate limit per key (0|1)
+  Output: { paused (0|1), next due ms: the next delayed job or the first
+            moment a job held back by a rate limit can start (-1 = none),
+            now ms, count,
             then 11 fields per job: id, type, data, options, attempts made,
             lease token, stall count, created ms, version, progress,
             contract fingerprint }
@@ -1250,15 +1703,11 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   trimEvents(KEYS[5], maxEvents)
   return { 1, nextDue, now, 0 }
 end
-local types, quota, known = {}, {}, {}
-for i = 0, tonumber(ARGV[7]) - 1 do
-  types[i + 1] = ARGV[8 + i * 3]
-  quota[i + 1] = tonumber(ARGV[9 + i * 3])
-  known[i + 1] = tonumber(ARGV[10 + i * 3]) or 1
-end
-local out = { 0, nextDue, now, 0 }
-out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, known, now, out)
+local types, quota, known, rules = readLeaseTypes(7)
+local out, due = { 0, nextDue, now, 0 }, -1
+out[4], due = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, known, rules, now, out)
+out[2] = earlier(nextDue, due)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out
@@ -1301,14 +1750,14 @@ return 1
 -- @include base
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v')
+local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v', 'gk')
 if not f[1] then return -1 end
 if redis.call('ZREM', KEYS[1], id) == 0 then return -3 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', jk, 's', 'w', 'sq', seq)
 local ea = num(f[3], nil)
 if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
-pushWait(base, id, f[1], f[4], waitScore(f[2], seq))
+pushWait(base, id, f[1], f[4], waitScore(f[2], seq), f[5])
 moveCount(KEYS[2], f[1], 'd', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1])
 return 1
@@ -1364,7 +1813,7 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un',
-    'fq', 'sq', 'tk', 'v', 'cr')
+    'fq', 'sq', 'tk', 'v', 'cr', 'gk')
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -1375,6 +1824,8 @@ for _, id in ipairs(ids) do
   if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[10]) then
     cancelled = cancelled + 1
   elseif f[1] then
+    -- Whether re-queued or failed, it holds its key's slot no longer.
+    if f[11] then releaseSlot(base, f[1], f[11], id) end
     redis.call('HDEL', jk, 'tk', 'un')
     local unstarted = (f[5] or lost) and type(opts) == 'table'
     local stalls = num(f[4], 0) + (unstarted and 0 or 1)
@@ -1383,7 +1834,7 @@ for _, id in ipairs(ids) do
       -- Back to its old place, as a hand-back does.
       local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq, 'fq', num(f[6], 0) + 1)
-      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq), f[11])
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
       requeued = requeued + 1
@@ -1396,7 +1847,7 @@ for _, id in ipairs(ids) do
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, 's', 'w', 'sq', seq)
-      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq), f[11])
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'stalled', id, f[1], 'sc', stalls)
       requeued = requeued + 1
@@ -1423,14 +1874,15 @@ return { requeued, failed, cancelled }
 local base, maxEvents, id, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local jk = base .. 'j:' .. id
 local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'p', 'sq', 'v',
-  'cr')
+  'cr', 'gk')
 if not f[1] then return -1 end
 if f[2] ~= token or f[3] ~= 'a' then return -2 end
 if cancelIfRequested(base, KEYS[1], KEYS[2], KEYS[3], maxEvents, id, f[1], f[7]) then return 3 end
 redis.call('ZREM', KEYS[1], id)
+if f[8] then releaseSlot(base, f[1], f[8], id) end
 redis.call('HDEL', jk, 'tk')
 redis.call('HSET', jk, 's', 'w')
-pushWait(base, id, f[1], f[6], waitScore(f[4], f[5]))
+pushWait(base, id, f[1], f[6], waitScore(f[4], f[5]), f[8])
 moveCount(KEYS[2], f[1], 'a', 'w')
 emit(KEYS[3], maxEvents, 'waiting', id, f[1], 'released', '1')
 return 1
@@ -1452,13 +1904,13 @@ return 1
 -- @include repeat
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 's', 'rk', 'v')
+local f = redis.call('HMGET', jk, 'n', 's', 'rk', 'v', 'gk')
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4] }
 sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
 if f[2] == 'w' then
-  removeWaiting(base, KEYS[5], id, f[1], f[4])
+  removeWaiting(base, KEYS[5], id, f[1], f[4], f[5])
 elseif setKey == nil then
   return -3
 else
@@ -1484,12 +1936,12 @@ local base, key = ARGV[1], ARGV[2]
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
-  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's', 'v')
+  local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's', 'v', 'gk')
   if f[1] and (f[2] == 'd' or f[2] == 'w') then
     if f[2] == 'd' then
       removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
     else
-      removeWaiting(base, KEYS[3], nextId, f[1], f[3])
+      removeWaiting(base, KEYS[3], nextId, f[1], f[3], f[4])
     end
     emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
   end
@@ -1552,7 +2004,7 @@ return id and 2 or -1
 -- @include base
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, 'n', 'p', 's', 'ea', 'v')
+local f = redis.call('HMGET', jk, 'n', 'p', 's', 'ea', 'v', 'gk')
 if not f[1] then return -1 end
 local from
 if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
@@ -1564,7 +2016,7 @@ redis.call('HSET', jk, 's', 'w', 'sq', seq, 'a', 0, 'sc', 0)
 redis.call('HDEL', jk, 'f', 'x', 'r')
 local ea = num(f[4], nil)
 if ea then redis.call('HSET', jk, 'x', nowMs() + ea) end
-pushWait(base, id, f[1], f[5], waitScore(f[2], seq))
+pushWait(base, id, f[1], f[5], waitScore(f[2], seq), f[6])
 moveCount(KEYS[3], f[1], from, 'w')
 emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')
 return 1
@@ -1628,12 +2080,12 @@ else
 end
 local oldName
 if old then
-  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's', 'v')
+  local f = redis.call('HMGET', base .. 'j:' .. old, 'n', 's', 'v', 'gk')
   if f[2] == 'd' then
     removeJob(base, KEYS[2], KEYS[3], 'd', old)
     oldName = f[1]
   elseif f[2] == 'w' then
-    removeWaiting(base, KEYS[3], old, f[1], f[3])
+    removeWaiting(base, KEYS[3], old, f[1], f[3], f[4])
     oldName = f[1]
   end
 end

@@ -34,7 +34,7 @@ local migrated, skipped = 0, 0
 for a = 7, #ARGV, 4 do
   local id, readVersion, sha, data = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, F.name, F.state, F.version)
+  local f = redis.call('HMGET', jk, F.name, F.state, F.version, F.flowKey)
   local score = redis.call('ZSCORE', fromKey, id)
   local old = f[1] == name and f[2] == state and score and readPayload(base, jk, id)
   if old and num(f[3], 1) == tonumber(readVersion) and redis.sha1hex(old) == sha then
@@ -45,6 +45,11 @@ for a = 7, #ARGV, 4 do
     if not delayed and fromKey ~= toKey then
       redis.call('ZREM', fromKey, id)
       redis.call('ZADD', toKey, score, id)
+      -- A keyed job changes groups with its lane (includes/flow.lua).
+      if f[4] then
+        groupRemove(base, from, f[4], id)
+        groupPush(base, to, f[4], id, score)
+      end
     end
     migrated = migrated + 1
   else

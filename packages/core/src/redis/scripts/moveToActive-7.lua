@@ -15,10 +15,14 @@
     ARGV[5] max jobs
     ARGV[6] how many of them start at once (the rest are prefetched:
       marked unstarted until the worker reports their start)
-    ARGV[7] number of types, then triples: type name, max jobs of that type,
-      the newest contract version of it the worker knows (it reads the
-      type's lanes up to that version only; see leaseLanes in lease.lua)
-  Output: { paused (0|1), next delayed due ms (-1 = none), now ms, count,
+    ARGV[7] number of types, then 8 fields each: type name, max jobs of that
+      type, the newest contract version of it the worker knows (it reads the
+      type's lanes up to that version only; see leaseLanes in lease.lua),
+      then its flow rules: keyed (0|1), per-key concurrency limit (0 none),
+      rate limit (0 none), rate window ms, rate limit per key (0|1)
+  Output: { paused (0|1), next due ms: the next delayed job or the first
+            moment a job held back by a rate limit can start (-1 = none),
+            now ms, count,
             then 11 fields per job: id, type, data, options, attempts made,
             lease token, stall count, created ms, version, progress,
             contract fingerprint }
@@ -35,15 +39,11 @@ if redis.call('HGET', KEYS[6], 'paused') == '1' then
   trimEvents(KEYS[5], maxEvents)
   return { 1, nextDue, now, 0 }
 end
-local types, quota, known = {}, {}, {}
-for i = 0, tonumber(ARGV[7]) - 1 do
-  types[i + 1] = ARGV[8 + i * 3]
-  quota[i + 1] = tonumber(ARGV[9 + i * 3])
-  known[i + 1] = tonumber(ARGV[10 + i * 3]) or 1
-end
-local out = { 0, nextDue, now, 0 }
-out[4] = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
-  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, known, now, out)
+local types, quota, known, rules = readLeaseTypes(7)
+local out, due = { 0, nextDue, now, 0 }, -1
+out[4], due = leaseJobs(base, KEYS[3], KEYS[5], KEYS[7], KEYS[4], maxEvents, tonumber(ARGV[3]),
+  ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), types, quota, known, rules, now, out)
+out[2] = earlier(nextDue, due)
 flushTally(KEYS[4])
 trimEvents(KEYS[5], maxEvents)
 return out

@@ -49,7 +49,7 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, F.name, F.priority, F.options, F.stalls, F.unstarted,
-    F.freeRequeues, F.sequence, F.token, F.version, F.cancelRequested)
+    F.freeRequeues, F.sequence, F.token, F.version, F.cancelRequested, F.flowKey)
   local opts = decodeOr(f[3])
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
@@ -60,6 +60,8 @@ for _, id in ipairs(ids) do
   if f[1] and cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[10]) then
     cancelled = cancelled + 1
   elseif f[1] then
+    -- Whether re-queued or failed, it holds its key's slot no longer.
+    if f[11] then releaseSlot(base, f[1], f[11], id) end
     redis.call('HDEL', jk, F.token, F.unstarted)
     local unstarted = (f[5] or lost) and type(opts) == 'table'
     local stalls = num(f[4], 0) + (unstarted and 0 or 1)
@@ -68,7 +70,7 @@ for _, id in ipairs(ids) do
       -- Back to its old place, as a hand-back does.
       local seq = num(f[7], nil) or redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.freeRequeues, num(f[6], 0) + 1)
-      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq), f[11])
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'released', '1')
       requeued = requeued + 1
@@ -81,7 +83,7 @@ for _, id in ipairs(ids) do
     else
       local seq = redis.call('INCR', KEYS[6])
       redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
-      pushWait(base, id, f[1], f[9], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[9], waitScore(f[2], seq), f[11])
       moveCount(KEYS[3], f[1], 'a', 'w')
       emit(KEYS[4], maxEvents, 'stalled', id, f[1], 'sc', stalls)
       requeued = requeued + 1

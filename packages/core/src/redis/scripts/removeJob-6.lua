@@ -15,13 +15,13 @@
 -- @include repeat
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey, F.version)
+local f = redis.call('HMGET', jk, F.name, F.state, F.repeatKey, F.version, F.flowKey)
 if not f[1] then return -1 end
 local sets = { d = KEYS[1], c = KEYS[2], f = KEYS[3], x = KEYS[4] }
 sets.k = base .. 'cancelled'
 local setKey = sets[f[2]]
 if f[2] == 'w' then
-  removeWaiting(base, KEYS[5], id, f[1], f[4])
+  removeWaiting(base, KEYS[5], id, f[1], f[4], f[5])
 elseif setKey == nil then
   return -3
 else

@@ -14,12 +14,12 @@ local base, key = ARGV[1], ARGV[2]
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then
-  local f = redis.call('HMGET', base .. 'j:' .. nextId, F.name, F.state, F.version)
+  local f = redis.call('HMGET', base .. 'j:' .. nextId, F.name, F.state, F.version, F.flowKey)
   if f[1] and (f[2] == 'd' or f[2] == 'w') then
     if f[2] == 'd' then
       removeJob(base, KEYS[2], KEYS[3], 'd', nextId)
     else
-      removeWaiting(base, KEYS[3], nextId, f[1], f[3])
+      removeWaiting(base, KEYS[3], nextId, f[1], f[3], f[4])
     end
     emit(KEYS[4], ARGV[3], 'removed', nextId, f[1])
   end

@@ -14,7 +14,7 @@
 -- @include base
 local base, maxEvents, id = ARGV[1], ARGV[2], ARGV[3]
 local jk = base .. 'j:' .. id
-local f = redis.call('HMGET', jk, F.name, F.priority, F.state, F.expireAfterMs, F.version)
+local f = redis.call('HMGET', jk, F.name, F.priority, F.state, F.expireAfterMs, F.version, F.flowKey)
 if not f[1] then return -1 end
 local from
 if f[3] == 'f' and redis.call('ZREM', KEYS[1], id) == 1 then from = 'f'
@@ -26,7 +26,7 @@ redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.attemptsMade, 0, F.stall
 redis.call('HDEL', jk, F.finishedAt, F.expiresAt, F.result)
 local ea = num(f[4], nil)
 if ea then redis.call('HSET', jk, F.expiresAt, nowMs() + ea) end
-pushWait(base, id, f[1], f[5], waitScore(f[2], seq))
+pushWait(base, id, f[1], f[5], waitScore(f[2], seq), f[6])
 moveCount(KEYS[3], f[1], from, 'w')
 emit(KEYS[4], maxEvents, 'waiting', id, f[1], 'retried', '1')
 return 1

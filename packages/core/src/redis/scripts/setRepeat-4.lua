@@ -29,12 +29,12 @@ else
 end
 local oldName
 if old then
-  local f = redis.call('HMGET', base .. 'j:' .. old, F.name, F.state, F.version)
+  local f = redis.call('HMGET', base .. 'j:' .. old, F.name, F.state, F.version, F.flowKey)
   if f[2] == 'd' then
     removeJob(base, KEYS[2], KEYS[3], 'd', old)
     oldName = f[1]
   elseif f[2] == 'w' then
-    removeWaiting(base, KEYS[3], old, f[1], f[3])
+    removeWaiting(base, KEYS[3], old, f[1], f[3], f[4])
     oldName = f[1]
   end
 end

@@ -21,6 +21,12 @@ export interface EnqueueSettings {
   readonly version: number;
   /** The producer's contract fingerprint. */
   readonly fingerprint: string;
+  /** The type's debounce period, ms (0 = no debounce). */
+  readonly debounceMs: number;
+  /** The type's throttle: most jobs accepted per window (0 = no throttle). */
+  readonly throttleLimit: number;
+  /** The type's throttle window, ms. */
+  readonly throttlePeriodMs: number;
 }
 
 /** One job for the enqueue script. */
@@ -44,13 +50,26 @@ export interface EnqueueJob {
    */
   readonly runAtMs?: number;
   readonly settings: EnqueueSettings;
+  /** The job's per-key queue (keyed concurrency or rate limit), if keyed. */
+  readonly groupKey?: string;
+  /** Its debounce key; absent with a per-type debounce (or none). */
+  readonly debounceKey?: string;
+  /** Its throttle key; absent with a per-type throttle (or none). */
+  readonly throttleKey?: string;
 }
 
 /** What the script did with one job. */
 export interface EnqueueOutcome {
   readonly id: string;
-  /** False when a job with this id existed (nothing was written) or it was refused. */
+  /**
+   * False when a job with this id existed (nothing was written), it was
+   * throttled (nothing was written) or it was refused.
+   */
   readonly created: boolean;
+  /** True when its type's throttle dropped it: nothing was written. */
+  readonly throttled?: boolean;
+  /** The pending job of its debounce key that this job replaced (cancelled). */
+  readonly replaced?: string;
   /** Why the job was refused (its ScriptCode's error), if it was. */
   readonly refused?: JobwireError;
 }
@@ -82,7 +101,15 @@ function enqueueArgs(
     const s = j.settings;
     if (!sets.has(s)) {
       sets.set(s, sets.size + 1);
-      args.push(s.optionsJson, s.expireAfterMs, s.version, s.fingerprint);
+      args.push(
+        s.optionsJson,
+        s.expireAfterMs,
+        s.version,
+        s.fingerprint,
+        s.debounceMs,
+        s.throttleLimit,
+        s.throttlePeriodMs,
+      );
     }
   }
   args[2] = sets.size;
@@ -95,32 +122,41 @@ function enqueueArgs(
       j.priority,
       j.runAtMs !== undefined ? `@${j.runAtMs}` : j.delayMs,
       sets.get(j.settings)!,
+      // '' = none: a real key is never empty (flowKeyOf refuses it).
+      j.groupKey ?? '',
+      j.debounceKey ?? '',
+      j.throttleKey ?? '',
     );
   }
   return args;
 }
 
-/** Per job: its id and status (1 created, 0 duplicate, < 0 a ScriptCode). */
+/**
+ * Per job: its id, its status (1 created, 0 duplicate, 2 created and
+ * replaced a debounced job, 3 throttled, < 0 a ScriptCode) and the id it
+ * replaced ('' unless 2).
+ */
 function readOutcomes(
   reply: readonly unknown[],
   jobs: readonly EnqueueJob[],
 ): EnqueueOutcome[] {
   const out: EnqueueOutcome[] = [];
   for (let i = 0; i < jobs.length; i++) {
-    const id = String(reply[i * 2]);
-    const status = Number(reply[i * 2 + 1]);
-    out.push(
-      status < 0
-        ? {
-            id,
-            created: false,
-            refused: errorFromScriptCode(status, {
-              script: 'enqueue',
-              jobId: id,
-            }),
-          }
-        : { id, created: status !== 0 || jobs[i]!.generated },
-    );
+    const id = String(reply[i * 3]);
+    const status = Number(reply[i * 3 + 1]);
+    if (status < 0) {
+      out.push({
+        id,
+        created: false,
+        refused: errorFromScriptCode(status, { script: 'enqueue', jobId: id }),
+      });
+    } else if (status === 3) {
+      out.push({ id, created: false, throttled: true });
+    } else if (status === 2) {
+      out.push({ id, created: true, replaced: String(reply[i * 3 + 2]) });
+    } else {
+      out.push({ id, created: status !== 0 || jobs[i]!.generated });
+    }
   }
   return out;
 }

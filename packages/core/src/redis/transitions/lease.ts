@@ -4,6 +4,7 @@
  * job back (release) and recover stalled jobs (recoverStalled). Each
  * function owns its script's KEYS and ARGV order and decodes its reply.
  */
+import type { FlowRules } from '../../contract/flow.ts';
 import type { QueueKeys } from '../keys.ts';
 import { runScript, type RedisClient } from '../scripts/index.ts';
 
@@ -54,13 +55,22 @@ export interface LeaseRequest {
    * leased.
    */
   readonly known?: ReadonlyMap<string, number>;
+  /**
+   * Per type, the flow rules the worker enforces (its job definition's
+   * `flow`): rate limits and keyed lanes are applied in the script. A type
+   * absent here has none.
+   */
+  readonly flow?: ReadonlyMap<string, FlowRules>;
 }
 
 /** moveToActive's reply, decoded. */
 export interface LeaseReply {
   /** The queue is paused: nothing was leased. */
   paused: boolean;
-  /** When the next delayed job is due, ms on the Redis clock (-1 = none). */
+  /**
+   * When the next delayed job is due, or a job held back by a rate limit
+   * can start, whichever is first: ms on the Redis clock (-1 = none).
+   */
   nextDueMs: number;
   /** The Redis clock when the script ran, ms. */
   nowMs: number;
@@ -73,6 +83,22 @@ export type JobWriteCode = number;
 /** The fields moveToActive returns per job. */
 const FIELDS_PER_JOB = 11;
 
+/**
+ * A type's flow rules as the lease scripts take them (flowRules in
+ * includes/flowlease.lua): keyed (0|1), per-key concurrency limit (0 =
+ * none), rate limit (0 = none), its window ms, rate limit per key (0|1).
+ */
+export function flowArgs(rules: FlowRules | undefined): number[] {
+  const rate = rules?.rateLimit;
+  return [
+    rules?.groupKey ? 1 : 0,
+    rules?.groupKey ? (rules.concurrency?.limit ?? 0) : 0,
+    rate?.limit ?? 0,
+    rate?.perMs ?? 0,
+    rate?.keyed ? 1 : 0,
+  ];
+}
+
 /** The lease part of moveToActive's and complete's arguments. */
 function leaseArgs(req: LeaseRequest): (string | number)[] {
   return [
@@ -81,7 +107,12 @@ function leaseArgs(req: LeaseRequest): (string | number)[] {
     req.total,
     req.immediate,
     req.quotas.length,
-    ...req.quotas.flatMap(([t, n]) => [t, n, req.known?.get(t) ?? 1]),
+    ...req.quotas.flatMap(([t, n]) => [
+      t,
+      n,
+      req.known?.get(t) ?? 1,
+      ...flowArgs(req.flow?.get(t)),
+    ]),
   ];
 }
 

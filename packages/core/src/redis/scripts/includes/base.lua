@@ -12,6 +12,7 @@
 -- table lacks; so the scripts read plainly and cost nothing extra. State
 -- letters ('w', 'a', ...) and event fields stay literal: they are not
 -- job-hash fields.
+-- @include flow
 
 -- Redis TIME in ms: due times and leases use the server clock, never the
 -- client's, so clock skew between hosts cannot fire jobs early or expire
@@ -53,10 +54,12 @@ end
 
 -- Pushes a job into its lane's wait zset and arms the lane's marker. A lane
 -- above version 1 is recorded in <base>lanes, so listings, drain and stats
--- find it without a SCAN.
-local function pushWait(base, id, name, version, score)
+-- find it without a SCAN. A keyed job (`gk`, its F.flowKey; false or nil
+-- for none) goes into its key's group too (includes/flow.lua).
+local function pushWait(base, id, name, version, score, gk)
   local l = lane(name, version)
   redis.call('ZADD', base .. 'w:' .. l, score, id)
+  if gk then groupPush(base, l, gk, id, score) end
   if l ~= name then redis.call('SADD', base .. 'lanes', l) end
   -- One member per lane: wakes one blocked worker, which re-marks if more remain.
   redis.call('ZADD', base .. 'm:' .. l, 0, '0')
@@ -152,9 +155,11 @@ end
 -- Removes a waiting job of type `name` at contract version `version`
 -- from its lane. A job of version 2 or more that a producer from before
 -- lanes existed stored may still sit in lane 1 (<base>w:<name>): it is
--- removed from there too, so no dangling entry is left behind.
-local function removeWaiting(base, countsKey, id, name, version)
+-- removed from there too, so no dangling entry is left behind. A keyed job
+-- (`gk`, its F.flowKey) leaves its key's group too.
+local function removeWaiting(base, countsKey, id, name, version, gk)
   local l = lane(name, version)
+  if gk then groupRemove(base, l, gk, id) end
   if l ~= name then redis.call('ZREM', base .. 'w:' .. name, id) end
   removeJob(base, base .. 'w:' .. l, countsKey, 'w', id)
 end

@@ -23,7 +23,10 @@ end
 -- structure. Its failed-job keep rule applies; when it keeps nothing the
 -- job is deleted at once, as a failed job would be.
 local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, maxEvents, now)
-  local f = redis.call('HMGET', jk, F.options, F.cancelReason)
+  local f = redis.call('HMGET', jk, F.options, F.cancelReason, F.flowKey, F.version)
+  -- A keyed job leaves its key's group (waiting) or gives back its slot (active).
+  if f[3] and from == 'w' then groupRemove(base, lane(name, f[4]), f[3], id) end
+  if f[3] and from == 'a' then releaseSlot(base, name, f[3], id) end
   local opts = decodeOr(f[1])
   -- An unreadable rule keeps the job: erring on the side of keeping.
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or nil

@@ -2,15 +2,34 @@
 -- in the same round trip). Needs `-- @include base` and `-- @include tally`
 -- before it. Events are appended untrimmed: the calling script trims the
 -- log once, at its end. Taking or expiring a repeat's pending occurrence
--- schedules the next one (includes/repeat.lua).
+-- schedules the next one (includes/repeat.lua). Flow control (rate limits,
+-- keyed lanes): includes/flowlease.lua.
 -- @include repeat
+-- @include flowlease
+
+-- The fields of each type in a leasing call's arguments: name, max jobs,
+-- the newest contract version the worker knows, then its flow rules
+-- (flowRules in flowlease.lua).
+local TYPE_FIELDS = 8
+
+-- Reads the types of a leasing call from ARGV[at] (their number) on:
+-- types, quota, known versions and flow rules by type index.
+local function readLeaseTypes(at)
+  local types, quota, known, rules = {}, {}, {}, {}
+  for i = 1, tonumber(ARGV[at]) do
+    local a = at + 1 + (i - 1) * TYPE_FIELDS
+    types[i], quota[i], known[i] = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) or 1
+    rules[i] = flowRules(ARGV, a + 3)
+  end
+  return types, quota, known, rules
+end
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
   local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
   for _, id in ipairs(due) do
     local jk = base .. 'j:' .. id
-    local f = redis.call('HMGET', jk, F.name, F.priority, F.expireAfterMs, F.version)
+    local f = redis.call('HMGET', jk, F.name, F.priority, F.expireAfterMs, F.version, F.flowKey)
     redis.call('ZREM', delayedKey, id)
     if f[1] then
       local seq = redis.call('INCR', idKey)
@@ -20,7 +39,7 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       else
         redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
       end
-      pushWait(base, id, f[1], f[4], waitScore(f[2], seq))
+      pushWait(base, id, f[1], f[4], waitScore(f[2], seq), f[5])
       tallyMove(f[1], 'd', 'w')
       emitUntrimmed(eventsKey, 'waiting', id, f[1])
     end
@@ -32,14 +51,16 @@ end
 
 -- The lanes a leasing call reads, as { lane, type index } pairs: each
 -- requested type's lane 1, plus the recorded lanes <type>@<v> with v at
--- most the newest version the worker knows of that type (known[i]). So a
+-- most the newest version the worker knows of that type (known[i]); a lane
+-- of a keyed type has l[3] set (its jobs are taken by round robin over
+-- keys, flowlease.lua, not by takeWaiting). So a
 -- worker never leases a job of a version it cannot read. <base>lanes is
 -- read (one SMEMBERS) only when some type is known at version 2 or more: a
 -- queue that never bumps a version pays nothing.
-local function leaseLanes(base, types, known)
+local function leaseLanes(base, types, known, rules)
   local lanes, versioned = {}, nil
   for i, t in ipairs(types) do
-    lanes[i] = { t, i }
+    lanes[i] = { t, i, rules[i] and rules[i].keyed }
     if known[i] >= 2 then
       versioned = versioned or {}
       versioned[t] = i
@@ -49,7 +70,7 @@ local function leaseLanes(base, types, known)
     for _, l in ipairs(redis.call('SMEMBERS', base .. 'lanes')) do
       local t, v = string.match(l, '^(.*)@(%d+)$')
       local i = t and versioned[t]
-      if i and tonumber(v) <= known[i] then lanes[#lanes + 1] = { l, i } end
+      if i and tonumber(v) <= known[i] then lanes[#lanes + 1] = { l, i, lanes[i][3] } end
     end
   end
   return lanes
@@ -78,7 +99,7 @@ local function takeWaiting(base, lanes, quota, left)
   for j, l in ipairs(lanes) do
     local q = quota[l[2]]
     pos[j] = 1
-    heads[j] = q > 0 and
+    heads[j] = q > 0 and not l[3] and
       redis.call('ZRANGE', base .. 'w:' .. l[1], 0, math.min(q, left) - 1, 'WITHSCORES') or {}
   end
   local picked, byLane = {}, {}
@@ -86,7 +107,7 @@ local function takeWaiting(base, lanes, quota, left)
     local best, bestScore
     for j = 1, #lanes do
       local h = heads[j]
-      if quota[lanes[j][2]] > 0 and h[pos[j]] then
+      if quota[lanes[j][2]] > 0 and h and h[pos[j]] then
         local s = tonumber(h[pos[j] + 1])
         if best == nil or s < bestScore then best, bestScore = j, s end
       end
@@ -157,15 +178,30 @@ end
 -- F.freeRequeues are 0): a job that kills its worker between its start and
 -- the report gets one free re-queue at most, so it fails after
 -- maxStalls + 2 deliveries at worst.
+-- Flow rules (rules[i], nil for a type without any; flowlease.lua): a
+-- type-wide rate limit caps the type's quota, keyed lanes are taken by
+-- round robin over keys (first, then the other lanes), and the second
+-- value returned is when a job held back by a limit can start (-1 = none):
+-- the caller's next due time is at most that.
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
-                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, now,
-                         out)
+                         leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, rules,
+                         now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
-  local lanes = leaseLanes(base, types, known)
+  local lanes = leaseLanes(base, types, known, rules)
   noteReaders(base, types, known, now)
+  -- Only a call with flow rules pays for them.
+  local ctx, counts = next(rules) and { held = {}, rate = {}, starts = {}, turns = 0 }, {}
+  if ctx then
+    counts = capByRate(base, types, quota, rules, now)
+    for _, l in ipairs(lanes) do
+      if l[3] and rules[l[2]].perKey then promoteKeys(base, l[1], now) end
+    end
+  end
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
-    local picked = takeWaiting(base, lanes, quota,
-      math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped))
+    local left = math.min(maxJobs - leased, MAX_SKIPPED_PER_CALL - skipped)
+    local picked = {}
+    if ctx then takeKeyedLanes(base, activeKey, lanes, types, rules, quota, left, now, ctx, picked) end
+    for _, p in ipairs(takeWaiting(base, lanes, quota, left - #picked)) do picked[#picked + 1] = p end
     if #picked == 0 then break end
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
@@ -201,6 +237,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
         advanceRepeat(base, f[12], id, now)
+        if rules[p[2]] then noteStart(base, name, p[2], rules[p[2]], p[3], id, token, now, ctx) end
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
@@ -215,11 +252,23 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
   end
   callSliced('ZADD', activeKey, deadlines)
-  -- Jobs left behind need another worker: re-arm their lanes' markers.
+  local capped, due = ctx and closeWindows(base, types, rules, counts, now, ctx) or {}, -1
+  -- Jobs left behind need another worker: re-arm their lanes' markers. Not
+  -- for a type whose rate window is full (a worker would wake for nothing,
+  -- again and again): the reply's due time says when to come back. A keyed
+  -- lane has jobs for another worker only while its ring has keys.
   for _, l in ipairs(lanes) do
-    if redis.call('ZCARD', base .. 'w:' .. l[1]) > 0 then
-      redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
+    if redis.call('ZCARD', base .. (l[3] and 'gr:' or 'w:') .. l[1]) > 0 then
+      if capped[l[2]] then
+        due = earlier(due, capped[l[2]])
+      else
+        redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
+      end
+    end
+    if l[3] and rules[l[2]].perKey then
+      local head = redis.call('ZRANGE', base .. 'gd:' .. l[1], 0, 0, 'WITHSCORES')
+      if head[2] then due = earlier(due, tonumber(head[2])) end
     end
   end
-  return leased
+  return leased, due
 end
