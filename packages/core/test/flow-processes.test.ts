@@ -751,8 +751,21 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
       PROCESS_START_MS,
       'two seconds of starts',
     );
-    const rl = `${queueKeys('jobwire', queue).base}rl:flow`;
-    const before = await r.zrange(rl, '0', '-1', 'WITHSCORES');
+    const keys = queueKeys('jobwire', queue);
+    const rl = `${keys.base}rl:flow`;
+    // One consistent snapshot of the limit state: the rate window and the
+    // slots each tenant holds.
+    const snap = (await r
+      .multi()
+      .zrange(rl, '0', '-1', 'WITHSCORES')
+      .exec()) as [Error | null, string[]][];
+    const slotSnap = (await tenants
+      .reduce((m, t) => m.zrange(slotKey(queue, t), '0', '-1'), r.multi())
+      .exec()) as [Error | null, string[]][];
+    const before = snap[0]![1];
+    const heldBefore = slotSnap.flatMap(([, ids], i) =>
+      ids.map((id) => ({ tenant: tenants[i]!, id })),
+    );
     await server.restart();
     const after = new Map<string, number>();
     const got = await r.zrange(rl, '0', '-1', 'WITHSCORES');
@@ -764,6 +777,14 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
     for (let i = 0; i < before.length; i += 2) {
       if (Number(before[i + 1]) > restartedAt - 1000 && !after.has(before[i]!))
         lost.push(before[i]!);
+    }
+    // Every slot held before is still held, unless its job ended since
+    // (workers reconnect at once and go on completing).
+    const slotsLost: string[] = [];
+    for (const { tenant, id } of heldBefore) {
+      const still = await r.zscore(slotKey(queue, tenant), id);
+      const state = await r.hget(keys.job(id), 's');
+      if (still === null && state === 'a') slotsLost.push(id);
     }
     await waitFor(
       async () => (await q.getCounts()).completed === N,
@@ -781,6 +802,8 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
     const figures = {
       windowEntriesBefore: before.length / 2,
       windowEntriesLost: lost.length,
+      slotsHeldBefore: heldBefore.length,
+      slotsLost: slotsLost.length,
       maxLeasesIn1000ms: maxInWindow([...leases.values()], 1000),
       maxActivePerTenant: Math.max(...perKey.values()),
       completed: counts.completed,
@@ -790,6 +813,8 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
 
     expect(before.length).toBeGreaterThan(0);
     expect(lost).toEqual([]);
+    expect(heldBefore.length).toBeGreaterThan(0);
+    expect(slotsLost).toEqual([]);
     expect(counts).toMatchObject({
       completed: N,
       failed: 0,
