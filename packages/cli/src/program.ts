@@ -11,6 +11,7 @@ import { addInitCommand } from './commands/init.ts';
 import { addJobCommand } from './commands/job.ts';
 import { addJobsCommand } from './commands/jobs.ts';
 import { addMigrateCommand } from './commands/migrate.ts';
+import { addMigrateLayoutCommand } from './commands/migrate-layout.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { CliError } from './context.ts';
@@ -41,6 +42,7 @@ export function buildProgram(argv: string[]): {
   addCancelCommand(program);
   addPauseCommands(program);
   addMigrateCommand(program);
+  addMigrateLayoutCommand(program);
   addServeCommand(program);
 
   return { program, exitCode: () => exitCode };

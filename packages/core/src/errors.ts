@@ -32,6 +32,7 @@ export const ErrorCode = {
   UPCAST_FAILED: 'UPCAST_FAILED',
   CANCELLED: 'CANCELLED',
   THROTTLED: 'THROTTLED',
+  LAYOUT_UNSUPPORTED: 'LAYOUT_UNSUPPORTED',
 } as const;
 
 /** @public */
@@ -285,6 +286,29 @@ export class DurabilityError extends JobwireError {
   ) {
     super(code, message, options);
     this.name = 'DurabilityError';
+  }
+}
+
+/**
+ * A queue's data is stored in a layout newer than this build of jobwire
+ * knows (a newer jobwire wrote it): the producer, worker or command
+ * refused the queue and wrote nothing. Upgrade jobwire.
+ * @public
+ */
+export class LayoutUnsupportedError extends JobwireError {
+  constructor(
+    /** The queue refused. */
+    readonly queue: string,
+    /** The layout the queue records. */
+    readonly found: number,
+    /** The newest layout this build reads and writes. */
+    readonly supported: number,
+  ) {
+    super(
+      ErrorCode.LAYOUT_UNSUPPORTED,
+      `queue ${JSON.stringify(queue)} is stored in layout ${String(found)}, but this jobwire supports layouts up to ${String(supported)}; nothing was written. A newer jobwire wrote it: upgrade @jobwire/core (and the CLI) in every process that uses this queue`,
+    );
+    this.name = 'LayoutUnsupportedError';
   }
 }
 

@@ -56,6 +56,16 @@ export type {
   WaitingByVersion,
   WaitingByVersionOptions,
 } from './ops/lanes.ts';
+export type {
+  FlowKeyCounts,
+  FlowKeyStats,
+  FlowRateWindow,
+  FlowRuleSummary,
+  FlowStats,
+  FlowStatsOptions,
+  FlowWaitReason,
+  TypeFlowStats,
+} from './ops/flow-stats.ts';
 export { createWorker, Worker } from './worker/worker.ts';
 export type {
   Handler,
@@ -82,6 +92,12 @@ export type {
   MigrateRepeatFailure,
   VersionCounts,
 } from './ops/migrate-report.ts';
+export type {
+  LayoutMigrateOptions,
+  LayoutMigrateReport,
+  QueueLayout,
+} from './ops/layout-migrate.ts';
+export { LAYOUT_VERSION } from './redis/layout.ts';
 export { closeOnSignals } from './worker/shutdown.ts';
 export { createTestQueue, TestQueue } from './testing/test-queue.ts';
 export type {
@@ -102,6 +118,7 @@ export {
   DurabilityError,
   ErrorCode,
   JobwireError,
+  LayoutUnsupportedError,
   LeaseLostError,
   PayloadTooLargeError,
   PermanentError,

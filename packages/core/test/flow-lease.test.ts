@@ -421,8 +421,14 @@ describe('jobs of a keyed type stored without a key', () => {
   it('still run (an older producer, or jobs from before the type had a key)', async () => {
     const s = setup({ concurrency: { limit: 1, key: byK } });
     await s.addKeyed([{ k: 'a', n: 1 }]);
-    // Stored without F.flowKey: in w:send but in no group.
-    const plain = await s.producer.enqueue('send', { k: 'a', n: 2 });
+    // Stored by a producer whose contract has no key yet: in w:send, with
+    // no F.flowKey and in no group.
+    const older = createQueue(
+      defineJobs({ send: job({ queue: s.k.queue, payload }) }),
+      { connection: redis.url },
+    );
+    open.push(older);
+    const plain = await older.enqueue('send', { k: 'a', n: 2 });
     expect(await s.raw.hget(s.k.job(plain.id), JobField.flowKey)).toBeNull();
     const ran: number[] = [];
     s.worker((p) => void ran.push(p.n));

@@ -8,7 +8,11 @@ import { isDashboardRequest, mountDashboard } from './dashboard/index.ts';
 import { errorBody, HttpCode, HttpError, renderError } from './http-errors.ts';
 import { mountEventRoutes } from './routes/events.ts';
 import { mountJobRoutes } from './routes/jobs.ts';
-import { mountHealthRoute, mountQueueRoutes } from './routes/queues.ts';
+import {
+  mountFlowRoutes,
+  mountHealthRoute,
+  mountQueueRoutes,
+} from './routes/queues.ts';
 import type { RouteContext } from './routes/shared.ts';
 
 export { assertTokenOrInsecure } from './auth.ts';
@@ -154,6 +158,7 @@ export function buildApi(options: ApiOptions): BuiltApi {
   mountHealthRoute(app, ctx);
   if (dashboard) mountDashboard(app);
   mountQueueRoutes(app, ctx);
+  mountFlowRoutes(app, ctx);
   mountJobRoutes(app, ctx);
   mountEventRoutes(app, ctx);
 

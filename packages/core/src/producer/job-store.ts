@@ -1,5 +1,6 @@
 import type { JobwireError } from '../errors.ts';
 import { checkEvictionPolicy, withRedis } from '../redis/connection.ts';
+import { LayoutGate } from '../redis/layout.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import { enqueue, enqueueDurably } from '../redis/transitions/enqueue.ts';
 import { checkDurability, strongest } from './durability.ts';
@@ -43,12 +44,16 @@ export class JobStore {
   private readonly storing = new Set<Promise<void>>();
 
   private configChecked: Promise<void> | undefined;
+  /** Refuses a queue stored in a layout newer than this build's (redis/layout.ts). */
+  readonly layout: LayoutGate;
 
   constructor(
     private readonly ctx: QueueContext,
     /** Throw, rather than warn, when Redis may evict keys. */
     private readonly strictRedisConfig: boolean,
-  ) {}
+  ) {
+    this.layout = new LayoutGate(ctx.client, ctx.connectTimeoutMs, true);
+  }
 
   /** Checks the eviction policy before the first write (again after a failed check). */
   checkConfigOnce(): Promise<void> {
@@ -135,6 +140,7 @@ export class JobStore {
     await this.checkConfigOnce();
     const { client, maxEvents } = this.ctx;
     const k = this.ctx.keys(queue);
+    await this.layout.ensure(k);
     const inputs = jobs.map((j) => j.input);
     const durability = strongest(jobs);
     const sentAt = performance.now();

@@ -25,6 +25,13 @@ import { removeRepeat } from '../redis/transitions/repeat.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
 import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
+import {
+  migrateLayouts,
+  readLayouts,
+  type LayoutMigrateOptions,
+  type LayoutMigrateReport,
+  type QueueLayout,
+} from '../ops/layout-migrate.ts';
 import type { CancelOutcome } from '../redis/transitions/operator.ts';
 import {
   QueueInspector,
@@ -39,6 +46,11 @@ import {
   type WaitingByVersion,
   type WaitingByVersionOptions,
 } from '../ops/lanes.ts';
+import {
+  readFlowStats,
+  type FlowStats,
+  type FlowStatsOptions,
+} from '../ops/flow-stats.ts';
 import type { EnqueueOptions, JobState } from '../types.ts';
 import { resolveDurability } from './durability.ts';
 import type { BulkItem, JobHandle, QueueOptions } from './queue-types.ts';
@@ -268,6 +280,7 @@ export class Queue<TJobs extends JobMap> {
     const job = this.prepare(name, payload, options);
     const spec = repeatSpec(name, payload, repeat, options);
     await this.jobStore.checkConfigOnce();
+    await this.jobStore.layout.ensure(this.ctx.keys(job.queue));
     const id = await scheduleRepeat(this.ctx, job, spec);
     return this.handle({
       queue: job.queue,
@@ -369,6 +382,36 @@ export class Queue<TJobs extends JobMap> {
     return out;
   }
 
+  /**
+   * Flow control now, per job type with flow rules (as its workers
+   * recorded them) or with throttled/debounced jobs: the rules, how full
+   * the type-wide rate window is, the throttle and debounce counters, and
+   * the keys with the most waiting jobs, each with its active jobs and what
+   * it waits on (`concurrency`, `rate` with `freesInMs`, or `turn`). A few
+   * pipelined reads per queue; at most 1000 keys of a type are read, so
+   * with more `keyCounts.exact` is false. See docs/flow-control.md.
+   */
+  async getFlowStats(options: FlowStatsOptions = {}): Promise<FlowStats> {
+    const out = Object.create(null) as FlowStats;
+    const { type } = options;
+    // A registry type lives in one queue: read only that one.
+    const queues =
+      type !== undefined &&
+      options.queue === undefined &&
+      Object.hasOwn(this.registry.jobs, type)
+        ? [this.registry.jobs[type]!.queue]
+        : this.inspector.queuesOf(options.queue);
+    for (const queue of queues) {
+      await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+        readFlowStats(this.ctx.client, this.ctx.keys(queue), out, {
+          ...(type !== undefined ? { type } : {}),
+          ...(options.keys !== undefined ? { keys: options.keys } : {}),
+        }),
+      );
+    }
+    return out;
+  }
+
   /** Sends a failed or expired job back to waiting with fresh attempts. */
   retry(id: string, options: { queue?: string } = {}): Promise<void> {
     return this.admin.retry(id, options);
@@ -431,6 +474,33 @@ export class Queue<TJobs extends JobMap> {
     options: MigrateOptions = {},
   ): Promise<MigrateReport> {
     return this.admin.migrate(name, options, this.maxPayloadBytes);
+  }
+
+  /**
+   * The storage layout each queue records (all queues if omitted), and the
+   * newest this build supports: a producer or worker refuses a queue whose
+   * layout is newer (LAYOUT_UNSUPPORTED).
+   */
+  getLayout(options: { queue?: string } = {}): Promise<QueueLayout[]> {
+    return readLayouts(this.ctx, this.inspector.queuesOf(options.queue));
+  }
+
+  /**
+   * Rewrites every job a layout 1 build stored (payload in the job hash,
+   * logs at `j:<id>:log`) into the current layout, in atomic, idempotent
+   * batches, and records the layout. Nothing is lost if it stops midway:
+   * run it again. Refuses (LAYOUT_UNSUPPORTED, writing nothing) a queue a
+   * newer jobwire wrote. See docs/maintenance.md.
+   */
+  migrateLayout(
+    options: LayoutMigrateOptions = {},
+  ): Promise<LayoutMigrateReport[]> {
+    this.assertOpen();
+    return migrateLayouts(
+      this.ctx,
+      this.inspector.queuesOf(options.queue),
+      options,
+    );
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */

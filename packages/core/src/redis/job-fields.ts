@@ -90,4 +90,10 @@ export type JobFieldName = (typeof JobField)[keyof typeof JobField];
 export const QueueMetaField = {
   /** '1' while the queue is paused. */
   paused: 'paused',
+  /**
+   * The storage layout the queue's data is in (redis/layout.ts): written by
+   * the first producer or worker of a build that knows layouts; a build
+   * that meets a newer one refuses the queue.
+   */
+  layout: 'layout',
 } as const;

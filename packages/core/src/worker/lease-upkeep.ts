@@ -127,6 +127,7 @@ export class LeaseUpkeep {
     for (const c of host.consumers) {
       const k = c.keys;
       try {
+        if (!(await c.writable())) continue;
         const r = await recoverStalled(
           host.client,
           k,

@@ -3,7 +3,8 @@ import {
   mapRedisError,
   type Connection,
 } from '../redis/connection.ts';
-import { ErrorCode, JobwireError } from '../errors.ts';
+import { ErrorCode, JobwireError, LayoutUnsupportedError } from '../errors.ts';
+import { LayoutGate } from '../redis/layout.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import {
   complete,
@@ -87,6 +88,10 @@ export class QueueConsumer {
   private readonly markerWait: MarkerWait;
   /** The `readers` fields of this queue's types known at version 2 or more. */
   private readonly readerFields: string[];
+  /** Refuses the queue if a newer jobwire's layout is stored (redis/layout.ts). */
+  private readonly layout: LayoutGate;
+  /** Set when the layout check refused the queue: it is never leased from. */
+  refused: LayoutUnsupportedError | undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -108,6 +113,7 @@ export class QueueConsumer {
     readonly flow: ReadonlyMap<string, FlowRules> = new Map(),
   ) {
     this.readerFields = readerFields(known);
+    this.layout = new LayoutGate(command.client, 5000, false);
     this.markerWait = new MarkerWait(
       {
         isStopping: () => host.isStopping(),
@@ -146,6 +152,7 @@ export class QueueConsumer {
       let wait: number;
       try {
         await ensureReady(this.command.client, 5000);
+        await this.layout.ensure(this.keys);
         const r = await this.fetch(reservation);
         jobs = r.jobs;
         wait = r.waitMs;
@@ -154,6 +161,10 @@ export class QueueConsumer {
       } catch (err) {
         host.unreserve(reservation);
         if (host.isStopping()) break;
+        if (err instanceof LayoutUnsupportedError) {
+          this.refuse(err);
+          break;
+        }
         this.noteFailure(err, `fetching jobs from ${this.keys.queue}`);
         await sleep(Math.min(100 * 2 ** failures++, 2000));
         continue;
@@ -221,6 +232,7 @@ export class QueueConsumer {
     const client = this.command.client;
     if (this.readerFields.length === 0 || client.status !== 'ready') return;
     try {
+      if (!(await this.writable())) return;
       await noteReaders(client, this.keys, this.readerFields);
     } catch {
       // The next note, one interval later, tries again.
@@ -364,7 +376,10 @@ export class QueueConsumer {
   private async writeCompletions(batch: PendingCompletion[]): Promise<void> {
     this.completionsInFlight++;
     const host = this.host;
-    const taking = !host.isStopping() && !host.isPaused();
+    // A busy pipeline never reaches the fetch loop's check: check here too.
+    this.recheckLayout();
+    const taking =
+      !host.isStopping() && !host.isPaused() && this.refused === undefined;
     // Every free slot, not just the ones this batch frees: otherwise a
     // pipeline that started small (before prefetching switched on) would
     // stay small, since the fetch loop waits while completions are written.
@@ -417,6 +432,40 @@ export class QueueConsumer {
     )
       this.unavailable = true;
     this.host.reportError(mapped, context);
+  }
+
+  /**
+   * A newer jobwire's data: this queue is never leased from again (its
+   * jobs already running finish). Health reports the queue unreachable.
+   */
+  private refuse(err: LayoutUnsupportedError): void {
+    if (this.refused !== undefined) return;
+    this.refused = err;
+    this.unavailable = true;
+    this.host.reportError(err, `checking the layout of ${this.keys.queue}`);
+  }
+
+  /**
+   * Whether this worker may write to the queue: its layout check passed
+   * (redis/layout.ts). The stall check and the repeat repair ask first.
+   */
+  async writable(): Promise<boolean> {
+    if (this.refused !== undefined) return false;
+    try {
+      await this.layout.ensure(this.keys);
+      return true;
+    } catch (err) {
+      if (!(err instanceof LayoutUnsupportedError)) throw err;
+      this.refuse(err);
+      return false;
+    }
+  }
+
+  /** Re-checks the layout when due (redis/layout.ts), without waiting for it. */
+  private recheckLayout(): void {
+    this.layout.ensure(this.keys).catch((err: unknown) => {
+      if (err instanceof LayoutUnsupportedError) this.refuse(err);
+    });
   }
 
   /** Ends a blocked wait at once (used by close and pause). */

@@ -265,7 +265,11 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
    * Keeps every repeat schedule of this worker's queues with its one
    * pending occurrence (see repeat-repair.ts).
    */
-  private repairRepeats(): Promise<void> {
+  private async repairRepeats(): Promise<void> {
+    // Not in a queue whose layout check refused it (redis/layout.ts).
+    const writable = await Promise.all(
+      this.consumers.map((c) => c.writable().catch(() => false)),
+    );
     return repairQueues(
       {
         client: this.command.client,
@@ -276,7 +280,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
           ),
         reportError: (err, context) => this.reportError(err, context),
       },
-      this.consumers.map((c) => c.keys),
+      this.consumers.filter((_, i) => writable[i]).map((c) => c.keys),
     );
   }
 

@@ -1,4 +1,7 @@
 import type { Hono } from 'hono';
+import { z } from 'zod';
+import { ErrorCode } from '@jobwire/core';
+import { HttpCode, HttpError } from '../http-errors.ts';
 import { inQueue, query, queueQuery, type RouteContext } from './shared.ts';
 
 /** `/health`: ready when Redis answers (open: needs no token). */
@@ -42,12 +45,52 @@ export function mountQueueRoutes(app: Hono, ctx: RouteContext): void {
 
   app.get('/stats', async (c) => {
     const { queue: q } = query(c, queueQuery(ctx));
-    const [counts, waitingByVersion] = await Promise.all([
+    const [counts, waitingByVersion, flow] = await Promise.all([
       queue.getCounts(inQueue(q)),
       queue.getWaitingByVersion(inQueue(q)),
+      queue.getFlowStats(inQueue(q)),
     ]);
     // waitingByVersion: per type, its waiting jobs per contract version,
     // and `reason: 'no-reader'` on a version no live worker reads.
-    return c.json({ ...counts, waitingByVersion });
+    // flow: per type with flow rules, what waits on a limit (as /flow).
+    return c.json({ ...counts, waitingByVersion, flow });
+  });
+}
+
+/** `?keys=`: how many keys to list per type. */
+const keysQuery = z.coerce.number().int().min(1).max(1000).default(50);
+
+/**
+ * `/flow` and `/flow/:type`: flow control now, per job type with flow
+ * rules (or throttled and debounced jobs): its rules, rate window and
+ * counters, and its keys with the most waiting jobs and what each waits on.
+ */
+export function mountFlowRoutes(app: Hono, ctx: RouteContext): void {
+  const { queue, registry } = ctx;
+  const flowQuery = queueQuery(ctx).extend({ keys: keysQuery });
+  app.get('/flow', async (c) => {
+    const { queue: q, keys } = query(c, flowQuery);
+    return c.json({ flow: await queue.getFlowStats({ ...inQueue(q), keys }) });
+  });
+  app.get('/flow/:type', async (c) => {
+    const type = c.req.param('type');
+    const { keys } = query(c, z.object({ keys: keysQuery }));
+    if (!Object.hasOwn(registry.jobs, type)) {
+      throw new HttpError(
+        404,
+        ErrorCode.UNKNOWN_JOB_TYPE,
+        `no job type ${type} in this registry`,
+      );
+    }
+    const flow = await queue.getFlowStats({ type, keys });
+    const stats = Object.hasOwn(flow, type) ? flow[type] : undefined;
+    if (stats === undefined) {
+      throw new HttpError(
+        404,
+        HttpCode.NOT_FOUND,
+        `job type ${type} has no flow state: no worker recorded flow rules for it, and nothing was throttled or debounced`,
+      );
+    }
+    return c.json({ type, ...stats });
   });
 }

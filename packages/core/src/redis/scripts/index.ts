@@ -31,7 +31,9 @@ export type ScriptName =
   | 'noteReaders'
   | 'cancel'
   | 'migrate'
-  | 'migrateRepeat';
+  | 'migrateRepeat'
+  | 'checkLayout'
+  | 'migrateLayout';
 
 export interface LoadedScript {
   name: ScriptName;

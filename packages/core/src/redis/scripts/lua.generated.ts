@@ -1125,6 +1125,33 @@ finishCancelled(base, jk, id, f[1], state, KEYS[3], KEYS[4], maxEvents, now)
 advanceRepeat(base, f[4], id, now)
 return { 1, state }
 `,
+  'checkLayout-2.lua': `#!lua
+--[[
+  Checks, and records, the storage layout of a queue (redis/layout.ts):
+  the version of the form its jobs and keys are stored in. A caller whose
+  build knows layouts up to ARGV[1] is refused when the queue records a
+  newer one, and then nothing is written. Otherwise the field is raised to
+  ARGV[1] when missing or older: always for a producer (it is about to
+  store jobs in that form), for a worker only when the queue holds data
+  (its counts hash exists), so a worker started on an empty queue creates
+  no key.
+
+  Input:
+    KEYS[1] meta   KEYS[2] counts
+    ARGV[1] the newest layout this build knows
+    ARGV[2] '1': record even in an empty queue (a producer), '0': a worker
+  Output: the layout recorded before the call (0 for none); when it is
+    above ARGV[1] the call was refused and wrote nothing
+  Events: none
+]]
+local known = tonumber(ARGV[1])
+local found = tonumber(redis.call('HGET', KEYS[1], 'layout')) or 0
+if found > known then return found end
+if found < known and (ARGV[2] == '1' or redis.call('EXISTS', KEYS[2]) == 1) then
+  redis.call('HSET', KEYS[1], 'layout', known)
+end
+return found
+`,
   'cleanJobs-2.lua': `#!lua
 --[[
   Removes up to \`limit\` finished jobs of one state that finished before a
@@ -1635,6 +1662,68 @@ if migrated > 0 then
   emit(KEYS[3], maxEvents, 'migrated', '', name, 'count', migrated, 'v', version)
 end
 return { migrated, skipped }
+`,
+  'migrateLayout-1.lua': `#!lua
+--[[
+  Rewrites one batch of jobs stored in layout 1 into the current form
+  (ops/layout-migrate.ts): a payload kept in the job hash ('d')
+  moves to its own key <base>p:<id>, and a log list kept at
+  <base>j:<id>:log moves to <base>l:<id>, its lines before any the job
+  logged since. Nothing is dropped: a payload key that exists already is
+  the one readers use (includes/base.lua, readPayload), so only the stale
+  hash copy goes. A job already in the current form is left alone, so a
+  batch can be run again (idempotent): a migration stopped midway is
+  resumed by running it again. Since ids may contain ':', <id>:log can be
+  another job's hash: only a list is a legacy log. An id whose hash is
+  gone (removed meanwhile) is skipped.
+
+  The batch is refused, writing nothing, when the queue records a layout
+  newer than ARGV[2]: a newer jobwire owns its data.
+
+  Input:
+    KEYS[1] meta
+    ARGV[1] key base   ARGV[2] the newest layout this build knows
+    ARGV[3] '1' to count only (a dry run), '0' to write
+    then the job ids
+  Output: { payloads, logs, layout } : payloads and log lists moved (or,
+    in a dry run, to move), and the queue's recorded layout (0 for none);
+    when layout is above ARGV[2], nothing was done
+  Events: none (the jobs' state does not change)
+]]
+-- @include base
+local base, known, dry = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
+local layout = tonumber(redis.call('HGET', KEYS[1], 'layout')) or 0
+if layout > known then return { 0, 0, layout } end
+local payloads, logs = 0, 0
+for a = 4, #ARGV do
+  local id = ARGV[a]
+  local jk = base .. 'j:' .. id
+  local data = redis.call('HGET', jk, 'd')
+  if data then
+    payloads = payloads + 1
+    if not dry then
+      local pk = base .. 'p:' .. id
+      if redis.call('EXISTS', pk) == 0 then redis.call('SET', pk, data) end
+      redis.call('HDEL', jk, 'd')
+    end
+  end
+  local legacyLog = jk .. ':log'
+  if redis.call('EXISTS', jk) == 1 and redis.call('TYPE', legacyLog).ok == 'list' then
+    logs = logs + 1
+    if not dry then
+      local lk = base .. 'l:' .. id
+      if redis.call('EXISTS', lk) == 0 then
+        redis.call('RENAME', legacyLog, lk)
+      else
+        -- Older lines go first, as readers list them (ops/inspect.ts).
+        local old = redis.call('LRANGE', legacyLog, 0, -1)
+        for i = #old, 1, -1 do redis.call('LPUSH', lk, old[i]) end
+        redis.call('DEL', legacyLog)
+      end
+    end
+  end
+end
+return { payloads, logs, layout }
 `,
   'migrateRepeat-1.lua': `#!lua
 --[[

@@ -7,6 +7,7 @@
 import { ApiError, createClient } from './api.js';
 import { createCards, ownCounts, renderTypes, stateLabel } from './counts.js';
 import { renderVersions } from './versions.js';
+import { renderFlow } from './flow.js';
 import { renderDetail, renderPlaceholder, updateProgress } from './detail.js';
 import { byId, h, replace, throttle } from './dom.js';
 import { followEvents } from './events.js';
@@ -56,6 +57,9 @@ const el = {
   types: byId('types'),
   versions: byId('versions'),
   versionRows: byId('version-rows'),
+  flow: byId('flow'),
+  flowTypeRows: byId('flow-type-rows'),
+  flowKeyRows: byId('flow-key-rows'),
   jobsTitle: byId('jobs-title'),
   jobs: byId('jobs'),
   jobsEmpty: byId('jobs-empty'),
@@ -131,6 +135,7 @@ function renderCounts() {
     onPick: (name) => pickType(view.type === name ? '' : name),
   });
   renderVersions(el.versions, el.versionRows, c?.waitingByVersion);
+  renderFlow(el.flow, el.flowTypeRows, el.flowKeyRows, c?.flow);
   view.total =
     (view.type === ''
       ? c?.[view.state]
