@@ -30,10 +30,12 @@ import { beequeueVersion, createBeeQueue } from './systems/beequeue.ts';
 import { bullmqVersion, createBullmq } from './systems/bullmq.ts';
 import { createJobwire, jobwireVersion } from './systems/jobwire.ts';
 import {
+  FLOW_VARIANTS,
   PAYLOAD_10K_BYTES,
   PAYLOAD_BYTES,
   systemLabels,
   type AdapterOptions,
+  type FlowVariant,
   type SystemAdapter,
   type SystemName,
 } from './systems/types.ts';
@@ -57,7 +59,7 @@ if (args.help) {
   --scenario   run only these scenarios (a prefix selects a group: "process"):
                enqueue_seq, enqueue_concurrent, enqueue_bulk, process_c1,
                process_c10, process_c100, latency, memory, backlog,
-               validation, mixed, types50, payload_10k, events
+               validation, mixed, types50, payload_10k, events, flow
   --runs       runs per system and scenario (default 3, quick 1)`);
   process.exit(0);
 }
@@ -77,6 +79,7 @@ const sizes = quick
       typesJobs: 1000,
       payload10kJobs: 500,
       eventsJobs: 500,
+      flowJobs: 1000,
     }
   : {
       jobs: 20_000,
@@ -91,6 +94,7 @@ const sizes = quick
       typesJobs: 20_000,
       payload10kJobs: 10_000,
       eventsJobs: 10_000,
+      flowJobs: 20_000,
     };
 const LATENCY_RATE = 1000;
 const LATENCY_CONCURRENCY = 10;
@@ -274,6 +278,51 @@ async function enqueueThenProcess(
   } finally {
     await a.close();
   }
+}
+
+/**
+ * The `flow` scenario (issue 16): enqueue and process `sizes.flowJobs` jobs
+ * with each flow-control rule in turn, set so it never binds (cost, not
+ * limit), and each rule's throughput and commands per job against no rule
+ * in the same run (`flow_<rule>:*_vs_none`, a ratio). BullMQ runs `none`
+ * and `rate` (its queue-wide worker limiter, as high); its keyed limits
+ * are BullMQ Pro only.
+ */
+async function flowRun(ctx: Ctx, system: SystemName): Promise<Sample[]> {
+  const variants: readonly FlowVariant[] =
+    system === 'jobwire' ? FLOW_VARIANTS : ['none', 'rate'];
+  const out: Sample[] = [];
+  const none: Record<string, number> = {};
+  for (const v of variants) {
+    const o =
+      system === 'bullmq'
+        ? v === 'rate'
+          ? { limiter: { max: 1_000_000, duration: 1000 } }
+          : {}
+        : { flow: v };
+    const got = await enqueueThenProcess(ctx, `flow_${v}`, sizes.flowJobs, o);
+    await ctx.redis.flush();
+    const pick = (suffix: string) =>
+      got.find((x) => x.scenario === `flow_${v}:${suffix}`)!.value;
+    const figures = {
+      enqueue: pick('enqueue_concurrent'),
+      process: pick(`process_c${STEADY_CONCURRENCY}`),
+      enqueue_commands: pick('enqueue_concurrent:commands'),
+      process_commands: pick(`process_c${STEADY_CONCURRENCY}:commands`),
+    };
+    if (v === 'none') Object.assign(none, figures);
+    out.push(...got);
+    if (v !== 'none') {
+      for (const [what, value] of Object.entries(figures)) {
+        out.push({
+          scenario: `flow_${v}:${what}_vs_none`,
+          unit: 'ratio',
+          value: value / none[what]!,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 interface Scenario {
@@ -570,6 +619,12 @@ const scenarios: Scenario[] = [
         await a.close();
       }
     },
+  },
+  {
+    id: 'flow',
+    systems: ['jobwire', 'bullmq'],
+    timeoutMs: sizes.runTimeoutMs * 3,
+    run: flowRun,
   },
 ];
 

@@ -55,7 +55,12 @@ export function createBullmq(o: AdapterOptions): SystemAdapter {
         onStart(j.data);
         return Number(j.data.ref);
       },
-      { connection, concurrency, autorun: false },
+      {
+        connection,
+        concurrency,
+        autorun: false,
+        ...(o.limiter ? { limiter: o.limiter } : {}),
+      },
     );
     w.on('error', (err) => console.error(`[bullmq worker] ${err.message}`));
     const close = async () => {

@@ -3,7 +3,8 @@
  * bounded retention. Processing scenarios set `retention: { completed: false }`
  * on the job type; the validation scenario's "off" side uses `z.any()`.
  * With `types` > 1 (`types50`), that many job types share the one queue and
- * one worker has a handler for each.
+ * one worker has a handler for each. The `flow` scenario adds one flow
+ * control rule to the type (`flowOptions`).
  */
 import { z } from 'zod';
 import {
@@ -25,6 +26,7 @@ import {
   pool,
   typeName,
   type AdapterOptions,
+  type FlowVariant,
   type LatencyResult,
   type Payload,
   type PreparedWorker,
@@ -50,6 +52,36 @@ function payloadSchema(bodyMax: number) {
   });
 }
 
+/** The flow scenario's key: 100 keys, from the last two digits of `ref`. */
+const flowKey = (p: { ref: string }): string => p.ref.slice(-2);
+
+/**
+ * The job type's flow rule for a `flow` variant, set high enough never to
+ * bind (a million per second, a thousand per key at once): the bench
+ * measures what each rule costs per job, not its limit. Debounce keys on
+ * the whole `ref` with a 1 ms period, so each job waits 1 ms in delayed
+ * and none replaces another.
+ */
+function flowOptions(variant: FlowVariant | undefined) {
+  switch (variant) {
+    case undefined:
+    case 'none':
+      return {};
+    case 'rate':
+      return { rateLimit: { limit: 1_000_000, perMs: 1000 } };
+    case 'keyed':
+      return { concurrency: { limit: 1000, key: flowKey } };
+    case 'keyrate':
+      return { rateLimit: { limit: 1_000_000, perMs: 1000, key: flowKey } };
+    case 'debounce':
+      return { debounce: { periodMs: 1, key: (p: { ref: string }) => p.ref } };
+    case 'throttle':
+      return {
+        throttle: { limit: 1_000_000, periodMs: 1000, key: flowKey },
+      };
+  }
+}
+
 function registry(o: AdapterOptions) {
   const types = o.types ?? 1;
   const schema = payloadSchema(Math.max(10_000, o.payloadBytes ?? 0));
@@ -59,6 +91,7 @@ function registry(o: AdapterOptions) {
       queue: 'bench',
       payload: o.validate === false ? z.any() : schema,
       ...(o.removeCompleted ? { retention: { completed: false } } : {}),
+      ...flowOptions(o.flow),
     });
   }
   return defineJobs(jobs);
@@ -113,7 +146,9 @@ export function createJobwire(o: AdapterOptions): SystemAdapter {
     version: jobwireVersion,
 
     async warmUp() {
-      await enqueue(0);
+      // Debounce keys on `ref`: the warm-up job must not share job 0's
+      // key, or job 0 would replace it.
+      await enqueue(o.flow === 'debounce' ? 99_999_999 : 0);
     },
 
     async enqueueSeq(n) {

@@ -3,6 +3,22 @@ import fs from 'node:fs';
 
 export type SystemName = 'jobwire' | 'bullmq' | 'beequeue';
 
+/**
+ * The `flow` scenario's limiters (issue 16), each set so it never binds:
+ * what is measured is its cost, not its limit. Keyed ones key on the last
+ * two digits of the payload's `ref` (100 keys); debounce keys on the whole
+ * `ref`, so no job replaces another (see systems/jobwire.ts).
+ */
+export const FLOW_VARIANTS = [
+  'none',
+  'rate',
+  'keyed',
+  'keyrate',
+  'debounce',
+  'throttle',
+] as const;
+export type FlowVariant = (typeof FLOW_VARIANTS)[number];
+
 export const systemLabels: Record<SystemName, string> = {
   jobwire: 'jobwire',
   bullmq: 'BullMQ',
@@ -25,6 +41,10 @@ export interface AdapterOptions {
   types?: number;
   /** Payload size as JSON (default {@link PAYLOAD_BYTES}). */
   payloadBytes?: number;
+  /** jobwire only: the job type's flow-control rule (default none). */
+  flow?: FlowVariant;
+  /** BullMQ only: the worker's queue-wide rate limiter. */
+  limiter?: { max: number; duration: number };
 }
 
 /** A running worker that reports each handler start. */
