@@ -270,12 +270,15 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
 
     expect(perSec).toBeGreaterThanOrEqual(95);
     expect(perSec).toBeLessThanOrEqual(105);
-    // The limit itself: a start is a lease (docs/flow-control.md), timed
-    // on the clock that enforces it (Redis). Handler starts follow their
-    // leases by the process's scheduling delay (leaseToStartMs), which on
-    // a loaded machine bunches them: their busiest window is printed, not
-    // asserted.
+    // The limit itself: a start is a lease (docs/rate-limits.md), timed
+    // on the clock that enforces it (Redis).
     expect(figures.maxLeasesIn1000ms).toBeLessThanOrEqual(100);
+    // What the partner sees: handler starts follow their leases by the
+    // process's scheduling delay (leaseToStartMs). Leases are paced once a
+    // window has filled, and rate-limited types are not prefetched, so
+    // that delay adds only a few starts to a window, not a second burst
+    // (130 per 1000 ms before both).
+    expect(figures.maxHandlerStartsIn1000ms).toBeLessThanOrEqual(105);
     // Every started job's lease time was read: the check is not vacuous.
     expect(leases.size).toBeGreaterThanOrEqual(startTimes.length);
     // All three processes took part: the limit is shared, not per process.

@@ -60,6 +60,9 @@ interface PendingCompletion {
 /** Largest batch of completions per script call. */
 const MAX_COMPLETIONS = 1000;
 
+/** Waits shorter than this are timed in this process, not by BZPOPMIN. */
+const SHORT_WAIT_MS = 50;
+
 /** Completion batches written at once; more wait and join the next one. */
 const MAX_BATCHES_IN_FLIGHT = 2;
 
@@ -175,6 +178,15 @@ export class QueueConsumer {
       // A short batch means nothing else is waiting: block at once rather
       // than ask again. A job enqueued meanwhile has set the marker.
       if (jobs.length >= total || host.isStopping()) continue;
+      // A wait that short is a rate window about to free a slot (or a
+      // delayed job about to be due): Redis checks blocking timeouts only
+      // on its own event-loop ticks, so BZPOPMIN could return tens of ms
+      // late, and a paced rate limit would fall behind by that much on
+      // every slot. A timer is exact.
+      if (wait < SHORT_WAIT_MS) {
+        await sleep(wait);
+        continue;
+      }
       await this.markerWait.block(
         quotas.flatMap(([t]) => this.markersOf(t)),
         wait,

@@ -40,6 +40,8 @@ export class SlotBook {
     private readonly concurrency: number,
     private readonly typeLimit: ReadonlyMap<string, number>,
     private readonly prefetch: number,
+    /** Types never prefetched: leased only for free slots (rate-limited). */
+    private readonly leasedOnStart: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Reserves every free slot for a fetch: per type, how many jobs. */
@@ -53,29 +55,28 @@ export class SlotBook {
       this.reserved;
     const quotas: [string, number][] = [];
     if (free <= 0) return { quotas, total: 0, immediate: 0 };
+    const freeNow =
+      this.concurrency -
+      this.occupied -
+      this.buffer.length -
+      this.reservedImmediate;
     for (const t of types) {
       const limit = this.typeLimit.get(t) ?? Infinity;
       const used =
         count(this.runningByType, t) +
         count(this.reservedByType, t) +
         count(this.bufferedByType, t);
-      const q = Math.min(free, limit - used);
+      const q = Math.min(
+        this.leasedOnStart.has(t) ? freeNow : free,
+        limit - used,
+      );
       if (q > 0) quotas.push([t, q]);
     }
     const total = Math.min(
       free,
       quotas.reduce((s, [, q]) => s + q, 0),
     );
-    const immediate = Math.max(
-      0,
-      Math.min(
-        total,
-        this.concurrency -
-          this.occupied -
-          this.buffer.length -
-          this.reservedImmediate,
-      ),
-    );
+    const immediate = Math.max(0, Math.min(total, freeNow));
     this.reserved += total;
     this.reservedImmediate += immediate;
     for (const [t, q] of quotas) add(this.reservedByType, t, q);

@@ -34,7 +34,13 @@ export function slotBookFor(
       `prefetch must be a whole number >= 0, got ${String(prefetch)}`,
     );
   }
-  return new SlotBook(concurrency, typeLimit, prefetch);
+  // A rate limit counts a start when the job is leased: a prefetched job
+  // would start later, so a window of handler starts could hold more than
+  // the limit. Rate-limited types are leased for free slots only.
+  const leasedOnStart = new Set(
+    registry.names.filter((n) => getDefinition(registry, n).flow.rateLimit),
+  );
+  return new SlotBook(concurrency, typeLimit, prefetch, leasedOnStart);
 }
 
 /**

@@ -487,13 +487,33 @@ local function windowFrees(key, perMs, now)
   return (tonumber(o[2]) or now) + perMs
 end
 
+-- Where the next start of a window log goes: one spacing (perMs / limit)
+-- after its newest entry, and not before now. Starts taken at once get
+-- scores a spacing apart, some in the future, so once a burst has filled
+-- the window the log frees one slot per spacing, not the whole burst again
+-- perMs later: a worker whose handlers start a little late cannot then
+-- push two bursts into one window of handler starts.
+local function pacedFrom(key, r, now)
+  local newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+  if not newest then return now end
+  return math.max(now, newest + r.perMs / r.limit)
+end
+
+-- The score of the next start in a log, advancing its pace.
+local function pacedScore(pace, k, r, now)
+  local v = pace[k] or now
+  pace[k] = v + r.perMs / r.limit
+  return string.format('%.3f', v)
+end
+
 -- Caps the quota of each type with a type-wide rate limit at the starts
 -- its window has left. Returns the window counts by type index.
-local function capByRate(base, types, quota, rules, now)
+local function capByRate(base, types, quota, rules, now, ctx)
   local counts = {}
   for i, r in pairs(rules) do
     if r.typeWide then
       counts[i] = rateWindow(base .. 'rl:' .. types[i], r.perMs, now)
+      if counts[i] < r.limit then ctx.pace[i] = pacedFrom(base .. 'rl:' .. types[i], r, now) end
       quota[i] = math.max(0, math.min(quota[i], r.limit - counts[i]))
     end
   end
@@ -536,6 +556,7 @@ local function keyRateFull(base, name, key, r, now, ctx)
   if n == nil then
     n = rateWindow(base .. 'rk:' .. tk, r.perMs, now)
     ctx.rate[tk] = n
+    if n < r.limit then ctx.pace[tk] = pacedFrom(base .. 'rk:' .. tk, r, now) end
   end
   if n < r.limit then return nil end
   return windowFrees(base .. 'rk:' .. tk, r.perMs, now)
@@ -648,11 +669,14 @@ end
 local function noteStart(base, name, ti, r, key, id, token, now, ctx)
   if key then
     redis.call('ZADD', base .. 'ga:' .. name .. ':' .. key, now, id)
-    if r.perKey then redis.call('ZADD', base .. 'rk:' .. name .. ':' .. key, now, token) end
+    if r.perKey then
+      local tk = name .. ':' .. key
+      redis.call('ZADD', base .. 'rk:' .. tk, pacedScore(ctx.pace, tk, r, now), token)
+    end
   end
   if r.typeWide then
     local s = ctx.starts[ti] or {}
-    s[#s + 1] = now
+    s[#s + 1] = pacedScore(ctx.pace, ti, r, now)
     s[#s + 1] = token
     ctx.starts[ti] = s
   end
@@ -866,9 +890,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
   local lanes = leaseLanes(base, types, known, rules)
   noteReaders(base, types, known, now)
   -- Only a call with flow rules pays for them.
-  local ctx, counts = next(rules) and { held = {}, rate = {}, starts = {}, turns = 0 }, {}
+  local ctx, counts = next(rules) and { held = {}, rate = {}, starts = {}, pace = {}, turns = 0 }, {}
   if ctx then
-    counts = capByRate(base, types, quota, rules, now)
+    counts = capByRate(base, types, quota, rules, now, ctx)
     for _, l in ipairs(lanes) do
       if l[3] and rules[l[2]].perKey then promoteKeys(base, l[1], now) end
     end

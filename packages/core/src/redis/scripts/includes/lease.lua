@@ -190,9 +190,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
   local lanes = leaseLanes(base, types, known, rules)
   noteReaders(base, types, known, now)
   -- Only a call with flow rules pays for them.
-  local ctx, counts = next(rules) and { held = {}, rate = {}, starts = {}, turns = 0 }, {}
+  local ctx, counts = next(rules) and { held = {}, rate = {}, starts = {}, pace = {}, turns = 0 }, {}
   if ctx then
-    counts = capByRate(base, types, quota, rules, now)
+    counts = capByRate(base, types, quota, rules, now, ctx)
     for _, l in ipairs(lanes) do
       if l[3] and rules[l[2]].perKey then promoteKeys(base, l[1], now) end
     end
