@@ -497,11 +497,15 @@ describe('repeat occurrences of a keyed type', () => {
     const taken = await moveToActive(s.raw, s.k, 1000, s.lease('t1'));
     expect(taken.jobs.map((j) => j.id)).toEqual([first]);
     await s.producer.promote(occ.id);
-    expect(await s.raw.zrange(`${s.k.base}g:send:a`, 0, -1)).toEqual([occ.id]);
+    expect(await s.raw.zrange(`${s.k.base}g:send:a`, '0', '-1')).toEqual([
+      occ.id,
+    ]);
     // Key a is at its limit: the occurrence waits (a keyless one would run).
     const next = await moveToActive(s.raw, s.k, 1000, s.lease('t2'));
     expect(next.jobs).toEqual([]);
-    expect(await s.raw.zrange(`${s.k.base}w:send`, 0, -1)).toEqual([occ.id]);
+    expect(await s.raw.zrange(`${s.k.base}w:send`, '0', '-1')).toEqual([
+      occ.id,
+    ]);
   });
 });
 
