@@ -485,6 +485,54 @@ describe('waiting keyed jobs leave their group when removed', () => {
   });
 });
 
+describe('repeat occurrences of a keyed type', () => {
+  it('carry their group key and wait in its group, so the per-key limit holds for them', async () => {
+    const s = setup({ concurrency: { limit: 1, key: byK } });
+    const [first] = await s.addKeyed([{ k: 'a', n: 1 }]);
+    const occ = await s.producer.repeat(
+      'send',
+      { k: 'a', n: 2 },
+      { key: 'r1', everyMs: 3_600_000 },
+    );
+    expect(await s.raw.hget(s.k.job(occ.id), JobField.flowKey)).toBe('a');
+    // The first job takes key a's only slot; then the occurrence is due.
+    const taken = await moveToActive(s.raw, s.k, 1000, s.lease('t1'));
+    expect(taken.jobs.map((j) => j.id)).toEqual([first]);
+    await s.producer.promote(occ.id);
+    expect(await s.raw.zrange(`${s.k.base}g:send:a`, '0', '-1')).toEqual([
+      occ.id,
+    ]);
+    // Key a is at its limit: the occurrence waits (a keyless one would run).
+    const next = await moveToActive(s.raw, s.k, 1000, s.lease('t2'));
+    expect(next.jobs).toEqual([]);
+    expect(await s.raw.zrange(`${s.k.base}w:send`, '0', '-1')).toEqual([
+      occ.id,
+    ]);
+  });
+});
+
+describe('a key rule removed while keyed jobs wait', () => {
+  it('a worker without the rule runs them from w:<lane> and takes them out of their group', async () => {
+    const s = setup({ concurrency: { limit: 1, key: byK } });
+    const ids = await s.addKeyed([
+      { k: 'a', n: 1 },
+      { k: 'a', n: 2 },
+    ]);
+    const group = `${s.k.base}g:send:a`;
+    expect(await s.raw.zcard(group)).toBe(2);
+    // A worker whose definition of send has no rules reads the lane unkeyed.
+    const unkeyed: LeaseRequest = { ...s.lease('t'), flow: new Map() };
+    const r = await moveToActive(s.raw, s.k, 1000, unkeyed);
+    expect(r.jobs.map((j) => j.id).sort()).toEqual([...ids].sort());
+    expect(await s.raw.exists(group)).toBe(0);
+    // The ring's key is dropped by the next keyed lease that meets it.
+    expect((await moveToActive(s.raw, s.k, 1000, s.lease('u'))).jobs).toEqual(
+      [],
+    );
+    expect(await s.raw.exists(`${s.k.base}gr:send`)).toBe(0);
+  });
+});
+
 describe('per-key rate limit', () => {
   it('holds a key over its limit in gd: and says when it frees; other keys go on', async () => {
     const s = setup({ rateLimit: { limit: 2, perMs: 400, key: byK } });

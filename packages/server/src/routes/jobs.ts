@@ -61,12 +61,19 @@ const toItem = (j: JobInput): BulkItem<JobMap> => ({
   ...(j.options !== undefined ? { options: toEnqueueOptions(j.options) } : {}),
 });
 
-/** A stored job as the API reports it. */
+/**
+ * An enqueued job as the API reports it: `outcome` says whether it was
+ * stored (`created`), found as a duplicate of its `jobId`, or dropped by
+ * its type's throttle (never stored); `duplicate` stays for older clients;
+ * `replaced` is the pending job its debounce cancelled, if any.
+ */
 const storedJob = (h: BulkStoredJob) => ({
   id: h.id,
   name: h.name,
   queue: h.queue,
+  outcome: h.outcome,
   duplicate: h.duplicate,
+  ...(h.replaced !== undefined ? { replaced: h.replaced } : {}),
 });
 
 /** Why an item of a bulk enqueue was not stored: its code and message. */
@@ -150,10 +157,11 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
     }
     const item = toItem(body);
     const h = await queue.enqueue(item.name, item.payload, item.options);
-    return c.json(
-      { id: h.id, name: h.name, queue: h.queue, duplicate: h.duplicate },
-      201,
-    );
+    // A throttled job was handled as its type's rules say, but nothing was
+    // created: 200, not 201. Not 429: the drop is the rule working, and a
+    // client or proxy retrying on 429 would turn a lossy throttle into a
+    // deferral (docs/http-api.md).
+    return c.json(storedJob(h), h.outcome === 'throttled' ? 200 : 201);
   });
 
   const action =

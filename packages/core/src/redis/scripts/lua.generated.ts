@@ -908,7 +908,11 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       local jk = base .. 'j:' .. id
       local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't',
         'v', 'pg', 'x', 'fp', 'dl', 'ps',
-        'rk', 'un', 'fq')
+        'rk', 'un', 'fq', 'gk')
+      -- A keyed job taken from w:<lane> by a worker whose rules have no key
+      -- (the key rule was removed, or a rollout mixes versions) leaves its
+      -- group here, so g:<lane>:<key> holds no job that is no longer waiting.
+      if f[15] and p[3] == nil then groupRemove(base, lane(name, f[6]), f[15], id) end
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
@@ -988,7 +992,9 @@ end
 --                repair compares against)
 --   <key>:job    the occurrence template JSON: n type, d data JSON,
 --                o stored options JSON, ea expire-after ms, v version,
---                fp fingerprint, p priority, e everyMs (0 for cron)
+--                fp fingerprint, p priority, e everyMs (0 for cron),
+--                gk the group key ('gk') of a keyed type, computed by
+--                the client from the parsed payload; absent when unkeyed
 --   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
 --                ','. Lua cannot evaluate cron with time zones, so clients
 --                (cron-parser) precompute them; scripts consume them, and
@@ -1034,15 +1040,27 @@ local function scheduleOccurrence(base, key, after, now)
     local jk = base .. 'j:' .. id
     local state = redis.call('HGET', jk, 's')
     if state == 'w' or state == 'd' then
-      -- Already pending (written by an older version): adopt it.
-      redis.call('HSET', jk, 'rk', key)
+      -- Already pending (written by an older version): adopt it. A delayed
+      -- one takes the group key now: promotion routes it into its group.
+      if state == 'd' and type(t.gk) == 'string' then
+        redis.call('HSET', jk, 'rk', key, 'gk', t.gk)
+      else
+        redis.call('HSET', jk, 'rk', key)
+      end
       redis.call('HSET', repeatsKey, key .. ':next', id)
       return id
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
-        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      -- Created delayed: when due, promotion (pushWait) puts a keyed
+      -- occurrence ('gk') into its key's group, so per-key limits hold.
+      local fields = { 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key }
+      if type(t.gk) == 'string' then
+        fields[#fields + 1] = 'gk'
+        fields[#fields + 1] = t.gk
+      end
+      redis.call('HSET', jk, unpack(fields))
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)

@@ -12,7 +12,7 @@ import type { EnqueueJob } from './enqueue.ts';
 /**
  * The occurrence template a schedule stores, from a prepared job's enqueue
  * input: its type, data, priority and settings (options JSON, expire-after
- * ms, version, fingerprint). `everyMs` is 0 for a cron. The letters are
+ * ms, version, fingerprint) and its group key. `everyMs` is 0 for a cron. The letters are
  * includes/repeat.lua's, not job-hash fields (`e` is the interval).
  */
 export function occurrenceTemplate(job: EnqueueJob, everyMs: number): string {
@@ -26,6 +26,10 @@ export function occurrenceTemplate(job: EnqueueJob, everyMs: number): string {
     v: s.version,
     fp: s.fingerprint,
     e: everyMs,
+    // A keyed type's group key, from the parsed payload (checkJob): each
+    // occurrence carries it as F.flowKey, so it waits in its key's group
+    // and per-key limits hold for it. Omitted (undefined) when unkeyed.
+    gk: job.groupKey,
   });
 }
 

@@ -208,7 +208,11 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       local jk = base .. 'j:' .. id
       local f = redis.call('HMGET', jk, F.name, F.options, F.attemptsMade, F.stalls, F.createdAt,
         F.version, F.progress, F.expiresAt, F.fingerprint, F.deliveries, F.startedAt,
-        F.repeatKey, F.unstarted, F.freeRequeues)
+        F.repeatKey, F.unstarted, F.freeRequeues, F.flowKey)
+      -- A keyed job taken from w:<lane> by a worker whose rules have no key
+      -- (the key rule was removed, or a rollout mixes versions) leaves its
+      -- group here, so g:<lane>:<key> holds no job that is no longer waiting.
+      if f[15] and p[3] == nil then groupRemove(base, lane(name, f[6]), f[15], id) end
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')

@@ -13,7 +13,9 @@
 --                repair compares against)
 --   <key>:job    the occurrence template JSON: n type, d data JSON,
 --                o stored options JSON, ea expire-after ms, v version,
---                fp fingerprint, p priority, e everyMs (0 for cron)
+--                fp fingerprint, p priority, e everyMs (0 for cron),
+--                gk the group key (F.flowKey) of a keyed type, computed by
+--                the client from the parsed payload; absent when unkeyed
 --   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
 --                ','. Lua cannot evaluate cron with time zones, so clients
 --                (cron-parser) precompute them; scripts consume them, and
@@ -59,15 +61,27 @@ local function scheduleOccurrence(base, key, after, now)
     local jk = base .. 'j:' .. id
     local state = redis.call('HGET', jk, F.state)
     if state == 'w' or state == 'd' then
-      -- Already pending (written by an older version): adopt it.
-      redis.call('HSET', jk, F.repeatKey, key)
+      -- Already pending (written by an older version): adopt it. A delayed
+      -- one takes the group key now: promotion routes it into its group.
+      if state == 'd' and type(t.gk) == 'string' then
+        redis.call('HSET', jk, F.repeatKey, key, F.flowKey, t.gk)
+      else
+        redis.call('HSET', jk, F.repeatKey, key)
+      end
       redis.call('HSET', repeatsKey, key .. ':next', id)
       return id
     end
     if not state then
       local ea = tonumber(t.ea) or 0
-      redis.call('HSET', jk, F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
-        F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key)
+      -- Created delayed: when due, promotion (pushWait) puts a keyed
+      -- occurrence (F.flowKey) into its key's group, so per-key limits hold.
+      local fields = { F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
+        F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key }
+      if type(t.gk) == 'string' then
+        fields[#fields + 1] = F.flowKey
+        fields[#fields + 1] = t.gk
+      end
+      redis.call('HSET', jk, unpack(fields))
       if ea > 0 then redis.call('HSET', jk, F.expireAfterMs, ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
