@@ -1054,13 +1054,9 @@ local function scheduleOccurrence(base, key, after, now)
       local ea = tonumber(t.ea) or 0
       -- Created delayed: when due, promotion (pushWait) puts a keyed
       -- occurrence ('gk') into its key's group, so per-key limits hold.
-      local fields = { 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
-        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key }
-      if type(t.gk) == 'string' then
-        fields[#fields + 1] = 'gk'
-        fields[#fields + 1] = t.gk
-      end
-      redis.call('HSET', jk, unpack(fields))
+      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      if type(t.gk) == 'string' then redis.call('HSET', jk, 'gk', t.gk) end
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)

@@ -75,13 +75,9 @@ local function scheduleOccurrence(base, key, after, now)
       local ea = tonumber(t.ea) or 0
       -- Created delayed: when due, promotion (pushWait) puts a keyed
       -- occurrence (F.flowKey) into its key's group, so per-key limits hold.
-      local fields = { F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
-        F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key }
-      if type(t.gk) == 'string' then
-        fields[#fields + 1] = F.flowKey
-        fields[#fields + 1] = t.gk
-      end
-      redis.call('HSET', jk, unpack(fields))
+      redis.call('HSET', jk, F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
+        F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key)
+      if type(t.gk) == 'string' then redis.call('HSET', jk, F.flowKey, t.gk) end
       if ea > 0 then redis.call('HSET', jk, F.expireAfterMs, ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
       redis.call('ZADD', base .. 'delayed', slot, id)
