@@ -341,8 +341,10 @@ describe('throttle', () => {
     expect(await rejectionOf(dropped.cancel())).toMatchObject({
       code: 'JOB_NOT_FOUND',
     });
-    // The log holds the accepted ids only, and expires with its window.
-    expect((await raw.zrange(`${base(q)}th:thr:u1`, '0', '-1')).sort()).toEqual(
+    // The log holds the accepted jobs only (`<id>|<sequence>`), and
+    // expires with its window.
+    const logged = await raw.zrange(`${base(q)}th:thr:u1`, '0', '-1');
+    expect(logged.map((e) => e.slice(0, e.lastIndexOf('|'))).sort()).toEqual(
       handles
         .slice(0, 5)
         .map((h) => h.id)
@@ -360,6 +362,29 @@ describe('throttle', () => {
     ]);
     expect(await flowStats(q)).toEqual({ 'thr|throttled': 16 });
     await invariants(q);
+  });
+
+  it('counts a job id used again after its job was removed as a new job in the window', async () => {
+    const q = uniqueQueue();
+    const queue = track(
+      createQueue(registry(q, 2, 60_000), { connection: redis.url }),
+    );
+    const first = await queue.enqueue(
+      'thr',
+      { user: 'u', n: 0 },
+      { jobId: 'again' },
+    );
+    expect(first.outcome).toBe('created');
+    await queue.remove('again');
+    const second = await queue.enqueue(
+      'thr',
+      { user: 'u', n: 1 },
+      { jobId: 'again' },
+    );
+    expect(second.outcome).toBe('created');
+    // Two accepted in this window: the limit is reached.
+    const third = await queue.enqueue('thr', { user: 'u', n: 2 });
+    expect(third.outcome).toBe('throttled');
   });
 
   it('slides: jobs accepted late in a window still count after a fixed window would have reset', async () => {
@@ -497,7 +522,8 @@ describe('key functions', () => {
     const queue = track(createQueue(reg, { connection: redis.url }));
     const h = await queue.enqueue('g', { org: 'acme' });
     expect(await raw.hget(`${base(q)}j:${h.id}`, 'gk')).toBe('anon');
-    expect(await raw.zrange(`${base(q)}th:g:4`, '0', '-1')).toEqual([h.id]);
+    const logged = await raw.zrange(`${base(q)}th:g:4`, '0', '-1');
+    expect(logged.map((e) => e.slice(0, e.lastIndexOf('|')))).toEqual([h.id]);
   });
 });
 

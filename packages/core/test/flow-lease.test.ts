@@ -566,6 +566,46 @@ describe('per-key rate limit', () => {
   });
 });
 
+describe('a key held by a per-key rate limit a later deploy removed', () => {
+  it('comes back once its window frees: the lease promotes gd: keys of every keyed lane', async () => {
+    const s = setup({
+      concurrency: { limit: 5, key: byK },
+      rateLimit: { limit: 1, perMs: 300, key: byK },
+    });
+    await s.addKeyed([
+      { k: 'a', n: 1 },
+      { k: 'a', n: 2 },
+    ]);
+    const first = await moveToActive(s.raw, s.k, 1000, s.lease('t1'));
+    expect(first.jobs).toHaveLength(1);
+    expect(await s.raw.zscore(`${s.k.base}gd:send`, 'a')).not.toBeNull();
+    // The next workers keep the key but drop its rate limit.
+    const withoutRate = {
+      ...s.lease('t2'),
+      flow: new Map([
+        [
+          'send',
+          getDefinition(
+            defineJobs({
+              send: job({
+                queue: s.k.queue,
+                payload,
+                concurrency: { limit: 5, key: byK },
+              }),
+            }),
+            'send',
+          ).flow,
+        ],
+      ]),
+    };
+    await sleep(350);
+    const second = await moveToActive(s.raw, s.k, 1000, withoutRate);
+    expect(second.jobs.map((j) => JSON.parse(j.data) as Payload)).toEqual([
+      { k: 'a', n: 2 },
+    ]);
+  });
+});
+
 describe('workers record their flow rules', () => {
   it('writes the type rules into the flow hash at start', async () => {
     const s = setup({

@@ -53,7 +53,7 @@ for i = 0, n - 1 do
   local status = 1
   if redis.call('EXISTS', base .. 'j:' .. id) == 1 then
     status = 0
-  elseif set[6] > 0 and not throttleAdmit(base, name, ARGV[a + 8], id, set[6], set[7], now) then
+  elseif set[6] > 0 and not throttleAdmit(base, name, ARGV[a + 8], id .. '|' .. (seq + 1), set[6], set[7], now) then
     status = 3
   elseif set[5] > 0 then
     -- Trailing edge: the job waits out the period (or its own longer delay).

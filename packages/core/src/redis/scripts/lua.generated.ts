@@ -379,9 +379,12 @@ end
 -- Throttle (drop): a sliding window log per key, <base>th:<type>:<key>, of
 -- the jobs accepted in the last \`periodMs\` (member = job id, score = ms
 -- accepted), so no window of periodMs ever accepts more than \`limit\`.
--- Returns true when job \`id\` is accepted (and logs it); false when it is
+-- Returns true when the job is accepted (and logs it); false when it is
 -- dropped, counted in <type>|throttled and, for a real key, per key.
-local function throttleAdmit(base, name, key, id, limit, periodMs, now)
+-- \`entry\` is unique per accepted job (its id and sequence number): a job
+-- id used again after its job was removed must add an entry of its own,
+-- not move the old one, or the window would under-count.
+local function throttleAdmit(base, name, key, entry, limit, periodMs, now)
   local log = base .. 'th:' .. name .. ':' .. key
   -- Old entries are trimmed only when the log looks full: below the limit
   -- they cannot change the answer, and the log never exceeds the limit.
@@ -390,7 +393,7 @@ local function throttleAdmit(base, name, key, id, limit, periodMs, now)
     card = card - redis.call('ZREMRANGEBYSCORE', log, '-inf', now - periodMs)
   end
   if card < limit then
-    redis.call('ZADD', log, now, id)
+    redis.call('ZADD', log, now, entry)
     -- An idle key's log goes away once its window has passed.
     redis.call('PEXPIRE', log, periodMs)
     return true
@@ -894,7 +897,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
   if ctx then
     counts = capByRate(base, types, quota, rules, now, ctx)
     for _, l in ipairs(lanes) do
-      if l[3] and rules[l[2]].perKey then promoteKeys(base, l[1], now) end
+      -- Every keyed lane, not only per-key rate-limited ones: a key held in
+      -- gd: by a rule a later deploy removed must still come back.
+      if l[3] then promoteKeys(base, l[1], now) end
     end
   end
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
@@ -969,7 +974,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
       end
     end
-    if l[3] and rules[l[2]].perKey then
+    if l[3] then
       local head = redis.call('ZRANGE', base .. 'gd:' .. l[1], 0, 0, 'WITHSCORES')
       if head[2] then due = earlier(due, tonumber(head[2])) end
     end
@@ -1492,7 +1497,7 @@ for i = 0, n - 1 do
   local status = 1
   if redis.call('EXISTS', base .. 'j:' .. id) == 1 then
     status = 0
-  elseif set[6] > 0 and not throttleAdmit(base, name, ARGV[a + 8], id, set[6], set[7], now) then
+  elseif set[6] > 0 and not throttleAdmit(base, name, ARGV[a + 8], id .. '|' .. (seq + 1), set[6], set[7], now) then
     status = 3
   elseif set[5] > 0 then
     -- Trailing edge: the job waits out the period (or its own longer delay).

@@ -12,9 +12,12 @@ end
 -- Throttle (drop): a sliding window log per key, <base>th:<type>:<key>, of
 -- the jobs accepted in the last `periodMs` (member = job id, score = ms
 -- accepted), so no window of periodMs ever accepts more than `limit`.
--- Returns true when job `id` is accepted (and logs it); false when it is
+-- Returns true when the job is accepted (and logs it); false when it is
 -- dropped, counted in <type>|throttled and, for a real key, per key.
-local function throttleAdmit(base, name, key, id, limit, periodMs, now)
+-- `entry` is unique per accepted job (its id and sequence number): a job
+-- id used again after its job was removed must add an entry of its own,
+-- not move the old one, or the window would under-count.
+local function throttleAdmit(base, name, key, entry, limit, periodMs, now)
   local log = base .. 'th:' .. name .. ':' .. key
   -- Old entries are trimmed only when the log looks full: below the limit
   -- they cannot change the answer, and the log never exceeds the limit.
@@ -23,7 +26,7 @@ local function throttleAdmit(base, name, key, id, limit, periodMs, now)
     card = card - redis.call('ZREMRANGEBYSCORE', log, '-inf', now - periodMs)
   end
   if card < limit then
-    redis.call('ZADD', log, now, id)
+    redis.call('ZADD', log, now, entry)
     -- An idle key's log goes away once its window has passed.
     redis.call('PEXPIRE', log, periodMs)
     return true

@@ -194,7 +194,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
   if ctx then
     counts = capByRate(base, types, quota, rules, now, ctx)
     for _, l in ipairs(lanes) do
-      if l[3] and rules[l[2]].perKey then promoteKeys(base, l[1], now) end
+      -- Every keyed lane, not only per-key rate-limited ones: a key held in
+      -- gd: by a rule a later deploy removed must still come back.
+      if l[3] then promoteKeys(base, l[1], now) end
     end
   end
   while leased < maxJobs and skipped < MAX_SKIPPED_PER_CALL do
@@ -269,7 +271,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
       end
     end
-    if l[3] and rules[l[2]].perKey then
+    if l[3] then
       local head = redis.call('ZRANGE', base .. 'gd:' .. l[1], 0, 0, 'WITHSCORES')
       if head[2] then due = earlier(due, tonumber(head[2])) end
     end
