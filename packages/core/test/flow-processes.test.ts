@@ -277,8 +277,9 @@ describe('flow control across worker processes', { timeout: 180_000 }, () => {
     // process's scheduling delay (leaseToStartMs). Leases are paced once a
     // window has filled, and rate-limited types are not prefetched, so
     // that delay adds only a few starts to a window, not a second burst
-    // (130 per 1000 ms before both).
-    expect(figures.maxHandlerStartsIn1000ms).toBeLessThanOrEqual(105);
+    // (130 per 1000 ms before both; 101 to 104 measured, more margin here
+    // for a loaded machine's scheduling delay).
+    expect(figures.maxHandlerStartsIn1000ms).toBeLessThanOrEqual(110);
     // Every started job's lease time was read: the check is not vacuous.
     expect(leases.size).toBeGreaterThanOrEqual(startTimes.length);
     // All three processes took part: the limit is shared, not per process.

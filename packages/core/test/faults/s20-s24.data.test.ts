@@ -545,7 +545,11 @@ describe('faults: data, ordering, validation', { timeout: 180_000 }, () => {
       expect(info?.attempts).toBe(3);
       expect(info?.attemptsMade).toBe(1);
       expect(info?.errors).toHaveLength(1);
-      expect(info?.deliveries).toBe(1);
+      // Leased once for its attempt; on a loaded machine a prefetched lease
+      // can also be handed back unstarted (a free re-queue, no attempt), so
+      // a second delivery is allowed, a second attempt is not.
+      expect(info?.deliveries).toBeGreaterThanOrEqual(1);
+      expect(info?.deliveries).toBeLessThanOrEqual(2);
       expect(fails).toHaveLength(1);
       expect(fails[0]?.during).toBe('final');
       expect(legacyStarts).toEqual([]);
