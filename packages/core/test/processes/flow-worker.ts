@@ -19,12 +19,13 @@
  * `{ cmd: 'close' }` closes the worker and exits 0; exits 2 when its parent
  * goes away.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { createWorker, defineJobs, job } from '../../src/index.ts';
-import { isMainModule, readJsonLines, spawnChild } from './child-handle.ts';
+import { PROCESS_START_MS } from '../helpers/wait.ts';
 
 /** The flow rules of the `flow` type, as JSON. Keyed rules key on `payload.key`. */
 export interface FlowRuleSpec {
@@ -212,6 +213,7 @@ async function main(): Promise<void> {
 // ----- used by the tests (importing this file does not start a worker) -----
 
 const SELF = fileURLToPath(import.meta.url);
+const REPO_ROOT = path.resolve(path.dirname(SELF), '../../../..');
 
 export interface FlowWorkerProcess {
   readonly child: ChildProcess;
@@ -225,15 +227,76 @@ export interface FlowWorkerProcess {
 
 /** Starts flow-worker.ts in a child process with `node --import tsx`. */
 export function spawnFlowWorker(config: FlowWorkerConfig): FlowWorkerProcess {
-  return spawnChild(SELF, config, 'flow worker');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', SELF, JSON.stringify(config)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+  );
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`flow worker not ready: ${err}`)),
+      PROCESS_START_MS,
+    );
+    child.on('message', (m: unknown) => {
+      if ((m as { type?: string } | null)?.type === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `flow worker exited before ready (code ${String(code)}, signal ${String(signal)}): ${err}`,
+        ),
+      );
+    });
+  });
+  ready.catch(() => {});
+  const running = (): boolean =>
+    child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    pid: child.pid ?? -1,
+    ready,
+    exited,
+    async close() {
+      if (running() && child.connected) child.send({ cmd: 'close' });
+      await exited;
+    },
+    async kill9() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+    stderr: () => err,
+  };
 }
 
 /** Reads a flow ledger (missing file = empty). */
 export function readFlowLedger(file: string): FlowLedgerEntry[] {
-  return readJsonLines<FlowLedgerEntry>(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as FlowLedgerEntry);
 }
 
-const isMain = isMainModule(import.meta.url);
+const isMain =
+  process.argv[1] !== undefined &&
+  pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url;
 
 if (isMain) {
   main().catch((err: unknown) => {

@@ -19,9 +19,11 @@
  * SIGTERM closes it gracefully (exit 0). The process exits with 2 when its
  * parent goes away, so it never outlives a test run.
  */
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import {
   closeOnSignals,
@@ -29,7 +31,7 @@ import {
   defineJobs,
   job,
 } from '../../src/index.ts';
-import { isMainModule, readJsonLines, spawnChild } from './child-handle.ts';
+import { PROCESS_START_MS } from '../helpers/wait.ts';
 
 export interface WorkerProcessConfig {
   url: string;
@@ -167,6 +169,7 @@ async function main(): Promise<void> {
 // ----- used by the tests (importing this file does not start a worker) -----
 
 const SELF = fileURLToPath(import.meta.url);
+const REPO_ROOT = path.resolve(path.dirname(SELF), '../../../..');
 
 export interface WorkerProcess {
   readonly child: ChildProcess;
@@ -185,15 +188,84 @@ export interface WorkerProcess {
 
 /** Starts worker-process.ts in a child process with `node --import tsx`. */
 export function spawnWorkerProcess(config: WorkerProcessConfig): WorkerProcess {
-  return spawnChild(SELF, config, 'worker process');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', SELF, JSON.stringify(config)],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+  );
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    },
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `worker process not ready in ${PROCESS_START_MS} ms: ${err}`,
+          ),
+        ),
+      // tsx start-up on a loaded machine takes many seconds.
+      PROCESS_START_MS,
+    );
+    child.on('message', (m: unknown) => {
+      if ((m as { type?: string } | null)?.type === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `worker process exited before ready (code ${String(code)}, signal ${String(signal)}): ${err}`,
+        ),
+      );
+    });
+  });
+  ready.catch(() => {});
+  const running = (): boolean =>
+    child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    pid: child.pid ?? -1,
+    ready,
+    exited,
+    async close(deadlineMs?: number) {
+      if (running() && child.connected)
+        child.send({ cmd: 'close', deadlineMs });
+      await exited;
+    },
+    async kill9() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+    stderr: () => err,
+  };
 }
 
 /** Reads the ledger written by worker processes (missing file = empty). */
 export function readLedger(file: string): LedgerEntry[] {
-  return readJsonLines<LedgerEntry>(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LedgerEntry);
 }
 
-const isMain = isMainModule(import.meta.url);
+const isMain =
+  process.argv[1] !== undefined &&
+  pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url;
 
 if (isMain) {
   main().catch((err: unknown) => {
