@@ -51,7 +51,14 @@ const REGRESSIONS: {
   path: string;
   replayPath: string;
   what: string;
-}[] = [];
+}[] = [
+  {
+    seed: 2000589902,
+    path: '3:4:6:7:11:5:6',
+    replayPath: 'GADAABCFu:VF',
+    what: 'a promoted occurrence, taken and handed back by a closing worker, beside the next one',
+  },
+];
 
 const property = (replayPath: string | undefined) =>
   fc.asyncProperty(

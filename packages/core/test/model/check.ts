@@ -119,8 +119,8 @@ function checkStates(
 }
 
 /**
- * Each schedule has exactly one pending occurrence (waiting or delayed),
- * carrying its latest spec; getRepeats() lists exactly the schedules. The
+ * Each schedule has exactly one pending occurrence (waiting or delayed and
+ * never taken), carrying its latest spec; getRepeats() lists exactly the schedules. The
  * pending occurrence's id is the system's choice: the model adopts it.
  */
 async function checkSchedules(
@@ -131,8 +131,14 @@ async function checkSchedules(
 ): Promise<void> {
   for (const s of model.schedules.values()) {
     const prefix = `rpt.${s.key}.`;
+    // An occurrence that was taken and handed back (a closing worker, a
+    // stall) is a job in flight that still has to run, not the chain's
+    // next slot: the chain advanced when it was taken.
     const pending = [...raw].filter(
-      ([id, r]) => id.startsWith(prefix) && (r.s === 'w' || r.s === 'd'),
+      ([id, r]) =>
+        id.startsWith(prefix) &&
+        (r.s === 'w' || r.s === 'd') &&
+        model.jobs.get(id)?.started !== true,
     );
     // Defect 2: a replaced schedule keeps its old chain beside the new one.
     // Defect 3: an expired, removed or drained occurrence ends the chain.
