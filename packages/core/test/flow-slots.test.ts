@@ -4,7 +4,7 @@
  * later than it was counted, and a window of handler starts could exceed
  * the limit (docs/rate-limits.md, "What counts as a start").
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineJobs, job } from '../src/index.ts';
 import { slotBookFor } from '../src/worker/worker-settings.ts';
@@ -17,7 +17,12 @@ const registry = defineJobs({
 });
 
 describe('prefetch and rate limits', () => {
+  // Prefetching depends on measured handler time: a frozen clock keeps a
+  // descheduled test process from measuring a slow handler.
+  afterEach(() => vi.useRealTimers());
+
   it('reserves only free slots for a rate-limited type, and free slots plus prefetch for others', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
     const book = slotBookFor(registry, { prefetch: 8 }, 2);
     // Prefetching switches on once a handler is known to be short.
     const done = { name: 'plain' } as LeasedJob;
