@@ -12,8 +12,7 @@ import {
 } from '../src/producer/repeat.ts';
 
 const NOW = Date.UTC(2026, 11, 1);
-const slots = (cron: string) =>
-  cronSlots({ cron }, NOW).split(',').map(Number);
+const slots = (cron: string) => cronSlots({ cron }, NOW).split(',').map(Number);
 
 describe('cron slot lists', () => {
   it('stores 64 slots of a frequent schedule', () => {
