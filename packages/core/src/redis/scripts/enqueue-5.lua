@@ -33,7 +33,9 @@
 -- @include flow_enqueue
 -- @include enqueue_batch
 local base, maxEvents, now, out = ARGV[1], ARGV[2], nowMs(), {}
-local sets, at = readSets()
+-- Numbers go to redis.call as strings ('%d' for integers): Redis prints a
+-- Lua number with '%.17g', several times slower.
+local nowS, events, sets, at = string.format('%d', now), KEYS[4], readSets()
 local n, first = tonumber(ARGV[at]), at + 1
 -- One INCRBY reserves the sequence numbers of the whole batch; numbers of
 -- duplicates and dropped jobs go unused, which only leaves gaps.
@@ -43,57 +45,56 @@ local seq = redis.call('INCRBY', KEYS[1], n) - n
 -- may delete jobs): from then on each job asks Redis.
 local jks, ask = jobKeys(base, first, n)
 local seen, replaced, waiting, lanes, untrimmed, a = {}, {}, {}, {}, false, first + n
--- The last job's event trims the log; earlier ones leave that to it.
-local function event(i, ...)
-  untrimmed = i < n
-  if untrimmed then emitUntrimmed(KEYS[4], ...) else emit(KEYS[4], maxEvents, ...) end
-end
 for i = 1, n do
-  local id, jk, data, s = ARGV[first + i - 1], jks[i], ARGV[a], tonumber(ARGV[a + 1])
-  local prio, delay, gk, dk, tk = 0, 0, '', '', ''
-  if s < 0 then
-    s, prio, delay, gk, dk, tk = -s, ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local id, jk, data, s = ARGV[first + i - 1], jks[i], ARGV[a], ARGV[a + 1]
+  local set, prio, delay, gk, dk, tk = sets[s], '0', 0, '', '', ''
+  if set then a = a + 2 else
+    set, prio, delay, gk, dk, tk = sets[string.sub(s, 2)], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
     -- A runAt is turned into a delay with Redis time.
     if string.sub(delay, 1, 1) == '@' then delay = tonumber(string.sub(delay, 2)) - now else delay = tonumber(delay) end
     a = a + 7
-  else a = a + 2 end
-  local set = sets[s]
+  end
   local name, status = set[1], 1
+  seq = seq + 1
+  local seqS = string.format('%d', seq)
   if ask and redis.call('EXISTS', jk) == 1 or not ask and seen[id] then
     status = 0
-  elseif set[7] > 0 and not throttleAdmit(base, name, tk, id .. '|' .. (seq + 1), set[7], set[8], now) then
+  elseif set[7] > 0 and not throttleAdmit(base, name, tk, id .. '|' .. seqS, set[7], set[8], now) then
     status = 3
   elseif set[6] > 0 then
     -- Trailing edge: the job waits out the period (or its own longer delay).
     if delay < set[6] then delay = set[6] end
-    local prev = debounceReplace(base, name, dk, id, KEYS[2], KEYS[3], KEYS[4], maxEvents, now)
+    local prev = debounceReplace(base, name, dk, id, KEYS[2], KEYS[3], events, maxEvents, now)
     if prev then status, ask = 2, true; replaced[#replaced + 1] = prev end
   end
-  seq = seq + 1
   if status ~= 0 and status ~= 3 then
-    seen[id] = true
-    redis.call('HSET', jk, F.name, name, F.priority, prio, F.sequence, seq, F.options, set[2],
-      F.createdAt, now, F.version, set[4], F.fingerprint, set[5], F.state, delay > 0 and 'd' or 'w')
+    if not ask then seen[id] = true end
+    redis.call('HSET', jk, F.name, name, F.priority, prio, F.sequence, seqS, F.options, set[2],
+      F.createdAt, nowS, F.version, set[4], F.fingerprint, set[5], F.state, delay > 0 and 'd' or 'w')
     if set[3] > 0 then
-      if delay > 0 then redis.call('HSET', jk, F.expireAfterMs, set[3])
-      else redis.call('HSET', jk, F.expireAfterMs, set[3], F.expiresAt, now + set[3]) end
+      if delay > 0 then redis.call('HSET', jk, F.expireAfterMs, set[10])
+      else redis.call('HSET', jk, F.expireAfterMs, set[10], F.expiresAt, string.format('%d', now + set[3])) end
     end
     if gk ~= '' then redis.call('HSET', jk, F.flowKey, gk) end
     redis.call('SET', base .. 'p:' .. id, data)
     local l = set[9]
     lanes[l] = name
+    -- The last job's event trims the log; earlier ones leave that to it.
+    untrimmed = i < n
     if delay > 0 then
-      redis.call('ZADD', KEYS[2], now + delay, id)
+      local due = string.format('%d', now + delay)
+      redis.call('ZADD', KEYS[2], due, id)
       tallyMove(name, '', 'd')
-      event(i, 'delayed', id, name, 'due', now + delay)
+      if untrimmed then redis.call('XADD', events, '*', 'ev', 'delayed', 'id', id, 'n', name, 'due', due)
+      else emit(events, maxEvents, 'delayed', id, name, 'due', due) end
     else
       local w = waiting[l]
       if not w then w = {}; waiting[l] = w end
-      -- A number goes to Redis exactly (below 2^53); waitScore for priorities.
-      local score = prio == 0 and seq or waitScore(prio, seq)
+      local score = prio == '0' and seqS or waitScore(prio, seq)
       w[#w + 1] = score; w[#w + 1] = id
       if gk ~= '' then groupPush(base, l, gk, id, score) end
-      event(i, 'waiting', id, name)
+      if untrimmed then redis.call('XADD', events, '*', 'ev', 'waiting', 'id', id, 'n', name)
+      else emit(events, maxEvents, 'waiting', id, name) end
     end
   end
   out[i] = status
@@ -101,5 +102,5 @@ end
 for i = 1, #replaced do out[n + i] = replaced[i] end
 indexBatch(base, waiting, lanes, KEYS[3], KEYS[5])
 flushFlowStats(base)
-if untrimmed then trimEvents(KEYS[4], maxEvents) end
+if untrimmed then trimEvents(events, maxEvents) end
 return out

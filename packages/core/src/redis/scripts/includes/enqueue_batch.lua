@@ -2,16 +2,19 @@
 -- check of its job ids, and its writes once per lane. Needs `-- @include
 -- base` and `-- @include tally` first.
 
--- The settings sets from ARGV[3] on (8 fields each, see enqueue.lua), each
--- with its lane as a 9th field; returns them and the ARGV index after them.
+-- The settings sets from ARGV[3] on (8 fields each, see enqueue.lua), by
+-- their number as the jobs give it (a string: no conversion per job), each
+-- with its lane as a 9th field and its expire-after as given as a 10th;
+-- returns them and the ARGV index after them.
 local function readSets()
-  local sets = {}
-  for i = 0, tonumber(ARGV[3]) - 1 do
+  local sets, count = {}, tonumber(ARGV[3])
+  for i = 0, count - 1 do
     local a = 4 + i * 8
-    sets[i + 1] = { ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4],
-      tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]), lane(ARGV[a], ARGV[a + 3]) }
+    sets[string.format('%d', i + 1)] = { ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3],
+      ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]),
+      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2] }
   end
-  return sets, 4 + #sets * 8
+  return sets, 4 + count * 8
 end
 
 -- The job hash keys of the `n` ids from ARGV[first] on, and whether any of
