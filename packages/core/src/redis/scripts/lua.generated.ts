@@ -305,7 +305,8 @@ local function indexBatch(base, waiting, lanes, countsKey, typesKey)
     tallyAdd(lanes[l], 'w', #w / 2)
   end
   -- A type that had jobs counted before this call is in the types set.
-  local counted = flushTally(countsKey)
+  local counted = {}
+  flushTally(countsKey, counted)
   for l, name in pairs(lanes) do
     if not counted[name] then redis.call('SADD', typesKey, name); counted[name] = true end
     if l ~= name then redis.call('SADD', base .. 'lanes', l) end
@@ -1166,17 +1167,16 @@ local function tallyAdd(name, letter, n)
   tally[k] = (tally[k] or 0) + n
 end
 
--- Returns the types (name -> true) whose counter was positive before:
--- jobs of theirs were counted, so an earlier script recorded the type.
-local function flushTally(countsKey)
-  local counted = {}
+-- With a table \`counted\`, records in it the types (name -> true) whose
+-- counter was positive before: jobs of theirs were counted, so an earlier
+-- script recorded the type.
+local function flushTally(countsKey, counted)
   for k, d in pairs(tally) do
-    if d ~= 0 and redis.call('HINCRBY', countsKey, k, d) - d > 0 then
+    if d ~= 0 and redis.call('HINCRBY', countsKey, k, d) - d > 0 and counted then
       counted[string.match(k, '^(.*)|')] = true
     end
   end
   tally = {}
-  return counted
 end
 `,
 };

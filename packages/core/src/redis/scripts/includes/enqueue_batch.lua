@@ -37,7 +37,8 @@ local function indexBatch(base, waiting, lanes, countsKey, typesKey)
     tallyAdd(lanes[l], 'w', #w / 2)
   end
   -- A type that had jobs counted before this call is in the types set.
-  local counted = flushTally(countsKey)
+  local counted = {}
+  flushTally(countsKey, counted)
   for l, name in pairs(lanes) do
     if not counted[name] then redis.call('SADD', typesKey, name); counted[name] = true end
     if l ~= name then redis.call('SADD', base .. 'lanes', l) end
