@@ -672,6 +672,113 @@ describe('keyed jobs', () => {
   });
 });
 
+describe('one script call for a batch', () => {
+  function registry(q: string) {
+    return defineJobs({
+      plain: job({ queue: q, payload }),
+      other: job({ queue: q, payload }),
+      // Cancelled jobs are not kept: a replaced job is deleted at once.
+      deb: job({
+        queue: q,
+        payload,
+        debounce: { periodMs: 60_000, key: (p) => p.user },
+        retention: { failed: false },
+      }),
+    });
+  }
+
+  it('a jobId repeated within one bulk call is a duplicate of its first item', async () => {
+    const q = uniqueQueue();
+    const queue = track(createQueue(registry(q), { connection: redis.url }));
+    const handles = await queue.enqueueBulk([
+      { name: 'plain', payload: { user: 'u', n: 1 }, options: { jobId: 'x' } },
+      { name: 'plain', payload: { user: 'u', n: 2 }, options: { jobId: 'y' } },
+      { name: 'plain', payload: { user: 'u', n: 3 }, options: { jobId: 'x' } },
+    ]);
+    expect(handles.map((h) => h.outcome)).toEqual([
+      'created',
+      'created',
+      'duplicate',
+    ]);
+    expect(await raw.get(`${base(q)}p:x`)).toBe(
+      JSON.stringify({ user: 'u', n: 1 }),
+    );
+    expect(await raw.xlen(`${base(q)}events`)).toBe(2);
+    expect((await queue.getCounts()).waiting).toBe(2);
+    await invariants(q);
+  });
+
+  it('an id freed by a debounce earlier in the same bulk call is stored again', async () => {
+    const q = uniqueQueue();
+    const queue = track(createQueue(registry(q), { connection: redis.url }));
+    const handles = await queue.enqueueBulk([
+      { name: 'deb', payload: { user: 'u', n: 1 }, options: { jobId: 'a' } },
+      // Replaces 'a', which its retention deletes at once.
+      { name: 'deb', payload: { user: 'u', n: 2 }, options: { jobId: 'b' } },
+      { name: 'deb', payload: { user: 'v', n: 3 }, options: { jobId: 'a' } },
+    ]);
+    expect(handles.map((h) => [h.outcome, h.replaced])).toEqual([
+      ['created', undefined],
+      ['created', 'a'],
+      ['created', undefined],
+    ]);
+    expect(await raw.get(`${base(q)}p:a`)).toBe(
+      JSON.stringify({ user: 'v', n: 3 }),
+    );
+    expect((await queue.getJob('a'))?.state).toBe('delayed');
+    expect(await queue.getCounts()).toMatchObject({ delayed: 2, cancelled: 0 });
+    await invariants(q);
+  });
+
+  it('records each type in the types set, also next to jobs of another type', async () => {
+    const q = uniqueQueue();
+    const queue = track(createQueue(registry(q), { connection: redis.url }));
+    await queue.enqueue('plain', { user: 'u', n: 1 });
+    expect(await raw.smembers(`${base(q)}types`)).toEqual(['plain']);
+    await queue.enqueueBulk([
+      { name: 'plain', payload: { user: 'u', n: 2 } },
+      { name: 'other', payload: { user: 'u', n: 3 } },
+    ]);
+    expect((await raw.smembers(`${base(q)}types`)).sort()).toEqual([
+      'other',
+      'plain',
+    ]);
+    // Emptied and refilled: recorded still (the set is never emptied).
+    await queue.drain();
+    await queue.enqueue('other', { user: 'u', n: 4 });
+    expect((await raw.smembers(`${base(q)}types`)).sort()).toEqual([
+      'other',
+      'plain',
+    ]);
+    await invariants(q);
+  });
+
+  it('trims the event log once per call, also when its last job is a duplicate', async () => {
+    const q = uniqueQueue();
+    const queue = track(
+      createQueue(registry(q), { connection: redis.url, maxEvents: 10 }),
+    );
+    const items = (from: number) =>
+      Array.from({ length: 500 }, (_, i) => ({
+        name: 'plain' as const,
+        payload: { user: 'u', n: from + i },
+      }));
+    await queue.enqueueBulk(items(0));
+    // MAXLEN ~ trims whole stream nodes (100 entries): near 10, not 500.
+    expect(await raw.xlen(`${base(q)}events`)).toBeLessThanOrEqual(110);
+    await queue.enqueue('plain', { user: 'u', n: -1 }, { jobId: 'last' });
+    await queue.enqueueBulk([
+      ...items(500),
+      {
+        name: 'plain',
+        payload: { user: 'u', n: -2 },
+        options: { jobId: 'last' },
+      },
+    ]);
+    expect(await raw.xlen(`${base(q)}events`)).toBeLessThanOrEqual(110);
+  });
+});
+
 describe('calls per job', () => {
   /** Commands Redis ran (scripts' redis.call included) while `fn` ran. */
   async function callsDuring(fn: () => Promise<unknown>): Promise<number> {
@@ -685,7 +792,7 @@ describe('calls per job', () => {
     return total;
   }
 
-  it('without rules a job costs 4 calls (EXISTS, HSET, SET, XADD) plus a few per batch', async () => {
+  it('without rules a job costs 3 calls (HSET, SET, XADD) plus a few per batch', async () => {
     const q = uniqueQueue();
     const reg = defineJobs({ plain: job({ queue: q, payload }) });
     const queue = track(createQueue(reg, { connection: redis.url }));
@@ -695,8 +802,14 @@ describe('calls per job', () => {
       payload: { user: 'u', n },
     }));
     const calls = await callsDuring(() => queue.enqueueBulk(items));
-    // TIME, INCRBY, ZADD w, SADD, ZADD marker, HINCRBY, XTRIM per batch.
-    expect(calls).toBe(4 * 200 + 7);
+    // Per batch: TIME, INCRBY, one EXISTS for all ids, ZADD w, ZADD marker,
+    // HINCRBY. The type is in the types set already (no SADD) and the last
+    // XADD trims the log (no XTRIM).
+    expect(calls).toBe(3 * 200 + 6);
+    // A lone enqueue: the same, with its EXISTS for itself.
+    expect(
+      await callsDuring(() => queue.enqueue('plain', { user: 'u', n: 1 })),
+    ).toBe(3 + 6);
   });
 });
 

@@ -57,9 +57,10 @@ describe('Lua scripts', () => {
         [
           k.base,
           100,
-          // one settings set: options, expiry, version, fingerprint,
+          // one settings set: type, options, expiry, version, fingerprint,
           // debounce ms, throttle limit, throttle ms
           1,
+          't',
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
           0,
           1,
@@ -67,21 +68,15 @@ describe('Lua scripts', () => {
           0,
           0,
           0,
-          // one job: id, type, data, priority, delay, set, group key,
-          // debounce key, throttle key
+          // one job: its id, then its data and set
           1,
           'job-1',
-          't',
           '{}',
-          0,
-          0,
           1,
-          '',
-          '',
-          '',
         ],
-      )) as string[];
-      const id = String(enq[0]);
+      )) as number[];
+      expect(enq).toEqual([1]);
+      const id = 'job-1';
       const taken = (await runScript(
         client,
         'moveToActive',

@@ -32,6 +32,8 @@ export class JobIdSource {
   private readonly tag: string;
   private lastMs = 0;
   private counter = 0;
+  /** The time and tag parts of `lastMs`, made once per millisecond. */
+  private prefix: string;
 
   constructor(
     /** The clock, ms since the epoch; a parameter so tests can rewind it. */
@@ -39,6 +41,7 @@ export class JobIdSource {
     tag: number = randomInt(0, SPAN),
   ) {
     this.tag = base36(tag, 8);
+    this.prefix = base36(0, 8) + this.tag;
   }
 
   /** A fresh id, never returned before by this source. */
@@ -47,12 +50,13 @@ export class JobIdSource {
     if (now > this.lastMs) {
       this.lastMs = now;
       this.counter = 0;
-    } else {
-      // Same millisecond, or the clock stepped back: count on from the
-      // last time used, so this process never repeats an id.
-      this.counter++;
+      this.prefix = base36(now, 8) + this.tag;
+      return this.prefix + '0';
     }
-    return base36(this.lastMs, 8) + this.tag + this.counter.toString(36);
+    // Same millisecond, or the clock stepped back: count on from the last
+    // time used, so this process never repeats an id.
+    this.counter++;
+    return this.prefix + this.counter.toString(36);
   }
 }
 

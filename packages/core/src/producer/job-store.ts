@@ -44,6 +44,8 @@ export class JobStore {
   private readonly storing = new Set<Promise<void>>();
 
   private configChecked: Promise<void> | undefined;
+  /** Set once the check passed: the writes after it skip the await. */
+  private configOk = false;
   /** Refuses a queue stored in a layout newer than this build's (redis/layout.ts). */
   readonly layout: LayoutGate;
 
@@ -66,10 +68,15 @@ export class JobStore {
           this.strictRedisConfig,
           this.ctx.logger,
         ),
-    ).catch((err: unknown) => {
-      this.configChecked = undefined;
-      throw err;
-    });
+    ).then(
+      () => {
+        this.configOk = true;
+      },
+      (err: unknown) => {
+        this.configChecked = undefined;
+        throw err;
+      },
+    );
     return this.configChecked;
   }
 
@@ -80,17 +87,25 @@ export class JobStore {
    */
   storeBatched(job: PreparedJob): Promise<StoredJob> {
     return new Promise((resolve, reject) => {
+      const pending = { job, resolve, reject };
       let batch = this.batches.get(job.queue);
+      // Nothing in flight: send at once, as a lone await would want; the
+      // calls that follow meanwhile gather into the next batch.
+      if (this.storing.size === 0) {
+        if (batch === undefined) this.send(job.queue, [pending]);
+        else {
+          batch.push(pending);
+          this.flushBatch(job.queue);
+        }
+        return;
+      }
       if (batch === undefined) {
         batch = [];
         this.batches.set(job.queue, batch);
         setImmediate(() => this.flushBatch(job.queue));
       }
-      batch.push({ job, resolve, reject });
-      // Nothing in flight: send at once, as a lone await would want; the
-      // calls that follow meanwhile gather into the next batch.
-      if (this.storing.size === 0 || batch.length >= AUTO_BATCH_MAX)
-        this.flushBatch(job.queue);
+      batch.push(pending);
+      if (batch.length >= AUTO_BATCH_MAX) this.flushBatch(job.queue);
     });
   }
 
@@ -98,14 +113,20 @@ export class JobStore {
     const batch = this.batches.get(queue);
     if (batch === undefined) return;
     this.batches.delete(queue);
-    const stored = this.storeOutcomes(
-      queue,
-      batch.map((b) => b.job),
-    ).then(
-      (outcomes) =>
-        outcomes.forEach((o, i) =>
-          o instanceof Error ? batch[i]!.reject(o) : batch[i]!.resolve(o),
-        ),
+    this.send(queue, batch);
+  }
+
+  /** Stores one batch and settles each of its calls. */
+  private send(queue: string, batch: PendingStore[]): void {
+    const jobs = batch.map((b) => b.job);
+    const stored = this.storeOutcomes(queue, jobs).then(
+      (outcomes) => {
+        for (let i = 0; i < batch.length; i++) {
+          const o = outcomes[i]!;
+          if (o instanceof Error) batch[i]!.reject(o);
+          else batch[i]!.resolve(o);
+        }
+      },
       (err: unknown) => {
         for (const b of batch) b.reject(err);
       },
@@ -137,10 +158,11 @@ export class JobStore {
     queue: string,
     jobs: readonly PreparedJob[],
   ): Promise<(StoredJob | JobwireError)[]> {
-    await this.checkConfigOnce();
+    // Checked once (the layout again a minute later): after that, no wait.
+    if (!this.configOk) await this.checkConfigOnce();
     const { client, maxEvents } = this.ctx;
     const k = this.ctx.keys(queue);
-    await this.layout.ensure(k);
+    if (!this.layout.fresh(k)) await this.layout.ensure(k);
     const inputs = jobs.map((j) => j.input);
     const durability = strongest(jobs);
     const sentAt = performance.now();
@@ -166,22 +188,28 @@ export class JobStore {
       },
       k.id,
     );
-    return jobs.map((j, i) => {
+    const out: (StoredJob | JobwireError)[] = [];
+    for (let i = 0; i < jobs.length; i++) {
       const o = outcomes[i]!;
-      if (o.refused !== undefined) return o.refused;
+      if (o.refused !== undefined) {
+        out.push(o.refused);
+        continue;
+      }
       const outcome: EnqueueStatus = o.created
         ? 'created'
         : o.throttled === true
           ? 'throttled'
           : 'duplicate';
-      return {
+      const stored: StoredJob = {
         queue,
-        name: j.name,
+        name: jobs[i]!.name,
         id: o.id,
         sentAt: o.created ? sentAt : undefined,
         outcome,
-        ...(o.replaced !== undefined ? { replaced: o.replaced } : {}),
       };
-    });
+      if (o.replaced !== undefined) stored.replaced = o.replaced;
+      out.push(stored);
+    }
+    return out;
   }
 }

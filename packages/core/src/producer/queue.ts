@@ -61,8 +61,12 @@ import { ResultReader } from './result-reader.ts';
 import { checkBulkItem, checkJob } from './prepare.ts';
 import { bulkResult, storeBulk } from './bulk.ts';
 import { enqueueSettings, type PreparedJob } from './prepared-job.ts';
+import type { EnqueueJob } from '../redis/transitions/enqueue.ts';
 import { checkRepeat, type RepeatOptions } from './repeat.ts';
 import { throttledHandle } from './throttled-handle.ts';
+
+/** `T` with its fields writable, to build it in steps. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The enqueue surface shared by `Queue` and the in-memory `TestQueue`, so
@@ -181,31 +185,25 @@ export class Queue<TJobs extends JobMap> {
       Date.now(),
     );
     const durability = resolveDurability(this.options, options?.durability);
-    return {
-      queue: def.queue,
+    // Ids come from the producer, not a Redis counter: unique across
+    // queues, and never reissued by a Redis that lost its data.
+    const input: Mutable<EnqueueJob> = {
+      id: o.jobId ?? newJobId(),
+      generated: o.jobId === undefined,
       name,
-      ...(durability !== undefined ? { durability } : {}),
-      input: {
-        // Ids come from the producer, not a Redis counter: unique across
-        // queues, and never reissued by a Redis that lost its data.
-        id: o.jobId ?? newJobId(),
-        generated: o.jobId === undefined,
-        name,
-        dataJson: data,
-        priority: o.priority,
-        delayMs: Math.round(o.delayMs),
-        // The script converts runAt with Redis time, like every due time.
-        ...(o.runAtMs !== undefined ? { runAtMs: o.runAtMs } : {}),
-        settings: enqueueSettings(o, def),
-        ...(flowKeys.group !== undefined ? { groupKey: flowKeys.group } : {}),
-        ...(flowKeys.debounce !== undefined
-          ? { debounceKey: flowKeys.debounce }
-          : {}),
-        ...(flowKeys.throttle !== undefined
-          ? { throttleKey: flowKeys.throttle }
-          : {}),
-      },
+      dataJson: data,
+      priority: o.priority,
+      delayMs: Math.round(o.delayMs),
+      settings: enqueueSettings(o, def),
     };
+    // The script converts runAt with Redis time, like every due time.
+    if (o.runAtMs !== undefined) input.runAtMs = o.runAtMs;
+    if (flowKeys.group !== undefined) input.groupKey = flowKeys.group;
+    if (flowKeys.debounce !== undefined) input.debounceKey = flowKeys.debounce;
+    if (flowKeys.throttle !== undefined) input.throttleKey = flowKeys.throttle;
+    const job: PreparedJob = { queue: def.queue, name, input };
+    if (durability !== undefined) job.durability = durability;
+    return job;
   }
 
   /** @internal Runs the enqueue script for jobs of one queue. */
@@ -217,10 +215,25 @@ export class Queue<TJobs extends JobMap> {
     return stored.map((s) => this.handle(s));
   }
 
+  /** What a handle's methods call on this queue; one object per queue. */
+  private readonly handleHost = {
+    awaitResult: (
+      name: string,
+      id: string,
+      opts: { timeoutMs?: number } | undefined,
+      sentAt: number | undefined,
+    ) => this.awaitResult(name as keyof TJobs & string, id, opts, sentAt),
+    cancel: (id: string, opts: CancelOptions) => this.cancel(id, opts),
+  };
+
   private handle(stored: StoredJob): JobHandle<unknown> {
     const { queue, name, id, sentAt, outcome, replaced } = stored;
     // A throttled job was never stored: nothing to wait for or cancel.
     if (outcome === 'throttled') return throttledHandle(queue, name, id);
+    // Methods closing over `host`, not `this`: they work detached, and
+    // (unlike arrow properties) cost no naming call per handle under
+    // esbuild's keepNames, which tsx applies.
+    const host = this.handleHost;
     return {
       id,
       name,
@@ -228,8 +241,12 @@ export class Queue<TJobs extends JobMap> {
       outcome,
       duplicate: outcome === 'duplicate',
       ...(replaced !== undefined ? { replaced } : {}),
-      finished: (opts) => this.awaitResult(name, id, opts, sentAt),
-      cancel: (opts) => this.cancel(id, { ...opts, queue }),
+      finished(opts) {
+        return host.awaitResult(name, id, opts, sentAt);
+      },
+      cancel(opts) {
+        return host.cancel(id, { ...opts, queue });
+      },
     };
   }
 

@@ -228,7 +228,7 @@ export async function withRedis<TResult>(
   fn: () => Promise<TResult>,
   slotKey?: string,
 ): Promise<TResult> {
-  await ensureReady(client, timeoutMs);
+  if (client.status !== 'ready') await ensureReady(client, timeoutMs);
   try {
     if (slotKey === undefined || !isCluster(client)) return await fn();
     await ensureSlotServed(client, slotKey, timeoutMs);

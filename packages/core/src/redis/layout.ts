@@ -65,7 +65,7 @@ export async function checkLayout(
 export class LayoutGate {
   private readonly checks = new Map<
     string,
-    { at: number; done: Promise<unknown> }
+    { at: number; done: Promise<unknown>; passed: boolean }
   >();
 
   constructor(
@@ -74,6 +74,19 @@ export class LayoutGate {
     /** A producer records its layout in an empty queue too; a worker does not. */
     private readonly producer: boolean,
   ) {}
+
+  /**
+   * True when a check of queue `k` passed less than a minute ago, so a
+   * write need not wait for `ensure`.
+   */
+  fresh(k: QueueKeys): boolean {
+    const cached = this.checks.get(k.queue);
+    return (
+      cached !== undefined &&
+      cached.passed &&
+      Date.now() - cached.at < RECHECK_MS
+    );
+  }
 
   /** Resolves when queue `k` may be written by this build; rejects with LAYOUT_UNSUPPORTED if not. */
   ensure(k: QueueKeys): Promise<unknown> {
@@ -87,11 +100,16 @@ export class LayoutGate {
       () => checkLayout(this.client, k, this.producer),
       k.meta,
     );
-    const entry = { at: now, done };
+    const entry = { at: now, done, passed: false };
     this.checks.set(k.queue, entry);
-    done.catch(() => {
-      if (this.checks.get(k.queue) === entry) this.checks.delete(k.queue);
-    });
+    done.then(
+      () => {
+        entry.passed = true;
+      },
+      () => {
+        if (this.checks.get(k.queue) === entry) this.checks.delete(k.queue);
+      },
+    );
     return done;
   }
 }

@@ -89,19 +89,35 @@ const KEY_ORDER = (k: QueueKeys): string[] => [
   k.types,
 ];
 
-/** The script's arguments: settings sets first, then the jobs. */
+/**
+ * The script's arguments: the settings sets, one per settings object and
+ * type (so jobs of a type enqueued without options share one), then the
+ * ids, then per job its data and set. A job with a priority, a delay or a
+ * flow key sends its set negated, followed by those fields; most jobs have
+ * none and cost two arguments besides their id.
+ */
 function enqueueArgs(
   k: QueueKeys,
   maxEvents: number,
   jobs: readonly EnqueueJob[],
 ): (string | number)[] {
-  const sets = new Map<EnqueueSettings, number>();
+  const sets = new Map<EnqueueSettings, Map<string, number>>();
   const args: (string | number)[] = [k.base, maxEvents, 0];
+  const bodies: (string | number)[] = [];
+  let count = 0;
   for (const j of jobs) {
     const s = j.settings;
-    if (!sets.has(s)) {
-      sets.set(s, sets.size + 1);
+    let byName = sets.get(s);
+    if (byName === undefined) {
+      byName = new Map();
+      sets.set(s, byName);
+    }
+    let set = byName.get(j.name);
+    if (set === undefined) {
+      set = ++count;
+      byName.set(j.name, set);
       args.push(
+        j.name,
         s.optionsJson,
         s.expireAfterMs,
         s.version,
@@ -111,39 +127,50 @@ function enqueueArgs(
         s.throttlePeriodMs,
       );
     }
+    if (
+      j.priority === 0 &&
+      j.delayMs === 0 &&
+      j.runAtMs === undefined &&
+      j.groupKey === undefined &&
+      j.debounceKey === undefined &&
+      j.throttleKey === undefined
+    ) {
+      bodies.push(j.dataJson, set);
+    } else {
+      bodies.push(
+        j.dataJson,
+        -set,
+        j.priority,
+        j.runAtMs !== undefined ? `@${j.runAtMs}` : j.delayMs,
+        // '' = none: a real key is never empty (flowKeyOf refuses it).
+        j.groupKey ?? '',
+        j.debounceKey ?? '',
+        j.throttleKey ?? '',
+      );
+    }
   }
-  args[2] = sets.size;
+  args[2] = count;
   args.push(jobs.length);
-  for (const j of jobs) {
-    args.push(
-      j.id,
-      j.name,
-      j.dataJson,
-      j.priority,
-      j.runAtMs !== undefined ? `@${j.runAtMs}` : j.delayMs,
-      sets.get(j.settings)!,
-      // '' = none: a real key is never empty (flowKeyOf refuses it).
-      j.groupKey ?? '',
-      j.debounceKey ?? '',
-      j.throttleKey ?? '',
-    );
-  }
+  for (const j of jobs) args.push(j.id);
+  for (const b of bodies) args.push(b);
   return args;
 }
 
 /**
- * Per job: its id, its status (1 created, 0 duplicate, 2 created and
- * replaced a debounced job, 3 throttled, < 0 a ScriptCode) and the id it
- * replaced ('' unless 2).
+ * The reply holds per job its status (1 created, 0 duplicate, 2 created
+ * and replaced a debounced job, 3 throttled, < 0 a ScriptCode), then the
+ * id each status 2 replaced, in job order.
  */
 function readOutcomes(
   reply: readonly unknown[],
   jobs: readonly EnqueueJob[],
 ): EnqueueOutcome[] {
   const out: EnqueueOutcome[] = [];
+  let replaced = jobs.length;
   for (let i = 0; i < jobs.length; i++) {
-    const id = String(reply[i * 3]);
-    const status = Number(reply[i * 3 + 1]);
+    const job = jobs[i]!;
+    const id = job.id;
+    const status = Number(reply[i]);
     if (status < 0) {
       out.push({
         id,
@@ -153,9 +180,9 @@ function readOutcomes(
     } else if (status === 3) {
       out.push({ id, created: false, throttled: true });
     } else if (status === 2) {
-      out.push({ id, created: true, replaced: String(reply[i * 3 + 2]) });
+      out.push({ id, created: true, replaced: String(reply[replaced++]) });
     } else {
-      out.push({ id, created: status !== 0 || jobs[i]!.generated });
+      out.push({ id, created: status !== 0 || job.generated });
     }
   }
   return out;

@@ -19,9 +19,14 @@ local function tallyAdd(name, letter, n)
   tally[k] = (tally[k] or 0) + n
 end
 
-local function flushTally(countsKey)
+-- With a table `counted`, records in it the types (name -> true) whose
+-- counter was positive before: jobs of theirs were counted, so an earlier
+-- script recorded the type.
+local function flushTally(countsKey, counted)
   for k, d in pairs(tally) do
-    if d ~= 0 then redis.call('HINCRBY', countsKey, k, d) end
+    if d ~= 0 and redis.call('HINCRBY', countsKey, k, d) - d > 0 and counted then
+      counted[string.match(k, '^(.*)|')] = true
+    end
   end
   tally = {}
 end
