@@ -58,6 +58,12 @@ const REGRESSIONS: {
     replayPath: 'GADAABCFu:VF',
     what: 'a promoted occurrence, taken and handed back by a closing worker, beside the next one',
   },
+  {
+    seed: -1755855617,
+    path: '27:6:11:8:8:8:8:8:8:9:9:1:3:3',
+    replayPath: 'CADAAA8:VB',
+    what: 'a 29 February schedule whose pending occurrence is removed twice keeps a third',
+  },
 ];
 
 /**

@@ -37,24 +37,14 @@ export function checkRepeat(options: RepeatOptions): void {
 
 /**
  * Cron slots a schedule stores ahead. Scripts consume them (Lua cannot
- * evaluate cron with time zones); workers refill the list on their periodic
- * check (`needsCronSlots`).
+ * evaluate cron with time zones); workers refill the list when fewer than
+ * half remain, on their periodic check.
  */
 export const CRON_SLOTS_AHEAD = 64;
 
 /**
- * How far ahead a slot list reaches, beyond its first two slots. cron-parser
- * walks the calendar to find rare slots: 64 yearly slots would block the
- * event loop for 100 ms or more (a 29 February schedule: over 0.5 s), for
- * slots decades away.
- */
-export const CRON_HORIZON_MS = 400 * 24 * 3600 * 1000;
-
-/**
- * The next cron slots strictly after `after`, as the comma-joined list a
- * schedule stores (includes/repeat.lua): up to `CRON_SLOTS_AHEAD`, and
- * none past `CRON_HORIZON_MS` ahead except the first two, so a schedule
- * always has the slot after the one it takes.
+ * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after`, as the
+ * comma-joined list a schedule stores (includes/repeat.lua).
  */
 export function cronSlots(
   spec: Pick<RepeatSpec, 'cron' | 'tz'>,
@@ -65,27 +55,9 @@ export function cronSlots(
     tz: spec.tz ?? 'UTC',
   });
   const out: number[] = [];
-  while (out.length < CRON_SLOTS_AHEAD && expr.hasNext()) {
-    const slot = expr.next().getTime();
-    if (out.length >= 2 && slot > after + CRON_HORIZON_MS) break;
-    out.push(slot);
-  }
+  for (let i = 0; i < CRON_SLOTS_AHEAD && expr.hasNext(); i++)
+    out.push(expr.next().getTime());
   return out.join(',');
-}
-
-/**
- * Whether a stored slot list should be refilled at `now`: fewer than half
- * of `CRON_SLOTS_AHEAD` left, and the last of them less than half the
- * horizon ahead (a yearly schedule keeps two slots and refills once a year).
- */
-export function needsCronSlots(stored: string, now: number): boolean {
-  const left = stored
-    .split(',')
-    .filter((s) => s !== '' && Number(s) > now)
-    .map(Number);
-  if (left.length >= CRON_SLOTS_AHEAD / 2) return false;
-  const last = left.length === 0 ? now : Math.max(...left);
-  return left.length < 2 || last - now < CRON_HORIZON_MS / 2;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RepeatSpec } from '../contract/options.ts';
-import { cronSlots, needsCronSlots, redisNow } from '../producer/repeat.ts';
+import { CRON_SLOTS_AHEAD, cronSlots, redisNow } from '../producer/repeat.ts';
 import { JobField } from '../redis/job-fields.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
@@ -50,8 +50,10 @@ export async function repairRepeats(
         all[`${key}:job`] === undefined ? host.template(spec) : '';
       let slots = '';
       if (spec.cron !== undefined) {
-        if (needsCronSlots(all[`${key}:slots`] ?? '', now))
-          slots = cronSlots(spec, now);
+        const left = (all[`${key}:slots`] ?? '')
+          .split(',')
+          .filter((s) => s !== '' && Number(s) > now).length;
+        if (left < CRON_SLOTS_AHEAD / 2) slots = cronSlots(spec, now);
       }
       const pending = states[i] === 'w' || states[i] === 'd';
       if (pending && template === '' && slots === '') continue;
