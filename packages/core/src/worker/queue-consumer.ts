@@ -467,6 +467,10 @@ export class QueueConsumer {
     result: string,
     keep: readonly [number, number],
   ): Promise<number> {
+    // Its completion ends the unstarted mark too: a separate start report
+    // (in an earlier batch, when a batch is split) would cost an HDEL. A
+    // job whose handler has finished is no poison pill to charge a stall.
+    job.unstarted = false;
     return new Promise((resolve, reject) => {
       this.completions.push({ job, result, keep, resolve, reject });
       this.host.slotFreed(job);
@@ -515,7 +519,9 @@ export class QueueConsumer {
       : { quotas: [], total: 0, immediate: 0 };
     // Reports sent with this batch; a job renewed meanwhile is reported twice
     // at worst, which is harmless.
-    const started = this.started.splice(0);
+    // Not the jobs whose completions are queued (complete()): theirs ends
+    // the mark, in this batch or the next.
+    const started = this.started.splice(0).filter((j) => j.unstarted);
     for (const job of started) job.unstarted = false;
     const request = this.leaseRequest(reservation);
     try {
