@@ -173,14 +173,17 @@ export class QueueConsumer {
         await host.waitForCapacity();
         continue;
       }
-      // A completion batch in flight takes the next jobs itself (and the
-      // one-hop wait below would lease beside it, on another connection:
-      // replies could then be handled out of lease order).
-      if (this.completing) {
+      const idleMs = this.idleMs();
+      const oneHop = idleMs !== undefined && host.soleConsumer;
+      // A completion batch queued or in flight takes the next jobs itself.
+      // The one-hop wait waits only for those that lease: it would lease
+      // beside them on another connection, and replies could then be
+      // handled out of lease order. Batches written while it waits lease
+      // only the types it does not cover.
+      if (oneHop ? this.leasingInFlight > 0 : this.completing) {
         await host.waitForCapacity();
         continue;
       }
-      const idleMs = this.idleMs();
       // A wait that short is a rate window about to free a slot (or a
       // delayed job about to be due): Redis checks blocking timeouts only
       // on its own event-loop ticks, so BZPOPMIN could return tens of ms
@@ -191,7 +194,6 @@ export class QueueConsumer {
         await sleep(idleMs);
         continue;
       }
-      const oneHop = idleMs !== undefined && host.soleConsumer;
       const reservation = host.reserve(this.types, oneHop);
       if (reservation.total === 0) {
         await host.waitForCapacity();
@@ -205,6 +207,9 @@ export class QueueConsumer {
         await this.markerWait.block(this.markersOf(reservation), idleMs);
         continue;
       }
+      // Set before anything is awaited: no completion batch may lease
+      // these types from here on.
+      if (oneHop) this.waitingFor = new Set(reservation.quotas.map(([t]) => t));
       try {
         await ensureReady(this.command.client, 5000);
         await this.layout.ensure(this.keys);
@@ -215,6 +220,7 @@ export class QueueConsumer {
           this.idleUntil = undefined;
         failures = 0;
       } catch (err) {
+        this.waitingFor = undefined;
         host.unreserve(reservation);
         this.idleUntil = undefined;
         if (host.isStopping()) break;
@@ -287,7 +293,6 @@ export class QueueConsumer {
     waitMs: number,
   ): Promise<boolean> {
     const request = this.leaseRequest(reservation);
-    this.waitingFor = new Set(reservation.quotas.map(([t]) => t));
     let sent = false;
     try {
       await this.markerWait.blockThen(
@@ -481,6 +486,9 @@ export class QueueConsumer {
     });
   }
 
+  /** Completion batches in flight that lease (see run()). */
+  private leasingInFlight = 0;
+
   /** Whether completions are queued or being written (they fetch too). */
   private get completing(): boolean {
     return this.flushScheduled || this.completionsInFlight > 0;
@@ -524,6 +532,8 @@ export class QueueConsumer {
     const started = this.started.splice(0).filter((j) => j.unstarted);
     for (const job of started) job.unstarted = false;
     const request = this.leaseRequest(reservation);
+    const leasing = reservation.total > 0;
+    if (leasing) this.leasingInFlight++;
     try {
       const reply = await complete(
         this.command.client,
@@ -546,6 +556,7 @@ export class QueueConsumer {
       for (const c of batch) c.reject(err);
     } finally {
       this.completionsInFlight--;
+      if (leasing) this.leasingInFlight--;
       // Gives back the slots and wakes the fetch loop, which waits while
       // completions are being written.
       host.unreserve(reservation);
