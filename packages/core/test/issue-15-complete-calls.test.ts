@@ -4,12 +4,15 @@
  * unstarted mark: a removed job's hash goes whole, and a kept job's mark
  * goes in the HDEL that drops its lease token. And a job removed on its
  * first delivery needs no TYPE check of the legacy log key `j:<id>:log`:
- * only an earlier lease could have written a log there.
+ * only an earlier lease could have written a log there. And a worker sends
+ * no start report for a prefetched job whose completion is already queued:
+ * the completion ends the mark, so a batch split in two (the first half
+ * carrying the second half's start reports) costs no HDEL per job.
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createQueue, defineJobs, job } from '../src/index.ts';
+import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
 import { queueKeys } from '../src/redis/keys.ts';
 import { JobField } from '../src/redis/job-fields.ts';
 import {
@@ -18,6 +21,7 @@ import {
   release,
 } from '../src/redis/transitions/lease.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
 const N = 8;
@@ -207,6 +211,56 @@ describe('issue 15: calls per completed job', () => {
       expect(await raw.exists(k.job(other))).toBe(0);
       expect(await raw.hget(k.job('user:log'), JobField.name)).toBe('send');
     } finally {
+      await producer.close();
+      await raw.quit();
+    }
+  });
+
+  it('a worker whose prefetched jobs finish before their batch is written sends no HDEL', async () => {
+    const queue = uniqueQueue('starts');
+    const contract = defineJobs({
+      send: job({
+        queue,
+        payload: z.object({ n: z.number() }),
+        retention: { completed: false },
+      }),
+    });
+    const raw = new Redis(redis.url);
+    const producer = createQueue(contract, { connection: redis.url });
+    const total = 600;
+    let done = 0;
+    const worker = createWorker(
+      contract,
+      { send: () => void done++ },
+      { connection: redis.url, ...fastWorkerSettings, concurrency: 10 },
+    );
+    try {
+      await waitFor(() => worker.health().ready, 5000, 'worker ready');
+      // Warm-up: handlers measured short switch prefetching on.
+      await producer.enqueue('send', { n: -1 });
+      await waitFor(() => done === 1, 5000, 'the warm-up job');
+      const calls = await callsDuring(raw, async () => {
+        await producer.enqueueBulk(
+          Array.from({ length: total }, (_, n) => ({
+            name: 'send' as const,
+            payload: { n },
+          })),
+        );
+        await waitFor(() => done === total + 1, 20_000, 'every job');
+        // The last completion batch, written after the last handler.
+        await waitFor(
+          async () =>
+            (await raw.exists(queueKeys('jobwire', queue).active)) === 0,
+          5000,
+          'the last completions',
+        );
+      });
+      // Before, about one job in three had its start reported by the batch
+      // before its completion's: an HDEL each (182 and 195 of 600 in two
+      // runs).
+      expect(calls.hdel).toBeUndefined();
+    } finally {
+      await worker.close();
       await producer.close();
       await raw.quit();
     }

@@ -3,6 +3,7 @@ import {
   mapRedisError,
   type Connection,
 } from '../redis/connection.ts';
+import type { RedisClient } from '../redis/scripts/index.ts';
 import { sleep } from './wakeup.ts';
 
 /** What a marker wait needs from its worker. */
@@ -12,6 +13,9 @@ export interface MarkerWaitHost {
   /** Redis answered the wait (health: the queue is reachable). */
   replied(): void;
 }
+
+/** Past the wait's own timeout, how long before a silent socket is cut. */
+const GUARD_MS = 3000;
 
 /**
  * A queue's wait for work on its blocking connection: BZPOPMIN on the
@@ -37,53 +41,144 @@ export class MarkerWait {
    * network partition), so the loop can never hang forever.
    */
   async block(markers: string[], waitMs: number): Promise<void> {
-    if (waitMs <= 0) return;
+    if (waitMs <= 0 || !(await this.ready())) return;
+    const woke = this.blockingCall(markers, waitMs);
+    try {
+      await this.untilWoken(woke, waitMs);
+    } catch (err) {
+      // interrupt() cuts the blocking read on purpose: not a Redis problem.
+      if (!this.takeInterrupted() && !this.host.isStopping()) {
+        this.report(err);
+        await sleep(100);
+      }
+    }
+  }
+
+  /**
+   * Blocks as block() does, with `then`'s command sent on the same
+   * connection right behind the BZPOPMIN, in the same write. Redis keeps a
+   * blocked client's next commands in its input buffer and runs them as
+   * soon as the wait ends (a marker popped, or the timeout), so `then`
+   * runs with no round trip between the wake-up and it. Resolves with its
+   * reply; with undefined when nothing was sent (interrupted first, or the
+   * connection is not ready), or when the wait was interrupted and the
+   * command failed: then Redis may still have run it, and `then`'s own
+   * error handling must account for that. Rejects with the command's
+   * error otherwise.
+   */
+  async blockThen<T>(
+    markers: string[],
+    waitMs: number,
+    then: (client: RedisClient) => Promise<T>,
+  ): Promise<T | undefined> {
+    if (!(await this.ready())) return undefined;
+    const client = this.blocking.client;
+    // Corked, the socket sends both commands in one write (one syscall).
+    const stream = corkable(client);
+    stream?.cork();
+    let woke: Promise<unknown>;
+    let after: Promise<T>;
+    try {
+      woke = this.blockingCall(markers, waitMs);
+      after = then(client);
+    } finally {
+      stream?.uncork();
+    }
+    // Handled below; this keeps a rejection that comes while the wait is
+    // still awaited from counting as unhandled.
+    after.catch(() => {});
+    let waitError: unknown;
+    try {
+      await this.untilWoken(woke, waitMs);
+    } catch (err) {
+      waitError = err;
+    }
+    const interrupted = this.takeInterrupted();
+    try {
+      const reply = await after;
+      // The wait failed but its command ran (a marker key of the wrong
+      // type?): report it, and pace the loop, which would spin otherwise.
+      if (waitError !== undefined && !interrupted && !this.host.isStopping()) {
+        this.report(waitError);
+        await sleep(100);
+      }
+      return reply;
+    } catch (err) {
+      if (interrupted || this.host.isStopping()) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Waits until the blocking connection is ready; false when it is not, or
+   * when interrupt() ended the wait first.
+   */
+  private async ready(): Promise<boolean> {
     this.interrupted = false;
     const client = this.blocking.client;
-    try {
-      await Promise.race([
-        ensureReady(client, 5000),
-        new Promise<void>((resolve) => (this.wake = resolve)),
-      ]);
-    } catch {
-      return;
-    } finally {
-      this.wake = undefined;
+    if (client.status !== 'ready') {
+      try {
+        await Promise.race([
+          ensureReady(client, 5000),
+          new Promise<void>((resolve) => (this.wake = resolve)),
+        ]);
+      } catch {
+        return false;
+      } finally {
+        this.wake = undefined;
+      }
     }
     if (this.interrupted || client.status !== 'ready') {
       this.interrupted = false;
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /** Sends the BZPOPMIN; interrupt() may cut it from now on. */
+  private blockingCall(markers: string[], waitMs: number): Promise<unknown> {
     const seconds = Math.max(0.01, waitMs / 1000).toFixed(3);
-    let guard: NodeJS.Timeout | undefined;
     this.inBlockingCall = true;
+    return this.blocking.client.bzpopmin(...markers, seconds);
+  }
+
+  /**
+   * Awaits the BZPOPMIN's reply, with the guard: a reply that never comes
+   * cuts the connection, which fails whatever else it was carrying.
+   */
+  private async untilWoken(woke: Promise<unknown>, waitMs: number) {
+    const client = this.blocking.client;
+    let guard: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        client.bzpopmin(...markers, seconds).then(() => this.host.replied()),
+        woke.then(() => this.host.replied()),
         new Promise<void>((resolve) => {
           guard = setTimeout(() => {
             // Only a live socket is cut: one that is reconnecting is left
             // to ioredis (cut mid-connect, it would close for good).
             if (client.status === 'ready') client.disconnect(true);
             resolve();
-          }, waitMs + 3000);
+          }, waitMs + GUARD_MS);
         }),
       ]);
-    } catch (err) {
-      // interrupt() cuts the blocking read on purpose: not a Redis problem.
-      const interrupted = this.interrupted;
-      this.interrupted = false;
-      if (!this.host.isStopping() && !interrupted) {
-        this.host.reportError(
-          mapRedisError(err),
-          `waiting for jobs on ${this.queue}`,
-        );
-        await sleep(100);
-      }
     } finally {
       this.inBlockingCall = false;
       if (guard) clearTimeout(guard);
     }
+  }
+
+  /** Whether interrupt() was called since the wait started; clears it. */
+  private takeInterrupted(): boolean {
+    const interrupted = this.interrupted;
+    this.interrupted = false;
+    return interrupted;
+  }
+
+  private report(err: unknown): void {
+    this.host.reportError(
+      mapRedisError(err),
+      `waiting for jobs on ${this.queue}`,
+    );
   }
 
   /**
@@ -101,4 +196,18 @@ export class MarkerWait {
       this.blocking.client.disconnect(!this.host.isStopping());
     }
   }
+}
+
+/** A standalone client's socket, which cork() can hold for one write. */
+function corkable(
+  client: RedisClient,
+): { cork(): void; uncork(): void } | undefined {
+  const stream = (client as { stream?: unknown }).stream;
+  if (
+    typeof stream === 'object' &&
+    stream !== null &&
+    typeof (stream as { cork?: unknown }).cork === 'function'
+  )
+    return stream as { cork(): void; uncork(): void };
+  return undefined;
 }

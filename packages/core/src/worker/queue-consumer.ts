@@ -34,10 +34,20 @@ export interface ConsumerHost {
   readonly leaseMs: number;
   readonly blockTimeoutMs: number;
   readonly maxEvents: number;
+  /**
+   * Whether this consumer is the worker's only one: only then may it hold
+   * slots while it waits for jobs (the one-hop wait), since another
+   * consumer would find them taken for as long as the wait lasts.
+   */
+  readonly soleConsumer: boolean;
   isStopping(): boolean;
   isPaused(): boolean;
-  /** Reserves every free slot: per type, how many jobs may be taken now. */
-  reserve(types: readonly string[]): Reservation;
+  /**
+   * Reserves every free slot: per type, how many jobs may be taken now.
+   * `forWait`: for a one-hop wait, whose lease may run long after (see
+   * SlotBook.reserve).
+   */
+  reserve(types: readonly string[], forWait?: boolean): Reservation;
   /** Gives back a reservation once its jobs have been dispatched. */
   unreserve(reservation: Reservation): void;
   /** Resolves when a slot frees up or the worker resumes or stops. */
@@ -86,6 +96,12 @@ export class QueueConsumer {
   private completionsInFlight = 0;
   /** Leasing calls made: with the worker id, a lease token prefix unique per call. */
   private leaseCalls = 0;
+  /** See idleMs(): performance.now() until which to wait for a marker. */
+  private idleUntil: number | undefined;
+  /** While a one-hop wait is out, the types it will lease (waitThenFetch). */
+  private waitingFor: ReadonlySet<string> | undefined;
+  /** Lost-reply reports being written (trackLost). */
+  private readonly lostReports = new Set<Promise<void>>();
   /** Prefetched jobs started since the last completion batch: reported with it. */
   private started: LeasedJob[] = [];
   private readonly markerWait: MarkerWait;
@@ -134,35 +150,79 @@ export class QueueConsumer {
 
   async stopped(): Promise<void> {
     await this.loop;
+    await Promise.all(this.lostReports);
+  }
+
+  /**
+   * Keeps a lost-reply report until it is written, so close() waits for
+   * the one a cut wait may leave (before the command connection closes).
+   */
+  private trackLost(report: Promise<void>): void {
+    this.lostReports.add(report);
+    void report.finally(() => this.lostReports.delete(report));
   }
 
   private async run(): Promise<void> {
     const host = this.host;
     let failures = 0;
     while (!host.isStopping()) {
-      // A completion batch in flight takes the next jobs itself.
-      if (host.isPaused() || this.completing) {
+      if (host.isPaused()) {
+        // The first lease after a resume is a plain fetch: what the last
+        // one found is old news.
+        this.idleUntil = undefined;
         await host.waitForCapacity();
         continue;
       }
-      const reservation = host.reserve(this.types);
-      const { quotas, total } = reservation;
-      if (total === 0) {
+      const idleMs = this.idleMs();
+      const oneHop = idleMs !== undefined && host.soleConsumer;
+      // A completion batch queued or in flight takes the next jobs itself.
+      // The one-hop wait waits only for those that lease: it would lease
+      // beside them on another connection, and replies could then be
+      // handled out of lease order. Batches written while it waits lease
+      // only the types it does not cover.
+      if (oneHop ? this.leasingInFlight > 0 : this.completing) {
         await host.waitForCapacity();
         continue;
       }
-      let jobs: LeasedJob[] = [];
-      let wait: number;
+      // A wait that short is a rate window about to free a slot (or a
+      // delayed job about to be due): Redis checks blocking timeouts only
+      // on its own event-loop ticks, so BZPOPMIN could return tens of ms
+      // late, and a paced rate limit would fall behind by that much on
+      // every slot. A timer is exact.
+      if (idleMs !== undefined && idleMs < SHORT_WAIT_MS) {
+        this.idleUntil = undefined;
+        await sleep(idleMs);
+        continue;
+      }
+      const reservation = host.reserve(this.types, oneHop);
+      if (reservation.total === 0) {
+        await host.waitForCapacity();
+        continue;
+      }
+      if (idleMs !== undefined && !oneHop) {
+        // Another consumer may need these slots while this one waits:
+        // wait with none held, then lease (two hops).
+        host.unreserve(reservation);
+        this.idleUntil = undefined;
+        await this.markerWait.block(this.markersOf(reservation), idleMs);
+        continue;
+      }
+      // Set before anything is awaited: no completion batch may lease
+      // these types from here on.
+      if (oneHop) this.waitingFor = new Set(reservation.quotas.map(([t]) => t));
       try {
         await ensureReady(this.command.client, 5000);
         await this.layout.ensure(this.keys);
-        const r = await this.fetch(reservation);
-        jobs = r.jobs;
-        wait = r.waitMs;
+        if (idleMs === undefined) await this.fetch(reservation);
+        // Not sent (the blocking connection is not ready): a plain fetch
+        // next, on the command connection.
+        else if (!(await this.waitThenFetch(reservation, idleMs)))
+          this.idleUntil = undefined;
         failures = 0;
-        this.unavailable = false;
       } catch (err) {
+        this.waitingFor = undefined;
         host.unreserve(reservation);
+        this.idleUntil = undefined;
         if (host.isStopping()) break;
         if (err instanceof LayoutUnsupportedError) {
           this.refuse(err);
@@ -172,26 +232,26 @@ export class QueueConsumer {
         await sleep(Math.min(100 * 2 ** failures++, 2000));
         continue;
       }
-      // fetch() dispatched them before the reservation is given back, so
-      // slots never look free.
+      // The leasing reply's callback dispatched its jobs before the
+      // reservation is given back, so slots never look free.
       host.unreserve(reservation);
-      // A short batch means nothing else is waiting: block at once rather
-      // than ask again. A job enqueued meanwhile has set the marker.
-      if (jobs.length >= total || host.isStopping()) continue;
-      // A wait that short is a rate window about to free a slot (or a
-      // delayed job about to be due): Redis checks blocking timeouts only
-      // on its own event-loop ticks, so BZPOPMIN could return tens of ms
-      // late, and a paced rate limit would fall behind by that much on
-      // every slot. A timer is exact.
-      if (wait < SHORT_WAIT_MS) {
-        await sleep(wait);
-        continue;
-      }
-      await this.markerWait.block(
-        quotas.flatMap(([t]) => this.markersOf(t)),
-        wait,
-      );
     }
+  }
+
+  /**
+   * How long to wait for a marker before leasing again, when the last
+   * leasing reply found fewer jobs than it asked for (nothing else waits:
+   * a job enqueued since has set its marker); undefined when jobs may be
+   * waiting, so the next lease goes at once.
+   */
+  private idleMs(): number | undefined {
+    if (this.idleUntil === undefined) return undefined;
+    return Math.max(0, this.idleUntil - performance.now());
+  }
+
+  /** The markers to wait on for a reservation's types. */
+  private markersOf(reservation: Reservation): string[] {
+    return reservation.quotas.flatMap(([t]) => this.lanesMarkers(t));
   }
 
   /**
@@ -199,9 +259,7 @@ export class QueueConsumer {
    * callback, as a completion batch does, keeps jobs in lease order when
    * both fetch paths have replies in one read from the socket.
    */
-  private fetch(
-    reservation: Reservation,
-  ): Promise<{ jobs: LeasedJob[]; waitMs: number }> {
+  private fetch(reservation: Reservation): Promise<void> {
     const request = this.leaseRequest(reservation);
     return moveToActive(
       this.command.client,
@@ -209,11 +267,7 @@ export class QueueConsumer {
       this.host.maxEvents,
       request,
     ).then(
-      (reply) => {
-        const leased = this.readLeased(reply);
-        for (const job of leased.jobs) this.host.dispatch(job);
-        return leased;
-      },
+      (reply) => this.take(reply, reservation.total),
       (err: unknown) => {
         if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
         throw err;
@@ -222,11 +276,83 @@ export class QueueConsumer {
   }
 
   /**
+   * The one-hop wait (false when nothing was sent): blocks on the markers with the lease queued right
+   * behind the BZPOPMIN on the blocking connection, so Redis leases as soon
+   * as a producer's marker (or the timeout, when a delayed job is due)
+   * ends the wait: a job enqueued for an idle worker reaches its handler
+   * one round trip after the enqueue script, not two. A wait that times
+   * out costs one lease that finds nothing.
+   *
+   * The reservation is held for the whole wait. Completion batches
+   * meanwhile lease only the types this wait does not cover, so no type
+   * has two leasing calls on two connections in flight at once (its jobs
+   * start in lease order).
+   */
+  private async waitThenFetch(
+    reservation: Reservation,
+    waitMs: number,
+  ): Promise<boolean> {
+    const request = this.leaseRequest(reservation);
+    let sent = false;
+    try {
+      await this.markerWait.blockThen(
+        this.markersOf(reservation),
+        waitMs,
+        (client) => {
+          sent = true;
+          return moveToActive(
+            client,
+            this.keys,
+            this.host.maxEvents,
+            request,
+          ).then(
+            (reply) => {
+              this.waitingFor = undefined;
+              this.take(reply, reservation.total);
+            },
+            (err: unknown) => {
+              // Cut while blocked (close, pause, a dead socket): Redis may
+              // have run the lease just before it noticed. What comes next
+              // is a plain fetch.
+              this.idleUntil = undefined;
+              this.trackLost(this.reportLost(request.tokenPrefix));
+              throw err;
+            },
+          );
+        },
+      );
+    } finally {
+      this.waitingFor = undefined;
+    }
+    return sent;
+  }
+
+  /**
+   * Handles a leasing reply: dispatches its jobs and notes whether the
+   * queue was found drained for this worker (fewer jobs than asked).
+   */
+  private take(reply: LeaseReply, asked: number): void {
+    this.queuePaused = reply.paused;
+    this.unavailable = false;
+    for (const job of reply.jobs) this.host.dispatch(job);
+    if (reply.jobs.length >= asked) {
+      this.idleUntil = undefined;
+      return;
+    }
+    const untilDue =
+      reply.nextDueMs < 0
+        ? Infinity
+        : Math.max(0, reply.nextDueMs - reply.nowMs);
+    this.idleUntil =
+      performance.now() + Math.min(this.host.blockTimeoutMs, untilDue);
+  }
+
+  /**
    * The markers of every lane of `type` this worker reads: versions 1 to
    * the newest it knows. A lane never pushed to has no marker key yet;
    * blocking on it costs nothing.
    */
-  private markersOf(type: string): string[] {
+  private lanesMarkers(type: string): string[] {
     const out = [this.keys.marker(type)];
     const known = this.known.get(type) ?? 1;
     for (let v = 2; v <= known; v++) out.push(this.keys.marker(type, v));
@@ -304,7 +430,13 @@ export class QueueConsumer {
         );
         return;
       } catch (err) {
-        if (Date.now() > giveUpAt || this.command.client.status === 'end') {
+        // Closing: one try, so close() does not wait out an outage; the
+        // stall check re-queues the jobs when their leases lapse.
+        if (
+          Date.now() > giveUpAt ||
+          this.command.client.status === 'end' ||
+          this.host.isStopping()
+        ) {
           this.host.reportError(
             mapRedisError(err),
             `recording the lost reply of lease call ${prefix}`,
@@ -328,22 +460,6 @@ export class QueueConsumer {
     if (this.started.length > 1000) this.started.splice(0, 500);
   }
 
-  /** Notes whether the queue is paused, and how long until a job is due. */
-  private readLeased(reply: LeaseReply): {
-    jobs: LeasedJob[];
-    waitMs: number;
-  } {
-    this.queuePaused = reply.paused;
-    const untilDue =
-      reply.nextDueMs < 0
-        ? Infinity
-        : Math.max(0, reply.nextDueMs - reply.nowMs);
-    return {
-      jobs: reply.jobs,
-      waitMs: Math.min(this.host.blockTimeoutMs, untilDue),
-    };
-  }
-
   /**
    * Writes a completion. Completions of the same turn of the event loop
    * share one script call, which also leases jobs for the free slots:
@@ -356,6 +472,10 @@ export class QueueConsumer {
     result: string,
     keep: readonly [number, number],
   ): Promise<number> {
+    // Its completion ends the unstarted mark too: a separate start report
+    // (in an earlier batch, when a batch is split) would cost an HDEL. A
+    // job whose handler has finished is no poison pill to charge a stall.
+    job.unstarted = false;
     return new Promise((resolve, reject) => {
       this.completions.push({ job, result, keep, resolve, reject });
       this.host.slotFreed(job);
@@ -365,6 +485,9 @@ export class QueueConsumer {
       }
     });
   }
+
+  /** Completion batches in flight that lease (see run()). */
+  private leasingInFlight = 0;
 
   /** Whether completions are queued or being written (they fetch too). */
   private get completing(): boolean {
@@ -395,14 +518,22 @@ export class QueueConsumer {
     // Every free slot, not just the ones this batch frees: otherwise a
     // pipeline that started small (before prefetching switched on) would
     // stay small, since the fetch loop waits while completions are written.
+    // Not the types a one-hop wait is about to lease (see waitThenFetch).
+    const waiting = this.waitingFor;
     const reservation = taking
-      ? host.reserve(this.types)
+      ? host.reserve(
+          waiting ? this.types.filter((t) => !waiting.has(t)) : this.types,
+        )
       : { quotas: [], total: 0, immediate: 0 };
     // Reports sent with this batch; a job renewed meanwhile is reported twice
     // at worst, which is harmless.
-    const started = this.started.splice(0);
+    // Not the jobs whose completions are queued (complete()): theirs ends
+    // the mark, in this batch or the next.
+    const started = this.started.splice(0).filter((j) => j.unstarted);
     for (const job of started) job.unstarted = false;
     const request = this.leaseRequest(reservation);
+    const leasing = reservation.total > 0;
+    if (leasing) this.leasingInFlight++;
     try {
       const reply = await complete(
         this.command.client,
@@ -417,16 +548,15 @@ export class QueueConsumer {
         request,
         started.map((j) => j.id),
       );
-      if (reply.leased !== undefined) {
-        for (const job of this.readLeased(reply.leased).jobs)
-          host.dispatch(job);
-      }
+      if (reply.leased !== undefined)
+        this.take(reply.leased, reservation.total);
       batch.forEach((c, i) => c.resolve(reply.codes[i]!));
     } catch (err) {
       if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
       for (const c of batch) c.reject(err);
     } finally {
       this.completionsInFlight--;
+      if (leasing) this.leasingInFlight--;
       // Gives back the slots and wakes the fetch loop, which waits while
       // completions are being written.
       host.unreserve(reservation);

@@ -44,9 +44,23 @@ export class SlotBook {
     private readonly leasedOnStart: ReadonlySet<string> = new Set(),
   ) {}
 
-  /** Reserves every free slot for a fetch: per type, how many jobs. */
-  reserve(types: readonly string[]): Reservation {
-    const ahead = this.prefetching() ? this.prefetch : 0;
+  /**
+   * Reserves every free slot for a fetch: per type, how many jobs.
+   *
+   * `forWait`: for a one-hop wait, whose lease runs when a job comes, maybe
+   * long after this. The lease marks the jobs beyond `immediate` unstarted
+   * (prefetched), and a job marked so that finds a free slot by then starts
+   * at once: if it killed its worker before its start was reported, it
+   * would be charged no stall. So the wait prefetches only when nothing
+   * runs, is parked or is being leased: then no slot can free up before
+   * its lease, and `immediate` still holds. Otherwise it leases for the
+   * slots free now, which stay reserved for it.
+   */
+  reserve(types: readonly string[], forWait = false): Reservation {
+    const still =
+      !forWait ||
+      (this.occupied === 0 && this.buffer.length === 0 && this.reserved === 0);
+    const ahead = still && this.prefetching() ? this.prefetch : 0;
     const free =
       this.concurrency +
       ahead -

@@ -52,6 +52,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   readonly leaseMs: number;
   readonly blockTimeoutMs: number;
   readonly maxEvents: number;
+  readonly soleConsumer: boolean;
   private readonly newerVersionDelayMs: number;
   private readonly emitter = new EventEmitter();
   private readonly logger: Logger;
@@ -109,6 +110,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     // refused worker must not leave a socket keeping the process alive.
     const keys = makeKeyCache(common.prefix);
     const byQueue = typesByQueue(registry, handlers, names);
+    this.soleConsumer = byQueue.size === 1;
     this.command = openConnection(options, 'command', this.logger);
     this.producer = new Queue(registry, {
       ...options,
@@ -208,8 +210,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return this.paused;
   }
 
-  reserve(types: readonly string[]): Reservation {
-    return this.slots.reserve(types);
+  reserve(types: readonly string[], forWait?: boolean): Reservation {
+    return this.slots.reserve(types, forWait);
   }
 
   unreserve(reservation: Reservation): void {

@@ -187,6 +187,26 @@ export interface CompleteReply {
 }
 
 /**
+ * complete's ARGV, written into one array: it is built per batch of up to
+ * a thousand jobs, and nested arrays spread into it cost as much again.
+ */
+function completeArgs(
+  base: string,
+  maxEvents: number,
+  batch: readonly Completion[],
+  req: LeaseRequest,
+  started: readonly string[],
+): (string | number)[] {
+  const args: (string | number)[] = [base, maxEvents, batch.length];
+  for (const c of batch)
+    args.push(c.id, c.token, c.result, c.keep[0], c.keep[1]);
+  for (const a of leaseArgs(req)) args.push(a);
+  args.push(started.length);
+  for (const id of started) args.push(id);
+  return args;
+}
+
+/**
  * Completes a batch of jobs, each only under its lease, and leases the next
  * jobs in the same round trip when `req.total > 0` (complete). `started`
  * are prefetched jobs whose handlers started: their unstarted marks are
@@ -213,15 +233,7 @@ export async function complete(
       k.meta,
       k.expired,
     ],
-    [
-      k.base,
-      maxEvents,
-      batch.length,
-      ...batch.flatMap((c) => [c.id, c.token, c.result, c.keep[0], c.keep[1]]),
-      ...leaseArgs(req),
-      started.length,
-      ...started,
-    ],
+    completeArgs(k.base, maxEvents, batch, req, started),
   )) as (string | number)[];
   return {
     codes: batch.map((_, i) => Number(reply[i])),
