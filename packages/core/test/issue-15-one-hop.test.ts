@@ -10,10 +10,10 @@
  * cut): like any lost leasing reply it is recorded (markLostLeases), so
  * its job is re-queued with no stall charged.
  */
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
+import { startForwarder } from './faults/harness/forwarder.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
@@ -21,92 +21,15 @@ const redis = useRedis();
 
 const DELAY_MS = 200;
 
-/** A TCP proxy to Redis that holds every reply chunk back by `delayMs`. */
-async function startSlowReplies(
-  targetPort: number,
-  delayMs: number,
-): Promise<{ port: number; close: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.pipe(upstream);
-    // Timers of one duration fire in the order they were set: the chunks
-    // keep their order.
-    upstream.on('data', (chunk: Buffer) => {
-      setTimeout(() => {
-        if (!client.destroyed) client.write(chunk);
-      }, delayMs);
-    });
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) s.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
-/**
- * A TCP proxy to Redis whose `hold(marker)` stops passing replies on the
- * next connection that sends a request containing `marker` (they wait in
- * the kernel); requests still flow, and other connections are untouched.
- */
-async function startHoldingProxy(targetPort: number): Promise<{
-  port: number;
-  hold: (marker: string) => Promise<void>;
-  close: () => Promise<void>;
-}> {
-  const sockets = new Set<net.Socket>();
-  let armed: { marker: string; done: () => void } | undefined;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('data', (chunk: Buffer) => {
-      if (armed === undefined || !chunk.includes(armed.marker)) return;
-      const { done } = armed;
-      armed = undefined;
-      upstream.pause();
-      done();
-    });
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) s.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    hold: (marker) =>
-      new Promise<void>((resolve) => (armed = { marker, done: resolve })),
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
 describe('issue 15: one-hop pickup', () => {
   it('an idle worker starts a new job one round trip after its enqueue', async () => {
     const q = uniqueQueue();
     const reg = defineJobs({
       t: job({ queue: q, payload: z.object({ n: z.number() }) }),
     });
-    const proxy = await startSlowReplies(redis.server.port, DELAY_MS);
+    const proxy = await startForwarder(redis.server.port, {
+      replyDelayMs: DELAY_MS,
+    });
     const queue = createQueue(reg, { connection: redis.url });
     const started = new Map<number, number>();
     const worker = createWorker(
@@ -148,7 +71,7 @@ describe('issue 15: one-hop pickup', () => {
     const reg = defineJobs({
       t: job({ queue: q, payload: z.object({ n: z.number() }) }),
     });
-    const proxy = await startHoldingProxy(redis.server.port);
+    const proxy = await startForwarder(redis.server.port);
     const queue = createQueue(reg, { connection: redis.url });
     const runs: number[] = [];
     const worker = createWorker(
@@ -171,7 +94,7 @@ describe('issue 15: one-hop pickup', () => {
       await waitFor(() => worker.health().ready, 10_000, 'worker ready');
       // The next wait (after the current one times out) goes through, and
       // its replies are held: the wake-up's and the lease's.
-      await proxy.hold('bzpopmin');
+      await proxy.holdRepliesAfter('bzpopmin');
       const h = await queue.enqueue('t', { n: 1 });
       await waitFor(
         async () =>

@@ -5,6 +5,10 @@
  * `cutAfter(marker)` lets through the next request that contains `marker`
  * and blackholes right behind it: the request reaches Redis and runs, and
  * its reply (like everything after it) stays in the forwarder.
+ * `holdRepliesAfter(marker)` is narrower: only the connection that sent
+ * `marker` stops receiving replies; its requests and every other
+ * connection still flow. `replyDelayMs` delays every reply chunk (in
+ * order) by that much, for counting round trips.
  */
 import net from 'node:net';
 
@@ -13,15 +17,21 @@ export interface Forwarder {
   blackhole(): void;
   /** Resolves once a request containing `marker` went through and the cut followed. */
   cutAfter(marker: string): Promise<void>;
+  /** Resolves once a request containing `marker` came, its connection's replies held. */
+  holdRepliesAfter(marker: string): Promise<void>;
   heal(): void;
   reset(): void;
   close(): Promise<void>;
 }
 
-export async function startForwarder(targetPort: number): Promise<Forwarder> {
+export async function startForwarder(
+  targetPort: number,
+  options: { replyDelayMs?: number } = {},
+): Promise<Forwarder> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let silent = false;
-  let armed: { marker: string; done: () => void } | undefined;
+  let armed:
+    { marker: string; done: () => void; only: 'replies' | 'all' } | undefined;
   const blackhole = (): void => {
     silent = true;
     for (const p of pairs) for (const s of p) s.pause();
@@ -31,13 +41,23 @@ export async function startForwarder(targetPort: number): Promise<Forwarder> {
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
     client.pipe(upstream);
-    upstream.pipe(client);
+    const delay = options.replyDelayMs;
+    if (delay === undefined) upstream.pipe(client);
+    else
+      // Timers of one duration fire in the order they were set: the
+      // chunks keep their order.
+      upstream.on('data', (chunk: Buffer) => {
+        setTimeout(() => {
+          if (!client.destroyed) client.write(chunk);
+        }, delay);
+      });
     // After pipe's own listener, so the chunk is written before the cut.
     client.on('data', (chunk: Buffer) => {
       if (armed === undefined || !chunk.includes(armed.marker)) return;
-      const { done } = armed;
+      const { done, only } = armed;
       armed = undefined;
-      blackhole();
+      if (only === 'all') blackhole();
+      else upstream.pause();
       done();
     });
     if (silent) for (const s of pair) s.pause();
@@ -55,7 +75,11 @@ export async function startForwarder(targetPort: number): Promise<Forwarder> {
     blackhole,
     cutAfter: (marker) =>
       new Promise<void>((resolve) => {
-        armed = { marker, done: resolve };
+        armed = { marker, done: resolve, only: 'all' };
+      }),
+    holdRepliesAfter: (marker) =>
+      new Promise<void>((resolve) => {
+        armed = { marker, done: resolve, only: 'replies' };
       }),
     heal: () => {
       silent = false;
