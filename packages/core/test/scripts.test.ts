@@ -42,8 +42,25 @@ describe('Lua scripts', () => {
   it('inlines includes and versions command names by content', () => {
     const enqueue = scripts.get('enqueue')!;
     expect(enqueue.lua).not.toMatch(/^-- @include/m);
-    expect(enqueue.lua).toMatch(/local function pushWait/);
+    expect(enqueue.lua).toMatch(/local function indexBatch/);
+    // Included but never called by enqueue: pruned (prune-functions.ts).
+    expect(enqueue.lua).not.toMatch(/local function pushWait/);
     expect(enqueue.command).toMatch(/^jobwire_enqueue_[0-9a-f]{8}$/);
+  });
+
+  it('every script still compiles in Redis once unused helpers are pruned', async () => {
+    const client = new Redis(redis.url);
+    try {
+      for (const s of scripts.values()) {
+        // SCRIPT LOAD compiles without running: a helper cut at the wrong
+        // line would leave a syntax error here.
+        await expect(client.script('LOAD', s.lua), s.name).resolves.toMatch(
+          /^[0-9a-f]{40}$/,
+        );
+      }
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('reports lease loss as a status code, not a Lua error', async () => {

@@ -3,9 +3,8 @@
   Completes a batch of active jobs, each only if the caller still holds its
   lease, applies each job's completed retention rule to the completed jobs
   of its own type (removing at least as many as the batch added, so the
-  set stays at its bound), and then (when asked)
-  leases the next jobs in the same round trip, as moveToActive does.
-
+  set stays at its bound), and then (when asked) leases the next jobs in
+  the same round trip, as moveToActive does.
   Input:
     KEYS[1] active   KEYS[2] completed   KEYS[3] counts   KEYS[4] events
     KEYS[5] id counter   KEYS[6] delayed   KEYS[7] meta   KEYS[8] expired
@@ -30,7 +29,8 @@ local base, maxEvents = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nowFine = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+-- Numbers go to redis.call as '%d' text: Redis would print them '%.17g'.
+local nowS, nowUs = string.format('%d', now), tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out, done, trims = {}, {}, {}
 -- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
 local ended = {}
@@ -60,16 +60,17 @@ for i = 0, n - 1 do
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, F.token, F.unstarted)
-      local attempts = num(f[4], 0) + 1
+      local attempts = f[4] and string.format('%d', tonumber(f[4]) + 1) or '1'
       if result == '' then
-        redis.call('HSET', jk, F.state, 'c', F.finishedAt, now, F.attemptsMade, attempts)
+        redis.call('HSET', jk, F.state, 'c', F.finishedAt, nowS, F.attemptsMade, attempts)
       else
-        redis.call('HSET', jk, F.state, 'c', F.finishedAt, now, F.attemptsMade, attempts,
+        redis.call('HSET', jk, F.state, 'c', F.finishedAt, nowS, F.attemptsMade, attempts,
           F.result, result)
       end
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
-      addFinished(base, KEYS[2], 'c', f[1], string.format('%.3f', nowFine + #done * 0.001), id)
+      local us = nowUs + #done
+      addFinished(base, KEYS[2], 'c', f[1], string.format('%d.%03d', math.floor(us / 1000), us % 1000), id)
       tallyMove(f[1], 'a', 'c')
       -- One trim per type and rule, sized by the jobs this batch added.
       local rule = f[1] .. '|' .. keep .. '|' .. ARGV[a + 4]

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { inlineIncludes } from './inline-includes.ts';
+import { pruneUnusedFunctions } from './prune-functions.ts';
 import { luaIncludes, luaSources } from './lua.generated.ts';
 
 /** A Redis client jobwire can use: standalone or Cluster. */
@@ -51,7 +52,7 @@ export interface LoadedScript {
 function load(): Map<ScriptName, LoadedScript> {
   const scripts = new Map<ScriptName, LoadedScript>();
   for (const [file, source] of Object.entries(luaSources)) {
-    const lua = inlineIncludes(source, luaIncludes);
+    const lua = pruneUnusedFunctions(inlineIncludes(source, luaIncludes));
     const match = /^(\w+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
     const name = match[1] as ScriptName;

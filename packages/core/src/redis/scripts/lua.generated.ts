@@ -940,6 +940,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, rules,
                          now, out)
   local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  -- Formatted once per call: Redis turns a Lua number argument into text
+  -- with '%.17g', which costs more than the rest of a job's HSET.
+  local nowS, deadline = string.format('%d', now), string.format('%d', now + leaseMs)
   local lanes = leaseLanes(base, types, known, rules)
   noteReaders(base, types, known, now)
   -- Only a call with flow rules pays for them.
@@ -979,19 +982,19 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
       else
-        local dl = num(f[10], 0) + 1
+        local dl = f[10] and string.format('%d', tonumber(f[10]) + 1) or '1'
         -- Unique per lease: the prefix is unique per call (see moveToActive),
         -- whereas 'dl' restarts when a job id is created again.
-        local token = tokenPrefix .. ':' .. (leased + 1)
+        local token = tokenPrefix .. ':' .. string.format('%d', leased + 1)
         if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
-          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl,
-            'un', 1)
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', nowS, 'dl', dl,
+            'un', '1')
         else
-          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', now, 'dl', dl)
+          redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', nowS, 'dl', dl)
           if f[13] then redis.call('HDEL', jk, 'un') end
         end
         if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
-        deadlines[#deadlines + 1] = now + leaseMs
+        deadlines[#deadlines + 1] = deadline
         deadlines[#deadlines + 1] = id
         tallyMove(name, 'w', 'a')
         emitUntrimmed(eventsKey, 'active', id, name)
@@ -1302,9 +1305,8 @@ return ids
   Completes a batch of active jobs, each only if the caller still holds its
   lease, applies each job's completed retention rule to the completed jobs
   of its own type (removing at least as many as the batch added, so the
-  set stays at its bound), and then (when asked)
-  leases the next jobs in the same round trip, as moveToActive does.
-
+  set stays at its bound), and then (when asked) leases the next jobs in
+  the same round trip, as moveToActive does.
   Input:
     KEYS[1] active   KEYS[2] completed   KEYS[3] counts   KEYS[4] events
     KEYS[5] id counter   KEYS[6] delayed   KEYS[7] meta   KEYS[8] expired
@@ -1329,7 +1331,8 @@ local base, maxEvents = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nowFine = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+-- Numbers go to redis.call as '%d' text: Redis would print them '%.17g'.
+local nowS, nowUs = string.format('%d', now), tonumber(t[1]) * 1000000 + tonumber(t[2])
 local out, done, trims = {}, {}, {}
 -- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
 local ended = {}
@@ -1359,16 +1362,17 @@ for i = 0, n - 1 do
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk', 'un')
-      local attempts = num(f[4], 0) + 1
+      local attempts = f[4] and string.format('%d', tonumber(f[4]) + 1) or '1'
       if result == '' then
-        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts)
+        redis.call('HSET', jk, 's', 'c', 'f', nowS, 'a', attempts)
       else
-        redis.call('HSET', jk, 's', 'c', 'f', now, 'a', attempts,
+        redis.call('HSET', jk, 's', 'c', 'f', nowS, 'a', attempts,
           'r', result)
       end
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
-      addFinished(base, KEYS[2], 'c', f[1], string.format('%.3f', nowFine + #done * 0.001), id)
+      local us = nowUs + #done
+      addFinished(base, KEYS[2], 'c', f[1], string.format('%d.%03d', math.floor(us / 1000), us % 1000), id)
       tallyMove(f[1], 'a', 'c')
       -- One trim per type and rule, sized by the jobs this batch added.
       local rule = f[1] .. '|' .. keep .. '|' .. ARGV[a + 4]
