@@ -45,9 +45,14 @@ export interface ConsumerHost {
   /**
    * Reserves every free slot: per type, how many jobs may be taken now.
    * `forWait`: for a one-hop wait, whose lease may run long after (see
-   * SlotBook.reserve).
+   * SlotBook.reserve). `portion`: reserve only that share of the free
+   * slots, rounded up.
    */
-  reserve(types: readonly string[], forWait?: boolean): Reservation;
+  reserve(
+    types: readonly string[],
+    forWait?: boolean,
+    portion?: number,
+  ): Reservation;
   /** Gives back a reservation once its jobs have been dispatched. */
   unreserve(reservation: Reservation): void;
   /** Resolves when a slot frees up or the worker resumes or stops. */
@@ -504,11 +509,19 @@ export class QueueConsumer {
       this.completionsInFlight === 0 && all.length > 1
         ? [all.slice(0, all.length >> 1), all.slice(all.length >> 1)]
         : [all];
-    for (const part of parts) void this.writeCompletions(part);
+    // The first half leases half the free slots, the second the rest: each
+    // reply then brings jobs to run while Redis writes the other batch, so
+    // the two processes overlap instead of taking turns.
+    parts.forEach((part, i) => {
+      void this.writeCompletions(part, i === 0 && parts.length > 1 ? 0.5 : 1);
+    });
     if (this.completions.length > 0) this.flushScheduled = true;
   }
 
-  private async writeCompletions(batch: PendingCompletion[]): Promise<void> {
+  private async writeCompletions(
+    batch: PendingCompletion[],
+    portion: number,
+  ): Promise<void> {
     this.completionsInFlight++;
     const host = this.host;
     // A busy pipeline never reaches the fetch loop's check: check here too.
@@ -523,6 +536,8 @@ export class QueueConsumer {
     const reservation = taking
       ? host.reserve(
           waiting ? this.types.filter((t) => !waiting.has(t)) : this.types,
+          false,
+          portion,
         )
       : { quotas: [], total: 0, immediate: 0 };
     // Reports sent with this batch; a job renewed meanwhile is reported twice

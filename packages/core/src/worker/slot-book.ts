@@ -55,18 +55,24 @@ export class SlotBook {
    * runs, is parked or is being leased: then no slot can free up before
    * its lease, and `immediate` still holds. Otherwise it leases for the
    * slots free now, which stay reserved for it.
+   *
+   * `portion`: the share of the free slots to reserve (rounded up), for the
+   * first half of a completion batch split in two, which leaves the rest
+   * to the second half.
    */
-  reserve(types: readonly string[], forWait = false): Reservation {
+  reserve(types: readonly string[], forWait = false, portion = 1): Reservation {
     const still =
       !forWait ||
       (this.occupied === 0 && this.buffer.length === 0 && this.reserved === 0);
     const ahead = still && this.prefetching() ? this.prefetch : 0;
-    const free =
-      this.concurrency +
-      ahead -
-      this.occupied -
-      this.buffer.length -
-      this.reserved;
+    const free = Math.ceil(
+      portion *
+        (this.concurrency +
+          ahead -
+          this.occupied -
+          this.buffer.length -
+          this.reserved),
+    );
     const quotas: [string, number][] = [];
     if (free <= 0) return { quotas, total: 0, immediate: 0 };
     const freeNow =

@@ -210,8 +210,12 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return this.paused;
   }
 
-  reserve(types: readonly string[], forWait?: boolean): Reservation {
-    return this.slots.reserve(types, forWait);
+  reserve(
+    types: readonly string[],
+    forWait?: boolean,
+    portion?: number,
+  ): Reservation {
+    return this.slots.reserve(types, forWait, portion);
   }
 
   unreserve(reservation: Reservation): void {
