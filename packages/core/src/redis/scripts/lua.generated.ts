@@ -844,35 +844,47 @@ local function noteReaders(base, types, known, now)
 end
 
 -- Picks up to \`left\` waiting ids over the lanes, best score first, within
--- each type's quota (shared by its lanes): one ZRANGE and one ZREM per
--- lane, whatever the count. Scores share one sequence, so a type's lanes
--- merge in priority, then FIFO, order.
+-- each type's quota (shared by its lanes). Scores share one sequence, so a
+-- type's lanes merge in priority, then FIFO, order. Each lane reads a share
+-- of \`left\` at a time (all of it when it is the only lane), and reads on
+-- only when its share ran out before the picking did: with many types the
+-- lanes read about \`left\` ids in all, not \`left\` each. One ZREM per lane.
 local function takeWaiting(base, lanes, quota, left)
-  local heads, pos = {}, {}
-  for j, l in ipairs(lanes) do
-    local q = quota[l[2]]
-    pos[j] = 1
-    heads[j] = q > 0 and not l[3] and
-      redis.call('ZRANGE', base .. 'w:' .. l[1], 0, math.min(q, left) - 1, 'WITHSCORES') or {}
+  local picked, byLane, heads, pos, cur, read, full, open = {}, {}, {}, {}, {}, {}, {}, 0
+  for _, l in ipairs(lanes) do
+    if quota[l[2]] > 0 and not l[3] then open = open + 1 end
   end
-  local picked, byLane = {}, {}
+  if open == 0 or left <= 0 then return picked end
+  local share = math.max(8, math.ceil(left / open))
+  -- The next ids of lane j after those read; cur[j] is its head's score.
+  local function readHead(j)
+    local count = math.min(share, quota[lanes[j][2]], left - #picked)
+    local h = count > 0 and redis.call('ZRANGE', base .. 'w:' .. lanes[j][1], read[j],
+      read[j] + count - 1, 'WITHSCORES') or {}
+    heads[j], pos[j], read[j], full[j] = h, 1, read[j] + #h / 2, count > 0 and #h == count * 2
+    cur[j] = h[2] and tonumber(h[2])
+  end
+  for j, l in ipairs(lanes) do
+    read[j] = 0
+    if quota[l[2]] > 0 and not l[3] then readHead(j) end
+  end
   while #picked < left do
-    local best, bestScore
+    local best
     for j = 1, #lanes do
-      local h = heads[j]
-      if quota[lanes[j][2]] > 0 and h and h[pos[j]] then
-        local s = tonumber(h[pos[j] + 1])
-        if best == nil or s < bestScore then best, bestScore = j, s end
-      end
+      if cur[j] and quota[lanes[j][2]] > 0 and (best == nil or cur[j] < cur[best]) then best = j end
     end
     if best == nil then break end
-    local id = heads[best][pos[best]]
-    local ti = lanes[best][2]
-    pos[best] = pos[best] + 2
+    local h, ti = heads[best], lanes[best][2]
+    local id = h[pos[best]]
     quota[ti] = quota[ti] - 1
     picked[#picked + 1] = { id, ti }
-    byLane[best] = byLane[best] or {}
-    table.insert(byLane[best], id)
+    local ids = byLane[best]
+    if not ids then ids = {}; byLane[best] = ids end
+    ids[#ids + 1] = id
+    pos[best] = pos[best] + 2
+    if h[pos[best]] then cur[best] = tonumber(h[pos[best] + 1])
+    elseif full[best] then readHead(best)
+    else cur[best] = nil end
   end
   for j, ids in pairs(byLane) do callSliced('ZREM', base .. 'w:' .. lanes[j][1], ids) end
   return picked
