@@ -23,7 +23,7 @@ const jobs = defineJobs({
   bench: job({ queue: 'bench', payload: z.record(z.string(), z.unknown()) }),
 });
 const queue = createQueue(jobs, { connection: redis.url });
-const { id } = await queue.enqueue('bench', payload(0));
+const { id } = await queue.enqueue('bench', { ...payload(0) });
 await queue.close();
 const hash = await client.hgetall(`${base}j:${id}`);
 const data = (await client.get(`${base}p:${id}`))!;
@@ -32,12 +32,13 @@ const [ref, settings] = Object.entries(
 )[0]!;
 const bar = settings.indexOf('|');
 const layout3 = hash;
-const { c: _ref, ...rest } = hash;
-const layout2 = {
-  ...rest,
+// What layout 2 stored: no ref, options and fingerprint inline.
+const layout2: Record<string, string> = {
+  ...hash,
   o: settings.slice(bar + 1),
   fp: settings.slice(0, bar),
 };
+delete layout2.c;
 
 interface Variant {
   name: string;
