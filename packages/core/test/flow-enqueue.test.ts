@@ -803,13 +803,14 @@ describe('calls per job', () => {
     }));
     const calls = await callsDuring(() => queue.enqueueBulk(items));
     // Per batch: TIME, INCRBY, one EXISTS for all ids, ZADD w, ZADD marker,
-    // HINCRBY. The type is in the types set already (no SADD) and the last
-    // XADD trims the log (no XTRIM).
-    expect(calls).toBe(3 * 200 + 6);
+    // HINCRBY, and the HGET that finds the type's settings ref stored
+    // (layout 3). The type is in the types set already (no SADD) and the
+    // last XADD trims the log (no XTRIM).
+    expect(calls).toBe(3 * 200 + 7);
     // A lone enqueue: the same, with its EXISTS for itself.
     expect(
       await callsDuring(() => queue.enqueue('plain', { user: 'u', n: 1 })),
-    ).toBe(3 + 6);
+    ).toBe(3 + 7);
   });
 });
 

@@ -108,13 +108,17 @@ describe('migrate: repeat schedules', () => {
       expect(seen[1]!.id).not.toBe(first.id);
       for (const s of seen.slice(0, 2))
         expect(s.data).toEqual({ to: ['r@example.com'], subject: '(none)' });
-      const [v, fp] = await raw.hmget(
+      const [v, fp, ref] = await raw.hmget(
         k.job(seen[1]!.id),
         JobField.version,
         JobField.fingerprint,
+        JobField.settingsRef,
       );
       expect(v).toBe('2');
-      expect(fp).toBe(jobFingerprint(bare.jobs.send));
+      // Layout 3: the occurrence names its fingerprint by settings ref.
+      expect(fp).toBeNull();
+      const settings = await raw.hget(k.settings, ref!);
+      expect(settings?.split('|')[0]).toBe(jobFingerprint(bare.jobs.send));
     } finally {
       await worker.close();
     }

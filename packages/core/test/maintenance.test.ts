@@ -471,6 +471,8 @@ describe('operator actions', () => {
           'm:a',
           'm:b',
           'meta',
+          // The types' settings (layout 3), shared by later jobs too.
+          'settings',
           'types',
         ]).toContain(k);
       }

@@ -75,7 +75,7 @@ describe('Lua scripts', () => {
           k.base,
           100,
           // one settings set: type, options, expiry, version, fingerprint,
-          // debounce ms, throttle limit, throttle ms
+          // debounce ms, throttle limit, throttle ms, shared (by settings ref)
           1,
           't',
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
@@ -85,6 +85,7 @@ describe('Lua scripts', () => {
           0,
           0,
           0,
+          1,
           // one job: its id, then its data and set
           1,
           'job-1',
@@ -103,7 +104,8 @@ describe('Lua scripts', () => {
         [k.base, 100, 1000, 'w1', 1, 1, 1, 't', 1, 1],
       )) as unknown[];
       expect(Number(taken[3])).toBe(1);
-      // The contract fingerprint travels with the job to the worker.
+      // The contract fingerprint travels with the job to the worker (read
+      // through its settings ref).
       expect(taken[14]).toBe('fp-test');
       const token = String(taken[9]);
       const completeKeys = [

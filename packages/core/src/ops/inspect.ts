@@ -127,6 +127,13 @@ function parseMaybe(raw: string | undefined): unknown {
  * details.
  */
 export class QueueInspector {
+  /**
+   * Settings entries read (`<queue>\n<ref>` → `<fingerprint>|<options>`): a
+   * ref is derived from its entry, which never changes (JobField.settingsRef),
+   * so listings read each one once.
+   */
+  private readonly settings = new Map<string, string>();
+
   constructor(private readonly ctx: QueueContext) {}
 
   /** The given queue, or every queue of the registry. */
@@ -230,8 +237,40 @@ export class QueueInspector {
       ] as const;
     });
     if (hash[JobField.name] === undefined) return undefined;
+    await this.resolveSettings(queue, hash);
     const info = toJobInfo(queue, id, hash, logs, dueAt);
     return options.upcast === true ? this.upcast(info) : info;
+  }
+
+  /**
+   * Fills in a job hash's options and fingerprint from its settings ref
+   * (layout 3) where it does not hold them itself, as the scripts read them
+   * (jobSettings in scripts/includes/base.lua).
+   */
+  private async resolveSettings(
+    queue: string,
+    h: Record<string, string>,
+  ): Promise<void> {
+    const F = JobField;
+    const ref = h[F.settingsRef];
+    if (ref === undefined) return;
+    if (h[F.options] !== undefined && h[F.fingerprint] !== undefined) return;
+    const cacheKey = `${queue}\n${ref}`;
+    let value = this.settings.get(cacheKey);
+    if (value === undefined) {
+      const k = this.ctx.keys(queue);
+      const read = await this.redis(() =>
+        this.ctx.client.hget(k.settings, ref),
+      );
+      if (read === null) return;
+      value = read;
+      // Bounded: distinct settings are few, but a process may watch many queues.
+      if (this.settings.size >= 1000) this.settings.clear();
+      this.settings.set(cacheKey, value);
+    }
+    const bar = value.indexOf('|');
+    h[F.options] ??= value.slice(bar + 1);
+    h[F.fingerprint] ??= value.slice(0, bar);
   }
 
   /** `info` with its data read as this code's handler would get it. */

@@ -13,6 +13,11 @@
  *
  * Run it once every process uses a build that knows layouts: a build that
  * predates payload keys reads payloads from the hash only.
+ *
+ * Layout 2 jobs (options and fingerprint inline) need no rewrite into
+ * layout 3: readers take those fields inline first, then by settings ref.
+ * So for a layout 2 queue this only records layout 3, which makes builds
+ * that would misread layout 3 jobs refuse the queue.
  */
 import { LayoutUnsupportedError, ErrorCode, JobwireError } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';

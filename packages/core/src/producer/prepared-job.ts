@@ -26,13 +26,28 @@ export interface PreparedJob {
 
 const sharedSettings = new WeakMap<ResolvedEnqueueOptions, EnqueueSettings>();
 
+/** Each type's stored options JSON without per-call options. */
+const defaultOptionsJson = new WeakMap<AnyJobDefinition, string>();
+
+function defaultOptionsJsonOf(def: AnyJobDefinition): string {
+  let json = defaultOptionsJson.get(def);
+  if (json === undefined) {
+    json = JSON.stringify(toStoredOptions(def.options));
+    defaultOptionsJson.set(def, json);
+  }
+  return json;
+}
+
 /** A job's settings. */
 function settingsFor(
   o: ResolvedEnqueueOptions,
   def: AnyJobDefinition,
 ): EnqueueSettings {
+  const optionsJson = JSON.stringify(toStoredOptions(o));
   return {
-    optionsJson: JSON.stringify(toStoredOptions(o)),
+    optionsJson,
+    // Options that only set a priority, delay or id store as the defaults.
+    shared: optionsJson === defaultOptionsJsonOf(def),
     expireAfterMs: Math.round(o.expireAfterMs),
     version: def.version,
     fingerprint: jobFingerprint(def),

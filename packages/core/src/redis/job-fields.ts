@@ -23,14 +23,36 @@ export const JobField = {
   state: 's',
   /** FIFO sequence number within a priority; renewed each time it waits again. */
   sequence: 'sq',
-  /** Stored options JSON (`StoredOptions`): attempts, backoff, retention, repeat spec. */
+  /**
+   * Stored options JSON (`StoredOptions`): attempts, backoff, retention.
+   * Layout 3 writes it only for a job whose options differ from its type's
+   * defaults (per-call options) or whose settings ref is taken; other jobs
+   * name their settings by {@link JobField.settingsRef}. Readers take this
+   * field first, then the ref's (layout 2 jobs all hold it).
+   */
   options: 'o',
   /** Created, ms on the Redis clock. */
   createdAt: 't',
   /** The contract version of the producer that stored it. */
   version: 'v',
-  /** The contract fingerprint of the producer that stored it. */
+  /**
+   * The contract fingerprint of the producer that stored it: written with
+   * F.options (inline) or by a contract migration; otherwise the ref's.
+   * Readers take this field first, then the ref's.
+   */
   fingerprint: 'fp',
+  /**
+   * Layout 3: the ref of the job's settings in the queue's settings hash
+   * (`<base>settings`, keys.ts): there the ref maps to `<fingerprint>|<options
+   * JSON>`, stored once per queue and shared by every job with the same
+   * settings. The ref is derived from that content (6 base64url characters
+   * of its SHA-1, `settingsRef` in scripts/includes/base.lua), so equal
+   * settings share one entry, an entry never changes, and the hash stays
+   * bounded by the distinct settings: a type's default options per contract
+   * version, and each repeat schedule's. A field absent from the job hash
+   * (F.options, F.fingerprint) is read from the ref.
+   */
+  settingsRef: 'c',
   /** Expire-after ms: a job not started this long after it became runnable expires. */
   expireAfterMs: 'ea',
   /** When the waiting job expires, ms on the Redis clock (set when it becomes runnable). */

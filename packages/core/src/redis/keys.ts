@@ -67,6 +67,13 @@ export const KeySuffix = {
   flow: 'flow',
   /** hash: flow counters, `<type>|throttled`, `<type>|debounced` → count */
   flowStats: 'flow-stats',
+  /**
+   * hash (layout 3): settings ref → `<fingerprint>|<options JSON>`, the
+   * settings that jobs name by their field F.settingsRef (job-fields.ts)
+   * instead of holding them. Written by enqueue and repeat scheduling,
+   * never changed or deleted: a ref is derived from its content.
+   */
+  settings: 'settings',
 } as const;
 
 /** A wait lane: a job type at one contract version. */
@@ -116,6 +123,8 @@ export interface QueueKeys {
   readonly lostLeases: string;
   readonly lanes: string;
   readonly readers: string;
+  /** hash: settings ref → settings of the jobs that name it (layout 3). */
+  readonly settings: string;
   /**
    * zset of waiting jobs of one type at one contract version (its lane,
    * see {@link laneName}), scored by priority then FIFO.
@@ -167,6 +176,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     lostLeases: k(KeySuffix.lostLeases),
     lanes: k(KeySuffix.lanes),
     readers: k(KeySuffix.readers),
+    settings: k(KeySuffix.settings),
     // Per-type and per-job names must match scripts/includes/base.lua.
     // Each kind of key has its own one-letter namespace (`j:`, `l:`, `p:`,
     // `w:`…), and a job's keys never extend another key's name: so no id,

@@ -9,8 +9,15 @@
  *   `<base>j:<id>:log`, no contract versions or lanes. Builds of that time
  *   recorded no layout.
  * - 2: the payload at `<base>p:<id>`, logs at `<base>l:<id>`, versions
- *   and lanes. This build writes it, and still reads layout 1 data;
- *   `migrateLayout` (ops/layout-migrate.ts) rewrites it into layout 2.
+ *   and lanes.
+ * - 3: a job hash names its options and fingerprint by a ref
+ *   (JobField.settingsRef) into the queue's settings hash
+ *   (`<base>settings`) instead of holding them, unless its options differ
+ *   from its type's defaults. A layout 2 build would read such a job as
+ *   having no options, hence the bump. This build writes layout 3; it reads
+ *   layout 2 jobs as they are (each field inline first, then by ref), so
+ *   they need no rewrite, and layout 1 data, which `migrateLayout`
+ *   (ops/layout-migrate.ts) rewrites into the current form.
  *
  * A change to the stored form that an older build would misread raises
  * LAYOUT_VERSION. A queue without the field is taken as this layout (its
@@ -23,7 +30,7 @@ import type { QueueKeys } from './keys.ts';
 import { runScript, type RedisClient } from './scripts/index.ts';
 
 /** The newest layout this build reads and writes. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /**
  * How long a positive check is trusted. A long-running process checks

@@ -12,10 +12,12 @@
     KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
     KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base `<prefix>:{<queue>}:`   ARGV[2] max events
-    ARGV[3] number of settings sets S, then 8 fields per set (shared by the
+    ARGV[3] number of settings sets S, then 9 fields per set (shared by the
       jobs that name it): type name, options JSON, expire-after ms (0 =
       never), contract version, contract fingerprint, debounce period ms,
-      throttle limit, throttle period ms (0 = no such rule)
+      throttle limit, throttle period ms (0 = no such rule), '1' when the
+      options are the type's defaults (stored once, in <base>settings, and
+      named by ref: includes/enqueue_batch.lua), else '0' (stored inline)
     then the number of jobs n, their n ids (never empty), then per job its
       data JSON and set (1..S); a job with a priority, a delay or a flow
       key gives its set negated, then priority, delay, group key, debounce
@@ -69,8 +71,7 @@ for i = 1, n do
   end
   if status ~= 0 and status ~= 3 then
     if not ask then seen[id] = true end
-    redis.call('HSET', jk, F.name, name, F.priority, prio, F.sequence, seqS, F.options, set[2],
-      F.createdAt, nowS, F.version, set[4], F.fingerprint, set[5], F.state, delay > 0 and 'd' or 'w')
+    writeJobHash(jk, set, prio, seqS, nowS, delay > 0 and 'd' or 'w')
     if set[3] > 0 then
       if delay > 0 then redis.call('HSET', jk, F.expireAfterMs, set[10])
       else redis.call('HSET', jk, F.expireAfterMs, set[10], F.expiresAt, string.format('%d', now + set[3])) end

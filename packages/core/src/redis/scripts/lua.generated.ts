@@ -7,7 +7,8 @@ export const luaIncludes: Readonly<Record<string, string>> = {
 -- The key layout here must match keys.ts: <base>w:<lane>, <base>m:<lane>
 -- (a lane is a type at one contract version, see lane() below), <base>lanes,
 -- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
--- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs),
+-- <base>settings (settings refs, below).
 -- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
@@ -207,6 +208,54 @@ local function appendError(jk, errJson)
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, 'e', cjson.encode(list))
 end
+
+-- Settings refs (layout 3). Most jobs share their options JSON and
+-- fingerprint with every job of their type and contract version, so a job
+-- hash holds only a ref ('c') to an entry of <base>settings:
+-- ref -> '<fingerprint>|<options JSON>'. The ref is derived from that value
+-- (36 bits of its SHA-1, as 6 base64url characters), so equal settings share
+-- one entry and an entry never changes: a ref that another value holds
+-- already (a hash collision) is refused, and its jobs keep 'o' and
+-- 'fp' inline. Per call, each value and ref is looked up once.
+local REF_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+local settingsRefs, settingsValues = {}, {}
+
+-- The ref of settings (options JSON \`o\`, fingerprint \`fp\`), stored in
+-- <base>settings if new; false when the ref is taken by other settings.
+local function settingsRef(base, o, fp)
+  local value = fp .. '|' .. o
+  local ref = settingsRefs[value]
+  if ref ~= nil then return ref end
+  local n, out = tonumber(string.sub(redis.sha1hex(value), 1, 9), 16), {}
+  for i = 1, 6 do
+    local d = n % 64
+    out[i] = string.sub(REF_DIGITS, d + 1, d + 1)
+    n = (n - d) / 64
+  end
+  ref = table.concat(out)
+  local found = redis.call('HGET', base .. 'settings', ref)
+  if not found then redis.call('HSET', base .. 'settings', ref, value)
+  elseif found ~= value then ref = false end
+  settingsRefs[value] = ref
+  if ref then settingsValues[ref] = value end
+  return ref
+end
+
+-- A job's options JSON and fingerprint from its fields 'o',
+-- 'fp' and 'c' as read (false when absent): each inline
+-- field first (layout 2 jobs, per-call options, a migrated fingerprint),
+-- else the ref's. False for what neither holds.
+local function jobSettings(base, o, fp, ref)
+  if o and fp or not ref then return o, fp end
+  local value = settingsValues[ref]
+  if value == nil then
+    value = redis.call('HGET', base .. 'settings', ref) or false
+    settingsValues[ref] = value
+  end
+  if not value then return o, fp end
+  local bar = string.find(value, '|', 1, true)
+  return o or string.sub(value, bar + 1), fp or string.sub(value, 1, bar - 1)
+end
 `,
   cancel: `-- Cancellation, shared by cancel.lua and the scripts that write an active
 -- job's outcome (complete, fail, release, deferNewer, recoverStalled).
@@ -233,7 +282,8 @@ end
 -- structure. Its failed-job keep rule applies; when it keeps nothing the
 -- job is deleted at once, as a failed job would be.
 local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, maxEvents, now)
-  local f = redis.call('HMGET', jk, 'o', 'cn', 'gk', 'v')
+  local f = redis.call('HMGET', jk, 'o', 'cn', 'gk', 'v', 'c')
+  f[1] = jobSettings(base, f[1], true, f[5])
   -- A keyed job leaves its key's group (waiting) or gives back its slot (active).
   if f[3] and from == 'w' then groupRemove(base, lane(name, f[4]), f[3], id) end
   if f[3] and from == 'a' then releaseSlot(base, name, f[3], id) end
@@ -270,19 +320,34 @@ end
 -- check of its job ids, and its writes once per lane. Needs \`-- @include
 -- base\` and \`-- @include tally\` first.
 
--- The settings sets from ARGV[3] on (8 fields each, see enqueue.lua), by
--- their number as the jobs give it (a string: no conversion per job), each
--- with its lane as a 9th field and its expire-after as given as a 10th;
--- returns them and the ARGV index after them.
+-- The settings sets from ARGV[3] on (9 fields each, see enqueue.lua), by
+-- their number as the jobs give it (a string: no conversion per job): the
+-- first 8 fields, then its lane, its expire-after as given, and its
+-- settings ref (base.lua, settingsRef) when its 9th field says the options
+-- are the type's defaults, else false: per-call options
+-- stay inline, so they cannot grow <base>settings without bound. Returns
+-- them and the ARGV index after them.
 local function readSets()
   local sets, count = {}, tonumber(ARGV[3])
   for i = 0, count - 1 do
-    local a = 4 + i * 8
+    local a = 4 + i * 9
     sets[string.format('%d', i + 1)] = { ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3],
       ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]),
-      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2] }
+      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2], ARGV[a + 8] == '1' and settingsRef(ARGV[1], ARGV[a + 1], ARGV[a + 4]) }
   end
-  return sets, 4 + count * 8
+  return sets, 4 + count * 9
+end
+
+-- Writes a new job's hash, in state \`state\`: its settings as a ref when its
+-- set has one, else inline ('o' and 'fp').
+local function writeJobHash(jk, set, prio, seqS, nowS, state)
+  if set[11] then
+    redis.call('HSET', jk, 'n', set[1], 'p', prio, 'sq', seqS, 'c', set[11],
+      't', nowS, 'v', set[4], 's', state)
+  else
+    redis.call('HSET', jk, 'n', set[1], 'p', prio, 'sq', seqS, 'o', set[2],
+      't', nowS, 'v', set[4], 'fp', set[5], 's', state)
+  end
 end
 
 -- The job hash keys of the \`n\` ids from ARGV[first] on, and whether any of
@@ -978,7 +1043,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       local jk = base .. 'j:' .. id
       local f = redis.call('HMGET', jk, 'n', 'o', 'a', 'sc', 't',
         'v', 'pg', 'x', 'fp', 'dl', 'ps',
-        'rk', 'un', 'fq', 'gk')
+        'rk', 'un', 'fq', 'gk', 'c')
+      -- Options and fingerprint, inline or by ref (one lookup per ref and call).
+      f[2], f[9] = jobSettings(base, f[2], f[9], f[16])
       -- A keyed job taken from w:<lane> by a worker whose rules have no key
       -- (the key rule was removed, or a rollout mixes versions) leaves its
       -- group here, so g:<lane>:<key> holds no job that is no longer waiting.
@@ -1062,8 +1129,9 @@ end
 --                repair compares against)
 --   <key>:job    the occurrence template JSON: n type, d data JSON,
 --                o stored options JSON, ea expire-after ms, v version,
---                fp fingerprint, p priority, e everyMs (0 for cron),
---                gk the group key ('gk') of a keyed type, computed by
+--                fp fingerprint (occurrences name o and fp by
+--                'c': base.lua), p priority, e everyMs (0 for
+--                cron), gk the group key ('gk') of a keyed type, computed by
 --                the client from the parsed payload; absent when unkeyed
 --   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
 --                ','. Lua cannot evaluate cron with time zones, so clients
@@ -1124,8 +1192,15 @@ local function scheduleOccurrence(base, key, after, now)
       local ea = tonumber(t.ea) or 0
       -- Created delayed: when due, promotion (pushWait) puts a keyed
       -- occurrence ('gk') into its key's group, so per-key limits hold.
-      redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
-        't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      -- Its settings by ref (base.lua): a schedule's occurrences share them.
+      local ref = type(t.o) == 'string' and type(t.fp) == 'string' and settingsRef(base, t.o, t.fp)
+      if ref then
+        redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'c', ref,
+          't', now, 'v', t.v, 's', 'd', 'rk', key)
+      else
+        redis.call('HSET', jk, 'n', t.n, 'p', t.p, 'sq', 0, 'o', t.o,
+          't', now, 'v', t.v, 'fp', t.fp, 's', 'd', 'rk', key)
+      end
       if type(t.gk) == 'string' then redis.call('HSET', jk, 'gk', t.gk) end
       if ea > 0 then redis.call('HSET', jk, 'ea', ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
@@ -1527,10 +1602,12 @@ return removed
     KEYS[1] seq counter      KEYS[2] delayed zset    KEYS[3] counts hash
     KEYS[4] events stream    KEYS[5] types set
     ARGV[1] key base \`<prefix>:{<queue>}:\`   ARGV[2] max events
-    ARGV[3] number of settings sets S, then 8 fields per set (shared by the
+    ARGV[3] number of settings sets S, then 9 fields per set (shared by the
       jobs that name it): type name, options JSON, expire-after ms (0 =
       never), contract version, contract fingerprint, debounce period ms,
-      throttle limit, throttle period ms (0 = no such rule)
+      throttle limit, throttle period ms (0 = no such rule), '1' when the
+      options are the type's defaults (stored once, in <base>settings, and
+      named by ref: includes/enqueue_batch.lua), else '0' (stored inline)
     then the number of jobs n, their n ids (never empty), then per job its
       data JSON and set (1..S); a job with a priority, a delay or a flow
       key gives its set negated, then priority, delay, group key, debounce
@@ -1584,8 +1661,7 @@ for i = 1, n do
   end
   if status ~= 0 and status ~= 3 then
     if not ask then seen[id] = true end
-    redis.call('HSET', jk, 'n', name, 'p', prio, 'sq', seqS, 'o', set[2],
-      't', nowS, 'v', set[4], 'fp', set[5], 's', delay > 0 and 'd' or 'w')
+    writeJobHash(jk, set, prio, seqS, nowS, delay > 0 and 'd' or 'w')
     if set[3] > 0 then
       if delay > 0 then redis.call('HSET', jk, 'ea', set[10])
       else redis.call('HSET', jk, 'ea', set[10], 'x', string.format('%d', now + set[3])) end
@@ -2043,8 +2119,8 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, 'n', 'p', 'o', 'sc', 'un',
-    'fq', 'sq', 'tk', 'v', 'cr', 'gk')
-  local opts = decodeOr(f[3])
+    'fq', 'sq', 'tk', 'v', 'cr', 'gk', 'c')
+  local opts = decodeOr((jobSettings(base, f[3], true, f[12])))
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
   -- A token is '<call prefix>:<place in the call>'.

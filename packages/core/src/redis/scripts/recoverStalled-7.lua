@@ -50,8 +50,8 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(ids) do
   local jk = base .. 'j:' .. id
   local f = redis.call('HMGET', jk, F.name, F.priority, F.options, F.stalls, F.unstarted,
-    F.freeRequeues, F.sequence, F.token, F.version, F.cancelRequested, F.flowKey)
-  local opts = decodeOr(f[3])
+    F.freeRequeues, F.sequence, F.token, F.version, F.cancelRequested, F.flowKey, F.settingsRef)
+  local opts = decodeOr((jobSettings(base, f[3], true, f[12])))
   local kf = type(opts) == 'table' and type(opts.kf) == 'table' and opts.kf or {}
   kf = { num(kf[1], 10000), num(kf[2], 0) }
   -- A token is '<call prefix>:<place in the call>'.

@@ -27,6 +27,13 @@ export interface EnqueueSettings {
   readonly throttleLimit: number;
   /** The type's throttle window, ms. */
   readonly throttlePeriodMs: number;
+  /**
+   * True when `optionsJson` is the type's defaults: the jobs then name
+   * their options and fingerprint by a ref into the queue's settings hash
+   * (layout 3, JobField.settingsRef) instead of holding them. Per-call
+   * options are stored inline, so they cannot grow that hash without bound.
+   */
+  readonly shared: boolean;
 }
 
 /** One job for the enqueue script. */
@@ -125,6 +132,7 @@ function enqueueArgs(
         s.debounceMs,
         s.throttleLimit,
         s.throttlePeriodMs,
+        s.shared ? 1 : 0,
       );
     }
     if (

@@ -2,7 +2,8 @@
 -- The key layout here must match keys.ts: <base>w:<lane>, <base>m:<lane>
 -- (a lane is a type at one contract version, see lane() below), <base>lanes,
 -- <base>j:<id>, <base>l:<id> (the log), <base>p:<id> (the payload), and
--- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs).
+-- <base>c:<type>, <base>f:<type>, <base>x:<type> (a type's finished jobs),
+-- <base>settings (settings refs, below).
 -- One namespace per kind of key: no id can name another job's key.
 --
 -- Job-hash fields are written F.<name>, a key of the JobField table in
@@ -201,4 +202,52 @@ local function appendError(jk, errJson)
   table.insert(list, cjson.decode(errJson))
   while #list > 20 do table.remove(list, 1) end
   redis.call('HSET', jk, F.errors, cjson.encode(list))
+end
+
+-- Settings refs (layout 3). Most jobs share their options JSON and
+-- fingerprint with every job of their type and contract version, so a job
+-- hash holds only a ref (F.settingsRef) to an entry of <base>settings:
+-- ref -> '<fingerprint>|<options JSON>'. The ref is derived from that value
+-- (36 bits of its SHA-1, as 6 base64url characters), so equal settings share
+-- one entry and an entry never changes: a ref that another value holds
+-- already (a hash collision) is refused, and its jobs keep F.options and
+-- F.fingerprint inline. Per call, each value and ref is looked up once.
+local REF_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+local settingsRefs, settingsValues = {}, {}
+
+-- The ref of settings (options JSON `o`, fingerprint `fp`), stored in
+-- <base>settings if new; false when the ref is taken by other settings.
+local function settingsRef(base, o, fp)
+  local value = fp .. '|' .. o
+  local ref = settingsRefs[value]
+  if ref ~= nil then return ref end
+  local n, out = tonumber(string.sub(redis.sha1hex(value), 1, 9), 16), {}
+  for i = 1, 6 do
+    local d = n % 64
+    out[i] = string.sub(REF_DIGITS, d + 1, d + 1)
+    n = (n - d) / 64
+  end
+  ref = table.concat(out)
+  local found = redis.call('HGET', base .. 'settings', ref)
+  if not found then redis.call('HSET', base .. 'settings', ref, value)
+  elseif found ~= value then ref = false end
+  settingsRefs[value] = ref
+  if ref then settingsValues[ref] = value end
+  return ref
+end
+
+-- A job's options JSON and fingerprint from its fields F.options,
+-- F.fingerprint and F.settingsRef as read (false when absent): each inline
+-- field first (layout 2 jobs, per-call options, a migrated fingerprint),
+-- else the ref's. False for what neither holds.
+local function jobSettings(base, o, fp, ref)
+  if o and fp or not ref then return o, fp end
+  local value = settingsValues[ref]
+  if value == nil then
+    value = redis.call('HGET', base .. 'settings', ref) or false
+    settingsValues[ref] = value
+  end
+  if not value then return o, fp end
+  local bar = string.find(value, '|', 1, true)
+  return o or string.sub(value, bar + 1), fp or string.sub(value, 1, bar - 1)
 end

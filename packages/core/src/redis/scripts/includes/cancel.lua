@@ -23,7 +23,8 @@ end
 -- structure. Its failed-job keep rule applies; when it keeps nothing the
 -- job is deleted at once, as a failed job would be.
 local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, maxEvents, now)
-  local f = redis.call('HMGET', jk, F.options, F.cancelReason, F.flowKey, F.version)
+  local f = redis.call('HMGET', jk, F.options, F.cancelReason, F.flowKey, F.version, F.settingsRef)
+  f[1] = jobSettings(base, f[1], true, f[5])
   -- A keyed job leaves its key's group (waiting) or gives back its slot (active).
   if f[3] and from == 'w' then groupRemove(base, lane(name, f[4]), f[3], id) end
   if f[3] and from == 'a' then releaseSlot(base, name, f[3], id) end

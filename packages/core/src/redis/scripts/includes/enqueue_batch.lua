@@ -2,19 +2,34 @@
 -- check of its job ids, and its writes once per lane. Needs `-- @include
 -- base` and `-- @include tally` first.
 
--- The settings sets from ARGV[3] on (8 fields each, see enqueue.lua), by
--- their number as the jobs give it (a string: no conversion per job), each
--- with its lane as a 9th field and its expire-after as given as a 10th;
--- returns them and the ARGV index after them.
+-- The settings sets from ARGV[3] on (9 fields each, see enqueue.lua), by
+-- their number as the jobs give it (a string: no conversion per job): the
+-- first 8 fields, then its lane, its expire-after as given, and its
+-- settings ref (base.lua, settingsRef) when its 9th field says the options
+-- are the type's defaults, else false: per-call options
+-- stay inline, so they cannot grow <base>settings without bound. Returns
+-- them and the ARGV index after them.
 local function readSets()
   local sets, count = {}, tonumber(ARGV[3])
   for i = 0, count - 1 do
-    local a = 4 + i * 8
+    local a = 4 + i * 9
     sets[string.format('%d', i + 1)] = { ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3],
       ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]),
-      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2] }
+      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2], ARGV[a + 8] == '1' and settingsRef(ARGV[1], ARGV[a + 1], ARGV[a + 4]) }
   end
-  return sets, 4 + count * 8
+  return sets, 4 + count * 9
+end
+
+-- Writes a new job's hash, in state `state`: its settings as a ref when its
+-- set has one, else inline (F.options and F.fingerprint).
+local function writeJobHash(jk, set, prio, seqS, nowS, state)
+  if set[11] then
+    redis.call('HSET', jk, F.name, set[1], F.priority, prio, F.sequence, seqS, F.settingsRef, set[11],
+      F.createdAt, nowS, F.version, set[4], F.state, state)
+  else
+    redis.call('HSET', jk, F.name, set[1], F.priority, prio, F.sequence, seqS, F.options, set[2],
+      F.createdAt, nowS, F.version, set[4], F.fingerprint, set[5], F.state, state)
+  end
 end
 
 -- The job hash keys of the `n` ids from ARGV[first] on, and whether any of

@@ -225,7 +225,9 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       local jk = base .. 'j:' .. id
       local f = redis.call('HMGET', jk, F.name, F.options, F.attemptsMade, F.stalls, F.createdAt,
         F.version, F.progress, F.expiresAt, F.fingerprint, F.deliveries, F.startedAt,
-        F.repeatKey, F.unstarted, F.freeRequeues, F.flowKey)
+        F.repeatKey, F.unstarted, F.freeRequeues, F.flowKey, F.settingsRef)
+      -- Options and fingerprint, inline or by ref (one lookup per ref and call).
+      f[2], f[9] = jobSettings(base, f[2], f[9], f[16])
       -- A keyed job taken from w:<lane> by a worker whose rules have no key
       -- (the key rule was removed, or a rollout mixes versions) leaves its
       -- group here, so g:<lane>:<key> holds no job that is no longer waiting.

@@ -13,8 +13,9 @@
 --                repair compares against)
 --   <key>:job    the occurrence template JSON: n type, d data JSON,
 --                o stored options JSON, ea expire-after ms, v version,
---                fp fingerprint, p priority, e everyMs (0 for cron),
---                gk the group key (F.flowKey) of a keyed type, computed by
+--                fp fingerprint (occurrences name o and fp by
+--                F.settingsRef: base.lua), p priority, e everyMs (0 for
+--                cron), gk the group key (F.flowKey) of a keyed type, computed by
 --                the client from the parsed payload; absent when unkeyed
 --   <key>:slots  cron only: upcoming slot times (ms), ascending, joined by
 --                ','. Lua cannot evaluate cron with time zones, so clients
@@ -75,8 +76,15 @@ local function scheduleOccurrence(base, key, after, now)
       local ea = tonumber(t.ea) or 0
       -- Created delayed: when due, promotion (pushWait) puts a keyed
       -- occurrence (F.flowKey) into its key's group, so per-key limits hold.
-      redis.call('HSET', jk, F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
-        F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key)
+      -- Its settings by ref (base.lua): a schedule's occurrences share them.
+      local ref = type(t.o) == 'string' and type(t.fp) == 'string' and settingsRef(base, t.o, t.fp)
+      if ref then
+        redis.call('HSET', jk, F.name, t.n, F.priority, t.p, F.sequence, 0, F.settingsRef, ref,
+          F.createdAt, now, F.version, t.v, F.state, 'd', F.repeatKey, key)
+      else
+        redis.call('HSET', jk, F.name, t.n, F.priority, t.p, F.sequence, 0, F.options, t.o,
+          F.createdAt, now, F.version, t.v, F.fingerprint, t.fp, F.state, 'd', F.repeatKey, key)
+      end
       if type(t.gk) == 'string' then redis.call('HSET', jk, F.flowKey, t.gk) end
       if ea > 0 then redis.call('HSET', jk, F.expireAfterMs, ea) end
       redis.call('SET', base .. 'p:' .. id, t.d)
