@@ -245,16 +245,23 @@ end
 -- 'fp' and 'c' as read (false when absent): each inline
 -- field first (layout 2 jobs, per-call options, a migrated fingerprint),
 -- else the ref's. False for what neither holds.
+local settingsSplit = {}
 local function jobSettings(base, o, fp, ref)
   if o and fp or not ref then return o, fp end
-  local value = settingsValues[ref]
-  if value == nil then
-    value = redis.call('HGET', base .. 'settings', ref) or false
-    settingsValues[ref] = value
+  local split = settingsSplit[ref]
+  if split == nil then
+    local value = settingsValues[ref]
+    if value == nil then value = redis.call('HGET', base .. 'settings', ref) or false end
+    split = false
+    if value then
+      local bar = string.find(value, '|', 1, true)
+      split = { string.sub(value, bar + 1), string.sub(value, 1, bar - 1) }
+    end
+    -- Split once per ref and call: every job of a batch shares it.
+    settingsSplit[ref] = split
   end
-  if not value then return o, fp end
-  local bar = string.find(value, '|', 1, true)
-  return o or string.sub(value, bar + 1), fp or string.sub(value, 1, bar - 1)
+  if not split then return o, fp end
+  return o or split[1], fp or split[2]
 end
 `,
   cancel: `-- Cancellation, shared by cancel.lua and the scripts that write an active
