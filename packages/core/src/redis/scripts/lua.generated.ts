@@ -68,13 +68,13 @@ local function pushWait(base, id, name, version, score, gk)
   if gk then groupPush(base, l, gk, id, score) end
   if l ~= name then redis.call('SADD', base .. 'lanes', l) end
   -- One member per lane: wakes one blocked worker, which re-marks if more remain.
-  redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+  redis.call('ZADD', base .. 'm:' .. l, '0', '0')
 end
 
 -- Wakes a worker that reads the lane of (name, version), e.g. so it re-reads
 -- the next due time after a job of that lane went to delayed.
 local function wakeLane(base, name, version)
-  redis.call('ZADD', base .. 'm:' .. lane(name, version), 0, '0')
+  redis.call('ZADD', base .. 'm:' .. lane(name, version), '0', '0')
 end
 
 -- Every wait-zset lane of the queue: each type's lane 1, then the lanes
@@ -384,7 +384,7 @@ local function indexBatch(base, waiting, lanes, countsKey, typesKey)
     if l ~= name then redis.call('SADD', base .. 'lanes', l) end
     -- Wakes one blocked worker of the lane, which re-marks if more remain;
     -- a delayed job wakes one too, so it re-reads the next due time.
-    redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+    redis.call('ZADD', base .. 'm:' .. l, '0', '0')
   end
 end
 `,
@@ -439,7 +439,7 @@ local function unparkKey(base, name, key, lanes)
     if redis.call('ZCARD', base .. 'g:' .. l .. ':' .. key) > 0 then
       local ring = base .. 'gr:' .. l
       redis.call('ZADD', ring, 'NX', ringTail(ring), key)
-      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+      redis.call('ZADD', base .. 'm:' .. l, '0', '0')
     end
   end
 end
@@ -1110,7 +1110,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       if capped[l[2]] then
         due = earlier(due, capped[l[2]])
       else
-        redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
+        redis.call('ZADD', base .. 'm:' .. l[1], '0', '0')
       end
     end
     if l[3] then
@@ -1269,7 +1269,8 @@ end
 -- script recorded the type.
 local function flushTally(countsKey, counted)
   for k, d in pairs(tally) do
-    if d ~= 0 and redis.call('HINCRBY', countsKey, k, d) - d > 0 and counted then
+    -- '%d': Redis would print a Lua number with '%.17g', at several times the cost.
+    if d ~= 0 and redis.call('HINCRBY', countsKey, k, string.format('%d', d)) - d > 0 and counted then
       counted[string.match(k, '^(.*)|')] = true
     end
   end
@@ -1880,7 +1881,7 @@ if migrated > 0 then
   if not delayed then
     if to ~= name then redis.call('SADD', KEYS[2], to) end
     -- One member per lane: wakes one blocked worker of this version.
-    redis.call('ZADD', base .. 'm:' .. to, 0, '0')
+    redis.call('ZADD', base .. 'm:' .. to, '0', '0')
   end
   emit(KEYS[3], maxEvents, 'migrated', '', name, 'count', migrated, 'v', version)
 end
@@ -2356,7 +2357,7 @@ else
   redis.call('HDEL', KEYS[1], 'paused')
   for _, l in ipairs(allLanes(KEYS[3], base)) do
     if redis.call('ZCARD', base .. 'w:' .. l) > 0 then
-      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+      redis.call('ZADD', base .. 'm:' .. l, '0', '0')
     end
   end
   emit(KEYS[2], ARGV[2], 'resumed', '', '')

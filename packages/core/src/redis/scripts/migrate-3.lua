@@ -60,7 +60,7 @@ if migrated > 0 then
   if not delayed then
     if to ~= name then redis.call('SADD', KEYS[2], to) end
     -- One member per lane: wakes one blocked worker of this version.
-    redis.call('ZADD', base .. 'm:' .. to, 0, '0')
+    redis.call('ZADD', base .. 'm:' .. to, '0', '0')
   end
   emit(KEYS[3], maxEvents, 'migrated', '', name, 'count', migrated, 'v', version)
 end

@@ -19,7 +19,7 @@ else
   redis.call('HDEL', KEYS[1], 'paused')
   for _, l in ipairs(allLanes(KEYS[3], base)) do
     if redis.call('ZCARD', base .. 'w:' .. l) > 0 then
-      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+      redis.call('ZADD', base .. 'm:' .. l, '0', '0')
     end
   end
   emit(KEYS[2], ARGV[2], 'resumed', '', '')

@@ -63,13 +63,13 @@ local function pushWait(base, id, name, version, score, gk)
   if gk then groupPush(base, l, gk, id, score) end
   if l ~= name then redis.call('SADD', base .. 'lanes', l) end
   -- One member per lane: wakes one blocked worker, which re-marks if more remain.
-  redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+  redis.call('ZADD', base .. 'm:' .. l, '0', '0')
 end
 
 -- Wakes a worker that reads the lane of (name, version), e.g. so it re-reads
 -- the next due time after a job of that lane went to delayed.
 local function wakeLane(base, name, version)
-  redis.call('ZADD', base .. 'm:' .. lane(name, version), 0, '0')
+  redis.call('ZADD', base .. 'm:' .. lane(name, version), '0', '0')
 end
 
 -- Every wait-zset lane of the queue: each type's lane 1, then the lanes

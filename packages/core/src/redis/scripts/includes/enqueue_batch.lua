@@ -59,6 +59,6 @@ local function indexBatch(base, waiting, lanes, countsKey, typesKey)
     if l ~= name then redis.call('SADD', base .. 'lanes', l) end
     -- Wakes one blocked worker of the lane, which re-marks if more remain;
     -- a delayed job wakes one too, so it re-reads the next due time.
-    redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+    redis.call('ZADD', base .. 'm:' .. l, '0', '0')
   end
 end

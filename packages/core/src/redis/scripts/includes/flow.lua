@@ -49,7 +49,7 @@ local function unparkKey(base, name, key, lanes)
     if redis.call('ZCARD', base .. 'g:' .. l .. ':' .. key) > 0 then
       local ring = base .. 'gr:' .. l
       redis.call('ZADD', ring, 'NX', ringTail(ring), key)
-      redis.call('ZADD', base .. 'm:' .. l, 0, '0')
+      redis.call('ZADD', base .. 'm:' .. l, '0', '0')
     end
   end
 end

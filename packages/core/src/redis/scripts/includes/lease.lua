@@ -285,7 +285,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
       if capped[l[2]] then
         due = earlier(due, capped[l[2]])
       else
-        redis.call('ZADD', base .. 'm:' .. l[1], 0, '0')
+        redis.call('ZADD', base .. 'm:' .. l[1], '0', '0')
       end
     end
     if l[3] then
