@@ -125,7 +125,7 @@ describe('issue 13: ids unique across queues and after data loss', () => {
             debounceMs: 0,
             throttleLimit: 0,
             throttlePeriodMs: 0,
-            shared: true,
+            settingsRef: undefined,
           },
         },
       ]);
@@ -159,7 +159,7 @@ describe('issue 13: ids unique across queues and after data loss', () => {
           debounceMs: 0,
           throttleLimit: 0,
           throttlePeriodMs: 0,
-          shared: true,
+          settingsRef: undefined,
         },
       };
       const first = await enqueue(client, k, 100, [job]);

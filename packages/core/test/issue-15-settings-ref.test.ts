@@ -6,7 +6,6 @@
  * fail, stall, cancel and show as before; a layout 2 build meets layout 3
  * as a refusal.
  */
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -19,6 +18,7 @@ import {
 } from '../src/index.ts';
 import { jobFingerprint } from '../src/contract/fingerprint.ts';
 import { toStoredOptions } from '../src/contract/options.ts';
+import { settingsRefOf } from '../src/redis/settings-ref.ts';
 import { JobField } from '../src/redis/job-fields.ts';
 import { queueKeys, type QueueKeys } from '../src/redis/keys.ts';
 import { runScript } from '../src/redis/scripts/index.ts';
@@ -62,20 +62,10 @@ function defaultsValue(
   return `${jobFingerprint(def)}|${JSON.stringify(toStoredOptions(def.options))}`;
 }
 
-/** The ref the scripts derive from a settings value (settingsRef in base.lua). */
+/** The ref of a settings value `<fp>|<options>`, as the producer derives it. */
 function refOf(value: string): string {
-  const digits =
-    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-  let n = parseInt(
-    createHash('sha1').update(value).digest('hex').slice(0, 9),
-    16,
-  );
-  let out = '';
-  for (let i = 0; i < 6; i++) {
-    out += digits[n % 64];
-    n = Math.floor(n / 64);
-  }
-  return out;
+  const bar = value.indexOf('|');
+  return settingsRefOf(value.slice(0, bar), value.slice(bar + 1));
 }
 
 /**
@@ -156,9 +146,10 @@ describe('layout 3: settings by ref', () => {
       const rh = await raw.hgetall(k.job(r.id));
       expect(rh[JobField.options]).toBeUndefined();
       expect(rh[JobField.fingerprint]).toBeUndefined();
-      expect(await raw.hget(k.settings, rh[JobField.settingsRef]!)).toMatch(
-        new RegExp(`^${fp}\\|`),
-      );
+      const repeatValue = await raw.hget(k.settings, rh[JobField.settingsRef]!);
+      expect(repeatValue).toMatch(new RegExp(`^${fp}\\|`));
+      // The script derives a repeat's ref itself: the same way as the producer.
+      expect(rh[JobField.settingsRef]).toBe(refOf(repeatValue!));
       expect(await queue.getJob(r.id)).toMatchObject({
         attempts: 3,
         fingerprint: fp,

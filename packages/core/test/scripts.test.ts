@@ -75,7 +75,7 @@ describe('Lua scripts', () => {
           k.base,
           100,
           // one settings set: type, options, expiry, version, fingerprint,
-          // debounce ms, throttle limit, throttle ms, shared (by settings ref)
+          // debounce ms, throttle limit, throttle ms, settings ref ('' = inline)
           1,
           't',
           '{"at":1,"to":0,"kc":[1,0],"kf":[1,0]}',
@@ -85,7 +85,7 @@ describe('Lua scripts', () => {
           0,
           0,
           0,
-          1,
+          '',
           // one job: its id, then its data and set
           1,
           'job-1',

@@ -9,6 +9,7 @@ import type {
   EnqueueSettings,
 } from '../redis/transitions/enqueue.ts';
 import type { ResolvedDurability } from './durability.ts';
+import { settingsRefOf } from '../redis/settings-ref.ts';
 
 /** A checked job, ready for the enqueue script. */
 export interface PreparedJob {
@@ -44,13 +45,17 @@ function settingsFor(
   def: AnyJobDefinition,
 ): EnqueueSettings {
   const optionsJson = JSON.stringify(toStoredOptions(o));
+  const fingerprint = jobFingerprint(def);
   return {
     optionsJson,
     // Options that only set a priority, delay or id store as the defaults.
-    shared: optionsJson === defaultOptionsJsonOf(def),
+    settingsRef:
+      optionsJson === defaultOptionsJsonOf(def)
+        ? settingsRefOf(fingerprint, optionsJson)
+        : undefined,
     expireAfterMs: Math.round(o.expireAfterMs),
     version: def.version,
-    fingerprint: jobFingerprint(def),
+    fingerprint,
     debounceMs: def.flow.debounce?.periodMs ?? 0,
     throttleLimit: def.flow.throttle?.limit ?? 0,
     throttlePeriodMs: def.flow.throttle?.periodMs ?? 0,

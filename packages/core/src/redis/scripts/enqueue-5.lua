@@ -15,9 +15,9 @@
     ARGV[3] number of settings sets S, then 9 fields per set (shared by the
       jobs that name it): type name, options JSON, expire-after ms (0 =
       never), contract version, contract fingerprint, debounce period ms,
-      throttle limit, throttle period ms (0 = no such rule), '1' when the
-      options are the type's defaults (stored once, in <base>settings, and
-      named by ref: includes/enqueue_batch.lua), else '0' (stored inline)
+      throttle limit, throttle period ms (0 = no such rule), the settings
+      ref when the options are the type's defaults (stored once, in
+      <base>settings: includes/enqueue_batch.lua), else '' (stored inline)
     then the number of jobs n, their n ids (never empty), then per job its
       data JSON and set (1..S); a job with a priority, a delay or a flow
       key gives its set negated, then priority, delay, group key, debounce

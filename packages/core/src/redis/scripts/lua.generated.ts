@@ -213,32 +213,39 @@ end
 -- fingerprint with every job of their type and contract version, so a job
 -- hash holds only a ref ('c') to an entry of <base>settings:
 -- ref -> '<fingerprint>|<options JSON>'. The ref is derived from that value
--- (36 bits of its SHA-1, as 6 base64url characters), so equal settings share
--- one entry and an entry never changes: a ref that another value holds
--- already (a hash collision) is refused, and its jobs keep 'o' and
--- 'fp' inline. Per call, each value and ref is looked up once.
+-- (36 bits of its SHA-1, as 6 base64url characters: redis/settings-ref.ts,
+-- which the producer uses), so equal settings share one entry and an entry
+-- never changes: a ref that another value holds already (a hash collision)
+-- is refused, and its jobs keep 'o' and 'fp' inline. Per
+-- call, each value and ref is looked up once.
 local REF_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 local settingsRefs, settingsValues = {}, {}
 
--- The ref of settings (options JSON \`o\`, fingerprint \`fp\`), stored in
--- <base>settings if new; false when the ref is taken by other settings.
-local function settingsRef(base, o, fp)
-  local value = fp .. '|' .. o
-  local ref = settingsRefs[value]
-  if ref ~= nil then return ref end
-  local n, out = tonumber(string.sub(redis.sha1hex(value), 1, 9), 16), {}
-  for i = 1, 6 do
-    local d = n % 64
-    out[i] = string.sub(REF_DIGITS, d + 1, d + 1)
-    n = (n - d) / 64
-  end
-  ref = table.concat(out)
+-- Claims \`ref\` for settings \`value\` ('<fp>|<options JSON>'): stores the
+-- entry if new; returns the ref, or false when other settings hold it.
+local function claimSettingsRef(base, ref, value)
+  local known = settingsRefs[value]
+  if known ~= nil then return known end
   local found = redis.call('HGET', base .. 'settings', ref)
   if not found then redis.call('HSET', base .. 'settings', ref, value)
   elseif found ~= value then ref = false end
   settingsRefs[value] = ref
   if ref then settingsValues[ref] = value end
   return ref
+end
+
+-- The ref of settings (options JSON \`o\`, fingerprint \`fp\`), derived here
+-- (repeat occurrences; an enqueue gets it from the producer) and claimed.
+local function settingsRef(base, o, fp)
+  local value = fp .. '|' .. o
+  if settingsRefs[value] ~= nil then return settingsRefs[value] end
+  local n, out = tonumber(string.sub(redis.sha1hex(value), 1, 9), 16), {}
+  for i = 1, 6 do
+    local d = n % 64
+    out[i] = string.sub(REF_DIGITS, d + 1, d + 1)
+    n = (n - d) / 64
+  end
+  return claimSettingsRef(base, table.concat(out), value)
 end
 
 -- A job's options JSON and fingerprint from its fields 'o',
@@ -330,8 +337,8 @@ end
 -- The settings sets from ARGV[3] on (9 fields each, see enqueue.lua), by
 -- their number as the jobs give it (a string: no conversion per job): the
 -- first 8 fields, then its lane, its expire-after as given, and its
--- settings ref (base.lua, settingsRef) when its 9th field says the options
--- are the type's defaults, else false: per-call options
+-- settings ref (base.lua, claimSettingsRef) when its 9th field gives one
+-- (the options are the type's defaults), else false: per-call options
 -- stay inline, so they cannot grow <base>settings without bound. Returns
 -- them and the ARGV index after them.
 local function readSets()
@@ -340,7 +347,8 @@ local function readSets()
     local a = 4 + i * 9
     sets[string.format('%d', i + 1)] = { ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3],
       ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]),
-      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2], ARGV[a + 8] == '1' and settingsRef(ARGV[1], ARGV[a + 1], ARGV[a + 4]) }
+      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2],
+      ARGV[a + 8] ~= '' and claimSettingsRef(ARGV[1], ARGV[a + 8], ARGV[a + 4] .. '|' .. ARGV[a + 1]) }
   end
   return sets, 4 + count * 9
 end
@@ -1613,9 +1621,9 @@ return removed
     ARGV[3] number of settings sets S, then 9 fields per set (shared by the
       jobs that name it): type name, options JSON, expire-after ms (0 =
       never), contract version, contract fingerprint, debounce period ms,
-      throttle limit, throttle period ms (0 = no such rule), '1' when the
-      options are the type's defaults (stored once, in <base>settings, and
-      named by ref: includes/enqueue_batch.lua), else '0' (stored inline)
+      throttle limit, throttle period ms (0 = no such rule), the settings
+      ref when the options are the type's defaults (stored once, in
+      <base>settings: includes/enqueue_batch.lua), else '' (stored inline)
     then the number of jobs n, their n ids (never empty), then per job its
       data JSON and set (1..S); a job with a priority, a delay or a flow
       key gives its set negated, then priority, delay, group key, debounce

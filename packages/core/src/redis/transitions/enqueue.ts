@@ -28,12 +28,13 @@ export interface EnqueueSettings {
   /** The type's throttle window, ms. */
   readonly throttlePeriodMs: number;
   /**
-   * True when `optionsJson` is the type's defaults: the jobs then name
-   * their options and fingerprint by a ref into the queue's settings hash
-   * (layout 3, JobField.settingsRef) instead of holding them. Per-call
-   * options are stored inline, so they cannot grow that hash without bound.
+   * When `optionsJson` is the type's defaults, their ref (settings-ref.ts):
+   * the jobs then name their options and fingerprint by it, in the queue's
+   * settings hash (layout 3, JobField.settingsRef), instead of holding
+   * them. Per-call options are stored inline (undefined here), so they
+   * cannot grow that hash without bound.
    */
-  readonly shared: boolean;
+  readonly settingsRef: string | undefined;
 }
 
 /** One job for the enqueue script. */
@@ -132,7 +133,7 @@ function enqueueArgs(
         s.debounceMs,
         s.throttleLimit,
         s.throttlePeriodMs,
-        s.shared ? 1 : 0,
+        s.settingsRef ?? '',
       );
     }
     if (

@@ -208,32 +208,39 @@ end
 -- fingerprint with every job of their type and contract version, so a job
 -- hash holds only a ref (F.settingsRef) to an entry of <base>settings:
 -- ref -> '<fingerprint>|<options JSON>'. The ref is derived from that value
--- (36 bits of its SHA-1, as 6 base64url characters), so equal settings share
--- one entry and an entry never changes: a ref that another value holds
--- already (a hash collision) is refused, and its jobs keep F.options and
--- F.fingerprint inline. Per call, each value and ref is looked up once.
+-- (36 bits of its SHA-1, as 6 base64url characters: redis/settings-ref.ts,
+-- which the producer uses), so equal settings share one entry and an entry
+-- never changes: a ref that another value holds already (a hash collision)
+-- is refused, and its jobs keep F.options and F.fingerprint inline. Per
+-- call, each value and ref is looked up once.
 local REF_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 local settingsRefs, settingsValues = {}, {}
 
--- The ref of settings (options JSON `o`, fingerprint `fp`), stored in
--- <base>settings if new; false when the ref is taken by other settings.
-local function settingsRef(base, o, fp)
-  local value = fp .. '|' .. o
-  local ref = settingsRefs[value]
-  if ref ~= nil then return ref end
-  local n, out = tonumber(string.sub(redis.sha1hex(value), 1, 9), 16), {}
-  for i = 1, 6 do
-    local d = n % 64
-    out[i] = string.sub(REF_DIGITS, d + 1, d + 1)
-    n = (n - d) / 64
-  end
-  ref = table.concat(out)
+-- Claims `ref` for settings `value` ('<fp>|<options JSON>'): stores the
+-- entry if new; returns the ref, or false when other settings hold it.
+local function claimSettingsRef(base, ref, value)
+  local known = settingsRefs[value]
+  if known ~= nil then return known end
   local found = redis.call('HGET', base .. 'settings', ref)
   if not found then redis.call('HSET', base .. 'settings', ref, value)
   elseif found ~= value then ref = false end
   settingsRefs[value] = ref
   if ref then settingsValues[ref] = value end
   return ref
+end
+
+-- The ref of settings (options JSON `o`, fingerprint `fp`), derived here
+-- (repeat occurrences; an enqueue gets it from the producer) and claimed.
+local function settingsRef(base, o, fp)
+  local value = fp .. '|' .. o
+  if settingsRefs[value] ~= nil then return settingsRefs[value] end
+  local n, out = tonumber(string.sub(redis.sha1hex(value), 1, 9), 16), {}
+  for i = 1, 6 do
+    local d = n % 64
+    out[i] = string.sub(REF_DIGITS, d + 1, d + 1)
+    n = (n - d) / 64
+  end
+  return claimSettingsRef(base, table.concat(out), value)
 end
 
 -- A job's options JSON and fingerprint from its fields F.options,

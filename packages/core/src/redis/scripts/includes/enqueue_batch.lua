@@ -5,8 +5,8 @@
 -- The settings sets from ARGV[3] on (9 fields each, see enqueue.lua), by
 -- their number as the jobs give it (a string: no conversion per job): the
 -- first 8 fields, then its lane, its expire-after as given, and its
--- settings ref (base.lua, settingsRef) when its 9th field says the options
--- are the type's defaults, else false: per-call options
+-- settings ref (base.lua, claimSettingsRef) when its 9th field gives one
+-- (the options are the type's defaults), else false: per-call options
 -- stay inline, so they cannot grow <base>settings without bound. Returns
 -- them and the ARGV index after them.
 local function readSets()
@@ -15,7 +15,8 @@ local function readSets()
     local a = 4 + i * 9
     sets[string.format('%d', i + 1)] = { ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3],
       ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7]),
-      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2], ARGV[a + 8] == '1' and settingsRef(ARGV[1], ARGV[a + 1], ARGV[a + 4]) }
+      lane(ARGV[a], ARGV[a + 3]), ARGV[a + 2],
+      ARGV[a + 8] ~= '' and claimSettingsRef(ARGV[1], ARGV[a + 8], ARGV[a + 4] .. '|' .. ARGV[a + 1]) }
   end
   return sets, 4 + count * 9
 end
