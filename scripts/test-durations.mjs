@@ -1,0 +1,26 @@
+// Writes .ci/test-durations.json from a vitest JSON report: each test
+// file's wall time in whole seconds, longest first. vitest.config.ts runs
+// the longest files first from it when vitest has no results cache of its
+// own (a clean clone, as in CI). Refresh it after a CI run:
+//   node scripts/test-durations.mjs .tmp/vitest.json
+import console from 'node:console';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import process from 'node:process';
+
+const report = process.argv[2] ?? '.tmp/vitest.json';
+const root = resolve(import.meta.dirname, '..');
+const { testResults } = JSON.parse(readFileSync(report, 'utf8'));
+const durations = Object.fromEntries(
+  testResults
+    .map((f) => [
+      relative(root, f.name).split('\\').join('/'),
+      Math.max(1, Math.round((f.endTime - f.startTime) / 1000)),
+    ])
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+);
+writeFileSync(
+  resolve(root, '.ci/test-durations.json'),
+  `${JSON.stringify(durations, null, 2)}\n`,
+);
+console.log(`${Object.keys(durations).length} files`);
