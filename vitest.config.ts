@@ -1,5 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/** Seconds per test file from a recent run (scripts/test-durations.mjs). */
+function recentDurations(): Record<string, number> {
+  try {
+    return JSON.parse(
+      readFileSync(
+        new URL('./.ci/test-durations.json', import.meta.url),
+        'utf8',
+      ),
+    ) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Longest files first, so the two workers end together rather than one
+ * starting a long file while the other runs out of work. Vitest orders
+ * files so from its results cache; a clean clone (CI) has none and would
+ * go by file size, so the durations of a recent run stand in. A file they
+ * do not list (a new one) counts as a file of median length.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(
+    files: TestSpecification[],
+  ): Promise<TestSpecification[]> {
+    const cached = files.every((f) =>
+      this.ctx.cache.getFileTestResults(
+        `${f.project.name}:${relative(this.ctx.config.root, f.moduleId)}`,
+      ),
+    );
+    if (cached) return super.sort(files);
+    const seconds = recentDurations();
+    const known = Object.values(seconds).sort((a, b) => a - b);
+    const median = known[Math.floor(known.length / 2)] ?? 0;
+    const estimate = (f: TestSpecification) =>
+      seconds[relative(root, f.moduleId).split('\\').join('/')] ?? median;
+    return [...files].sort((a, b) => estimate(b) - estimate(a));
+  }
+}
 
 export default defineConfig({
   // Workspace packages resolve to their sources, so tests need no build
@@ -29,6 +74,7 @@ export default defineConfig({
     expect: { poll: { timeout: 10_000 } },
     // Two cores: each file runs its own redis-server, so keep parallelism modest.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     typecheck: { enabled: false },
   },
 });

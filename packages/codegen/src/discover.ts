@@ -1,11 +1,13 @@
 import {
+  createWrappedNode,
   Node,
-  Project,
   SyntaxKind,
   type ObjectLiteralExpression,
   type SourceFile,
+  type Symbol as TsMorphSymbol,
 } from 'ts-morph';
 import { CodegenError, diagnosticText } from './errors.ts';
+import { schemaProgram } from './program.ts';
 import type { TsSettings } from './tsconfig.ts';
 
 /** Where something is in the schema file. */
@@ -89,14 +91,18 @@ export function readSchemaSource(
   schemaPath: string,
   settings: TsSettings,
 ): SchemaSource {
-  const project = new Project({
-    compilerOptions: { ...settings.options, noEmit: true },
-    skipAddingFilesFromTsConfig: true,
+  const compilerOptions = { ...settings.options, noEmit: true };
+  const { program, sourceFile: own } = schemaProgram(
+    schemaPath,
+    compilerOptions,
+  );
+  // ts-morph's view of the checked tree: its walk follows references with
+  // this program's checker.
+  const sf = createWrappedNode(own, {
+    compilerOptions,
+    sourceFile: own,
+    typeChecker: program.getTypeChecker(),
   });
-  const sf = project.addSourceFileAtPath(schemaPath);
-  project.resolveSourceFileDependencies();
-  const program = project.getProgram().compilerObject;
-  const own = sf.compilerNode;
   const diagnostics = [
     ...program.getSyntacticDiagnostics(own),
     ...program.getSemanticDiagnostics(own),
@@ -228,7 +234,7 @@ const MAX_HOPS = 8;
 /**
  * The node a value expression stands for: through parentheses, `as` and
  * `satisfies`, and from an identifier or `a.b` to the declaration's
- * initializer (imports included, via go-to-definition). A function
+ * initializer (imports included, through the checker's symbols). A function
  * declaration or method is its own value. Undefined when it cannot be
  * followed statically (a call result, a parameter, a spread).
  */
@@ -244,17 +250,20 @@ function valueOf(node: Node | undefined, hops = 0): Node | undefined {
     return valueOf(node.getInitializer(), hops + 1);
   if (Node.isVariableDeclaration(node))
     return valueOf(node.getInitializer(), hops + 1);
-  if (Node.isShorthandPropertyAssignment(node)) {
-    const symbol = node.getValueSymbol();
-    const target = symbol?.isAlias() ? symbol.getAliasedSymbol() : symbol;
-    return valueOf(target?.getDeclarations()[0], hops + 1);
-  }
+  if (Node.isShorthandPropertyAssignment(node))
+    return valueOf(declarationOf(node.getValueSymbol()), hops + 1);
   if (Node.isIdentifier(node) || Node.isPropertyAccessExpression(node)) {
     const name = Node.isIdentifier(node) ? node : node.getNameNode();
     if (!Node.isIdentifier(name)) return undefined;
-    return valueOf(name.getDefinitionNodes()[0], hops + 1);
+    return valueOf(declarationOf(name.getSymbol()), hops + 1);
   }
   return node;
+}
+
+/** Where a symbol is declared, through an import or export alias to the original. */
+function declarationOf(symbol: TsMorphSymbol | undefined): Node | undefined {
+  const target = symbol?.isAlias() ? symbol.getAliasedSymbol() : symbol;
+  return target?.getDeclarations()[0];
 }
 
 /** Each flow rule's key function source, where it can be found statically. */

@@ -29,7 +29,11 @@ export class CodegenError extends Error {
   format(cwd: string): string {
     if (!this.location) return `error: ${this.message}`;
     const { file, line, column } = this.location;
-    const rel = file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;
+    // `/repo/` and `/repo` are the same directory.
+    const root = cwd.endsWith('/') ? cwd.slice(0, -1) : cwd;
+    const rel = file.startsWith(root + '/')
+      ? file.slice(root.length + 1)
+      : file;
     const at = line === undefined ? rel : `${rel}:${line}:${column ?? 1}`;
     return `${at}: error: ${this.message}`;
   }

@@ -3,6 +3,7 @@
  * line with exit code 1 (2 for a bad command line), and never a stack trace.
  */
 import { describe, expect, it } from 'vitest';
+import { CodegenError } from '../src/errors.ts';
 import { makeUserProject, USER_SCHEMA, type CliRun } from './user-project.ts';
 
 /** The one line printed, checked to carry no stack frame. */
@@ -132,5 +133,18 @@ describe('codegen errors', { timeout: 300_000 }, () => {
     expect(oneError(await p.codegen('--lock', 'empty.lock.json'))).toMatch(
       /^empty\.lock\.json: error: not a jobwire contract lock/,
     );
+  });
+});
+
+describe('CodegenError.format', () => {
+  it('prints a path under cwd relative to it, with or without a trailing slash', () => {
+    const e = new CodegenError('bad', {
+      file: '/repo/src/jobs.schema.ts',
+      line: 3,
+      column: 5,
+    });
+    expect(e.format('/repo')).toBe('src/jobs.schema.ts:3:5: error: bad');
+    expect(e.format('/repo/')).toBe('src/jobs.schema.ts:3:5: error: bad');
+    expect(e.format('/rep')).toBe('/repo/src/jobs.schema.ts:3:5: error: bad');
   });
 });

@@ -18,6 +18,7 @@ import {
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { runCli } from '../src/cli.ts';
 
 /** The repository root (where tsconfig.json and the root package.json are). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -54,6 +55,15 @@ export interface Scratch {
   args(...extra: string[]): string[];
   /** Runs the CLI once, to completion, from the repo root. */
   run(...extra: string[]): RunResult;
+  /**
+   * Runs the same command line through `runCli` in this process, from the
+   * repo root: what it prints, one line each as console.log would, and the
+   * exit code it returns. For checks that do not need the process
+   * boundary; it skips a process start and, after the first run, the
+   * parse of the files the schema imports (codegen keeps them while they
+   * are unchanged).
+   */
+  runInProcess(...extra: string[]): Promise<RunResult>;
   /** Starts the CLI (e.g. with --watch) without waiting; the caller kills it. */
   start(...extra: string[]): ChildProcess;
   /** Reads a file of the scratch dir (relative to it). */
@@ -85,10 +95,7 @@ export function makeScratch(): Scratch {
     ),
     lockPath,
   ];
-  const args = (...extra: string[]) => [
-    '--import',
-    'tsx',
-    cli,
+  const cliArgs = (...extra: string[]) => [
     '--schema',
     `${rel}/jobs.schema.ts`,
     '--out',
@@ -98,6 +105,12 @@ export function makeScratch(): Scratch {
     '--tsconfig',
     'tsconfig.json',
     ...extra,
+  ];
+  const args = (...extra: string[]) => [
+    '--import',
+    'tsx',
+    cli,
+    ...cliArgs(...extra),
   ];
   return {
     dir,
@@ -116,6 +129,16 @@ export function makeScratch(): Scratch {
       });
       if (r.error) throw r.error;
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    async runInProcess(...extra) {
+      let stdout = '';
+      let stderr = '';
+      const status = await runCli(cliArgs(...extra), {
+        cwd: repoRoot,
+        out: (line) => (stdout += `${line}\n`),
+        err: (line) => (stderr += `${line}\n`),
+      });
+      return { status, stdout, stderr };
     },
     start: (...extra) =>
       spawn(process.execPath, args(...extra), {
