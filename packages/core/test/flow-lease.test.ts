@@ -764,12 +764,15 @@ describe('several worker processes', () => {
     const ledger = processes.ledgerDir() + '/ledger';
     const leaseMs = 1000;
     const checkMs = 300;
+    // Both workers enforce the key's limit of 1: without it they hold no
+    // slot, and the second job would start as soon as b was up.
     const a = processes.start({
       queue: t.queue,
       ledger,
       behaviour: 'kill-on-flag',
       leaseMs,
       stallCheckIntervalMs: checkMs,
+      keyLimit: 1,
     });
     await a.ready;
     await t.add([{ n: 1, k: 'a', kill: true }]);
@@ -785,6 +788,7 @@ describe('several worker processes', () => {
       leaseMs,
       stallCheckIntervalMs: checkMs,
       maxStalls: 5,
+      keyLimit: 1,
     });
     await b.ready;
     const readyAt = Date.now();

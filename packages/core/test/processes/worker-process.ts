@@ -257,7 +257,10 @@ export function readLedger(file: string): LedgerEntry[] {
   } catch {
     return [];
   }
+  // A process may be appending a line right now: the text after the last
+  // newline is not a whole entry yet.
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as LedgerEntry);
