@@ -46,7 +46,8 @@ export const JobField = {
    * (`<base>settings`, keys.ts): there the ref maps to `<fingerprint>|<options
    * JSON>`, stored once per queue and shared by every job with the same
    * settings. The ref is derived from that content (6 base64url characters
-   * of its SHA-1, `settingsRef` in scripts/includes/base.lua), so equal
+   * of its SHA-1: redis/settings-ref.ts for an enqueue, `settingsRef` in
+   * scripts/includes/base.lua for a repeat occurrence), so equal
    * settings share one entry, an entry never changes, and the hash stays
    * bounded by the distinct settings: a type's default options per contract
    * version, and each repeat schedule's. A field absent from the job hash

@@ -42,17 +42,32 @@ function codeOnly(text: string): string {
   return text.replace(/--\[\[[\s\S]*?\]\]/g, '').replace(/^[ \t]*--.*$/gm, '');
 }
 
+/** How many times each word occurs in the code of `text`. */
+function wordCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [word] of codeOnly(text).matchAll(/\w+/g)) {
+    counts.set(word, (counts.get(word) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /**
  * Removes every top-level `local function` that nothing else in `lua`
  * names, repeating until none is left (dropping one can orphan another).
+ * It runs once per script when core loads, so each pass counts the words
+ * of the script once: a helper is used when its name occurs more often in
+ * the whole script than in its own block.
  */
 export function pruneUnusedFunctions(lua: string): string {
   let text = lua;
   for (;;) {
     const blocks = functionBlocks(text);
+    const total = wordCounts(text);
     const unused = blocks.filter((b) => {
-      const outside = codeOnly(text.slice(0, b.start) + text.slice(b.end));
-      return !new RegExp(`\\b${b.name}\\b`).test(outside);
+      const own = codeOnly(text.slice(b.start, b.end)).match(
+        new RegExp(`\\b${b.name}\\b`, 'g'),
+      )!.length;
+      return (total.get(b.name) ?? 0) <= own;
     });
     if (unused.length === 0) return text;
     // Cut from the end so earlier offsets stay valid.
