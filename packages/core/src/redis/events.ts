@@ -131,9 +131,9 @@ function streamField(info: unknown, field: string): string | undefined {
  * Gap detection: the stream is trimmed to about `maxEvents` entries, so a
  * follower that falls that far behind (a long pause, a slow consumer, a
  * huge batch) would skip entries without noticing. Each XREAD is pipelined
- * with an XRANGE of the first entry (no extra round trip); when the stream's first entry
- * is past the cursor the read started from, entries after the cursor may
- * have been trimmed unread, and `onGap` runs before the entries are
+ * with an XRANGE of the stream's first entry (no extra round trip); when
+ * that entry is past the cursor the read started from, entries after the
+ * cursor may have been trimmed unread, and `onGap` runs before the entries are
  * delivered. A follower that keeps up is about `maxEvents` entries ahead of
  * the first one, so this does not fire in normal operation.
  */
