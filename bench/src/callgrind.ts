@@ -181,4 +181,5 @@ for (const name of NAMED) {
       .padStart(9)} per job  ${((100 * n) / total).toFixed(1).padStart(5)}%`,
   );
 }
-fs.rmSync(dir, { recursive: true, force: true });
+if (process.env.KEEP_CALLGRIND) console.log(`kept ${dump}`);
+else fs.rmSync(dir, { recursive: true, force: true });
