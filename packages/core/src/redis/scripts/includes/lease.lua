@@ -176,6 +176,26 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   emitUntrimmed(eventsKey, 'expired', id, name)
 end
 
+-- The job-hash fields a lease reads, in this order: name, options,
+-- attemptsMade, stalls, createdAt, version, progress, expiresAt,
+-- fingerprint, deliveries, startedAt, repeatKey, unstarted, freeRequeues,
+-- flowKey, settingsRef. Six of them exist only on a job leased before,
+-- which F.deliveries tells (every lease sets it, nothing removes it): a
+-- fresh job skips them, since each absent field of a listpack hash costs a
+-- scan of all its entries.
+local function leaseFields(jk)
+  local f = redis.call('HMGET', jk, F.name, F.options, F.createdAt, F.version, F.expiresAt,
+    F.fingerprint, F.deliveries, F.repeatKey, F.flowKey, F.settingsRef)
+  if not f[7] then
+    return { f[1], f[2], false, false, f[3], f[4], false, f[5], f[6], false, false, f[8], false,
+      false, f[9], f[10] }
+  end
+  local g = redis.call('HMGET', jk, F.attemptsMade, F.stalls, F.progress, F.startedAt,
+    F.unstarted, F.freeRequeues)
+  return { f[1], f[2], g[1], g[2], f[3], f[4], g[3], f[5], f[6], f[7], g[4], f[8], g[5], g[6],
+    f[9], f[10] }
+end
+
 -- Leases jobs into `out` (11 fields each, see moveToActive); returns the
 -- number leased. known[i] is the newest contract version the worker knows
 -- of types[i]: only lanes up to it are read (leaseLanes). Expired jobs and dangling ids are skipped, not counted,
@@ -223,9 +243,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = redis.call('HMGET', jk, F.name, F.options, F.attemptsMade, F.stalls, F.createdAt,
-        F.version, F.progress, F.expiresAt, F.fingerprint, F.deliveries, F.startedAt,
-        F.repeatKey, F.unstarted, F.freeRequeues, F.flowKey, F.settingsRef)
+      local f = leaseFields(jk)
       -- Options and fingerprint, inline or by ref (one lookup per ref and call).
       f[2], f[9] = jobSettings(base, f[2], f[9], f[16])
       -- A keyed job taken from w:<lane> by a worker whose rules have no key
