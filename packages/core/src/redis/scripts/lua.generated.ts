@@ -354,15 +354,18 @@ local function readSets()
 end
 
 -- Writes a new job's hash, in state \`state\`: its settings as a ref when its
--- set has one, else inline ('o' and 'fp').
+-- set has one, else inline ('o' and 'fp'). Priority 0 is
+-- left out: every reader takes a missing 'p' as 0 (waitScore), and
+-- the field would cost each job an entry in its hash.
 local function writeJobHash(jk, set, prio, seqS, nowS, state)
   if set[11] then
-    redis.call('HSET', jk, 'n', set[1], 'p', prio, 'sq', seqS, 'c', set[11],
+    redis.call('HSET', jk, 'n', set[1], 'sq', seqS, 'c', set[11],
       't', nowS, 'v', set[4], 's', state)
   else
-    redis.call('HSET', jk, 'n', set[1], 'p', prio, 'sq', seqS, 'o', set[2],
+    redis.call('HSET', jk, 'n', set[1], 'sq', seqS, 'o', set[2],
       't', nowS, 'v', set[4], 'fp', set[5], 's', state)
   end
+  if prio ~= '0' then redis.call('HSET', jk, 'p', prio) end
 end
 
 -- The job hash keys of the \`n\` ids from ARGV[first] on, and whether any of

@@ -22,15 +22,18 @@ local function readSets()
 end
 
 -- Writes a new job's hash, in state `state`: its settings as a ref when its
--- set has one, else inline (F.options and F.fingerprint).
+-- set has one, else inline (F.options and F.fingerprint). Priority 0 is
+-- left out: every reader takes a missing F.priority as 0 (waitScore), and
+-- the field would cost each job an entry in its hash.
 local function writeJobHash(jk, set, prio, seqS, nowS, state)
   if set[11] then
-    redis.call('HSET', jk, F.name, set[1], F.priority, prio, F.sequence, seqS, F.settingsRef, set[11],
+    redis.call('HSET', jk, F.name, set[1], F.sequence, seqS, F.settingsRef, set[11],
       F.createdAt, nowS, F.version, set[4], F.state, state)
   else
-    redis.call('HSET', jk, F.name, set[1], F.priority, prio, F.sequence, seqS, F.options, set[2],
+    redis.call('HSET', jk, F.name, set[1], F.sequence, seqS, F.options, set[2],
       F.createdAt, nowS, F.version, set[4], F.fingerprint, set[5], F.state, state)
   end
+  if prio ~= '0' then redis.call('HSET', jk, F.priority, prio) end
 end
 
 -- The job hash keys of the `n` ids from ARGV[first] on, and whether any of
