@@ -198,19 +198,19 @@ function readOutcomes(
 }
 
 /** Stores jobs of one queue in one script call (enqueue). */
-export async function enqueue(
+export function enqueue(
   client: RedisClient,
   k: QueueKeys,
   maxEvents: number,
   jobs: readonly EnqueueJob[],
 ): Promise<EnqueueOutcome[]> {
-  const reply = await runScript(
+  // A `.then`, not an async function: one microtask less per enqueue.
+  return runScript(
     client,
     'enqueue',
     KEY_ORDER(k),
     enqueueArgs(k, maxEvents, jobs),
-  );
-  return readOutcomes(reply as unknown[], jobs);
+  ).then((reply) => readOutcomes(reply as unknown[], jobs));
 }
 
 const enqueueSha = createHash('sha1')
