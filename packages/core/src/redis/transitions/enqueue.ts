@@ -197,25 +197,37 @@ function readOutcomes(
   return out;
 }
 
-/** Stores jobs of one queue in one script call (enqueue). */
+const enqueueSha = createHash('sha1')
+  .update(scripts.get('enqueue')!.lua)
+  .digest('hex');
+
+const isNoScript = (err: unknown): boolean =>
+  err instanceof Error && err.message.startsWith('NOSCRIPT');
+
+/**
+ * Stores jobs of one queue in one script call (enqueue). The script goes
+ * as a plain EVALSHA rather than through ioredis's defined command, whose
+ * wrapper costs every call two more argument copies, a closure and a
+ * promise; a NOSCRIPT (nothing ran: first use after a Redis restart or
+ * SCRIPT FLUSH) runs it through runScript, which loads it.
+ */
 export function enqueue(
   client: RedisClient,
   k: QueueKeys,
   maxEvents: number,
   jobs: readonly EnqueueJob[],
 ): Promise<EnqueueOutcome[]> {
-  // A `.then`, not an async function: one microtask less per enqueue.
-  return runScript(
-    client,
-    'enqueue',
-    KEY_ORDER(k),
-    enqueueArgs(k, maxEvents, jobs),
-  ).then((reply) => readOutcomes(reply as unknown[], jobs));
+  const keys = KEY_ORDER(k);
+  const args = enqueueArgs(k, maxEvents, jobs);
+  const decode = (reply: unknown): EnqueueOutcome[] =>
+    readOutcomes(reply as unknown[], jobs);
+  return client
+    .evalsha(enqueueSha, keys.length, ...keys, ...args)
+    .then(decode, (err: unknown) => {
+      if (!isNoScript(err)) throw err;
+      return runScript(client, 'enqueue', keys, args).then(decode);
+    });
 }
-
-const enqueueSha = createHash('sha1')
-  .update(scripts.get('enqueue')!.lua)
-  .digest('hex');
 
 /**
  * Stores jobs as `enqueue` does, then waits for persistence in the same
@@ -245,7 +257,7 @@ export async function enqueueDurably(
   const res = (await pipe.exec()) ?? [];
   const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
   if (scriptErr !== null && scriptErr !== undefined) {
-    if (!scriptErr.message.startsWith('NOSCRIPT')) throw scriptErr;
+    if (!isNoScript(scriptErr)) throw scriptErr;
     const reply = await runScript(client, 'enqueue', keys, args);
     const waited = await client.call(...wait()).then(
       (v: unknown) => v,
