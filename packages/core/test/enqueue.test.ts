@@ -659,7 +659,7 @@ describe('dedup by jobId', () => {
   });
 });
 
-describe('script cache', () => {
+describe('the enqueue script call', () => {
   it('stores jobs after SCRIPT FLUSH (as after a Redis restart): the NOSCRIPT reply loads the script', async () => {
     const q = uniqueQueue();
     const reg = defineJobs({
@@ -680,6 +680,36 @@ describe('script cache', () => {
       expect(first.outcome).toBe('created');
     } finally {
       await queue.close();
+    }
+  });
+
+  it('stores jobs through a caller-owned client with auto pipelining (ioredis builds the command)', async () => {
+    const q = uniqueQueue();
+    const reg = defineJobs({
+      t: job({ queue: q, payload: z.object({ i: z.number() }) }),
+    });
+    const client = new Redis(redis.url, {
+      enableAutoPipelining: true,
+      showFriendlyErrorStack: true,
+    });
+    const queue = createQueue(reg, { connection: client });
+    try {
+      const handles = await Promise.all([
+        queue.enqueue('t', { i: 1 }, { jobId: 'ap-1' }),
+        queue.enqueue('t', { i: 2 }, { jobId: 'ap-1' }),
+        queue.enqueue('t', { i: 3 }, { delayMs: 60_000 }),
+      ]);
+      expect(handles.map((h) => h.outcome)).toEqual([
+        'created',
+        'duplicate',
+        'created',
+      ]);
+      expect(await raw.get(payloadKey(q, 'ap-1'))).toBe('{"i":1}');
+      const counts = await queue.getCounts();
+      expect([counts.waiting, counts.delayed]).toEqual([1, 1]);
+    } finally {
+      await queue.close();
+      client.disconnect();
     }
   });
 });
