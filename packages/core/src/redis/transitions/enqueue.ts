@@ -254,12 +254,17 @@ export function enqueue(
 ): Promise<EnqueueOutcome[]> {
   const keys = KEY_ORDER(k);
   const args = enqueueArgs(k, maxEvents, jobs);
-  const decode = (reply: unknown): EnqueueOutcome[] =>
-    readOutcomes(reply as unknown[], jobs);
-  return sendEnqueue(client, keys, args).then(decode, (err: unknown) => {
-    if (!isNoScript(err)) throw err;
-    return runScript(client, 'enqueue', keys, args).then(decode);
-  });
+  // Inline callbacks: a named one costs a naming call per enqueue under
+  // esbuild's keepNames, which tsx applies.
+  return sendEnqueue(client, keys, args).then(
+    (reply) => readOutcomes(reply as unknown[], jobs),
+    (err: unknown) => {
+      if (!isNoScript(err)) throw err;
+      return runScript(client, 'enqueue', keys, args).then((reply) =>
+        readOutcomes(reply as unknown[], jobs),
+      );
+    },
+  );
 }
 
 /**
