@@ -69,10 +69,13 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
       return true;
     case 'number':
       return Number.isFinite(value);
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return false;
     case 'object':
       break;
-    default:
-      return false;
   }
   if (value === null) return true;
   if (depth >= MAX_JSON_DEPTH) return false;
