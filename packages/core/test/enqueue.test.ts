@@ -659,6 +659,61 @@ describe('dedup by jobId', () => {
   });
 });
 
+describe('the enqueue script call', () => {
+  it('stores jobs after SCRIPT FLUSH (as after a Redis restart): the NOSCRIPT reply loads the script', async () => {
+    const q = uniqueQueue();
+    const reg = defineJobs({
+      t: job({ queue: q, payload: z.object({ i: z.number() }) }),
+    });
+    const queue = createQueue(reg, { connection: redis.url });
+    try {
+      const first = await queue.enqueue('t', { i: 1 });
+      await raw.script('FLUSH');
+      const again = await queue.enqueue('t', { i: 2 }, { jobId: 'after-1' });
+      expect(again.outcome).toBe('created');
+      expect(await raw.get(payloadKey(q, 'after-1'))).toBe('{"i":2}');
+      await raw.script('FLUSH');
+      // The outcome still comes from the script's reply on that path.
+      const dup = await queue.enqueue('t', { i: 3 }, { jobId: 'after-1' });
+      expect(dup.outcome).toBe('duplicate');
+      expect((await queue.getCounts()).waiting).toBe(2);
+      expect(first.outcome).toBe('created');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('stores jobs through a caller-owned client with auto pipelining (ioredis builds the command)', async () => {
+    const q = uniqueQueue();
+    const reg = defineJobs({
+      t: job({ queue: q, payload: z.object({ i: z.number() }) }),
+    });
+    const client = new Redis(redis.url, {
+      enableAutoPipelining: true,
+      showFriendlyErrorStack: true,
+    });
+    const queue = createQueue(reg, { connection: client });
+    try {
+      const handles = await Promise.all([
+        queue.enqueue('t', { i: 1 }, { jobId: 'ap-1' }),
+        queue.enqueue('t', { i: 2 }, { jobId: 'ap-1' }),
+        queue.enqueue('t', { i: 3 }, { delayMs: 60_000 }),
+      ]);
+      expect(handles.map((h) => h.outcome)).toEqual([
+        'created',
+        'duplicate',
+        'created',
+      ]);
+      expect(await raw.get(payloadKey(q, 'ap-1'))).toBe('{"i":1}');
+      const counts = await queue.getCounts();
+      expect([counts.waiting, counts.delayed]).toEqual([1, 1]);
+    } finally {
+      await queue.close();
+      client.disconnect();
+    }
+  });
+});
+
 describe('enqueueBulk', () => {
   it('stores 2500 jobs in chunks of 1000, handles in input order', async () => {
     const q = uniqueQueue();

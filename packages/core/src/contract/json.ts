@@ -56,6 +56,52 @@ function deeperThanLimit(
 }
 
 /**
+ * True when `value` is plain JSON (as assertJsonSafe means it) nested at
+ * most MAX_JSON_DEPTH levels: then neither assertJsonDepth nor
+ * assertJsonSafe would throw, and a caller may skip both, one walk instead
+ * of two for the usual payload. False is no verdict: run them, for their
+ * error. A cycle ends at the depth limit.
+ */
+export function isPlainJson(value: unknown, depth = 0): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return false;
+    case 'object':
+      break;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(value)) {
+    // Own keys come indices first, ascending: any key but the next index
+    // is a hole or a key beside the indices, which the exact checks judge.
+    let next = 0;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      if (+key !== next) return false;
+      next++;
+      if (!isPlainJson((value as unknown[])[next - 1], depth + 1)) return false;
+    }
+    return next === value.length;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined && !isPlainJson(v, depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * Refuses values that JSON would silently change: Date, BigInt, Map, Set,
  * Buffer and typed arrays, class instances, functions, symbols, NaN and
  * Infinity, holes or `undefined` inside arrays, and cycles. Object keys whose

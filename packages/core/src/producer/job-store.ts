@@ -119,8 +119,11 @@ export class JobStore {
   /** Stores one batch and settles each of its calls. */
   private send(queue: string, batch: PendingStore[]): void {
     const jobs = batch.map((b) => b.job);
-    const stored = this.storeOutcomes(queue, jobs).then(
+    // The handlers leave `storing` themselves: a `finally` would cost two
+    // more promises per batch. They run after `stored` is assigned.
+    const stored: Promise<void> = this.storeOutcomes(queue, jobs).then(
       (outcomes) => {
+        this.storing.delete(stored);
         for (let i = 0; i < batch.length; i++) {
           const o = outcomes[i]!;
           if (o instanceof Error) batch[i]!.reject(o);
@@ -128,11 +131,11 @@ export class JobStore {
         }
       },
       (err: unknown) => {
+        this.storing.delete(stored);
         for (const b of batch) b.reject(err);
       },
     );
     this.storing.add(stored);
-    void stored.finally(() => this.storing.delete(stored));
   }
 
   /** Writes every batch still gathering, and waits for all writes. */
@@ -169,23 +172,23 @@ export class JobStore {
     const outcomes = await withRedis(
       client,
       this.ctx.connectTimeoutMs,
-      async () => {
-        if (durability === undefined)
-          return enqueue(client, k, maxEvents, inputs);
-        const r = await enqueueDurably(
-          client,
-          k,
-          maxEvents,
-          inputs,
-          durability,
-        );
-        checkDurability(
-          r.waited,
-          r.outcomes.map((o) => o.id),
-          durability,
-        );
-        return r.outcomes;
-      },
+      durability === undefined
+        ? () => enqueue(client, k, maxEvents, inputs)
+        : async () => {
+            const r = await enqueueDurably(
+              client,
+              k,
+              maxEvents,
+              inputs,
+              durability,
+            );
+            checkDurability(
+              r.waited,
+              r.outcomes.map((o) => o.id),
+              durability,
+            );
+            return r.outcomes;
+          },
       k.id,
     );
     const out: (StoredJob | JobwireError)[] = [];

@@ -10,7 +10,11 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '../errors.ts';
-import { assertJsonDepth, assertJsonSafe } from '../contract/json.ts';
+import {
+  assertJsonDepth,
+  assertJsonSafe,
+  isPlainJson,
+} from '../contract/json.ts';
 import {
   resolveEnqueueOptions,
   type ResolvedEnqueueOptions,
@@ -98,12 +102,15 @@ export function checkJob(
   now: number,
 ): CheckedJob {
   const def = getDefinition(registry, name);
-  assertJsonDepth(payload, `payload of ${name}`);
+  // One walk clears the usual payload; the exact checks run, in their
+  // order around validation, only when it finds something.
+  const plainJson = isPlainJson(payload);
+  if (!plainJson) assertJsonDepth(payload, `payload of ${name}`);
   const parsed = parseSync(def, name, payload);
   if (!parsed.success) {
     throw ValidationError.fromZod(`payload of ${name}`, parsed.error.issues);
   }
-  assertJsonSafe(payload, `payload of ${name}`);
+  if (!plainJson) assertJsonSafe(payload, `payload of ${name}`);
   const flowKeys = flowKeysOf(def.flow, parsed.data, `payload of ${name}`);
   // The validated input is stored, minus keys the schema would strip;
   // transforms and defaults run once, in the worker.

@@ -222,11 +222,39 @@ export function mapRedisError(err: unknown): unknown {
  * and is given up (outcome unknown) once the slot stops being served while
  * it is in flight, rather than after ioredis's redirection rounds.
  */
-export async function withRedis<TResult>(
+export function withRedis<TResult>(
   client: RedisClient,
   timeoutMs: number,
   fn: () => Promise<TResult>,
   slotKey?: string,
+): Promise<TResult> {
+  // The common case, a ready client and no slot to guard, settles one
+  // microtask after `fn`'s promise: this wraps every enqueue.
+  if (
+    client.status === 'ready' &&
+    (slotKey === undefined || !isCluster(client))
+  ) {
+    let call: Promise<TResult>;
+    try {
+      call = fn();
+    } catch (err) {
+      return Promise.reject(mapRedisError(err));
+    }
+    return call.then(undefined, rethrowMapped);
+  }
+  return withRedisWaiting(client, timeoutMs, fn, slotKey);
+}
+
+function rethrowMapped(err: unknown): never {
+  throw mapRedisError(err);
+}
+
+/** withRedis when the client is not ready yet, or a cluster slot is named. */
+async function withRedisWaiting<TResult>(
+  client: RedisClient,
+  timeoutMs: number,
+  fn: () => Promise<TResult>,
+  slotKey: string | undefined,
 ): Promise<TResult> {
   if (client.status !== 'ready') await ensureReady(client, timeoutMs);
   try {
