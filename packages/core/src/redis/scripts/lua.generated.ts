@@ -1016,7 +1016,8 @@ end
 -- attemptsMade, stalls, createdAt, version, progress, expiresAt,
 -- fingerprint, deliveries, startedAt, repeatKey, unstarted, freeRequeues,
 -- flowKey, settingsRef. Six of them exist only on a job leased before,
--- which 'dl' tells (every lease sets it, nothing removes it): a
+-- which 'dl' tells (every lease of every release sets it, nothing
+-- removes it, so it holds for jobs older releases leased too): a
 -- fresh job skips them, since each absent field of a listpack hash costs a
 -- scan of all its entries.
 local function leaseFields(jk)
