@@ -3,11 +3,14 @@
  * followed by a durability wait in the same pipeline. This module owns
  * the script's KEYS and ARGV order and decodes its reply.
  */
-import { createHash } from 'node:crypto';
-import { Command } from 'ioredis';
 import { errorFromScriptCode, type JobwireError } from '../../errors.ts';
 import type { QueueKeys } from '../keys.ts';
-import { runScript, scripts, type RedisClient } from '../scripts/index.ts';
+import {
+  isNoScript,
+  runScriptCall,
+  scripts,
+  type RedisClient,
+} from '../scripts/index.ts';
 
 /**
  * Settings the jobs of a type usually share. Jobs holding the same object
@@ -90,9 +93,7 @@ export interface PersistenceWait {
   readonly timeoutMs: number;
 }
 
-const enqueueSha = createHash('sha1')
-  .update(scripts.get('enqueue')!.lua)
-  .digest('hex');
+const enqueueSha = scripts.get('enqueue')!.sha;
 
 /** Where the script's ARGV starts in enqueueCall's list. */
 const ARGV_AT = 7;
@@ -212,78 +213,17 @@ function readOutcomes(
   return out;
 }
 
-const isNoScript = (err: unknown): boolean =>
-  err instanceof Error && err.message.startsWith('NOSCRIPT');
-
-/** Runs enqueueCall's list through runScript, which loads the script. */
-const runEnqueue = (
-  client: RedisClient,
-  call: readonly (string | number)[],
-): Promise<unknown> =>
-  runScript(
-    client,
-    'enqueue',
-    call.slice(2, ARGV_AT) as string[],
-    call.slice(ARGV_AT),
-  );
-
-const noArgs: never[] = [];
-/** As ioredis's own command functions decode replies. */
-const utf8Replies = { replyEncoding: 'utf8' } as const;
-
-/**
- * Sends EVALSHA `enqueueSha`. ioredis's Command constructor copies its
- * arguments with Array.prototype.flat, about 150 ns per argument on Node
- * 20 (some 4 µs for one job's 23, more than the rest of jobwire's enqueue
- * code): the command is built with none and handed the flat list (only
- * strings and numbers, nothing to flatten). A client with an option that rewrites
- * arguments or routes commands elsewhere (keyPrefix, auto pipelining) or
- * builds an error stack per command takes ioredis's own path.
- */
-function sendEnqueue(
-  client: RedisClient,
-  call: (string | number)[],
-): Promise<unknown> {
-  const o = client.options;
-  if (
-    (o.keyPrefix ?? '') !== '' ||
-    o.enableAutoPipelining === true ||
-    o.showFriendlyErrorStack === true
-  ) {
-    return client.evalsha(enqueueSha, ARGV_AT - 2, ...call.slice(2));
-  }
-  const command = new Command('evalsha', noArgs, utf8Replies);
-  command.args = call;
-  // What the constructor does to the arguments it is given (numbers to
-  // strings); EVALSHA has no argument transformer.
-  command.stringifyArguments();
-  return client.sendCommand(command) as Promise<unknown>;
-}
-
-/**
- * Stores jobs of one queue in one script call (enqueue). The script goes
- * as a plain EVALSHA rather than through ioredis's defined command, whose
- * wrapper costs every call two more argument copies, a closure and a
- * promise; a NOSCRIPT (nothing ran: first use after a Redis restart or
- * SCRIPT FLUSH) runs it through runScript, which loads it.
- */
+/** Stores jobs of one queue in one script call (enqueue). */
 export function enqueue(
   client: RedisClient,
   k: QueueKeys,
   maxEvents: number,
   jobs: readonly EnqueueJob[],
 ): Promise<EnqueueOutcome[]> {
-  const call = enqueueCall(k, maxEvents, jobs);
-  // Inline callbacks: a named one costs a naming call per enqueue under
+  // Inline callback: a named one costs a naming call per enqueue under
   // esbuild's keepNames, which tsx applies.
-  return sendEnqueue(client, call).then(
+  return runScriptCall(client, 'enqueue', enqueueCall(k, maxEvents, jobs)).then(
     (reply) => readOutcomes(reply as unknown[], jobs),
-    (err: unknown) => {
-      if (!isNoScript(err)) throw err;
-      return runEnqueue(client, call).then((reply) =>
-        readOutcomes(reply as unknown[], jobs),
-      );
-    },
   );
 }
 
@@ -315,7 +255,7 @@ export async function enqueueDurably(
   const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
   if (scriptErr !== null && scriptErr !== undefined) {
     if (!isNoScript(scriptErr)) throw scriptErr;
-    const reply = await runEnqueue(client, call);
+    const reply = await runScriptCall(client, 'enqueue', call);
     const waited = await client.call(...wait()).then(
       (v: unknown) => v,
       (err: unknown) => err,
