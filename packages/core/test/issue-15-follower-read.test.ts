@@ -60,7 +60,11 @@ describe('issue 15: the event follower reads cheaply', () => {
       // One read at least per job: each waited for its own outcome.
       expect(reads).toBeGreaterThanOrEqual(30);
       expect(calls.get('xinfo|stream') ?? 0).toBe(0);
-      expect(calls.get('xrange')).toBe(reads);
+      // One XRANGE per read. A read served just before INFO (a later event
+      // woke it) may not have had its XRANGE run yet: at most one behind.
+      const xranges = calls.get('xrange') ?? 0;
+      expect(xranges).toBeLessThanOrEqual(reads);
+      expect(xranges).toBeGreaterThanOrEqual(reads - 1);
     } finally {
       await worker.close();
       await queue.close();
