@@ -81,7 +81,8 @@ try {
 
   console.log(
     `${scenario}: ${jobs} jobs, ${Math.round((jobs / ms) * 1000)} jobs/s; ` +
-      `Node CPU ${((used.user + used.system) / jobs).toFixed(1)} µs/job, ` +
+      `Node CPU ${((used.user + used.system) / jobs).toFixed(1)} µs/job ` +
+      `(system ${(used.system / jobs).toFixed(1)}), ` +
       `Redis CPU ${((after.cpuUs - before.cpuUs) / jobs).toFixed(1)} µs/job`,
   );
   console.log('\nNode, self time by function:');

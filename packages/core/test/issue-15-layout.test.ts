@@ -210,7 +210,12 @@ describe('layout version', () => {
     try {
       await waitFor(() => seen.length === 1, 10_000, 'the job to run');
       expect(await raw.hget(k.meta, 'layout')).toBe(String(LAYOUT_VERSION));
-      expect((await queue.getJob(id))?.state).toBe('completed');
+      // The handler ran; its completion lands a round trip later.
+      await waitFor(
+        async () => (await queue.getJob(id))?.state === 'completed',
+        5000,
+        'the job completed',
+      );
     } finally {
       await w2.close();
       await queue.close();

@@ -81,11 +81,41 @@ describe('prefetch', () => {
       expect(order).toEqual(order.toSorted((x, y) => x - y));
       // One slot, yet more leases held: the prefetched jobs.
       expect(mostLeased).toBeGreaterThan(1);
-      expect(mostLeased).toBeLessThanOrEqual(1 + 16);
+      expect(mostLeased).toBeLessThanOrEqual(1 + 128);
     } finally {
       await w.close();
       await raw.quit();
     }
+  });
+
+  it('sizes the buffer by handler time: deep for microsecond handlers, a few jobs for 2 ms ones', async () => {
+    const mostLeasedWith = async (handlerMs: number, jobs: number) => {
+      const queue = uniqueQueue();
+      await fill(queue, jobs);
+      const raw = new Redis(redis.url);
+      let done = 0;
+      const w = createWorker(
+        registry(queue),
+        {
+          tick: async () => {
+            if (handlerMs > 0) await sleep(handlerMs);
+            done++;
+          },
+        },
+        { connection: redis.url, ...fastWorkerSettings, concurrency: 1 },
+      );
+      try {
+        return await sampleActive(raw, queue, () => done >= jobs);
+      } finally {
+        await w.close();
+        await raw.quit();
+      }
+    };
+    // Handlers of 2 ms or more: 4 ms of work per slot is two jobs ahead,
+    // where a fixed buffer would hold up to the whole `prefetch`.
+    expect(await mostLeasedWith(2, 40)).toBeLessThanOrEqual(1 + 2);
+    // Handlers that take microseconds: the buffer grows past the old 16.
+    expect(await mostLeasedWith(0, 2000)).toBeGreaterThan(1 + 16);
   });
 
   it('does not prefetch for slow handlers, nor with prefetch: 0', async () => {

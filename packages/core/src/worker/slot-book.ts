@@ -4,6 +4,13 @@ import type { Reservation } from './queue-consumer.ts';
 /** Handlers at least this slow (moving average) switch prefetching off. */
 const SHORT_HANDLER_MS = 10;
 
+/**
+ * Work a prefetch buffer may hold, as handler time per slot: enough to
+ * cover a few round trips, little enough that a worker never sits on
+ * more than a few milliseconds of jobs that other workers could run.
+ */
+const PREFETCH_BUDGET_MS = 4;
+
 /** A prefetched job parked this long goes back for other workers. */
 export const MAX_PARKED_MS = 1000;
 
@@ -15,7 +22,10 @@ export const MAX_PARKED_MS = 1000;
  * handlers are short (their moving average under 10 ms), so the next job
  * is already here when one finishes and its completion's round trip runs
  * while the next handler does: with one slot, one round trip per job no
- * longer bounds throughput. Buffered jobs hold real leases (renewed with
+ * longer bounds throughput. The buffer holds at most PREFETCH_BUDGET_MS of
+ * handler time per slot: a deep buffer when handlers take microseconds
+ * (it keeps two completion batches large enough for Redis and this
+ * process to overlap), a shallow one when they take milliseconds. Buffered jobs hold real leases (renewed with
  * the running ones) and go back to waiting on close or pause. With slow
  * handlers a round trip is noise, and a buffered job would wait behind
  * them while other workers idle, so nothing is prefetched; a job parked
@@ -64,7 +74,7 @@ export class SlotBook {
     const still =
       !forWait ||
       (this.occupied === 0 && this.buffer.length === 0 && this.reserved === 0);
-    const ahead = still && this.prefetching() ? this.prefetch : 0;
+    const ahead = still ? this.prefetchDepth() : 0;
     const free = Math.ceil(
       portion *
         (this.concurrency +
@@ -166,6 +176,14 @@ export class SlotBook {
     this.handlerMs =
       this.handlerMs === Infinity ? ms : this.handlerMs * 0.8 + ms * 0.2;
     return true;
+  }
+
+  /** How many jobs to lease beyond the free slots now (0: none). */
+  private prefetchDepth(): number {
+    if (!this.prefetching()) return 0;
+    const drainable =
+      (this.concurrency * PREFETCH_BUDGET_MS) / Math.max(this.handlerMs, 0.001);
+    return Math.min(this.prefetch, Math.ceil(drainable));
   }
 
   /** Handlers are short: on average, and none running long right now. */

@@ -27,11 +27,12 @@ export interface WorkerOptions extends ConnectionOptions {
   /** Per-type caps under `concurrency`, e.g. `{ renderPdf: 2 }`. */
   typeConcurrency?: Record<string, number>;
   /**
-   * Jobs leased ahead of free slots while handlers are short (moving
+   * Most jobs leased ahead of free slots while handlers are short (moving
    * average under 10 ms), so the next job is at hand when one finishes.
+   * The buffer never holds more than about 4 ms of handler time per slot.
    * They hold real leases, and go back to waiting on close and pause, or
    * after waiting 1 s for a slot. 0 turns prefetching off.
-   * @defaultValue the larger of concurrency and 16
+   * @defaultValue the larger of 4 × concurrency and 128
    */
   prefetch?: number;
   /** Lease length; renewed every third of it. @defaultValue 30000 */
