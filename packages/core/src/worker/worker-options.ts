@@ -32,7 +32,7 @@ export interface WorkerOptions extends ConnectionOptions {
    * The buffer never holds more than about 4 ms of handler time per slot.
    * They hold real leases, and go back to waiting on close and pause, or
    * after waiting 1 s for a slot. 0 turns prefetching off.
-   * @defaultValue the larger of 4 × concurrency and 128
+   * @defaultValue the larger of concurrency and 128
    */
   prefetch?: number;
   /** Lease length; renewed every third of it. @defaultValue 30000 */

@@ -27,7 +27,7 @@ export function slotBookFor(
     getDefinition(registry, name);
     typeLimit.set(name, positive(limit, `typeConcurrency.${name}`));
   }
-  const prefetch = options.prefetch ?? Math.max(concurrency * 4, 128);
+  const prefetch = options.prefetch ?? Math.max(concurrency, 128);
   if (!Number.isInteger(prefetch) || prefetch < 0) {
     throw new JobwireError(
       ErrorCode.INVALID_OPTION,
