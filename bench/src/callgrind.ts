@@ -14,13 +14,13 @@
  * Scenarios: enqueue_seq, enqueue_concurrent, enqueue_bulk, process_c1,
  * process_c10, process_c100, types50 (process_c100 with 50 job types).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { Redis } from 'ioredis';
 import { createJobwire } from './systems/jobwire.ts';
+import {
+  annotate,
+  countOf,
+  startCallgrindRedis,
+  totalOf,
+} from './callgrind-redis.ts';
 
 const SCENARIOS = [
   'enqueue_seq',
@@ -57,67 +57,8 @@ if (!SCENARIOS.includes(scenario) || !Number.isInteger(jobs) || jobs < 1) {
   process.exit(2);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobwire-callgrind-'));
-const port = await freePort();
-const server = spawn(
-  'valgrind',
-  [
-    '--tool=callgrind',
-    // Set-up (warm-up, fill) runs uninstrumented, several times faster.
-    '--instr-atstart=no',
-    `--callgrind-out-file=${dir}/callgrind.out`,
-    'redis-server',
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ],
-  { stdio: 'ignore' },
-);
-process.once('exit', () => server.kill('SIGKILL'));
-
-const control = (...flags: string[]): void => {
-  execFileSync('callgrind_control', [...flags, String(server.pid)], {
-    stdio: 'ignore',
-  });
-};
-
-// valgrind starts Redis in seconds, not milliseconds.
-for (let i = 0; ; i++) {
-  const probe = new Redis({
-    port,
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    probe.disconnect();
-    break;
-  } catch {
-    probe.disconnect();
-    if (i > 300) throw new Error('redis-server under valgrind did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const server = await startCallgrindRedis();
+const port = server.port;
 
 const processing = scenario.startsWith('process') || scenario === 'types50';
 const adapter = createJobwire({
@@ -143,29 +84,10 @@ if (processing) {
 } else {
   phase = () => adapter.enqueueBulk(jobs, 1000);
 }
-control('--instr=on');
-control('-z');
-await phase();
-control('-d');
+const dump = await server.measure(phase);
 await adapter.close();
-server.kill('SIGKILL');
-
-const dump = fs
-  .readdirSync(dir)
-  .filter((f) => f.startsWith('callgrind.out'))
-  .map((f) => path.join(dir, f))
-  .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-if (dump === undefined) throw new Error('callgrind wrote no dump');
-const report = execFileSync(
-  'callgrind_annotate',
-  ['--inclusive=yes', '--threshold=100', '--auto=no', dump],
-  { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-);
-const count = (line: string): number =>
-  Number(line.trim().split(/\s+/)[0]!.replace(/,/g, ''));
-const total = count(
-  report.split('\n').find((l) => l.includes('PROGRAM TOTALS')) ?? '0',
-);
+const report = annotate(dump);
+const total = totalOf(report);
 console.log(
   `${scenario}: ${jobs} jobs, ${Math.round(total / jobs).toLocaleString('en-US')} Redis instructions per job`,
 );
@@ -174,12 +96,13 @@ for (const name of NAMED) {
     .split('\n')
     .find((l) => new RegExp(`[:?]${name} \\[`).test(l));
   if (line === undefined) continue;
-  const n = count(line);
+  const n = countOf(line);
   console.log(
     `  ${name.padEnd(20)} ${Math.round(n / jobs)
       .toLocaleString('en-US')
       .padStart(9)} per job  ${((100 * n) / total).toFixed(1).padStart(5)}%`,
   );
 }
-if (process.env.KEEP_CALLGRIND) console.log(`kept ${dump}`);
-else fs.rmSync(dir, { recursive: true, force: true });
+const keep = Boolean(process.env.KEEP_CALLGRIND);
+server.stop(keep);
+if (keep) console.log(`kept ${dump}`);
