@@ -112,8 +112,10 @@ describe('prefetch', () => {
       }
     };
     // Handlers of 2 ms or more: 4 ms of work per slot is two jobs ahead,
-    // where a fixed buffer would hold up to the whole `prefetch`.
-    expect(await mostLeasedWith(2, 40)).toBeLessThanOrEqual(1 + 2);
+    // where a fixed buffer would hold up to the whole `prefetch`. Besides
+    // the running job and those two, one may be leased still: a finished
+    // job whose completion has not landed yet.
+    expect(await mostLeasedWith(2, 40)).toBeLessThanOrEqual(1 + 2 + 1);
     // Handlers that take microseconds: the buffer grows past the old 16.
     expect(await mostLeasedWith(0, 2000)).toBeGreaterThan(1 + 16);
   });

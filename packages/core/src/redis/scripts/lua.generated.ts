@@ -1465,8 +1465,9 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr',
-    'dl', 'gk')
+  local removing = keep == '0' -- f[4]: deliveries if so, else attempts (absent fields cost scans)
+  local f = redis.call('HMGET', jk, 'n', 'tk', 's', removing and 'dl' or 'a',
+    'cr', 'gk')
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
@@ -1478,12 +1479,12 @@ for i = 0, n - 1 do
     out[i + 1] = 1
     done[#done + 1] = id
     ended[id] = true
-    if f[7] then releaseSlot(base, f[1], f[7], id) end
+    if f[6] then releaseSlot(base, f[1], f[6], id) end
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
-    if keep == '0' then
+    if removing then
       -- Removed at once: no state to write on a hash about to go. On its first
       -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
-      deleteJobKeys(base, id, num(f[6], 0) <= 1)
+      deleteJobKeys(base, id, num(f[4], 0) <= 1)
       tallyMove(f[1], 'a', '')
     else
       redis.call('HDEL', jk, 'tk', 'un')
@@ -1508,7 +1509,6 @@ for i = 0, n - 1 do
 end
 callSliced('ZREM', KEYS[1], done)
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
-
 local p = 4 + n * 5
 local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
