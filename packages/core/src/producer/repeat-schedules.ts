@@ -59,7 +59,7 @@ export async function scheduleRepeat(
       // Cron slots come from the Redis clock, so skewed hosts agree.
       cronSlots:
         spec.cron !== undefined
-          ? cronSlots(spec, await redisNow(ctx.client))
+          ? await cronSlots(spec, await redisNow(ctx.client))
           : '',
     }),
   );

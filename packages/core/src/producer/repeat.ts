@@ -36,63 +36,50 @@ export function checkRepeat(options: RepeatOptions): void {
 }
 
 /**
- * Most cron slots a schedule stores ahead. Scripts consume them (Lua cannot
- * evaluate cron with time zones); workers refill the list on their periodic
- * check (cronSlotsLow).
+ * Cron slots a schedule stores ahead. Scripts consume them (Lua cannot
+ * evaluate cron with time zones); workers refill the list when fewer than
+ * half remain, on their periodic check.
  */
 export const CRON_SLOTS_AHEAD = 64;
 
-/**
- * How far ahead a stored slot list reaches (beyond it, one slot more). Rare
- * slots cost cron-parser milliseconds each (one per Feb 29 is some 20 ms,
- * since it walks the years between): a count alone would block the event
- * loop for over a second to store 64 of them, 256 years of Feb 29s.
- */
-export const CRON_HORIZON_MS = 90 * 24 * 3600 * 1000;
-
-/** Fewest slots a list holds, however far away they are. */
-const CRON_SLOTS_MIN = 2;
+/** Longest stretch cronSlots computes before it lets the event loop run. */
+const CRON_SLICE_MS = 5;
 
 /**
- * The cron slots strictly after `after` that a schedule stores, as the
- * comma-joined list includes/repeat.lua reads: those up to
- * CRON_HORIZON_MS ahead and the first after it, at least CRON_SLOTS_MIN
- * and at most CRON_SLOTS_AHEAD.
+ * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after`, as the
+ * comma-joined list a schedule stores (includes/repeat.lua). A rare slot
+ * costs cron-parser milliseconds (it walks the dates between: 64 slots of
+ * 29 February span 256 years and take some 300 ms), so the work is cut
+ * into slices of a few milliseconds with the event loop let run between
+ * them: a producer's or worker's other calls and timers (lease renewals)
+ * wait one slot at most (up to some 50 ms: 2100 is no leap year).
  */
-export function cronSlots(
+export async function cronSlots(
   spec: Pick<RepeatSpec, 'cron' | 'tz'>,
   after: number,
-): string {
+): Promise<string> {
   const expr = CronExpressionParser.parse(spec.cron ?? '', {
     currentDate: new Date(after),
     tz: spec.tz ?? 'UTC',
   });
-  const horizon = after + CRON_HORIZON_MS;
   const out: number[] = [];
-  while (out.length < CRON_SLOTS_AHEAD && expr.hasNext()) {
-    const slot = expr.next().getTime();
+  let sliceStart = performance.now();
+  while (out.length < CRON_SLOTS_AHEAD) {
+    // next() throws past the last slot cron-parser can find (hasNext()
+    // would find each slot twice).
+    let slot: number;
+    try {
+      slot = expr.next().getTime();
+    } catch {
+      break;
+    }
     out.push(slot);
-    if (out.length >= CRON_SLOTS_MIN && slot > horizon) break;
+    if (performance.now() - sliceStart > CRON_SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
   }
   return out.join(',');
-}
-
-/**
- * Whether a stored slot list needs a refill at `now`: fewer than
- * CRON_SLOTS_MIN slots left, or fewer than half of CRON_SLOTS_AHEAD left
- * and the last within half the horizon. A list cronSlots just made never
- * does, so a schedule of rare slots is not recomputed on every check.
- */
-export function cronSlotsLow(stored: string, now: number): boolean {
-  const left = stored
-    .split(',')
-    .map(Number)
-    .filter((t) => t > now);
-  if (left.length < CRON_SLOTS_MIN) return true;
-  return (
-    left.length < CRON_SLOTS_AHEAD / 2 &&
-    left[left.length - 1]! < now + CRON_HORIZON_MS / 2
-  );
 }
 
 /**

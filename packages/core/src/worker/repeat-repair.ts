@@ -1,5 +1,5 @@
 import type { RepeatSpec } from '../contract/options.ts';
-import { cronSlots, cronSlotsLow, redisNow } from '../producer/repeat.ts';
+import { CRON_SLOTS_AHEAD, cronSlots, redisNow } from '../producer/repeat.ts';
 import { JobField } from '../redis/job-fields.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
@@ -49,11 +49,12 @@ export async function repairRepeats(
       const template =
         all[`${key}:job`] === undefined ? host.template(spec) : '';
       let slots = '';
-      if (
-        spec.cron !== undefined &&
-        cronSlotsLow(all[`${key}:slots`] ?? '', now)
-      )
-        slots = cronSlots(spec, now);
+      if (spec.cron !== undefined) {
+        const left = (all[`${key}:slots`] ?? '')
+          .split(',')
+          .filter((s) => s !== '' && Number(s) > now).length;
+        if (left < CRON_SLOTS_AHEAD / 2) slots = await cronSlots(spec, now);
+      }
       const pending = states[i] === 'w' || states[i] === 'd';
       if (pending && template === '' && slots === '') continue;
       await repairRepeat(client, k, host.maxEvents, {
