@@ -81,7 +81,7 @@ describe('prefetch', () => {
       expect(order).toEqual(order.toSorted((x, y) => x - y));
       // One slot, yet more leases held: the prefetched jobs.
       expect(mostLeased).toBeGreaterThan(1);
-      expect(mostLeased).toBeLessThanOrEqual(1 + 128);
+      expect(mostLeased).toBeLessThanOrEqual(1 + 128 + 1);
     } finally {
       await w.close();
       await raw.quit();
@@ -111,11 +111,12 @@ describe('prefetch', () => {
         await raw.quit();
       }
     };
-    // Handlers of 2 ms or more: 4 ms of work per slot is two jobs ahead,
-    // where a fixed buffer would hold up to the whole `prefetch`. Besides
-    // the running job and those two, one may be leased still: a finished
-    // job whose completion has not landed yet.
-    expect(await mostLeasedWith(2, 40)).toBeLessThanOrEqual(1 + 2 + 1);
+    // Handlers of 3 ms: 4 ms of work per slot is one job ahead (two if a
+    // timer fires early and a run measures under 2 ms), where a fixed
+    // buffer would hold up to the whole `prefetch`. Besides the running job
+    // and those, one may be leased still: a finished job whose completion
+    // has not landed yet. (slot-book.test.ts checks the depth exactly.)
+    expect(await mostLeasedWith(3, 40)).toBeLessThanOrEqual(1 + 2 + 1);
     // Handlers that take microseconds: the buffer grows past the old 16.
     expect(await mostLeasedWith(0, 2000)).toBeGreaterThan(1 + 16);
   });

@@ -5,8 +5,8 @@ import type { Reservation } from './queue-consumer.ts';
 const SHORT_HANDLER_MS = 10;
 
 /**
- * Work a prefetch buffer may hold, as handler time per slot: enough to
- * cover a few round trips, little enough that a worker never sits on
+ * Work a prefetch buffer aims to hold, as handler time per slot: enough to
+ * cover a few round trips, little enough that a worker does not sit on
  * more than a few milliseconds of jobs that other workers could run.
  */
 const PREFETCH_BUDGET_MS = 4;
@@ -22,10 +22,11 @@ export const MAX_PARKED_MS = 1000;
  * handlers are short (their moving average under 10 ms), so the next job
  * is already here when one finishes and its completion's round trip runs
  * while the next handler does: with one slot, one round trip per job no
- * longer bounds throughput. The buffer holds at most PREFETCH_BUDGET_MS of
- * handler time per slot: a deep buffer when handlers take microseconds
- * (it keeps two completion batches large enough for Redis and this
- * process to overlap), a shallow one when they take milliseconds. Buffered jobs hold real leases (renewed with
+ * longer bounds throughput. The buffer aims at PREFETCH_BUDGET_MS of
+ * handler time per slot (by the recent handler times; at least one job):
+ * a deep buffer when handlers take microseconds (it keeps two completion
+ * batches large enough for Redis and this process to overlap), a shallow
+ * one when they take milliseconds. Buffered jobs hold real leases (renewed with
  * the running ones) and go back to waiting on close or pause. With slow
  * handlers a round trip is noise, and a buffered job would wait behind
  * them while other workers idle, so nothing is prefetched; a job parked
@@ -45,6 +46,11 @@ export class SlotBook {
   private readonly startedAt = new Map<LeasedJob, number>();
   /** Moving average of handler time; unknown (no prefetch) until measured. */
   private handlerMs = Infinity;
+  /**
+   * The slowest recent handler time, decaying by a fifth per job: one slow
+   * job shrinks the buffer at once, where the average would take several.
+   */
+  private recentMaxMs = 0;
 
   constructor(
     private readonly concurrency: number,
@@ -175,15 +181,16 @@ export class SlotBook {
     const ms = performance.now() - started;
     this.handlerMs =
       this.handlerMs === Infinity ? ms : this.handlerMs * 0.8 + ms * 0.2;
+    this.recentMaxMs = Math.max(ms, this.recentMaxMs * 0.8);
     return true;
   }
 
   /** How many jobs to lease beyond the free slots now (0: none). */
   private prefetchDepth(): number {
     if (!this.prefetching()) return 0;
-    const drainable =
-      (this.concurrency * PREFETCH_BUDGET_MS) / Math.max(this.handlerMs, 0.001);
-    return Math.min(this.prefetch, Math.ceil(drainable));
+    const perJobMs = Math.max(this.handlerMs, this.recentMaxMs, 0.001);
+    const drainable = (this.concurrency * PREFETCH_BUDGET_MS) / perJobMs;
+    return Math.min(this.prefetch, Math.max(1, Math.floor(drainable)));
   }
 
   /** Handlers are short: on average, and none running long right now. */

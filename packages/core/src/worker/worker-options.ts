@@ -29,7 +29,8 @@ export interface WorkerOptions extends ConnectionOptions {
   /**
    * Most jobs leased ahead of free slots while handlers are short (moving
    * average under 10 ms), so the next job is at hand when one finishes.
-   * The buffer never holds more than about 4 ms of handler time per slot.
+   * The buffer is sized to about 4 ms of recent handler time per slot
+   * (at least one job).
    * They hold real leases, and go back to waiting on close and pause, or
    * after waiting 1 s for a slot. 0 turns prefetching off.
    * @defaultValue the larger of concurrency and 128

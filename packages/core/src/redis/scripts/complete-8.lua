@@ -38,9 +38,9 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local removing = keep == '0' -- f[4]: deliveries if so, else attempts (absent fields cost scans)
-  local f = redis.call('HMGET', jk, F.name, F.token, F.state, removing and F.deliveries or F.attemptsMade,
-    F.cancelRequested, F.flowKey)
+  local removing, f = keep == '0', nil -- f[4]: deliveries if so, else attempts (absent ones scan)
+  if removing then f = redis.call('HMGET', jk, F.name, F.token, F.state, F.deliveries, F.cancelRequested, F.flowKey)
+  else f = redis.call('HMGET', jk, F.name, F.token, F.state, F.attemptsMade, F.cancelRequested, F.flowKey) end
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then

@@ -1465,9 +1465,9 @@ for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local jk = base .. 'j:' .. id
-  local removing = keep == '0' -- f[4]: deliveries if so, else attempts (absent fields cost scans)
-  local f = redis.call('HMGET', jk, 'n', 'tk', 's', removing and 'dl' or 'a',
-    'cr', 'gk')
+  local removing, f = keep == '0', nil -- f[4]: deliveries if so, else attempts (absent ones scan)
+  if removing then f = redis.call('HMGET', jk, 'n', 'tk', 's', 'dl', 'cr', 'gk')
+  else f = redis.call('HMGET', jk, 'n', 'tk', 's', 'a', 'cr', 'gk') end
   if not f[1] then
     out[i + 1] = -1
   elseif f[2] ~= token or f[3] ~= 'a' then
