@@ -21,6 +21,9 @@ const written: number[] = [];
 const replied: number[] = [];
 const started: number[] = [];
 let blockingPort = -1;
+/** The producer's connection: the one the warm-up's enqueue is written on. */
+let producerPort = -1;
+const WARM_UP = -2;
 
 // Socket-level hooks: the only place the write and the reply can be seen.
 const write = net.Socket.prototype.write;
@@ -30,9 +33,9 @@ net.Socket.prototype.write = function (
 ) {
   const text = String(args[0]);
   if (text.includes('bzpopmin')) blockingPort = this.localPort ?? -1;
-  // With one job in flight, the first script call written elsewhere after
-  // the enqueue call is the enqueue's (the completion comes after the handler).
-  else if (current >= 0 && text.includes('evalsha'))
+  else if (producerPort < 0 && current === WARM_UP && text.includes('evalsha'))
+    producerPort = this.localPort ?? -1;
+  else if (current >= 0 && this.localPort === producerPort)
     written[current] ??= performance.now() - calledAt;
   return write.apply(this, args);
 } as typeof write;
@@ -67,6 +70,12 @@ const worker = createWorker(
 );
 try {
   await (await queue.enqueue('trace', { n: -1 })).finished();
+  // The worker is idle and blocked now: the next script call written is
+  // the producer's.
+  current = WARM_UP;
+  await queue.enqueue('trace', { n: WARM_UP });
+  current = -1;
+  if (producerPort < 0) throw new Error("did not see the producer's socket");
   for (let i = 0; i < jobs; i++) {
     await new Promise((r) => setTimeout(r, gapMs));
     current = i;
@@ -79,8 +88,11 @@ try {
     return (s[s.length >> 1] ?? NaN).toFixed(3);
   };
   const minus = (a: number[], b: number[]) => a.map((x, i) => x - b[i]!);
+  const complete = started.filter((s, i) =>
+    Number.isFinite(s - replied[i]! - written[i]!),
+  ).length;
   console.log(
-    `${jobs} jobs, ${gapMs} ms apart, medians (ms): call to write ${median(written)}, ` +
+    `${jobs} jobs (${complete} with all three marks), ${gapMs} ms apart, medians (ms): call to write ${median(written)}, ` +
       `write to the lease's reply ${median(minus(replied, written))}, ` +
       `reply to handler ${median(minus(started, replied))}; pickup ${median(started)}`,
   );
