@@ -34,6 +34,16 @@ afterAll(() => admin.disconnect());
 const stored = (queue: string, id: string) =>
   admin.exists(`jobwire:{${queue}}:j:${id}`);
 
+/** EVALSHA and EVAL calls since the last CONFIG RESETSTAT (NOSCRIPT replies count). */
+async function scriptCalls(): Promise<{ evalsha: number; eval: number }> {
+  const stats = await admin.info('commandstats');
+  const count = (cmd: string) =>
+    Number(
+      new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0,
+    );
+  return { evalsha: count('evalsha'), eval: count('eval') };
+}
+
 describe('durability', () => {
   it('WAIT with 0 replicas succeeds and the job is stored', async () => {
     const q = uniqueQueue();
@@ -53,8 +63,13 @@ describe('durability', () => {
       // After a script flush (as after a Redis restart) the NOSCRIPT path
       // loads the script and still waits.
       await admin.script('FLUSH');
+      await admin.config('RESETSTAT');
       const again = await queue.enqueue('t', { n: 4 });
       expect(await stored(q, again.id)).toBe(1);
+      // One EVALSHA (answered NOSCRIPT), then the script itself once: not
+      // a second EVALSHA before the EVAL (one round trip more).
+      const calls = await scriptCalls();
+      expect(calls).toEqual({ evalsha: 1, eval: 1 });
     } finally {
       await queue.close();
     }

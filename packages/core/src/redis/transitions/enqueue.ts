@@ -6,6 +6,7 @@
 import { errorFromScriptCode, type JobwireError } from '../../errors.ts';
 import type { QueueKeys } from '../keys.ts';
 import {
+  evalScriptCall,
   isNoScript,
   runScriptCall,
   scripts,
@@ -233,7 +234,8 @@ export function enqueue(
  * writes, without an extra round trip. The script goes as a plain EVALSHA:
  * ioredis would re-send a NOSCRIPT failure on its own *after* the wait,
  * which would then cover nothing; here a NOSCRIPT (first use after a Redis
- * restart) runs the script normally (loading it) and waits afterwards.
+ * restart) sends the script itself with EVAL (loading it) and waits
+ * afterwards.
  * `waited` is the wait's reply, or the error it failed with.
  */
 export async function enqueueDurably(
@@ -255,7 +257,7 @@ export async function enqueueDurably(
   const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
   if (scriptErr !== null && scriptErr !== undefined) {
     if (!isNoScript(scriptErr)) throw scriptErr;
-    const reply = await runScriptCall(client, 'enqueue', call);
+    const reply = await evalScriptCall(client, 'enqueue', call);
     const waited = await client.call(...wait()).then(
       (v: unknown) => v,
       (err: unknown) => err,
