@@ -7,9 +7,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '@jobwire/test-kit';
 import { Redis } from 'ioredis';
 
 export interface CallgrindRedis {
@@ -18,17 +18,6 @@ export interface CallgrindRedis {
   measure(phase: () => Promise<void>): Promise<string>;
   /** Kills the server; keeps the dumps when `keep` is set. */
   stop(keep?: boolean): void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts redis-server under callgrind and waits until it answers. */

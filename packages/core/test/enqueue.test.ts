@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import {
   afterAll,
@@ -31,7 +30,7 @@ import type {
 } from '../src/index.ts';
 import { rejectionOf } from './helpers/assert.ts';
 import { persistentKeys } from './helpers/redis-keys.ts';
-import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { freePort, uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings, sleep } from './helpers/wait.ts';
 
 const redis = useRedis();
@@ -862,21 +861,6 @@ describe('expiry', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        reject(new Error('no port'));
-        return;
-      }
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
 
 describe('Redis unreachable', () => {
   it('rejects with RedisUnavailableError quickly, then works once Redis is up', async () => {

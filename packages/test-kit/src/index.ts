@@ -3,7 +3,7 @@
  * redis-server processes and polling. Free of test-runner imports; the
  * vitest hooks are in `@jobwire/test-kit/vitest`.
  */
-export { startRedis } from './redis-process.ts';
+export { freePort, startRedis } from './redis-process.ts';
 export type { RedisServer, StartRedisOptions } from './redis-process.ts';
 export {
   fastWorkerSettings,

@@ -81,7 +81,8 @@ function ensureRedisBinary(binary: string): void {
   checkedBinaries.add(binary);
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on at the moment of asking. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

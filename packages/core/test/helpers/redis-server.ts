@@ -3,6 +3,7 @@
  * workspace's private test-kit package.
  */
 export {
+  freePort,
   startRedis,
   type RedisServer,
   type StartRedisOptions,
