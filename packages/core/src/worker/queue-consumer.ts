@@ -18,6 +18,7 @@ import { noteReaders, readerFields } from '../redis/transitions/readers.ts';
 import { publishFlowRules } from '../redis/transitions/flow.ts';
 import type { FlowRules } from '../contract/flow.ts';
 import { MarkerWait } from './marker-wait.ts';
+import { isBusyReply, retryDelayMs } from './retry-delay.ts';
 import { sleep } from './wakeup.ts';
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
@@ -170,6 +171,7 @@ export class QueueConsumer {
   private async run(): Promise<void> {
     const host = this.host;
     let failures = 0;
+    let busyReported = false;
     while (!host.isStopping()) {
       if (host.isPaused()) {
         // The first lease after a resume is a plain fetch: what the last
@@ -224,6 +226,7 @@ export class QueueConsumer {
         else if (!(await this.waitThenFetch(reservation, idleMs)))
           this.idleUntil = undefined;
         failures = 0;
+        busyReported = false;
       } catch (err) {
         this.waitingFor = undefined;
         host.unreserve(reservation);
@@ -233,8 +236,13 @@ export class QueueConsumer {
           this.refuse(err);
           break;
         }
-        this.noteFailure(err, `fetching jobs from ${this.keys.queue}`);
-        await sleep(Math.min(100 * 2 ** failures++, 2000));
+        // A run of BUSY replies (one script running in Redis) is one
+        // incident: reported once, not at every retry.
+        const busy = isBusyReply(err);
+        if (!busy || !busyReported)
+          this.noteFailure(err, `fetching jobs from ${this.keys.queue}`);
+        busyReported = busy;
+        await sleep(retryDelayMs(err, failures++, 100, 2000));
         continue;
       }
       // The leasing reply's callback dispatched its jobs before the
@@ -448,7 +456,7 @@ export class QueueConsumer {
           );
           return;
         }
-        await sleep(Math.min(50 * 2 ** i, 1000));
+        await sleep(retryDelayMs(err, i, 50, 1000));
       }
     }
   }
