@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { createWorker, defineJobs, job } from '../../src/index.ts';
+import { nodeEntry } from '@jobwire/test-kit/node-entry';
 import { PROCESS_START_MS } from '../helpers/wait.ts';
 
 /** The flow rules of the `flow` type, as JSON. Keyed rules key on `payload.key`. */
@@ -225,11 +226,11 @@ export interface FlowWorkerProcess {
   stderr(): string;
 }
 
-/** Starts flow-worker.ts in a child process with `node --import tsx`. */
+/** Starts flow-worker.ts in a child process (its bundle: test-kit's nodeEntry). */
 export function spawnFlowWorker(config: FlowWorkerConfig): FlowWorkerProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', SELF, JSON.stringify(config)],
+    [...nodeEntry(SELF), JSON.stringify(config)],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
   );
   let err = '';

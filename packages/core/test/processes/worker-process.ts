@@ -31,6 +31,7 @@ import {
   defineJobs,
   job,
 } from '../../src/index.ts';
+import { nodeEntry } from '@jobwire/test-kit/node-entry';
 import { PROCESS_START_MS } from '../helpers/wait.ts';
 
 export interface WorkerProcessConfig {
@@ -186,11 +187,11 @@ export interface WorkerProcess {
   stderr(): string;
 }
 
-/** Starts worker-process.ts in a child process with `node --import tsx`. */
+/** Starts worker-process.ts in a child process (its bundle: test-kit's nodeEntry). */
 export function spawnWorkerProcess(config: WorkerProcessConfig): WorkerProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', SELF, JSON.stringify(config)],
+    [...nodeEntry(SELF), JSON.stringify(config)],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
   );
   let err = '';

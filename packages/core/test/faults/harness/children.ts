@@ -1,11 +1,12 @@
 /**
- * Spawning the scenario child processes (`node --import tsx <file> <json>`)
- * and talking to them over IPC.
+ * Spawning the scenario child processes (`node <file, bundled> <json>`:
+ * test-kit's nodeEntry) and talking to them over IPC.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeEntry } from '@jobwire/test-kit/node-entry';
 import { PROCESS_START_MS } from '../../helpers/wait.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,7 +32,7 @@ export interface Child {
 export const live = new Set<Child>();
 
 /**
- * Starts `node --import tsx <file> <json>`, optionally under a wrapper
+ * Starts `node <file, bundled> <json>`, optionally under a wrapper
  * command that execs node (e.g. `faketime -f +300s`), so the pid is node's
  * and IPC on fd 3 reaches it.
  */
@@ -42,9 +43,7 @@ export function spawnChild(
 ): Child {
   const nodeArgs = [
     process.execPath,
-    '--import',
-    'tsx',
-    path.join(HERE, file),
+    ...nodeEntry(path.join(HERE, file)),
     JSON.stringify(config),
   ];
   const [cmd = process.execPath, ...pre] = options.wrapper ?? [];
