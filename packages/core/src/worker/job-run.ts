@@ -25,7 +25,7 @@ import {
   updateProgress,
 } from '../redis/transitions/job-run.ts';
 import { release, type LeasedJob } from '../redis/transitions/lease.ts';
-import { retryDelayMs } from './retry-delay.ts';
+import { redisRetryDelayMs } from './retry-delay.ts';
 import { sleep } from './wakeup.ts';
 import { safeParseFast } from '../contract/parse.ts';
 import { readPayload } from '../contract/upcast.ts';
@@ -166,7 +166,7 @@ class JobRun implements RunningJob, JobIO {
           );
           return undefined;
         }
-        await sleep(retryDelayMs(err, i, 50, 1000));
+        await sleep(redisRetryDelayMs(err, i, 50, 1000));
       }
     }
   }

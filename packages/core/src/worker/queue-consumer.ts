@@ -18,7 +18,7 @@ import { noteReaders, readerFields } from '../redis/transitions/readers.ts';
 import { publishFlowRules } from '../redis/transitions/flow.ts';
 import type { FlowRules } from '../contract/flow.ts';
 import { MarkerWait } from './marker-wait.ts';
-import { isBusyReply, retryDelayMs } from './retry-delay.ts';
+import { isBusyReply, redisRetryDelayMs } from './retry-delay.ts';
 import { sleep } from './wakeup.ts';
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
@@ -242,7 +242,10 @@ export class QueueConsumer {
         if (!busy || !busyReported)
           this.noteFailure(err, `fetching jobs from ${this.keys.queue}`);
         busyReported = busy;
-        await sleep(retryDelayMs(err, failures++, 100, 2000));
+        // BUSY is retried at its own pace and does not climb the ladder: the
+        // first real failure after it waits 100 ms, as any first does.
+        await sleep(redisRetryDelayMs(err, failures, 100, 2000));
+        if (!busy) failures++;
         continue;
       }
       // The leasing reply's callback dispatched its jobs before the
@@ -282,7 +285,8 @@ export class QueueConsumer {
     ).then(
       (reply) => this.take(reply, reservation.total),
       (err: unknown) => {
-        if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
+        if (reservation.total > 0)
+          void this.reportLost(request.tokenPrefix, err);
         throw err;
       },
     );
@@ -328,7 +332,7 @@ export class QueueConsumer {
               // have run the lease just before it noticed. What comes next
               // is a plain fetch.
               this.idleUntil = undefined;
-              this.trackLost(this.reportLost(request.tokenPrefix));
+              this.trackLost(this.reportLost(request.tokenPrefix, err));
               throw err;
             },
           );
@@ -428,9 +432,12 @@ export class QueueConsumer {
    * connection): it may still have run and leased jobs that this worker
    * will never start. Recorded in Redis, so the stall check re-queues them
    * without counting a stall; retried while Redis is unreachable, for as
-   * long as the leases could last.
+   * long as the leases could last. Not for a BUSY reply (`cause`): Redis
+   * refused the call unrun, and a long script would otherwise start one
+   * such report per retry of the lease loop.
    */
-  private async reportLost(prefix: string): Promise<void> {
+  private async reportLost(prefix: string, cause: unknown): Promise<void> {
+    if (isBusyReply(cause)) return;
     const leaseMs = this.host.leaseMs;
     const giveUpAt = Date.now() + Math.max(2 * leaseMs, 10_000);
     for (let i = 0; ; i++) {
@@ -456,7 +463,7 @@ export class QueueConsumer {
           );
           return;
         }
-        await sleep(retryDelayMs(err, i, 50, 1000));
+        await sleep(Math.min(50 * 2 ** i, 1000));
       }
     }
   }
@@ -575,7 +582,7 @@ export class QueueConsumer {
         this.take(reply.leased, reservation.total);
       batch.forEach((c, i) => c.resolve(reply.codes[i]!));
     } catch (err) {
-      if (reservation.total > 0) void this.reportLost(request.tokenPrefix);
+      if (reservation.total > 0) void this.reportLost(request.tokenPrefix, err);
       for (const c of batch) c.reject(err);
     } finally {
       this.completionsInFlight--;

@@ -19,7 +19,7 @@ export function isBusyReply(err: unknown): boolean {
  * The wait before retry `attempt` (0 for the first) of a call that failed
  * with `err`: BUSY_RETRY_MS for BUSY, else `firstMs` doubling up to `maxMs`.
  */
-export function retryDelayMs(
+export function redisRetryDelayMs(
   err: unknown,
   attempt: number,
   firstMs: number,
