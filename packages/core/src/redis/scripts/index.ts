@@ -157,23 +157,9 @@ export function runScriptCall(
   return (client.sendCommand(command) as Promise<unknown>).catch(
     (err: unknown) => {
       if (!isNoScript(err)) throw err;
-      return evalScriptCall(client, name, call);
+      return client.eval(s.lua, ...(call.slice(1) as [number, ...string[]]));
     },
   );
-}
-
-/**
- * Runs script `name` with EVAL (which also caches it), from the same
- * argument list as `runScriptCall`: for a caller whose EVALSHA has just
- * been answered NOSCRIPT, so that it does not send EVALSHA a second time.
- */
-export function evalScriptCall(
-  client: RedisClient,
-  name: ScriptName,
-  call: (string | number)[],
-): Promise<unknown> {
-  const s = scriptFor(name, Number(call[1]));
-  return client.eval(s.lua, ...(call.slice(1) as [number, ...string[]]));
 }
 
 /** Runs one script with its keys and arguments. */

@@ -6,7 +6,6 @@
 import { errorFromScriptCode, type JobwireError } from '../../errors.ts';
 import type { QueueKeys } from '../keys.ts';
 import {
-  evalScriptCall,
   isNoScript,
   runScriptCall,
   scripts,
@@ -234,8 +233,8 @@ export function enqueue(
  * writes, without an extra round trip. The script goes as a plain EVALSHA:
  * ioredis would re-send a NOSCRIPT failure on its own *after* the wait,
  * which would then cover nothing; here a NOSCRIPT (first use after a Redis
- * restart) sends the script itself with EVAL (loading it) and waits
- * afterwards.
+ * restart) sends the script itself with EVAL (loading it), followed by the
+ * wait, in a second pipeline.
  * `waited` is the wait's reply, or the error it failed with.
  */
 export async function enqueueDurably(
@@ -246,27 +245,32 @@ export async function enqueueDurably(
   d: PersistenceWait,
 ): Promise<{ outcomes: EnqueueOutcome[]; waited: unknown }> {
   const call = enqueueCall(k, maxEvents, jobs);
-  const wait = (): [string, ...(string | number)[]] =>
-    d.aof
-      ? ['WAITAOF', 1, d.replicas, d.timeoutMs]
-      : ['WAIT', d.replicas, d.timeoutMs];
-  const pipe = client.pipeline();
-  pipe.call('EVALSHA', ...call);
-  pipe.call(...wait());
-  const res = (await pipe.exec()) ?? [];
-  const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
-  if (scriptErr !== null && scriptErr !== undefined) {
-    if (!isNoScript(scriptErr)) throw scriptErr;
-    const reply = await evalScriptCall(client, 'enqueue', call);
-    const waited = await client.call(...wait()).then(
-      (v: unknown) => v,
-      (err: unknown) => err,
-    );
-    return { outcomes: readOutcomes(reply as unknown[], jobs), waited };
+  // The script, then the wait, in one pipeline: on one connection, and on a
+  // Cluster to the script's node (a WAIT alone names no key, so it could go
+  // to another master).
+  const withWait = async (script: [string, ...(string | number)[]]) => {
+    const pipe = client.pipeline();
+    pipe.call(...script);
+    if (d.aof) pipe.call('WAITAOF', 1, d.replicas, d.timeoutMs);
+    else pipe.call('WAIT', d.replicas, d.timeoutMs);
+    const res = (await pipe.exec()) ?? [];
+    const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply')];
+    const [waitErr, waitReply] = res[1] ?? [new Error('no reply')];
+    return { scriptErr, scriptReply, waited: waitErr ?? waitReply };
+  };
+  let sent = await withWait(['EVALSHA', ...call]);
+  if (sent.scriptErr !== null && sent.scriptErr !== undefined) {
+    if (!isNoScript(sent.scriptErr)) throw sent.scriptErr;
+    sent = await withWait([
+      'EVAL',
+      scripts.get('enqueue')!.lua,
+      ...call.slice(1),
+    ]);
+    if (sent.scriptErr !== null && sent.scriptErr !== undefined)
+      throw sent.scriptErr;
   }
-  const [waitErr, waitReply] = res[1] ?? [new Error('no reply')];
   return {
-    outcomes: readOutcomes(scriptReply as unknown[], jobs),
-    waited: waitErr ?? waitReply,
+    outcomes: readOutcomes(sent.scriptReply as unknown[], jobs),
+    waited: sent.waited,
   };
 }
