@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as esbuild from 'esbuild';
@@ -48,29 +48,47 @@ function npmPackages(): string[] {
   return [...names];
 }
 
-const bundles = new Map<string, string>();
-const WEEK_MS = 7 * 86_400_000;
+/** A bundle made by this process: its file, its sources, when it was made. */
+interface Bundle {
+  out: string;
+  inputs: string[];
+  builtAt: number;
+}
+
+const bundles = new Map<string, Bundle>();
+const DAY_MS = 86_400_000;
+
+/** Whether a source of `b` changed since it was made (a watch-mode re-run). */
+function stale(b: Bundle): boolean {
+  return b.inputs.some(
+    (f) =>
+      (fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) >
+      b.builtAt,
+  );
+}
 
 /**
  * Writes a bundle under a name from its content: test processes that
  * bundle the same sources share one file, and a changed source makes a new
- * one. A bundle is touched at each use; those unused for a week are removed.
+ * one. A bundle is touched by each process that uses it; those no process
+ * used for a day are removed.
  */
 function writeBundle(dir: string, name: string, code: Uint8Array): string {
   fs.mkdirSync(dir, { recursive: true });
   for (const f of fs.readdirSync(dir)) {
-    const mtime = fs.statSync(path.join(dir, f), { throwIfNoEntry: false });
-    if (mtime !== undefined && Date.now() - mtime.mtimeMs > WEEK_MS)
+    const stat = fs.statSync(path.join(dir, f), { throwIfNoEntry: false });
+    if (stat !== undefined && Date.now() - stat.mtimeMs > DAY_MS)
       fs.rmSync(path.join(dir, f), { force: true });
   }
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const out = path.join(dir, `${name}-${hash}.mjs`);
-  if (fs.existsSync(out)) {
+  try {
     const now = new Date();
     fs.utimesSync(out, now, now);
-  } else {
-    // Renamed into place: a process that finds the file finds it whole.
-    const tmp = `${out}.${process.pid}.tmp`;
+  } catch {
+    // Not there (or just pruned by another process): written, then renamed
+    // into place, so a process that finds the file finds it whole.
+    const tmp = `${out}.${process.pid}.${randomUUID()}.tmp`;
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, out);
   }
@@ -88,15 +106,16 @@ function packageDirOf(file: string): string {
 
 /**
  * The arguments for `node` that run TypeScript entry `file` (an absolute
- * path): its bundle, made once per test process. The bundle goes under its
+ * path): its bundle, made once per test process (again when one of its
+ * sources changed). The bundle goes under its
  * package's node_modules/.cache, so that the npm packages it imports
  * resolve as they do from the sources: every workspace source it imports
  * must find its npm packages from there too (true of core's tests, whose
  * children import core and test-kit).
  */
 export function nodeEntry(file: string): string[] {
-  let out = bundles.get(file);
-  if (out === undefined) {
+  let bundle = bundles.get(file);
+  if (bundle === undefined || stale(bundle)) {
     // Required here, not imported: worker-process.ts and flow-worker.ts are
     // both spawners and children, and their bundles must not load esbuild.
     const { buildSync } = createRequire(import.meta.url)(
@@ -107,6 +126,7 @@ export function nodeEntry(file: string): string[] {
       'node_modules/.cache/jobwire-test-entries',
     );
     const name = path.basename(file, '.ts');
+    const builtAt = Date.now();
     const built = buildSync({
       entryPoints: [file],
       // Where it goes (the hash aside): the source map's paths are relative to it.
@@ -118,11 +138,16 @@ export function nodeEntry(file: string): string[] {
       target: 'node20',
       keepNames: true,
       sourcemap: 'inline',
+      metafile: true,
       external: npmPackages(),
       logLevel: 'error',
     });
-    out = writeBundle(dir, name, built.outputFiles[0]!.contents);
-    bundles.set(file, out);
+    bundle = {
+      out: writeBundle(dir, name, built.outputFiles[0]!.contents),
+      inputs: Object.keys(built.metafile.inputs).map((f) => path.resolve(f)),
+      builtAt,
+    };
+    bundles.set(file, bundle);
   }
-  return ['--enable-source-maps', out];
+  return ['--enable-source-maps', bundle.out];
 }

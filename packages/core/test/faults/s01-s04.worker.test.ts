@@ -26,7 +26,7 @@ afterEach(async () => {
   sc = undefined;
 });
 
-// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// Scenarios start worker processes and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
 describe('faults: worker side', { timeout: 180_000 }, () => {
@@ -300,7 +300,7 @@ describe('faults: worker side', { timeout: 180_000 }, () => {
     });
     // Two worker slots, each refilled by this "supervisor" when its worker
     // dies, by resuming a spare started paused beforehand: the bound is
-    // about the queue, and a tsx start-up takes seconds on a loaded machine
+    // about the queue, and a start-up takes seconds on a loaded machine
     // (it would count against it). Three spares, one per expected death; a
     // death beyond those gets a worker started then.
     let gen = 0;

@@ -44,7 +44,7 @@ function capture(): Logger & { warnings: string[] } {
   return { warnings, warn: (m) => warnings.push(m), error: () => {} };
 }
 
-// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// Scenarios start worker processes and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
 describe('faults: network and server', { timeout: 180_000 }, () => {

@@ -43,7 +43,7 @@ function readIds(file: string): string[] {
   }
 }
 
-// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// Scenarios start worker processes and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
 describe('faults: retention and persistence', { timeout: 180_000 }, () => {

@@ -87,7 +87,7 @@ async function cpuSeconds(admin: Redis): Promise<number> {
   return get('used_cpu_sys') + get('used_cpu_user');
 }
 
-// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// Scenarios start worker processes and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
 describe('faults: time and scheduling', { timeout: 180_000 }, () => {
@@ -220,7 +220,7 @@ describe('faults: time and scheduling', { timeout: 180_000 }, () => {
           paused,
         }).then((w) => w.child);
       // The replacements start now, paused, and a restart resumes one: a
-      // tsx start-up takes seconds on a loaded machine and would push the
+      // A start-up takes seconds on a loaded machine and would push the
       // restarts off their schedule (and past the test's timeout).
       const [w0, w1, ...spares] = await Promise.all([
         worker('w0'),

@@ -70,7 +70,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 const sha256 = (s: string) =>
   createHash('sha256').update(s, 'utf8').digest('hex');
 
-// Scenarios start worker processes (tsx) and run for seconds: on a loaded
+// Scenarios start worker processes and run for seconds: on a loaded
 // two-core machine a start-up alone can take 20 s. A deadline for a hang;
 // the bounds each scenario asserts are its own.
 describe('faults: data, ordering, validation', { timeout: 180_000 }, () => {

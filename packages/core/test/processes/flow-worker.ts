@@ -1,6 +1,6 @@
 /**
  * A jobwire worker process for the flow control tests (issue 16):
- * node --import tsx flow-worker.ts '<json config>'.
+ * node flow-worker.ts '<json config>' (bundled: test-kit's nodeEntry).
  *
  * It serves one job type, `flow`, whose flow rules come from the config
  * (`FlowRuleSpec`, a serialisable description: every keyed rule keys on

@@ -1,7 +1,7 @@
 /**
  * A jobwire worker in its own process, for crash and signal tests.
  *
- * Run: node --import tsx worker-process.ts '<json config>'
+ * Run: node worker-process.ts '<json config>' (bundled: test-kit's nodeEntry)
  * (or with the config in the JOBWIRE_WORKER_CONFIG environment variable).
  *
  * It serves one job type, `task`, in the configured queue. Every handler
@@ -211,7 +211,7 @@ export function spawnWorkerProcess(config: WorkerProcessConfig): WorkerProcess {
             `worker process not ready in ${PROCESS_START_MS} ms: ${err}`,
           ),
         ),
-      // tsx start-up on a loaded machine takes many seconds.
+      // A start-up on a loaded machine takes seconds.
       PROCESS_START_MS,
     );
     child.on('message', (m: unknown) => {

@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     };
     const child = spawnChild('../../soak/worker.ts', config);
     // Generous: a worker started while Redis restarts waits for it, and
-    // tsx starts slowly on a loaded machine.
+    // A process starts slowly on a loaded machine.
     await child.next<void>('ready', 60_000);
     return { child, ledger };
   };

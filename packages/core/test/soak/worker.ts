@@ -1,5 +1,5 @@
 /**
- * A soak worker process: node --import tsx worker.ts '<json config>'.
+ * A soak worker process: node worker.ts '<json config>' (bundled: test-kit's nodeEntry).
  * Each handler run appends `start` and `end`, and each stored outcome
  * `completed` or `failed`, to this process's ledger
  * (appendFileSync, so a SIGKILL loses nothing already written), sleeps the

@@ -17,7 +17,7 @@ export interface Child {
   readonly pid: number;
   /**
    * Resolves at the child's `{ type: 'ready' }` message; rejects after
-   * PROCESS_START_MS (tsx start-up on a loaded machine takes many seconds).
+   * PROCESS_START_MS (a start-up on a loaded machine takes seconds).
    */
   readonly ready: Promise<void>;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;

@@ -1,6 +1,6 @@
 /**
  * A jobwire worker in its own process, with an invocation ledger.
- * Run by children.ts: node --import tsx worker-child.ts '<json config>'.
+ * Run by children.ts: node worker-child.ts '<json config>' (bundled).
  *
  * One job type, `task`: the handler records its start, optionally spins
  * synchronously (`spinMs`, an event-loop stall), SIGKILLs itself (`kill`),

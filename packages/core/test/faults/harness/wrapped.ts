@@ -1,6 +1,6 @@
 /**
  * Spawns a harness child under a wrapper command, e.g.
- * `faketime -f +300s node --import tsx <file> <json>`. children.ts always
+ * `faketime -f +300s node <file, bundled> <json>`. children.ts always
  * runs node directly; this builds the same `Child` handle (and registers it
  * in `live`, so `killAll()` still cleans up) around a wrapped spawn. The
  * wrapper must exec node (faketime does), so the pid is node's and IPC on

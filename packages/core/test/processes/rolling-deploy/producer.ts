@@ -1,6 +1,6 @@
 /**
  * A rolling-deploy producer process on one contract version of the
- * `thumbnail` job: node --import tsx producer.ts '<json config>'.
+ * `thumbnail` job: node producer.ts '<json config>' (bundled: test-kit's nodeEntry).
  *
  * It enqueues job numbers `tag * 1e6 + i` at a steady rate, with at most
  * `inFlight` enqueues outstanding, every `holdEvery`-th one delayed by an

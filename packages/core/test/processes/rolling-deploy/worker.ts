@@ -1,6 +1,6 @@
 /**
  * A rolling-deploy worker process that knows one contract version of the
- * `thumbnail` job: node --import tsx worker.ts '<json config>'.
+ * `thumbnail` job: node worker.ts '<json config>' (bundled: test-kit's nodeEntry).
  *
  * It imports only its own version's contract module. Each handler call is
  * written to the ledger with the job's stored version, the version this
