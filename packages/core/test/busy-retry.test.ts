@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
+import { BUSY_LOOP_SCRIPT } from './helpers/busy-script.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { sleep, waitFor } from './helpers/wait.ts';
 
@@ -33,17 +34,7 @@ async function startBusy(ms: number): Promise<{ ended: Promise<number> }> {
   const busy = new Redis(redis.url, { maxRetriesPerRequest: 0 });
   await busy.ping();
   const ended = busy
-    .eval(
-      [
-        'local function us() local t = redis.call("TIME")',
-        'return tonumber(t[1]) * 1000000 + tonumber(t[2]) end',
-        'local s = us()',
-        'while us() - s < tonumber(ARGV[1]) * 1000 do end',
-        'return 1',
-      ].join(' '),
-      0,
-      String(ms),
-    )
+    .eval(BUSY_LOOP_SCRIPT, 0, String(ms))
     .then(() => Date.now())
     .finally(() => busy.disconnect());
   // A ping answered PONG went before the script (or its first 100 ms).

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQueue, ValidationError } from '../../src/index.ts';
 import type { EnqueueOptions } from '../../src/index.ts';
+import { BUSY_LOOP_SCRIPT } from '../helpers/busy-script.ts';
 import { persistentKeys } from '../helpers/redis-keys.ts';
 import { PROCESS_START_MS } from '../helpers/wait.ts';
 import { spawnChild } from './harness/children.ts';
@@ -252,17 +253,7 @@ describe('faults: time and scheduling', { timeout: 180_000 }, () => {
       const busyRun = (async () => {
         await sleep(t0 + 4000 - Date.now());
         // A read-only busy loop of 2 s: other clients get BUSY after 100 ms.
-        await busy.eval(
-          [
-            'local function us() local t = redis.call("TIME")',
-            'return tonumber(t[1]) * 1000000 + tonumber(t[2]) end',
-            'local s = us()',
-            'while us() - s < tonumber(ARGV[1]) * 1000 do end',
-            'return 1',
-          ].join(' '),
-          0,
-          '2000',
-        );
+        await busy.eval(BUSY_LOOP_SCRIPT, 0, '2000');
         busyEnd = Date.now();
       })();
       busyRun.catch(() => {});
