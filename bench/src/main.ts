@@ -218,58 +218,33 @@ async function measure(
   return out;
 }
 
-/** Drains (or partly drains) a queue of `waiting` jobs with a worker. */
+/**
+ * Drains `count` jobs at `concurrency` from a backlog of `waiting` with a
+ * worker, `drains` times (topped up by `count` before each drain after the
+ * first), and gives each sample's median over the drains. `backlog` drains
+ * three times: one drain of 10k jobs at c100 lasts about a quarter of a
+ * second, short enough for one pause of the machine to move it by a fifth.
+ * Each sample's median is taken on its own (the rate's and the CPU's may
+ * come from different drains), and the command breakdown printed is the
+ * last drain's.
+ */
 async function processRun(
   ctx: Ctx,
   scenario: string,
   concurrency: number,
   waiting: number,
   count: number,
+  drains = 1,
 ): Promise<Sample[]> {
   const a = ctx.adapter({ removeCompleted: true });
   try {
     await a.fill(waiting);
-    const w = await a.worker(concurrency, count);
-    try {
-      return await measure(ctx, scenario, count, async () => {
-        w.start();
-        await w.finished;
-      });
-    } finally {
-      await w.close();
-    }
-  } finally {
-    await a.close();
-  }
-}
-
-/**
- * Drains `count` jobs at `concurrency` from a backlog of `waiting`,
- * `repeats` times (topped up by `count` before each drain after the
- * first), and gives each sample's median over the drains. One drain of 10k
- * jobs at c100 lasts about a quarter of a second, short enough for one
- * pause of the machine to move it by a fifth; the median of three does not
- * move with one such pause. Each sample's median is taken on its own (the
- * rate's and the CPU's may come from different drains), and the command
- * breakdown printed is the last drain's.
- */
-async function backlogRun(
-  ctx: Ctx,
-  scenario: string,
-  concurrency: number,
-  waiting: number,
-  count: number,
-  repeats = 3,
-): Promise<Sample[]> {
-  const a = ctx.adapter({ removeCompleted: true });
-  try {
-    await a.fill(waiting);
-    const drains: Sample[][] = [];
-    for (let r = 0; r < repeats; r++) {
+    const runs: Sample[][] = [];
+    for (let r = 0; r < drains; r++) {
       if (r > 0) await a.fill(count);
       const w = await a.worker(concurrency, count);
       try {
-        drains.push(
+        runs.push(
           await measure(ctx, scenario, count, async () => {
             w.start();
             await w.finished;
@@ -279,9 +254,9 @@ async function backlogRun(
         await w.close();
       }
     }
-    return drains[0]!.map((s, i) => ({
+    return runs[0]!.map((s, i) => ({
       ...s,
-      value: median(drains.map((d) => d[i]!.value)),
+      value: median(runs.map((d) => d[i]!.value)),
     }));
   } finally {
     await a.close();
@@ -485,20 +460,22 @@ const scenarios: Scenario[] = [
     timeoutMs: sizes.backlogTimeoutMs,
     async run(ctx) {
       const n = sizes.backlogSmall;
-      const small = await backlogRun(
+      const small = await processRun(
         ctx,
         'backlog_small',
         BACKLOG_CONCURRENCY,
         n,
         n,
+        3,
       );
       await ctx.redis.flush();
-      const large = await backlogRun(
+      const large = await processRun(
         ctx,
         'backlog_large',
         BACKLOG_CONCURRENCY,
         sizes.backlogLarge,
         n,
+        3,
       );
       await ctx.redis.flush();
       return [
