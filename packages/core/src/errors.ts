@@ -24,6 +24,7 @@ export const ErrorCode = {
   HANDLER_FAILED: 'HANDLER_FAILED',
   REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
   REDIS_OUT_OF_MEMORY: 'REDIS_OUT_OF_MEMORY',
+  REDIS_BUSY: 'REDIS_BUSY',
   REDIS_CONFIG: 'REDIS_CONFIG',
   CLOSED: 'CLOSED',
   DURABILITY_UNAVAILABLE: 'DURABILITY_UNAVAILABLE',
@@ -259,6 +260,20 @@ export class RedisOutOfMemoryError extends JobwireError {
       options,
     );
     this.name = 'RedisOutOfMemoryError';
+  }
+}
+
+/**
+ * Redis answered BUSY for longer than the call could wait: a Lua script (of
+ * any program) was running past `busy-reply-threshold`, and Redis refuses
+ * every other command until it ends. The command that met BUSY was not run,
+ * so retrying it is safe.
+ * @public
+ */
+export class RedisBusyError extends JobwireError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.REDIS_BUSY, message, options);
+    this.name = 'RedisBusyError';
   }
 }
 

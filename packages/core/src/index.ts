@@ -122,6 +122,7 @@ export {
   LeaseLostError,
   PayloadTooLargeError,
   PermanentError,
+  RedisBusyError,
   RedisOutOfMemoryError,
   RedisUnavailableError,
   ShutdownError,

@@ -8,45 +8,32 @@
  * suite's S16 saw a job start 1.23 s late. BUSY is retried at a short
  * fixed interval instead.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createQueue, createWorker, defineJobs, job } from '../src/index.ts';
-import { BUSY_LOOP_SCRIPT } from './helpers/busy-script.ts';
+import {
+  createQueue,
+  createWorker,
+  defineJobs,
+  ErrorCode,
+  job,
+  JobwireError,
+  RedisBusyError,
+} from '../src/index.ts';
+import { busyAdmin, startBusy as startBusyAt } from './helpers/busy-script.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { sleep, waitFor } from './helpers/wait.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
 const quiet = { warn: () => {}, error: () => {} };
 
 let admin: Redis;
 beforeAll(async () => {
-  admin = new Redis(redis.url);
-  await admin.config('SET', 'busy-reply-threshold', '100');
+  admin = await busyAdmin(redis.url);
 });
 afterAll(() => admin.disconnect());
 
-/**
- * Starts a read-only script that keeps Redis busy for `ms`, and returns once
- * other clients get BUSY; `ended` resolves at the script's end (local clock).
- */
-async function startBusy(ms: number): Promise<{ ended: Promise<number> }> {
-  const busy = new Redis(redis.url, { maxRetriesPerRequest: 0 });
-  await busy.ping();
-  const ended = busy
-    .eval(BUSY_LOOP_SCRIPT, 0, String(ms))
-    .then(() => Date.now())
-    .finally(() => busy.disconnect());
-  // A ping answered PONG went before the script (or its first 100 ms).
-  for (;;) {
-    const refused = await admin.ping().then(
-      () => false,
-      (err: Error) => err.message.startsWith('BUSY '),
-    );
-    if (refused) return { ended };
-    await sleep(10);
-  }
-}
+const startBusy = (ms: number) => startBusyAt(redis.url, ms);
 
 const registry = (queue: string) =>
   defineJobs({ t: job({ queue, payload: z.object({}) }) });
@@ -64,7 +51,8 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
     );
     const busyErrors: string[] = [];
     worker.on('error', (err) => {
-      if (err.message.startsWith('BUSY ')) busyErrors.push(err.message);
+      if (err instanceof JobwireError && err.code === ErrorCode.REDIS_BUSY)
+        busyErrors.push(err.message);
     });
     try {
       await waitFor(() => worker.health().ready, 10_000, 'the worker');
@@ -129,6 +117,79 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
       expect((await queue.getJob(h.id))?.state).toBe('completed');
     } finally {
       await worker.close();
+      await queue.close();
+    }
+  });
+
+  it('an enqueue that met BUSY is stored once the script ends, as created', async () => {
+    const q = uniqueQueue('busy');
+    const queue = createQueue(registry(q), {
+      connection: redis.url,
+      logger: quiet,
+    });
+    try {
+      // Layout and config checks done: only the enqueue script meets BUSY.
+      await queue.enqueue('t', {});
+      const { ended } = await startBusy(800);
+      const h = await queue.enqueue('t', {});
+      const storedAt = Date.now();
+      const end = await ended;
+      // Before: rejected at once with ioredis's raw BUSY ReplyError.
+      expect(h.outcome).toBe('created');
+      expect(storedAt).toBeGreaterThanOrEqual(end);
+      expect(storedAt - end).toBeLessThan(400);
+      expect((await queue.getJob(h.id))?.state).toBe('waiting');
+      expect((await queue.getCounts()).waiting).toBe(2);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('an enqueue that meets BUSY past commandTimeoutMs fails with REDIS_BUSY and stores nothing', async () => {
+    const q = uniqueQueue('busy');
+    const queue = createQueue(registry(q), {
+      connection: redis.url,
+      logger: quiet,
+      commandTimeoutMs: 300,
+    });
+    try {
+      await queue.enqueue('t', {});
+      const before = (await admin.keys(`jobwire:{${q}}:*`)).sort();
+      const { ended } = await startBusy(1500);
+      const t0 = Date.now();
+      const err = await queue.enqueue('t', {}).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const gaveUpAfter = Date.now() - t0;
+      await ended;
+      expect(err).toBeInstanceOf(RedisBusyError);
+      expect((err as RedisBusyError).code).toBe(ErrorCode.REDIS_BUSY);
+      expect((err as RedisBusyError).message).toMatch(/not run/);
+      expect(gaveUpAfter).toBeGreaterThanOrEqual(250);
+      expect(gaveUpAfter).toBeLessThan(1000);
+      expect((await admin.keys(`jobwire:{${q}}:*`)).sort()).toEqual(before);
+      expect((await queue.getCounts()).waiting).toBe(1);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('an operator action that met BUSY goes through once the script ends', async () => {
+    const q = uniqueQueue('busy');
+    const queue = createQueue(registry(q), {
+      connection: redis.url,
+      logger: quiet,
+    });
+    try {
+      const h = await queue.enqueue('t', {}, { delayMs: 60_000 });
+      const { ended } = await startBusy(600);
+      await queue.promote(h.id);
+      const doneAt = Date.now();
+      const end = await ended;
+      expect(doneAt).toBeGreaterThanOrEqual(end);
+      expect((await queue.getJob(h.id))?.state).toBe('waiting');
+    } finally {
       await queue.close();
     }
   });

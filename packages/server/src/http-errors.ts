@@ -77,6 +77,8 @@ const statusOf: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.REDIS_UNAVAILABLE]: 503,
   [ErrorCode.REDIS_OUT_OF_MEMORY]: 503,
+  // BUSY ran nothing of the request: a retry after the script ends is safe.
+  [ErrorCode.REDIS_BUSY]: 503,
   [ErrorCode.CLOSED]: 503,
   // The jobs WERE stored; only their persistence is unconfirmed, so this is
   // not a "retry me" 503: a blind retry without jobId would run them twice.

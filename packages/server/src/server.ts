@@ -33,6 +33,11 @@ export interface ServerOptions {
   corsOrigins?: string[];
   /** How long a route waits for Redis before answering 503. @defaultValue 1000 */
   connectTimeoutMs?: number;
+  /**
+   * How long a single Redis command may take, and how long a route keeps
+   * retrying while Redis answers BUSY, before answering 503. @defaultValue 5000
+   */
+  commandTimeoutMs?: number;
   /** Serve the web dashboard at `/`. @defaultValue true */
   dashboard?: boolean;
   logger?: Logger;
@@ -81,6 +86,9 @@ export async function startServer(
   const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
   const queue = createQueue<JobMap>(options.registry, {
     connectTimeoutMs,
+    ...(options.commandTimeoutMs !== undefined
+      ? { commandTimeoutMs: options.commandTimeoutMs }
+      : {}),
     ...(options.connection !== undefined
       ? { connection: options.connection }
       : {}),

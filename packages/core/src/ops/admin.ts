@@ -4,6 +4,7 @@ import {
   JobwireError,
   ScriptCode,
 } from '../errors.ts';
+import { retryWhileBusy } from '../redis/busy.ts';
 import { withRedis } from '../redis/connection.ts';
 import { QueueMetaField } from '../redis/job-fields.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
@@ -57,8 +58,11 @@ export class QueueAdmin {
     private readonly inspector: QueueInspector,
   ) {}
 
+  /** Each action is one script call: one refused with BUSY ran nothing, and is sent again. */
   private redis<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
-    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, fn);
+    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
+      retryWhileBusy(this.ctx.commandTimeoutMs, fn),
+    );
   }
 
   private async jobAction(

@@ -1,4 +1,5 @@
 import type { JobwireError } from '../errors.ts';
+import { retryWhileBusy } from '../redis/busy.ts';
 import { checkEvictionPolicy, withRedis } from '../redis/connection.ts';
 import { LayoutGate } from '../redis/layout.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
@@ -165,7 +166,11 @@ export class JobStore {
     if (!this.configOk) await this.checkConfigOnce();
     const { client, maxEvents } = this.ctx;
     const k = this.ctx.keys(queue);
-    if (!this.layout.fresh(k)) await this.layout.ensure(k);
+    // BUSY (a long script in Redis) ran nothing: these calls wait it out,
+    // up to the command timeout, as they would wait for a slow reply.
+    const busyWaitMs = this.ctx.commandTimeoutMs;
+    if (!this.layout.fresh(k))
+      await retryWhileBusy(busyWaitMs, () => this.layout.ensure(k));
     const inputs = jobs.map((j) => j.input);
     const durability = strongest(jobs);
     const sentAt = performance.now();
@@ -173,22 +178,26 @@ export class JobStore {
       client,
       this.ctx.connectTimeoutMs,
       durability === undefined
-        ? () => enqueue(client, k, maxEvents, inputs)
-        : async () => {
-            const r = await enqueueDurably(
-              client,
-              k,
-              maxEvents,
-              inputs,
-              durability,
-            );
-            checkDurability(
-              r.waited,
-              r.outcomes.map((o) => o.id),
-              durability,
-            );
-            return r.outcomes;
-          },
+        ? () =>
+            retryWhileBusy(busyWaitMs, () =>
+              enqueue(client, k, maxEvents, inputs),
+            )
+        : () =>
+            retryWhileBusy(busyWaitMs, async () => {
+              const r = await enqueueDurably(
+                client,
+                k,
+                maxEvents,
+                inputs,
+                durability,
+              );
+              checkDurability(
+                r.waited,
+                r.outcomes.map((o) => o.id),
+                durability,
+              );
+              return r.outcomes;
+            }),
       k.id,
     );
     const out: (StoredJob | JobwireError)[] = [];

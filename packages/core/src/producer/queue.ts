@@ -22,6 +22,7 @@ import {
   type QueueContext,
 } from '../redis/queue-context.ts';
 import { removeRepeat } from '../redis/transitions/repeat.ts';
+import { retryWhileBusy } from '../redis/busy.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
 import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
@@ -106,6 +107,7 @@ export class Queue<TJobs extends JobMap> {
       client: this.conn.client,
       prefix: common.prefix,
       connectTimeoutMs: common.connectTimeoutMs,
+      commandTimeoutMs: common.commandTimeoutMs,
       maxEvents: options.maxEvents ?? defaults.maxEvents,
       logger: common.logger,
       keys: makeKeyCache(common.prefix),
@@ -315,7 +317,9 @@ export class Queue<TJobs extends JobMap> {
   ): Promise<boolean> {
     const k = this.ctx.keys(getDefinition(this.registry, name).queue);
     return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
+      retryWhileBusy(this.ctx.commandTimeoutMs, () =>
+        removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
+      ),
     );
   }
 

@@ -1,5 +1,6 @@
 import type { RepeatSpec } from '../contract/options.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
+import { retryWhileBusy } from '../redis/busy.ts';
 import { withRedis } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 import { occurrenceTemplate, setRepeat } from '../redis/transitions/repeat.ts';
@@ -51,17 +52,19 @@ export async function scheduleRepeat(
   spec: RepeatSpec,
 ): Promise<string> {
   const k = ctx.keys(job.queue);
-  const id = await withRedis(ctx.client, ctx.connectTimeoutMs, async () =>
-    setRepeat(ctx.client, k, ctx.maxEvents, {
-      key: spec.key,
-      specJson: JSON.stringify(spec),
-      template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
-      // Cron slots come from the Redis clock, so skewed hosts agree.
-      cronSlots:
-        spec.cron !== undefined
-          ? await cronSlots(spec, await redisNow(ctx.client))
-          : '',
-    }),
+  const id = await withRedis(ctx.client, ctx.connectTimeoutMs, () =>
+    retryWhileBusy(ctx.commandTimeoutMs, async () =>
+      setRepeat(ctx.client, k, ctx.maxEvents, {
+        key: spec.key,
+        specJson: JSON.stringify(spec),
+        template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
+        // Cron slots come from the Redis clock, so skewed hosts agree.
+        cronSlots:
+          spec.cron !== undefined
+            ? await cronSlots(spec, await redisNow(ctx.client))
+            : '',
+      }),
+    ),
   );
   if (id === undefined) {
     throw new JobwireError(

@@ -3,6 +3,7 @@ import { defaults } from '../defaults.ts';
 import {
   ErrorCode,
   JobwireError,
+  RedisBusyError,
   RedisOutOfMemoryError,
   RedisUnavailableError,
 } from '../errors.ts';
@@ -185,6 +186,11 @@ export function mapRedisError(err: unknown): unknown {
   if (err instanceof JobwireError || !(err instanceof Error)) return err;
   const msg = err.message;
   if (msg.startsWith('OOM')) return new RedisOutOfMemoryError({ cause: err });
+  if (msg.startsWith('BUSY '))
+    return new RedisBusyError(
+      'Redis is busy running a Lua script past busy-reply-threshold (BUSY): the command was not run, and is safe to retry once the script ends',
+      { cause: err },
+    );
   // A key of the wrong type, or a script that failed on one: the data is
   // not what jobwire wrote (edited by hand, or another program's key), and
   // Redis itself is fine, so this is never REDIS_UNAVAILABLE.

@@ -13,6 +13,8 @@ export interface QueueContext {
   readonly client: RedisClient;
   readonly prefix: string;
   readonly connectTimeoutMs: number;
+  /** Also how long a call keeps retrying while Redis answers BUSY. */
+  readonly commandTimeoutMs: number;
   readonly maxEvents: number;
   readonly logger: Logger;
   keys(queue: string): QueueKeys;
@@ -34,6 +36,7 @@ export function makeKeyCache(prefix: string): (queue: string) => QueueKeys {
 export function resolveCommon(options: ConnectionOptions): {
   prefix: string;
   connectTimeoutMs: number;
+  commandTimeoutMs: number;
   logger: Logger;
 } {
   const prefix = options.prefix ?? defaults.prefix;
@@ -47,6 +50,7 @@ export function resolveCommon(options: ConnectionOptions): {
   return {
     prefix,
     connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs ?? defaults.commandTimeoutMs,
     logger: options.logger ?? consoleLogger,
   };
 }

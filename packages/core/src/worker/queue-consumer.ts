@@ -18,7 +18,8 @@ import { noteReaders, readerFields } from '../redis/transitions/readers.ts';
 import { publishFlowRules } from '../redis/transitions/flow.ts';
 import type { FlowRules } from '../contract/flow.ts';
 import { MarkerWait } from './marker-wait.ts';
-import { isBusyReply, redisRetryDelayMs } from './retry-delay.ts';
+import { isBusyReply } from '../redis/busy.ts';
+import { redisRetryDelayMs } from './retry-delay.ts';
 import { sleep } from './wakeup.ts';
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */

@@ -6,14 +6,7 @@
  * interval (a BUSY reply costs Redis next to nothing) instead of by a
  * ladder that could sleep past the script's end by up to its last step.
  */
-
-/** The retry interval while Redis answers BUSY. */
-export const BUSY_RETRY_MS = 100;
-
-/** Whether a call failed only because a script was running in Redis. */
-export function isBusyReply(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('BUSY ');
-}
+import { BUSY_RETRY_MS, isBusyReply } from '../redis/busy.ts';
 
 /**
  * The wait before retry `attempt` (0 for the first) of a call that failed

@@ -1,3 +1,5 @@
+import { Redis } from 'ioredis';
+
 /**
  * A read-only Lua script that spins for ARGV[1] ms of Redis time: run with
  * `EVAL <script> 0 <ms>`, it makes Redis answer BUSY to other clients once
@@ -10,3 +12,45 @@ export const BUSY_LOOP_SCRIPT = [
   'while us() - s < tonumber(ARGV[1]) * 1000 do end',
   'return 1',
 ].join(' ');
+
+/**
+ * Runs BUSY_LOOP_SCRIPT for `ms` on the Redis at `url` (whose
+ * `busy-reply-threshold` the caller lowered), and returns once other
+ * clients get BUSY; `ended` resolves at the script's end (local clock).
+ */
+export async function startBusy(
+  url: string,
+  ms: number,
+): Promise<{ ended: Promise<number> }> {
+  const busy = new Redis(url, { maxRetriesPerRequest: 0 });
+  const probe = new Redis(url, { maxRetriesPerRequest: 0 });
+  await Promise.all([busy.ping(), probe.ping()]);
+  const ended = busy
+    .eval(BUSY_LOOP_SCRIPT, 0, String(ms))
+    .then(() => Date.now())
+    .finally(() => busy.disconnect());
+  try {
+    // A ping answered PONG went before the script (or its first 100 ms).
+    for (;;) {
+      const refused = await probe.ping().then(
+        () => false,
+        (err: Error) => err.message.startsWith('BUSY '),
+      );
+      if (refused) return { ended };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * A client of the Redis at `url` with `busy-reply-threshold` lowered to
+ * 100 ms, so a test's script makes Redis answer BUSY soon (for packages that
+ * do not depend on ioredis themselves).
+ */
+export async function busyAdmin(url: string): Promise<Redis> {
+  const admin = new Redis(url);
+  await admin.config('SET', 'busy-reply-threshold', '100');
+  return admin;
+}
