@@ -8,7 +8,7 @@
  * suite's S16 saw a job start 1.23 s late. BUSY is retried at a short
  * fixed interval instead.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -20,6 +20,8 @@ import {
   JobwireError,
   RedisBusyError,
 } from '../src/index.ts';
+import { queueKeys } from '../src/redis/keys.ts';
+import { StreamFollower } from '../src/redis/events.ts';
 import { busyAdmin, startBusy as startBusyAt } from './helpers/busy-script.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -190,6 +192,47 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
       expect(doneAt).toBeGreaterThanOrEqual(end);
       expect((await queue.getJob(h.id))?.state).toBe('waiting');
     } finally {
+      await queue.close();
+    }
+  });
+
+  it('an event reader that met BUSY reports it once and reads on after the script ends', async () => {
+    const q = uniqueQueue('busy');
+    const queue = createQueue(registry(q), {
+      connection: redis.url,
+      logger: quiet,
+    });
+    const reader = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+    const warnings: string[] = [];
+    const seen: number[] = [];
+    const follower = new StreamFollower(
+      reader,
+      queueKeys('jobwire', q).events,
+      '0',
+      (events) => {
+        for (const e of events)
+          if (e.event === 'waiting') seen.push(Date.now());
+      },
+      { warn: (m) => warnings.push(m), error: () => {} },
+      () => {},
+      // Short blocking reads: stop() waits for the one in flight.
+      500,
+    );
+    try {
+      await reader.ping();
+      // Connected before the script, reading from within it.
+      const { ended } = await startBusy(1000);
+      follower.start();
+      const end = await ended;
+      await queue.enqueue('t', {});
+      await waitFor(() => seen.length === 1, 5000, 'the waiting event');
+      // Retried every 100 ms while BUSY lasted; it used to warn at each
+      // retry (every 200 ms).
+      expect(warnings.filter((w) => w.includes('BUSY'))).toHaveLength(1);
+      expect(seen[0]! - end).toBeLessThan(1000);
+    } finally {
+      await follower.stop();
+      reader.disconnect();
       await queue.close();
     }
   });

@@ -1,5 +1,6 @@
 import { defaults } from '../defaults.ts';
 import type { SerializedError } from '../errors.ts';
+import { BUSY_RETRY_MS, isBusyReply } from './busy.ts';
 import { ensureReady, type Logger } from './connection.ts';
 import type { RedisClient } from './scripts/index.ts';
 
@@ -179,6 +180,7 @@ export class StreamFollower {
 
   private async run(): Promise<void> {
     let failed = false;
+    let busyReported = false;
     while (this.running) {
       try {
         await ensureReady(this.client, 5000);
@@ -188,6 +190,7 @@ export class StreamFollower {
         }
         const from = this.cursor;
         const reply = await this.read(from);
+        busyReported = false;
         if (!this.running) break;
         if (reply.gap) this.onGap?.();
         const entries = reply.entries;
@@ -197,8 +200,15 @@ export class StreamFollower {
       } catch (err) {
         if (!this.running) break;
         failed = true;
-        this.logger.warn(`event stream read failed: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 200));
+        // A long script in Redis answers BUSY to every read until it ends:
+        // one warning per streak, and a retry soon after its end.
+        const busy = isBusyReply(err);
+        if (!busy || !busyReported)
+          this.logger.warn(
+            `event stream read failed: ${(err as Error).message}`,
+          );
+        busyReported = busy;
+        await new Promise((r) => setTimeout(r, busy ? BUSY_RETRY_MS : 200));
       }
     }
   }
