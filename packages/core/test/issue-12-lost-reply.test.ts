@@ -98,17 +98,46 @@ describe('issue 12: a lost leasing reply charges no stall', () => {
       commandTimeoutMs: 300,
       logger: { warn: () => {}, error: () => {} },
     };
-    // Worker a reaches Redis only through the forwarder.
+    // Worker a reaches Redis only through the forwarder. Its wait for work
+    // outlasts the test: one that timed out just as the test pauses a would
+    // be followed by another, maybe still on its way to Redis when the
+    // test looks (below).
+    const aName = `worker-a-${q}`;
     const a = createWorker(
       reg,
       { work: handler('a') },
-      { ...settings, connection: `redis://127.0.0.1:${forwarder.port}` },
+      {
+        ...settings,
+        blockTimeoutMs: 60_000,
+        // Named, so that CLIENT LIST tells its connections apart.
+        connection: `redis://127.0.0.1:${forwarder.port}?connectionName=${aName}`,
+      },
     );
     a.on('error', () => {});
+    // Whether Redis holds a's wait for work: its BZPOPMIN, blocked, with
+    // the leasing call queued behind it on the same connection.
+    const aWaiting = async () =>
+      ((await raw.client('LIST')) as string)
+        .split('\n')
+        .some((c) => c.includes(` name=${aName} `) && /\bflags=\w*b/.test(c));
     let b: ReturnType<typeof createWorker<typeof reg.jobs>> | undefined;
     try {
       await waitFor(() => a.health().ready, 5000, 'worker a');
+      // pause() cuts a's wait for work by closing its connection. The job
+      // is enqueued only once Redis has dropped that connection: before,
+      // the job would wake the wait and the lease queued behind it would
+      // take the job (Redis learns of the close one hop later, through the
+      // forwarder). a then reports that lease lost, and the job goes back
+      // with no stall; or the reply still reaches a, which hands the job
+      // back or, resumed by then, runs it. The cut below would fall on a
+      // fetch that finds nothing.
+      await waitFor(aWaiting, 5000, 'worker a to wait for work');
       a.pause();
+      await waitFor(
+        async () => !(await aWaiting()),
+        5000,
+        "Redis to drop a's wait",
+      );
       const h = await queue.enqueue('work', { n: 1 });
       // a's next leasing call reaches Redis and leases the job; then the
       // partition starts, before its reply, and lasts past the lease, so
