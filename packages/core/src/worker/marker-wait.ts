@@ -9,6 +9,8 @@ import { sleep } from './wakeup.ts';
 /** What a marker wait needs from its worker. */
 export interface MarkerWaitHost {
   isStopping(): boolean;
+  /** Whether the worker is paused: no wait starts then. */
+  isPaused(): boolean;
   reportError(err: unknown, context: string): void;
   /** Redis answered the wait (health: the queue is reachable). */
   replied(): void;
@@ -110,10 +112,15 @@ export class MarkerWait {
   }
 
   /**
-   * Waits until the blocking connection is ready; false when it is not, or
-   * when interrupt() ended the wait first.
+   * Waits until the blocking connection is ready; false when it is not,
+   * when interrupt() ended the wait first, or when the worker is paused or
+   * stopping by now.
    */
   private async ready(): Promise<boolean> {
+    // A stale interrupt (of a wait that has ended) is dropped here. One that
+    // came after the loop chose to wait, while it awaited something else (a
+    // layout recheck), is seen in the host's state: pause() and close() set
+    // it before they interrupt.
     this.interrupted = false;
     const client = this.blocking.client;
     if (client.status !== 'ready') {
@@ -128,7 +135,12 @@ export class MarkerWait {
         this.wake = undefined;
       }
     }
-    if (this.interrupted || client.status !== 'ready') {
+    if (
+      this.interrupted ||
+      client.status !== 'ready' ||
+      this.host.isPaused() ||
+      this.host.isStopping()
+    ) {
       this.interrupted = false;
       return false;
     }

@@ -143,6 +143,7 @@ export class QueueConsumer {
     this.markerWait = new MarkerWait(
       {
         isStopping: () => host.isStopping(),
+        isPaused: () => host.isPaused(),
         reportError: (err, context) => this.noteFailure(err, context),
         replied: () => (this.unavailable = false),
       },
