@@ -24,12 +24,30 @@ export interface Forwarder {
   close(): Promise<void>;
 }
 
+/**
+ * Copies `from`'s bytes to `to`, pausing `from` while `to` is backed up.
+ * Not pipe(): a pipe resumes its source when the destination drains, which
+ * could undo a blackhole's pause; here a drain resumes it only if `held()`
+ * says the direction is not held.
+ */
+function relay(from: net.Socket, to: net.Socket, held: () => boolean): void {
+  from.on('data', (chunk: Buffer) => {
+    if (to.destroyed || to.write(chunk)) return;
+    from.pause();
+    to.once('drain', () => {
+      if (!held()) from.resume();
+    });
+  });
+}
+
 export async function startForwarder(
   targetPort: number,
   options: { replyDelayMs?: number } = {},
 ): Promise<Forwarder> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let silent = false;
+  /** Upstream sockets whose replies holdRepliesAfter() stopped. */
+  const heldReplies = new Set<net.Socket>();
   let armed:
     { marker: string; done: () => void; only: 'replies' | 'all' } | undefined;
   const blackhole = (): void => {
@@ -40,9 +58,10 @@ export async function startForwarder(
     const upstream = net.connect(targetPort, '127.0.0.1');
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    client.pipe(upstream);
+    relay(client, upstream, () => silent);
     const delay = options.replyDelayMs;
-    if (delay === undefined) upstream.pipe(client);
+    if (delay === undefined)
+      relay(upstream, client, () => silent || heldReplies.has(upstream));
     else
       // Timers of one duration fire in the order they were set: the
       // chunks keep their order.
@@ -51,18 +70,22 @@ export async function startForwarder(
           if (!client.destroyed) client.write(chunk);
         }, delay);
       });
-    // After pipe's own listener, so the chunk is written before the cut.
+    // After relay's listener, so the chunk is written before the cut.
     client.on('data', (chunk: Buffer) => {
       if (armed === undefined || !chunk.includes(armed.marker)) return;
       const { done, only } = armed;
       armed = undefined;
       if (only === 'all') blackhole();
-      else upstream.pause();
+      else {
+        heldReplies.add(upstream);
+        upstream.pause();
+      }
       done();
     });
     if (silent) for (const s of pair) s.pause();
     const drop = () => {
       pairs.delete(pair);
+      heldReplies.delete(upstream);
       client.destroy();
       upstream.destroy();
     };
@@ -83,6 +106,7 @@ export async function startForwarder(
       }),
     heal: () => {
       silent = false;
+      heldReplies.clear();
       for (const p of pairs) for (const s of p) s.resume();
     },
     reset: () => {
