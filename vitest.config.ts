@@ -66,7 +66,7 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     setupFiles: ['packages/core/test/setup/leak-check.ts'],
     // Deadlines for a hang, not speeds: a loaded two-core machine (CI beside
-    // other jobs, `pnpm test:stress`) starts a tsx child or a Chromium in
+    // other jobs, `pnpm test:stress`) starts a child process or a Chromium in
     // seconds, not milliseconds. Files that spawn processes set more.
     testTimeout: 60_000,
     hookTimeout: 60_000,

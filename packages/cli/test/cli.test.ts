@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { jobs } from '../../../jobs.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { fastWorkerSettings, waitFor } from '../../core/test/helpers/wait.ts';
+import { jobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,18 +27,14 @@ function cli(
   args: string[],
   env: Record<string, string | undefined> = {},
 ): Run {
-  const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'packages/cli/src/main.ts', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, REDIS_URL: redis.url, ...env },
-      encoding: 'utf8',
-      // Generous: under load a spawn (tsx, then the command) takes far
-      // longer than on an idle machine.
-      timeout: 120_000,
-    },
-  );
+  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: redis.url, ...env },
+    encoding: 'utf8',
+    // Generous: under load a spawn (Node, then the command) takes far
+    // longer than on an idle machine.
+    timeout: 120_000,
+  });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -360,7 +357,7 @@ describe('jobwire CLI', { timeout: 300_000 }, () => {
   it('serves the HTTP API with a token and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'packages/cli/src/main.ts', 'serve', '--port', '0'],
+      [...jobwire(), 'serve', '--port', '0'],
       {
         cwd: repoRoot,
         env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_TOKEN: 'sekret' },

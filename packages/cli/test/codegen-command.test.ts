@@ -14,24 +14,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { nodeEntry } from '@jobwire/test-kit/node-entry';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jobwire } from './jobwire-bin.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const jobwire = join(repoRoot, 'packages/cli/src/main.ts');
-const codegenBin = join(repoRoot, 'packages/codegen/src/bin.ts');
-// tsx by absolute URL: `--import tsx` would resolve from the temp dir.
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-// The workspace runs jobwire from its sources through the root tsconfig's
-// paths; from a temp dir tsx would not find that tsconfig, and the packages'
-// exports would send it to an unbuilt dist/.
-const sourceEnv = {
-  ...process.env,
-  TSX_TSCONFIG_PATH: fileURLToPath(
-    new URL('../../../tsconfig.json', import.meta.url),
-  ),
-};
+// Both bins from their sources, bundled (test-kit's nodeEntry); each loads
+// the user's schema through tsx, as it does for a user.
+const jobwireBin = jobwire();
+const codegenBin = nodeEntry(join(repoRoot, 'packages/codegen/src/bin.ts'));
 
 const SCHEMA = `import { z } from 'zod';
 import { defineJobs, job } from '@jobwire/core';
@@ -73,19 +65,18 @@ interface Run {
 }
 
 function run(dir: string, entry: string[], args: string[]): Run {
-  const r = spawnSync(process.execPath, ['--import', tsx, ...entry, ...args], {
+  const r = spawnSync(process.execPath, [...entry, ...args], {
     cwd: dir,
     encoding: 'utf8',
     timeout: 300_000,
-    env: sourceEnv,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs `jobwire codegen <args>` and `jobwire-codegen <args>`, expects identical results, returns one. */
 function both(dir: string, ...args: string[]): Run {
-  const viaJobwire = run(dir, [jobwire, 'codegen'], args);
-  const viaBin = run(dir, [codegenBin], args);
+  const viaJobwire = run(dir, [...jobwireBin, 'codegen'], args);
+  const viaBin = run(dir, codegenBin, args);
   expect(viaJobwire).toEqual(viaBin);
   return viaBin;
 }
@@ -129,7 +120,7 @@ describe('jobwire codegen = jobwire-codegen', { timeout: 600_000 }, () => {
   it('generates, then --check passes, then --check fails on a stale file', () => {
     // The first run writes, so it goes through one bin only; the checks
     // after it run through both.
-    const first = run(dir, [jobwire, 'codegen'], ['--out', 'gen']);
+    const first = run(dir, [...jobwireBin, 'codegen'], ['--out', 'gen']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/^codegen: wrote gen\/producer\.ts, /);

@@ -16,8 +16,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   formatInitReport,
@@ -26,19 +24,7 @@ import {
   INIT_SCRIPTS,
 } from '../src/init/index.ts';
 import { STARTER_SCHEMA } from '../src/init/starter.ts';
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-// tsx by absolute URL: `--import tsx` would resolve from the temp dir.
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-// The workspace runs jobwire from its sources through the root tsconfig's
-// paths; from a temp dir tsx would not find that tsconfig, and the packages'
-// exports would send it to an unbuilt dist/.
-const sourceEnv = {
-  ...process.env,
-  TSX_TSCONFIG_PATH: fileURLToPath(
-    new URL('../../../tsconfig.json', import.meta.url),
-  ),
-};
+import { jobwire } from './jobwire-bin.ts';
 
 function tempDir(): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'jobwire-init-')));
@@ -182,10 +168,10 @@ describe('jobwire init', { timeout: 120_000 }, () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'pnpm-lock.yaml'), 'lockfileVersion: 9.0\n');
     const run = () =>
-      spawnSync(process.execPath, ['--import', tsx, main, 'init'], {
+      spawnSync(process.execPath, [...jobwire(), 'init'], {
         cwd: dir,
         encoding: 'utf8',
-        env: { ...sourceEnv, npm_config_user_agent: '' },
+        env: { ...process.env, npm_config_user_agent: '' },
       });
     const first = run();
     expect(first.stderr).toBe('');

@@ -9,6 +9,7 @@ import { createQueue, defineJobs, job } from '@jobwire/core';
 import { describe, expect, it } from 'vitest';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { noteV1 } from './fixtures/notes-v2.schema.ts';
+import { jobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -18,16 +19,7 @@ const SCHEMA = 'packages/cli/test/fixtures/notes-v2.schema.ts';
 function cli(args: string[], prefix: string): string {
   const res = spawnSync(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'packages/cli/src/main.ts',
-      ...args,
-      '--schema',
-      SCHEMA,
-      '--prefix',
-      prefix,
-    ],
+    [...jobwire(), ...args, '--schema', SCHEMA, '--prefix', prefix],
     {
       cwd: repoRoot,
       env: { ...process.env, REDIS_URL: redis.url },

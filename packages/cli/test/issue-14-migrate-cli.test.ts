@@ -15,23 +15,20 @@ import {
 import { describe, expect, it } from 'vitest';
 import { jobs, sendV1 } from './fixtures/migrate-v2.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
+import { jobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const SCHEMA = 'packages/cli/test/fixtures/migrate-v2.schema.ts';
 
 function cli(args: string[]) {
-  const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'packages/cli/src/main.ts', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, REDIS_URL: redis.url },
-      encoding: 'utf8',
-      // Generous: a spawn under load takes far longer than when idle.
-      timeout: 120_000,
-    },
-  );
+  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: redis.url },
+    encoding: 'utf8',
+    // Generous: a spawn under load takes far longer than when idle.
+    timeout: 120_000,
+  });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 

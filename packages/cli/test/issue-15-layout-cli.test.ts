@@ -13,21 +13,18 @@ import { z } from 'zod';
 import { queueKeys } from '../../core/src/redis/keys.ts';
 import { rawRedis } from '../../core/test/helpers/raw-redis.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
+import { jobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function cli(args: string[], prefix: string) {
-  const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'packages/cli/src/main.ts', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_PREFIX: prefix },
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
+  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_PREFIX: prefix },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 

@@ -14,22 +14,19 @@ import {
   tenantSeed,
 } from '../../core/test/helpers/flow-layout.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
+import { jobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Runs the CLI; asserts it succeeded and returns its stdout. */
 function cli(args: string[], env: Record<string, string>): string {
-  const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'packages/cli/src/main.ts', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, REDIS_URL: redis.url, ...env },
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
+  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: redis.url, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(res.stderr).toBe('');
   expect(res.status).toBe(0);
   return res.stdout;

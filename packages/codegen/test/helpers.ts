@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeEntry } from '@jobwire/test-kit/node-entry';
 import { afterAll } from 'vitest';
 import { runCli } from '../src/cli.ts';
 
@@ -24,7 +25,8 @@ import { runCli } from '../src/cli.ts';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 const workRoot = fileURLToPath(new URL('./.work/', import.meta.url));
-const cli = 'packages/codegen/src/bin.ts';
+/** The codegen bin, from its sources (bundled: test-kit's nodeEntry). */
+const cli = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
 /** What a finished CLI run printed and returned. */
 export interface RunResult {
@@ -51,7 +53,7 @@ export interface Scratch {
   outputs: readonly string[];
   /** Writes the schema file. */
   writeSchema(source: string): void;
-  /** The CLI's arguments for this scratch dir, then `extra`. */
+  /** `node`'s arguments that run the CLI for this scratch dir, then `extra`. */
   args(...extra: string[]): string[];
   /** Runs the CLI once, to completion, from the repo root. */
   run(...extra: string[]): RunResult;
@@ -107,9 +109,7 @@ export function makeScratch(): Scratch {
     ...extra,
   ];
   const args = (...extra: string[]) => [
-    '--import',
-    'tsx',
-    cli,
+    ...nodeEntry(cli),
     ...cliArgs(...extra),
   ];
   return {
