@@ -40,6 +40,17 @@ const startBusy = (ms: number) => startBusyAt(redis.url, ms);
 const registry = (queue: string) =>
   defineJobs({ t: job({ queue, payload: z.object({}) }) });
 
+/** A producer of a fresh one-type queue. */
+function openQueue(options: { commandTimeoutMs?: number } = {}) {
+  const q = uniqueQueue('busy');
+  const queue = createQueue(registry(q), {
+    connection: redis.url,
+    logger: quiet,
+    ...options,
+  });
+  return { q, queue };
+}
+
 describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
   // A worker of several queues waits without holding slots and leases after
   // waking (two hops), on another path than a one-queue worker's.
@@ -137,11 +148,7 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
   });
 
   it('an enqueue that met BUSY is stored once the script ends, as created', async () => {
-    const q = uniqueQueue('busy');
-    const queue = createQueue(registry(q), {
-      connection: redis.url,
-      logger: quiet,
-    });
+    const { queue } = openQueue();
     try {
       // Layout and config checks done: only the enqueue script meets BUSY.
       await queue.enqueue('t', {});
@@ -161,12 +168,7 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
   });
 
   it('an enqueue that meets BUSY past commandTimeoutMs fails with REDIS_BUSY and stores nothing', async () => {
-    const q = uniqueQueue('busy');
-    const queue = createQueue(registry(q), {
-      connection: redis.url,
-      logger: quiet,
-      commandTimeoutMs: 300,
-    });
+    const { q, queue } = openQueue({ commandTimeoutMs: 300 });
     try {
       await queue.enqueue('t', {});
       const before = (await admin.keys(`jobwire:{${q}}:*`)).sort();
@@ -191,11 +193,7 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
   });
 
   it('an operator action that met BUSY goes through once the script ends', async () => {
-    const q = uniqueQueue('busy');
-    const queue = createQueue(registry(q), {
-      connection: redis.url,
-      logger: quiet,
-    });
+    const { queue } = openQueue();
     try {
       const h = await queue.enqueue('t', {}, { delayMs: 60_000 });
       const { ended } = await startBusy(600);
@@ -210,11 +208,7 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
   });
 
   it('an event reader that met BUSY reports it once and reads on after the script ends', async () => {
-    const q = uniqueQueue('busy');
-    const queue = createQueue(registry(q), {
-      connection: redis.url,
-      logger: quiet,
-    });
+    const { q, queue } = openQueue();
     const reader = new Redis(redis.url, { maxRetriesPerRequest: 0 });
     const warnings: string[] = [];
     const seen: number[] = [];
