@@ -447,7 +447,24 @@ describe('memory bound', () => {
       expect(counts.completed).toBeLessThanOrEqual(1000);
       const grown = (await usedMemory()) - baseline;
       expect(grown).toBeLessThan(10 * 1024 * 1024);
-      expect((await jobHashIds(raw, q)).length).toBe(counts.completed);
+      // A CI run once found 1001 job hashes here for 1000 completed jobs,
+      // not seen since: a stray hash is shown whole, with its events.
+      const hashes = await jobHashIds(raw, q);
+      const completed = new Set(await raw.zrange(`${base(q)}completed`, 0, -1));
+      const strays = hashes.filter((id) => !completed.has(id));
+      const events = await raw.xrange(`${base(q)}events`, '-', '+');
+      const strayInfo = await Promise.all(
+        strays.map(async (id) => ({
+          id,
+          hash: await raw.hgetall(`${base(q)}j:${id}`),
+          events: events
+            .filter(([, f]) => f[3] === id)
+            .map(([, f]) => f.join(' ')),
+        })),
+      );
+      expect(strayInfo, 'job hashes outside the completed set').toEqual([]);
+      expect(hashes.length).toBe(counts.completed);
+      await assertConsistent(raw, q, ['tiny']);
     } finally {
       await worker.close();
       await queue.close();
