@@ -450,7 +450,9 @@ describe('memory bound', () => {
       // A CI run once found 1001 job hashes here for 1000 completed jobs,
       // not seen since: a stray hash is shown whole, with its events.
       const hashes = await jobHashIds(raw, q);
-      const completed = new Set(await raw.zrange(`${base(q)}completed`, 0, -1));
+      const completed = new Set(
+        await raw.zrange(`${base(q)}completed`, '0', '-1'),
+      );
       const strays = hashes.filter((id) => !completed.has(id));
       const events = await raw.xrange(`${base(q)}events`, '-', '+');
       const strayInfo = await Promise.all(
