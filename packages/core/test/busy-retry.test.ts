@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   createQueue,
+  createQueueEvents,
   createWorker,
   defineJobs,
   ErrorCode,
@@ -22,6 +23,7 @@ import {
 } from '../src/index.ts';
 import { queueKeys } from '../src/redis/keys.ts';
 import { StreamFollower } from '../src/redis/events.ts';
+import { checkDurability } from '../src/producer/durability.ts';
 import { busyAdmin, startBusy as startBusyAt } from './helpers/busy-script.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -193,7 +195,12 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
   });
 
   it('an operator action that met BUSY goes through once the script ends', async () => {
-    const { queue } = openQueue();
+    // Two queues: without { queue }, the action first finds the job's one.
+    const reg = defineJobs({
+      t: job({ queue: uniqueQueue('busy'), payload: z.object({}) }),
+      u: job({ queue: uniqueQueue('busy'), payload: z.object({}) }),
+    });
+    const queue = createQueue(reg, { connection: redis.url, logger: quiet });
     try {
       const h = await queue.enqueue('t', {}, { delayMs: 60_000 });
       const { ended } = await startBusy(600);
@@ -205,6 +212,85 @@ describe('BUSY (a long script in Redis)', { timeout: 30_000 }, () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it('finished() and a new event reader started during BUSY settle after it', async () => {
+    const { q, queue } = openQueue();
+    const worker = createWorker(
+      registry(q),
+      { t: () => {} },
+      { connection: redis.url, logger: quiet },
+    );
+    let events: ReturnType<typeof createQueueEvents> | undefined;
+    try {
+      // The queue's result reader is running (its connection ready) before
+      // the script. A handle of a job this queue did not just create (a
+      // duplicate's) reads the job's state first: into BUSY. That read
+      // used to reject finished() with the BUSY error.
+      await (await queue.enqueue('t', {})).finished({ timeoutMs: 10_000 });
+      worker.pause();
+      await queue.enqueue('t', {}, { jobId: 'x' });
+      const h = await queue.enqueue('t', {}, { jobId: 'x' });
+      expect(h.outcome).toBe('duplicate');
+      const { ended } = await startBusy(800);
+      const result = h.finished({ timeoutMs: 10_000 });
+      events = createQueueEvents({
+        connection: redis.url,
+        queue: q,
+        logger: quiet,
+      });
+      const ready = events.ready();
+      await ended;
+      await ready;
+      worker.resume();
+      await expect(result).resolves.toBeUndefined();
+    } finally {
+      await events?.close();
+      await worker.close();
+      await queue.close();
+    }
+  });
+
+  it('the eviction check met by BUSY is made once the script ends, not skipped', async () => {
+    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const q = uniqueQueue('busy');
+    const queue = createQueue(registry(q), {
+      connection: redis.url,
+      logger: quiet,
+      strictRedisConfig: true,
+    });
+    try {
+      await queue.getCounts();
+      await startBusy(600);
+      // It used to warn "could not verify" and carry on, never to check again.
+      await expect(queue.enqueue('t', {})).rejects.toMatchObject({
+        code: ErrorCode.REDIS_CONFIG,
+      });
+    } finally {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await queue.close();
+    }
+  });
+
+  it('a durability wait refused with BUSY is reported as unconfirmed, jobs stored', () => {
+    const busy = new Error(
+      'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+    );
+    let thrown: unknown;
+    try {
+      checkDurability(busy, ['a1'], {
+        aof: false,
+        replicas: 1,
+        timeoutMs: 100,
+      });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: ErrorCode.DURABILITY_TIMEOUT });
+    // Not "interrupted": the connection was fine, Redis refused the wait.
+    expect((thrown as Error).message).toMatch(
+      /^durability wait refused: Redis was busy .*WERE stored/,
+    );
   });
 
   it('an event reader that met BUSY reports it once and reads on after the script ends', async () => {

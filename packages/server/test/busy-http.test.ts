@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(() => admin.disconnect());
 
 describe('HTTP API while Redis answers BUSY', { timeout: 30_000 }, () => {
-  it('an enqueue is stored after the script ends, or answered 503 REDIS_BUSY past commandTimeoutMs', async () => {
+  it('an enqueue is stored after the script ends, or answered 503 REDIS_BUSY past commandTimeoutMs; /health answers 503 at once', async () => {
     const queue = uniqueQueue('http-busy');
     const server = await startServer({
       registry: defineJobs({ t: job({ queue, payload: z.object({}) }) }),
@@ -33,7 +33,7 @@ describe('HTTP API while Redis answers BUSY', { timeout: 30_000 }, () => {
       token: TOKEN,
       port: 0,
       logger: quiet,
-      commandTimeoutMs: 400,
+      commandTimeoutMs: 800,
     });
     const enqueue = () =>
       fetch(`${server.url}/jobs`, {
@@ -43,15 +43,25 @@ describe('HTTP API while Redis answers BUSY', { timeout: 30_000 }, () => {
       });
     try {
       expect((await enqueue()).status).toBe(201);
-      const short = await startBusy(redis.url, 250);
+      const short = await startBusy(redis.url, 500);
       const waited = await enqueue();
       expect(waited.status).toBe(201);
       expect(Date.now()).toBeGreaterThanOrEqual(await short.ended);
 
       const keys = (await admin.keys(`jobwire:{${queue}}:*`)).sort();
-      const long = await startBusy(redis.url, 1500);
-      const refused = await enqueue();
+      const long = await startBusy(redis.url, 2000);
+      const t0 = Date.now();
+      const [refused, health] = await Promise.all([
+        enqueue(),
+        fetch(`${server.url}/health`).then((r) => ({
+          status: r.status,
+          ms: Date.now() - t0,
+        })),
+      ]);
       await long.ended;
+      // A readiness probe is answered at once, not after commandTimeoutMs.
+      expect(health.status).toBe(503);
+      expect(health.ms).toBeLessThan(300);
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('1');
       const body = (await refused.json()) as { error: { code: string } };

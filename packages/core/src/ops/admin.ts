@@ -65,13 +65,20 @@ export class QueueAdmin {
     );
   }
 
+  /** Which queue holds job `id`: a read, waited out through BUSY as the action after it is. */
+  private locate(id: string, queue: string | undefined) {
+    return retryWhileBusy(this.ctx.commandTimeoutMs, () =>
+      this.inspector.locate(id, queue),
+    );
+  }
+
   private async jobAction(
     script: string,
     action: JobAction,
     id: string,
     queue: string | undefined,
   ): Promise<void> {
-    const q = await this.inspector.locate(id, queue);
+    const q = await this.locate(id, queue);
     if (q === undefined)
       throw errorFromScriptCode(ScriptCode.JOB_NOT_FOUND, {
         script,
@@ -104,7 +111,7 @@ export class QueueAdmin {
         `cancel(): reason must be a string of at most ${MAX_CANCEL_REASON} characters`,
       );
     }
-    const q = await this.inspector.locate(id, options.queue);
+    const q = await this.locate(id, options.queue);
     if (q === undefined)
       throw errorFromScriptCode(ScriptCode.JOB_NOT_FOUND, {
         script: 'cancel',
@@ -215,9 +222,12 @@ export class QueueAdmin {
     return this.setPaused(options.queue, false);
   }
 
-  /** Whether a queue is paused. */
+  /**
+   * Whether a queue is paused. A read, so BUSY fails it at once: the HTTP
+   * API's health check is this call, and a probe must not wait.
+   */
   async isPaused(queue: string): Promise<boolean> {
-    const v = await this.redis(() =>
+    const v = await withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
       this.ctx.client.hget(this.ctx.keys(queue).meta, QueueMetaField.paused),
     );
     return v === '1';

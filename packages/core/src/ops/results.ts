@@ -18,6 +18,7 @@ import {
   StreamFollower,
   type QueueEvent,
 } from '../redis/events.ts';
+import { BUSY_RETRY_MS, isBusyReply } from '../redis/busy.ts';
 import { JobField } from '../redis/job-fields.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
 
@@ -36,10 +37,11 @@ const RECENT_OUTCOMES = 10_000;
 /** Pause before a read that Redis being away failed is tried again. */
 const RETRY_MS = 200;
 
-/** Whether `err` (mapped) says only that Redis is away for now. */
+/** Whether `err` (mapped) says only that Redis is away or busy for now. */
 function unavailable(err: unknown): boolean {
   return (
-    err instanceof JobwireError && err.code === ErrorCode.REDIS_UNAVAILABLE
+    (err instanceof JobwireError && err.code === ErrorCode.REDIS_UNAVAILABLE) ||
+    isBusyReply(err)
   );
 }
 
@@ -152,8 +154,9 @@ export class ResultWaiter {
 
   /**
    * Runs `read` again while it fails only because Redis is away (a
-   * restart, an outage), as long as someone still waits for job `id` (any
-   * job when `id` is undefined) and the queue is open.
+   * restart, an outage) or busy (BUSY: a long script), as long as someone
+   * still waits for job `id` (any job when `id` is undefined) and the
+   * queue is open.
    */
   private async retried(read: () => Promise<void>, id?: string): Promise<void> {
     for (;;) {
@@ -163,7 +166,9 @@ export class ResultWaiter {
         const mapped = mapRedisError(err);
         const waited = id === undefined || this.waiters.has(id);
         if (this.closed || !waited || !unavailable(mapped)) throw mapped;
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+        await new Promise((r) =>
+          setTimeout(r, isBusyReply(mapped) ? BUSY_RETRY_MS : RETRY_MS),
+        );
       }
     }
   }
@@ -184,9 +189,21 @@ export class ResultWaiter {
       );
       // A restart while the cursor is being read must not fail this and
       // every later wait of the queue: read it again once Redis is back.
-      await this.retried(() =>
-        follower.resolveCursor(this.ctx.connectTimeoutMs),
-      );
+      try {
+        await this.retried(() =>
+          follower.resolveCursor(this.ctx.connectTimeoutMs),
+        );
+      } catch (err) {
+        // Given up (nobody waits any more, or an error that is not Redis
+        // being away): the next wait starts afresh, on a new connection.
+        this.starting = undefined;
+        if (!this.closed) {
+          this.conn = undefined;
+          conn.client.disconnect();
+          await closeConnection(conn);
+        }
+        throw err;
+      }
       this.cursorAt = performance.now();
       this.follower = follower;
       follower.start();

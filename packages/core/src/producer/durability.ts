@@ -87,6 +87,20 @@ export function checkDurability(
   const stored = `the job${ids.length === 1 ? '' : 's'} ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''} WERE stored and will run`;
   if (waited instanceof Error) {
     const mapped = mapRedisError(waited);
+    if (
+      mapped instanceof JobwireError &&
+      mapped.code === ErrorCode.REDIS_BUSY
+    ) {
+      // The script ran, then a long script (another client's) began and
+      // Redis refused the wait: a passing state, like a timeout.
+      throw new DurabilityError(
+        ErrorCode.DURABILITY_TIMEOUT,
+        `durability wait refused: Redis was busy running a script (BUSY); ${stored}, but persistence is not confirmed`,
+        ids,
+        undefined,
+        { cause: waited },
+      );
+    }
     if (mapped instanceof JobwireError) {
       // The connection failed after the script: its outcome is known (the
       // script's reply arrived), the wait's is not.

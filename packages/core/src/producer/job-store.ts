@@ -64,10 +64,12 @@ export class JobStore {
       this.ctx.client,
       this.ctx.connectTimeoutMs,
       () =>
-        checkEvictionPolicy(
-          this.ctx.client,
-          this.strictRedisConfig,
-          this.ctx.logger,
+        retryWhileBusy(this.ctx.commandTimeoutMs, () =>
+          checkEvictionPolicy(
+            this.ctx.client,
+            this.strictRedisConfig,
+            this.ctx.logger,
+          ),
         ),
     ).then(
       () => {

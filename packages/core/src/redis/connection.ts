@@ -7,6 +7,7 @@ import {
   RedisOutOfMemoryError,
   RedisUnavailableError,
 } from '../errors.ts';
+import { isBusyReply } from './busy.ts';
 import { registerScripts, type RedisClient } from './scripts/index.ts';
 import {
   clusterCannotServe,
@@ -324,6 +325,8 @@ export async function checkEvictionPolicy(
     )) as string[];
     policy = reply[1];
   } catch (err) {
+    // BUSY (a long script) says nothing of the policy: the caller asks again.
+    if (isBusyReply(err)) throw err;
     logger.warn(
       `could not verify eviction policy (CONFIG GET failed: ${(err as Error).message}); make sure maxmemory-policy is noeviction`,
     );

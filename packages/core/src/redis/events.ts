@@ -1,6 +1,6 @@
 import { defaults } from '../defaults.ts';
 import type { SerializedError } from '../errors.ts';
-import { BUSY_RETRY_MS, isBusyReply } from './busy.ts';
+import { BUSY_RETRY_MS, isBusyReply, retryWhileBusy } from './busy.ts';
 import { ensureReady, type Logger } from './connection.ts';
 import type { RedisClient } from './scripts/index.ts';
 
@@ -162,13 +162,14 @@ export class StreamFollower {
     await ensureReady(this.client, connectTimeoutMs);
     // The last id ever generated, not the last entry left: an id deleted
     // since would otherwise look like a gap after the cursor.
-    const info: unknown = await this.client
-      .xinfo('STREAM', this.key)
-      .catch((err: unknown) => {
+    // BUSY (a long script) is waited out, for the same time as the connection.
+    const info: unknown = await retryWhileBusy(connectTimeoutMs, () =>
+      this.client.xinfo('STREAM', this.key).catch((err: unknown) => {
         // No stream yet: nothing was written, nothing deleted.
         if (/no such key/i.test(String(err))) return undefined;
         throw err;
-      });
+      }),
+    );
     this.cursor = streamField(info, 'last-generated-id') ?? '0-0';
   }
 

@@ -25,13 +25,22 @@ export async function startBusy(
   const busy = new Redis(url, { maxRetriesPerRequest: 0 });
   const probe = new Redis(url, { maxRetriesPerRequest: 0 });
   await Promise.all([busy.ping(), probe.ping()]);
+  let over = false;
   const ended = busy
     .eval(BUSY_LOOP_SCRIPT, 0, String(ms))
     .then(() => Date.now())
-    .finally(() => busy.disconnect());
+    .finally(() => {
+      over = true;
+      busy.disconnect();
+    });
+  // A caller that failed before awaiting it must not leave it unhandled.
+  ended.catch(() => {});
   try {
     // A ping answered PONG went before the script (or its first 100 ms).
     for (;;) {
+      // A stalled test process could miss a short BUSY altogether.
+      if (over)
+        throw new Error(`the ${ms} ms script ended before BUSY was seen`);
       const refused = await probe.ping().then(
         () => false,
         (err: Error) => err.message.startsWith('BUSY '),
