@@ -77,12 +77,18 @@ const done = (message) => {
   Atomics.store(signal, 0, 1);
   Atomics.notify(signal, 0);
 };
+// The caller is blocked in Atomics.wait and hears no 'error' event: any
+// failure must come back through done().
+process.on('uncaughtException', (e) => done({ error: String(e && e.stack ? e.stack : e) }));
+process.on('unhandledRejection', (e) => done({ error: String(e && e.stack ? e.stack : e) }));
 try {
   const fs = require('node:fs');
   const path = require('node:path');
   const { pathToFileURL } = require('node:url');
   const esbuild = require(workerData.esbuild);
-  const entry = path.resolve(workerData.options.entryPoints[0]);
+  // Real path: esbuild names the files it loads by theirs (a checkout under
+  // a symlink would otherwise have its entry's URL rewritten too).
+  const entry = fs.realpathSync(path.resolve(workerData.options.entryPoints[0]));
   const sourceUrls = {
     name: 'source-urls',
     setup(build) {
@@ -121,7 +127,7 @@ type Built =
   | { files: OutFile[]; metafile: esbuild.Metafile; error?: undefined }
   | { error: string };
 
-const BUILD_TIMEOUT_MS = 300_000;
+const BUILD_TIMEOUT_MS = 120_000;
 
 /** esbuild's build with `options`, waited for. */
 function buildSync(options: esbuild.BuildOptions): {
