@@ -462,7 +462,14 @@ class JobAction implements Cmd {
     if (this.action === 'cancel' && job?.state === 'active')
       return verify(m, sys);
     const allowed = {
-      remove: ['waiting', 'delayed', 'completed', 'failed', 'expired'],
+      remove: [
+        'waiting',
+        'delayed',
+        'completed',
+        'failed',
+        'expired',
+        'cancelled',
+      ],
       retry: ['failed', 'expired'],
       promote: ['delayed'],
       cancel: ['waiting', 'delayed'],
