@@ -22,6 +22,41 @@ import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
 
+/**
+ * Whether Redis holds a wait for work of the worker whose connections are
+ * named `name`: its BZPOPMIN, blocked, with a leasing call queued behind it.
+ */
+async function waitingIn(raw: Redis, name: string): Promise<boolean> {
+  return ((await raw.client('LIST')) as string)
+    .split('\n')
+    .some((c) => c.includes(` name=${name} `) && /\bflags=\w*b/.test(c));
+}
+
+/**
+ * Pauses `worker` once its wait for work is blocked in Redis, and returns
+ * once Redis has dropped that wait. pause() cuts the wait by closing its
+ * connection; a job enqueued before Redis has seen the close would wake it,
+ * and the lease queued behind it would take the job (a lost lease the test
+ * did not plan, which uses up the job's one free re-queue).
+ */
+async function pauseSettled(
+  raw: Redis,
+  worker: { pause(): void },
+  name: string,
+): Promise<void> {
+  await waitFor(
+    () => waitingIn(raw, name),
+    5000,
+    'the worker to wait for work',
+  );
+  worker.pause();
+  await waitFor(
+    async () => !(await waitingIn(raw, name)),
+    5000,
+    "Redis to drop the worker's wait",
+  );
+}
+
 describe('issue 12: a lost leasing reply charges no stall', () => {
   it('a job leased by a call whose reply timed out runs later with no stall counted', async () => {
     const q = uniqueQueue();
@@ -34,6 +69,7 @@ describe('issue 12: a lost leasing reply charges no stall', () => {
     });
     const raw = new Redis(redis.url);
     const queue = createQueue(reg, { connection: redis.url });
+    const name = `worker-${q}`;
     const runs: number[] = [];
     const worker = createWorker(
       reg,
@@ -44,8 +80,11 @@ describe('issue 12: a lost leasing reply charges no stall', () => {
         },
       },
       {
-        connection: redis.url,
+        connection: `${redis.url}?connectionName=${name}`,
         ...fastWorkerSettings,
+        // Its wait for work outlasts the test (a new wait is not started
+        // while the test looks for the old one to end).
+        blockTimeoutMs: 60_000,
         maxStalls: 0,
         commandTimeoutMs: 300,
       },
@@ -53,7 +92,7 @@ describe('issue 12: a lost leasing reply charges no stall', () => {
     worker.on('error', () => {});
     try {
       await waitFor(() => worker.health().ready, 5000, 'the worker');
-      worker.pause();
+      await pauseSettled(raw, worker, name);
       const h = await queue.enqueue('work', { n: 1 });
       // Writes (scripts included) wait on the server meanwhile: the fetch
       // that resume() starts times out on the client, then runs when the
@@ -114,30 +153,14 @@ describe('issue 12: a lost leasing reply charges no stall', () => {
       },
     );
     a.on('error', () => {});
-    // Whether Redis holds a's wait for work: its BZPOPMIN, blocked, with
-    // the leasing call queued behind it on the same connection.
-    const aWaiting = async () =>
-      ((await raw.client('LIST')) as string)
-        .split('\n')
-        .some((c) => c.includes(` name=${aName} `) && /\bflags=\w*b/.test(c));
     let b: ReturnType<typeof createWorker<typeof reg.jobs>> | undefined;
     try {
       await waitFor(() => a.health().ready, 5000, 'worker a');
-      // pause() cuts a's wait for work by closing its connection. The job
-      // is enqueued only once Redis has dropped that connection: before,
-      // the job would wake the wait and the lease queued behind it would
-      // take the job (Redis learns of the close one hop later, through the
-      // forwarder). a then reports that lease lost, and the job goes back
-      // with no stall; or the reply still reaches a, which hands the job
-      // back or, resumed by then, runs it. The cut below would fall on a
-      // fetch that finds nothing.
-      await waitFor(aWaiting, 5000, 'worker a to wait for work');
-      a.pause();
-      await waitFor(
-        async () => !(await aWaiting()),
-        5000,
-        "Redis to drop a's wait",
-      );
+      // The job is enqueued only once Redis has dropped a's cut wait (here
+      // one hop later, through the forwarder): otherwise the lease queued
+      // behind that wait could take the job, and the cut below would fall
+      // on a fetch that finds nothing.
+      await pauseSettled(raw, a, aName);
       const h = await queue.enqueue('work', { n: 1 });
       // a's next leasing call reaches Redis and leases the job; then the
       // partition starts, before its reply, and lasts past the lease, so
