@@ -7,7 +7,10 @@ import {
 import { retryWhileBusy } from '../redis/busy.ts';
 import { withRedis } from '../redis/connection.ts';
 import { QueueMetaField } from '../redis/job-fields.ts';
-import type { QueueContext } from '../redis/queue-context.ts';
+import {
+  withRedisPastBusy,
+  type QueueContext,
+} from '../redis/queue-context.ts';
 import type { QueueKeys } from '../redis/keys.ts';
 import {
   cancelJob,
@@ -60,9 +63,7 @@ export class QueueAdmin {
 
   /** Each action is one script call: one refused with BUSY ran nothing, and is sent again. */
   private redis<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
-    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      retryWhileBusy(this.ctx.commandTimeoutMs, fn),
-    );
+    return withRedisPastBusy(this.ctx, fn);
   }
 
   /** Which queue holds job `id`: a read, waited out through BUSY as the action after it is. */

@@ -2,7 +2,10 @@ import type { JobwireError } from '../errors.ts';
 import { retryWhileBusy } from '../redis/busy.ts';
 import { checkEvictionPolicy, withRedis } from '../redis/connection.ts';
 import { LayoutGate } from '../redis/layout.ts';
-import type { QueueContext } from '../redis/queue-context.ts';
+import {
+  withRedisPastBusy,
+  type QueueContext,
+} from '../redis/queue-context.ts';
 import { enqueue, enqueueDurably } from '../redis/transitions/enqueue.ts';
 import { checkDurability, strongest } from './durability.ts';
 import type { PreparedJob } from './prepared-job.ts';
@@ -60,17 +63,12 @@ export class JobStore {
 
   /** Checks the eviction policy before the first write (again after a failed check). */
   checkConfigOnce(): Promise<void> {
-    this.configChecked ??= withRedis(
-      this.ctx.client,
-      this.ctx.connectTimeoutMs,
-      () =>
-        retryWhileBusy(this.ctx.commandTimeoutMs, () =>
-          checkEvictionPolicy(
-            this.ctx.client,
-            this.strictRedisConfig,
-            this.ctx.logger,
-          ),
-        ),
+    this.configChecked ??= withRedisPastBusy(this.ctx, () =>
+      checkEvictionPolicy(
+        this.ctx.client,
+        this.strictRedisConfig,
+        this.ctx.logger,
+      ),
     ).then(
       () => {
         this.configOk = true;

@@ -19,10 +19,10 @@ import {
 import {
   makeKeyCache,
   resolveCommon,
+  withRedisPastBusy,
   type QueueContext,
 } from '../redis/queue-context.ts';
 import { removeRepeat } from '../redis/transitions/repeat.ts';
-import { retryWhileBusy } from '../redis/busy.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { QueueAdmin, type CancelOptions } from '../ops/admin.ts';
 import type { MigrateOptions, MigrateReport } from '../ops/migrate-report.ts';
@@ -316,10 +316,8 @@ export class Queue<TJobs extends JobMap> {
     key: string,
   ): Promise<boolean> {
     const k = this.ctx.keys(getDefinition(this.registry, name).queue);
-    return withRedis(this.ctx.client, this.ctx.connectTimeoutMs, () =>
-      retryWhileBusy(this.ctx.commandTimeoutMs, () =>
-        removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
-      ),
+    return withRedisPastBusy(this.ctx, () =>
+      removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
     );
   }
 

@@ -1,8 +1,10 @@
 import type { RepeatSpec } from '../contract/options.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
-import { retryWhileBusy } from '../redis/busy.ts';
 import { withRedis } from '../redis/connection.ts';
-import type { QueueContext } from '../redis/queue-context.ts';
+import {
+  withRedisPastBusy,
+  type QueueContext,
+} from '../redis/queue-context.ts';
 import { occurrenceTemplate, setRepeat } from '../redis/transitions/repeat.ts';
 import type { EnqueueOptions } from '../types.ts';
 import type { PreparedJob } from './prepared-job.ts';
@@ -52,19 +54,17 @@ export async function scheduleRepeat(
   spec: RepeatSpec,
 ): Promise<string> {
   const k = ctx.keys(job.queue);
-  const id = await withRedis(ctx.client, ctx.connectTimeoutMs, () =>
-    retryWhileBusy(ctx.commandTimeoutMs, async () =>
-      setRepeat(ctx.client, k, ctx.maxEvents, {
-        key: spec.key,
-        specJson: JSON.stringify(spec),
-        template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
-        // Cron slots come from the Redis clock, so skewed hosts agree.
-        cronSlots:
-          spec.cron !== undefined
-            ? await cronSlots(spec, await redisNow(ctx.client))
-            : '',
-      }),
-    ),
+  const id = await withRedisPastBusy(ctx, async () =>
+    setRepeat(ctx.client, k, ctx.maxEvents, {
+      key: spec.key,
+      specJson: JSON.stringify(spec),
+      template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
+      // Cron slots come from the Redis clock, so skewed hosts agree.
+      cronSlots:
+        spec.cron !== undefined
+          ? await cronSlots(spec, await redisNow(ctx.client))
+          : '',
+    }),
   );
   if (id === undefined) {
     throw new JobwireError(

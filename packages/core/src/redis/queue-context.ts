@@ -2,7 +2,8 @@ import { ErrorCode, JobwireError } from '../errors.ts';
 import { defaults } from '../defaults.ts';
 import type { JobRegistry } from '../contract/define.ts';
 import type { ConnectionOptions, Logger } from './connection.ts';
-import { consoleLogger } from './connection.ts';
+import { consoleLogger, withRedis } from './connection.ts';
+import { retryWhileBusy } from './busy.ts';
 import { assertSafeName } from '../contract/define.ts';
 import { queueKeys, type QueueKeys } from './keys.ts';
 import type { RedisClient } from './scripts/index.ts';
@@ -18,6 +19,20 @@ export interface QueueContext {
   readonly maxEvents: number;
   readonly logger: Logger;
   keys(queue: string): QueueKeys;
+}
+
+/**
+ * Runs `fn`, one command or script call, once the context's client is ready,
+ * and sends it again while Redis answers BUSY: a call refused with BUSY ran
+ * nothing. Gives up with `RedisBusyError` after `commandTimeoutMs`.
+ */
+export function withRedisPastBusy<TResult>(
+  ctx: Pick<QueueContext, 'client' | 'connectTimeoutMs' | 'commandTimeoutMs'>,
+  fn: () => Promise<TResult>,
+): Promise<TResult> {
+  return withRedis(ctx.client, ctx.connectTimeoutMs, () =>
+    retryWhileBusy(ctx.commandTimeoutMs, fn),
+  );
 }
 
 export function makeKeyCache(prefix: string): (queue: string) => QueueKeys {
