@@ -53,7 +53,7 @@ emit(KEYS[5], maxEvents, 'failed', id, f[1], 'err', errJson)
 if tonumber(ARGV[7]) == 0 then
   removeJob(base, KEYS[2], KEYS[4], 'f', id)
 else
-  addFinished(base, KEYS[2], 'f', f[1], now, id)
+  addFinished(base, KEYS[2], 'f', f[1], now, id, ARGV[7], ARGV[8])
   trimFinished(base, KEYS[2], KEYS[4], 'f', f[1], ARGV[7], ARGV[8], now, 1)
 end
 return 2

@@ -117,16 +117,22 @@ end
 -- queue-wide set, which listings and clean() read, and in its type's own
 -- set <base><letter>:<type>, which retention trims. So one type's keep rule
 -- never removes another type's jobs (and so never ends their dedup).
--- (Cancelled jobs, letter k, too: includes/cancel.lua.)
+-- (Cancelled jobs, letter k, too: includes/cancel.lua.) A job whose own
+-- rule keeps it for good (count -1 and no age: \`true\`, or a rule that
+-- could not be read) is left out of its type's set: another job's rule
+-- (a per-enqueue one, or its type's after a deploy) never trims it; only
+-- clean() and remove() do.
 local finishedLetters = { c = true, f = true, x = true, k = true }
 
 local function typeFinishedKey(base, letter, name)
   return base .. letter .. ':' .. name
 end
 
-local function addFinished(base, setKey, letter, name, score, id)
+local function addFinished(base, setKey, letter, name, score, id, keepCount, keepAgeMs)
   redis.call('ZADD', setKey, score, id)
-  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+  if num(keepCount, -1) >= 0 or num(keepAgeMs, 0) > 0 then
+    redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+  end
 end
 
 -- Deletes a job's hash, log and payload. Jobs stored before logs moved to
@@ -312,7 +318,7 @@ local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, m
   end
   redis.call('HDEL', jk, 'tk', 'un', 'x')
   redis.call('HSET', jk, 's', 'k', 'f', now)
-  addFinished(base, base .. 'cancelled', 'k', name, nowFineScore(), id)
+  addFinished(base, base .. 'cancelled', 'k', name, nowFineScore(), id, kf and kf[1], kf and kf[2])
   moveCount(countsKey, name, from, 'k')
   if kf then trimFinished(base, base .. 'cancelled', countsKey, 'k', name, kf[1], kf[2], now, 1) end
 end
@@ -861,9 +867,12 @@ local function readLeaseTypes(at)
 end
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
+-- A job's expiry counts from its due time (the score), not from this call:
+-- promotion waits for a worker's lease, which may come much later.
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
-  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
-  for _, id in ipairs(due) do
+  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
+  for i = 1, #due, 2 do
+    local id, dueAt = due[i], tonumber(due[i + 1])
     local jk = base .. 'j:' .. id
     local f = redis.call('HMGET', jk, 'n', 'p', 'ea', 'v', 'gk')
     redis.call('ZREM', delayedKey, id)
@@ -871,7 +880,8 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       local seq = redis.call('INCR', idKey)
       local ea = num(f[3], nil)
       if ea then
-        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x', now + ea)
+        redis.call('HSET', jk, 's', 'w', 'sq', seq, 'x',
+          string.format('%d', dueAt + ea))
       else
         redis.call('HSET', jk, 's', 'w', 'sq', seq)
       end
@@ -1001,7 +1011,8 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   else
     redis.call('HSET', jk, 's', 'x', 'f', now)
     -- A microsecond apart, in expiry order, so a count rule keeps the newest.
-    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id)
+    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id,
+      rule and rule[1], rule and rule[2])
     tallyMove(name, 'w', 'x')
     if rule then
       local k = name .. '|' .. rule[1] .. '|' .. rule[2]
@@ -1498,7 +1509,8 @@ for i = 0, n - 1 do
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
       local us = nowUs + #done
-      addFinished(base, KEYS[2], 'c', f[1], string.format('%d.%03d', math.floor(us / 1000), us % 1000), id)
+      addFinished(base, KEYS[2], 'c', f[1], string.format('%d.%03d', math.floor(us / 1000), us % 1000), id,
+        keep, ARGV[a + 4])
       tallyMove(f[1], 'a', 'c')
       -- One trim per type and rule, sized by the jobs this batch added.
       local rule = f[1] .. '|' .. keep .. '|' .. ARGV[a + 4]
@@ -1825,7 +1837,7 @@ emit(KEYS[5], maxEvents, 'failed', id, f[1], 'err', errJson)
 if tonumber(ARGV[7]) == 0 then
   removeJob(base, KEYS[2], KEYS[4], 'f', id)
 else
-  addFinished(base, KEYS[2], 'f', f[1], now, id)
+  addFinished(base, KEYS[2], 'f', f[1], now, id, ARGV[7], ARGV[8])
   trimFinished(base, KEYS[2], KEYS[4], 'f', f[1], ARGV[7], ARGV[8], now, 1)
 end
 return 2
@@ -2146,7 +2158,7 @@ local function failJob(jk, id, name, code, message, kf)
   local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
   appendError(jk, err)
   redis.call('HSET', jk, 's', 'f', 'f', now)
-  addFinished(base, KEYS[2], 'f', name, now, id)
+  addFinished(base, KEYS[2], 'f', name, now, id, kf[1], kf[2])
   moveCount(KEYS[3], name, 'a', 'f')
   emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
   trimFinished(base, KEYS[2], KEYS[3], 'f', name, kf[1], kf[2], now, 1)

@@ -27,6 +27,35 @@ export function hashTag(key: string): string {
   return key;
 }
 
+/**
+ * Whether job `id`'s own keep rule for finished state `letter` keeps it for
+ * good (count -1, no age; or unreadable): such a job is in no per-type
+ * index, which only retention reads (includes/base.lua, addFinished).
+ */
+async function keptForGood(
+  redis: Redis,
+  base: string,
+  id: string,
+  letter: 'c' | 'f' | 'x' | 'k',
+): Promise<boolean> {
+  const [inline, ref] = await redis.hmget(`${base}j:${id}`, 'o', 'c');
+  let json = inline ?? null;
+  if (json === null && ref != null) {
+    const value = await redis.hget(`${base}settings`, ref);
+    json = value === null ? null : value.slice(value.indexOf('|') + 1);
+  }
+  let rule: unknown;
+  try {
+    const o = JSON.parse(json ?? 'null') as Record<string, unknown> | null;
+    rule = o?.[letter === 'c' ? 'kc' : 'kf'];
+  } catch {
+    return true;
+  }
+  if (!Array.isArray(rule)) return true;
+  const [count, ageMs] = rule as unknown[];
+  return Number(count ?? -1) < 0 && !(Number(ageMs ?? 0) > 0);
+}
+
 async function scanAll(redis: Redis, pattern: string): Promise<string[]> {
   const out: string[] = [];
   let cursor = '0';
@@ -173,7 +202,7 @@ export async function checkInvariants(
         }
       }
       for (const id of wide) {
-        if (!indexed.has(id))
+        if (!indexed.has(id) && !(await keptForGood(redis, base, id, letter)))
           violations.push(
             `${base}${STATE_SETS[letter]} holds ${id}, in no ${letter}:<type> index`,
           );

@@ -112,16 +112,22 @@ end
 -- queue-wide set, which listings and clean() read, and in its type's own
 -- set <base><letter>:<type>, which retention trims. So one type's keep rule
 -- never removes another type's jobs (and so never ends their dedup).
--- (Cancelled jobs, letter k, too: includes/cancel.lua.)
+-- (Cancelled jobs, letter k, too: includes/cancel.lua.) A job whose own
+-- rule keeps it for good (count -1 and no age: `true`, or a rule that
+-- could not be read) is left out of its type's set: another job's rule
+-- (a per-enqueue one, or its type's after a deploy) never trims it; only
+-- clean() and remove() do.
 local finishedLetters = { c = true, f = true, x = true, k = true }
 
 local function typeFinishedKey(base, letter, name)
   return base .. letter .. ':' .. name
 end
 
-local function addFinished(base, setKey, letter, name, score, id)
+local function addFinished(base, setKey, letter, name, score, id, keepCount, keepAgeMs)
   redis.call('ZADD', setKey, score, id)
-  redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+  if num(keepCount, -1) >= 0 or num(keepAgeMs, 0) > 0 then
+    redis.call('ZADD', typeFinishedKey(base, letter, name), score, id)
+  end
 end
 
 -- Deletes a job's hash, log and payload. Jobs stored before logs moved to

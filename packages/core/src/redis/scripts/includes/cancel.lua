@@ -39,7 +39,7 @@ local function finishCancelled(base, jk, id, name, from, countsKey, eventsKey, m
   end
   redis.call('HDEL', jk, F.token, F.unstarted, F.expiresAt)
   redis.call('HSET', jk, F.state, 'k', F.finishedAt, now)
-  addFinished(base, base .. 'cancelled', 'k', name, nowFineScore(), id)
+  addFinished(base, base .. 'cancelled', 'k', name, nowFineScore(), id, kf and kf[1], kf and kf[2])
   moveCount(countsKey, name, from, 'k')
   if kf then trimFinished(base, base .. 'cancelled', countsKey, 'k', name, kf[1], kf[2], now, 1) end
 end

@@ -25,9 +25,12 @@ local function readLeaseTypes(at)
 end
 
 -- Moves due delayed jobs to waiting. Returns the next due time (-1 = none).
+-- A job's expiry counts from its due time (the score), not from this call:
+-- promotion waits for a worker's lease, which may come much later.
 local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
-  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, 1000)
-  for _, id in ipairs(due) do
+  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
+  for i = 1, #due, 2 do
+    local id, dueAt = due[i], tonumber(due[i + 1])
     local jk = base .. 'j:' .. id
     local f = redis.call('HMGET', jk, F.name, F.priority, F.expireAfterMs, F.version, F.flowKey)
     redis.call('ZREM', delayedKey, id)
@@ -35,7 +38,8 @@ local function promoteDue(base, idKey, delayedKey, eventsKey, maxEvents, now)
       local seq = redis.call('INCR', idKey)
       local ea = num(f[3], nil)
       if ea then
-        redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.expiresAt, now + ea)
+        redis.call('HSET', jk, F.state, 'w', F.sequence, seq, F.expiresAt,
+          string.format('%d', dueAt + ea))
       else
         redis.call('HSET', jk, F.state, 'w', F.sequence, seq)
       end
@@ -165,7 +169,8 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   else
     redis.call('HSET', jk, F.state, 'x', F.finishedAt, now)
     -- A microsecond apart, in expiry order, so a count rule keeps the newest.
-    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id)
+    addFinished(base, expiredKey, 'x', name, string.format('%.3f', now + nth * 0.001), id,
+      rule and rule[1], rule and rule[2])
     tallyMove(name, 'w', 'x')
     if rule then
       local k = name .. '|' .. rule[1] .. '|' .. rule[2]
