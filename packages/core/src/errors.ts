@@ -49,7 +49,7 @@ export interface OptionHint {
   /** The option of the call that resolves the error, e.g. `queue`. */
   readonly option: string;
   /** The values to choose from, when known (e.g. the queues holding an id). */
-  readonly values?: readonly string[];
+  readonly values?: readonly string[] | undefined;
   /** The message without the library's advice. */
   readonly problem: string;
 }
@@ -61,7 +61,7 @@ export interface OptionHint {
 export class JobwireError extends Error {
   readonly code: ErrorCode;
   /** Which option resolves this error, when one does. */
-  readonly hint?: OptionHint;
+  readonly hint?: OptionHint | undefined;
   constructor(
     code: ErrorCode,
     message: string,
@@ -374,10 +374,10 @@ export interface SerializedError {
   code: string;
   message: string;
   name: string;
-  stack?: string;
-  issues?: readonly ValidationIssue[];
-  attempt?: number;
-  at?: number;
+  stack?: string | undefined;
+  issues?: readonly ValidationIssue[] | undefined;
+  attempt?: number | undefined;
+  at?: number | undefined;
 }
 
 /**

@@ -65,9 +65,9 @@ export type Backoff =
       /** Base delay; exponential doubles it per attempt. */
       delayMs: number;
       /** Random spread as a fraction of the delay, 0 to 1. @defaultValue 0 */
-      jitter?: number;
+      jitter?: number | undefined;
       /** Upper bound on one delay. @defaultValue 3_600_000 */
-      maxDelayMs?: number;
+      maxDelayMs?: number | undefined;
     }
   | BackoffFunction;
 
@@ -83,34 +83,34 @@ export type Keep = boolean | { count?: number; ageMs?: number };
 /** @public */
 export interface Retention {
   /** @defaultValue `{ count: 1000 }` */
-  completed?: Keep;
+  completed?: Keep | undefined;
   /**
    * Applies to failed, expired and cancelled jobs.
    * @defaultValue `{ count: 10000 }`
    */
-  failed?: Keep;
+  failed?: Keep | undefined;
 }
 
 /** Options shared by job type defaults and a single enqueue. @public */
 export interface JobOptions {
   /** @defaultValue 'normal' (0) */
-  priority?: Priority;
+  priority?: Priority | undefined;
   /** Total attempts including the first. @defaultValue 1 */
-  attempts?: number;
+  attempts?: number | undefined;
   /** @defaultValue exponential, 1000 ms */
-  backoff?: Backoff;
+  backoff?: Backoff | undefined;
   /** Per-attempt handler timeout; 0 disables. @defaultValue 0 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Wait before the job becomes runnable. @defaultValue 0 */
-  delayMs?: number;
+  delayMs?: number | undefined;
   /**
    * A job not started within this time after it became runnable expires.
    * Once a worker has taken it, a job never expires: not after a stall, a
    * release at shutdown or a retry.
    */
-  expireAfterMs?: number;
+  expireAfterMs?: number | undefined;
   /** @defaultValue keep 1000 completed, 10000 failed */
-  retention?: Retention;
+  retention?: Retention | undefined;
 }
 
 /**
@@ -128,33 +128,33 @@ export interface Durability {
    * otherwise the call rejects with `DURABILITY_UNAVAILABLE`.
    * @defaultValue false
    */
-  aof?: boolean;
+  aof?: boolean | undefined;
   /**
    * Replicas that must acknowledge the write: received it (`WAIT`), or,
    * with `aof: true`, fsynced it to their own AOF (`WAITAOF`).
    * @defaultValue 0
    */
-  replicas?: number;
+  replicas?: number | undefined;
   /**
    * Longest wait for the acknowledgements, in ms, before the call rejects
    * with `DURABILITY_TIMEOUT`. Must be below `commandTimeoutMs`.
    * @defaultValue 1000
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Options for one `enqueue` call. @public */
 export interface EnqueueOptions extends Omit<JobOptions, 'backoff'> {
   /** Run at this time instead of after `delayMs`. */
-  runAt?: Date;
+  runAt?: Date | undefined;
   /** Your own id: a second enqueue with it returns the existing job. */
-  jobId?: string;
+  jobId?: string | undefined;
   /** Serializable backoff only; functions belong in the job definition. */
-  backoff?: Exclude<Backoff, BackoffFunction>;
+  backoff?: Exclude<Backoff, BackoffFunction> | undefined;
   /**
    * Overrides the queue's `durability` for this call (fields merge over
    * the queue's); `false` turns the wait off.
    * @defaultValue the queue's `durability` (none)
    */
-  durability?: Durability | false;
+  durability?: Durability | false | undefined;
 }

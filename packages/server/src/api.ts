@@ -29,25 +29,25 @@ export interface ApiOptions {
   /** The queue the routes act on; its registry names the job types. */
   queue: Queue<JobMap>;
   /** Where `GET /events` readers connect (same as the queue's). */
-  connection?: ConnectionInput;
+  connection?: ConnectionInput | undefined;
   /** Key prefix (same as the queue's). @defaultValue 'jobwire' */
-  prefix?: string;
+  prefix?: string | undefined;
   /** How long a route waits for Redis before answering 503. @defaultValue 1000 */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Required bearer token. Omit only together with `insecure: true`. */
-  token?: string;
+  token?: string | undefined;
   /** Allow running without a token (local development only). */
-  insecure?: boolean;
+  insecure?: boolean | undefined;
   /** @defaultValue 1048576 (1 MiB) */
-  bodyLimitBytes?: number;
+  bodyLimitBytes?: number | undefined;
   /** Origins allowed by CORS. @defaultValue [] (CORS closed) */
-  corsOrigins?: string[];
+  corsOrigins?: string[] | undefined;
   /**
    * Serve the web dashboard at `/` (its files need no token; everything it
    * reads does). @defaultValue true
    */
-  dashboard?: boolean;
-  logger?: Logger;
+  dashboard?: boolean | undefined;
+  logger?: Logger | undefined;
 }
 
 /** What `buildApi` returns: the app plus a way to end open event streams. */

@@ -3,12 +3,12 @@ import type { JobInfo, JobMap, JobState, Queue } from '@jobwire/core';
 /** What `GET /jobs` asks for. */
 export interface ListQuery {
   state: JobState;
-  queue?: string;
-  name?: string;
+  queue?: string | undefined;
+  name?: string | undefined;
   offset: number;
   limit: number;
   /** Give each job's data in the current version's shape (`?upcast=true`). */
-  upcast?: boolean;
+  upcast?: boolean | undefined;
 }
 
 /**

@@ -15,32 +15,32 @@ import { assertTokenOrInsecure, buildApi } from './api.ts';
 /** Options of `startServer`. @public */
 export interface ServerOptions {
   registry: JobRegistry;
-  /** @defaultValue 'redis://127.0.0.1:6379' */
-  connection?: ConnectionInput;
+  /** @defaultValue `process.env.REDIS_URL`, else 'redis://127.0.0.1:6379' */
+  connection?: ConnectionInput | undefined;
   /** Key prefix. @defaultValue 'jobwire' */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Bearer token every route but `GET /health` requires (JOBWIRE_TOKEN). */
-  token?: string;
+  token?: string | undefined;
   /** Run without a token; only allowed on a loopback host. */
-  insecure?: boolean;
+  insecure?: boolean | undefined;
   /** @defaultValue '127.0.0.1' */
-  host?: string;
+  host?: string | undefined;
   /** 0 picks a free port. @defaultValue 8787 */
-  port?: number;
+  port?: number | undefined;
   /** @defaultValue 1048576 (1 MiB) */
-  bodyLimitBytes?: number;
+  bodyLimitBytes?: number | undefined;
   /** Origins allowed by CORS. @defaultValue [] (CORS closed) */
-  corsOrigins?: string[];
+  corsOrigins?: string[] | undefined;
   /** How long a route waits for Redis before answering 503. @defaultValue 1000 */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /**
    * How long a single Redis command may take, and how long a route keeps
    * retrying while Redis answers BUSY, before answering 503. @defaultValue 5000
    */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** Serve the web dashboard at `/`. @defaultValue true */
-  dashboard?: boolean;
-  logger?: Logger;
+  dashboard?: boolean | undefined;
+  logger?: Logger | undefined;
 }
 
 /** A running server. @public */

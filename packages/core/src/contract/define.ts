@@ -27,13 +27,13 @@ export interface JobSpec<
   /** Schema of the payload. Producers pass its input type, handlers get its output. */
   payload: TPayload;
   /** Schema of the handler's result; without it the handler returns nothing. */
-  result?: TResult;
+  result?: TResult | undefined;
   /** Schema of progress values; without it progress is a number from 0 to 100. */
-  progress?: TProgress;
+  progress?: TProgress | undefined;
   /** Queue this job type goes to. @defaultValue 'default' */
-  queue?: string;
+  queue?: string | undefined;
   /** Contract version, bumped on breaking payload changes. @defaultValue 1 */
-  version?: number;
+  version?: number | undefined;
   /**
    * How jobs stored by older versions become this version's input: for each
    * version k still in Redis, its payload schema (`from`) and a function to
@@ -41,13 +41,13 @@ export interface JobSpec<
    * the compiler checks each function against the next version's input.
    * See docs/changing-contracts.md. @defaultValue no upcasters
    */
-  upcast?: UpcastMap<TSources, TPayload>;
+  upcast?: UpcastMap<TSources, TPayload> | undefined;
   /**
    * Which deploys a schema change must stay safe for, checked by codegen
    * against the lock: old jobs read by new workers (backward), new jobs read
    * by old workers (forward), both (full), or none. @defaultValue 'full'
    */
-  compatibility?: CompatibilityMode;
+  compatibility?: CompatibilityMode | undefined;
 }
 
 /** @public */

@@ -18,7 +18,7 @@ export interface RateLimit<TPayload> {
   limit: number;
   perMs: number;
   /** Limit per key instead of per type. Must be the same function as `concurrency.key` when both are set. */
-  key?: FlowKeyFunction<TPayload>;
+  key?: FlowKeyFunction<TPayload> | undefined;
 }
 
 /**
@@ -39,7 +39,7 @@ export interface KeyedConcurrency<TPayload> {
 export interface Debounce<TPayload> {
   periodMs: number;
   /** Debounce per key; without it, per type. */
-  key?: FlowKeyFunction<TPayload>;
+  key?: FlowKeyFunction<TPayload> | undefined;
 }
 
 /**
@@ -51,15 +51,15 @@ export interface Throttle<TPayload> {
   limit: number;
   periodMs: number;
   /** Throttle per key; without it, per type. */
-  key?: FlowKeyFunction<TPayload>;
+  key?: FlowKeyFunction<TPayload> | undefined;
 }
 
 /** The flow control options of `job({...})`. @public */
 export interface FlowOptions<TPayload> {
-  rateLimit?: RateLimit<TPayload>;
-  concurrency?: KeyedConcurrency<TPayload>;
-  debounce?: Debounce<TPayload>;
-  throttle?: Throttle<TPayload>;
+  rateLimit?: RateLimit<TPayload> | undefined;
+  concurrency?: KeyedConcurrency<TPayload> | undefined;
+  debounce?: Debounce<TPayload> | undefined;
+  throttle?: Throttle<TPayload> | undefined;
 }
 
 /** A key function as stored: it takes the parsed payload. */
@@ -74,20 +74,20 @@ export interface FlowRules {
     readonly keyed: boolean;
   };
   /** Most active jobs per key. */
-  readonly concurrency?: { readonly limit: number };
+  readonly concurrency?: { readonly limit: number } | undefined;
   /**
    * The key the job is grouped by (per-key concurrency and per-key rate
    * limit share it): jobs with a group key wait in per-key queues.
    */
-  readonly groupKey?: StoredKeyFunction;
+  readonly groupKey?: StoredKeyFunction | undefined;
   readonly debounce?: {
     readonly periodMs: number;
-    readonly key?: StoredKeyFunction;
+    readonly key?: StoredKeyFunction | undefined;
   };
   readonly throttle?: {
     readonly limit: number;
     readonly periodMs: number;
-    readonly key?: StoredKeyFunction;
+    readonly key?: StoredKeyFunction | undefined;
   };
 }
 

@@ -111,7 +111,7 @@ export interface ResolvedEnqueueOptions extends ResolvedJobOptions {
    * its own clock (every due time is Redis time); `delayMs` then holds the
    * delay by this host's clock, for stores without Redis (the test queue).
    */
-  runAtMs?: number;
+  runAtMs?: number | undefined;
 }
 
 function check<TOut>(
@@ -204,13 +204,13 @@ export function resolveEnqueueOptions(
 export interface RepeatSpec {
   key: string;
   name: string;
-  cron?: string;
-  tz?: string;
-  everyMs?: number;
+  cron?: string | undefined;
+  tz?: string | undefined;
+  everyMs?: number | undefined;
   /** The payload JSON every occurrence gets. */
   data: string;
   /** Enqueue options every occurrence gets. */
-  options?: EnqueueOptions;
+  options?: EnqueueOptions | undefined;
 }
 
 /** The per-job options stored in Redis (short names keep hashes small). */
@@ -218,7 +218,7 @@ export interface StoredOptions {
   /** attempts */
   at: number;
   /** serializable backoff; absent when the definition's function applies */
-  bo?: SerializableBackoff;
+  bo?: SerializableBackoff | undefined;
   /** timeoutMs */
   to: number;
   /** keep completed [count, ageMs] */

@@ -3,18 +3,18 @@ import type { z } from 'zod';
 /** The parts of zod 4's internal schema definition that jobwire reads. */
 export interface ZodDef {
   type: string;
-  coerce?: boolean;
-  checks?: { _zod: { def: { check: string } } }[];
-  shape?: Record<string, z.ZodType>;
-  catchall?: z.ZodType;
-  innerType?: z.ZodType;
-  element?: z.ZodType;
-  items?: z.ZodType[];
-  rest?: z.ZodType | null;
-  valueType?: z.ZodType;
-  in?: z.ZodType;
-  getter?: () => z.ZodType;
-  options?: z.ZodType[];
+  coerce?: boolean | undefined;
+  checks?: { _zod: { def: { check: string } } }[] | undefined;
+  shape?: Record<string, z.ZodType> | undefined;
+  catchall?: z.ZodType | undefined;
+  innerType?: z.ZodType | undefined;
+  element?: z.ZodType | undefined;
+  items?: z.ZodType[] | undefined;
+  rest?: z.ZodType | null | undefined;
+  valueType?: z.ZodType | undefined;
+  in?: z.ZodType | undefined;
+  getter?: (() => z.ZodType) | undefined;
+  options?: z.ZodType[] | undefined;
 }
 
 /** A schema's definition (`schema._zod.def`). */

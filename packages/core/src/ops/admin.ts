@@ -34,13 +34,13 @@ export const MAX_CANCEL_REASON = 1000;
 /** Options of `cancel`. @public */
 export interface CancelOptions {
   /** The job's queue; without it, the registry's queues are searched. */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * Why, stored on the job (`cancelReason`), sent in the `cancelled`
    * event, and given to the handler as the abort reason's `reason`. Up to
    * 1000 characters.
    */
-  reason?: string;
+  reason?: string | undefined;
 }
 
 /** A one-job operator transition of the typed Redis layer. */

@@ -38,17 +38,17 @@ export interface FlowKeyStats {
   active: number;
   why: FlowWaitReason;
   /** With `why: 'rate'`: ms until its window lets the next job start. */
-  freesInMs?: number;
+  freesInMs?: number | undefined;
   /** With a per-key rate limit: starts of this key in the current window. */
-  rateUsed?: number;
+  rateUsed?: number | undefined;
 }
 
 /** The flow rules a type's workers enforce, as they recorded them. @public */
 export interface FlowRuleSummary {
-  rateLimit?: { limit: number; perMs: number; keyed: boolean };
-  concurrency?: { limit: number };
-  debounce?: { periodMs: number };
-  throttle?: { limit: number; periodMs: number };
+  rateLimit?: { limit: number; perMs: number; keyed: boolean } | undefined;
+  concurrency?: { limit: number } | undefined;
+  debounce?: { periodMs: number } | undefined;
+  throttle?: { limit: number; periodMs: number } | undefined;
 }
 
 /** The type-wide rate window now (a rate limit that is not per key). @public */
@@ -60,7 +60,7 @@ export interface FlowRateWindow {
   /** `used >= limit`: no job of the type starts until the window frees. */
   capped: boolean;
   /** With `capped`: ms until the oldest start leaves the window. */
-  freesInMs?: number;
+  freesInMs?: number | undefined;
 }
 
 /**
@@ -83,7 +83,7 @@ export interface TypeFlowStats {
   /** From the `flow` hash; `{}` for a type seen only in the counters. */
   rules: FlowRuleSummary;
   /** With a type-wide rate limit. */
-  rate?: FlowRateWindow;
+  rate?: FlowRateWindow | undefined;
   /** Jobs the producers' throttle dropped, ever. */
   throttled: number;
   /** Jobs a later job of the same debounce key replaced, ever. */
@@ -101,11 +101,11 @@ export type FlowStats = Record<string, TypeFlowStats>;
 /** Options of `getFlowStats`. @public */
 export interface FlowStatsOptions {
   /** One queue; without it, every queue of the registry. */
-  queue?: string;
+  queue?: string | undefined;
   /** One job type only. */
-  type?: string;
+  type?: string | undefined;
   /** How many keys to list per type (1 to 1000). @defaultValue 50 */
-  keys?: number;
+  keys?: number | undefined;
 }
 
 /** The flow keys of the layout (FLOW.md), all under the queue's base. */

@@ -35,12 +35,12 @@ export interface JobInfo {
   stalls: number;
   deliveries: number;
   createdAt: number;
-  startedAt?: number;
-  finishedAt?: number;
+  startedAt?: number | undefined;
+  finishedAt?: number | undefined;
   /** When a delayed job becomes due, ms since the epoch. */
-  dueAt?: number;
-  progress?: unknown;
-  result?: unknown;
+  dueAt?: number | undefined;
+  progress?: unknown | undefined;
+  result?: unknown | undefined;
   errors: SerializedError[];
   logs: string[];
   /** The contract version of the producer that stored it. */
@@ -53,52 +53,52 @@ export interface JobInfo {
    * handler would get it; the stored version when not (see `upcastError`,
    * or a job of a newer version, or of a type, this code does not know).
    */
-  dataVersion?: number;
+  dataVersion?: number | undefined;
   /**
    * With `{ upcast: true }`: why `data` could not be read or upcast
    * (`UPCAST_FAILED` when an upcaster threw, `VALIDATION_FAILED` when the
    * old payload or the upcast result failed its schema). `data` is then the
    * stored payload, unchanged.
    */
-  upcastError?: SerializedError;
+  upcastError?: SerializedError | undefined;
   /**
    * When a cancel of the job was requested while it was active, ms since
    * the epoch: it ends as cancelled once its handler's run settles.
    */
-  cancelRequestedAt?: number;
+  cancelRequestedAt?: number | undefined;
   /** The reason given with its cancel, if any. */
-  cancelReason?: string;
+  cancelReason?: string | undefined;
 }
 
 /** Options of `getJob`. @public */
 export interface GetJobOptions {
   /** The job's queue; without it, the registry's queues are searched. */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * Give `data` as a handler of this code's contract would get it: an older
    * version's payload run through the upcasters, then parsed by the current
    * payload schema (defaults and transforms applied). @defaultValue false
    */
-  upcast?: boolean;
+  upcast?: boolean | undefined;
 }
 
 /** Which jobs `getJobs` lists: a queue, a job type, and a page. @public */
 export interface JobListOptions {
   /** The queue to list; without it, every queue of the registry in turn. */
-  queue?: string;
+  queue?: string | undefined;
   /** Only jobs of this type. */
-  name?: string;
+  name?: string | undefined;
   /** Jobs to skip. @defaultValue 0 */
-  offset?: number;
+  offset?: number | undefined;
   /** Jobs to return, 1 to 1000. @defaultValue 50 */
-  limit?: number;
+  limit?: number | undefined;
   /**
    * Give each job's `data` as a handler of this code's contract would get
    * it, as `getJob(id, { upcast: true })` does. A job that cannot be upcast
    * is still listed, with its stored `data` and the reason in
    * `upcastError`; the page never fails for it. @defaultValue false
    */
-  upcast?: boolean;
+  upcast?: boolean | undefined;
 }
 
 function emptyCounts(): StateCounts {

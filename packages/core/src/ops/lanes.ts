@@ -28,13 +28,13 @@ export interface VersionLaneCount {
    * reader window (a worker reports while busy or paused too): the jobs
    * wait for a newer worker.
    */
-  reason?: 'no-reader';
+  reason?: 'no-reader' | undefined;
   /**
    * With `reason`: the newest version of the type that a worker read within
    * the window; absent when none did. Workers that know version 1 only are
    * not recorded, so lane 1 never has a reason.
    */
-  newestReader?: number;
+  newestReader?: number | undefined;
 }
 
 /** Per job type, its non-empty lanes, lowest version first. @public */
@@ -43,13 +43,13 @@ export type WaitingByVersion = Record<string, VersionLaneCount[]>;
 /** Options of `getWaitingByVersion`. @public */
 export interface WaitingByVersionOptions {
   /** One queue; without it, every queue of the registry. */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * How recent a worker's last report must be for it to count as a
    * reader. A worker reports at least once per `blockTimeoutMs` (and per
    * 15 s), so keep this well above it. @defaultValue 60000
    */
-  readerWindowMs?: number;
+  readerWindowMs?: number | undefined;
 }
 
 /**

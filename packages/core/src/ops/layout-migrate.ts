@@ -47,11 +47,11 @@ export interface QueueLayout {
  */
 export interface LayoutMigrateOptions {
   /** One queue; default: every queue of the registry. */
-  queue?: string;
+  queue?: string | undefined;
   /** Jobs per atomic batch (one script call), 1 to 10000; default 500. */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Count the jobs still in the old form; write nothing. */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
 }
 
 /**

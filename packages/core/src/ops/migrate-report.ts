@@ -7,16 +7,16 @@ import type { SerializedError } from '../errors.ts';
 /** Options of `Queue.migrate`. @public */
 export interface MigrateOptions {
   /** The queue to migrate in. @defaultValue the job type's queue */
-  queue?: string;
+  queue?: string | undefined;
   /** Read, upcast and count, but write nothing. @defaultValue false */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
   /**
    * Jobs read per page and written per batch (one atomic script call each).
    * @defaultValue 500
    */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** How many jobs a dry run shows before and after. @defaultValue 3 */
-  sample?: number;
+  sample?: number | undefined;
 }
 
 /** The queued jobs of one contract version. @public */

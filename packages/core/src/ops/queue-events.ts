@@ -23,13 +23,13 @@ export interface QueueEventsOptions extends ConnectionOptions {
    * Where to start: `'$'` for new events only, `'0'` for the whole retained
    * log, or the `offset` of an event already seen. @defaultValue '$'
    */
-  from?: string;
+  from?: string | undefined;
   /**
    * The job types to type events by: with them, `progress` and `result`
    * are parsed with each type's schemas and typed by `name`, and events of
    * job types not declared here are skipped. @defaultValue undefined (untyped)
    */
-  jobs?: JobRegistry;
+  jobs?: JobRegistry | undefined;
 }
 
 /** An event as a QueueEvents delivers it: raw, or typed by `jobs`. @public */

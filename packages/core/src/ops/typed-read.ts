@@ -20,8 +20,8 @@ import type { GetJobOptions, JobInfo, QueueInspector } from './inspect.ts';
 
 /** A stored value that did not pass its schema: kept raw, out of the typed field. @public */
 export interface UncheckedValues {
-  readonly progress?: unknown;
-  readonly result?: unknown;
+  readonly progress?: unknown | undefined;
+  readonly result?: unknown | undefined;
   /** Why the value was not typed: the schema's complaint. */
   readonly reason: string;
 }
@@ -39,17 +39,17 @@ export type TypedQueueEvent<TJobs extends JobMap> =
       [TName in keyof TJobs & string]: EventBase & {
         readonly name: TName;
         /** `progress`: the value, parsed with the type's progress schema. */
-        readonly progress?: inferJobProgressOutput<TJobs, TName>;
+        readonly progress?: inferJobProgressOutput<TJobs, TName> | undefined;
         /** `completed`: the result, parsed with the type's result schema. */
-        readonly result?: inferJobResult<TJobs, TName>;
+        readonly result?: inferJobResult<TJobs, TName> | undefined;
         /** A progress or result that failed its schema (an old or foreign worker). */
-        readonly unchecked?: UncheckedValues;
+        readonly unchecked?: UncheckedValues | undefined;
       };
     }[keyof TJobs & string]
   | (EventBase & {
       readonly name: '';
-      readonly progress?: undefined;
-      readonly result?: undefined;
+      readonly progress?: undefined | undefined;
+      readonly result?: undefined | undefined;
     });
 
 /**
@@ -62,8 +62,8 @@ export type TypedJobInfo<
   TName extends keyof TJobs & string,
 > = Omit<JobInfo, 'name' | 'progress' | 'result'> & {
   name: TName;
-  progress?: inferJobProgressOutput<TJobs, TName>;
-  result?: inferJobResult<TJobs, TName>;
+  progress?: inferJobProgressOutput<TJobs, TName> | undefined;
+  result?: inferJobResult<TJobs, TName> | undefined;
 };
 
 type Checked = { ok: true; value: unknown } | { ok: false; reason: string };

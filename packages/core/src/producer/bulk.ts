@@ -27,7 +27,7 @@ export interface BulkStoredJob {
   readonly outcome: EnqueueStatus;
   readonly duplicate: boolean;
   /** The debounced job it replaced, if any. */
-  readonly replaced?: string;
+  readonly replaced?: string | undefined;
 }
 
 /**

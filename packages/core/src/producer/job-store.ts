@@ -28,7 +28,7 @@ export interface StoredJob {
   /** What the enqueue did: stored it, found its id taken, or dropped it. */
   outcome: EnqueueStatus;
   /** The pending job of its debounce key that it replaced, if any. */
-  replaced?: string;
+  replaced?: string | undefined;
 }
 
 /** An `enqueue` call waiting for its batch to be stored. */

@@ -39,9 +39,9 @@ export interface CheckedJob {
  */
 export interface FlowKeys {
   /** The per-key queue the job waits in (keyed concurrency or rate limit). */
-  readonly group?: string;
-  readonly debounce?: string;
-  readonly throttle?: string;
+  readonly group?: string | undefined;
+  readonly debounce?: string | undefined;
+  readonly throttle?: string | undefined;
 }
 
 const noFlowKeys: FlowKeys = Object.freeze({});

@@ -22,7 +22,7 @@ export interface PreparedJob {
    */
   input: EnqueueJob;
   /** The persistence wait this job asks for, if any. */
-  durability?: ResolvedDurability;
+  durability?: ResolvedDurability | undefined;
 }
 
 const sharedSettings = new WeakMap<ResolvedEnqueueOptions, EnqueueSettings>();

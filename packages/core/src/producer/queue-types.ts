@@ -6,11 +6,11 @@ import type { CancelOutcome } from '../redis/transitions/operator.ts';
 /** Options of `createQueue`. @public */
 export interface QueueOptions extends ConnectionOptions {
   /** Largest payload as UTF-8 JSON. @defaultValue 524288 (512 KiB) */
-  maxPayloadBytes?: number;
+  maxPayloadBytes?: number | undefined;
   /** Jobs stored per round trip by `enqueueBulk`. @defaultValue 1000 */
-  bulkChunkSize?: number;
+  bulkChunkSize?: number | undefined;
   /** Approximate cap of each queue's event stream. @defaultValue 10000 */
-  maxEvents?: number;
+  maxEvents?: number | undefined;
   /**
    * Opt-in persistence wait for every enqueue: after the enqueue script,
    * in the same pipeline, `WAITAOF` (with `aof: true`, Redis 7.2+) or
@@ -19,7 +19,7 @@ export interface QueueOptions extends ConnectionOptions {
    * although the jobs were stored. Overridable per enqueue.
    * @defaultValue undefined (no wait: acknowledged once Redis applied the write)
    */
-  durability?: Durability;
+  durability?: Durability | undefined;
 }
 
 /**
@@ -44,7 +44,7 @@ export interface JobHandle<TResult> {
    * `debounced: replaced by <this id>`) and its `finished()` rejects with
    * a CancelledError.
    */
-  readonly replaced?: string;
+  readonly replaced?: string | undefined;
   /**
    * Resolves with the job's typed result, or rejects with its final failure.
    * Backed by Redis, so it works from any process and after restarts. A
@@ -66,6 +66,6 @@ export type BulkItem<TJobs extends JobMap> = {
   [TName in keyof TJobs & string]: {
     name: TName;
     payload: inferJobInput<TJobs, TName>;
-    options?: EnqueueOptions;
+    options?: EnqueueOptions | undefined;
   };
 }[keyof TJobs & string];

@@ -30,13 +30,13 @@ export const consoleLogger: Logger = {
 
 /** Host-style connection settings. @public */
 export interface RedisConnectionSettings {
-  host?: string;
-  port?: number;
-  db?: number;
-  username?: string;
-  password?: string;
+  host?: string | undefined;
+  port?: number | undefined;
+  db?: number | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
   /** TLS options passed to `tls.connect`; `{}` enables TLS with defaults. */
-  tls?: RedisOptions['tls'];
+  tls?: RedisOptions['tls'] | undefined;
 }
 
 /**
@@ -48,18 +48,18 @@ export type ConnectionInput = string | RedisConnectionSettings | RedisClient;
 
 /** Connection options shared by queues, workers and event readers. @public */
 export interface ConnectionOptions {
-  /** @defaultValue 'redis://127.0.0.1:6379' */
-  connection?: ConnectionInput;
+  /** @defaultValue `process.env.REDIS_URL`, else 'redis://127.0.0.1:6379' */
+  connection?: ConnectionInput | undefined;
   /** Key prefix. @defaultValue 'jobwire' */
-  prefix?: string;
+  prefix?: string | undefined;
   /** How long a call waits for Redis to be reachable. @defaultValue 1000 */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** How long a single command may take. @defaultValue 5000 */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** Refuse to start unless `maxmemory-policy` is `noeviction`. @defaultValue false */
-  strictRedisConfig?: boolean;
+  strictRedisConfig?: boolean | undefined;
   /** @defaultValue warnings and errors to stderr */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** A client plus whether jobwire created it (and so must close it). */
@@ -76,6 +76,15 @@ function isClient(input: ConnectionInput): input is RedisClient {
 const closing = new WeakSet<RedisClient>();
 
 /**
+ * The Redis used when no `connection` is given: `REDIS_URL` when set (as
+ * Sidekiq and most hosting platforms have it), else the local default.
+ */
+export function defaultRedisUrl(): string {
+  const url = process.env.REDIS_URL;
+  return url !== undefined && url !== '' ? url : 'redis://127.0.0.1:6379';
+}
+
+/**
  * Opens a connection. Owned clients fail fast: no offline queue, so a call
  * made while Redis is down is refused at once instead of waiting unbounded,
  * and in-flight commands are not silently resent after a reconnect.
@@ -85,7 +94,7 @@ export function openConnection(
   role: 'command' | 'blocking',
   logger: Logger,
 ): Connection {
-  const input = options.connection ?? 'redis://127.0.0.1:6379';
+  const input = options.connection ?? defaultRedisUrl();
   let client: RedisClient;
   let owned = true;
   if (isClient(input)) {

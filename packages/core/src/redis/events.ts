@@ -34,31 +34,31 @@ export interface QueueEvent {
   /** When Redis recorded it, ms since the epoch. */
   readonly timestamp: number;
   /** `completed`: the stored result (parsed JSON). */
-  readonly result?: unknown;
+  readonly result?: unknown | undefined;
   /** `failed`, `retrying`: the recorded error. */
-  readonly error?: SerializedError;
+  readonly error?: SerializedError | undefined;
   /** `progress`: the progress value. */
-  readonly progress?: unknown;
+  readonly progress?: unknown | undefined;
   /** `delayed`, `retrying`: when the job becomes due, ms since the epoch. */
-  readonly due?: number;
+  readonly due?: number | undefined;
   /** `cancelled`: the reason given with the cancel ('' = none). */
-  readonly reason?: string;
+  readonly reason?: string | undefined;
   /** `cancelled`: the state the job was cancelled from. */
-  readonly from?: 'waiting' | 'delayed' | 'active';
+  readonly from?: 'waiting' | 'delayed' | 'active' | undefined;
   /** `stalled`: how many times the job has stalled. */
-  readonly stalls?: number;
+  readonly stalls?: number | undefined;
   /**
    * `drained`: how many waiting or delayed jobs one drain step removed. A
    * drain writes one such event per step (up to 1,000 jobs), not a
    * `removed` event per job. `migrated`: how many jobs one `migrate`
    * batch rewrote.
    */
-  readonly count?: number;
+  readonly count?: number | undefined;
   /**
    * `migrated` (name: the job type): the contract version one `migrate`
    * batch rewrote `count` waiting or delayed jobs to.
    */
-  readonly version?: number;
+  readonly version?: number | undefined;
 }
 
 function parseJson(raw: string | undefined): unknown {

@@ -32,9 +32,9 @@ export interface Rec {
   data: unknown;
   options: ResolvedEnqueueOptions;
   state: TestJobState;
-  result?: unknown;
-  error?: SerializedError;
-  cancelReason?: string;
+  result?: unknown | undefined;
+  error?: SerializedError | undefined;
+  cancelReason?: string | undefined;
   errors: SerializedError[];
   attemptsMade: number;
   progress: unknown[];
@@ -50,11 +50,11 @@ export interface Entry {
   /** The stored data JSON, parsed afresh for every attempt like the worker. */
   stored: string;
   /** The stored result JSON ('' when the job type declares no result). */
-  storedResult?: string;
+  storedResult?: string | undefined;
   /** The running attempt's abort, which a cancel fires. */
-  abort?: JobAbort;
+  abort?: JobAbort | undefined;
   /** Set by a cancel of the active job: the run ends it as cancelled. */
-  cancelRequested?: boolean;
+  cancelRequested?: boolean | undefined;
   /** Resolves (never rejects) once the job ran or was cleared. */
   settled: Promise<void>;
   settle: () => void;

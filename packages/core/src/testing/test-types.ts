@@ -26,11 +26,11 @@ export interface TestJob<
   readonly options: Readonly<ResolvedEnqueueOptions>;
   readonly state: TestJobState;
   /** What `finished()` resolves to, once completed. */
-  readonly result?: inferJobResult<TJobs, TName>;
+  readonly result?: inferJobResult<TJobs, TName> | undefined;
   /** The final failure, once failed. */
-  readonly error?: SerializedError;
+  readonly error?: SerializedError | undefined;
   /** The reason given with `cancel`, once cancelled with one. */
-  readonly cancelReason?: string;
+  readonly cancelReason?: string | undefined;
   /** Every failed attempt, oldest first (kept after a retry succeeds). */
   readonly errors: readonly SerializedError[];
   /** Attempts run so far; `options.attempts` is the number allowed. */
@@ -48,9 +48,9 @@ export type AnyTestJob<TJobs extends JobMap> = {
 /** Options of `createTestQueue`. @public */
 export interface TestQueueOptions<TJobs extends JobMap> {
   /** Handlers that `runAll()` (or `runInline`) calls; jobs without one stay waiting. */
-  handlers?: HandlerMap<TJobs>;
+  handlers?: HandlerMap<TJobs> | undefined;
   /** Run each job as soon as it is enqueued; `enqueue` resolves after it ran. */
-  runInline?: boolean;
+  runInline?: boolean | undefined;
   /** As for `createQueue`. @defaultValue 524288 (512 KiB) */
-  maxPayloadBytes?: number;
+  maxPayloadBytes?: number | undefined;
 }

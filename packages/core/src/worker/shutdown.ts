@@ -12,9 +12,9 @@ export interface Closable {
 export function closeOnSignals(
   workers: readonly Closable[] | Closable,
   options: {
-    deadlineMs?: number;
-    signals?: NodeJS.Signals[];
-    exit?: boolean;
+    deadlineMs?: number | undefined;
+    signals?: NodeJS.Signals[] | undefined;
+    exit?: boolean | undefined;
   } = {},
 ): () => void {
   const list: readonly Closable[] = Array.isArray(workers)

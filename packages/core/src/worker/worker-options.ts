@@ -23,9 +23,9 @@ export type HandlerMap<TJobs extends JobMap> = {
 /** Options of `createWorker`. @public */
 export interface WorkerOptions extends ConnectionOptions {
   /** Jobs run at once over all types. @defaultValue 1 */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Per-type caps under `concurrency`, e.g. `{ renderPdf: 2 }`. */
-  typeConcurrency?: Record<string, number>;
+  typeConcurrency?: Record<string, number> | undefined;
   /**
    * Most jobs leased ahead of free slots while handlers are short (moving
    * average under 10 ms), so the next job is at hand when one finishes.
@@ -35,15 +35,15 @@ export interface WorkerOptions extends ConnectionOptions {
    * after waiting 1 s for a slot. 0 turns prefetching off.
    * @defaultValue the larger of concurrency and 128
    */
-  prefetch?: number;
+  prefetch?: number | undefined;
   /** Lease length; renewed every third of it. @defaultValue 30000 */
-  leaseMs?: number;
+  leaseMs?: number | undefined;
   /** Interval of the stalled-job check. @defaultValue 5000 */
-  stallCheckIntervalMs?: number;
+  stallCheckIntervalMs?: number | undefined;
   /** Stalls allowed before a job fails with STALL_LIMIT. @defaultValue 1 */
-  maxStalls?: number;
+  maxStalls?: number | undefined;
   /** Longest single blocking wait. @defaultValue 5000 */
-  blockTimeoutMs?: number;
+  blockTimeoutMs?: number | undefined;
   /**
    * How long a job of a contract version newer than this worker knows waits
    * in delayed after the worker hands it back unrun (the `deferred` event),
@@ -54,13 +54,13 @@ export interface WorkerOptions extends ConnectionOptions {
    * finds them soon.
    * @defaultValue 5000
    */
-  newerVersionDelayMs?: number;
+  newerVersionDelayMs?: number | undefined;
   /** Approximate cap of each queue's event stream. @defaultValue 10000 */
-  maxEvents?: number;
+  maxEvents?: number | undefined;
   /** Log lines kept per job. @defaultValue 1000 */
-  maxLogLines?: number;
+  maxLogLines?: number | undefined;
   /** Start consuming at once. @defaultValue true */
-  autorun?: boolean;
+  autorun?: boolean | undefined;
   /**
    * While the worker runs, report promise rejections nobody handled (a
    * handler that started a promise and forgot it) through the `error`
@@ -68,7 +68,7 @@ export interface WorkerOptions extends ConnectionOptions {
    * job in flight into a stall. Set false to keep Node's default.
    * @defaultValue true
    */
-  catchUnhandledRejections?: boolean;
+  catchUnhandledRejections?: boolean | undefined;
 }
 
 /** Events a worker emits, for logs and metrics. @public */

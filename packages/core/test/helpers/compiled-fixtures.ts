@@ -14,9 +14,13 @@ export interface ExpectedDiagnostic {
 
 /**
  * Compiles fixtures of `fixtures/types/` in one program under the
- * repository's tsconfig, and answers questions about the diagnostics.
+ * repository's tsconfig (with `overrides`), and answers questions about
+ * the diagnostics.
  */
-export function compileFixtures(files: string[]) {
+export function compileFixtures(
+  files: string[],
+  overrides: ts.CompilerOptions = {},
+) {
   const config = ts.getParsedCommandLineOfConfigFile(
     `${root}tsconfig.json`,
     {},
@@ -25,7 +29,7 @@ export function compileFixtures(files: string[]) {
   if (!config) throw new Error('cannot read tsconfig.json');
   const program = ts.createProgram(
     files.map((f) => fileURLToPath(new URL(f, fixtures))),
-    { ...config.options, noEmit: true },
+    { ...config.options, ...overrides, noEmit: true },
   );
   const diagnostics = [...ts.getPreEmitDiagnostics(program)];
   const lineOf = (d: ts.Diagnostic) =>

@@ -60,14 +60,14 @@ export interface EnqueueJob {
    * A `runAt`, ms since the epoch: it replaces `delayMs`, and the script
    * turns it into a delay with Redis time, not this host's clock.
    */
-  readonly runAtMs?: number;
+  readonly runAtMs?: number | undefined;
   readonly settings: EnqueueSettings;
   /** The job's per-key queue (keyed concurrency or rate limit), if keyed. */
-  readonly groupKey?: string;
+  readonly groupKey?: string | undefined;
   /** Its debounce key; absent with a per-type debounce (or none). */
-  readonly debounceKey?: string;
+  readonly debounceKey?: string | undefined;
   /** Its throttle key; absent with a per-type throttle (or none). */
-  readonly throttleKey?: string;
+  readonly throttleKey?: string | undefined;
 }
 
 /** What the script did with one job. */
@@ -79,11 +79,11 @@ export interface EnqueueOutcome {
    */
   readonly created: boolean;
   /** True when its type's throttle dropped it: nothing was written. */
-  readonly throttled?: boolean;
+  readonly throttled?: boolean | undefined;
   /** The pending job of its debounce key that this job replaced (cancelled). */
-  readonly replaced?: string;
+  readonly replaced?: string | undefined;
   /** Why the job was refused (its ScriptCode's error), if it was. */
-  readonly refused?: JobwireError;
+  readonly refused?: JobwireError | undefined;
 }
 
 /** A wait for persistence after the script: WAITAOF (with `aof`) or WAIT. */

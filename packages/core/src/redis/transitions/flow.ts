@@ -10,8 +10,8 @@ import type { RedisClient } from '../scripts/index.ts';
 
 /** The leasing rules of a type as stored in the `flow` hash. */
 export interface FlowRulesRecord {
-  rateLimit?: { limit: number; perMs: number; keyed: boolean };
-  concurrency?: { limit: number };
+  rateLimit?: { limit: number; perMs: number; keyed: boolean } | undefined;
+  concurrency?: { limit: number } | undefined;
 }
 
 /**

@@ -54,13 +54,13 @@ export interface LeaseRequest {
    * the type's lanes up to it are read, so no job of a newer version is
    * leased.
    */
-  readonly known?: ReadonlyMap<string, number>;
+  readonly known?: ReadonlyMap<string, number> | undefined;
   /**
    * Per type, the flow rules the worker enforces (its job definition's
    * `flow`): rate limits and keyed lanes are applied in the script. A type
    * absent here has none.
    */
-  readonly flow?: ReadonlyMap<string, FlowRules>;
+  readonly flow?: ReadonlyMap<string, FlowRules> | undefined;
 }
 
 /** moveToActive's reply, decoded. */
