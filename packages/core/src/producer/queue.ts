@@ -294,7 +294,7 @@ export class Queue<TJobs extends JobMap> {
     repeat: RepeatOptions,
     options?: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'>,
   ): Promise<JobHandle<inferJobResult<TJobs, TName>>> {
-    checkRepeat(repeat);
+    checkRepeat(repeat, options);
     // Validates payload and options before anything is written.
     const job = this.prepare(name, payload, options);
     const spec = repeatSpec(name, payload, repeat, options);
@@ -317,7 +317,7 @@ export class Queue<TJobs extends JobMap> {
   ): Promise<boolean> {
     const k = this.ctx.keys(getDefinition(this.registry, name).queue);
     return withRedisPastBusy(this.ctx, () =>
-      removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key),
+      removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key, name),
     );
   }
 

@@ -5,17 +5,48 @@ import type { RedisClient } from '../redis/scripts/index.ts';
 
 /** How a job repeats: a cron expression or a fixed interval. @public */
 export type RepeatOptions =
-  | { key: string; cron: string; tz?: string; everyMs?: never }
+  | { key: string; cron: string; tz?: string | undefined; everyMs?: never }
   | { key: string; everyMs: number; cron?: never; tz?: never };
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Checks repeat options, naming the failing field. */
-export function checkRepeat(options: RepeatOptions): void {
+/** Enqueue options a schedule decides itself, so a repeat refuses them. */
+const DECIDED_BY_SCHEDULE = ['jobId', 'delayMs', 'runAt'] as const;
+
+/** Whether `tz` is an IANA time zone this runtime knows. */
+function knownTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks repeat options, and that the occurrences' enqueue options leave
+ * out what the schedule decides (untyped callers can pass them), naming
+ * the failing field.
+ */
+export function checkRepeat(
+  options: RepeatOptions,
+  enqueueOptions?: object,
+): void {
   const bad = (path: string, message: string) =>
     new ValidationError('repeat options', [{ path, message, code: 'custom' }]);
   if (typeof options.key !== 'string' || !KEY.test(options.key)) {
     throw bad('key', 'use 1-64 letters, digits, "_" or "-"');
+  }
+  for (const field of DECIDED_BY_SCHEDULE) {
+    if (
+      enqueueOptions !== undefined &&
+      (enqueueOptions as Record<string, unknown>)[field] !== undefined
+    ) {
+      throw bad(field, 'the schedule decides it: leave it out of a repeat');
+    }
+  }
+  if (options.tz !== undefined && !knownTimeZone(options.tz)) {
+    throw bad('tz', `unknown time zone ${JSON.stringify(options.tz)}`);
   }
   if (options.cron !== undefined) {
     try {

@@ -6,11 +6,16 @@
   Input:
     KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
     ARGV[1] key base   ARGV[2] repeat key   ARGV[3] max events
-  Output: 1 removed; 0 no such repeat
+    ARGV[4] job type: keys are per queue, so the schedule under the key
+      may be another type's (a later repeat() of that type replaced it);
+      then nothing is removed
+  Output: 1 removed; 0 no such repeat of that type
   Events: removed (the pending occurrence, if one was removed)
 ]]
 -- @include base
 local base, key = ARGV[1], ARGV[2]
+local spec = decodeOr(redis.call('HGET', KEYS[1], key))
+if type(spec) == 'table' and type(spec.name) == 'string' and spec.name ~= ARGV[4] then return 0 end
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
 if nextId then

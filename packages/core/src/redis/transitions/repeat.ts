@@ -71,20 +71,21 @@ export async function setRepeat(
 }
 
 /**
- * Stops a repeat and removes its pending occurrence (removeRepeat).
- * Resolves with whether the repeat existed.
+ * Stops type `name`'s repeat `key` and removes its pending occurrence
+ * (removeRepeat). Resolves with whether that repeat existed.
  */
 export async function removeRepeat(
   client: RedisClient,
   k: QueueKeys,
   maxEvents: number,
   key: string,
+  name: string,
 ): Promise<boolean> {
   const n = await runScript(
     client,
     'removeRepeat',
     [k.repeats, k.delayed, k.counts, k.events],
-    [k.base, key, maxEvents],
+    [k.base, key, maxEvents, name],
   );
   return Number(n) === 1;
 }
