@@ -19,6 +19,7 @@ import {
   resolveEnqueueOptions,
   type ResolvedEnqueueOptions,
 } from '../contract/options.ts';
+import { thrownAsFailure } from '../contract/parse.ts';
 import { storedInput } from '../contract/strip.ts';
 import { flowKeyOf, type FlowRules } from '../contract/flow.ts';
 import type { EnqueueOptions } from '../types.ts';
@@ -175,7 +176,8 @@ export function checkBulkItem<TResult>(
 /**
  * Validates at enqueue, synchronously: bulk enqueue checks every item
  * before it writes any. A schema with async refinements or transforms gets
- * a clear error instead of zod's "Encountered Promise".
+ * a clear error instead of zod's "Encountered Promise"; one that throws is
+ * an invalid payload (ValidationError), not an uncoded error.
  */
 function parseSync(def: AnyJobDefinition, name: string, payload: unknown) {
   try {
@@ -188,6 +190,6 @@ function parseSync(def: AnyJobDefinition, name: string, payload: unknown) {
         { cause: err },
       );
     }
-    throw err;
+    return thrownAsFailure<typeof def.payload>(err, payload);
   }
 }
