@@ -196,7 +196,8 @@ function watchMode(options: CodegenOptions, out: (line: string) => void) {
  * Runs the codegen command line: parses `argv` (the arguments after the
  * command name), generates or checks, prints what happened, and returns
  * the exit code: 0 done, 1 failed (stale under `--check`, a schema or
- * config error, an incompatible change), 2 a bad command line. It never
+ * config error), 2 a bad command line, 3 an incompatible change refused
+ * (with or without `--check`). It never
  * exits the process and never prints a stack trace: every error is one
  * `file:line:col: error: …` (or `file: error: …`) line.
  */

@@ -25,6 +25,7 @@ import { staleFiles, writeAllOrNothing } from './files.ts';
 import { flowDoc } from './flow-text.ts';
 import { readJsonFile } from './json-file.ts';
 import { loadRegistry } from './load-schema.ts';
+import { commonJsReason } from './module-format.ts';
 import { relativeImport } from './names.ts';
 import {
   detectImportExtension,
@@ -79,6 +80,11 @@ export async function runCodegen(
   const lockPath = at(options.lock ?? 'jobs.lock.json');
   if (!existsSync(schemaPath))
     throw new CodegenError('schema file not found', { file: schemaPath });
+  const commonJs = commonJsReason(schemaPath, options.cwd);
+  if (commonJs !== undefined)
+    throw new CodegenError(`cannot load the schema: ${commonJs}`, {
+      file: schemaPath,
+    });
 
   const tsconfig = findTsconfig(
     options.tsconfig === undefined ? undefined : at(options.tsconfig),
