@@ -22,7 +22,8 @@ export const STATES = [
 
 /** Options every queue command takes. */
 export interface CommonOptions {
-  schema: string;
+  /** --schema; without it, jobwire.config.json's, else jobs.schema.ts. */
+  schema?: string;
   prefix?: string;
   json: boolean;
   queue?: string;
@@ -59,8 +60,7 @@ export function common(cmd: Command, withQueue = true): Command {
   cmd
     .option(
       '--schema <file>',
-      'schema module exporting the job registry',
-      'jobs.schema.ts',
+      'schema module exporting the job registry (default: the "schema" of jobwire.config.json, else jobs.schema.ts)',
     )
     .option('--prefix <prefix>', 'Redis key prefix (env JOBWIRE_PREFIX)')
     .option('--json', 'machine-readable output', false);

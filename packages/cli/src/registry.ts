@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobRegistry } from '@jobwire/core';
 import { tsImport } from 'tsx/esm/api';
+import { commonJsReason } from './module-format.ts';
 
 /** A problem with what the user asked for: exit code 2, like commander's. */
 export class UsageError extends Error {
@@ -17,18 +18,61 @@ function isRegistry(value: unknown): value is JobRegistry {
   );
 }
 
+/** The settings file `jobwire codegen` reads; its `schema` is every command's default. */
+const CONFIG_FILE = 'jobwire.config.json';
+
+/**
+ * The schema file a command loads, relative to `cwd`: --schema when given,
+ * else the `schema` of ./jobwire.config.json (which `jobwire init` writes
+ * and codegen reads), else jobs.schema.ts. `from` says which, for messages.
+ */
+export function schemaFile(
+  flag: string | undefined,
+  cwd = process.cwd(),
+): { path: string; from?: string } {
+  if (flag !== undefined) return { path: resolve(cwd, flag) };
+  const config = resolve(cwd, CONFIG_FILE);
+  if (!existsSync(config)) return { path: resolve(cwd, 'jobs.schema.ts') };
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(config, 'utf8'));
+  } catch (err) {
+    throw new UsageError(
+      `${CONFIG_FILE}: invalid JSON: ${(err as Error).message} (or pass --schema)`,
+    );
+  }
+  const schema = (value as { schema?: unknown } | null)?.schema;
+  if (schema === undefined) return { path: resolve(cwd, 'jobs.schema.ts') };
+  if (typeof schema !== 'string' || schema === '') {
+    throw new UsageError(
+      `${CONFIG_FILE}: "schema" must be a non-empty path string (or pass --schema)`,
+    );
+  }
+  // Relative to the config file's directory, as codegen reads it.
+  return { path: resolve(dirname(config), schema), from: CONFIG_FILE };
+}
+
 /**
  * Imports the schema file (through tsx's scoped loader, a dependency of this
  * package, so TypeScript works on plain Node) and returns the
- * export that is a job registry: the one made by `defineJobs`.
+ * export that is a job registry: the one made by `defineJobs`. `schema`
+ * is the --schema flag; without it, jobwire.config.json says (see
+ * schemaFile).
  */
 export async function loadRegistry(
-  schema: string,
+  schema: string | undefined,
   cwd = process.cwd(),
 ): Promise<JobRegistry> {
-  const path = resolve(cwd, schema);
+  const { path, from } = schemaFile(schema, cwd);
+  const name = relative(cwd, path) || path;
   if (!existsSync(path)) {
-    throw new UsageError(`schema file not found: ${path}`);
+    throw new UsageError(
+      `schema file not found: ${name}${from === undefined ? '' : ` (the "schema" of ${from})`}`,
+    );
+  }
+  const commonJs = commonJsReason(path, cwd);
+  if (commonJs !== undefined) {
+    throw new UsageError(`cannot load the schema ${name}: ${commonJs}`);
   }
   const mod = (await tsImport(
     pathToFileURL(path).href,
@@ -37,12 +81,12 @@ export async function loadRegistry(
   const found = Object.values(mod).filter(isRegistry);
   if (found.length === 0) {
     throw new UsageError(
-      `${schema} exports no job registry (export the result of defineJobs)`,
+      `${name} exports no job registry (export the result of defineJobs)`,
     );
   }
   if (found.length > 1 && new Set(found).size > 1) {
     throw new UsageError(
-      `${schema} exports ${found.length} job registries; keep one per schema file`,
+      `${name} exports ${found.length} job registries; keep one per schema file`,
     );
   }
   return found[0]!;

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { jobs } from '../../../jobs.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { fastWorkerSettings, waitFor } from '../../core/test/helpers/wait.ts';
-import { jobwire } from './jobwire-bin.ts';
+import { jobwire, rootSchema } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,7 +27,7 @@ function cli(
   args: string[],
   env: Record<string, string | undefined> = {},
 ): Run {
-  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
     cwd: repoRoot,
     env: { ...process.env, REDIS_URL: redis.url, ...env },
     encoding: 'utf8',
@@ -357,7 +357,7 @@ describe('jobwire CLI', { timeout: 300_000 }, () => {
   it('serves the HTTP API with a token and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      [...jobwire(), 'serve', '--port', '0'],
+      [...jobwire(), ...rootSchema(['serve', '--port', '0'])],
       {
         cwd: repoRoot,
         env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_TOKEN: 'sekret' },

@@ -10,14 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { jobs } from '../../../jobs.schema.ts';
 import { jobs as protoJobs } from './fixtures/proto-names.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire } from './jobwire-bin.ts';
+import { jobwire, rootSchema } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PROTO_SCHEMA = 'packages/cli/test/fixtures/proto-names.schema.ts';
 
 function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
     cwd: repoRoot,
     env: { ...process.env, REDIS_URL: redis.url, ...env },
     encoding: 'utf8',

@@ -15,14 +15,14 @@ import {
 import { describe, expect, it } from 'vitest';
 import { jobs, sendV1 } from './fixtures/migrate-v2.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire } from './jobwire-bin.ts';
+import { jobwire, rootSchema } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const SCHEMA = 'packages/cli/test/fixtures/migrate-v2.schema.ts';
 
 function cli(args: string[]) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
     cwd: repoRoot,
     env: { ...process.env, REDIS_URL: redis.url },
     encoding: 'utf8',

@@ -13,13 +13,13 @@ import { z } from 'zod';
 import { queueKeys } from '../../core/src/redis/keys.ts';
 import { rawRedis } from '../../core/test/helpers/raw-redis.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire } from './jobwire-bin.ts';
+import { jobwire, rootSchema } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function cli(args: string[], prefix: string) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
     cwd: repoRoot,
     env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_PREFIX: prefix },
     encoding: 'utf8',

@@ -14,14 +14,14 @@ import {
   tenantSeed,
 } from '../../core/test/helpers/flow-layout.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire } from './jobwire-bin.ts';
+import { jobwire, rootSchema } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Runs the CLI; asserts it succeeded and returns its stdout. */
 function cli(args: string[], env: Record<string, string>): string {
-  const res = spawnSync(process.execPath, [...jobwire(), ...args], {
+  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
     cwd: repoRoot,
     env: { ...process.env, REDIS_URL: redis.url, ...env },
     encoding: 'utf8',

@@ -14,3 +14,17 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 export function jobwire(): string[] {
   return nodeEntry(MAIN);
 }
+
+/**
+ * `args` for a command run from the repository root over the root
+ * jobs.schema.ts: `--schema jobs.schema.ts` is added unless the command
+ * names its own schema or takes none, since without it the CLI would load
+ * the schema of the root jobwire.config.json (the examples').
+ */
+export function rootSchema(args: string[]): string[] {
+  const [command] = args;
+  if (command === undefined || ['codegen', 'init'].includes(command))
+    return args;
+  if (args.includes('--schema') || args.includes('--help')) return args;
+  return [...args, '--schema', 'jobs.schema.ts'];
+}
