@@ -52,9 +52,22 @@ describe('jobwire init', { timeout: 120_000 }, () => {
     const report = initProject(dir);
     expect(report.steps.map((s) => `${s.action} ${s.what}`)).toEqual([
       'created jobs.schema.ts',
+      'created tsconfig.json',
       'created jobwire.config.json',
       'created package.json',
     ]);
+    expect(json(dir, 'tsconfig.json')).toEqual({
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        skipLibCheck: true,
+        types: ['node'],
+        rootDir: '.',
+        outDir: 'dist',
+      },
+    });
     expect(read(dir, 'jobs.schema.ts')).toBe(STARTER_SCHEMA);
     expect(json(dir, 'jobwire.config.json')).toEqual({
       schema: 'jobs.schema.ts',
@@ -71,12 +84,18 @@ describe('jobwire init', { timeout: 120_000 }, () => {
   it('re-run: keeps every file byte for byte and says so', () => {
     const dir = tempDir();
     initProject(dir);
-    const files = ['jobs.schema.ts', 'jobwire.config.json', 'package.json'];
+    const files = [
+      'jobs.schema.ts',
+      'tsconfig.json',
+      'jobwire.config.json',
+      'package.json',
+    ];
     writeFileSync(join(dir, 'jobs.schema.ts'), '// my own schema\n');
     const before = snapshot(dir, files);
     const report = initProject(dir);
     expect(report.steps.map((s) => `${s.action} ${s.what}`)).toEqual([
       'kept jobs.schema.ts',
+      'kept tsconfig.json',
       'kept jobwire.config.json',
       'kept package.json script "codegen"',
       'kept package.json script "codegen:check"',
@@ -89,6 +108,7 @@ describe('jobwire init', { timeout: 120_000 }, () => {
     const original = {
       name: 'shop',
       version: '1.2.3',
+      type: 'module',
       scripts: { build: 'tsc', codegen: 'my-own-codegen' },
       dependencies: { zod: '^4.0.0' },
     };
@@ -97,7 +117,7 @@ describe('jobwire init', { timeout: 120_000 }, () => {
       `${JSON.stringify(original, null, 4)}\n`,
     );
     const report = initProject(dir);
-    expect(report.steps.slice(2)).toEqual([
+    expect(report.steps.slice(3)).toEqual([
       {
         action: 'kept',
         what: 'package.json script "codegen"',
@@ -142,7 +162,9 @@ describe('jobwire init', { timeout: 120_000 }, () => {
       action: 'created',
       what: 'src/jobs.schema.ts',
     });
-    expect(report.steps[1]?.detail).toMatch(
+    // The project's tsconfig.json is its own: kept, and read.
+    expect(report.steps[1]).toEqual({ action: 'kept', what: 'tsconfig.json' });
+    expect(report.steps[2]?.detail).toMatch(
       /^importExtension "\.ts": .*tsconfig\.json sets allowImportingTsExtensions$/,
     );
     expect(json(dir, 'jobwire.config.json')).toEqual({
@@ -151,6 +173,67 @@ describe('jobwire init', { timeout: 120_000 }, () => {
       lock: 'jobs.lock.json',
       importExtension: '.ts',
     });
+  });
+
+  it.each([
+    {
+      type: 'commonjs',
+      detail:
+        /^was "commonjs": jobwire's schema and generated modules are ES modules/,
+    },
+    {
+      type: undefined,
+      detail:
+        /^it had no "type": jobwire's schema and generated modules are ES modules/,
+    },
+  ])(
+    'a package.json as `npm init -y` writes it ("type": $type): sets "type": "module", keeps the rest',
+    ({ type, detail }) => {
+      const dir = tempDir();
+      const original = {
+        name: 'app',
+        version: '1.0.0',
+        main: 'index.js',
+        scripts: { test: 'echo "Error: no test specified" && exit 1' },
+        ...(type === undefined ? {} : { type }),
+      };
+      writeFileSync(
+        join(dir, 'package.json'),
+        `${JSON.stringify(original, null, 2)}\n`,
+      );
+      const report = initProject(dir);
+      const set = report.steps.find((s) => s.action === 'set');
+      expect(set?.what).toBe('package.json "type": "module"');
+      expect(set?.detail).toMatch(detail);
+      const pkg = json(dir, 'package.json');
+      expect(pkg).toEqual({
+        ...original,
+        type: 'module',
+        scripts: { ...original.scripts, ...INIT_SCRIPTS },
+      });
+      // Every key keeps its place; a new "type" goes last.
+      expect(Object.keys(pkg)).toEqual([
+        ...Object.keys(original),
+        ...(type === undefined ? ['type'] : []),
+      ]);
+      expect(report.steps.map((s) => `${s.action} ${s.what}`)).toContain(
+        'created tsconfig.json',
+      );
+    },
+  );
+
+  it('a src/ project gets a tsconfig.json rooted there; a second run keeps it', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'src'));
+    initProject(dir);
+    expect(json(dir, 'tsconfig.json')).toMatchObject({
+      compilerOptions: { rootDir: 'src', outDir: 'dist' },
+      include: ['src'],
+    });
+    writeFileSync(join(dir, 'tsconfig.json'), '{ "compilerOptions": {} }\n');
+    const report = initProject(dir);
+    expect(report.steps[1]).toEqual({ action: 'kept', what: 'tsconfig.json' });
+    expect(read(dir, 'tsconfig.json')).toBe('{ "compilerOptions": {} }\n');
   });
 
   it('refuses a broken package.json before writing anything', () => {
@@ -195,7 +278,11 @@ describe('jobwire init', { timeout: 120_000 }, () => {
       packageManager: 'npm',
     });
     expect(text).toContain('npm install @jobwire/core zod');
-    expect(text).toContain('npm install --save-dev @jobwire/cli typescript');
+    expect(text).toContain(
+      'npm install --save-dev @jobwire/cli typescript @types/node tsx',
+    );
+    expect(text).toContain('npx tsc && node dist/worker.js');
+    expect(text).toContain('npx tsx worker.ts');
     expect(text).toContain('npm run codegen:check');
   });
 });

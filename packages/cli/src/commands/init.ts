@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-/** `jobwire init`: starter schema, codegen config and package scripts, never overwriting. */
+/** `jobwire init`: starter schema, codegen config, tsconfig and package scripts, never overwriting a file. */
 export function addInitCommand(
   program: Command,
   setExitCode: (code: number) => void,
@@ -8,7 +8,7 @@ export function addInitCommand(
   program
     .command('init')
     .description(
-      'set up jobwire here: a starter jobs.schema.ts, jobwire.config.json and codegen scripts (never overwrites)',
+      'set up jobwire here: a starter jobs.schema.ts, jobwire.config.json, tsconfig.json, codegen scripts and "type": "module" (never overwrites a file)',
     )
     .action(async () => {
       // Imported here: it loads codegen (ts-morph), which only init needs.

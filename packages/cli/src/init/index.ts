@@ -17,7 +17,7 @@ export const INIT_SCRIPTS = {
 
 /** What `jobwire init` did to one file or script. */
 export interface InitStep {
-  action: 'created' | 'kept' | 'added';
+  action: 'created' | 'kept' | 'added' | 'set';
   /** The file, or `package.json script "<name>"`. */
   what: string;
   detail?: string;
@@ -102,6 +102,30 @@ function detectExtension(schemaPath: string): {
   }
 }
 
+/**
+ * The tsconfig.json init writes when the project has none: what `npx tsc`
+ * needs to compile the schema, the generated modules and the user's
+ * worker and producer for plain `node` (dist/, ES modules as NodeNext
+ * emits them for a "type": "module" package). `types: ["node"]` for
+ * `process.env` (TypeScript 6 and later default to none).
+ */
+export function starterTsconfig(rootDir: string): string {
+  const config = {
+    compilerOptions: {
+      target: 'es2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      skipLibCheck: true,
+      types: ['node'],
+      rootDir,
+      outDir: 'dist',
+    },
+    ...(rootDir === '.' ? {} : { include: [rootDir] }),
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
 /** The indentation package.json already uses, so the added scripts fit in. */
 function indentOf(text: string): string | number {
   return /^\{\r?\n([ \t]+)"/.exec(text)?.[1] ?? 2;
@@ -154,6 +178,17 @@ export function initProject(cwd: string): InitReport {
     what: relative(cwd, schemaPath),
   });
 
+  // Before the import extension is read from it.
+  steps.push({
+    action: createOnly(
+      join(cwd, 'tsconfig.json'),
+      starterTsconfig(hasSrc && schema.startsWith('src/') ? 'src' : '.'),
+    )
+      ? 'created'
+      : 'kept',
+    what: 'tsconfig.json',
+  });
+
   const { extension, reason } = detectExtension(schemaPath);
   const config = {
     schema,
@@ -192,8 +227,21 @@ export function initProject(cwd: string): InitReport {
       detail: 'private, "type": "module", with the codegen scripts',
     });
   } else {
-    const scripts = { ...((pkg.scripts as Record<string, unknown>) ?? {}) };
+    const next: Record<string, unknown> = { ...pkg };
     let added = false;
+    // The schema and the generated modules are ES modules: loaded as
+    // CommonJS, codegen and the CLI cannot import the schema, and the
+    // generated producer's top-level await does not compile.
+    if (pkg.type === undefined || pkg.type === 'commonjs') {
+      next.type = 'module';
+      added = true;
+      steps.push({
+        action: 'set',
+        what: 'package.json "type": "module"',
+        detail: `${pkg.type === undefined ? 'it had no "type"' : 'was "commonjs"'}: jobwire's schema and generated modules are ES modules; rename any CommonJS .js file of this package to .cjs`,
+      });
+    }
+    const scripts = { ...((pkg.scripts as Record<string, unknown>) ?? {}) };
     for (const [name, command] of Object.entries(INIT_SCRIPTS)) {
       const what = `package.json script "${name}"`;
       if (scripts[name] !== undefined) {
@@ -209,23 +257,29 @@ export function initProject(cwd: string): InitReport {
       steps.push({ action: 'added', what, detail: JSON.stringify(command) });
     }
     if (added) {
+      // Only what init adds or sets changes; every other key and its order stay.
       const trailing = pkgText.endsWith('\n') ? '\n' : '';
       writeFileSync(
         pkgPath,
-        `${JSON.stringify({ ...pkg, scripts }, null, indentOf(pkgText))}${trailing}`,
+        `${JSON.stringify({ ...next, scripts }, null, indentOf(pkgText))}${trailing}`,
       );
     }
   }
   return { steps, schema, out, packageManager: packageManager(cwd) };
 }
 
-/** The report and the next steps, as `jobwire init` prints them. */
+/** The report and the next steps, as `jobwire init` prints them (README.md and docs/getting-started.md show the same). */
 export function formatInitReport(report: InitReport): string {
   const pm = report.packageManager;
   const add = pm === 'npm' ? 'npm install' : `${pm} add`;
   const dev = pm === 'npm' ? 'npm install --save-dev' : `${pm} add -D`;
   const runScript = pm === 'npm' ? 'npm run' : pm;
+  const exec = pm === 'npm' ? 'npx' : pm === 'pnpm' ? 'pnpm exec' : 'yarn';
   const out = report.out.replace(/\/$/, '');
+  // The worker goes next to the schema, so tsc's rootDir covers both.
+  const dir = report.schema.includes('/')
+    ? report.schema.slice(0, report.schema.lastIndexOf('/') + 1)
+    : '';
   const lines = report.steps.map(
     (s) =>
       `  ${s.action.padEnd(8)}${s.what}${s.detail === undefined ? '' : ` (${s.detail})`}`,
@@ -235,14 +289,17 @@ export function formatInitReport(report: InitReport): string {
     ...lines,
     '',
     'Next steps:',
-    '  1. Install jobwire, zod and TypeScript:',
+    '  1. Install jobwire, zod, TypeScript and tsx:',
     `       ${add} @jobwire/core zod`,
-    `       ${dev} @jobwire/cli typescript`,
+    `       ${dev} @jobwire/cli typescript @types/node tsx`,
     `  2. Describe your jobs in ${report.schema}, then generate the typed modules:`,
     `       ${runScript} codegen`,
-    `  3. Enqueue jobs with ${out}/producer (createJobsQueue, enqueue<JobName>)`,
-    `     and run them with ${out}/consumer (createJobsWorker); both need Redis`,
-    '     (REDIS_URL, default redis://localhost:6379).',
-    `  4. In CI, fail on stale generated files: ${runScript} codegen:check`,
+    `  3. Write ${dir}worker.ts against ${out}/consumer (createJobsWorker) and`,
+    `     ${dir}producer.ts against ${out}/producer (createJobsQueue, enqueue<JobName>);`,
+    '     both need Redis (REDIS_URL, default 127.0.0.1:6379).',
+    '  4. Compile and run with plain node, or run the sources with tsx:',
+    `       ${exec} tsc && node dist/worker.js`,
+    `       ${exec} tsx ${dir}worker.ts`,
+    `  5. In CI, fail on stale generated files: ${runScript} codegen:check`,
   ].join('\n');
 }
