@@ -14,9 +14,18 @@
 # first chain: tsc's output does not depend on the Node running it), stats
 # and require(esm).
 #
-# The npm project takes the registry's latest typescript and @types/node (what
-# a new user gets); the pnpm project the repository's (typescript ~5.9,
-# @types/node ^20), so both compilers see the declaration files.
+# The npm project walks the documented path (README.md "Install in your
+# project", docs/getting-started.md): a package.json as `npm init -y` writes
+# it (CommonJS), the README's install lines (the tarballs standing in for the
+# registry's packages), `jobwire init` (which sets "type": "module" and writes
+# tsconfig.json), the schema at the root, codegen, stats and the README's
+# literal `npx tsc && node dist/worker.js`, no flag naming a path; the strict
+# tsconfig only type-checks. It takes the registry's latest typescript and
+# @types/node (what a new user gets). The pnpm project starts from a
+# package.json with "type": "module", keeps its code in src/ (so init puts the
+# schema there and commands find it through jobwire.config.json) and compiles
+# with the strict tsconfig, on the repository's typescript ~5.9 and
+# @types/node ^20, so both compilers see the declaration files.
 #
 # Prints one line per step and ends with "consumer: N passed, N failed";
 # exits 1 on any failure. Options:
@@ -242,13 +251,17 @@ write_package_json() {
 install_project() {
   local pm=$1 dir=$WORK/$1
   mkdir -p "$dir"
-  write_package_json "$dir" "$pm" || return 1
   local t0
   t0=$(now)
   if [ "$pm" = npm ]; then
-    (cd "$dir" && npm install --no-audit --no-fund zod typescript @types/node) ||
-      return 1
+    # README.md's lines. codegen and server are named too: from the registry
+    # they would come as the cli's dependencies; here the tarballs must.
+    (cd "$dir" && npm init -y &&
+      npm install --no-audit --no-fund "$(tarball core)" zod &&
+      npm install --no-audit --no-fund -D "$(tarball cli)" "$(tarball codegen)" \
+        "$(tarball server)" typescript @types/node tsx) || return 1
   else
+    write_package_json "$dir" "$pm" || return 1
     (cd "$dir" && pnpm add zod 'typescript@~5.9.3' '@types/node@^20.19') ||
       return 1
   fi
@@ -284,13 +297,30 @@ step_node_version() {
 }
 
 # A fresh start: the installed package.json, no jobwire files, the user's
-# own files (tsconfig, worker, producer, misuse file) in place.
+# own files (worker, producer, misuse file) in place: at the root for npm,
+# with no tsconfig.json (init writes it) and the strict one as
+# tsconfig.strict.json; in src/ with the strict tsconfig.json for pnpm.
 reset_project() {
   cp package.json.installed package.json
-  rm -rf src dist jobwire.config.json jobs.lock.json
-  mkdir -p src
-  cp "$FIXTURES"/src/*.ts src/
-  cp "$FIXTURES/tsconfig.json" "$FIXTURES/require-check.cjs" .
+  rm -rf src dist generated ./*.ts jobwire.config.json jobs.lock.json \
+    tsconfig.json tsconfig.strict.json
+  cp "$FIXTURES/require-check.cjs" .
+  if [ "$PM" = npm ]; then
+    cp "$FIXTURES"/src/*.ts .
+    # The strict flags, over the root layout, type-check only.
+    node -e '
+      const c = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+      delete c.compilerOptions.rootDir;
+      delete c.compilerOptions.outDir;
+      c.compilerOptions.noEmit = true;
+      c.include = ["*.ts", "generated"];
+      require("node:fs").writeFileSync("tsconfig.strict.json", JSON.stringify(c, null, 2));
+    ' "$FIXTURES/tsconfig.json"
+  else
+    mkdir -p src
+    cp "$FIXTURES"/src/*.ts src/
+    cp "$FIXTURES/tsconfig.json" .
+  fi
 }
 
 step_init() {
@@ -300,7 +330,16 @@ step_init() {
   local rc=$?
   echo "$out"
   [ "$rc" = 0 ] || fail "jobwire init exited $rc" || return 1
-  expect_in "$out" '^ *created +src/jobs\.schema\.ts' "init created src/jobs.schema.ts" &&
+  if [ "$PM" = npm ]; then
+    expect_in "$out" '^ *set +package\.json "type": "module" \((was "commonjs"|it had no "type")' \
+      'init set "type": "module" in the npm init -y package.json' &&
+      expect_in "$out" '^ *created +tsconfig\.json' "init created tsconfig.json" &&
+      expect_in "$out" '(npx|npm exec) tsc && node dist/worker\.js' "init's next steps say npx tsc && node dist/worker.js" ||
+      return 1
+  else
+    expect_in "$out" '^ *kept +tsconfig\.json' "init kept the project's tsconfig.json" || return 1
+  fi
+  expect_in "$out" "^ *created +${SRC}jobs\\.schema\\.ts" "init created ${SRC}jobs.schema.ts" &&
     expect_in "$out" '^ *created +jobwire\.config\.json' "init created jobwire.config.json" &&
     expect_in "$out" '^ *added +package\.json script "codegen"' 'init added the "codegen" script' &&
     expect_in "$out" '^ *added +package\.json script "codegen:check"' 'init added the "codegen:check" script' &&
@@ -309,32 +348,33 @@ step_init() {
       const p = require("./package.json");
       const bad = [];
       if (c.importExtension !== ".js") bad.push(`importExtension ${c.importExtension} (NodeNext needs .js)`);
-      if (c.schema !== "src/jobs.schema.ts") bad.push(`schema ${c.schema}`);
+      if (c.schema !== `${process.argv[1]}jobs.schema.ts`) bad.push(`schema ${c.schema}`);
+      if (p.type !== "module") bad.push(`type ${p.type}`);
       if (p.scripts?.codegen !== "jobwire codegen") bad.push(`codegen script ${p.scripts?.codegen}`);
       if (p.scripts?.["codegen:check"] !== "jobwire codegen --check") bad.push(`codegen:check script ${p.scripts?.["codegen:check"]}`);
       if (bad.length) { console.log("check failed:", bad.join("; ")); process.exit(1); }
-    ' || return 1
+    ' "$SRC" || return 1
   # A second init keeps everything, byte for byte.
   local before after
-  before=$(cat src/jobs.schema.ts jobwire.config.json package.json | cksum)
+  before=$(cat "${SRC}jobs.schema.ts" jobwire.config.json package.json tsconfig.json | cksum)
   out=$(jw init 2>&1) || fail "second jobwire init exited non-zero" || return 1
   echo "$out"
-  after=$(cat src/jobs.schema.ts jobwire.config.json package.json | cksum)
+  after=$(cat "${SRC}jobs.schema.ts" jobwire.config.json package.json tsconfig.json | cksum)
   [ "$before" = "$after" ] || fail "a second jobwire init changed files" || return 1
-  if grep -Eq '^ *(created|added) ' <<<"$out"; then
-    fail "a second jobwire init created or added something" || return 1
+  if grep -Eq '^ *(created|added|set) ' <<<"$out"; then
+    fail "a second jobwire init created, added or set something" || return 1
   fi
 }
 
 step_codegen() {
-  cp "$FIXTURES/schema/jobs.schema.ts" src/jobs.schema.ts
+  cp "$FIXTURES/schema/jobs.schema.ts" "${SRC}jobs.schema.ts"
   jw codegen || fail "jobwire codegen exited non-zero" || return 1
   local f
   for f in producer.ts consumer.ts testing.ts contract.json; do
-    [ -f "src/generated/$f" ] || fail "no src/generated/$f" || return 1
+    [ -f "${SRC}generated/$f" ] || fail "no ${SRC}generated/$f" || return 1
   done
-  grep -Eq "from ['\"]\.\./jobs\.schema\.js['\"]" src/generated/producer.ts ||
-    fail "src/generated/producer.ts does not import ../jobs.schema.js (NodeNext)" || return 1
+  grep -Eq "from ['\"]\.\./jobs\.schema\.js['\"]" "${SRC}generated/producer.ts" ||
+    fail "${SRC}generated/producer.ts does not import ../jobs.schema.js (NodeNext)" || return 1
   [ -f jobs.lock.json ] || fail "no jobs.lock.json" || return 1
 }
 
@@ -342,16 +382,23 @@ step_codegen_check() {
   jw codegen --check || fail "jobwire codegen --check exited non-zero" || return 1
 }
 
-# One tsc run type-checks and emits; its diagnostics are sorted by origin.
+# One tsc run type-checks (pnpm: and emits); its diagnostics are sorted by
+# origin.
 step_typecheck() {
   rm -rf dist
-  tsc_ -p tsconfig.json --pretty false --listFiles >"$CHAIN_DIR/tsc.out" 2>&1
+  local config=tsconfig.json
+  [ "$PM" = npm ] && config=tsconfig.strict.json
+  tsc_ -p "$config" --pretty false --listFiles >"$CHAIN_DIR/tsc.out" 2>&1
   local rc=$?
   echo "tsc $(tsc_ --version) exited $rc"
   node "$ROOT/scripts/consumer-test/classify-tsc.mjs" "$CHAIN_DIR/tsc.out" "$rc"
 }
 
 step_compile() {
+  if [ "$PM" = npm ]; then
+    # README.md's `npx tsc`, with the tsconfig.json init wrote.
+    npx --no -- tsc || fail "npx tsc exited non-zero" || return 1
+  fi
   local f
   for f in worker.js producer.js env.js jobs.schema.js generated/producer.js \
     generated/consumer.js type-errors.js surface.js; do
@@ -366,7 +413,7 @@ step_compile() {
 save_project() {
   rm -rf "$CHAIN_DIR/project"
   mkdir -p "$CHAIN_DIR/project"
-  cp -r src/generated "$CHAIN_DIR/project/generated" &&
+  cp -r "${SRC}generated" "$CHAIN_DIR/project/generated" &&
     cp jobs.lock.json "$CHAIN_DIR/project/" &&
     cp -r dist "$CHAIN_DIR/project/dist"
 }
@@ -375,8 +422,8 @@ step_reuse() {
   local from=$WORK/chain-$PM-$FULL_NODE/project
   [ -d "$from/dist" ] ||
     fail "the Node $FULL_NODE chain left no generated and compiled project" || return 1
-  cp "$FIXTURES/schema/jobs.schema.ts" src/jobs.schema.ts &&
-    cp -r "$from/generated" src/generated &&
+  cp "$FIXTURES/schema/jobs.schema.ts" "${SRC}jobs.schema.ts" &&
+    cp -r "$from/generated" "${SRC}generated" &&
     cp "$from/jobs.lock.json" jobs.lock.json &&
     rm -rf dist &&
     cp -r "$from/dist" dist
@@ -432,7 +479,8 @@ step_require() {
 
 step_stats() {
   local out
-  out=$(jw stats --schema src/jobs.schema.ts 2>&1) || {
+  # No --schema: jobwire.config.json names it, as init wrote it.
+  out=$(jw stats 2>&1) || {
     echo "$out"
     fail "jobwire stats exited non-zero" || return 1
   }
@@ -450,6 +498,12 @@ step_stats() {
   done
   got=$(awk '$1 == "total" { print $5 }' <<<"$out")
   [ "$got" = 3 ] || fail "stats total completed = '$got', expected 3" || return 1
+  # A reader that stops early: no stack trace (EPIPE).
+  jw stats 2>"$CHAIN_DIR/stats-head.err" | head -n 1 >/dev/null
+  [ ! -s "$CHAIN_DIR/stats-head.err" ] || {
+    cat "$CHAIN_DIR/stats-head.err"
+    fail "jobwire stats | head -n 1 wrote to stderr" || return 1
+  }
 }
 
 # run_chain PM NODE_V: every per-project step on one Node version; prints
@@ -457,6 +511,9 @@ step_stats() {
 run_chain() {
   PM=$1
   NODE_V=$2
+  # Where the project keeps its code: the root (npm), src/ (pnpm).
+  SRC=
+  [ "$PM" = pnpm ] && SRC=src/
   CHAIN_DIR=$WORK/chain-$PM-$NODE_V
   WORKER_PID=
   BROKEN=0
@@ -524,8 +581,9 @@ fi
 if [ "$BROKEN" = 0 ]; then
   for pm in npm pnpm; do
     BROKEN=0
-    run_step "[$pm] install the tarballs, zod, typescript, @types/node" \
-      step_installed "$pm"
+    label="install the tarballs, zod, typescript, @types/node"
+    [ "$pm" = npm ] && label="npm init -y, then README.md's install lines (the tarballs, zod, typescript, @types/node, tsx)"
+    run_step "[$pm] $label" step_installed "$pm"
     [ "$BROKEN" = 0 ] && touch "$WORK/$pm.ok"
   done
   for v in $NODES; do
