@@ -1509,8 +1509,7 @@ for i = 0, n - 1 do
       -- Jobs of one batch finish in its order: a microsecond apart, so a
       -- count rule keeps the newest even when all share a millisecond.
       local us = nowUs + #done
-      addFinished(base, KEYS[2], 'c', f[1], string.format('%d.%03d', math.floor(us / 1000), us % 1000), id,
-        keep, ARGV[a + 4])
+      addFinished(base, KEYS[2], 'c', f[1], string.format('%d.%03d', math.floor(us / 1000), us % 1000), id, keep, ARGV[a + 4])
       tallyMove(f[1], 'a', 'c')
       -- One trim per type and rule, sized by the jobs this batch added.
       local rule = f[1] .. '|' .. keep .. '|' .. ARGV[a + 4]
