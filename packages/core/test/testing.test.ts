@@ -126,6 +126,37 @@ describe('validation, identical to the real queue', () => {
   });
 });
 
+describe('cancel, identical to the real queue', () => {
+  // Found by an outside review (2026-12-01): the test queue stored any reason.
+  it('refuses a reason over 1000 characters or not a string, by id and by handle', async () => {
+    const reg = makeRegistry(uniqueQueue());
+    const real = createQueue(reg, { connection: redis.url });
+    const test = createTestQueue(reg);
+    const payload = { to: 'a@b.co', subject: 's', name: 'n' };
+    try {
+      const r = await real.enqueue('sendEmail', payload);
+      const t = await test.enqueue('sendEmail', payload);
+      for (const reason of ['x'.repeat(1001), 42 as unknown as string]) {
+        const errors = [
+          await rejectionOf(real.cancel(r.id, { reason })),
+          await rejectionOf(r.cancel({ reason })),
+          await rejectionOf(test.cancel(t.id, { reason })),
+          await rejectionOf(t.cancel({ reason })),
+        ];
+        for (const e of errors) {
+          expect((e as JobwireError).code).toBe('INVALID_OPTION');
+          expect((e as Error).message).toBe((errors[0] as Error).message);
+        }
+      }
+      expect(await test.cancel(t.id, { reason: 'x'.repeat(1000) })).toBe(
+        'cancelled',
+      );
+    } finally {
+      await real.close();
+    }
+  });
+});
+
 describe('capture', () => {
   it('captures the stored input without running anything', async () => {
     let calls = 0;

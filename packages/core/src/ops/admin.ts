@@ -31,6 +31,16 @@ import type { MigrateOptions, MigrateReport } from './migrate-report.ts';
 /** Longest cancel reason, in characters: it is stored on the job hash. */
 export const MAX_CANCEL_REASON = 1000;
 
+/** Refuses a cancel reason that is not a string of at most MAX_CANCEL_REASON characters. */
+export function checkCancelReason(reason: unknown): asserts reason is string {
+  if (typeof reason !== 'string' || reason.length > MAX_CANCEL_REASON) {
+    throw new JobwireError(
+      ErrorCode.INVALID_OPTION,
+      `cancel(): reason must be a string of at most ${MAX_CANCEL_REASON} characters`,
+    );
+  }
+}
+
 /** Options of `cancel`. @public */
 export interface CancelOptions {
   /** The job's queue; without it, the registry's queues are searched. */
@@ -106,12 +116,7 @@ export class QueueAdmin {
     options: CancelOptions = {},
   ): Promise<CancelOutcome> {
     const reason = options.reason ?? '';
-    if (typeof reason !== 'string' || reason.length > MAX_CANCEL_REASON) {
-      throw new JobwireError(
-        ErrorCode.INVALID_OPTION,
-        `cancel(): reason must be a string of at most ${MAX_CANCEL_REASON} characters`,
-      );
-    }
+    checkCancelReason(reason);
     const q = await this.locate(id, options.queue);
     if (q === undefined)
       throw errorFromScriptCode(ScriptCode.JOB_NOT_FOUND, {

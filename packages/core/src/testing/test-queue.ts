@@ -18,6 +18,7 @@ import { checkBulkItem, checkJob } from '../producer/prepare.ts';
 import { newJobId } from '../producer/job-id.ts';
 import { throttledHandle } from '../producer/throttled-handle.ts';
 import { FINAL_CODES } from '../worker/run-handler.ts';
+import { checkCancelReason } from '../ops/admin.ts';
 import type { Producer } from '../producer/queue.ts';
 import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
 import type { EnqueueOptions } from '../types.ts';
@@ -263,8 +264,13 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
    */
   cancel(
     id: string,
-    options: { queue?: string; reason?: string } = {},
+    options: { queue?: string | undefined; reason?: string | undefined } = {},
   ): Promise<CancelOutcome> {
+    try {
+      checkCancelReason(options.reason ?? '');
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const entry = this.entries.find(
       (e) =>
         e.job.id === id &&
@@ -285,6 +291,8 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     entry: Entry,
     reason: string | undefined,
   ): Promise<CancelOutcome> {
+    // As the real queue refuses it, before it looks at the job.
+    checkCancelReason(reason ?? '');
     const { job } = entry;
     if (job.state === 'active') {
       if (reason !== undefined && reason !== '') job.cancelReason = reason;
