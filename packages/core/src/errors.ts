@@ -111,11 +111,19 @@ export class ValidationError extends JobwireError {
   ): ValidationError {
     return new ValidationError(
       subject,
-      issues.map((i) => ({
-        path: i.path.map(String).join('.'),
-        message: i.message,
-        code: i.code,
-      })),
+      issues.flatMap((i): ValidationIssue[] => {
+        const path = i.path.map(String);
+        // One issue per unknown key, at the key's own path, so each names
+        // the field to remove (zod reports them all at the object).
+        if (i.code === 'unrecognized_keys') {
+          return i.keys.map((key) => ({
+            path: [...path, key].join('.'),
+            message: `unknown key ${JSON.stringify(key)}`,
+            code: i.code,
+          }));
+        }
+        return [{ path: path.join('.'), message: i.message, code: i.code }];
+      }),
     );
   }
 }

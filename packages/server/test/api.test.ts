@@ -198,6 +198,25 @@ describe('HTTP API', () => {
       expect(
         ((await badBulk.json()) as ErrorJson).error.issues?.map((i) => i.path),
       ).toEqual(['jobs.1.payload.to']);
+      // An outside review (2026-12-01) found the unknown key named only in
+      // the message (path `options`) and "expected date, received Date".
+      for (const [options, issue] of [
+        [{ foo: 1 }, ['options.foo', 'unknown key "foo"']],
+        [{ runAt: 'tomorrow' }, ['options.runAt', 'not a valid date']],
+      ] as const) {
+        const badOptions = await post(`${s.url}/jobs`, {
+          name: 'sendEmail',
+          payload: { to: 'a@b.co', subject: 's' },
+          options,
+        });
+        expect(badOptions.status).toBe(400);
+        expect(
+          ((await badOptions.json()) as ErrorJson).error.issues?.map((i) => [
+            i.path,
+            i.message,
+          ]),
+        ).toEqual([issue]);
+      }
       const shape = await post(`${s.url}/jobs`, { payload: {} });
       expect(shape.status).toBe(400);
       expect(

@@ -68,7 +68,13 @@ const enqueueOptionsSchema = z.strictObject({
   durability: z.union([z.literal(false), durabilitySchema]).optional(),
   ...sharedShape,
   backoff: backoffObject.optional(),
-  runAt: z.date().optional(),
+  runAt: z
+    .date({
+      // zod's own message for an Invalid Date reads "expected date, received Date".
+      error: (issue) =>
+        issue.input instanceof Date ? 'not a valid date' : undefined,
+    })
+    .optional(),
   jobId: z
     .string()
     .regex(
