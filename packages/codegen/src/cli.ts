@@ -9,7 +9,7 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIG_FILE, readConfig } from './config.ts';
 import { CodegenError } from './errors.ts';
-import { exitCodeFor } from './exit-codes.ts';
+import { exitCodeFor, IncompatibleChangeError } from './exit-codes.ts';
 import { runCodegen, type CodegenOptions } from './generate.ts';
 
 const NAME = 'jobwire codegen';
@@ -219,6 +219,9 @@ export async function runCli(argv: string[], io: CliIO = {}): Promise<number> {
       return 2;
     }
     if (e instanceof CodegenError) {
+      // A refusal does not hide the notes and warnings of the same run.
+      if (e instanceof IncompatibleChangeError)
+        for (const note of e.notes) out(`note: ${note}`);
       err(e.format(cwd));
       const cause: unknown = e.cause;
       if (process.env.JOBWIRE_DEBUG && cause instanceof Error && cause.stack)

@@ -92,8 +92,16 @@ export interface Acceptance {
   part: 'payload' | 'result' | 'progress' | 'job';
   path: string;
   kind: string;
-  /** The new job fingerprint the acceptance was made for. */
+  /** The new job fingerprint the acceptance was made for (for people). */
   fingerprint: string;
+  /**
+   * What the acceptance covers: a hash of the job's new contract as
+   * accepted, custom-check hashes and regex flags included (see
+   * `acceptanceDigest`). It matches again only for that very contract, so
+   * a later edit at the same path (a refinement edited again) is judged
+   * afresh. An acceptance without one (an older lock) matches nothing.
+   */
+  digest?: string;
   at: string;
 }
 

@@ -368,6 +368,26 @@ export function buildJobContract(
   return contract;
 }
 
+/**
+ * What an acceptance is keyed by: sha256 (16 hex) of the job's contract
+ * apart from its description, defaults, flow rules and history — the
+ * schemas with their custom-check hashes and (in contract.json's form)
+ * regex flags, which the fingerprint does not see.
+ */
+export function acceptanceDigest(job: JobContract): string {
+  return shortHash(
+    canonicalJson({
+      queue: job.queue,
+      version: job.version,
+      compatibility: job.compatibility,
+      payload: job.payload,
+      result: job.result,
+      progress: job.progress,
+      upcast: job.upcast ?? null,
+    }),
+  );
+}
+
 let zodVersionCache: string | undefined;
 
 /** The installed zod version, so schema drift from an upgrade is visible. */

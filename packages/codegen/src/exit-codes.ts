@@ -19,6 +19,8 @@ export const EXIT_CODES = {
 /** A refusal of incompatible contract changes (exit code 3). */
 export class IncompatibleChangeError extends CodegenError {
   readonly exitCode = EXIT_CODES.incompatible;
+  /** The run's notes and warnings, printed with the refusal. */
+  notes: readonly string[] = [];
 }
 
 /** The exit code for an error `runCodegen` threw. */

@@ -9,7 +9,7 @@ import {
 } from './compat/index.ts';
 import { refusal } from './compat/refusal.ts';
 import { carryHistory, upcastAdvice } from './compat/versions.ts';
-import { buildContract, ContractError } from './contract.ts';
+import { acceptanceDigest, buildContract, ContractError } from './contract.ts';
 import type { Acceptance, Lock } from './contract-types.ts';
 import type { ImportExtension } from './config.ts';
 import { readSchemaSource } from './discover.ts';
@@ -133,14 +133,19 @@ export async function runCodegen(
           notes.push(line);
           continue;
         }
-        const fingerprint = contract.jobs[diff.job]?.fingerprint ?? '';
+        const next = contract.jobs[diff.job];
+        const fingerprint = next?.fingerprint ?? '';
+        const digest = next === undefined ? '' : acceptanceDigest(next);
+        // The digest, not the fingerprint, decides: the fingerprint misses
+        // refinements, transforms and regex flags, so an edit of a
+        // refinement after its acceptance would pass under the old one.
         const isAccepted = accepted.some(
           (a) =>
             a.job === diff.job &&
             a.part === change.part &&
             a.path === change.path &&
             a.kind === change.kind &&
-            a.fingerprint === fingerprint,
+            a.digest === digest,
         );
         if (isAccepted) continue;
         if (options.accept) {
@@ -150,6 +155,7 @@ export async function runCodegen(
             path: change.path,
             kind: change.kind,
             fingerprint,
+            digest,
             at: new Date().toISOString(),
           });
           notes.push(`accepted: ${line}`);
@@ -160,7 +166,7 @@ export async function runCodegen(
     }
   }
   if (refused.length > 0) {
-    throw new IncompatibleChangeError(
+    const error = new IncompatibleChangeError(
       [
         `incompatible contract change${refused.length > 1 ? 's' : ''} against ${relative(options.cwd, lockPath)}:`,
         ...refused.map((r) => r.text),
@@ -173,6 +179,8 @@ export async function runCodegen(
       ].join('\n'),
       refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );
+    error.notes = notes;
+    throw error;
   }
 
   for (const [name, job] of Object.entries(contract.jobs)) {

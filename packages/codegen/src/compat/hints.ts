@@ -63,6 +63,16 @@ const HINTS: Record<string, string> = {
     'make the result schema accept undefined (.optional()) while results of old workers remain',
   RESULT_REMOVED:
     'keep the result schema until no awaiter reads it, or bump the version',
+  VERSION_LOWERED:
+    'keep the version (versions only go up); for a new payload, bump it with an upcaster',
+  PIPE_CHECK_ADDED:
+    'check that queued jobs pass the checks on the piped (or trimmed, lower-cased) value, then --accept',
+  PIPE_CHECK_CHANGED:
+    'check that both versions of the piped checks accept the same data, then --accept',
+  PIPE_CHECK_REMOVED:
+    'deploy workers without the piped checks before producers rely on their absence, then --accept',
+  REGEX_FLAGS_CHANGED:
+    'check that the regex with its new flags accepts every stored value, then --accept',
   SCHEMA_CHANGED: 'compare the JSON Schemas by hand, then --accept',
   KEYWORD_CHANGED: 'compare the JSON Schemas by hand, then --accept',
 };

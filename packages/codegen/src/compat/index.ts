@@ -275,6 +275,16 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
         ),
       );
     }
+    if (b.version < a.version)
+      changes.push(
+        jobLevel(
+          'VERSION_LOWERED',
+          `version lowered from ${a.version} to ${b.version}`,
+          'breaks',
+          'breaks',
+          `queued version ${a.version} jobs wait in their version's lane, which workers of version ${b.version} never lease, and the lock would drop the history and upcasters of versions ${b.version} and up`,
+        ),
+      );
     const versionBumped = b.version > a.version;
     if (changes.length > 0 || versionBumped)
       out.push({ job, kind: 'changed', versionBumped, changes });
