@@ -10,8 +10,16 @@ export type JsonSchema = Record<string, unknown>;
 export interface CustomCheck {
   /** Dotted path from the part root: '' root, 'addr.zip', 'items[]'. */
   path: string;
-  kind: 'refine' | 'transform' | 'preprocess' | 'catch' | 'coerce';
-  /** sha256 (16 hex) of the function source, or of the coerced type. */
+  /**
+   * 'pipe': checks zod runs on a rewritten value, which JSON Schema cannot
+   * see: the output schema of a `.pipe()` (when it checks anything), or
+   * checks after `.trim()`, `.toLowerCase()` or `.overwrite()`.
+   */
+  kind: 'refine' | 'transform' | 'preprocess' | 'catch' | 'coerce' | 'pipe';
+  /**
+   * sha256 (16 hex) of the function source, of the coerced type, or of the
+   * piped checks' definitions.
+   */
   hash: string;
 }
 

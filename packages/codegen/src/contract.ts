@@ -157,7 +157,12 @@ class Walker {
 
   private visit(schema: ZodLike, path: string, json: boolean): void {
     const def = defOf(schema);
-    for (const check of def.checks ?? []) {
+    const checks = def.checks ?? [];
+    const rewrite = checks.findIndex((k) => k._zod.def.check === 'overwrite');
+    // .trim().min(2): the checks after a rewrite see the rewritten value.
+    if (rewrite >= 0 && checks.slice(rewrite + 1).some(isConstraint))
+      this.add(path, 'pipe', shortHash(describeZod(checks.slice(rewrite))));
+    for (const check of checks) {
       const c = check._zod.def;
       // refine keeps its function in def.fn; check() and superRefine only in
       // _zod.check (superRefine behind a wrapper, so edits to its body are
@@ -252,11 +257,80 @@ class Walker {
     }
     if (def.transform !== undefined)
       this.add(path, 'transform', hashFn(def.transform));
+    // zod checks the value passed on against the output schema too.
+    if (constrains(output))
+      this.add(path, 'pipe', shortHash(describeZod(output)));
     this.walk(input, path, json);
     // The output side still validates (its refinements count) but may be
     // any type, e.g. the Date of a codec: it is never stored.
     this.walk(output, path, false);
   }
+}
+
+const isConstraint = (check: CheckLike): boolean =>
+  check._zod.def.check !== 'overwrite';
+
+/** Types whose values are limited beyond their JSON type. */
+const LIMITING = new Set(['enum', 'literal', 'template_literal', 'never']);
+
+/** Whether a schema checks anything beyond the JSON types of its values. */
+function constrains(schema: ZodLike, seen = new Set<ZodLike>()): boolean {
+  if (seen.has(schema)) return false;
+  seen.add(schema);
+  const def = defOf(schema);
+  // A format schema (z.email()) is its own check.
+  const own = (def as { check?: unknown }).check;
+  if (
+    LIMITING.has(def.type) ||
+    (own !== undefined && own !== 'overwrite') ||
+    (def.checks ?? []).some(isConstraint)
+  )
+    return true;
+  const children: (ZodLike | null | undefined)[] = [
+    def.innerType,
+    def.element,
+    ...(def.items ?? []),
+    def.rest,
+    ...Object.values(def.shape ?? {}),
+    def.catchall,
+    def.keyType,
+    def.valueType,
+    ...(def.options ?? []),
+    def.left,
+    def.right,
+    def.in,
+    def.out,
+    def.getter?.(),
+  ];
+  return children.some((c) => c != null && constrains(c, seen));
+}
+
+/**
+ * A stable text of zod definitions (a schema or a list of checks): types,
+ * bounds, regexes with their flags, function sources. Recursion is cut at
+ * a schema already on the way.
+ */
+function describeZod(value: unknown): string {
+  const seen = new Set<unknown>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'function') return `fn:${v.toString()}`;
+    if (v instanceof RegExp) return `re:/${v.source}/${v.flags}`;
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v === null || typeof v !== 'object') return v;
+    if (seen.has(v)) return '<cycle>';
+    seen.add(v);
+    try {
+      if (Array.isArray(v)) return v.map(walk);
+      const zod = (v as { _zod?: { def?: unknown } })._zod;
+      if (zod?.def !== undefined) return walk(zod.def);
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [k, walk(x)]),
+      );
+    } finally {
+      seen.delete(v);
+    }
+  };
+  return canonicalJson(walk(value));
 }
 
 const byPathKind = (a: CustomCheck, b: CustomCheck): number =>

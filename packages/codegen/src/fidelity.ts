@@ -128,6 +128,69 @@ interface CheckDef {
   check?: string;
   format?: string;
   pattern?: RegExp;
+  value?: unknown;
+}
+
+/**
+ * Keywords zod's schema has that a standard validator would enforce more
+ * strictly than zod does (a `.catch()`, a coercion, a regex with flags, a
+ * fractional `multipleOf`, checks on a trimmed value): contract.json leaves
+ * them out, so validators accept at least what zod accepts, and keeps them
+ * here, where validators do not look, so the compatibility checker still
+ * compares what zod's schema says (see `zodView`).
+ */
+export const RELAXED = 'x-jobwire-relaxed';
+/** Beside a `pattern` inside RELAXED: the regex's flags. */
+export const FLAGS = 'x-jobwire-flags';
+
+/** Keywords that constrain a string, number or array node (not its type). */
+const CONSTRAINTS = [
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'allOf',
+  'contentEncoding',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'const',
+  'enum',
+];
+
+/** Moves `keys` of a JSON Schema node into its RELAXED stash. */
+function relax(json: Record<string, unknown>, keys: readonly string[]): void {
+  const stash = { ...((json[RELAXED] as Record<string, unknown>) ?? {}) };
+  let moved = false;
+  for (const k of keys) {
+    if (!(k in json) || k === RELAXED || k.startsWith('x-jobwire-')) continue;
+    stash[k] = json[k];
+    delete json[k];
+    moved = true;
+  }
+  if (moved) json[RELAXED] = stash;
+}
+
+/**
+ * The schema as zod states it, for the compatibility checker: each RELAXED
+ * stash merged back into its node. A lock written before the stash existed
+ * has the keywords in place, so both compare alike.
+ */
+export function zodView(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(zodView);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  const src = node as Record<string, unknown>;
+  for (const [k, v] of Object.entries(src)) {
+    if (k === RELAXED) continue;
+    out[k] = DATA.has(k) ? v : zodView(v);
+  }
+  const stash = src[RELAXED];
+  if (stash !== null && typeof stash === 'object')
+    for (const [k, v] of Object.entries(zodView(stash) as object)) out[k] = v;
+  return out;
 }
 interface OverrideContext {
   zodSchema: unknown;
@@ -139,10 +202,36 @@ interface OverrideContext {
  * that the JSON Schema cannot express with `x-jobwire-unenforced`.
  */
 export function markUnenforced(ctx: OverrideContext): void {
-  const def = (ctx.zodSchema as { _zod?: { def?: Record<string, unknown> } })
-    ._zod?.def;
+  const def = defOf(ctx.zodSchema);
   if (def === undefined) return;
+  const json = ctx.jsonSchema;
   const notes: string[] = [];
+  const lenient = lenientWriter(def);
+  if (lenient !== undefined) {
+    // zod accepts values the inner schema refuses: no keyword may stay.
+    relax(json, Object.keys(json));
+    notes.push(lenient);
+  }
+  if (def.type === 'object' && Array.isArray(json.required)) {
+    // A .catch() field may be missing: zod reads the fallback.
+    const shape = (def.shape ?? {}) as Record<string, unknown>;
+    const required = json.required as string[];
+    const kept = required.filter((k) => defOf(shape[k])?.type !== 'catch');
+    if (kept.length < required.length) {
+      json[RELAXED] = {
+        ...((json[RELAXED] as Record<string, unknown>) ?? {}),
+        required,
+      };
+      json.required = kept;
+    }
+  }
+  if (def.type === 'pipe' && lenient === undefined) {
+    const out = defOf(def.out);
+    if (out !== undefined && out.type !== 'transform')
+      notes.push(
+        "zod also checks the value .pipe() passes on against the pipe's output schema, which is not expressed here",
+      );
+  }
   const checks = Array.isArray(def.checks)
     ? (def.checks as { _zod: { def: CheckDef } }[]).map((c) => c._zod.def)
     : [];
@@ -158,18 +247,88 @@ export function markUnenforced(ctx: OverrideContext): void {
         UNENFORCED_FORMATS[format] ??
           `zod's ${format} check is not expressed in the schema`,
       );
+  const flagged = new Map<string, string>();
   for (const c of checks) {
-    if (c.pattern instanceof RegExp && c.pattern.flags !== '')
+    if (c.pattern instanceof RegExp && c.pattern.flags !== '') {
+      flagged.set(c.pattern.source, c.pattern.flags);
       notes.push(
-        `the regex /${c.pattern.source}/${c.pattern.flags} has flags JSON Schema patterns cannot carry`,
+        `the regex /${c.pattern.source}/${c.pattern.flags} has flags JSON Schema patterns cannot carry, so the pattern is left out`,
       );
+    }
     if (c.check === 'multiple_of')
       notes.push(
-        "zod's multipleOf allows a rounding tolerance that grows with |value / step|: past about 2^50 times the step it accepts values a validator rejects",
+        typeof c.value === 'number' && !Number.isInteger(c.value)
+          ? `zod's multipleOf(${c.value}) allows a rounding tolerance (it accepts 0.3 for 0.1) that validators do not, so it is left out`
+          : "zod's multipleOf allows a rounding tolerance that grows with |value / step|: past about 2^50 times the step it accepts values a validator rejects",
       );
     if (c.check === 'custom')
       notes.push('a custom check (refine/superRefine/check) runs in zod only');
   }
+  if (flagged.size > 0) relaxPatterns(json, flagged);
+  if (typeof json.multipleOf === 'number' && !Number.isInteger(json.multipleOf))
+    relax(json, ['multipleOf']);
+  const rewritten = checks.findIndex((c) => c.check === 'overwrite');
+  if (
+    rewritten >= 0 &&
+    checks.slice(rewritten + 1).some((c) => c.check !== 'overwrite')
+  ) {
+    // .trim().max(3) checks the trimmed value: "  abc  " passes in zod.
+    relax(json, CONSTRAINTS);
+    notes.push(
+      'zod runs the checks after .trim()/.toLowerCase()/.overwrite() on the rewritten value, so they are left out',
+    );
+  }
   if (notes.length > 0)
     ctx.jsonSchema['x-jobwire-unenforced'] = [...new Set(notes)].join('; ');
+}
+
+function defOf(schema: unknown): Record<string, unknown> | undefined {
+  return (schema as { _zod?: { def?: Record<string, unknown> } } | undefined)
+    ?._zod?.def;
+}
+
+/** Why a writer with this def accepts values its JSON Schema refuses, if it does. */
+function lenientWriter(def: Record<string, unknown>): string | undefined {
+  if (def.type === 'catch')
+    return "zod's .catch() accepts any value (or none) here and reads what the inner schema refuses as the fallback";
+  if (def.coerce === true)
+    return `zod coerces the value first (z.coerce.${String(def.type)}), so it accepts e.g. "5" or true`;
+  if (def.type === 'pipe' && defOf(def.in)?.type === 'transform')
+    return 'zod runs z.preprocess() first, so it accepts whatever the function maps to a valid value';
+  return undefined;
+}
+
+/** Moves the patterns of flagged regexes (`source` → flags) into RELAXED. */
+function relaxPatterns(
+  json: Record<string, unknown>,
+  flagged: ReadonlyMap<string, string>,
+): void {
+  const withFlags = (p: unknown): Record<string, unknown> => {
+    const flags = typeof p === 'string' ? flagged.get(p) : undefined;
+    return flags === undefined
+      ? { pattern: p }
+      : { pattern: p, [FLAGS]: flags };
+  };
+  if (typeof json.pattern === 'string' && flagged.has(json.pattern)) {
+    const stash = withFlags(json.pattern);
+    delete json.pattern;
+    json[RELAXED] = {
+      ...((json[RELAXED] as Record<string, unknown>) ?? {}),
+      ...stash,
+    };
+  }
+  if (Array.isArray(json.allOf)) {
+    const all = json.allOf as Record<string, unknown>[];
+    if (all.some((a) => flagged.has(a.pattern as string))) {
+      json[RELAXED] = {
+        ...((json[RELAXED] as Record<string, unknown>) ?? {}),
+        allOf: all.map((a) =>
+          typeof a.pattern === 'string' ? { ...a, ...withFlags(a.pattern) } : a,
+        ),
+      };
+      const kept = all.filter((a) => !flagged.has(a.pattern as string));
+      if (kept.length > 0) json.allOf = kept;
+      else delete json.allOf;
+    }
+  }
 }

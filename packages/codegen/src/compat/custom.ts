@@ -69,6 +69,21 @@ function finding(
       },
     };
   }
+  if (kind === 'pipe') {
+    const backward: Verdict = change === 'REMOVED' ? 'safe' : 'unknown';
+    const forward: Verdict = change === 'ADDED' ? 'safe' : 'unknown';
+    return {
+      path,
+      kind: `PIPE_CHECK_${change}`,
+      summary: `checks on the piped or rewritten value (.pipe(), or after .trim()/.toLowerCase()) ${verb}`,
+      backward,
+      forward,
+      why: {
+        backward: `they may reject ${voice.stored}, and JSON Schema cannot tell; review them and --accept`,
+        forward: `${voice.oldReaders} may reject what ${voice.newWriters} store; review and --accept`,
+      },
+    };
+  }
   if (kind === 'transform') {
     const why =
       'stored data validates as before, but handlers get other values';

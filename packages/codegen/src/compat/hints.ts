@@ -71,8 +71,6 @@ const HINTS: Record<string, string> = {
     'check that both versions of the piped checks accept the same data, then --accept',
   PIPE_CHECK_REMOVED:
     'deploy workers without the piped checks before producers rely on their absence, then --accept',
-  REGEX_FLAGS_CHANGED:
-    'check that the regex with its new flags accepts every stored value, then --accept',
   SCHEMA_CHANGED: 'compare the JSON Schemas by hand, then --accept',
   KEYWORD_CHANGED: 'compare the JSON Schemas by hand, then --accept',
 };

@@ -1,10 +1,11 @@
 import { defaultProgressSchema } from '@jobwire/core';
 import { buildPart } from '../contract.ts';
-import { enforceable } from '../fidelity.ts';
+import { enforceable, zodView } from '../fidelity.ts';
 import type {
   CompatibilityMode,
   Contract,
   JobContract,
+  JsonSchema,
   PartContract,
 } from '../contract-types.ts';
 import { diffCustom, softenUnderCatch, under } from './custom.ts';
@@ -94,8 +95,12 @@ export function diffParts(
 ): Change[] {
   // A lock written before contract.json was made portable compares in the
   // same (idempotent) form as a new contract.
-  oldPart = { ...oldPart, schema: enforceable(oldPart.schema) };
-  newPart = { ...newPart, schema: enforceable(newPart.schema) };
+  // Keywords contract.json relaxes for other validators (RELAXED) are
+  // compared as zod states them.
+  const view = (schema: JsonSchema) =>
+    zodView(enforceable(schema)) as JsonSchema;
+  oldPart = { ...oldPart, schema: view(oldPart.schema) };
+  newPart = { ...newPart, schema: view(newPart.schema) };
   const voice = VOICES[role];
   const found: Finding[] = [];
   const differ = new SchemaDiffer(

@@ -10,6 +10,7 @@ export const STRING_KEYS = [
   'pattern',
   'format',
   'x-jobwire-format',
+  'x-jobwire-flags',
 ];
 export const NUMBER_KEYS = [
   'minimum',
@@ -215,7 +216,10 @@ export function compareString(
   }
   const op = typeof o.pattern === 'string' ? o.pattern : undefined;
   const np = typeof n.pattern === 'string' ? n.pattern : undefined;
-  if (op === np) return;
+  if (op === np) {
+    if (op !== undefined) compareFlags(ctx, o, n, path, op);
+    return;
+  }
   if (op === undefined)
     narrowed(ctx, path, 'PATTERN_ADDED', `pattern /${np}/ added`);
   else if (np === undefined)
@@ -231,6 +235,46 @@ export function compareString(
       of === undefined
         ? 'whether one regex accepts all strings of the other cannot be checked'
         : 'probably a zod upgrade; check the new regex accepts stored values',
+    );
+}
+
+const flagsOf = (node: Json): string =>
+  typeof node['x-jobwire-flags'] === 'string' ? node['x-jobwire-flags'] : '';
+
+/**
+ * The same regex with other flags. Adding `i` only widens what matches,
+ * removing it only narrows; any other flag (m, s, u, v, g, y) changes what
+ * the pattern means in ways the checker does not model.
+ */
+function compareFlags(
+  ctx: DiffContext,
+  o: Json,
+  n: Json,
+  path: string,
+  pattern: string,
+): void {
+  const of = flagsOf(o);
+  const nf = flagsOf(n);
+  if (of === nf) return;
+  const set = (f: string) => new Set(f.replace(/d/g, '').split(''));
+  const a = set(of);
+  const b = set(nf);
+  const added = [...b].filter((f) => !a.has(f));
+  const removed = [...a].filter((f) => !b.has(f));
+  if (added.length === 0 && removed.length === 0) return;
+  const summary = `flags of /${pattern}/ changed from ${of === '' ? 'none' : of} to ${nf === '' ? 'none' : nf}`;
+  const only = (list: string[]) => list.length === 1 && list[0] === 'i';
+  if (only(added) && removed.length === 0)
+    widened(ctx, path, 'REGEX_FLAGS_CHANGED', summary);
+  else if (only(removed) && added.length === 0)
+    narrowed(ctx, path, 'REGEX_FLAGS_CHANGED', summary);
+  else
+    undecidable(
+      ctx,
+      path,
+      'REGEX_FLAGS_CHANGED',
+      summary,
+      'the checker does not model what these flags change',
     );
 }
 
