@@ -136,3 +136,21 @@ describe('a version bump in the compatibility check', () => {
     );
   });
 });
+
+describe('a dropped upcaster step', () => {
+  it('is noted (UPCASTER_REMOVED), not silent', () => {
+    const p = z.object({ n: z.number() });
+    const step = { from: p, to: (o: { n: number }) => o };
+    const both = contractOf(
+      job({ version: 3, payload: p, upcast: { 1: step, 2: step } }),
+    );
+    const one = contractOf(
+      job({ version: 3, payload: p, upcast: { 2: step } }),
+    );
+    const [d] = diffContracts(both, one);
+    expect(d?.changes.map((c) => c.kind)).toEqual(['UPCASTER_REMOVED']);
+    expect(d?.changes[0]?.message).toMatch(
+      /version 1 jobs can no longer be upcast/,
+    );
+  });
+});

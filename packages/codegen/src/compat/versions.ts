@@ -48,6 +48,16 @@ export function payloadChanges(
       ),
     );
   }
+  // A step dropped while the version stays: its jobs can no longer be read.
+  for (const k of Object.keys(a.upcast ?? {}))
+    if (b.upcast?.[k] === undefined && Number(k) < b.version)
+      out.push(
+        note(
+          'UPCASTER_REMOVED',
+          `the upcaster from version ${k} was removed`,
+          `queued version ${k} jobs can no longer be upcast; workers fail them, so drain or migrate them first (jobwire migrate)`,
+        ),
+      );
   // An older upcaster's `from` is held to the payload its version had.
   for (const [k, source] of Object.entries(b.upcast ?? {})) {
     const locked = a.history?.[k];
