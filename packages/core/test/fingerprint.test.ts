@@ -12,6 +12,9 @@ import { fastWorkerSettings, waitFor } from './helpers/wait.ts';
 
 const redis = useRedis();
 
+/** What jobFingerprint gave for the regex case below before flags counted. */
+const PLAIN_REGEX_FINGERPRINT = 'd996b6fdcab4a426';
+
 const registry = (queue: string, subject: z.ZodType) =>
   defineJobs({
     mail: job({ queue, payload: z.object({ to: z.string(), subject }) }),
@@ -26,6 +29,25 @@ describe('contract fingerprints', () => {
     expect(a).toMatch(/^[0-9a-f]{16}$/);
     expect(same).toBe(a);
     expect(narrowed).not.toBe(a);
+  });
+
+  // Found by an outside review (2026-12-01): JSON Schema's `pattern` drops
+  // a regex's flags, so /^ab$/ and /^ab$/i gave one fingerprint, and a
+  // worker called a job from the other "this contract".
+  it("changes with a regex's flags; a schema without flagged regexes keeps its value", () => {
+    const q = 'fp-fixed';
+    const plain = jobFingerprint(
+      registry(q, z.string().regex(/^ab$/)).jobs.mail,
+    );
+    const caseless = jobFingerprint(
+      registry(q, z.string().regex(/^ab$/i)).jobs.mail,
+    );
+    const multiline = jobFingerprint(
+      registry(q, z.string().regex(/^ab$/m)).jobs.mail,
+    );
+    expect(new Set([plain, caseless, multiline]).size).toBe(3);
+    // The value every release computed for this schema, unchanged.
+    expect(plain).toBe(PLAIN_REGEX_FINGERPRINT);
   });
 
   it('is stored on each job and shown to the worker and the maintenance API', async () => {

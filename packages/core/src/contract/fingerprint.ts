@@ -51,10 +51,36 @@ export function sortRequired(node: unknown): unknown {
   return out;
 }
 
+/** The regexes of a schema node that carry flags, as `/source/flags`. */
+function flaggedRegexes(schema: unknown): string[] {
+  const checks = (
+    schema as { _zod?: { def?: { checks?: unknown[] } } } | undefined
+  )?._zod?.def?.checks;
+  const out: string[] = [];
+  for (const check of checks ?? []) {
+    const pattern = (check as { _zod?: { def?: { pattern?: unknown } } })._zod
+      ?.def?.pattern;
+    if (pattern instanceof RegExp && pattern.flags !== '')
+      out.push(String(pattern));
+  }
+  return out;
+}
+
 function inputSchema(schema: z.ZodType | undefined): unknown {
   return schema === undefined
     ? null
-    : sortRequired(z.toJSONSchema(schema, { io: 'input' }));
+    : sortRequired(
+        z.toJSONSchema(schema, {
+          io: 'input',
+          // JSON Schema's `pattern` has no flags: `/^ab$/` and `/^ab$/i`
+          // would hash alike. A flagged regex is added in full (only then,
+          // so every other schema keeps its fingerprint).
+          override: (ctx) => {
+            const flagged = flaggedRegexes(ctx.zodSchema);
+            if (flagged.length > 0) ctx.jsonSchema['x-regex-flags'] = flagged;
+          },
+        }),
+      );
 }
 
 const cache = new WeakMap<AnyJobDefinition, string>();
