@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { JobRegistry } from '@jobwire/core';
+import { commonJsReason, type JobRegistry } from '@jobwire/core';
 import { tsImport } from 'tsx/esm/api';
-import { commonJsReason } from './module-format.ts';
 
 /** A problem with what the user asked for: exit code 2, like commander's. */
 export class UsageError extends Error {

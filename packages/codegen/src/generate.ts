@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
+import { commonJsReason } from '@jobwire/core';
 import {
   breakingFor,
   diffContracts,
@@ -25,7 +26,6 @@ import { staleFiles, writeAllOrNothing } from './files.ts';
 import { flowDoc } from './flow-text.ts';
 import { readJsonFile } from './json-file.ts';
 import { loadRegistry } from './load-schema.ts';
-import { commonJsReason } from './module-format.ts';
 import { relativeImport } from './names.ts';
 import {
   detectImportExtension,

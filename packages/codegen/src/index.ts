@@ -22,5 +22,4 @@ export {
   type TsSettings,
 } from './tsconfig.ts';
 export { importTypeScript } from './load-schema.ts';
-export { commonJsReason } from './module-format.ts';
 export type * from './contract-types.ts';

@@ -154,3 +154,4 @@ export {
   jobFingerprint,
   shortHash,
 } from './contract/fingerprint.ts';
+export { commonJsReason } from './contract/module-format.ts';

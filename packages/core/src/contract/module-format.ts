@@ -10,8 +10,9 @@ import { dirname, extname, join, relative } from 'node:path';
  * runs, and the copy fails ("Cannot redefine property: default"); the
  * generated producer awaits at top level, which CommonJS cannot.
  *
- * The CLI keeps a copy of this check (packages/cli/src/module-format.ts):
- * importing codegen would load ts-morph for every command.
+ * Here in core, not in codegen, so the CLI runs it for every command
+ * without loading ts-morph.
+ * @public
  */
 export function commonJsReason(file: string, cwd: string): string | undefined {
   const ext = extname(file);
