@@ -20,12 +20,17 @@ function layoutName(layout: number | undefined): string {
   return layout === undefined ? 'none recorded' : String(layout);
 }
 
+/** `n thing` or `n things`. */
+function count(n: number, thing: string, things: string): string {
+  return `${String(n)} ${n === 1 ? thing : things}`;
+}
+
 /** One queue's report as a line of text. */
 export function formatLayoutReport(r: LayoutMigrateReport): string {
-  const moved = `${String(r.payloads)} payloads and ${String(r.logs)} log lists`;
+  const moved = `${count(r.payloads, 'payload', 'payloads')} and ${count(r.logs, 'log list', 'log lists')}`;
   if (r.dryRun)
     return `${r.queue}: layout ${layoutName(r.layoutBefore)}; would move ${moved} to the current form (dry run: nothing written)`;
-  return `${r.queue}: layout ${layoutName(r.layoutBefore)} -> ${layoutName(r.layout)}; moved ${moved} in ${String(r.passes)} passes${r.complete ? '' : '; jobs kept moving: run it again'}`;
+  return `${r.queue}: layout ${layoutName(r.layoutBefore)} -> ${layoutName(r.layout)}; moved ${moved} in ${count(r.passes, 'pass', 'passes')}${r.complete ? '' : '; jobs kept moving: run it again'}`;
 }
 
 async function migrateLayout(ctx: Context, opts: LayoutFlags): Promise<void> {
