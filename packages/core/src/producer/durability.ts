@@ -13,6 +13,13 @@ import type { Durability } from '../types.ts';
 /** A durability wait with every field filled in. */
 export type ResolvedDurability = PersistenceWait;
 
+/** `o` without its undefined keys: an enqueue's `replicas: undefined` means "not set". */
+function definedOnly(o: object | undefined): object {
+  return Object.fromEntries(
+    Object.entries(o ?? {}).filter(([, v]) => v !== undefined),
+  );
+}
+
 /**
  * The queue's durability merged with one enqueue's; checks the fields
  * (INVALID_OPTION), including that the wait ends before the command
@@ -25,7 +32,10 @@ export function resolveDurability(
   if (override === false) return undefined;
   const base = options.durability;
   if (base === undefined && override === undefined) return undefined;
-  const parsed = durabilitySchema.safeParse({ ...base, ...override });
+  const parsed = durabilitySchema.safeParse({
+    ...base,
+    ...definedOnly(override),
+  });
   if (!parsed.success) {
     throw new ValidationError(
       'durability options',
