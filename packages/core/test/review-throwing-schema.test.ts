@@ -16,6 +16,7 @@ import {
   job,
   ValidationError,
 } from '../src/index.ts';
+import { createTestQueue } from '../src/testing/test-queue.ts';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
 import { fastWorkerSettings } from './helpers/wait.ts';
 
@@ -80,5 +81,47 @@ describe('a schema that throws is a validation failure', () => {
       await worker.close();
       await queue.close();
     }
+  });
+
+  // Found by a review of the fix: the test queue, job.progress() and
+  // finished() still let the raw error through.
+  it('in the test queue and in progress(): the same validation failure, no retry', async () => {
+    const q = uniqueQueue('thr');
+    const throwing = z.object({ id: z.string() }).transform((v) => {
+      if (v.id === 'bad') throw new Error('bad id');
+      return v;
+    });
+    const jobs = defineJobs({
+      t: job({
+        queue: q,
+        payload: z.object({}),
+        result: throwing,
+        progress: throwing,
+        attempts: 3,
+      }),
+    });
+    let calls = 0;
+    const progressErrors: unknown[] = [];
+    const test = createTestQueue(jobs, {
+      runInline: true,
+      handlers: {
+        t: async (j) => {
+          calls++;
+          await j.progress({ id: 'bad' }).catch((e: unknown) => {
+            progressErrors.push(e);
+          });
+          return { id: 'bad' };
+        },
+      },
+    });
+    const h = await test.enqueue('t', {});
+    const err = await h.finished().catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe(ErrorCode.VALIDATION_FAILED);
+    expect(calls).toBe(1);
+    expect(progressErrors).toHaveLength(1);
+    expect(progressErrors[0]).toBeInstanceOf(ValidationError);
+    expect((progressErrors[0] as ValidationError).issues[0]?.message).toBe(
+      'the schema threw: bad id',
+    );
   });
 });

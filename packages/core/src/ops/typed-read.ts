@@ -5,6 +5,7 @@
  * schema of the job type named in Redis before it is typed.
  */
 import type { z } from 'zod';
+import { safeParseSync } from '../contract/parse.ts';
 import {
   defaultProgressSchema,
   getDefinition,
@@ -71,7 +72,7 @@ type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
 function check(schema: z.ZodType | undefined, raw: unknown): Checked {
   // A type without a result schema has no result to type.
   if (schema === undefined) return { ok: true, value: undefined };
-  const parsed = schema.safeParse(raw);
+  const parsed = safeParseSync(schema, raw);
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, reason: parsed.error.issues[0]?.message ?? 'invalid' };
@@ -139,7 +140,8 @@ export function typeJobInfo<
     ['result', def.result],
   ] as const) {
     if (info[field] === undefined) continue;
-    const parsed = schema?.safeParse(info[field]);
+    const parsed =
+      schema === undefined ? undefined : safeParseSync(schema, info[field]);
     if (parsed?.success === false) {
       throw ValidationError.fromZod(
         `${field} of ${name} job ${info.id}`,

@@ -1,4 +1,5 @@
 import type { AnyJobDefinition } from '../contract/define.ts';
+import { safeParseSync } from '../contract/parse.ts';
 import { ValidationError } from '../errors.ts';
 import type { ConnectionOptions } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
@@ -31,7 +32,7 @@ export class ResultReader {
     }
     const raw = await waiter.wait(id, timeoutMs, enqueuedAt);
     if (def.result === undefined) return undefined;
-    const parsed = def.result.safeParse(raw);
+    const parsed = safeParseSync(def.result, raw);
     if (!parsed.success) {
       throw ValidationError.fromZod(
         `result of ${name} job ${id}`,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { AnyJobDefinition } from '../contract/define.ts';
 import { jobFingerprint } from '../contract/fingerprint.ts';
 import { assertJsonSafe } from '../contract/json.ts';
+import { safeParseFast } from '../contract/parse.ts';
 import type { ResolvedEnqueueOptions } from '../contract/options.ts';
 import { storedInput } from '../contract/strip.ts';
 import { defaults } from '../defaults.ts';
@@ -19,7 +20,8 @@ export async function parsed(
   value: unknown,
   subject: string,
 ): Promise<unknown> {
-  const r = await schema.safeParseAsync(value);
+  const parsing = safeParseFast(schema, value);
+  const r = parsing instanceof Promise ? await parsing : parsing;
   if (!r.success) throw ValidationError.fromZod(subject, r.error.issues);
   return r.data;
 }

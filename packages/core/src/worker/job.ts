@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { safeParseSync } from '../contract/parse.ts';
 import type { AnyJobDefinition } from '../contract/define.ts';
 import { defaultProgressSchema } from '../contract/define.ts';
 import { ValidationError } from '../errors.ts';
@@ -97,7 +98,7 @@ class HandlerJob<TData> implements Job<TData, unknown> {
 
   async #writeProgress(value: unknown): Promise<void> {
     const schema: z.ZodType = this.#def.progress ?? defaultProgressSchema;
-    const parsed = schema.safeParse(value);
+    const parsed = safeParseSync(schema, value);
     if (!parsed.success) {
       throw ValidationError.fromZod(
         `progress of ${this.name}`,
