@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { commonJsReason, type JobRegistry } from '@jobwire/core';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { tsImport } from 'tsx/esm/api';
 
 /** A problem with what the user asked for: exit code 2, like commander's. */
@@ -21,6 +22,30 @@ function isRegistry(value: unknown): value is JobRegistry {
 const CONFIG_FILE = 'jobwire.config.json';
 
 /**
+ * Parses jobwire.config.json as codegen does (TypeScript's JSON parser,
+ * like tsconfig.json): comments and trailing commas are accepted. A small
+ * JSONC parser does it here, so commands do not load TypeScript.
+ */
+export function readConfig(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text, errors, {
+    allowTrailingComma: true,
+    disallowComments: false,
+  });
+  const first = errors[0];
+  if (first !== undefined) {
+    const before = text.slice(0, first.offset).split('\n');
+    const line = before.length;
+    const column = before[before.length - 1]!.length + 1;
+    throw new UsageError(
+      `${CONFIG_FILE}:${line}:${column}: invalid JSON: ${printParseErrorCode(first.error)} (or pass --schema)`,
+    );
+  }
+  return value;
+}
+
+/**
  * The schema file a command loads, relative to `cwd`: --schema when given,
  * else the `schema` of ./jobwire.config.json (which `jobwire init` writes
  * and codegen reads), else jobs.schema.ts. `from` says which, for messages.
@@ -32,14 +57,7 @@ export function schemaFile(
   if (flag !== undefined) return { path: resolve(cwd, flag) };
   const config = resolve(cwd, CONFIG_FILE);
   if (!existsSync(config)) return { path: resolve(cwd, 'jobs.schema.ts') };
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(config, 'utf8'));
-  } catch (err) {
-    throw new UsageError(
-      `${CONFIG_FILE}: invalid JSON: ${(err as Error).message} (or pass --schema)`,
-    );
-  }
+  const value = readConfig(config);
   const schema = (value as { schema?: unknown } | null)?.schema;
   if (schema === undefined) return { path: resolve(cwd, 'jobs.schema.ts') };
   if (typeof schema !== 'string' || schema === '') {
