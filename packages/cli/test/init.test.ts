@@ -222,6 +222,61 @@ describe('jobwire init', { timeout: 120_000 }, () => {
     },
   );
 
+  it.each([
+    { type: undefined, file: 'index.js', what: 'package.json without "type"' },
+    {
+      type: 'commonjs',
+      file: 'lib/util.js',
+      what: 'package.json "type": "commonjs"',
+    },
+  ])(
+    'an existing CommonJS app ("type": $type, $file): leaves "type" alone and says what to do',
+    ({ type, file, what }) => {
+      const dir = tempDir();
+      const original = {
+        name: 'app',
+        version: '1.0.0',
+        main: 'index.js',
+        ...(type === undefined ? {} : { type }),
+      };
+      writeFileSync(
+        join(dir, 'package.json'),
+        `${JSON.stringify(original, null, 2)}\n`,
+      );
+      mkdirSync(join(dir, 'lib'));
+      writeFileSync(
+        join(dir, file),
+        "const fs = require('node:fs');\nmodule.exports = fs;\n",
+      );
+      // node_modules and a nested package do not count; the app's file does.
+      const report = initProject(dir);
+      expect(report.steps.some((s) => s.action === 'set')).toBe(false);
+      const left = report.steps.find((s) => s.action === 'left');
+      expect(left?.what).toBe(what);
+      expect(left?.detail).toContain(`${file} may be CommonJS`);
+      expect(left?.detail).toContain('set "type": "module" yourself');
+      expect(formatInitReport(report)).toContain(`  left    ${what} (`);
+      const pkg = json(dir, 'package.json');
+      expect(pkg.type).toBe(type);
+      expect(pkg).toEqual({ ...original, scripts: { ...INIT_SCRIPTS } });
+    },
+  );
+
+  it('.js files in node_modules, dot-directories or a nested package do not keep "type" from being set', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify({ name: 'app', main: 'index.js' }, null, 2)}\n`,
+    );
+    for (const sub of ['node_modules/dep', '.cache', 'packages/other']) {
+      mkdirSync(join(dir, sub), { recursive: true });
+      writeFileSync(join(dir, sub, 'index.js'), 'module.exports = 1;\n');
+    }
+    writeFileSync(join(dir, 'packages/other/package.json'), '{}\n');
+    initProject(dir);
+    expect(json(dir, 'package.json').type).toBe('module');
+  });
+
   it('a src/ project gets a tsconfig.json rooted there; a second run keeps it', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'src'));

@@ -1,4 +1,10 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import {
   CONFIG_FILE,
@@ -17,7 +23,7 @@ export const INIT_SCRIPTS = {
 
 /** What `jobwire init` did to one file or script. */
 export interface InitStep {
-  action: 'created' | 'kept' | 'added' | 'set';
+  action: 'created' | 'kept' | 'added' | 'set' | 'left';
   /** The file, or `package.json script "<name>"`. */
   what: string;
   detail?: string;
@@ -126,6 +132,40 @@ export function starterTsconfig(rootDir: string): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
+/** What firstJsFile returns when it stopped looking before it was done. */
+const TOO_MANY = '\0too many';
+
+/**
+ * The first .js file of the package in `cwd` (its path, relative), if any:
+ * below `cwd`, outside node_modules and dot-directories, not past a nested
+ * package.json. Node loads such a file as CommonJS while "type" is missing
+ * or "commonjs", so setting "type": "module" could break it. Gives up
+ * (TOO_MANY) after 20,000 entries.
+ */
+export function firstJsFile(cwd: string): string | undefined {
+  const queue = [''];
+  let seen = 0;
+  while (queue.length > 0) {
+    const rel = queue.shift()!;
+    let entries;
+    try {
+      entries = readdirSync(join(cwd, rel), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    if (rel !== '' && entries.some((e) => e.name === 'package.json')) continue;
+    for (const e of entries) {
+      if (++seen > 20_000) return TOO_MANY;
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules' && !e.name.startsWith('.'))
+          queue.push(path);
+      } else if (e.name.endsWith('.js')) return path;
+    }
+  }
+  return undefined;
+}
+
 /** The indentation package.json already uses, so the added scripts fit in. */
 function indentOf(text: string): string | number {
   return /^\{\r?\n([ \t]+)"/.exec(text)?.[1] ?? 2;
@@ -232,14 +272,28 @@ export function initProject(cwd: string): InitReport {
     // The schema and the generated modules are ES modules: loaded as
     // CommonJS, codegen and the CLI cannot import the schema, and the
     // generated producer's top-level await does not compile.
+    // Only in a package with no .js file of its own: there the change
+    // breaks nothing, while an existing app's require()-based .js files
+    // would stop loading.
     if (pkg.type === undefined || pkg.type === 'commonjs') {
-      next.type = 'module';
-      added = true;
-      steps.push({
-        action: 'set',
-        what: 'package.json "type": "module"',
-        detail: `${pkg.type === undefined ? 'it had no "type"' : 'was "commonjs"'}: jobwire's schema and generated modules are ES modules; rename any CommonJS .js file of this package to .cjs`,
-      });
+      const was =
+        pkg.type === undefined ? 'it had no "type"' : 'was "commonjs"';
+      const js = firstJsFile(cwd);
+      if (js === undefined) {
+        next.type = 'module';
+        added = true;
+        steps.push({
+          action: 'set',
+          what: 'package.json "type": "module"',
+          detail: `${was}: jobwire's schema and generated modules are ES modules, and the package has no .js file it would break`,
+        });
+      } else {
+        steps.push({
+          action: 'left',
+          what: `package.json ${pkg.type === undefined ? 'without "type"' : '"type": "commonjs"'}`,
+          detail: `${js === TOO_MANY ? 'the package has too many files to check' : `${js} may be CommonJS`}, which "type": "module" would break. jobwire's schema and generated modules are ES modules: set "type": "module" yourself once your .js files are ES modules or renamed to .cjs, or keep jobwire in a package of its own that has it`,
+        });
+      }
     }
     const scripts = { ...((pkg.scripts as Record<string, unknown>) ?? {}) };
     for (const [name, command] of Object.entries(INIT_SCRIPTS)) {
