@@ -137,8 +137,9 @@ export async function runCodegen(
         const fingerprint = next?.fingerprint ?? '';
         const digest = next === undefined ? '' : acceptanceDigest(next);
         // The digest, not the fingerprint, decides: the fingerprint misses
-        // refinements, transforms and regex flags, so an edit of a
-        // refinement after its acceptance would pass under the old one.
+        // refinements, transforms and pipe checks (and the flags of a
+        // format's own regex, z.emoji()), so an edit of a refinement after
+        // its acceptance would pass under the old one.
         const isAccepted = accepted.some(
           (a) =>
             a.job === diff.job &&
