@@ -65,7 +65,7 @@ export class JobwireError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; hint?: OptionHint },
+    options?: { cause?: unknown; hint?: OptionHint | undefined },
   ) {
     super(message, options);
     this.name = 'JobwireError';
@@ -349,7 +349,7 @@ export const ScriptCode = {
  */
 export function errorFromScriptCode(
   code: number,
-  ctx: { script: string; jobId: string; expected?: string },
+  ctx: { script: string; jobId: string; expected?: string | undefined },
 ): JobwireError {
   switch (code) {
     case ScriptCode.JOB_NOT_FOUND:

@@ -78,7 +78,8 @@ export type Backoff =
  * deduplicated exactly as long as its job is kept.
  * @public
  */
-export type Keep = boolean | { count?: number; ageMs?: number };
+export type Keep =
+  boolean | { count?: number | undefined; ageMs?: number | undefined };
 
 /** @public */
 export interface Retention {

@@ -27,7 +27,7 @@ export interface HttpIssue {
 
 /** The body of every error response: `{ error: { code, message, issues? } }`. */
 export interface ErrorBody {
-  error: { code: string; message: string; issues?: HttpIssue[] };
+  error: { code: string; message: string; issues?: HttpIssue[] | undefined };
 }
 
 /** A refusal with a status, thrown by handlers and rendered by `onError`. */

@@ -100,7 +100,10 @@ export class QueueAdmin {
   }
 
   /** Sends a failed or expired job back to waiting with fresh attempts. */
-  retry(id: string, options: { queue?: string } = {}): Promise<void> {
+  retry(
+    id: string,
+    options: { queue?: string | undefined } = {},
+  ): Promise<void> {
     return this.jobAction('retryJob', retryJob, id, options.queue);
   }
 
@@ -130,12 +133,18 @@ export class QueueAdmin {
   }
 
   /** Makes a delayed job runnable now. */
-  promote(id: string, options: { queue?: string } = {}): Promise<void> {
+  promote(
+    id: string,
+    options: { queue?: string | undefined } = {},
+  ): Promise<void> {
     return this.jobAction('promote', promote, id, options.queue);
   }
 
   /** Removes a job that is not active, with its logs. */
-  remove(id: string, options: { queue?: string } = {}): Promise<void> {
+  remove(
+    id: string,
+    options: { queue?: string | undefined } = {},
+  ): Promise<void> {
     return this.jobAction('removeJob', removeJob, id, options.queue);
   }
 
@@ -147,7 +156,7 @@ export class QueueAdmin {
     state: FinishedState,
     olderThanMs: number,
     limit = 1000,
-    options: { queue?: string } = {},
+    options: { queue?: string | undefined } = {},
   ): Promise<string[]> {
     if (!['completed', 'failed', 'expired', 'cancelled'].includes(state)) {
       throw new JobwireError(
@@ -184,7 +193,7 @@ export class QueueAdmin {
 
   /** Removes every waiting job (and delayed ones with `delayed: true`). */
   async drain(
-    options: { queue?: string; delayed?: boolean } = {},
+    options: { queue?: string | undefined; delayed?: boolean | undefined } = {},
   ): Promise<number> {
     let total = 0;
     for (const q of this.inspector.queuesOf(options.queue)) {
@@ -219,12 +228,12 @@ export class QueueAdmin {
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */
-  pause(options: { queue?: string } = {}): Promise<void> {
+  pause(options: { queue?: string | undefined } = {}): Promise<void> {
     return this.setPaused(options.queue, true);
   }
 
   /** Lets workers take jobs again. */
-  resume(options: { queue?: string } = {}): Promise<void> {
+  resume(options: { queue?: string | undefined } = {}): Promise<void> {
     return this.setPaused(options.queue, false);
   }
 

@@ -206,7 +206,12 @@ interface TypeRead {
   /** Candidate keys (first met first) and their state. */
   candidates: Map<
     string,
-    { parked: boolean; freesAt?: number; inRing: boolean; waiting: number }
+    {
+      parked: boolean;
+      freesAt?: number | undefined;
+      inRing: boolean;
+      waiting: number;
+    }
   >;
 }
 
@@ -220,7 +225,7 @@ export async function readFlowStats(
   client: RedisClient,
   k: QueueKeys,
   out: FlowStats,
-  options: { type?: string; keys?: number } = {},
+  options: { type?: string | undefined; keys?: number | undefined } = {},
 ): Promise<void> {
   const top = Math.max(1, Math.min(options.keys ?? FLOW_TOP_KEYS, 1000));
   const [flowRaw, countersRaw, laneMembers, time] = await pipelined(

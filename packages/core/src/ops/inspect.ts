@@ -146,7 +146,9 @@ export class QueueInspector {
   }
 
   /** Counts jobs per state, overall and per job type. */
-  async getCounts(options: { queue?: string } = {}): Promise<QueueCounts> {
+  async getCounts(
+    options: { queue?: string | undefined } = {},
+  ): Promise<QueueCounts> {
     // Null prototype: a type named `constructor` or `toString` is a key
     // like any other, not a member inherited from Object.prototype.
     const byType = Object.create(null) as Record<string, StateCounts>;

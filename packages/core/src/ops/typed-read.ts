@@ -99,8 +99,11 @@ export function typeEvent<TJobs extends JobMap>(
   if (def === undefined) return undefined;
   const { progress, result, ...rest } = e;
   const out: Record<string, unknown> = { ...rest };
-  const unchecked: { progress?: unknown; result?: unknown; reason?: string } =
-    {};
+  const unchecked: {
+    progress?: unknown;
+    result?: unknown;
+    reason?: string | undefined;
+  } = {};
   if (progress !== undefined) {
     const c = check(def.progress ?? defaultProgressSchema, progress);
     if (c.ok) out.progress = c.value;
@@ -161,7 +164,7 @@ export async function readJob(
   inspector: QueueInspector,
   registry: JobRegistry,
   id: string,
-  options: GetJobOptions & { name?: string },
+  options: GetJobOptions & { name?: string | undefined },
 ): Promise<JobInfo | TypedJobInfo<JobMap, string> | undefined> {
   const { name, ...rest } = options;
   if (name === undefined) return inspector.getJob(id, rest);

@@ -26,7 +26,10 @@ function definedOnly(o: object | undefined): object {
  * timeout would cut it.
  */
 export function resolveDurability(
-  options: { durability?: Durability; commandTimeoutMs?: number },
+  options: {
+    durability?: Durability | undefined;
+    commandTimeoutMs?: number | undefined;
+  },
   override: Durability | false | undefined,
 ): ResolvedDurability | undefined {
   if (override === false) return undefined;
@@ -69,7 +72,7 @@ export function resolveDurability(
 
 /** The strongest wait any job of a chunk asks for (undefined: none). */
 export function strongest(
-  jobs: readonly { durability?: ResolvedDurability }[],
+  jobs: readonly { durability?: ResolvedDurability | undefined }[],
 ): ResolvedDurability | undefined {
   let out: ResolvedDurability | undefined;
   for (const j of jobs) {

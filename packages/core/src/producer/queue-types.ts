@@ -51,14 +51,14 @@ export interface JobHandle<TResult> {
    * throttled job's rejects at once with a JobwireError `THROTTLED`; a job
    * a later one debounced away rejects with a CancelledError.
    */
-  finished(options?: { timeoutMs?: number }): Promise<TResult>;
+  finished(options?: { timeoutMs?: number | undefined }): Promise<TResult>;
   /**
    * Cancels the job, as `queue.cancel(id)` does: `'cancelled'` when it
    * was waiting or delayed, `'requested'` when it is active (its handler's
    * signal aborts at the next lease renewal, then it ends as cancelled).
    * A throttled job was never stored: it rejects with JOB_NOT_FOUND.
    */
-  cancel(options?: { reason?: string }): Promise<CancelOutcome>;
+  cancel(options?: { reason?: string | undefined }): Promise<CancelOutcome>;
 }
 
 /** One item of `enqueueBulk`. @public */

@@ -222,7 +222,7 @@ export class Queue<TJobs extends JobMap> {
     awaitResult: (
       name: string,
       id: string,
-      opts: { timeoutMs?: number } | undefined,
+      opts: { timeoutMs?: number | undefined } | undefined,
       sentAt: number | undefined,
     ) => this.awaitResult(name as keyof TJobs & string, id, opts, sentAt),
     cancel: (id: string, opts: CancelOptions) => this.cancel(id, opts),
@@ -259,7 +259,7 @@ export class Queue<TJobs extends JobMap> {
   async waitForResult<TName extends keyof TJobs & string>(
     name: TName,
     id: string,
-    options?: { timeoutMs?: number },
+    options?: { timeoutMs?: number | undefined },
   ): Promise<inferJobResult<TJobs, TName>> {
     return this.awaitResult(name, id, options, undefined);
   }
@@ -267,7 +267,7 @@ export class Queue<TJobs extends JobMap> {
   private async awaitResult<TName extends keyof TJobs & string>(
     name: TName,
     id: string,
-    options: { timeoutMs?: number } | undefined,
+    options: { timeoutMs?: number | undefined } | undefined,
     enqueuedAt: number | undefined,
   ): Promise<inferJobResult<TJobs, TName>> {
     this.assertOpen();
@@ -334,7 +334,9 @@ export class Queue<TJobs extends JobMap> {
   // ----- the maintenance API (ops/inspect.ts and ops/admin.ts) -----
 
   /** Counts jobs per state, overall and per job type. */
-  getCounts(options: { queue?: string } = {}): Promise<QueueCounts> {
+  getCounts(
+    options: { queue?: string | undefined } = {},
+  ): Promise<QueueCounts> {
     return this.inspector.getCounts(options);
   }
 
@@ -344,7 +346,7 @@ export class Queue<TJobs extends JobMap> {
    */
   getJob<TName extends keyof TJobs & string = never>(
     id: string,
-    options: GetJobOptions & { name?: TName } = {},
+    options: GetJobOptions & { name?: TName | undefined } = {},
   ): Promise<
     ([TName] extends [never] ? JobInfo : TypedJobInfo<TJobs, TName>) | undefined
   > {
@@ -356,7 +358,7 @@ export class Queue<TJobs extends JobMap> {
     name: TName,
     id: string,
     onProgress: (progress: inferJobProgressOutput<TJobs, TName>) => void,
-    options?: { timeoutMs?: number },
+    options?: { timeoutMs?: number | undefined },
   ): Promise<inferJobResult<TJobs, TName>> {
     const done = this.awaitResult(name, id, options, undefined);
     return watchProgress(this.ctx, this.options, name, id, onProgress, done);
@@ -432,7 +434,10 @@ export class Queue<TJobs extends JobMap> {
   }
 
   /** Sends a failed or expired job back to waiting with fresh attempts. */
-  retry(id: string, options: { queue?: string } = {}): Promise<void> {
+  retry(
+    id: string,
+    options: { queue?: string | undefined } = {},
+  ): Promise<void> {
     return this.admin.retry(id, options);
   }
 
@@ -450,12 +455,18 @@ export class Queue<TJobs extends JobMap> {
   }
 
   /** Makes a delayed job runnable now. */
-  promote(id: string, options: { queue?: string } = {}): Promise<void> {
+  promote(
+    id: string,
+    options: { queue?: string | undefined } = {},
+  ): Promise<void> {
     return this.admin.promote(id, options);
   }
 
   /** Removes a job that is not active, with its logs. */
-  remove(id: string, options: { queue?: string } = {}): Promise<void> {
+  remove(
+    id: string,
+    options: { queue?: string | undefined } = {},
+  ): Promise<void> {
     return this.admin.remove(id, options);
   }
 
@@ -467,13 +478,15 @@ export class Queue<TJobs extends JobMap> {
     state: 'completed' | 'failed' | 'expired' | 'cancelled',
     olderThanMs: number,
     limit = 1000,
-    options: { queue?: string } = {},
+    options: { queue?: string | undefined } = {},
   ): Promise<string[]> {
     return this.admin.clean(state, olderThanMs, limit, options);
   }
 
   /** Removes every waiting job (and delayed ones with `delayed: true`). */
-  drain(options: { queue?: string; delayed?: boolean } = {}): Promise<number> {
+  drain(
+    options: { queue?: string | undefined; delayed?: boolean | undefined } = {},
+  ): Promise<number> {
     return this.admin.drain(options);
   }
 
@@ -500,7 +513,9 @@ export class Queue<TJobs extends JobMap> {
    * newest this build supports: a producer or worker refuses a queue whose
    * layout is newer (LAYOUT_UNSUPPORTED).
    */
-  getLayout(options: { queue?: string } = {}): Promise<QueueLayout[]> {
+  getLayout(
+    options: { queue?: string | undefined } = {},
+  ): Promise<QueueLayout[]> {
     return readLayouts(this.ctx, this.inspector.queuesOf(options.queue));
   }
 
@@ -523,12 +538,12 @@ export class Queue<TJobs extends JobMap> {
   }
 
   /** Stops every worker from taking jobs of the queue (all queues if omitted). */
-  pause(options: { queue?: string } = {}): Promise<void> {
+  pause(options: { queue?: string | undefined } = {}): Promise<void> {
     return this.admin.pause(options);
   }
 
   /** Lets workers take jobs again. */
-  resume(options: { queue?: string } = {}): Promise<void> {
+  resume(options: { queue?: string | undefined } = {}): Promise<void> {
     return this.admin.resume(options);
   }
 

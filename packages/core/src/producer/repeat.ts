@@ -5,8 +5,18 @@ import type { RedisClient } from '../redis/scripts/index.ts';
 
 /** How a job repeats: a cron expression or a fixed interval. @public */
 export type RepeatOptions =
-  | { key: string; cron: string; tz?: string | undefined; everyMs?: never }
-  | { key: string; everyMs: number; cron?: never; tz?: never };
+  | {
+      key: string;
+      cron: string;
+      tz?: string | undefined;
+      everyMs?: never | undefined;
+    }
+  | {
+      key: string;
+      everyMs: number;
+      cron?: never | undefined;
+      tz?: never | undefined;
+    };
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 

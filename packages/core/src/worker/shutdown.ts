@@ -1,6 +1,6 @@
 /** Anything with a graceful close, such as a Worker. @public */
 export interface Closable {
-  close(options?: { deadlineMs?: number }): Promise<void>;
+  close(options?: { deadlineMs?: number | undefined }): Promise<void>;
 }
 
 /**

@@ -374,7 +374,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
    * signals abort with ShutdownError and the jobs are handed back to
    * waiting at once (no attempt counted), for another worker to run.
    */
-  close(options: { deadlineMs?: number } = {}): Promise<void> {
+  close(options: { deadlineMs?: number | undefined } = {}): Promise<void> {
     this.closed ??= this.doClose(
       options.deadlineMs ?? defaults.shutdownDeadlineMs,
     );

@@ -166,7 +166,7 @@ export function mountJobRoutes(app: Hono, ctx: RouteContext): void {
 
   const action =
     (
-      run: (jobId: string, o: { queue?: string }) => Promise<void>,
+      run: (jobId: string, o: { queue?: string | undefined }) => Promise<void>,
       done: string,
     ) =>
     async (c: Context) => {

@@ -74,8 +74,9 @@ export const query = <TOut>(c: Context, schema: z.ZodType<TOut>): TOut =>
   parseWith(schema, c.req.query());
 
 /** `{ queue }` for a queue call, when the request named one. */
-export const inQueue = (q: string | undefined): { queue?: string } =>
-  q === undefined ? {} : { queue: q };
+export const inQueue = (
+  q: string | undefined,
+): { queue?: string | undefined } => (q === undefined ? {} : { queue: q });
 
 /** A recorded error without its stack: the API never shows stacks. */
 function withoutStack(e: SerializedError): SerializedError {
