@@ -19,7 +19,9 @@ export const KeySuffix = {
   /**
    * zset: completed jobs kept by retention, scored by finish time. Listings
    * and clean() read these queue-wide sets; retention trims the per-type
-   * sets (`c:<type>`, `f:<type>`, `x:<type>`), which hold the same entries.
+   * sets (`c:<type>`, `f:<type>`, `x:<type>`, `k:<type>`), which hold the
+   * same entries except jobs kept for good by their own rule (addFinished
+   * in scripts/includes/base.lua).
    */
   completed: 'completed',
   /** zset: failed jobs, scored by finish time */
