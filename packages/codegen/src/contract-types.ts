@@ -23,12 +23,33 @@ export interface CustomCheck {
   hash: string;
 }
 
+/**
+ * What a contract records beyond JSON Schema, each by the version of the
+ * scheme that recorded it: `regexFlags` (`x-jobwire-flags` beside a flagged
+ * regex's pattern), `pipeChecks` (the `pipe` custom checks and how they are
+ * hashed). A lock without an entry, or with another version, was written by
+ * an older codegen: the check compares that information as not recorded
+ * (a note), never as a change.
+ */
+export interface ContractRecords {
+  regexFlags?: number;
+  pipeChecks?: number;
+}
+
+/** Information a lock may predate (see `ContractRecords`). */
+export type Recordable = keyof ContractRecords;
+
 /** One schema of a job type: payload, result or progress. */
 export interface PartContract {
   /** `z.toJSONSchema(schema, { io: 'input' })`. */
   schema: JsonSchema;
   /** Refinements, transforms and lenient writer paths, sorted by path and kind. */
   custom: CustomCheck[];
+  /**
+   * Only on a payload in `history`: the `records` of the lock it was
+   * carried from (absent when that lock predates them).
+   */
+  records?: ContractRecords;
 }
 
 /**
@@ -89,6 +110,8 @@ export interface Contract {
   jobwire: 1;
   /** The zod version that produced the schemas, so upgrade drift is visible. */
   zod: string;
+  /** What the contract records beyond JSON Schema; absent before codegen recorded any. */
+  records?: ContractRecords;
   /** sha256 (16 hex) over every job's fingerprint. */
   fingerprint: string;
   jobs: Record<string, JobContract>;

@@ -8,11 +8,38 @@ import { buildFlow } from './flow-contract.ts';
 import type { FlowKeySources } from './discover.ts';
 import type {
   Contract,
+  ContractRecords,
   CustomCheck,
   JobContract,
   JsonSchema,
   PartContract,
+  Recordable,
 } from './contract-types.ts';
+
+/**
+ * What this codegen records beyond JSON Schema (see `ContractRecords`).
+ * Raise a number when the way it is recorded changes (pipe-check hashes
+ * that hash other text), so older locks compare it as not recorded.
+ */
+export const RECORDS: Required<ContractRecords> = {
+  regexFlags: 1,
+  pipeChecks: 1,
+};
+
+/**
+ * What `old` (a lock, or a history entry) does not record as `next` (the
+ * new contract) does: a key it lacks, or records by another scheme.
+ */
+export function unrecorded(
+  old: ContractRecords | undefined,
+  next: ContractRecords | undefined,
+): Set<Recordable> {
+  return new Set(
+    (Object.keys(RECORDS) as Recordable[]).filter(
+      (k) => old?.[k] !== next?.[k],
+    ),
+  );
+}
 
 /** Which schema of a job type a contract part describes. */
 export type PartName = 'payload' | 'result' | 'progress';
@@ -305,15 +332,57 @@ function constrains(schema: ZodLike, seen = new Set<ZodLike>()): boolean {
   return children.some((c) => c != null && constrains(c, seen));
 }
 
+let zodRewrites: Map<string, string> | undefined;
+
+/**
+ * zod's own rewrite functions (`.trim()` etc.) by their source, so a
+ * rewrite is described by its name: the source is zod's, not the user's,
+ * and may change with any zod release.
+ */
+function zodRewriteName(fn: unknown): string | undefined {
+  if (zodRewrites === undefined) {
+    const s = z.string();
+    const tx = (schema: z.ZodType): string =>
+      String((schema as unknown as ZodLike)._zod.def.checks?.[0]?._zod.def.tx);
+    zodRewrites = new Map([
+      [tx(s.trim()), 'trim'],
+      [tx(s.toLowerCase()), 'toLowerCase'],
+      [tx(s.toUpperCase()), 'toUpperCase'],
+      [tx(s.normalize()), 'normalize'],
+    ]);
+  }
+  return typeof fn === 'function' ? zodRewrites.get(fn.toString()) : undefined;
+}
+
+/**
+ * The function-valued keys of a zod definition that hold what the user
+ * wrote: a refinement (`fn`, and its `when` option), a transform, a lazy
+ * getter, an `.overwrite()` function (`tx`, named when it is zod's own
+ * `.trim()` etc.). Every other function (a length check's `when`, the
+ * `error` closure around a message) is zod's machinery: left out, so a zod
+ * upgrade that rewrites it changes no hash.
+ */
+function userFunction(def: Record<string, unknown>, key: string): unknown {
+  const fn = def[key];
+  if (key === 'fn' || key === 'transform' || key === 'getter')
+    return `fn:${String(fn)}`;
+  if (key === 'when' && def.check === 'custom') return `fn:${String(fn)}`;
+  if (key === 'tx') {
+    const name = zodRewriteName(fn);
+    return name === undefined ? `fn:${String(fn)}` : `zod:${name}`;
+  }
+  return undefined;
+}
+
 /**
  * A stable text of zod definitions (a schema or a list of checks): types,
- * bounds, regexes with their flags, function sources. Recursion is cut at
- * a schema already on the way.
+ * check kinds and their parameters, regexes with their flags, and the
+ * sources of the functions the user wrote (see `userFunction`). Recursion
+ * is cut at a schema already on the way.
  */
-function describeZod(value: unknown): string {
+export function describeZod(value: unknown): string {
   const seen = new Set<unknown>();
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'function') return `fn:${v.toString()}`;
     if (v instanceof RegExp) return `re:/${v.source}/${v.flags}`;
     if (typeof v === 'bigint') return `${v}n`;
     if (v === null || typeof v !== 'object') return v;
@@ -323,8 +392,13 @@ function describeZod(value: unknown): string {
       if (Array.isArray(v)) return v.map(walk);
       const zod = (v as { _zod?: { def?: unknown } })._zod;
       if (zod?.def !== undefined) return walk(zod.def);
+      const obj = v as Record<string, unknown>;
       return Object.fromEntries(
-        Object.entries(v).map(([k, x]) => [k, walk(x)]),
+        Object.entries(obj).flatMap(([k, x]) => {
+          if (typeof x !== 'function') return [[k, walk(x)]];
+          const fn = userFunction(obj, k);
+          return fn === undefined ? [] : [[k, fn]];
+        }),
       );
     } finally {
       seen.delete(v);
@@ -501,6 +575,7 @@ export function buildContract(
   return {
     jobwire: 1,
     zod: zodVersion(),
+    records: { ...RECORDS },
     fingerprint: shortHash(canonicalJson(pairs)),
     jobs,
   };

@@ -185,7 +185,7 @@ export async function runCodegen(
   }
 
   for (const [name, job] of Object.entries(contract.jobs)) {
-    const history = carryHistory(lock?.jobs[name], job);
+    const history = carryHistory(lock?.jobs[name], job, lock?.records);
     if (history !== undefined) job.history = history;
   }
 

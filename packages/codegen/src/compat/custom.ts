@@ -1,4 +1,4 @@
-import type { CustomCheck } from '../contract-types.ts';
+import type { CustomCheck, Recordable } from '../contract-types.ts';
 import type { Finding, Verdict, Voice } from './types.ts';
 
 /**
@@ -16,7 +16,26 @@ export function diffCustom(
   oldCustom: CustomCheck[],
   newCustom: CustomCheck[],
   voice: Voice,
+  oldUnrecorded: ReadonlySet<Recordable> = new Set(),
 ): Finding[] {
+  const findings: Finding[] = [];
+  if (oldUnrecorded.has('pipeChecks')) {
+    // The lock predates pipe checks (or hashed them another way): each one
+    // is recorded now, not added or changed.
+    oldCustom = oldCustom.filter((c) => c.kind !== 'pipe');
+    for (const path of new Set(
+      newCustom.filter((c) => c.kind === 'pipe').map((c) => c.path),
+    ))
+      findings.push({
+        path,
+        kind: 'PIPE_CHECK_RECORDED',
+        summary:
+          'checks on the piped or rewritten value recorded from now on (the lock predates this record)',
+        backward: 'safe',
+        forward: 'safe',
+      });
+    newCustom = newCustom.filter((c) => c.kind !== 'pipe');
+  }
   const group = (list: CustomCheck[]) => {
     const map = new Map<string, string[]>();
     for (const c of list) {
@@ -27,7 +46,6 @@ export function diffCustom(
   };
   const o = group(oldCustom);
   const n = group(newCustom);
-  const findings: Finding[] = [];
   for (const key of [...new Set([...o.keys(), ...n.keys()])].sort()) {
     const [path, kind] = key.split('\u0000') as [string, CustomCheck['kind']];
     const oldHashes = [...(o.get(key) ?? [])];

@@ -1,5 +1,5 @@
 import { defaultProgressSchema } from '@jobwire/core';
-import { buildPart } from '../contract.ts';
+import { buildPart, unrecorded } from '../contract.ts';
 import { enforceable, zodView } from '../fidelity.ts';
 import type {
   CompatibilityMode,
@@ -7,6 +7,7 @@ import type {
   JobContract,
   JsonSchema,
   PartContract,
+  Recordable,
 } from '../contract-types.ts';
 import { diffCustom, softenUnderCatch, under } from './custom.ts';
 import { flowChanges } from './flow.ts';
@@ -87,11 +88,14 @@ const byPath = (a: Change, b: Change): number =>
  * Every difference between two versions of a part, each judged BACKWARD
  * (W(old) ⊆ R(new)) and FORWARD (W(new) ⊆ R(old)) under A1: writers store
  * only the keys their schema names, readers strip unknown keys unless strict.
+ * `oldUnrecorded`: what the old side (an older lock) does not record, which
+ * is then compared as "recorded from now on", never as a change.
  */
 export function diffParts(
   oldPart: PartContract,
   newPart: PartContract,
   role: Role,
+  oldUnrecorded: ReadonlySet<Recordable> = new Set(),
 ): Change[] {
   // A lock written before contract.json was made portable compares in the
   // same (idempotent) form as a new contract.
@@ -110,6 +114,9 @@ export function diffParts(
     oldPart.custom,
     newPart.custom,
     (f) => found.push(softenUnderCatch(f, oldPart.custom, newPart.custom)),
+    undefined,
+    undefined,
+    oldUnrecorded,
   );
   differ.compare(oldPart.schema, newPart.schema, '');
   // Checks under a property or union option that exists on one side only
@@ -118,7 +125,7 @@ export function diffParts(
     .filter((f) => ONE_SIDED.has(f.kind) && f.path !== '')
     .map((f) => f.path);
   found.push(
-    ...diffCustom(oldPart.custom, newPart.custom, voice).filter(
+    ...diffCustom(oldPart.custom, newPart.custom, voice, oldUnrecorded).filter(
       (f) => !oneSided.some((p) => under(f.path, p)),
     ),
   );
@@ -156,14 +163,18 @@ function diffOptional(
   role: 'result' | 'progress',
   oldPart: PartContract | null,
   newPart: PartContract | null,
+  oldUnrecorded: ReadonlySet<Recordable>,
 ): Change[] {
   if (role === 'progress')
     return diffParts(
       oldPart ?? progressDefault(),
       newPart ?? progressDefault(),
       role,
+      // core's default progress schema is built by this codegen.
+      oldPart === null ? new Set() : oldUnrecorded,
     );
-  if (oldPart && newPart) return diffParts(oldPart, newPart, role);
+  if (oldPart && newPart)
+    return diffParts(oldPart, newPart, role, oldUnrecorded);
   if (!oldPart && !newPart) return [];
   const voice = VOICES.result;
   // Without a result schema the worker stores nothing and awaiters get undefined.
@@ -251,6 +262,8 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
       continue;
     }
     if (!a || !b) continue;
+    // A lock written by an older codegen lacks what this one records.
+    const gaps = unrecorded(lock.records, next.records);
     const changes: Change[] = [];
     if (a.queue !== b.queue)
       changes.push(
@@ -263,9 +276,11 @@ export function diffContracts(lock: Contract, next: Contract): JobDiff[] {
         ),
       );
     changes.push(
-      ...payloadChanges(a, b, diffParts),
-      ...diffOptional('result', a.result, b.result),
-      ...diffOptional('progress', a.progress, b.progress),
+      ...payloadChanges(a, b, diffParts, gaps, (h) =>
+        unrecorded(h.records, next.records),
+      ),
+      ...diffOptional('result', a.result, b.result, gaps),
+      ...diffOptional('progress', a.progress, b.progress, gaps),
       ...flowChanges(a.flow, b.flow),
     );
     if (a.compatibility !== b.compatibility) {

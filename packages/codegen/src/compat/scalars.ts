@@ -256,6 +256,18 @@ function compareFlags(
   const of = flagsOf(o);
   const nf = flagsOf(n);
   if (of === nf) return;
+  if (ctx.oldUnrecorded.has('regexFlags')) {
+    // The lock predates x-jobwire-flags: "no flags" there means "not
+    // recorded", not a change.
+    ctx.report({
+      path,
+      kind: 'REGEX_FLAGS_RECORDED',
+      summary: `flags ${nf === '' ? 'none' : nf} of /${pattern}/ recorded from now on (the lock predates recorded regex flags)`,
+      backward: 'safe',
+      forward: 'safe',
+    });
+    return;
+  }
   const set = (f: string) => new Set(f.replace(/d/g, '').split(''));
   const a = set(of);
   const b = set(nf);

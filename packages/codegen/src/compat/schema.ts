@@ -1,5 +1,5 @@
 import { canonicalJson } from '@jobwire/core';
-import type { CustomCheck, JsonSchema } from '../contract-types.ts';
+import type { CustomCheck, JsonSchema, Recordable } from '../contract-types.ts';
 import {
   branches,
   constraintKeys,
@@ -60,6 +60,7 @@ export class SchemaDiffer implements DiffContext {
     private readonly sink: (f: Finding) => void,
     seen?: Set<string>,
     options?: Map<string, string>,
+    readonly oldUnrecorded: ReadonlySet<Recordable> = new Set(),
   ) {
     this.seen = seen ?? new Set();
     this.options = options ?? new Map();
@@ -84,6 +85,7 @@ export class SchemaDiffer implements DiffContext {
       (f) => found.push(f),
       new Set(this.seen),
       this.options,
+      this.oldUnrecorded,
     );
     sub.compare(oldNode, newNode, path);
     return overall(found);

@@ -1,4 +1,4 @@
-import type { CustomCheck, JsonSchema } from '../contract-types.ts';
+import type { CustomCheck, JsonSchema, Recordable } from '../contract-types.ts';
 
 /**
  * One direction of compatibility. 'warn': the data still parses but means
@@ -97,6 +97,8 @@ export interface DiffContext {
   newRoot: JsonSchema;
   oldCustom: CustomCheck[];
   newCustom: CustomCheck[];
+  /** What the old side predates (an older lock): compared as not recorded. */
+  oldUnrecorded: ReadonlySet<Recordable>;
   report(finding: Finding): void;
   /** Compares two nodes at a path (recursion for nested rules). */
   compare(

@@ -1,4 +1,9 @@
-import type { JobContract, PartContract } from '../contract-types.ts';
+import type {
+  ContractRecords,
+  JobContract,
+  PartContract,
+  Recordable,
+} from '../contract-types.ts';
 import type { Change } from './types.ts';
 
 /**
@@ -17,19 +22,27 @@ type DiffParts = (
   oldPart: PartContract,
   newPart: PartContract,
   role: 'payload',
+  oldUnrecorded?: ReadonlySet<Recordable>,
 ) => Change[];
 
-/** The payload changes of a job between the lock (`a`) and the new contract (`b`). */
+/**
+ * The payload changes of a job between the lock (`a`) and the new contract
+ * (`b`). `gaps`: what the lock does not record; `historyGaps`: what a
+ * payload in its history does not.
+ */
 export function payloadChanges(
   a: JobContract,
   b: JobContract,
   diffParts: DiffParts,
+  gaps: ReadonlySet<Recordable> = new Set(),
+  historyGaps: (part: PartContract) => ReadonlySet<Recordable> = () =>
+    new Set(),
 ): Change[] {
   const bumped = b.version > a.version;
   const bridge = bumped ? b.upcast?.[String(a.version)] : undefined;
   const out: Change[] = [];
   if (bridge === undefined) {
-    out.push(...diffParts(a.payload, b.payload, 'payload'));
+    out.push(...diffParts(a.payload, b.payload, 'payload', gaps));
     if (bumped)
       out.push(
         note(
@@ -40,7 +53,7 @@ export function payloadChanges(
       );
   } else {
     out.push(
-      ...fromSource(diffParts(a.payload, bridge, 'payload'), a.version),
+      ...fromSource(diffParts(a.payload, bridge, 'payload', gaps), a.version),
       note(
         'UPCASTER_ADDED',
         `version bumped from ${a.version} to ${b.version}; queued version ${a.version} jobs are upcast`,
@@ -62,7 +75,12 @@ export function payloadChanges(
   for (const [k, source] of Object.entries(b.upcast ?? {})) {
     const locked = a.history?.[k];
     if (Number(k) === a.version || locked === undefined) continue;
-    out.push(...fromSource(diffParts(locked, source, 'payload'), Number(k)));
+    out.push(
+      ...fromSource(
+        diffParts(locked, source, 'payload', historyGaps(locked)),
+        Number(k),
+      ),
+    );
   }
   return out;
 }
@@ -106,15 +124,21 @@ function note(kind: string, summary: string, why: string): Change {
 /**
  * The lock's history of a job's earlier payloads, carried forward: on a
  * version bump the locked payload joins it under the locked version.
- * Versions at or above the new one are dropped.
+ * Versions at or above the new one are dropped. The payload joins with the
+ * lock's `records` (`lockRecords`), so a later check knows what it records.
  */
 export function carryHistory(
   a: JobContract | undefined,
   b: JobContract,
+  lockRecords?: ContractRecords,
 ): Record<string, PartContract> | undefined {
   if (a === undefined) return undefined;
   const history: Record<string, PartContract> = { ...(a.history ?? {}) };
-  if (b.version > a.version) history[String(a.version)] = a.payload;
+  if (b.version > a.version)
+    history[String(a.version)] =
+      lockRecords === undefined
+        ? a.payload
+        : { ...a.payload, records: { ...lockRecords } };
   for (const k of Object.keys(history))
     if (Number(k) >= b.version) delete history[k];
   const keys = Object.keys(history).sort((x, y) => Number(x) - Number(y));
