@@ -176,7 +176,9 @@ function relax(json: Record<string, unknown>, keys: readonly string[]): void {
 /**
  * The schema as zod states it, for the compatibility checker: each RELAXED
  * stash merged back into its node. A lock written before the stash existed
- * has the keywords in place, so both compare alike.
+ * has the keywords in place, so both compare alike, except for what it never
+ * recorded (a regex's flags): the check compares that as not recorded, by
+ * the lock's `records` (see ContractRecords).
  */
 export function zodView(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(zodView);
