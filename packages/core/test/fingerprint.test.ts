@@ -46,6 +46,10 @@ describe('contract fingerprints', () => {
       registry(q, z.string().regex(/^ab$/m)).jobs.mail,
     );
     expect(new Set([plain, caseless, multiline]).size).toBe(3);
+    // A format's own pattern, too.
+    const email = (pattern: RegExp) =>
+      jobFingerprint(registry(q, z.email({ pattern })).jobs.mail);
+    expect(email(/^a@b$/)).not.toBe(email(/^a@b$/i));
     // The value every release computed for this schema, unchanged.
     expect(plain).toBe(PLAIN_REGEX_FINGERPRINT);
   });

@@ -51,13 +51,20 @@ export function sortRequired(node: unknown): unknown {
   return out;
 }
 
-/** The regexes of a schema node that carry flags, as `/source/flags`. */
+/**
+ * The regexes of a schema node that carry flags, as `/source/flags`: its
+ * own (a string format such as `z.emoji()` or `z.email({ pattern })`) and
+ * its checks' (`.regex()`, `z.string().emoji()`).
+ */
 function flaggedRegexes(schema: unknown): string[] {
-  const checks = (
-    schema as { _zod?: { def?: { checks?: unknown[] } } } | undefined
-  )?._zod?.def?.checks;
+  const def = (
+    schema as
+      { _zod?: { def?: { checks?: unknown[]; pattern?: unknown } } } | undefined
+  )?._zod?.def;
   const out: string[] = [];
-  for (const check of checks ?? []) {
+  if (def?.pattern instanceof RegExp && def.pattern.flags !== '')
+    out.push(String(def.pattern));
+  for (const check of def?.checks ?? []) {
     const pattern = (check as { _zod?: { def?: { pattern?: unknown } } })._zod
       ?.def?.pattern;
     if (pattern instanceof RegExp && pattern.flags !== '')
