@@ -493,8 +493,13 @@ describe('faults: data, ordering, validation', { timeout: 180_000 }, () => {
       });
       w.send({ cmd: 'resume' });
       await valid.finished({ timeoutMs: 10_000 });
+      // The worker's ledger line comes over IPC and may trail the write
+      // to Redis (CI, under load): wait for both.
       await until(
-        async () => (await s.admin.hget(`${base}j:${legacyId}`, 's')) === 'f',
+        async () =>
+          (await s.admin.hget(`${base}j:${legacyId}`, 's')) === 'f' &&
+          s.ledger().some((e) => e.ev === 'failed' && e.jobId === legacyId) &&
+          s.ledger().some((e) => e.ev === 'start' && e.jobId === valid.id),
         5000,
         'legacy job failed',
       );
