@@ -10,6 +10,7 @@ import {
 import { readJob, type TypedJobInfo } from '../ops/typed-read.ts';
 import { watchProgress } from './progress-watch.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
+import { wholeNumber } from '../option-checks.ts';
 import {
   closeConnection,
   openConnection,
@@ -101,6 +102,21 @@ export class Queue<TJobs extends JobMap> {
     // Checked before a connection is opened, so a bad setting leaks nothing.
     resolveDurability(options, undefined);
     const common = resolveCommon(options);
+    const maxEvents = wholeNumber(
+      options.maxEvents ?? defaults.maxEvents,
+      'maxEvents',
+      1,
+    );
+    this.maxPayloadBytes = wholeNumber(
+      options.maxPayloadBytes ?? defaults.maxPayloadBytes,
+      'maxPayloadBytes',
+      1,
+    );
+    this.bulkChunkSize = wholeNumber(
+      options.bulkChunkSize ?? defaults.bulkChunkSize,
+      'bulkChunkSize',
+      1,
+    );
     this.conn = openConnection(options, 'command', common.logger);
     this.ctx = {
       registry,
@@ -108,12 +124,10 @@ export class Queue<TJobs extends JobMap> {
       prefix: common.prefix,
       connectTimeoutMs: common.connectTimeoutMs,
       commandTimeoutMs: common.commandTimeoutMs,
-      maxEvents: options.maxEvents ?? defaults.maxEvents,
+      maxEvents,
       logger: common.logger,
       keys: makeKeyCache(common.prefix),
     };
-    this.maxPayloadBytes = options.maxPayloadBytes ?? defaults.maxPayloadBytes;
-    this.bulkChunkSize = options.bulkChunkSize ?? defaults.bulkChunkSize;
     this.jobStore = new JobStore(this.ctx, options.strictRedisConfig ?? false);
     this.inspector = new QueueInspector(this.ctx);
     this.admin = new QueueAdmin(this.ctx, this.inspector);

@@ -1,4 +1,5 @@
 import { ErrorCode, JobwireError } from '../errors.ts';
+import { positive } from '../option-checks.ts';
 import { defaults } from '../defaults.ts';
 import type { JobRegistry } from '../contract/define.ts';
 import type { ConnectionOptions, Logger } from './connection.ts';
@@ -64,8 +65,14 @@ export function resolveCommon(options: ConnectionOptions): {
   }
   return {
     prefix,
-    connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
-    commandTimeoutMs: options.commandTimeoutMs ?? defaults.commandTimeoutMs,
+    connectTimeoutMs: positive(
+      options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+      'connectTimeoutMs',
+    ),
+    commandTimeoutMs: positive(
+      options.commandTimeoutMs ?? defaults.commandTimeoutMs,
+      'commandTimeoutMs',
+    ),
     logger: options.logger ?? consoleLogger,
   };
 }

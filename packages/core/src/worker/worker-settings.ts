@@ -2,19 +2,9 @@ import { getDefinition, type JobRegistry } from '../contract/define.ts';
 import type { FlowRules } from '../contract/flow.ts';
 import { leasingRules } from '../redis/transitions/flow.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
+import { wholeNumber } from '../option-checks.ts';
 import { SlotBook } from './slot-book.ts';
 import type { WorkerOptions } from './worker-options.ts';
-
-/** A setting that must be a positive number (INVALID_OPTION otherwise). */
-export function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new JobwireError(
-      ErrorCode.INVALID_OPTION,
-      `${name} must be a positive number, got ${String(value)}`,
-    );
-  }
-  return value;
-}
 
 /** The worker's slots: concurrency, per-type limits and the prefetch buffer. */
 export function slotBookFor(
@@ -25,15 +15,13 @@ export function slotBookFor(
   const typeLimit = new Map<string, number>();
   for (const [name, limit] of Object.entries(options.typeConcurrency ?? {})) {
     getDefinition(registry, name);
-    typeLimit.set(name, positive(limit, `typeConcurrency.${name}`));
+    typeLimit.set(name, wholeNumber(limit, `typeConcurrency.${name}`, 1));
   }
-  const prefetch = options.prefetch ?? Math.max(concurrency, 128);
-  if (!Number.isInteger(prefetch) || prefetch < 0) {
-    throw new JobwireError(
-      ErrorCode.INVALID_OPTION,
-      `prefetch must be a whole number >= 0, got ${String(prefetch)}`,
-    );
-  }
+  const prefetch = wholeNumber(
+    options.prefetch ?? Math.max(concurrency, 128),
+    'prefetch',
+    0,
+  );
   // A rate limit counts a start when the job is leased: a prefetched job
   // would start later, so a window of handler starts could hold more than
   // the limit. Rate-limited types are leased for free slots only.

@@ -27,10 +27,10 @@ import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
 import {
   flowRulesOf,
   knownVersions,
-  positive,
   slotBookFor,
   typesByQueue,
 } from './worker-settings.ts';
+import { positive, wholeNumber } from '../option-checks.ts';
 import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
@@ -87,15 +87,28 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       options.blockTimeoutMs ?? defaults.blockTimeoutMs,
       'blockTimeoutMs',
     );
-    this.maxEvents = options.maxEvents ?? defaults.maxEvents;
+    this.maxEvents = wholeNumber(
+      options.maxEvents ?? defaults.maxEvents,
+      'maxEvents',
+      1,
+    );
     this.newerVersionDelayMs = positive(
       options.newerVersionDelayMs ?? defaults.newerVersionDelayMs,
       'newerVersionDelayMs',
     );
-    this.concurrency = positive(
+    this.concurrency = wholeNumber(
       options.concurrency ?? defaults.concurrency,
       'concurrency',
+      1,
     );
+    // Read later (stall checks, log writes); checked here, before any
+    // connection is opened, so a bad value fails createWorker().
+    wholeNumber(options.maxStalls ?? defaults.maxStalls, 'maxStalls', 0);
+    positive(
+      options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs,
+      'stallCheckIntervalMs',
+    );
+    wholeNumber(options.maxLogLines ?? defaults.maxLogLines, 'maxLogLines', 1);
     const names = Object.keys(handlers).filter(
       (n) => handlers[n] !== undefined,
     );
