@@ -98,6 +98,18 @@ export function openConnection(
   let client: RedisClient;
   let owned = true;
   if (isClient(input)) {
+    // Keys are built inside the scripts too, where ioredis cannot add the
+    // prefix: half a queue's keys would be prefixed and jobs would be lost.
+    const o = input.options as {
+      keyPrefix?: string;
+      redisOptions?: { keyPrefix?: string };
+    };
+    if ((o.keyPrefix ?? o.redisOptions?.keyPrefix ?? '') !== '') {
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `the ioredis client given as connection has keyPrefix ${JSON.stringify(o.keyPrefix ?? o.redisOptions?.keyPrefix)}, which jobwire cannot honour inside its Lua scripts: pass a client without keyPrefix and use jobwire's prefix option`,
+      );
+    }
     if (role === 'command') {
       client = input;
       owned = false;
@@ -201,6 +213,16 @@ export function mapRedisError(err: unknown): unknown {
       'Redis is busy running a Lua script past busy-reply-threshold (BUSY): the command was not run, and is safe to retry once the script ends',
       { cause: err },
     );
+  // An ACL that denies a command or key jobwire uses (also inside a
+  // script): the setup is wrong, not the data. Before the script check
+  // below, whose words ("user_script") the message shares.
+  if (/NOPERM|can't run this command|No permissions to access/.test(msg)) {
+    return new JobwireError(
+      ErrorCode.REDIS_NO_PERMISSION,
+      `the Redis user lacks a permission jobwire needs (see "Permissions" in docs/connections.md): ${msg}`,
+      { cause: err },
+    );
+  }
   // A key of the wrong type, or a script that failed on one: the data is
   // not what jobwire wrote (edited by hand, or another program's key), and
   // Redis itself is fine, so this is never REDIS_UNAVAILABLE.
