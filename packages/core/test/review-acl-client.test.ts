@@ -5,7 +5,9 @@
  *   as an uncoded ReplyError. Both are REDIS_NO_PERMISSION now, and the
  *   ACL documented in connections.md is enough for a queue and a worker;
  * - an ioredis client with keyPrefix was accepted: keys built inside the
- *   scripts went unprefixed and the job was never processed.
+ *   scripts went unprefixed and the job was never processed;
+ * - a wrong password read only "not reachable …; status reconnecting": the
+ *   cause (WRONGPASS) reached the logger alone.
  */
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -132,6 +134,29 @@ describe('Redis permissions and passed clients', () => {
       expect((err as Error).message).toMatch(/keyPrefix.*prefix option/);
     } finally {
       await client.quit();
+    }
+  });
+
+  it('a wrong password is named in the unreachable error', async () => {
+    const admin = new Redis(redis.url);
+    await admin.acl('SETUSER', 'jw-pw', 'on', '>right', '~*', '+@all');
+    await admin.quit();
+    const u = new URL(redis.url);
+    u.username = 'jw-pw';
+    u.password = 'wrong';
+    const queue = createQueue(registry(uniqueQueue('pw')), {
+      connection: u.toString(),
+      connectTimeoutMs: 1000,
+      logger: silent,
+    });
+    try {
+      const err = await queue
+        .enqueue('echo', { n: 1 })
+        .catch((e: unknown) => e);
+      expect((err as JobwireError).code).toBe(ErrorCode.REDIS_UNAVAILABLE);
+      expect((err as Error).message).toMatch(/last error: WRONGPASS/);
+    } finally {
+      await queue.close();
     }
   });
 });

@@ -76,6 +76,13 @@ function isClient(input: ConnectionInput): input is RedisClient {
 const closing = new WeakSet<RedisClient>();
 
 /**
+ * Each client's last connection error: a wrong password or an untrusted
+ * certificate leaves the client reconnecting, and "not reachable" alone
+ * would hide why.
+ */
+const lastErrors = new WeakMap<RedisClient, string>();
+
+/**
  * The Redis used when no `connection` is given: `REDIS_URL` when set (as
  * Sidekiq and most hosting platforms have it), else the local default.
  */
@@ -141,6 +148,7 @@ export function openConnection(
   let lastLogged = 0;
   client.on('error', (err: Error) => {
     if (closing.has(client)) return;
+    lastErrors.set(client, err.message);
     // ioredis reports every failed reconnect; one line per 5 s is enough.
     const now = Date.now();
     if (now - lastLogged > 5000) {
@@ -175,6 +183,12 @@ function nextReady(client: RedisClient): Promise<void> {
   return wait;
 }
 
+/** `; last error: …` for a client that reported one, else ''. */
+function lastErrorOf(client: RedisClient): string {
+  const last = lastErrors.get(client);
+  return last === undefined ? '' : `; last error: ${last}`;
+}
+
 /** Waits until the client is ready, or fails with RedisUnavailableError. */
 export async function ensureReady(
   client: RedisClient,
@@ -190,7 +204,7 @@ export async function ensureReady(
       () =>
         reject(
           new RedisUnavailableError(
-            `Redis not reachable within ${timeoutMs} ms (connectTimeoutMs); status ${client.status}`,
+            `Redis not reachable within ${timeoutMs} ms (connectTimeoutMs); status ${client.status}${lastErrorOf(client)}`,
           ),
         ),
       timeoutMs,
