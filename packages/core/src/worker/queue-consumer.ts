@@ -212,8 +212,13 @@ export class QueueConsumer {
         // Another consumer may need these slots while this one waits:
         // wait with none held, then lease (two hops).
         host.unreserve(reservation);
-        this.idleUntil = undefined;
         await this.markerWait.block(this.markersOf(reservation), idleMs);
+        // Lease next. A completion batch's leasing reply that came while
+        // the wait was out (it found nothing, before a producer's marker)
+        // set idleUntil again: waiting once more would wait on the marker
+        // this wait just popped, which no lease has re-armed, until
+        // blockTimeoutMs ran out.
+        this.idleUntil = undefined;
         continue;
       }
       // Set before anything is awaited: no completion batch may lease
