@@ -2,6 +2,7 @@ import { slotState } from '../redis/cluster-slots.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 import type { QueueConsumer } from './queue-consumer.ts';
 import type { WorkerHealth } from './worker-options.ts';
+import type { JobwireError } from '../errors.ts';
 
 /**
  * What `Worker#health()` reports. A queue is reachable when its last call
@@ -12,7 +13,15 @@ import type { WorkerHealth } from './worker-options.ts';
 export function workerHealth(
   consumers: readonly QueueConsumer[],
   command: RedisClient,
-  state: { stopping: boolean; paused: boolean; running: number },
+  state: {
+    stopping: boolean;
+    paused: boolean;
+    running: number;
+    /** Still checking the eviction policy before it leases (strict). */
+    starting: boolean;
+    /** Why the worker refused to start, if it did. */
+    refused: JobwireError | undefined;
+  },
 ): WorkerHealth {
   const connections = consumers.map((c) => ({
     queue: c.keys.queue,
@@ -27,12 +36,22 @@ export function workerHealth(
   return {
     ready:
       !state.stopping &&
+      !state.starting &&
+      state.refused === undefined &&
       connections.every(
         (c) => c.command === 'ready' && c.blocking === 'ready' && c.reachable,
       ),
     running: state.running,
     paused: state.paused,
     closing: state.stopping,
+    ...(state.refused === undefined
+      ? {}
+      : {
+          refused: {
+            code: state.refused.code,
+            message: state.refused.message,
+          },
+        }),
     connections,
   };
 }

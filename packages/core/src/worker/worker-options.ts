@@ -126,7 +126,11 @@ export interface WorkerEvents {
       cancelled: number;
     },
   ];
-  /** An internal error (Redis down, a listener threw); the worker carries on. */
+  /**
+   * An internal error (Redis down, a listener threw); the worker carries
+   * on. Except `REDIS_CONFIG` with `strictRedisConfig`: the worker refused
+   * to start and leases nothing (see `Worker#ready`).
+   */
   error: [error: Error];
 }
 
@@ -135,12 +139,20 @@ export interface WorkerHealth {
   /**
    * True when the worker runs and every queue is reachable: both its
    * connections are ready, and on a Redis Cluster its slot's master is
-   * connected and its last call did not find the cluster down.
+   * connected and its last call did not find the cluster down. False
+   * for good when the worker refused to start (`refused`).
    */
   ready: boolean;
   running: number;
   paused: boolean;
   closing: boolean;
+  /**
+   * Set when the worker refused to start and leases nothing: with
+   * `strictRedisConfig`, a `maxmemory-policy` other than `noeviction`
+   * (code `REDIS_CONFIG`). Fix the cause, then close the worker and start
+   * a new one.
+   */
+  refused?: { code: string; message: string } | undefined;
   /** Per queue: connection states, and whether the queue itself is paused. */
   connections: {
     queue: string;

@@ -4,8 +4,6 @@ import { defaults } from '../defaults.ts';
 import {
   closeConnection,
   openConnection,
-  checkEvictionPolicy,
-  ensureReady,
   type Connection,
   type Logger,
 } from '../redis/connection.ts';
@@ -36,6 +34,7 @@ import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
 import { repairQueues, templateOf } from './repeat-repair.ts';
 import { READER_WINDOW_MS } from '../ops/lanes.ts';
+import { checkAtStart } from './startup.ts';
 import type {
   HandlerMap,
   WorkerEvents,
@@ -73,6 +72,25 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private paused = false;
   private closed: Promise<void> | undefined;
   private readonly options: WorkerOptions;
+  /** Set by run(): it starts the worker once. */
+  private started = false;
+  /** Aborted by close(): ends the start-up waits, and their timers, at once. */
+  private readonly closing = new AbortController();
+  /** Why the worker refused to start (strictRedisConfig); it leases nothing. */
+  private refusal: JobwireError | undefined;
+  /** Strict, until the start-up check passed: not ready, leasing nothing. */
+  private checking = false;
+  private settleReady: (err?: Error) => void = () => {};
+
+  /**
+   * Settles once the worker has started, that is connected and checked
+   * the eviction policy (see `strictRedisConfig`); with `autorun: false`,
+   * after `run()`. Rejects with `REDIS_CONFIG` when `strictRedisConfig`
+   * made the worker refuse to start (it then leases nothing: close it),
+   * and with `CLOSED` when the worker was closed first. Awaiting it is
+   * optional: a rejection nobody handles does not end the process.
+   */
+  readonly ready: Promise<void>;
 
   constructor(
     readonly registry: JobRegistry<TJobs>,
@@ -80,6 +98,10 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     options: WorkerOptions = {},
   ) {
     this.options = options;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (err) => (err ? reject(err) : resolve());
+    });
+    this.ready.catch(() => {});
     const common = resolveCommon(options);
     this.logger = common.logger;
     this.leaseMs = positive(options.leaseMs ?? defaults.leaseMs, 'leaseMs');
@@ -163,24 +185,41 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     if (options.autorun !== false) this.run();
   }
 
-  /** Starts consuming (done by the constructor unless `autorun: false`). */
+  /**
+   * Starts the worker (done by the constructor unless `autorun: false`).
+   * With `strictRedisConfig`, it leases only once the eviction policy was
+   * read and is `noeviction`; see `ready`.
+   */
   run(): void {
     if (this.stopping)
       throw new JobwireError(ErrorCode.CLOSED, 'worker is closed');
-    if (this.renewTimer !== undefined) return;
+    if (this.started) return;
+    this.started = true;
     if (this.options.catchUnhandledRejections !== false)
       trackRunning(this, true);
-    void ensureReady(this.command.client, 60_000)
-      .then(() =>
-        checkEvictionPolicy(
-          this.command.client,
-          this.options.strictRedisConfig ?? false,
-          this.logger,
-        ),
-      )
-      .catch((err: unknown) =>
-        this.reportError(err, 'checking the eviction policy'),
-      );
+    const strict = this.options.strictRedisConfig ?? false;
+    // Not strict, the check only warns: the worker need not wait for it.
+    if (!strict) this.startConsuming();
+    else this.checking = true;
+    checkAtStart(this.command.client, {
+      strict,
+      logger: this.logger,
+      signal: this.closing.signal,
+      reportError: (err, context) => this.reportError(err, context),
+    }).then(
+      (outcome) => {
+        if (outcome === 'aborted' || this.stopping) return; // close() settled `ready`
+        this.checking = false;
+        if (strict) this.startConsuming();
+        this.settleReady();
+        void this.firstChecks();
+      },
+      (err: unknown) => this.refuse(err, strict),
+    );
+  }
+
+  /** Timers and lease loops: run() starts them once the worker may lease. */
+  private startConsuming(): void {
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
     this.renewTimer = setInterval(() => void this.upkeep.renew(), renewEvery);
     this.timers.push(
@@ -197,26 +236,66 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         for (const c of this.consumers) void c.noteReaders();
       }, noteEvery),
     );
-    const checkEvery =
-      this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
-    const check = async () => {
-      await this.upkeep.recoverStalled(checkEvery);
-      await this.repairRepeats();
-    };
-    this.timers.push(setInterval(() => void check(), checkEvery));
-    void ensureReady(this.command.client, 60_000)
-      .then(async () => {
-        for (const c of this.consumers) await c.publishFlow();
-        await check();
-      })
-      .catch(() => {});
+    this.timers.push(
+      setInterval(() => void this.periodicCheck(), this.checkEveryMs()),
+    );
     for (const c of this.consumers) c.start();
+  }
+
+  private checkEveryMs(): number {
+    return this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
+  }
+
+  /** The stalled-job check and the repeat repair, at each interval. */
+  private async periodicCheck(): Promise<void> {
+    await this.upkeep.recoverStalled(this.checkEveryMs());
+    await this.repairRepeats();
+  }
+
+  /** Once connected: the flow rules published, and a first check at once. */
+  private async firstChecks(): Promise<void> {
+    try {
+      for (const c of this.consumers) await c.publishFlow();
+      if (!this.stopping) await this.periodicCheck();
+    } catch {
+      // The next interval's check tries again.
+    }
+  }
+
+  /**
+   * The start-up check failed for good (REDIS_CONFIG, or a caller's client
+   * that ended): reported once, `ready` rejects, and when strict the worker
+   * stays without leasing; health() reports it.
+   */
+  private refuse(err: unknown, strict: boolean): void {
+    if (this.stopping) return;
+    const error =
+      err instanceof JobwireError
+        ? err
+        : new JobwireError(
+            ErrorCode.REDIS_UNAVAILABLE,
+            err instanceof Error ? err.message : String(err),
+            { cause: err },
+          );
+    if (strict) this.refusal = error;
+    this.reportError(
+      error,
+      strict
+        ? 'refusing to start (strictRedisConfig)'
+        : 'checking the eviction policy at start',
+    );
+    this.settleReady(error);
   }
 
   // ----- ConsumerHost -----
 
   isStopping(): boolean {
     return this.stopping;
+  }
+
+  /** @internal Aborted when close() begins (ConsumerHost). */
+  get stopSignal(): AbortSignal {
+    return this.closing.signal;
   }
 
   isPaused(): boolean {
@@ -379,6 +458,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       stopping: this.stopping,
       paused: this.paused,
       running: this.jobs.size,
+      starting: this.checking,
+      refused: this.refusal,
     });
   }
 
@@ -396,6 +477,11 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   private async doClose(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    // Ends the start-up check's waits: their timers would keep Node alive.
+    this.closing.abort();
+    this.settleReady(
+      new JobwireError(ErrorCode.CLOSED, 'worker closed before it started'),
+    );
     trackRunning(this, false);
     for (const t of this.timers) clearInterval(t);
     for (const c of this.consumers) c.interrupt();
