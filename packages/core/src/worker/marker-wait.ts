@@ -1,9 +1,6 @@
-import {
-  ensureReady,
-  mapRedisError,
-  type Connection,
-} from '../redis/connection.ts';
+import { mapRedisError, type Connection } from '../redis/connection.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
+import { readyUnlessAborted } from './startup.ts';
 import { sleep } from './wakeup.ts';
 
 /** What a marker wait needs from its worker. */
@@ -124,11 +121,12 @@ export class MarkerWait {
     this.interrupted = false;
     const client = this.blocking.client;
     if (client.status !== 'ready') {
+      // Aborted by interrupt(): the wait ends with its timer, which would
+      // otherwise keep a closed worker's process alive for its 5 s.
+      const cut = new AbortController();
+      this.wake = () => cut.abort();
       try {
-        await Promise.race([
-          ensureReady(client, 5000),
-          new Promise<void>((resolve) => (this.wake = resolve)),
-        ]);
+        await readyUnlessAborted(client, 5000, cut.signal);
       } catch {
         return false;
       } finally {

@@ -1,8 +1,4 @@
-import {
-  ensureReady,
-  mapRedisError,
-  type Connection,
-} from '../redis/connection.ts';
+import { mapRedisError, type Connection } from '../redis/connection.ts';
 import { ErrorCode, JobwireError, LayoutUnsupportedError } from '../errors.ts';
 import { LayoutGate } from '../redis/layout.ts';
 import type { QueueKeys } from '../redis/keys.ts';
@@ -20,6 +16,7 @@ import type { FlowRules } from '../contract/flow.ts';
 import { MarkerWait } from './marker-wait.ts';
 import { isBusyReply } from '../redis/busy.ts';
 import { redisRetryDelayMs } from './retry-delay.ts';
+import { readyUnlessAborted } from './startup.ts';
 import { sleep } from './wakeup.ts';
 
 /** Slots held while a fetch is in flight, so two queues cannot overcommit. */
@@ -43,6 +40,8 @@ export interface ConsumerHost {
    */
   readonly soleConsumer: boolean;
   isStopping(): boolean;
+  /** Aborted when close() begins: cuts the waits for a connection. */
+  readonly stopSignal: AbortSignal;
   isPaused(): boolean;
   /**
    * Reserves every free slot: per type, how many jobs may be taken now.
@@ -225,7 +224,15 @@ export class QueueConsumer {
       // these types from here on.
       if (oneHop) this.waitingFor = new Set(reservation.quotas.map(([t]) => t));
       try {
-        await ensureReady(this.command.client, 5000);
+        // Cut by close(): its timer would hold the process for its 5 s.
+        if (
+          !(await readyUnlessAborted(
+            this.command.client,
+            5000,
+            host.stopSignal,
+          ))
+        )
+          throw new JobwireError(ErrorCode.CLOSED, 'worker is closing');
         await this.layout.ensure(this.keys);
         if (idleMs === undefined) await this.fetch(reservation);
         // Not sent (the blocking connection is not ready): a plain fetch
