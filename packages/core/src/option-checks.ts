@@ -1,11 +1,17 @@
 import { ErrorCode, JobwireError } from './errors.ts';
 
-/** A setting that must be a positive number (INVALID_OPTION otherwise). */
+/** The longest delay Node's timers take; a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A time that must be positive and fit a Node timer (INVALID_OPTION
+ * otherwise): 2**32 ms would run a stall check every millisecond.
+ */
 export function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
     throw new JobwireError(
       ErrorCode.INVALID_OPTION,
-      `${name} must be a positive number, got ${String(value)}`,
+      `${name} must be a positive number of ms up to ${String(MAX_TIMER_MS)}, got ${String(value)}`,
     );
   }
   return value;

@@ -40,6 +40,8 @@ describe('numeric options out of range are refused up front', () => {
     ['maxPayloadBytes', -1],
     ['connectTimeoutMs', -1],
     ['commandTimeoutMs', 0],
+    // Past a Node timer's range: it would fire after 1 ms.
+    ['commandTimeoutMs', 2 ** 31],
   ])('createQueue: %s %s', (name, value) => {
     expect(
       refusal(() => createQueue(jobs, { connection, [name]: value })),
@@ -54,6 +56,8 @@ describe('numeric options out of range are refused up front', () => {
     ['maxLogLines', 0],
     ['concurrency', 1.5],
     ['maxEvents', 0],
+    ['stallCheckIntervalMs', 2 ** 32],
+    ['leaseMs', 2 ** 31],
   ])('createWorker: %s %s', (name, value) => {
     expect(
       refusal(() =>

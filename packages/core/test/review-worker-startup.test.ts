@@ -134,6 +134,36 @@ interface ChildLine {
   afterClose?: boolean;
 }
 
+describe('worker.ready when the worker closes first', () => {
+  // A review of the fix: `ready` rejected with CLOSED on close(), so a
+  // `ready.then(…)` chain was an unhandled rejection that ended Node, in a
+  // shutdown. It now stays pending; vitest fails a test on an unhandled
+  // rejection, so this one would fail with the old code.
+  it('stays pending, and a chain on it neither runs nor rejects', async () => {
+    const port = await freePort();
+    const worker = createWorker(
+      registry(uniqueQueue('rdy')),
+      { task: async () => {} },
+      { connection: `redis://127.0.0.1:${String(port)}`, logger: quiet },
+    );
+    let chained = 'pending';
+    void worker.ready.then(() => {
+      chained = 'ran';
+    });
+    await worker.close();
+    await sleep(100);
+    expect(chained).toBe('pending');
+    const settled = await Promise.race([
+      worker.ready.then(
+        () => 'resolved',
+        () => 'rejected',
+      ),
+      sleep(100).then(() => 'pending'),
+    ]);
+    expect(settled).toBe('pending');
+  });
+});
+
 describe('close while Redis is unreachable', () => {
   it('lets the process exit soon after close(), and logs nothing after it', async () => {
     const port = await freePort(); // nothing listens there

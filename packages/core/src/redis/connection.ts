@@ -146,6 +146,8 @@ export function openConnection(
         : new Redis({ ...common, ...input });
   }
   let lastLogged = 0;
+  // Only the errors since the client was last ready count.
+  client.on('ready', () => lastErrors.delete(client));
   client.on('error', (err: Error) => {
     if (closing.has(client)) return;
     lastErrors.set(client, err.message);
@@ -184,7 +186,7 @@ function nextReady(client: RedisClient): Promise<void> {
 }
 
 /** `; last error: …` for a client that reported one, else ''. */
-function lastErrorOf(client: RedisClient): string {
+export function lastErrorOf(client: RedisClient): string {
   const last = lastErrors.get(client);
   return last === undefined ? '' : `; last error: ${last}`;
 }

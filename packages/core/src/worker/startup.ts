@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkEvictionPolicy,
+  lastErrorOf,
   mapRedisError,
   type Logger,
 } from '../redis/connection.ts';
@@ -53,7 +54,7 @@ export function readyUnlessAborted(
       done();
       reject(
         new RedisUnavailableError(
-          `Redis not reachable within ${timeoutMs} ms; status ${client.status}`,
+          `Redis not reachable within ${timeoutMs} ms; status ${client.status}${lastErrorOf(client)}`,
         ),
       );
     }, timeoutMs);

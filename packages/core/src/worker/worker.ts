@@ -86,9 +86,11 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
    * Settles once the worker has started, that is connected and checked
    * the eviction policy (see `strictRedisConfig`); with `autorun: false`,
    * after `run()`. Rejects with `REDIS_CONFIG` when `strictRedisConfig`
-   * made the worker refuse to start (it then leases nothing: close it),
-   * and with `CLOSED` when the worker was closed first. Awaiting it is
-   * optional: a rejection nobody handles does not end the process.
+   * made the worker refuse to start (it then leases nothing: close it).
+   * Never settles when the worker is closed first: a rejection then would
+   * be unhandled in every `ready.then(…)` chain, during a shutdown.
+   * Awaiting it is optional: its own rejection, unhandled, does not end
+   * the process (a promise chained on it needs a `catch`).
    */
   readonly ready: Promise<void>;
 
@@ -208,7 +210,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       reportError: (err, context) => this.reportError(err, context),
     }).then(
       (outcome) => {
-        if (outcome === 'aborted' || this.stopping) return; // close() settled `ready`
+        // Closed first: `ready` stays pending (see its comment).
+        if (outcome === 'aborted' || this.stopping) return;
         this.checking = false;
         if (strict) this.startConsuming();
         this.settleReady();
@@ -479,9 +482,6 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     this.stopping = true;
     // Ends the start-up check's waits: their timers would keep Node alive.
     this.closing.abort();
-    this.settleReady(
-      new JobwireError(ErrorCode.CLOSED, 'worker closed before it started'),
-    );
     trackRunning(this, false);
     for (const t of this.timers) clearInterval(t);
     for (const c of this.consumers) c.interrupt();
