@@ -93,6 +93,61 @@ describe('strictRedisConfig on a worker', () => {
     }
   });
 
+  // A review of the fix: a CONFIG GET that timed out (Redis paused, a
+  // dropped connection) was taken as "cannot verify": a warning, and the
+  // strict worker started under allkeys-lru. It now asks again.
+  it('a policy read that times out is asked again, not skipped', async () => {
+    const server = await startRedis();
+    const admin = new Redis(server.url);
+    const q = uniqueQueue('strict-pause');
+    const reg = registry(q);
+    const queue = createQueue(reg, { connection: server.url, logger: quiet });
+    // The worker's command connection, ready before Redis pauses, whose
+    // CONFIG GET then times out.
+    const client = new Redis(server.url, { commandTimeout: 300 });
+    const started: number[] = [];
+    try {
+      await queue.enqueue('task', { n: 1 });
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await client.ping();
+      await admin.client('PAUSE', 1200, 'ALL');
+      const worker = createWorker(
+        reg,
+        {
+          task: (j) => {
+            started.push(j.data.n);
+          },
+        },
+        {
+          connection: client,
+          strictRedisConfig: true,
+          logger: quiet,
+          ...fastWorkerSettings,
+        },
+      );
+      worker.on('error', () => {});
+      try {
+        const refused = await Promise.race([
+          worker.ready.then(
+            () => 'started',
+            (e: unknown) => (e as JobwireError).code,
+          ),
+          sleep(8000).then(() => 'pending'),
+        ]);
+        expect(refused).toBe(ErrorCode.REDIS_CONFIG);
+        await sleep(500);
+        expect(started).toEqual([]);
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await queue.close();
+      client.disconnect();
+      admin.disconnect();
+      await server.stop();
+    }
+  });
+
   it('starts under noeviction: ready resolves and jobs run', async () => {
     const server = await startRedis();
     const q = uniqueQueue('strict-ok');

@@ -372,8 +372,11 @@ export async function checkEvictionPolicy(
     )) as string[];
     policy = reply[1];
   } catch (err) {
-    // BUSY (a long script) says nothing of the policy: the caller asks again.
-    if (isBusyReply(err)) throw err;
+    // BUSY (a long script) or a dropped or timed-out connection says
+    // nothing of the policy: the caller asks again. Only a refusal (NOPERM,
+    // CONFIG renamed or unknown) means it cannot be read.
+    if (isBusyReply(err) || mapRedisError(err) instanceof RedisUnavailableError)
+      throw err;
     logger.warn(
       `could not verify eviction policy (CONFIG GET failed: ${(err as Error).message}); make sure maxmemory-policy is noeviction`,
     );
