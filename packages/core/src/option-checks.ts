@@ -1,3 +1,4 @@
+import { defaults } from './defaults.ts';
 import { ErrorCode, JobwireError } from './errors.ts';
 
 /** The longest delay Node's timers take; a longer one fires after 1 ms. */
@@ -30,4 +31,29 @@ export function wholeNumber(value: number, name: string, min: number): number {
     );
   }
   return value;
+}
+
+/** The names of the numeric defaults. */
+type NumericDefault = {
+  [K in keyof typeof defaults]: (typeof defaults)[K] extends number ? K : never;
+}[keyof typeof defaults];
+
+/** Options that may set some numeric defaults. */
+type NumericOptions = { readonly [K in NumericDefault]?: number | undefined };
+
+/** Option `name` (a time in ms), else its default; checked by {@link positive}. */
+export function timeOption(
+  options: NumericOptions,
+  name: NumericDefault,
+): number {
+  return positive(options[name] ?? defaults[name], name);
+}
+
+/** Option `name` (a count), else its default; checked by {@link wholeNumber}. */
+export function countOption(
+  options: NumericOptions,
+  name: NumericDefault,
+  min: number,
+): number {
+  return wholeNumber(options[name] ?? defaults[name], name, min);
 }

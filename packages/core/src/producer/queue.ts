@@ -1,4 +1,3 @@
-import { defaults } from '../defaults.ts';
 import {
   getDefinition,
   type JobMap,
@@ -10,7 +9,7 @@ import {
 import { readJob, type TypedJobInfo } from '../ops/typed-read.ts';
 import { watchProgress } from './progress-watch.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
-import { wholeNumber } from '../option-checks.ts';
+import { countOption } from '../option-checks.ts';
 import {
   closeConnection,
   openConnection,
@@ -102,21 +101,9 @@ export class Queue<TJobs extends JobMap> {
     // Checked before a connection is opened, so a bad setting leaks nothing.
     resolveDurability(options, undefined);
     const common = resolveCommon(options);
-    const maxEvents = wholeNumber(
-      options.maxEvents ?? defaults.maxEvents,
-      'maxEvents',
-      1,
-    );
-    this.maxPayloadBytes = wholeNumber(
-      options.maxPayloadBytes ?? defaults.maxPayloadBytes,
-      'maxPayloadBytes',
-      1,
-    );
-    this.bulkChunkSize = wholeNumber(
-      options.bulkChunkSize ?? defaults.bulkChunkSize,
-      'bulkChunkSize',
-      1,
-    );
+    const maxEvents = countOption(options, 'maxEvents', 1);
+    this.maxPayloadBytes = countOption(options, 'maxPayloadBytes', 1);
+    this.bulkChunkSize = countOption(options, 'bulkChunkSize', 1);
     this.conn = openConnection(options, 'command', common.logger);
     this.ctx = {
       registry,

@@ -1,5 +1,5 @@
 import { ErrorCode, JobwireError } from '../errors.ts';
-import { positive } from '../option-checks.ts';
+import { timeOption } from '../option-checks.ts';
 import { defaults } from '../defaults.ts';
 import type { JobRegistry } from '../contract/define.ts';
 import type { ConnectionOptions, Logger } from './connection.ts';
@@ -65,14 +65,8 @@ export function resolveCommon(options: ConnectionOptions): {
   }
   return {
     prefix,
-    connectTimeoutMs: positive(
-      options.connectTimeoutMs ?? defaults.connectTimeoutMs,
-      'connectTimeoutMs',
-    ),
-    commandTimeoutMs: positive(
-      options.commandTimeoutMs ?? defaults.commandTimeoutMs,
-      'commandTimeoutMs',
-    ),
+    connectTimeoutMs: timeOption(options, 'connectTimeoutMs'),
+    commandTimeoutMs: timeOption(options, 'commandTimeoutMs'),
     logger: options.logger ?? consoleLogger,
   };
 }

@@ -1,4 +1,3 @@
-import { defaults } from '../defaults.ts';
 import {
   getDefinition,
   type JobMap,
@@ -19,7 +18,7 @@ import { newJobId } from '../producer/job-id.ts';
 import { throttledHandle } from '../producer/throttled-handle.ts';
 import { FINAL_CODES } from '../worker/run-handler.ts';
 import { checkCancelReason } from '../ops/admin.ts';
-import { wholeNumber } from '../option-checks.ts';
+import { countOption } from '../option-checks.ts';
 import type { Producer } from '../producer/queue.ts';
 import type { BulkItem, JobHandle } from '../producer/queue-types.ts';
 import type { EnqueueOptions } from '../types.ts';
@@ -61,11 +60,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     );
     for (const name of Object.keys(this.handlers))
       getDefinition(registry, name);
-    this.maxPayloadBytes = wholeNumber(
-      options.maxPayloadBytes ?? defaults.maxPayloadBytes,
-      'maxPayloadBytes',
-      1,
-    );
+    this.maxPayloadBytes = countOption(options, 'maxPayloadBytes', 1);
     this.runInline = options.runInline ?? false;
   }
 

@@ -28,7 +28,7 @@ import {
   slotBookFor,
   typesByQueue,
 } from './worker-settings.ts';
-import { positive, wholeNumber } from '../option-checks.ts';
+import { countOption, timeOption } from '../option-checks.ts';
 import { trackRunning } from './stray-rejections.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import { Queue } from '../producer/queue.ts';
@@ -106,33 +106,16 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     this.ready.catch(() => {});
     const common = resolveCommon(options);
     this.logger = common.logger;
-    this.leaseMs = positive(options.leaseMs ?? defaults.leaseMs, 'leaseMs');
-    this.blockTimeoutMs = positive(
-      options.blockTimeoutMs ?? defaults.blockTimeoutMs,
-      'blockTimeoutMs',
-    );
-    this.maxEvents = wholeNumber(
-      options.maxEvents ?? defaults.maxEvents,
-      'maxEvents',
-      1,
-    );
-    this.newerVersionDelayMs = positive(
-      options.newerVersionDelayMs ?? defaults.newerVersionDelayMs,
-      'newerVersionDelayMs',
-    );
-    this.concurrency = wholeNumber(
-      options.concurrency ?? defaults.concurrency,
-      'concurrency',
-      1,
-    );
+    this.leaseMs = timeOption(options, 'leaseMs');
+    this.blockTimeoutMs = timeOption(options, 'blockTimeoutMs');
+    this.maxEvents = countOption(options, 'maxEvents', 1);
+    this.newerVersionDelayMs = timeOption(options, 'newerVersionDelayMs');
+    this.concurrency = countOption(options, 'concurrency', 1);
     // Read later (stall checks, log writes); checked here, before any
     // connection is opened, so a bad value fails createWorker().
-    wholeNumber(options.maxStalls ?? defaults.maxStalls, 'maxStalls', 0);
-    positive(
-      options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs,
-      'stallCheckIntervalMs',
-    );
-    wholeNumber(options.maxLogLines ?? defaults.maxLogLines, 'maxLogLines', 1);
+    countOption(options, 'maxStalls', 0);
+    timeOption(options, 'stallCheckIntervalMs');
+    countOption(options, 'maxLogLines', 1);
     const names = Object.keys(handlers).filter(
       (n) => handlers[n] !== undefined,
     );
