@@ -186,9 +186,21 @@ function nextReady(client: RedisClient): Promise<void> {
 }
 
 /** `; last error: …` for a client that reported one, else ''. */
-export function lastErrorOf(client: RedisClient): string {
+function lastErrorOf(client: RedisClient): string {
   const last = lastErrors.get(client);
   return last === undefined ? '' : `; last error: ${last}`;
+}
+
+/**
+ * The text of a wait for `client` that ran out after `timeoutMs`, with the
+ * option that bounds it (`bound`, '' for none) and the last error.
+ */
+export function notReachable(
+  client: RedisClient,
+  timeoutMs: number,
+  bound: string,
+): string {
+  return `Redis not reachable within ${timeoutMs} ms${bound}; status ${client.status}${lastErrorOf(client)}`;
 }
 
 /** Waits until the client is ready, or fails with RedisUnavailableError. */
@@ -206,7 +218,7 @@ export async function ensureReady(
       () =>
         reject(
           new RedisUnavailableError(
-            `Redis not reachable within ${timeoutMs} ms (connectTimeoutMs); status ${client.status}${lastErrorOf(client)}`,
+            notReachable(client, timeoutMs, ' (connectTimeoutMs)'),
           ),
         ),
       timeoutMs,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkEvictionPolicy,
-  lastErrorOf,
+  notReachable,
   mapRedisError,
   type Logger,
 } from '../redis/connection.ts';
@@ -52,11 +52,7 @@ export function readyUnlessAborted(
     };
     const timer = setTimeout(() => {
       done();
-      reject(
-        new RedisUnavailableError(
-          `Redis not reachable within ${timeoutMs} ms; status ${client.status}${lastErrorOf(client)}`,
-        ),
-      );
+      reject(new RedisUnavailableError(notReachable(client, timeoutMs, '')));
     }, timeoutMs);
     client.once('ready', onReady);
     client.once('end', onEnd);

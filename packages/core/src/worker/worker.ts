@@ -53,6 +53,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   readonly maxEvents: number;
   readonly soleConsumer: boolean;
   private readonly newerVersionDelayMs: number;
+  private readonly maxStalls: number;
+  private readonly stallCheckIntervalMs: number;
+  private readonly maxLogLines: number;
   private readonly emitter = new EventEmitter();
   private readonly logger: Logger;
   private readonly command: Connection;
@@ -111,11 +114,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     this.maxEvents = countOption(options, 'maxEvents', 1);
     this.newerVersionDelayMs = timeOption(options, 'newerVersionDelayMs');
     this.concurrency = countOption(options, 'concurrency', 1);
-    // Read later (stall checks, log writes); checked here, before any
-    // connection is opened, so a bad value fails createWorker().
-    countOption(options, 'maxStalls', 0);
-    timeOption(options, 'stallCheckIntervalMs');
-    countOption(options, 'maxLogLines', 1);
+    this.maxStalls = countOption(options, 'maxStalls', 0);
+    this.stallCheckIntervalMs = timeOption(options, 'stallCheckIntervalMs');
+    this.maxLogLines = countOption(options, 'maxLogLines', 1);
     const names = Object.keys(handlers).filter(
       (n) => handlers[n] !== undefined,
     );
@@ -157,7 +158,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       slots: this.slots,
       leaseMs: this.leaseMs,
       maxEvents: this.maxEvents,
-      maxStalls: options.maxStalls ?? defaults.maxStalls,
+      maxStalls: this.maxStalls,
       reportError: (err, context) => this.reportError(err, context),
       stalled: (info) => this.safeEmit('stalled', info),
     });
@@ -223,18 +224,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       }, noteEvery),
     );
     this.timers.push(
-      setInterval(() => void this.periodicCheck(), this.checkEveryMs()),
+      setInterval(() => void this.periodicCheck(), this.stallCheckIntervalMs),
     );
     for (const c of this.consumers) c.start();
   }
 
-  private checkEveryMs(): number {
-    return this.options.stallCheckIntervalMs ?? defaults.stallCheckIntervalMs;
-  }
-
   /** The stalled-job check and the repeat repair, at each interval. */
   private async periodicCheck(): Promise<void> {
-    await this.upkeep.recoverStalled(this.checkEveryMs());
+    await this.upkeep.recoverStalled(this.stallCheckIntervalMs);
     await this.repairRepeats();
   }
 
@@ -374,7 +371,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       registry: this.registry as JobRegistry,
       handlers: this.handlers as Record<string, AnyHandler | undefined>,
       maxEvents: this.maxEvents,
-      maxLogLines: this.options.maxLogLines ?? defaults.maxLogLines,
+      maxLogLines: this.maxLogLines,
       newerVersionDelayMs: this.newerVersionDelayMs,
       queueOf: (queue) => this.consumerOf(queue),
       emit: (event, ...args) => this.safeEmit(event, ...args),
