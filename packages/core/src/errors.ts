@@ -41,13 +41,17 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * Structured advice on an error that one option of the call resolves, so a
- * front end (the CLI, a UI) can phrase it in its own terms: the CLI says
- * `--queue` where the library says `{ queue }`.
+ * Structured advice on an error that one option of the call resolves, or
+ * whose wait that option bounded, so a front end (the CLI, a UI) can phrase
+ * it in its own terms: the CLI says `--queue` where the library says
+ * `{ queue }`, and points at REDIS_URL where it says `(connectTimeoutMs)`.
  * @public
  */
 export interface OptionHint {
-  /** The option of the call that resolves the error, e.g. `queue`. */
+  /**
+   * The option of the call that resolves the error, e.g. `queue`, or that
+   * bounded the wait that ran out (`connectTimeoutMs`).
+   */
   readonly option: string;
   /** The values to choose from, when known (e.g. the queues holding an id). */
   readonly values?: readonly string[] | undefined;
@@ -61,18 +65,50 @@ export interface OptionHint {
  */
 export class JobwireError extends Error {
   readonly code: ErrorCode;
-  /** Which option resolves this error, when one does. */
+  /** Which option resolves this error (or bounded its wait), when one does. */
   readonly hint?: OptionHint | undefined;
+  /**
+   * The library call the message names first (`removeJob` in
+   * `removeJob: job 7 does not exist`), when it names one.
+   */
+  readonly operation?: string | undefined;
+  /**
+   * The message without the call it names (`job 7 does not exist`), set
+   * with `operation`, so a front end can frame it in its own terms.
+   */
+  readonly problem?: string | undefined;
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; hint?: OptionHint | undefined },
+    options?: {
+      cause?: unknown;
+      hint?: OptionHint | undefined;
+      operation?: string | undefined;
+      problem?: string | undefined;
+    },
   ) {
     super(message, options);
     this.name = 'JobwireError';
     this.code = code;
     if (options?.hint !== undefined) this.hint = options.hint;
+    if (options?.operation !== undefined) this.operation = options.operation;
+    if (options?.problem !== undefined) this.problem = options.problem;
   }
+}
+
+/**
+ * An error refused by one library call, as `operation: problem`, with both
+ * parts kept as fields (`operation`, `problem`) for front ends.
+ */
+export function refusedBy(
+  code: ErrorCode,
+  operation: string,
+  problem: string,
+): JobwireError {
+  return new JobwireError(code, `${operation}: ${problem}`, {
+    operation,
+    problem,
+  });
 }
 
 /** One failing field: a dotted path (empty for the root) and zod's message. */
@@ -251,8 +287,17 @@ export class UpcastError extends JobwireError {
  * @public
  */
 export class RedisUnavailableError extends JobwireError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.REDIS_UNAVAILABLE, message, options);
+  /**
+   * `message` is the text, or the text with its hint (a wait for a
+   * connection names the option that bounded it).
+   */
+  constructor(
+    message: string | { message: string; hint?: OptionHint | undefined },
+    options?: { cause?: unknown },
+  ) {
+    const text = typeof message === 'string' ? message : message.message;
+    const hint = typeof message === 'string' ? undefined : message.hint;
+    super(ErrorCode.REDIS_UNAVAILABLE, text, { ...options, hint });
     this.name = 'RedisUnavailableError';
   }
 }
@@ -354,26 +399,30 @@ export function errorFromScriptCode(
 ): JobwireError {
   switch (code) {
     case ScriptCode.JOB_NOT_FOUND:
-      return new JobwireError(
+      return refusedBy(
         ErrorCode.JOB_NOT_FOUND,
-        `${ctx.script}: job ${ctx.jobId} does not exist`,
+        ctx.script,
+        `job ${ctx.jobId} does not exist`,
       );
     case ScriptCode.LEASE_LOST:
       return new LeaseLostError(ctx.jobId);
     case ScriptCode.REPEAT_REMOVED:
-      return new JobwireError(
+      return refusedBy(
         ErrorCode.JOB_NOT_FOUND,
-        `${ctx.script}: repeat of job ${ctx.jobId} was removed; occurrence not scheduled`,
+        ctx.script,
+        `repeat of job ${ctx.jobId} was removed; occurrence not scheduled`,
       );
     case ScriptCode.NOT_IN_STATE:
-      return new JobwireError(
+      return refusedBy(
         ErrorCode.JOB_NOT_IN_STATE,
-        `${ctx.script}: job ${ctx.jobId} is not ${ctx.expected ?? 'in the expected state'}`,
+        ctx.script,
+        `job ${ctx.jobId} is not ${ctx.expected ?? 'in the expected state'}`,
       );
     default:
-      return new JobwireError(
+      return refusedBy(
         ErrorCode.CORRUPT_JOB,
-        `${ctx.script}: unexpected status ${code} for job ${ctx.jobId}`,
+        ctx.script,
+        `unexpected status ${code} for job ${ctx.jobId}`,
       );
   }
 }
