@@ -6,6 +6,7 @@ import {
   RedisBusyError,
   RedisOutOfMemoryError,
   RedisUnavailableError,
+  type OptionHint,
 } from '../errors.ts';
 import { isBusyReply } from './busy.ts';
 import { registerScripts, type RedisClient } from './scripts/index.ts';
@@ -193,14 +194,20 @@ function lastErrorOf(client: RedisClient): string {
 
 /**
  * The text of a wait for `client` that ran out after `timeoutMs`, with the
- * option that bounds it (`bound`, '' for none) and the last error.
+ * option that bounds it (`bound`, '' for none) and the last error; a wait
+ * bounded by connectTimeoutMs carries it as a hint too, so a front end (the
+ * CLI) can give its own advice without reading the text.
  */
 export function notReachable(
   client: RedisClient,
   timeoutMs: number,
-  bound: string,
-): string {
-  return `Redis not reachable within ${timeoutMs} ms${bound}; status ${client.status}${lastErrorOf(client)}`;
+  bound: '' | ' (connectTimeoutMs)',
+): { message: string; hint?: OptionHint } {
+  const state = `; status ${client.status}${lastErrorOf(client)}`;
+  const message = `Redis not reachable within ${timeoutMs} ms${bound}${state}`;
+  if (bound === '') return { message };
+  const problem = `Redis not reachable within ${timeoutMs} ms${state}`;
+  return { message, hint: { option: 'connectTimeoutMs', problem } };
 }
 
 /** Waits until the client is ready, or fails with RedisUnavailableError. */
