@@ -4,7 +4,8 @@
  * command finds the schema jobwire.config.json names; a CommonJS package
  * gets one line naming the fix; a reader that closes the pipe early
  * (`jobwire stats | head -1`) gets no stack trace; errors speak CLI, not
- * the library's function and option names.
+ * the library's function and option names (error-fields.test.ts checks
+ * how, from the errors' fields).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -16,10 +17,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, JobwireError, RedisUnavailableError } from '@jobwire/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { cliMessage } from '../src/messages.ts';
 import { jobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
@@ -135,35 +134,5 @@ describe('jobwire in a user project', { timeout: 300_000 }, () => {
     );
     expect(stderr).toBe('');
     expect(code).toBe(0);
-  });
-});
-
-describe('CLI messages', () => {
-  it("drop the library's function names and option names", () => {
-    expect(
-      cliMessage(
-        new JobwireError(
-          ErrorCode.JOB_NOT_IN_STATE,
-          'retryJob: job 7 is not failed',
-        ),
-      ),
-    ).toBe('job 7 is not failed');
-    const down = new RedisUnavailableError(
-      'Redis not reachable within 1000 ms (connectTimeoutMs); status connecting',
-    );
-    const url = process.env.REDIS_URL;
-    try {
-      process.env.REDIS_URL = 'redis://:secret@127.0.0.1:1';
-      expect(cliMessage(down)).toBe(
-        'Redis not reachable within 1000 ms; status connecting; is Redis running at redis://:***@127.0.0.1:1 (REDIS_URL)?',
-      );
-      delete process.env.REDIS_URL;
-      expect(cliMessage(down)).toBe(
-        'Redis not reachable within 1000 ms; status connecting; is Redis running at 127.0.0.1:6379? (the default; set REDIS_URL to use another)',
-      );
-    } finally {
-      if (url === undefined) delete process.env.REDIS_URL;
-      else process.env.REDIS_URL = url;
-    }
   });
 });
