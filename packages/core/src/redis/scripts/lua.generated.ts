@@ -2153,15 +2153,23 @@ local now = nowMs()
 local requeued, failed, cancelled = 0, 0, 0
 redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
 
+-- A job whose own rule keeps no failed jobs is deleted at once, as fail.lua
+-- does: indexed and then trimmed to its count of 0, it would take every
+-- trimmable failed job of its type with it.
 local function failJob(jk, id, name, code, message, kf)
   local err = cjson.encode({ code = code, name = 'JobwireError', at = now, message = message })
+  emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
+  failed = failed + 1
+  if kf[1] == 0 then
+    deleteJobKeys(base, id)
+    moveCount(KEYS[3], name, 'a', '')
+    return
+  end
   appendError(jk, err)
   redis.call('HSET', jk, 's', 'f', 'f', now)
   addFinished(base, KEYS[2], 'f', name, now, id, kf[1], kf[2])
   moveCount(KEYS[3], name, 'a', 'f')
-  emit(KEYS[4], maxEvents, 'failed', id, name, 'err', err)
   trimFinished(base, KEYS[2], KEYS[3], 'f', name, kf[1], kf[2], now, 1)
-  failed = failed + 1
 end
 
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
