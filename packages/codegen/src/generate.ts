@@ -8,8 +8,8 @@ import {
   formatChange,
   judgedMode,
 } from './compat/index.ts';
-import { refusal } from './compat/refusal.ts';
-import { carryHistory, upcastAdvice } from './compat/versions.ts';
+import { canAccept, refusal, waysForward } from './compat/refusal.ts';
+import { carryHistory } from './compat/versions.ts';
 import { acceptanceDigest, buildContract, ContractError } from './contract.ts';
 import type { Acceptance, Lock } from './contract-types.ts';
 import type { ImportExtension } from './config.ts';
@@ -149,7 +149,7 @@ export async function runCodegen(
             a.digest === digest,
         );
         if (isAccepted) continue;
-        if (options.accept) {
+        if (options.accept && canAccept(change)) {
           accepted.push({
             job: diff.job,
             part: change.part,
@@ -171,12 +171,7 @@ export async function runCodegen(
       [
         `incompatible contract change${refused.length > 1 ? 's' : ''} against ${relative(options.cwd, lockPath)}:`,
         ...refused.map((r) => r.text),
-        'Or, for all of them:',
-        upcastAdvice(
-          refused.map((r) => r.job),
-          (job) => lock?.jobs[job]?.version ?? 1,
-        ),
-        '  - or accept them explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
+        ...waysForward(refused, (job) => lock?.jobs[job]?.version ?? 1),
       ].join('\n'),
       refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );

@@ -64,7 +64,7 @@ const HINTS: Record<string, string> = {
   RESULT_REMOVED:
     'keep the result schema until no awaiter reads it, or bump the version',
   VERSION_LOWERED:
-    'keep the version (versions only go up); for a new payload, bump it with an upcaster',
+    'set `version` back to the locked one: versions only go up, and --accept cannot take a lowered one (for a new payload, bump past it with an upcaster). If the higher version never reached Redis, restore the lock from before it instead (e.g. git checkout jobs.lock.json)',
   PIPE_CHECK_ADDED:
     'check that queued jobs pass the checks on the piped (or trimmed, lower-cased) value, then --accept',
   PIPE_CHECK_CHANGED:
@@ -81,6 +81,7 @@ const HINTS: Record<string, string> = {
  * waits for old data to drain, a widening deploys readers first.
  */
 export function hintFor(change: Change): string {
+  if (change.upcastFrom !== undefined) return fromHint(change.upcastFrom);
   const own = HINTS[change.kind];
   if (own !== undefined) return own;
   const breaks = (v: string) => v === 'breaks' || v === 'unknown';
@@ -89,4 +90,14 @@ export function hintFor(change: Change): string {
   if (breaks(change.backward))
     return 'drain or migrate queued data that the tighter rule rejects before tightening it';
   return 'deploy the readers (workers) with the new schema first, then the writers';
+}
+
+/**
+ * The advice for a change in an upcaster's `from`: `from` reads jobs that
+ * version's producers already stored, so the fix is in `from` itself, not
+ * in the payload, and no further upcaster bridges it.
+ */
+function fromHint(version: number): string {
+  const v = String(version);
+  return `make \`upcast[${v}].from\` accept every version ${v} payload still queued: write it as the version ${v} payload schema was (the lock records it), without this change; or drain or migrate the version ${v} jobs it rejects first, then --accept`;
 }

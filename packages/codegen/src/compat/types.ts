@@ -29,6 +29,12 @@ export interface Change {
   summary: string;
   /** Why a direction fails ('' when both are safe). */
   reason: string;
+  /**
+   * The version whose upcaster's `from` schema this change is in (`from`
+   * against what that version stored), when it is one: its fix is in the
+   * upcaster, and another upcaster cannot bridge it.
+   */
+  upcastFrom?: number;
 }
 
 /** The differences of one job type between the lock and the new contract. */

@@ -103,6 +103,7 @@ function fromSource(changes: Change[], version: number): Change[] {
         forward: 'safe' as const,
         reason,
         message: `payload${label} ${c.summary}: ${reason}`,
+        upcastFrom: version,
       };
     });
 }

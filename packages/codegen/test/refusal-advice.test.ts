@@ -1,0 +1,100 @@
+/**
+ * The advice printed with a refusal names a remedy that can work. Before,
+ * every refusal ended with "add an upcaster … set `version: N + 1`" and
+ * "--accept": for an upcaster whose `from` rejects what its version stored
+ * the job already has that upcaster (the fix is in `from`), and the `fix:`
+ * line spoke of the payload field; for a lowered version --accept took it,
+ * and wrote a lock without the higher version's history and upcasters while
+ * its queued jobs waited for a worker that never comes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Lock } from '../src/contract-types.ts';
+import { makeScratch } from './helpers.ts';
+
+const schemaWith = (jobs: string) =>
+  [
+    "import { z } from 'zod';",
+    "import { defineJobs, job } from '@jobwire/core';",
+    `export const jobs = defineJobs({ ${jobs} });`,
+    '',
+  ].join('\n');
+
+/** The lines after the refused changes' own (the ways forward). */
+const waysOf = (stderr: string): string[] => {
+  const lines = stderr.trimEnd().split('\n');
+  const at = lines.findIndex((l) => l.startsWith('Or, '));
+  return at === -1 ? [] : lines.slice(at);
+};
+
+describe('refusal advice', { timeout: 400_000 }, () => {
+  const s = makeScratch();
+
+  it("an upcaster's `from` that rejects what its version stored: fix `from`; no upcaster offered", async () => {
+    s.writeSchema(
+      schemaWith(`t: job({ payload: z.object({ to: z.string() }) })`),
+    );
+    expect((await s.runInProcess()).status).toBe(0);
+    s.writeSchema(
+      schemaWith(
+        't: job({ version: 2, payload: z.object({ to: z.array(z.string()) }), upcast: { 1: { from: z.object({ to: z.string().max(5) }), to: (o) => ({ to: [o.to] }) } } })',
+      ),
+    );
+    const r = await s.runInProcess('--check');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain(
+      't payload (upcast[1].from).to: length upper bound <= 5 added (MAX_LENGTH_ADDED)',
+    );
+    expect(r.stderr).toContain(
+      '    fix: make `upcast[1].from` accept every version 1 payload still queued: write it as the version 1 payload schema was (the lock records it), without this change; or drain or migrate the version 1 jobs it rejects first, then --accept\n',
+    );
+    expect(waysOf(r.stderr)).toEqual([
+      'Or, for all of them:',
+      '  - accept them explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
+    ]);
+  });
+
+  it('a lowered version: set it back; --accept refuses it too', async () => {
+    const p = 'z.object({ n: z.number() })';
+    s.writeSchema(schemaWith(`v: job({ payload: ${p} })`));
+    expect((await s.runInProcess()).status).toBe(0);
+    s.writeSchema(
+      schemaWith(
+        `v: job({ version: 2, payload: ${p}, upcast: { 1: { from: ${p}, to: (o) => o } } })`,
+      ),
+    );
+    expect((await s.runInProcess()).status).toBe(0);
+    const before = s.state();
+    const lockBefore = JSON.parse(s.read('jobs.lock.json')) as Lock;
+
+    s.writeSchema(schemaWith(`v: job({ payload: ${p} })`));
+    const fix =
+      '    fix: set `version` back to the locked one: versions only go up, and --accept cannot take a lowered one (for a new payload, bump past it with an upcaster). If the higher version never reached Redis, restore the lock from before it instead (e.g. git checkout jobs.lock.json)';
+    const r = await s.runInProcess();
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain(
+      'v: version lowered from 2 to 1 (VERSION_LOWERED)',
+    );
+    expect(r.stderr.trimEnd().endsWith(fix)).toBe(true);
+    expect(waysOf(r.stderr)).toEqual([]);
+    const accepted = await s.runInProcess('--accept');
+    expect(accepted.status).toBe(3);
+    expect(accepted.stderr).toContain('(VERSION_LOWERED)');
+    expect(s.state()).toEqual(before);
+    expect(JSON.parse(s.read('jobs.lock.json'))).toEqual(lockBefore);
+
+    // With a payload change beside it: the upcaster and --accept for that
+    // change only.
+    s.writeSchema(
+      schemaWith('v: job({ payload: z.object({ n: z.number().max(3) }) })'),
+    );
+    const both = await s.runInProcess();
+    expect(both.status).toBe(3);
+    expect(waysOf(both.stderr)).toEqual([
+      'Or, for some of them:',
+      '  - add an upcaster (payload changes): on v, set `version: 3` and `upcast: { 2: { from: <version 2 payload schema>, to: (old) => <version 3 input> } }`; workers then convert queued jobs of the old version before the handler sees them (docs/changing-contracts.md),',
+      '  - or accept the others explicitly: `jobwire codegen --accept` records the acceptance in the lock (a lowered version cannot be accepted).',
+    ]);
+    expect((await s.runInProcess('--accept')).status).toBe(3);
+    expect(s.state()).toEqual(before);
+  });
+});
