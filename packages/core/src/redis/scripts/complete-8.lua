@@ -25,15 +25,16 @@
 -- @include cancel
 -- @include tally
 -- @include lease
-local base, maxEvents = ARGV[1], ARGV[2]
-local n = tonumber(ARGV[3])
+local base, maxEvents, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- Numbers go to redis.call as '%d' text: Redis would print them '%.17g'.
 local nowS, nowUs = string.format('%d', now), tonumber(t[1]) * 1000000 + tonumber(t[2])
-local out, done, trims = {}, {}, {}
--- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
-local ended = {}
+-- removed: by type, jobs removed at once, tallied after the loop (not per job).
+local out, done, trims, removed, p = {}, {}, {}, {}, 4 + n * 5
+local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
+-- Ended here, a job lost its unstarted mark: its start report needs no HDEL.
+local ended = tonumber(ARGV[marks]) > 0 and {} or nil
 for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
@@ -47,18 +48,18 @@ for i = 0, n - 1 do
     out[i + 1] = -2
   elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
     out[i + 1] = 3
-    ended[id] = true
+    if ended then ended[id] = true end
   else
     out[i + 1] = 1
     done[#done + 1] = id
-    ended[id] = true
+    if ended then ended[id] = true end
     if f[6] then releaseSlot(base, f[1], f[6], id) end
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if removing then
       -- Removed at once: no state to write on a hash about to go. On its first
       -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
       deleteJobKeys(base, id, num(f[4], 0) <= 1)
-      tallyMove(f[1], 'a', '')
+      removed[f[1]] = (removed[f[1]] or 0) + 1
     else
       redis.call('HDEL', jk, F.token, F.unstarted)
       local attempts = f[4] and string.format('%d', tonumber(f[4]) + 1) or '1'
@@ -81,9 +82,8 @@ for i = 0, n - 1 do
   end
 end
 callSliced('ZREM', KEYS[1], done)
+for name, count in pairs(removed) do tallyAdd(name, 'a', -count) end
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
-local p = 4 + n * 5
-local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
   if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], F.unstarted) end
 end

@@ -1023,25 +1023,25 @@ local function expireJob(base, jk, id, name, optionsJson, expiredKey, eventsKey,
   emitUntrimmed(eventsKey, 'expired', id, name)
 end
 
--- The job-hash fields a lease reads, in this order: name, options,
--- attemptsMade, stalls, createdAt, version, progress, expiresAt,
--- fingerprint, deliveries, startedAt, repeatKey, unstarted, freeRequeues,
--- flowKey, settingsRef. Six of them exist only on a job leased before,
+-- What a lease reads of a job hash never leased before (NOT_LEASED): the
+-- fields below that only a lease writes.
+local NOT_LEASED = {}
+
+-- The job-hash fields a lease reads, as two lists. f: name, options,
+-- createdAt, version, expiresAt, fingerprint, deliveries, repeatKey,
+-- flowKey, settingsRef. g: attemptsMade, stalls, progress, startedAt,
+-- unstarted, freeRequeues. Those of g exist only on a job leased before,
 -- which 'dl' tells (every lease of every release sets it, nothing
--- removes it, so it holds for jobs older releases leased too): a
--- fresh job skips them, since each absent field of a listpack hash costs a
--- scan of all its entries.
+-- removes it, so it holds for jobs older releases leased too): a fresh job
+-- skips them, since each absent field of a listpack hash costs a scan of
+-- all its entries. Two lists, not one merged: a table per job is an
+-- allocation and garbage for Lua's collector.
 local function leaseFields(jk)
   local f = redis.call('HMGET', jk, 'n', 'o', 't', 'v', 'x',
     'fp', 'dl', 'rk', 'gk', 'c')
-  if not f[7] then
-    return { f[1], f[2], false, false, f[3], f[4], false, f[5], f[6], false, false, f[8], false,
-      false, f[9], f[10] }
-  end
-  local g = redis.call('HMGET', jk, 'a', 'sc', 'pg', 'ps',
+  if not f[7] then return f, NOT_LEASED end
+  return f, redis.call('HMGET', jk, 'a', 'sc', 'pg', 'ps',
     'un', 'fq')
-  return { f[1], f[2], g[1], g[2], f[3], f[4], g[3], f[5], f[6], f[7], g[4], f[8], g[5], g[6],
-    f[9], f[10] }
 end
 
 -- Leases jobs into \`out\` (11 fields each, see moveToActive); returns the
@@ -1066,7 +1066,7 @@ end
 local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxEvents,
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, rules,
                          now, out)
-  local leased, skipped, deadlines, trims = 0, 0, {}, {}
+  local leased, skipped, deadlines, trims, activated = 0, 0, {}, {}, {}
   -- Formatted once per call: Redis turns a Lua number argument into text
   -- with '%.17g', which costs more than the rest of a job's HSET.
   local nowS, deadline = string.format('%d', now), string.format('%d', now + leaseMs)
@@ -1091,51 +1091,56 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
     for _, p in ipairs(picked) do
       local id, name = p[1], types[p[2]]
       local jk = base .. 'j:' .. id
-      local f = leaseFields(jk)
+      local f, g = leaseFields(jk)
       -- Options and fingerprint, inline or by ref (one lookup per ref and call).
-      f[2], f[9] = jobSettings(base, f[2], f[9], f[16])
+      f[2], f[6] = jobSettings(base, f[2], f[6], f[10])
       -- A keyed job taken from w:<lane> by a worker whose rules have no key
       -- (the key rule was removed, or a rollout mixes versions) leaves its
       -- group here, so g:<lane>:<key> holds no job that is no longer waiting.
-      if f[15] and p[3] == nil then groupRemove(base, lane(name, f[6]), f[15], id) end
+      if f[9] and p[3] == nil then groupRemove(base, lane(name, f[4]), f[9], id) end
       if f[1] == false then
         -- The hash is gone (removed by hand): drop the dangling index entry.
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
-      elseif not f[11] and num(f[8], now + 1) <= now then
+      elseif not g[4] and num(f[5], now + 1) <= now then
         expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
-        advanceRepeat(base, f[12], id, now)
+        advanceRepeat(base, f[8], id, now)
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
       else
-        local dl = f[10] and string.format('%d', tonumber(f[10]) + 1) or '1'
+        local dl = f[7] and string.format('%d', tonumber(f[7]) + 1) or '1'
         -- Unique per lease: the prefix is unique per call (see moveToActive),
         -- whereas 'dl' restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. string.format('%d', leased + 1)
-        if leased >= startNow and num(f[14], 0) == 0 and num(f[4], 0) == 0 then
+        if leased >= startNow and num(g[6], 0) == 0 and num(g[2], 0) == 0 then
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', nowS, 'dl', dl,
             'un', '1')
         else
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', nowS, 'dl', dl)
-          if f[13] then redis.call('HDEL', jk, 'un') end
+          if g[5] then redis.call('HDEL', jk, 'un') end
         end
-        if f[8] then redis.call('HDEL', jk, 'x', 'ea') end
+        if f[5] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = deadline
         deadlines[#deadlines + 1] = id
-        tallyMove(name, 'w', 'a')
+        -- Counted per type, tallied once after the loop (a concatenation per job less).
+        activated[p[2]] = (activated[p[2]] or 0) + 1
         emitUntrimmed(eventsKey, 'active', id, name)
-        advanceRepeat(base, f[12], id, now)
+        advanceRepeat(base, f[8], id, now)
         if rules[p[2]] then noteStart(base, name, p[2], rules[p[2]], p[3], id, token, now, ctx) end
         local o = #out
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
         out[o + 4] = f[2]
-        out[o + 5] = f[3] or '0'; out[o + 6] = token; out[o + 7] = f[4] or '0'
-        out[o + 8] = f[5] or '0'; out[o + 9] = f[6] or '1'; out[o + 10] = f[7] or ''
-        out[o + 11] = f[9] or ''
+        out[o + 5] = g[1] or '0'; out[o + 6] = token; out[o + 7] = g[2] or '0'
+        out[o + 8] = f[3] or '0'; out[o + 9] = f[4] or '1'; out[o + 10] = g[3] or ''
+        out[o + 11] = f[6] or ''
         leased = leased + 1
       end
     end
+  end
+  for i, n in pairs(activated) do
+    tallyAdd(types[i], 'w', -n)
+    tallyAdd(types[i], 'a', n)
   end
   for _, t in pairs(trims) do
     trimFinished(base, expiredKey, countsKey, 'x', t[1], t[2], t[3], now, t[4])
@@ -1463,15 +1468,16 @@ return ids
 -- @include cancel
 -- @include tally
 -- @include lease
-local base, maxEvents = ARGV[1], ARGV[2]
-local n = tonumber(ARGV[3])
+local base, maxEvents, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- Numbers go to redis.call as '%d' text: Redis would print them '%.17g'.
 local nowS, nowUs = string.format('%d', now), tonumber(t[1]) * 1000000 + tonumber(t[2])
-local out, done, trims = {}, {}, {}
--- Jobs ended here lost their unstarted mark: their start report needs no HDEL.
-local ended = {}
+-- removed: by type, jobs removed at once, tallied after the loop (not per job).
+local out, done, trims, removed, p = {}, {}, {}, {}, 4 + n * 5
+local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
+-- Ended here, a job lost its unstarted mark: its start report needs no HDEL.
+local ended = tonumber(ARGV[marks]) > 0 and {} or nil
 for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
@@ -1485,18 +1491,18 @@ for i = 0, n - 1 do
     out[i + 1] = -2
   elseif cancelIfRequested(base, KEYS[1], KEYS[3], KEYS[4], maxEvents, id, f[1], f[5]) then
     out[i + 1] = 3
-    ended[id] = true
+    if ended then ended[id] = true end
   else
     out[i + 1] = 1
     done[#done + 1] = id
-    ended[id] = true
+    if ended then ended[id] = true end
     if f[6] then releaseSlot(base, f[1], f[6], id) end
     emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
     if removing then
       -- Removed at once: no state to write on a hash about to go. On its first
       -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
       deleteJobKeys(base, id, num(f[4], 0) <= 1)
-      tallyMove(f[1], 'a', '')
+      removed[f[1]] = (removed[f[1]] or 0) + 1
     else
       redis.call('HDEL', jk, 'tk', 'un')
       local attempts = f[4] and string.format('%d', tonumber(f[4]) + 1) or '1'
@@ -1519,9 +1525,8 @@ for i = 0, n - 1 do
   end
 end
 callSliced('ZREM', KEYS[1], done)
+for name, count in pairs(removed) do tallyAdd(name, 'a', -count) end
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
-local p = 4 + n * 5
-local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
   if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], 'un') end
 end
