@@ -107,13 +107,17 @@ local function takeWaiting(base, lanes, quota, left)
   end
   if open == 0 or left <= 0 then return picked end
   local share = math.max(8, math.ceil(left / open))
+  -- One lane needs no scores to merge by: its ids come in order without
+  -- them (Redis prints each score with '%.17g', and Lua parses it back).
+  local step = open == 1 and 1 or 2
   -- The next ids of lane j after those read; cur[j] is its head's score.
   local function readHead(j)
-    local count = math.min(share, quota[lanes[j][2]], left - #picked)
-    local h = count > 0 and redis.call('ZRANGE', base .. 'w:' .. lanes[j][1], read[j],
-      read[j] + count - 1, 'WITHSCORES') or {}
-    heads[j], pos[j], read[j], full[j] = h, 1, read[j] + #h / 2, count > 0 and #h == count * 2
-    cur[j] = h[2] and tonumber(h[2])
+    local count, key = math.min(share, quota[lanes[j][2]], left - #picked), base .. 'w:' .. lanes[j][1]
+    local h = {}
+    if count > 0 and step == 1 then h = redis.call('ZRANGE', key, read[j], read[j] + count - 1)
+    elseif count > 0 then h = redis.call('ZRANGE', key, read[j], read[j] + count - 1, 'WITHSCORES') end
+    heads[j], pos[j], read[j], full[j] = h, 1, read[j] + #h / step, count > 0 and #h == count * step
+    cur[j] = h[1] and (step == 1 and 0 or tonumber(h[2]))
   end
   for j, l in ipairs(lanes) do
     read[j] = 0
@@ -132,8 +136,8 @@ local function takeWaiting(base, lanes, quota, left)
     local ids = byLane[best]
     if not ids then ids = {}; byLane[best] = ids end
     ids[#ids + 1] = id
-    pos[best] = pos[best] + 2
-    if h[pos[best]] then cur[best] = tonumber(h[pos[best] + 1])
+    pos[best] = pos[best] + step
+    if h[pos[best]] then cur[best] = step == 1 and 0 or tonumber(h[pos[best] + 1])
     elseif full[best] then readHead(best)
     else cur[best] = nil end
   end
