@@ -106,7 +106,7 @@ describe('Lua scripts', () => {
       expect(Number(taken[3])).toBe(1);
       // The contract fingerprint travels with the job to the worker (read
       // through its settings ref).
-      expect(taken[14]).toBe('fp-test');
+      expect(taken[13]).toBe('fp-test');
       const token = String(taken[9]);
       const completeKeys = [
         k.active,

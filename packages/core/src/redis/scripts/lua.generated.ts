@@ -1033,8 +1033,8 @@ local NOT_LEASED = {}
 
 -- The job-hash fields a lease reads, as two lists. f: name, options,
 -- createdAt, version, expiresAt, fingerprint, deliveries, repeatKey,
--- flowKey, settingsRef. g: attemptsMade, stalls, progress, startedAt,
--- unstarted, freeRequeues. Those of g exist only on a job leased before,
+-- flowKey, settingsRef. g: attemptsMade, stalls, startedAt, unstarted,
+-- freeRequeues. Those of g exist only on a job leased before,
 -- which 'dl' tells (every lease of every release sets it, nothing
 -- removes it, so it holds for jobs older releases leased too): a fresh job
 -- skips them, since each absent field of a listpack hash costs a scan of
@@ -1044,11 +1044,11 @@ local function leaseFields(jk)
   local f = redis.call('HMGET', jk, 'n', 'o', 't', 'v', 'x',
     'fp', 'dl', 'rk', 'gk', 'c')
   if not f[7] then return f, NOT_LEASED end
-  return f, redis.call('HMGET', jk, 'a', 'sc', 'pg', 'ps',
-    'un', 'fq')
+  return f, redis.call('HMGET', jk, 'a', 'sc', 'ps', 'un',
+    'fq')
 end
 
--- Leases jobs into \`out\` (11 fields each, see moveToActive); returns the
+-- Leases jobs into \`out\` (10 fields each, see moveToActive); returns the
 -- number leased. known[i] is the newest contract version the worker knows
 -- of types[i]: only lanes up to it are read (leaseLanes). Expired jobs and dangling ids are skipped, not counted,
 -- up to MAX_SKIPPED_PER_CALL of them. A job's expiry ends when it is first
@@ -1071,6 +1071,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
                          leaseMs, tokenPrefix, maxJobs, startNow, types, quota, known, rules,
                          now, out)
   local leased, skipped, deadlines, trims, activated = 0, 0, {}, {}, {}
+  local lastOpts, lastFp
   -- Formatted once per call: Redis turns a Lua number argument into text
   -- with '%.17g', which costs more than the rest of a job's HSET.
   local nowS, deadline = string.format('%d', now), string.format('%d', now + leaseMs)
@@ -1107,7 +1108,7 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         tallyMove(name, 'w', '')
         quota[p[2]] = quota[p[2]] + 1
         skipped = skipped + 1
-      elseif not g[4] and num(f[5], now + 1) <= now then
+      elseif not g[3] and num(f[5], now + 1) <= now then
         expireJob(base, jk, id, name, f[2], expiredKey, eventsKey, now, skipped, trims)
         advanceRepeat(base, f[8], id, now)
         quota[p[2]] = quota[p[2]] + 1
@@ -1117,12 +1118,12 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         -- Unique per lease: the prefix is unique per call (see moveToActive),
         -- whereas 'dl' restarts when a job id is created again.
         local token = tokenPrefix .. ':' .. string.format('%d', leased + 1)
-        if leased >= startNow and num(g[6], 0) == 0 and num(g[2], 0) == 0 then
+        if leased >= startNow and num(g[5], 0) == 0 and num(g[2], 0) == 0 then
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', nowS, 'dl', dl,
             'un', '1')
         else
           redis.call('HSET', jk, 's', 'a', 'tk', token, 'ps', nowS, 'dl', dl)
-          if g[5] then redis.call('HDEL', jk, 'un') end
+          if g[4] then redis.call('HDEL', jk, 'un') end
         end
         if f[5] then redis.call('HDEL', jk, 'x', 'ea') end
         deadlines[#deadlines + 1] = deadline
@@ -1132,12 +1133,14 @@ local function leaseJobs(base, activeKey, eventsKey, expiredKey, countsKey, maxE
         emitUntrimmed(eventsKey, 'active', id, name)
         advanceRepeat(base, f[8], id, now)
         if rules[p[2]] then noteStart(base, name, p[2], rules[p[2]], p[3], id, token, now, ctx) end
-        local o = #out
+        -- Options and fingerprint go as false (nil) when the same as the
+        -- previous job's in this reply: a batch of one type shares them.
+        local o, opts, fp = #out, f[2] or 'null', f[6] or ''
         out[o + 1] = id; out[o + 2] = name; out[o + 3] = readPayload(base, jk, id) or ''
-        out[o + 4] = f[2]
-        out[o + 5] = g[1] or '0'; out[o + 6] = token; out[o + 7] = g[2] or '0'
-        out[o + 8] = f[3] or '0'; out[o + 9] = f[4] or '1'; out[o + 10] = g[3] or ''
-        out[o + 11] = f[6] or ''
+        out[o + 4] = opts ~= lastOpts and opts; out[o + 5] = g[1] or '0'; out[o + 6] = token
+        out[o + 7] = g[2] or '0'; out[o + 8] = f[3] or '0'; out[o + 9] = f[4] or '1'
+        out[o + 10] = fp ~= lastFp and fp
+        lastOpts, lastFp = opts, fp
         leased = leased + 1
       end
     end
@@ -2050,9 +2053,10 @@ return 1
   Output: { paused (0|1), next due ms: the next delayed job or the first
             moment a job held back by a rate limit can start (-1 = none),
             now ms, count,
-            then 11 fields per job: id, type, data, options, attempts made,
-            lease token, stall count, created ms, version, progress,
-            contract fingerprint }
+            then 10 fields per job: id, type, data, options, attempts made,
+            lease token, stall count, created ms, version, contract
+            fingerprint; options and fingerprint are nil when the same as
+            the previous job's }
   Events: waiting (promoted), active, expired
 ]]
 -- @include base

@@ -23,9 +23,10 @@
   Output: { paused (0|1), next due ms: the next delayed job or the first
             moment a job held back by a rate limit can start (-1 = none),
             now ms, count,
-            then 11 fields per job: id, type, data, options, attempts made,
-            lease token, stall count, created ms, version, progress,
-            contract fingerprint }
+            then 10 fields per job: id, type, data, options, attempts made,
+            lease token, stall count, created ms, version, contract
+            fingerprint; options and fingerprint are nil when the same as
+            the previous job's }
   Events: waiting (promoted), active, expired
 ]]
 -- @include base

@@ -81,7 +81,7 @@ export interface LeaseReply {
 export type JobWriteCode = number;
 
 /** The fields moveToActive returns per job. */
-const FIELDS_PER_JOB = 11;
+const FIELDS_PER_JOB = 10;
 
 /**
  * A type's flow rules as the lease scripts take them (flowRules in
@@ -119,25 +119,30 @@ function leaseArgs(req: LeaseRequest): (string | number)[] {
 /** Reads moveToActive's reply, which starts at `at` in `reply`. */
 function readLeaseReply(
   queue: string,
-  reply: readonly (string | number)[],
+  reply: readonly (string | number | null)[],
   at: number,
   immediate: number,
 ): LeaseReply {
   const count = Number(reply[at + 3]);
   const jobs: LeasedJob[] = [];
+  // Options and fingerprint come as null when the same as the previous job's.
+  let options = 'null';
+  let fingerprint = '';
   for (let i = 0, o = at + 4; i < count; i++, o += FIELDS_PER_JOB) {
+    options = reply[o + 3] === null ? options : String(reply[o + 3]);
+    fingerprint = reply[o + 9] === null ? fingerprint : String(reply[o + 9]);
     jobs.push({
       id: String(reply[o]),
       name: String(reply[o + 1]),
       queue,
       data: String(reply[o + 2]),
-      options: String(reply[o + 3]),
+      options,
       attemptsMade: Number(reply[o + 4]),
       token: String(reply[o + 5]),
       stalls: Number(reply[o + 6]),
       createdAt: Number(reply[o + 7]),
       version: Number(reply[o + 8]),
-      fingerprint: String(reply[o + 10]),
+      fingerprint,
       unstarted: i >= immediate,
     });
   }
@@ -166,7 +171,12 @@ export function moveToActive(
     [k.id, k.delayed, k.active, k.counts, k.events, k.meta, k.expired],
     [k.base, maxEvents, ...leaseArgs(req)],
   ).then((reply) =>
-    readLeaseReply(k.queue, reply as (string | number)[], 0, req.immediate),
+    readLeaseReply(
+      k.queue,
+      reply as (string | number | null)[],
+      0,
+      req.immediate,
+    ),
   );
 }
 
@@ -234,7 +244,7 @@ export async function complete(
       k.expired,
     ],
     completeArgs(k.base, maxEvents, batch, req, started),
-  )) as (string | number)[];
+  )) as (string | number | null)[];
   return {
     codes: batch.map((_, i) => Number(reply[i])),
     leased:
