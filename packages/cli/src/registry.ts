@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { commonJsReason, type JobRegistry } from '@jobwire/core';
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { parse, type ParseError } from 'jsonc-parser';
 import { tsImport } from 'tsx/esm/api';
 
 /** A problem with what the user asked for: exit code 2, like commander's. */
@@ -21,28 +21,62 @@ function isRegistry(value: unknown): value is JobRegistry {
 /** The settings file `jobwire codegen` reads; its `schema` is every command's default. */
 const CONFIG_FILE = 'jobwire.config.json';
 
+/** The keys codegen's reader knows, path keys first (config-file.test.ts checks they agree). */
+const PATH_KEYS = ['schema', 'out', 'lock', 'tsconfig'] as const;
+const OTHER_KEYS = ['importExtension', '$schema', '$comment'] as const;
+const IMPORT_EXTENSIONS: readonly unknown[] = ['.js', '.ts', ''];
+
 /**
- * Parses jobwire.config.json as codegen does (TypeScript's JSON parser,
- * like tsconfig.json): comments and trailing commas are accepted. A small
- * JSONC parser does it here, so commands do not load TypeScript.
+ * jobwire.config.json read without TypeScript, when it is plainly valid:
+ * JSON with comments, trailing commas and a BOM, an object of known keys,
+ * each of the type codegen wants. Anything else is `undefined`, and
+ * codegen's own reader decides (see configuredSchema). Returns the
+ * `schema` as written, or `null` when the file has none.
  */
-export function readConfig(path: string): unknown {
-  const text = readFileSync(path, 'utf8');
+export function readConfigQuickly(text: string): string | null | undefined {
   const errors: ParseError[] = [];
-  const value: unknown = parse(text, errors, {
+  const value: unknown = parse(text.replace(/^\uFEFF/, ''), errors, {
     allowTrailingComma: true,
     disallowComments: false,
   });
-  const first = errors[0];
-  if (first !== undefined) {
-    const before = text.slice(0, first.offset).split('\n');
-    const line = before.length;
-    const column = before[before.length - 1]!.length + 1;
+  if (errors.length > 0) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return undefined;
+  const known: readonly string[] = [...PATH_KEYS, ...OTHER_KEYS];
+  for (const [key, v] of Object.entries(value)) {
+    if (!known.includes(key)) return undefined;
+    const isPath = (PATH_KEYS as readonly string[]).includes(key);
+    if (isPath && (typeof v !== 'string' || v === '')) return undefined;
+    if (key === 'importExtension' && !IMPORT_EXTENSIONS.includes(v))
+      return undefined;
+  }
+  return (value as { schema?: string }).schema ?? null;
+}
+
+/**
+ * The `schema` of the config file at `path`, absolute, or undefined when
+ * it names none. A plainly valid file is read here (a command should not
+ * load TypeScript for it); any other goes to codegen's reader, so the
+ * commands and codegen take the same files and fail with the same words.
+ */
+async function configuredSchema(
+  path: string,
+  cwd: string,
+): Promise<string | undefined> {
+  const quick = readConfigQuickly(readFileSync(path, 'utf8'));
+  if (quick === null) return undefined;
+  // Relative to the config file's directory, as codegen reads it.
+  if (quick !== undefined) return resolve(dirname(path), quick);
+  const { readConfig, CodegenError } = await import('@jobwire/codegen');
+  try {
+    return readConfig(path, true).schema;
+  } catch (err) {
+    if (!(err instanceof CodegenError)) throw err;
+    const at = err.where(cwd);
     throw new UsageError(
-      `${CONFIG_FILE}:${line}:${column}: invalid JSON: ${printParseErrorCode(first.error)} (or pass --schema)`,
+      `${at === undefined ? '' : `${at}: `}${err.message} (or pass --schema)`,
     );
   }
-  return value;
 }
 
 /**
@@ -50,23 +84,16 @@ export function readConfig(path: string): unknown {
  * else the `schema` of ./jobwire.config.json (which `jobwire init` writes
  * and codegen reads), else jobs.schema.ts. `from` says which, for messages.
  */
-export function schemaFile(
+export async function schemaFile(
   flag: string | undefined,
   cwd = process.cwd(),
-): { path: string; from?: string } {
+): Promise<{ path: string; from?: string }> {
   if (flag !== undefined) return { path: resolve(cwd, flag) };
   const config = resolve(cwd, CONFIG_FILE);
   if (!existsSync(config)) return { path: resolve(cwd, 'jobs.schema.ts') };
-  const value = readConfig(config);
-  const schema = (value as { schema?: unknown } | null)?.schema;
+  const schema = await configuredSchema(config, cwd);
   if (schema === undefined) return { path: resolve(cwd, 'jobs.schema.ts') };
-  if (typeof schema !== 'string' || schema === '') {
-    throw new UsageError(
-      `${CONFIG_FILE}: "schema" must be a non-empty path string (or pass --schema)`,
-    );
-  }
-  // Relative to the config file's directory, as codegen reads it.
-  return { path: resolve(dirname(config), schema), from: CONFIG_FILE };
+  return { path: schema, from: CONFIG_FILE };
 }
 
 /**
@@ -80,7 +107,7 @@ export async function loadRegistry(
   schema: string | undefined,
   cwd = process.cwd(),
 ): Promise<JobRegistry> {
-  const { path, from } = schemaFile(schema, cwd);
+  const { path, from } = await schemaFile(schema, cwd);
   const name = relative(cwd, path) || path;
   if (!existsSync(path)) {
     throw new UsageError(

@@ -27,15 +27,22 @@ export class CodegenError extends Error {
    * relative to it.
    */
   format(cwd: string): string {
-    if (!this.location) return `error: ${this.message}`;
+    const at = this.where(cwd);
+    return at === undefined
+      ? `error: ${this.message}`
+      : `${at}: error: ${this.message}`;
+  }
+
+  /** `file:line:col` (or `file`), relative to `cwd` when under it; undefined without a location. */
+  where(cwd: string): string | undefined {
+    if (!this.location) return undefined;
     const { file, line, column } = this.location;
     // `/repo/` and `/repo` are the same directory.
     const root = cwd.endsWith('/') ? cwd.slice(0, -1) : cwd;
     const rel = file.startsWith(root + '/')
       ? file.slice(root.length + 1)
       : file;
-    const at = line === undefined ? rel : `${rel}:${line}:${column ?? 1}`;
-    return `${at}: error: ${this.message}`;
+    return line === undefined ? rel : `${rel}:${line}:${column ?? 1}`;
   }
 }
 

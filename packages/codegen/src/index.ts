@@ -12,6 +12,7 @@ export type { CodegenOptions, CodegenResult } from './generate.ts';
 export { CodegenError, type ErrorLocation } from './errors.ts';
 export {
   CONFIG_FILE,
+  readConfig,
   type FileConfig,
   type ImportExtension,
 } from './config.ts';
