@@ -1,10 +1,9 @@
 #!lua
 --[[
   Completes a batch of active jobs, each only if the caller still holds its
-  lease, applies each job's completed retention rule to the completed jobs
-  of its own type (removing at least as many as the batch added, so the
-  set stays at its bound), and then (when asked) leases the next jobs in
-  the same round trip, as moveToActive does.
+  lease, applies each job's completed retention rule to its type's completed
+  jobs (removing at least as many as the batch added, so the set stays at
+  its bound), then (when asked) leases the next jobs as moveToActive does.
   Input:
     KEYS[1] active   KEYS[2] completed   KEYS[3] counts   KEYS[4] events
     KEYS[5] id counter   KEYS[6] delayed   KEYS[7] meta   KEYS[8] expired
@@ -19,7 +18,7 @@
   Output: N codes (1 completed; 3 cancelled instead, a cancel was
     requested: includes/cancel.lua; -1 job missing; -2 lease lost, fenced),
     then, when leasing, moveToActive's reply
-  Events: completed (field r = result) | cancelled, then moveToActive's
+  Events: completed (field r = result, left out when none) | cancelled, then moveToActive's
 ]]
 -- @include base
 -- @include cancel
@@ -30,11 +29,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- Numbers go to redis.call as '%d' text: Redis would print them '%.17g'.
 local nowS, nowUs = string.format('%d', now), tonumber(t[1]) * 1000000 + tonumber(t[2])
--- removed: by type, jobs removed at once, tallied after the loop (not per job).
-local out, done, trims, removed, p = {}, {}, {}, {}, 4 + n * 5
+local out, done, trims, removed, p = {}, {}, {}, {}, 4 + n * 5 -- removed: count by type
 local marks = p + 5 + tonumber(ARGV[p + 4]) * TYPE_FIELDS
--- Ended here, a job lost its unstarted mark: its start report needs no HDEL.
-local ended = tonumber(ARGV[marks]) > 0 and {} or nil
+local ended = tonumber(ARGV[marks]) > 0 and {} or nil -- jobs ended here (for the start reports)
 for i = 0, n - 1 do
   local a = 4 + i * 5
   local id, token, result, keep = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
@@ -54,7 +51,9 @@ for i = 0, n - 1 do
     done[#done + 1] = id
     if ended then ended[id] = true end
     if f[6] then releaseSlot(base, f[1], f[6], id) end
-    emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result)
+    -- Without r it has most events' fields, which a stream node stores once.
+    if result == '' then emitUntrimmed(KEYS[4], 'completed', id, f[1])
+    else emitUntrimmed(KEYS[4], 'completed', id, f[1], 'r', result) end
     if removing then
       -- Removed at once: no state to write on a hash about to go. On its first
       -- delivery it has no legacy log (includes/base.lua, deleteJobKeys).
@@ -84,6 +83,7 @@ end
 callSliced('ZREM', KEYS[1], done)
 for name, count in pairs(removed) do tallyAdd(name, 'a', -count) end
 for _, t in pairs(trims) do trimFinished(base, KEYS[2], KEYS[3], 'c', t[1], t[2], t[3], now, t[4]) end
+-- A job ended here lost its unstarted mark: its start report needs no HDEL.
 for i = marks + 1, marks + tonumber(ARGV[marks]) do
   if not ended[ARGV[i]] then redis.call('HDEL', base .. 'j:' .. ARGV[i], F.unstarted) end
 end
