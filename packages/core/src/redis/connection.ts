@@ -122,10 +122,14 @@ export function openConnection(
       client = input;
       owned = false;
     } else {
-      client = (input as Redis).duplicate();
+      // A duplicate is jobwire's, and connects at once as jobwire's own
+      // connections do, even when the caller's client is lazy.
+      client = duplicateOf(input);
+      connectIfLazy(client);
     }
   } else {
     const common: RedisOptions = {
+      disconnectTimeout: DISCONNECT_TIMEOUT_MS,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
@@ -160,13 +164,80 @@ export function openConnection(
     }
   });
   registerScripts(client);
-  if (owned) {
-    // A Cluster stops at status 'close' after disconnect(); 'end' fires for both.
-    let ended = false;
-    client.once('end', () => (ended = true));
-    trackForTests('redis', role, () => !ended && client.status !== 'end');
-  }
+  watchEnd(client);
+  if (owned) trackForTests('redis', role, () => !hasEnded(client));
   return { client, owned };
+}
+
+/**
+ * How long ioredis lets a socket it ends close by itself before it destroys
+ * it, on jobwire's own clients (ioredis's default is 2000). disconnect() of
+ * a client between reconnect attempts starts that timer on the socket that
+ * already failed, which never closes again: the timer ran out in full and
+ * held the process for 2 s after close(). Nothing waits on a cut socket.
+ */
+const DISCONNECT_TIMEOUT_MS = 100;
+
+/** A connection of jobwire's own with the settings of the caller's client. */
+function duplicateOf(input: RedisClient): RedisClient {
+  const own = { disconnectTimeout: DISCONNECT_TIMEOUT_MS };
+  return isCluster(input)
+    ? input.duplicate([], { redisOptions: own })
+    : input.duplicate(own);
+}
+
+/** Clients that emitted 'end' and have not started connecting since. */
+const endedClients = new WeakSet<RedisClient>();
+const watchedClients = new WeakSet<RedisClient>();
+
+/** Records when `client` ends, once per client however often it is passed. */
+function watchEnd(client: RedisClient): void {
+  if (watchedClients.has(client)) return;
+  watchedClients.add(client);
+  client.on('end', () => endedClients.add(client));
+  client.on('connecting', () => endedClients.delete(client));
+}
+
+/**
+ * Whether `client` has ended for good. A Cluster is not always at status
+ * 'end' then: after disconnect() each of its nodes' ends sets it back to
+ * 'close' (and one disconnected while reconnecting stays 'disconnecting'),
+ * and it emits no second 'end', so a wait for one would last its timeout.
+ */
+export function hasEnded(client: RedisClient): boolean {
+  if (client.status === 'end') return true;
+  return (
+    endedClients.has(client) &&
+    (client.status === 'close' || client.status === 'disconnecting')
+  );
+}
+
+/**
+ * Connects a client created with ioredis's `lazyConnect` that is still
+ * waiting (status 'wait') for its first command: jobwire waits for 'ready'
+ * before it sends anything, so such a client never connected. With
+ * `deferred`, a microtask later and only if `signal` has not aborted: a
+ * caller who calls `client.connect()` right after handing the client over
+ * connects it first (ioredis rejects a second connect()).
+ */
+export function connectIfLazy(
+  client: RedisClient,
+  deferred?: { signal: AbortSignal },
+): void {
+  if (client.status !== 'wait') return;
+  const connect = (): void => {
+    if (client.status !== 'wait' || deferred?.signal.aborted === true) return;
+    // A failure reaches the client's 'error' listeners, and its waiters
+    // through the timeout's message (last error).
+    client.connect().catch(() => {});
+  };
+  if (deferred === undefined) connect();
+  else queueMicrotask(connect);
+}
+
+/** The error of a wait whose client was closed. */
+function closedError(): JobwireError {
+  return new JobwireError(ErrorCode.CLOSED, 'connection is closed');
 }
 
 const readyWaits = new WeakMap<RedisClient, Promise<void>>();
@@ -216,11 +287,13 @@ export async function ensureReady(
   timeoutMs: number,
 ): Promise<void> {
   if (client.status === 'ready') return;
-  if (client.status === 'end') {
-    throw new JobwireError(ErrorCode.CLOSED, 'connection is closed');
-  }
+  if (hasEnded(client)) throw closedError();
+  connectIfLazy(client);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  let onEnd: (() => void) | undefined;
+  // Ended while waiting (closed): fail at once. The timer would otherwise
+  // outlive the close and hold the process for up to `timeoutMs`.
+  const failure = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
         reject(
@@ -230,11 +303,14 @@ export async function ensureReady(
         ),
       timeoutMs,
     );
+    onEnd = () => reject(closedError());
+    client.once('end', onEnd);
   });
   try {
-    await Promise.race([nextReady(client), timeout]);
+    await Promise.race([nextReady(client), failure]);
   } finally {
     clearTimeout(timer);
+    if (onEnd) client.off('end', onEnd);
   }
 }
 
@@ -412,7 +488,7 @@ export async function checkEvictionPolicy(
 export async function closeConnection(conn: Connection): Promise<void> {
   if (!conn.owned) return;
   const client = conn.client;
-  if (client.status === 'end') return;
+  if (hasEnded(client)) return;
   closing.add(client);
   if (client.status !== 'ready') {
     // Never connected (or reconnecting): nothing to flush, so no QUIT.
@@ -436,9 +512,18 @@ export async function closeConnection(conn: Connection): Promise<void> {
  * (ioredis ends it a tick later), or after 2 s at most.
  */
 async function endNow(client: RedisClient): Promise<void> {
+  // A Cluster ends when the last of its nodes does: one with no node left
+  // (between reconnect attempts, or cut by a worker's interrupt) emits no
+  // 'end' on disconnect(), but keeps nothing open either.
+  const silent =
+    isCluster(client) &&
+    client.status !== 'wait' &&
+    client.nodes('all').length === 0;
   let timer: NodeJS.Timeout | undefined;
+  let onEnd: (() => void) | undefined;
   const ended = new Promise<void>((resolve) => {
-    client.once('end', () => resolve());
+    onEnd = resolve;
+    client.once('end', onEnd);
     timer = setTimeout(resolve, 2000);
   });
   client.disconnect();
@@ -449,6 +534,8 @@ async function endNow(client: RedisClient): Promise<void> {
     client.connect().catch(() => {});
     client.disconnect();
   }
-  if (client.status !== 'end') await ended;
+  if (silent) endedClients.add(client);
+  else if (client.status !== 'end') await ended;
   clearTimeout(timer);
+  if (onEnd) client.off('end', onEnd);
 }

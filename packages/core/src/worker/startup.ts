@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkEvictionPolicy,
+  connectIfLazy,
+  hasEnded,
   notReachable,
   mapRedisError,
   type Logger,
@@ -14,7 +16,8 @@ import { redisRetryDelayMs } from './retry-delay.ts';
 const CONNECT_WAIT_MS = 60_000;
 
 /**
- * Waits until `client` is ready. Resolves false, at once, when `signal`
+ * Waits until `client` is ready, connecting one created with ioredis's
+ * `lazyConnect` (connectIfLazy). Resolves false, at once, when `signal`
  * aborts (the worker is closing): nothing of the wait is left behind, no
  * timer and no listener, so a closed worker never keeps Node alive.
  * Rejects with RedisUnavailableError after `timeoutMs`, and with CLOSED
@@ -27,7 +30,7 @@ export function readyUnlessAborted(
 ): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   if (client.status === 'ready') return Promise.resolve(true);
-  if (client.status === 'end')
+  if (hasEnded(client))
     return Promise.reject(
       new JobwireError(ErrorCode.CLOSED, 'connection is closed'),
     );
@@ -57,6 +60,7 @@ export function readyUnlessAborted(
     client.once('ready', onReady);
     client.once('end', onEnd);
     signal.addEventListener('abort', onAbort, { once: true });
+    connectIfLazy(client, { signal });
   });
 }
 
