@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { defaults } from '../defaults.ts';
 import {
   closeConnection,
+  mapRedisError,
   openConnection,
   type Connection,
   type Logger,
@@ -182,7 +183,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     if (this.started) return;
     this.started = true;
     if (this.options.catchUnhandledRejections !== false)
-      trackRunning(this, true);
+      trackRunning(this.strayRejections, true);
     const strict = this.options.strictRedisConfig ?? false;
     // Not strict, the check only warns: the worker need not wait for it.
     if (!strict) this.startConsuming();
@@ -336,7 +337,27 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     if (this.slots.release(leased)) this.startParked();
   }
 
+  /**
+   * Reports a failure of the worker's own work, nearly always a Redis call:
+   * an ioredis error (a Cluster's MOVED, "Too many Cluster redirections",
+   * ClusterAllFailedError) becomes the JobwireError with the code users
+   * filter on (REDIS_UNAVAILABLE…), with the original as `cause`.
+   */
   reportError(err: unknown, context: string): void {
+    this.emitError(mapRedisError(err), context);
+  }
+
+  /**
+   * What catches stray rejections: a handler's own error, reported as it
+   * is (its "ECONNREFUSED" is not Redis's).
+   */
+  private readonly strayRejections = {
+    reportError: (err: unknown, context: string): void =>
+      this.emitError(err, context),
+  };
+
+  /** Emits `err` on 'error', or logs it when nobody listens. */
+  private emitError(err: unknown, context: string): void {
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.emitter.listenerCount('error') > 0) this.safeEmit('error', error);
     else this.logger.warn(`worker: ${context}: ${error.message}`);
@@ -462,7 +483,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     this.stopping = true;
     // Ends the start-up check's waits: their timers would keep Node alive.
     this.closing.abort();
-    trackRunning(this, false);
+    trackRunning(this.strayRejections, false);
     for (const t of this.timers) clearInterval(t);
     for (const c of this.consumers) c.interrupt();
     this.capacity.notify();

@@ -1,0 +1,208 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  createQueue,
+  createWorker,
+  defineJobs,
+  ErrorCode,
+  job,
+  JobwireError,
+  type Logger,
+} from '../src/index.ts';
+import { startRedis, type RedisServer } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
+
+// During a Redis Cluster failover a worker's `error` event carried ioredis's
+// own errors ("Too many Cluster redirections. Last error: CLUSTERDOWN …",
+// MOVED, ClusterAllFailedError), with no `code`, so a listener filtering on
+// `code` missed them. Three masters, each with a replica; the master of the
+// queue's slot is killed and its replica takes over.
+
+const run = promisify(execFile);
+const quiet: Logger = { warn: () => {}, error: () => {} };
+
+let nodes: RedisServer[] = [];
+const clients: Cluster[] = [];
+
+function cli(node: RedisServer, ...args: string[]): Promise<string> {
+  return run('redis-cli', ['-p', String(node.port), ...args]).then(
+    (r) => r.stdout,
+  );
+}
+
+function clusterClient(options: { lazyConnect?: boolean } = {}): Cluster {
+  const client = new Cluster(
+    nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    options,
+  );
+  clients.push(client);
+  return client;
+}
+
+/** The port of the master serving `queue`'s slot, as `via` sees it. */
+async function masterOf(via: RedisServer, queue: string): Promise<number> {
+  const slot = Number(await cli(via, 'CLUSTER', 'KEYSLOT', `{${queue}}`));
+  // Lines: <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <ranges…>
+  for (const line of (await cli(via, 'CLUSTER', 'NODES')).split('\n')) {
+    const fields = line.trim().split(' ');
+    if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
+    for (const range of fields.slice(8)) {
+      const [start, end = start] = range.split('-').map(Number);
+      if (slot >= start! && slot <= end!)
+        return Number(/:(\d+)@/.exec(fields[1] ?? '')?.[1]);
+    }
+  }
+  return 0;
+}
+
+beforeAll(async () => {
+  for (let i = 0; i < 6; i++) {
+    nodes.push(
+      await startRedis({
+        extraArgs: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-node-timeout',
+          '1000',
+          // A replica that has not synced yet cannot take over.
+          '--repl-diskless-sync-delay',
+          '0',
+        ],
+      }),
+    );
+  }
+  await run(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '1',
+      '--cluster-yes',
+    ],
+    { timeout: 60_000 },
+  );
+  await waitFor(
+    async () => {
+      const infos = await Promise.all(
+        nodes.map((n) => cli(n, 'CLUSTER', 'INFO')),
+      );
+      if (!infos.every((i) => i.includes('cluster_state:ok'))) return false;
+      const repl = await Promise.all(
+        nodes.map((n) => cli(n, 'INFO', 'replication')),
+      );
+      return (
+        repl.filter((r) => r.includes('master_link_status:up')).length === 3
+      );
+    },
+    60_000,
+    'cluster ok and every replica in sync',
+  );
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await Promise.all(nodes.map((n) => n.stop()));
+  nodes = [];
+});
+
+describe('a Cluster client created with lazyConnect', () => {
+  it('is connected by a queue and by a worker', async () => {
+    const queueName = `conn-lazy-${Date.now()}`;
+    const registry = defineJobs({
+      echo: job({
+        queue: queueName,
+        payload: z.object({ n: z.number() }),
+        result: z.object({ n: z.number() }),
+      }),
+    });
+    const queue = createQueue(registry, {
+      connection: clusterClient({ lazyConnect: true }),
+      logger: quiet,
+    });
+    const worker = createWorker(
+      registry,
+      { echo: (j) => ({ n: j.data.n }) },
+      {
+        connection: clusterClient({ lazyConnect: true }),
+        strictRedisConfig: true,
+        logger: quiet,
+        ...fastWorkerSettings,
+      },
+    );
+    try {
+      const handle = await queue.enqueue('echo', { n: 5 });
+      await worker.ready;
+      expect(await handle.finished()).toEqual({ n: 5 });
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  }, 60_000);
+});
+
+describe('a worker during a Redis Cluster failover', () => {
+  it("reports coded errors (REDIS_UNAVAILABLE, ioredis's error as cause)", async () => {
+    const queueName = `conn-failover-${Date.now()}`;
+    const registry = defineJobs({
+      hold: job({ queue: queueName, payload: z.object({ n: z.number() }) }),
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const queue = createQueue(registry, {
+      connection: clusterClient(),
+      logger: quiet,
+    });
+    const worker = createWorker(
+      registry,
+      { hold: () => held },
+      {
+        connection: clusterClient(),
+        logger: quiet,
+        concurrency: 2,
+        ...fastWorkerSettings,
+      },
+    );
+    const errors: Error[] = [];
+    worker.on('error', (err) => errors.push(err));
+    try {
+      await queue.enqueue('hold', { n: 1 });
+      await queue.enqueue('hold', { n: 2 });
+      // Running jobs: their leases are renewed every few hundred ms.
+      await waitFor(() => worker.running === 2, 10_000, 'two jobs running');
+      const victimPort = await masterOf(nodes[0]!, queueName);
+      const victim = nodes.find((n) => n.port === victimPort)!;
+      const witness = nodes.find((n) => n !== victim)!;
+      await victim.kill9();
+      // Until the replica has taken over, and the worker has reported.
+      await waitFor(
+        async () => {
+          const now = await masterOf(witness, queueName);
+          return now !== 0 && now !== victimPort && errors.length > 0;
+        },
+        30_000,
+        'the replica took over and the worker reported errors',
+      );
+      await sleep(500);
+      const uncoded = errors.filter((e) => !(e instanceof JobwireError));
+      expect(
+        uncoded.map((e) => `${e.name}: ${e.message}`),
+        'errors without a code',
+      ).toEqual([]);
+      const fromIoredis = errors.filter(
+        (e) => e.cause instanceof Error && !(e.cause instanceof JobwireError),
+      );
+      expect(fromIoredis.length).toBeGreaterThan(0);
+      for (const e of fromIoredis)
+        expect((e as JobwireError).code).toBe(ErrorCode.REDIS_UNAVAILABLE);
+    } finally {
+      release();
+      await worker.close();
+      await queue.close();
+    }
+  }, 90_000);
+});
