@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   createQueue,
+  createTestQueue,
   ErrorCode,
   JobwireError,
   RedisUnavailableError,
@@ -113,6 +114,35 @@ describe('the library sets the fields the CLI reads', () => {
     }
   });
 
+  it('cancel of a finished job keeps its message and carries the call and problem, in the test queue too', async () => {
+    const prefix = uniqueQueue('fields-cancel');
+    const queue = createQueue(jobs, { connection: redis.url, prefix });
+    const testQueue = createTestQueue(jobs);
+    try {
+      for (const q of [queue, testQueue]) {
+        const { id } = await q.enqueue('sendEmail', {
+          to: 'ada@example.com',
+          subject: 'hi',
+          body: 'hi',
+        });
+        expect(await q.cancel(id)).toBe('cancelled');
+        const problem = `job ${id} is cancelled; only waiting, delayed or active jobs can be cancelled`;
+        await expect(q.cancel(id)).rejects.toMatchObject({
+          code: ErrorCode.JOB_NOT_IN_STATE,
+          message: `cancel: ${problem}`,
+          operation: 'cancel',
+          problem,
+        });
+        await expect(q.cancel('nosuchjob')).rejects.toMatchObject({
+          code: ErrorCode.JOB_NOT_FOUND,
+          problem: 'job nosuchjob does not exist',
+        });
+      }
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('a connect timeout keeps its message and carries a connectTimeoutMs hint', async () => {
     const port = await freePort();
     const queue = createQueue(jobs, {
@@ -161,6 +191,13 @@ describe('what a CLI user sees', { timeout: 300_000 }, () => {
     const waiting = cli(['retry', id, '--prefix', prefix]);
     expect(waiting.stderr).toBe(`error: job ${id} is not failed or expired\n`);
     expect(waiting.status).toBe(1);
+
+    expect(cli(['cancel', id, '--prefix', prefix]).status).toBe(0);
+    const again = cli(['cancel', id, '--prefix', prefix]);
+    expect(again.stderr).toBe(
+      `error: job ${id} is cancelled; only waiting, delayed or active jobs can be cancelled\n`,
+    );
+    expect(again.status).toBe(1);
 
     const port = await freePort();
     const url = `redis://:secret@127.0.0.1:${String(port)}`;

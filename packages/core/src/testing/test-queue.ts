@@ -10,6 +10,7 @@ import {
   deserializeError,
   ErrorCode,
   JobwireError,
+  refusedBy,
   serializeError,
   toJobwireError,
 } from '../errors.ts';
@@ -278,9 +279,10 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     );
     if (entry === undefined) {
       return Promise.reject(
-        new JobwireError(
+        refusedBy(
           ErrorCode.JOB_NOT_FOUND,
-          `cancel: job ${id} does not exist`,
+          'cancel',
+          `job ${id} does not exist`,
         ),
       );
     }
@@ -303,9 +305,10 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
       return 'requested';
     }
     if (job.state !== 'waiting' && job.state !== 'delayed') {
-      throw new JobwireError(
+      throw refusedBy(
         ErrorCode.JOB_NOT_IN_STATE,
-        `cancel: job ${job.id} is ${job.state}; only waiting, delayed or active jobs can be cancelled`,
+        'cancel',
+        `job ${job.id} is ${job.state}; only waiting, delayed or active jobs can be cancelled`,
       );
     }
     if (reason !== undefined && reason !== '') job.cancelReason = reason;

@@ -7,7 +7,7 @@
 import {
   ErrorCode,
   errorFromScriptCode,
-  JobwireError,
+  refusedBy,
   ScriptCode,
 } from '../../errors.ts';
 import { stateFromLetter, stateLetter } from '../../types.ts';
@@ -51,11 +51,12 @@ export async function cancelJob(
   if (code === 2 || code === 3) return 'requested';
   if (code === ScriptCode.NOT_IN_STATE) {
     const state = stateFromLetter[letter] ?? `in state "${letter}"`;
-    throw new JobwireError(
+    throw refusedBy(
       ErrorCode.JOB_NOT_IN_STATE,
+      'cancel',
       state === 'waiting' || state === 'delayed'
-        ? `cancel: job ${id} says it is ${state} but no ${state} set holds it (a hash jobwire did not write?); nothing was changed`
-        : `cancel: job ${id} is ${state}; only waiting, delayed or active jobs can be cancelled`,
+        ? `job ${id} says it is ${state} but no ${state} set holds it (a hash jobwire did not write?); nothing was changed`
+        : `job ${id} is ${state}; only waiting, delayed or active jobs can be cancelled`,
     );
   }
   throw errorFromScriptCode(Number(code), { script: 'cancel', jobId: id });
