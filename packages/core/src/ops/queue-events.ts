@@ -68,7 +68,11 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     this.started = this.follower.resolveCursor(60_000).then(() => {
       if (!this.closed) this.follower.start();
     });
-    this.started.catch((err: unknown) => this.emitter.emit('error', err));
+    // A reader its caller closed reports nothing: an 'error' without a
+    // listener would crash the process for a close it asked for.
+    this.started.catch((err: unknown) => {
+      if (!this.closed) this.emitter.emit('error', err);
+    });
   }
 
   /**
@@ -100,7 +104,7 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
   /**
    * Calls `listener` for each event of one kind, or `'event'` for all;
    * `'error'` reports a failure to start reading (also the rejection of
-   * `ready()`).
+   * `ready()`), unless `close()` came first.
    */
   on(event: 'error', listener: (error: Error) => void): this;
   on(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
