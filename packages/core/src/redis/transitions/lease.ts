@@ -119,18 +119,21 @@ function leaseArgs(req: LeaseRequest): (string | number)[] {
 /** Reads moveToActive's reply, which starts at `at` in `reply`. */
 function readLeaseReply(
   queue: string,
-  reply: readonly (string | number | null)[],
+  reply: readonly (string | number | boolean | null)[],
   at: number,
   immediate: number,
 ): LeaseReply {
   const count = Number(reply[at + 3]);
   const jobs: LeasedJob[] = [];
-  // Options and fingerprint come as null when the same as the previous job's.
+  // Options and fingerprint come as Lua false when the same as the previous
+  // job's: null in RESP2 (a script that switched to RESP3 would send false).
   let options = 'null';
   let fingerprint = '';
   for (let i = 0, o = at + 4; i < count; i++, o += FIELDS_PER_JOB) {
-    options = reply[o + 3] === null ? options : String(reply[o + 3]);
-    fingerprint = reply[o + 9] === null ? fingerprint : String(reply[o + 9]);
+    const opts = reply[o + 3];
+    const fp = reply[o + 9];
+    if (typeof opts === 'string') options = opts;
+    if (typeof fp === 'string') fingerprint = fp;
     jobs.push({
       id: String(reply[o]),
       name: String(reply[o + 1]),
