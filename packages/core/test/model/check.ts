@@ -15,6 +15,7 @@ import {
   type State,
   type Tracker,
 } from './model.ts';
+import { checkPickups, isMultiQueueKey } from './multi-queue.ts';
 import { PREFIX, sleep, typeOf, type System } from './system.ts';
 
 const LETTER: Record<State, string> = {
@@ -60,12 +61,19 @@ export async function checkAll(model: Model, sys: System): Promise<string[]> {
   const v: string[] = [];
   // Structure: one state structure per job, hashes and indexes agree,
   // counts match the sets, every key under the queue's hash tag.
-  v.push(...(await checkInvariants(sys.server.url, PREFIX, sys.queue)));
+  const prefixes = sys.multiPrefixes;
+  v.push(
+    ...(await checkInvariants(sys.server.url, PREFIX, sys.queue)).filter(
+      (x) => !isMultiQueueKey(x, prefixes),
+    ),
+  );
   const raw = await sys.rawJobs();
   await checkSchedules(model, sys, raw, v);
   checkStates(model, raw, v);
   await checkCounts(model, sys, v);
   await checkFinished(model, v);
+  if (model.mq.length > 0)
+    checkPickups(model.mq, sys.multi.started, model.disturbed, v);
   return v;
 }
 
@@ -88,7 +96,7 @@ function checkStates(
       const hint = ['completed', 'failed', 'expired', 'cancelled'].includes(
         j.state,
       )
-        ? ` although ${j.type} keeps ${JSON.stringify(KEEP[j.type])} (retention crossed types: defect 1)`
+        ? ` although its rules are ${JSON.stringify(j.keep)} (retention crossed types or rules: defect 1)`
         : j.repeatKey !== undefined && model.schedules.has(j.repeatKey)
           ? ` although it is the pending occurrence of schedule ${j.repeatKey} (defect 3)`
           : '';
@@ -171,6 +179,7 @@ async function checkSchedules(
           stalls: 0,
           started: false,
           finishOrder: 0,
+          keep: KEEP[typeOf(r.n)],
           repeatKey: s.key,
           tracker: track(sys.q.waitForResult(typeOf(r.n), id)),
         };
@@ -255,9 +264,15 @@ async function checkFinished(model: Model, v: string[]): Promise<void> {
                 !['EXPIRED', 'CANCELLED', 'JOB_NOT_FOUND', 'CLOSED'].includes(
                   s.code,
                 );
-    if (!right)
+    if (!right) {
+      // A drained job (no event of its own) whose id an earlier job used:
+      // finished() found that job's outcome in the event log.
+      const reused =
+        j.outcome === 'removed' &&
+        model.gone.some((g) => g !== j && g.id === j.id);
       v.push(
-        `finished() of ${j.id} (${j.type}) reported ${JSON.stringify(s)}, but the job was ${j.outcome}`,
+        `finished() of ${j.id} (${j.type}) reported ${JSON.stringify(s)}, but the job was ${j.outcome}${reused ? ' (defect reused-id: an earlier job of this id ended so)' : ''}`,
       );
+    }
   }
 }

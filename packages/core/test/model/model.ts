@@ -10,20 +10,50 @@
  * outcome only while the fetch overlaps it.
  */
 
+import type { MqJob } from './multi-queue.ts';
+
 /** Job types of the model queue, each with its own retention. */
 export const TYPES = ['charge', 'ping', 'note'] as const;
 export type TypeName = (typeof TYPES)[number];
 
+/** A keep rule as stored: the newest `count` (-1: all), none older than `ageMs` (0: any age). */
+export interface KeepRule {
+  count: number;
+  ageMs: number;
+}
+
+/** `true`: kept for good, never in its type's retention index. */
+export const KEEP_ALL: KeepRule = { count: -1, ageMs: 0 };
+
 /**
- * Keep counts per type: -1 keeps all, 0 removes at once. `charge` keeps
- * everything (its jobId dedup must last), `ping` keeps one of each, `note`
- * removes completed jobs at once and keeps two failed or expired ones.
+ * The age rules the model uses: AGE_NOW drops every job of an earlier
+ * script call (steps are many ms apart), AGE_LONG drops none within a run
+ * but makes its job trimmable by the other jobs' rules.
  */
-export const KEEP: Record<TypeName, { completed: number; failed: number }> = {
-  charge: { completed: -1, failed: -1 },
-  ping: { completed: 1, failed: 1 },
-  note: { completed: 0, failed: 2 },
+export const AGE_NOW_MS = 1;
+export const AGE_LONG_MS = 3_600_000;
+
+/** A job's rules for its completed and its failed, expired or cancelled end. */
+export interface JobKeep {
+  completed: KeepRule;
+  failed: KeepRule;
+}
+
+/**
+ * Each type's rules: `charge` keeps everything (its jobId dedup must last),
+ * `ping` keeps one of each, `note` removes completed jobs at once and keeps
+ * two failed or expired ones. An enqueue may bring its own (commands.ts).
+ */
+export const KEEP: Record<TypeName, JobKeep> = {
+  charge: { completed: KEEP_ALL, failed: KEEP_ALL },
+  ping: { completed: { count: 1, ageMs: 0 }, failed: { count: 1, ageMs: 0 } },
+  note: { completed: { count: 0, ageMs: 0 }, failed: { count: 2, ageMs: 0 } },
 };
+
+/** Whether a rule puts its job in its type's retention index. */
+export function trimmable(rule: KeepRule): boolean {
+  return rule.count >= 0 || rule.ageMs > 0;
+}
 
 export type State =
   | 'waiting'
@@ -65,6 +95,10 @@ export interface MJob {
   started: boolean;
   /** Order among finished jobs, for retention (newest kept). */
   finishOrder: number;
+  /** The script call that finished it: an age rule spares its own call's jobs. */
+  finishCall?: number;
+  /** Its own retention rules (its type's, or its enqueue's). */
+  keep: JobKeep;
   /** Repeat key, for occurrences of a schedule. */
   repeatKey?: string;
   /** The first final outcome: what finished() must report. */
@@ -99,8 +133,13 @@ export class Model {
   /** Jobs removed (explicitly or by retention), for the finished() check. */
   readonly gone: MJob[] = [];
   readonly schedules = new Map<string, Schedule>();
+  /** Jobs given to the multi-queue worker (multi-queue.ts). */
+  readonly mq: MqJob[] = [];
+  /** Client-clock spans of Redis restarts and the recovery after each. */
+  readonly disturbed: [number, number][] = [];
   private seqCounter = 0;
   private finishCounter = 0;
+  private callCounter = 0;
   nextN = 0;
 
   nextSeq(): number {
@@ -135,25 +174,60 @@ export class Model {
   }
 
   /**
-   * Jobs reach a final state, in the order given (the caller knows it);
-   * then each type's rule trims the oldest of that type only.
+   * Jobs reach a final state in one script call, in the order given (the
+   * caller knows it). Each job's own rule applies to its type's trimmable
+   * jobs in that state: `one-by-one`, right after the job is indexed (fail,
+   * the stall check); `together`, once the whole call's jobs are (a
+   * fetch's expiries: includes/lease.lua). A rule that keeps nothing
+   * deletes its job at once and trims nothing else. `sameScore`: the call
+   * scores its jobs alike (the stall check's one timestamp), so Redis
+   * orders them by id, whatever order they were finished in.
    */
   finish(
     jobs: MJob[],
     state: 'completed' | 'failed' | 'expired' | 'cancelled',
+    mode: 'one-by-one' | 'together' = 'one-by-one',
+    sameScore = false,
   ): void {
+    const call = ++this.callCounter;
+    const deferred: [TypeName, KeepRule][] = [];
+    const ranked = sameScore
+      ? [...jobs].sort((a, b) => (a.id < b.id ? -1 : 1))
+      : jobs;
+    for (const job of ranked) job.finishOrder = ++this.finishCounter;
     for (const job of jobs) {
       job.state = state;
       job.outcome ??= state;
-      job.finishOrder = ++this.finishCounter;
-      const keep =
-        KEEP[job.type][state === 'completed' ? 'completed' : 'failed'];
-      if (keep < 0) continue;
-      const mine = this.inState(state)
-        .filter((j) => j.type === job.type)
-        .sort((a, b) => b.finishOrder - a.finishOrder);
-      for (const old of mine.slice(keep)) this.remove(old);
+      job.finishCall = call;
+      const rule = state === 'completed' ? job.keep.completed : job.keep.failed;
+      if (rule.count === 0) {
+        this.remove(job);
+        continue;
+      }
+      if (mode === 'together') deferred.push([job.type, rule]);
+      else this.trim(job.type, state, rule, call);
     }
+    for (const [type, rule] of deferred) this.trim(type, state, rule, call);
+  }
+
+  /** One rule trims the trimmable jobs of `type` in `state`, oldest first. */
+  private trim(type: TypeName, state: State, rule: KeepRule, call: number) {
+    const mine = () =>
+      this.inState(state)
+        .filter((j) => j.type === type && trimmable(this.ruleIn(j)))
+        .sort((a, b) => a.finishOrder - b.finishOrder);
+    // AGE_LONG_MS never ends within a run; AGE_NOW_MS spares only this call.
+    if (rule.ageMs > 0 && rule.ageMs < AGE_LONG_MS)
+      for (const old of mine()) if (old.finishCall! < call) this.remove(old);
+    if (rule.count < 0) return;
+    const left = mine();
+    for (const old of left.slice(0, Math.max(0, left.length - rule.count)))
+      this.remove(old);
+  }
+
+  /** The rule that kept a finished job. */
+  private ruleIn(job: MJob): KeepRule {
+    return job.state === 'completed' ? job.keep.completed : job.keep.failed;
   }
 
   /** Sets a fresh expiry deadline inside the window of the call that set it. */

@@ -24,6 +24,7 @@ import {
 import { startForwarder, type Forwarder } from '../faults/harness/forwarder.ts';
 import type { RedisServer } from '@jobwire/test-kit';
 import type { TypeName } from './model.ts';
+import { MultiQueue } from './multi-queue.ts';
 
 export const PREFIX = 'jobwire';
 /** Lease of every controlled worker: renewed every third of it. */
@@ -147,6 +148,8 @@ export class System {
   readonly base: string;
   readonly registry: ReturnType<typeof modelRegistry>;
   readonly q: Queue<ModelJobs>;
+  /** The multi-queue worker's side, made on first use (multi-queue.ts). */
+  private multiQueue: MultiQueue | undefined;
 
   private constructor(
     readonly server: RedisServer,
@@ -173,6 +176,16 @@ export class System {
     // Held for good: only the test's own stall checks run (see stallCheck).
     await admin.set(sys.stallLock, '1', 'PX', NEVER_MS);
     return sys;
+  }
+
+  get multi(): MultiQueue {
+    this.multiQueue ??= new MultiQueue(this.server, this.queue);
+    return this.multiQueue;
+  }
+
+  /** Key prefixes of the multi-queue's queues, once it exists. */
+  get multiPrefixes(): string[] {
+    return this.multiQueue?.prefixes(PREFIX) ?? [];
   }
 
   get stallLock(): string {
@@ -375,6 +388,7 @@ export class System {
       if (slot === undefined || slot.frozen || slot.closing) continue;
       await poll(() => slot.worker.health().ready, 10_000);
     }
+    await this.multiQueue?.ready(10_000);
     // One renewal round, so no live lease lapsed across the outage.
     await sleep(LEASE_MS / 3 + 100);
   }
@@ -395,6 +409,7 @@ export class System {
       await slot.fwd.close();
     }
     await this.q.close();
+    await this.multiQueue?.shutdown();
   }
 
   // ----- raw reads for the checks (never through jobwire) -----
