@@ -42,30 +42,91 @@ function slotMaster(
 ): { slot: number; nodeKey: string | undefined; node: Redis | undefined } {
   const slot = keySlot(key);
   const nodeKey = cluster.slots[slot]?.[0];
-  const node =
-    nodeKey === undefined
-      ? undefined
-      : cluster
-          .nodes('all')
-          .find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
-  return { slot, nodeKey, node };
+  return { slot, nodeKey, node: nodeOf(cluster, nodeKey) };
+}
+
+/** The client's connection to the node `host:port`, if it has one. */
+function nodeOf(
+  cluster: Cluster,
+  nodeKey: string | undefined,
+): Redis | undefined {
+  if (nodeKey === undefined) return undefined;
+  return cluster
+    .nodes('all')
+    .find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
 }
 
 /**
  * How the slot of `key` is served: `ready` (its master's connection is up),
  * `unknown` (not connected yet: ioredis connects to nodes lazily) or `down`
  * (the connection is lost or being re-made). Always `ready` for a client
- * that is not a Cluster.
+ * that is not a Cluster. Synchronous and cheap; as side effects it connects
+ * a lazy master (so the next call knows) and, for a `down` slot, has the
+ * client re-read its slot table (see {@link refreshSlotTable}).
  */
 export function slotState(
   client: RedisClient,
   key: string,
 ): 'ready' | 'unknown' | 'down' {
   if (!isCluster(client) || client.status !== 'ready') return 'ready';
+  watchSlot(client, keySlot(key));
   const { node } = slotMaster(client, key);
-  if (node === undefined) return 'down';
-  if (node.status === 'ready') return 'ready';
-  return node.status === 'wait' ? 'unknown' : 'down';
+  if (node?.status === 'ready') return 'ready';
+  if (node?.status === 'wait') {
+    node.connect().catch(() => {});
+    return 'unknown';
+  }
+  refreshSlotTable(client);
+  return 'down';
+}
+
+/** The slots whose masters jobwire checks, per Cluster client. */
+const watchedSlots = new WeakMap<Cluster, Set<number>>();
+
+/**
+ * Connects the masters of `cluster`'s watched slots after each refresh of
+ * its slot table, whoever asked for it. A refresh re-creates a lost master
+ * that the cluster still names (it has not failed over yet, or it has no
+ * replica) as a lazy, unconnected node, which reads `unknown`: left alone,
+ * health() called the queue reachable while its master was down. Connected
+ * at once, it fails, ioredis drops it, and the slot reads `down`.
+ */
+function watchSlot(cluster: Cluster, slot: number): void {
+  let slots = watchedSlots.get(cluster);
+  if (slots === undefined) {
+    const watched = new Set<number>();
+    slots = watched;
+    watchedSlots.set(cluster, watched);
+    cluster.on('refresh', () => {
+      for (const s of watched) {
+        const node = nodeOf(cluster, cluster.slots[s]?.[0]);
+        if (node?.status === 'wait') node.connect().catch(() => {});
+      }
+    });
+  }
+  slots.add(slot);
+}
+
+/** When each Cluster client last had its slot table refreshed from here. */
+const slotRefreshes = new WeakMap<Cluster, number>();
+
+/** Least time between two refreshes of one client's slot table from here. */
+const SLOT_REFRESH_INTERVAL_MS = 500;
+
+/**
+ * Has ioredis re-read `cluster`'s slot table (one CLUSTER SLOTS), at most
+ * once per {@link SLOT_REFRESH_INTERVAL_MS}. ioredis drops a lost master
+ * from its pool and learns of the replica that took over only from a
+ * redirection, so a client that sends nothing (a busy worker's blocking
+ * client: its leases ride on completions) kept the dead master for good,
+ * and health() reported the worker not ready while it worked.
+ */
+function refreshSlotTable(cluster: Cluster): void {
+  const now = Date.now();
+  if (now - (slotRefreshes.get(cluster) ?? 0) < SLOT_REFRESH_INTERVAL_MS)
+    return;
+  slotRefreshes.set(cluster, now);
+  cluster.refreshSlotsCache();
 }
 
 const sleep = (ms: number): Promise<void> =>
@@ -85,6 +146,7 @@ export async function ensureSlotServed(
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  watchSlot(cluster, keySlot(key));
   let refreshedAt = 0;
   for (;;) {
     const { slot, nodeKey, node } = slotMaster(cluster, key);

@@ -9,6 +9,9 @@ import type { JobwireError } from '../errors.ts';
  * did not find Redis unavailable and, on a Cluster, the master of its slot
  * is connected on both the command and the blocking client: a Cluster
  * client's own status stays `ready` while one of its masters is down.
+ * Synchronous; a slot that reads down has its client re-read the slot
+ * table (rate-limited), so a client that sends nothing, as a busy worker's
+ * blocking client, learns of a failover and the next call reports ready.
  */
 export function workerHealth(
   consumers: readonly QueueConsumer[],
