@@ -336,7 +336,10 @@ export class ResultWaiter {
       )) as [string, string[]][];
       for (const [offset, fields] of page) {
         const e = parseEvent(offset, fields);
-        if (e.jobId === id && OUTCOMES.has(e.event)) return e;
+        // The job's newest event tells: a later event than an outcome (the
+        // enqueue of a job that reuses the id, a retry) means the job that
+        // is gone now ended without one (a drain removed it).
+        if (e.jobId === id) return OUTCOMES.has(e.event) ? e : undefined;
       }
       if (page.length < count) return undefined;
       end = `(${page[page.length - 1]![0]}`;
