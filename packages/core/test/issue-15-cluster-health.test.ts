@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -10,8 +8,8 @@ import {
   job,
   type Logger,
 } from '../src/index.ts';
-import { startCluster } from './helpers/redis-cluster.ts';
-import { startRedis, type RedisServer } from './helpers/redis-server.ts';
+import { startCluster, type TestCluster } from './helpers/redis-cluster.ts';
+import type { RedisServer } from './helpers/redis-server.ts';
 import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 
 // After a Redis Cluster failover, a busy worker's health() reported
@@ -28,17 +26,11 @@ import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 // "not known yet", so health() said ready on about half its calls during
 // such an outage; the second test holds it to not ready on every call.
 
-const run = promisify(execFile);
 const quiet: Logger = { warn: () => {}, error: () => {} };
 
+let cluster: TestCluster;
 let nodes: RedisServer[] = [];
 const clients: Cluster[] = [];
-
-function cli(node: RedisServer, ...args: string[]): Promise<string> {
-  return run('redis-cli', ['-p', String(node.port), ...args]).then(
-    (r) => r.stdout,
-  );
-}
 
 function clusterClient(): Cluster {
   const client = new Cluster(
@@ -49,72 +41,20 @@ function clusterClient(): Cluster {
 }
 
 /** The port of the master serving `queue`'s slot, as `via` sees it. */
-async function masterOf(via: RedisServer, queue: string): Promise<number> {
-  const slot = Number(await cli(via, 'CLUSTER', 'KEYSLOT', `{${queue}}`));
-  // Lines: <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <ranges…>
-  for (const line of (await cli(via, 'CLUSTER', 'NODES')).split('\n')) {
-    const fields = line.trim().split(' ');
-    if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
-    for (const range of fields.slice(8)) {
-      const [start, end = start] = range.split('-').map(Number);
-      if (slot >= start! && slot <= end!)
-        return Number(/:(\d+)@/.exec(fields[1] ?? '')?.[1]);
-    }
-  }
-  return 0;
+function masterOf(via: RedisServer, queue: string): Promise<number> {
+  return cluster.masterOf(via, queue);
 }
 
 describe('a busy worker after a Redis Cluster failover', () => {
   // Three masters, each with a replica.
   beforeAll(async () => {
-    for (let i = 0; i < 6; i++) {
-      nodes.push(
-        await startRedis({
-          extraArgs: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-node-timeout',
-            '1000',
-            // A replica that has not synced yet cannot take over.
-            '--repl-diskless-sync-delay',
-            '0',
-          ],
-        }),
-      );
-    }
-    await run(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...nodes.map((n) => `127.0.0.1:${n.port}`),
-        '--cluster-replicas',
-        '1',
-        '--cluster-yes',
-      ],
-      { timeout: 60_000 },
-    );
-    await waitFor(
-      async () => {
-        const infos = await Promise.all(
-          nodes.map((n) => cli(n, 'CLUSTER', 'INFO')),
-        );
-        if (!infos.every((i) => i.includes('cluster_state:ok'))) return false;
-        const repl = await Promise.all(
-          nodes.map((n) => cli(n, 'INFO', 'replication')),
-        );
-        return (
-          repl.filter((r) => r.includes('master_link_status:up')).length === 3
-        );
-      },
-      60_000,
-      'cluster ok and every replica in sync',
-    );
+    cluster = await startCluster({ replicas: 1, nodeTimeoutMs: 1000 });
+    nodes = cluster.nodes;
   }, 120_000);
 
   afterAll(async () => {
     for (const c of clients) c.disconnect();
-    await Promise.all(nodes.map((n) => n.stop()));
+    await cluster.stop();
     nodes = [];
   });
 

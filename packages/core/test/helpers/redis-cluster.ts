@@ -1,8 +1,9 @@
 /**
- * A real three-master Redis Cluster on loopback, without replicas, for
- * tests: each node is a private redis-server (test-kit), joined with
- * `redis-cli --cluster create`. A node can be killed and restarted on the
- * same port and dir, so it rejoins with its nodes.conf and slots.
+ * A real three-master Redis Cluster on loopback, for tests, with or without
+ * a replica per master: each node is a private redis-server (test-kit),
+ * joined with `redis-cli --cluster create`. A node can be killed and
+ * restarted on the same port and dir, so it rejoins with its nodes.conf and
+ * slots; with replicas, killing a master makes its replica take over.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -20,6 +21,11 @@ export interface TestCluster {
   cli(node: RedisServer, ...args: string[]): Promise<string>;
   /** The node whose slots hold `queue`'s keys (its `{queue}` hash tag). */
   nodeOf(queue: string): Promise<RedisServer>;
+  /**
+   * The port of the master that serves `queue`'s slot now, as node `via`
+   * sees it (a master marked failed is skipped), or 0 when none does.
+   */
+  masterOf(via: RedisServer, queue: string): Promise<number>;
   /** Queue names, made from `base`, whose slots the given node serves. */
   queueOn(node: RedisServer, base: string): Promise<string>;
   /** Waits until every live node reports `cluster_state:<state>`. */
@@ -32,16 +38,22 @@ export interface StartClusterOptions {
   nodeTimeoutMs?: number;
   /** cluster-require-full-coverage (Redis's default is yes). */
   fullCoverage?: boolean;
+  /** Replicas per master: 1 starts six nodes and waits until each replica is in sync. */
+  replicas?: 0 | 1;
 }
 
-/** Starts three masters and joins them into one cluster covering every slot. */
+/**
+ * Starts three masters (and, with `replicas: 1`, a replica of each) and
+ * joins them into one cluster covering every slot.
+ */
 export async function startCluster(
   options: StartClusterOptions = {},
 ): Promise<TestCluster> {
   const nodes: RedisServer[] = [];
   const down = new Set<RedisServer>();
+  const replicas = options.replicas ?? 0;
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       nodes.push(
         await startRedis({
           extraArgs: [
@@ -51,6 +63,9 @@ export async function startCluster(
             String(options.nodeTimeoutMs ?? 2000),
             '--cluster-require-full-coverage',
             options.fullCoverage === false ? 'no' : 'yes',
+            // A replica that has not synced yet cannot take over.
+            '--repl-diskless-sync-delay',
+            '0',
           ],
         }),
       );
@@ -62,7 +77,7 @@ export async function startCluster(
         'create',
         ...nodes.map((n) => `127.0.0.1:${n.port}`),
         '--cluster-replicas',
-        '0',
+        String(replicas),
         '--cluster-yes',
       ],
       { timeout: 60_000 },
@@ -94,6 +109,20 @@ export async function startCluster(
         }
       }
       throw new Error(`no node serves slot ${slot} of ${queue}`);
+    },
+    async masterOf(via, queue) {
+      const slot = Number(await cli(via, 'CLUSTER', 'KEYSLOT', `{${queue}}`));
+      for (const line of (await cli(via, 'CLUSTER', 'NODES')).split('\n')) {
+        const fields = line.trim().split(' ');
+        if (!fields[2]?.includes('master') || fields[2].includes('fail'))
+          continue;
+        for (const range of fields.slice(8)) {
+          const [start, end = start] = range.split('-').map(Number);
+          if (slot >= start! && slot <= end!)
+            return Number(/:(\d+)@/.exec(fields[1] ?? '')?.[1]);
+        }
+      }
+      return 0;
     },
     async queueOn(node, base) {
       for (let i = 0; i < 200; i++) {
@@ -132,7 +161,21 @@ export async function startCluster(
       down.delete(n);
     };
   }
-  await cluster.waitForState('ok');
+  await cluster.waitForState('ok', 60_000);
+  if (replicas > 0) {
+    await waitFor(
+      async () => {
+        const repl = await Promise.all(
+          nodes.map((n) => cli(n, 'INFO', 'replication')),
+        );
+        return (
+          repl.filter((r) => r.includes('master_link_status:up')).length === 3
+        );
+      },
+      60_000,
+      'every replica in sync',
+    );
+  }
   // `cluster create` returns before every node has seen every other.
   await sleep(100);
   return cluster;
