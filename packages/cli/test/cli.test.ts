@@ -5,40 +5,26 @@
  * own key prefix. A spawn costs about half a second, so assertions are
  * batched per call.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createQueue, createWorker, type JobInfo } from '@jobwire/core';
 import { describe, expect, it } from 'vitest';
 import { jobs } from '../../../jobs.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { fastWorkerSettings, waitFor } from '../../core/test/helpers/wait.ts';
-import { jobwire, rootSchema } from './jobwire-bin.ts';
+import { jobwire, rootSchema, runJobwire, type CliRun } from './jobwire-bin.ts';
 
 const redis = useRedis();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(
   args: string[],
   env: Record<string, string | undefined> = {},
-): Run {
-  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url, ...env },
-    encoding: 'utf8',
-    // Generous: under load a spawn (Node, then the command) takes far
-    // longer than on an idle machine.
-    timeout: 120_000,
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+): CliRun {
+  return runJobwire(redis.url, args, env);
 }
 
-function ok(run: Run): string {
+function ok(run: CliRun): string {
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   return run.stdout;

@@ -8,8 +8,6 @@
  * its fields; the end-to-end cases check what a user sees for a missing
  * job, a job in the wrong state and an unreachable Redis.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import {
   createQueue,
   createTestQueue,
@@ -22,19 +20,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { jobs } from '../../../jobs.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
 import { cliMessage } from '../src/messages.ts';
-import { jobwire, rootSchema } from './jobwire-bin.ts';
+import { runJobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url, ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  return runJobwire(redis.url, args, env);
 }
 
 const savedUrl = process.env.REDIS_URL;

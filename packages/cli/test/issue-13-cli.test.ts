@@ -3,28 +3,18 @@
  * `jobwire stats`, and messages that name the CLI's flags (`--queue`,
  * `--insecure`), not the library's options (`{ queue }`, `insecure: true`).
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createQueue } from '@jobwire/core';
 import { describe, expect, it } from 'vitest';
 import { jobs } from '../../../jobs.schema.ts';
 import { jobs as protoJobs } from './fixtures/proto-names.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire, rootSchema } from './jobwire-bin.ts';
+import { runJobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PROTO_SCHEMA = 'packages/cli/test/fixtures/proto-names.schema.ts';
 
 function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url, ...env },
-    encoding: 'utf8',
-    // Generous: a spawn under load takes far longer than when idle.
-    timeout: 120_000,
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  return runJobwire(redis.url, args, env);
 }
 
 // A spawn costs seconds under load: generous per-test deadlines.

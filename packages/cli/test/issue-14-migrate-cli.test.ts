@@ -4,8 +4,6 @@
  * fixtures/migrate-v2.schema.ts against a private redis-server. Version 1
  * jobs are made here with the version 1 declaration of the same type.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import {
   createQueue,
   defineJobs,
@@ -15,21 +13,13 @@ import {
 import { describe, expect, it } from 'vitest';
 import { jobs, sendV1 } from './fixtures/migrate-v2.schema.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire, rootSchema } from './jobwire-bin.ts';
+import { runJobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const SCHEMA = 'packages/cli/test/fixtures/migrate-v2.schema.ts';
 
 function cli(args: string[]) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url },
-    encoding: 'utf8',
-    // Generous: a spawn under load takes far longer than when idle.
-    timeout: 120_000,
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  return runJobwire(redis.url, args);
 }
 
 const v1 = defineJobs({ send: job({ queue: 'mail', payload: sendV1 }) });

@@ -5,27 +5,18 @@
  * wrote is refused with LAYOUT_UNSUPPORTED. Run as a child process over
  * the root jobs.schema.ts (queues `email` and `media`).
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createQueue, defineJobs, job, LAYOUT_VERSION } from '@jobwire/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { queueKeys } from '../../core/src/redis/keys.ts';
 import { rawRedis } from '../../core/test/helpers/raw-redis.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire, rootSchema } from './jobwire-bin.ts';
+import { runJobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function cli(args: string[], prefix: string) {
-  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url, JOBWIRE_PREFIX: prefix },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+  return runJobwire(redis.url, args, { JOBWIRE_PREFIX: prefix });
 }
 
 describe('jobwire migrate-layout', { timeout: 400_000 }, () => {

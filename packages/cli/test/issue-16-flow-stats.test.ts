@@ -5,8 +5,6 @@
  * written straight into Redis in the flow layout (flow-layout.ts), over the
  * root jobs.schema.ts registry (queue `email`).
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { FlowStats } from '@jobwire/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,19 +12,13 @@ import {
   tenantSeed,
 } from '../../core/test/helpers/flow-layout.ts';
 import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
-import { jobwire, rootSchema } from './jobwire-bin.ts';
+import { runJobwire } from './jobwire-bin.ts';
 
 const redis = useRedis();
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Runs the CLI; asserts it succeeded and returns its stdout. */
 function cli(args: string[], env: Record<string, string>): string {
-  const res = spawnSync(process.execPath, [...jobwire(), ...rootSchema(args)], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: redis.url, ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const res = runJobwire(redis.url, args, env);
   expect(res.stderr).toBe('');
   expect(res.status).toBe(0);
   return res.stdout;
