@@ -70,6 +70,9 @@ export interface CodegenResult {
   notes: string[];
 }
 
+/** The note of a change --accept recorded in the lock. */
+const ACCEPTED_NOTE = 'accepted: ';
+
 /** Generates (or, with `check`, verifies) the modules, contract.json and the lock. */
 export async function runCodegen(
   options: CodegenOptions,
@@ -159,7 +162,7 @@ export async function runCodegen(
             digest,
             at: new Date().toISOString(),
           });
-          notes.push(`accepted: ${line}`);
+          notes.push(`${ACCEPTED_NOTE}${line}`);
         } else {
           refused.push(refusal(schemaPath, diff, change, mode, options.cwd));
         }
@@ -175,7 +178,13 @@ export async function runCodegen(
       ].join('\n'),
       refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );
-    error.notes = notes;
+    // Nothing is written when a run is refused, so the acceptances it made
+    // are not recorded either: say so rather than "accepted".
+    error.notes = notes.map((n) =>
+      n.startsWith(ACCEPTED_NOTE)
+        ? `not accepted, the run was refused (nothing was written): ${n.slice(ACCEPTED_NOTE.length)}`
+        : n,
+    );
     throw error;
   }
 

@@ -94,7 +94,14 @@ describe('refusal advice', { timeout: 400_000 }, () => {
       '  - add an upcaster (payload changes): on v, set `version: 3` and `upcast: { 2: { from: <version 2 payload schema>, to: (old) => <version 3 input> } }`; workers then convert queued jobs of the old version before the handler sees them (docs/changing-contracts.md),',
       '  - or accept the others explicitly: `jobwire codegen --accept` records the acceptance in the lock (a lowered version cannot be accepted).',
     ]);
-    expect((await s.runInProcess('--accept')).status).toBe(3);
+    // --accept took the payload change, but the run is refused and writes
+    // nothing: its note must not say the change was accepted.
+    const mixed = await s.runInProcess('--accept');
+    expect(mixed.status).toBe(3);
+    expect(mixed.stdout + mixed.stderr).not.toMatch(/note: accepted: /);
+    expect(mixed.stdout + mixed.stderr).toMatch(
+      /note: not accepted, the run was refused \(nothing was written\): v payload\.n: value upper bound/,
+    );
     expect(s.state()).toEqual(before);
   });
 });
