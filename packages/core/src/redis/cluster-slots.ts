@@ -69,15 +69,29 @@ export function slotState(
   key: string,
 ): 'ready' | 'unknown' | 'down' {
   if (!isCluster(client) || client.status !== 'ready') return 'ready';
-  watchSlot(client, keySlot(key));
-  const { node } = slotMaster(client, key);
-  if (node?.status === 'ready') return 'ready';
-  if (node?.status === 'wait') {
-    node.connect().catch(() => {});
-    return 'unknown';
-  }
-  refreshSlotTable(client);
-  return 'down';
+  const { status } = nudgeSlot(client, key);
+  if (status === 'ready') return 'ready';
+  return status === 'wait' ? 'unknown' : 'down';
+}
+
+/**
+ * The master of `key`'s slot (slotMaster) and its connection's status as
+ * found, after nudging the client toward serving the slot: a lazily created
+ * master is connected (a refused connection ends it at once), and for one
+ * lost or missing the client re-reads its slot table (refreshSlotTable).
+ * The slot is watched from then on (watchSlot). slotState and
+ * ensureSlotServed both read a slot this way.
+ */
+function nudgeSlot(
+  cluster: Cluster,
+  key: string,
+): ReturnType<typeof slotMaster> & { status: string | undefined } {
+  const master = slotMaster(cluster, key);
+  watchSlot(cluster, master.slot);
+  const status = master.node?.status;
+  if (status === 'wait') master.node?.connect().catch(() => {});
+  else if (status !== 'ready') refreshSlotTable(cluster);
+  return { ...master, status };
 }
 
 /** The slots whose masters jobwire checks, per Cluster client. */
@@ -111,7 +125,7 @@ function watchSlot(cluster: Cluster, slot: number): void {
 const slotRefreshes = new WeakMap<Cluster, number>();
 
 /** Least time between two refreshes of one client's slot table from here. */
-const SLOT_REFRESH_INTERVAL_MS = 500;
+const SLOT_REFRESH_INTERVAL_MS = 200;
 
 /**
  * Has ioredis re-read `cluster`'s slot table (one CLUSTER SLOTS), at most
@@ -146,18 +160,9 @@ export async function ensureSlotServed(
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  watchSlot(cluster, keySlot(key));
-  let refreshedAt = 0;
   for (;;) {
-    const { slot, nodeKey, node } = slotMaster(cluster, key);
-    if (node?.status === 'ready') return;
-    if (node?.status === 'wait') {
-      // Lazily created: connect now; a refused connection ends it at once.
-      node.connect().catch(() => {});
-    } else if (Date.now() - refreshedAt >= 200) {
-      refreshedAt = Date.now();
-      cluster.refreshSlotsCache();
-    }
+    const { slot, nodeKey, status } = nudgeSlot(cluster, key);
+    if (status === 'ready') return;
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new RedisUnavailableError(
