@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { $ZodIssue } from 'zod/v4/core';
 
 /**
@@ -268,16 +269,16 @@ export class UpcastError extends JobwireError {
     readonly toVersion: number,
     cause: unknown,
   ) {
-    const why = cause instanceof Error ? cause.message : describeThrown(cause);
+    const thrown = thrownParts(cause);
     super(
       ErrorCode.UPCAST_FAILED,
-      `upcaster from version ${fromVersion} to ${toVersion} threw on ${subject}: ${why}`,
+      `upcaster from version ${fromVersion} to ${toVersion} threw on ${subject}: ${thrown.isError ? thrown.message : thrown.described}`,
       { cause },
     );
     this.name = 'UpcastError';
     // The recorded stack is the upcaster's: that is where the bug is.
-    if (cause instanceof Error && cause.stack !== undefined)
-      this.stack = `${this.name}: ${this.message}\nCaused by: ${cause.stack}`;
+    if (thrown.stack !== undefined)
+      this.stack = `${this.name}: ${this.message}\nCaused by: ${thrown.stack}`;
   }
 }
 
@@ -439,45 +440,208 @@ export interface SerializedError {
 }
 
 /**
+ * The longest message, name or stack recorded for a failure, in
+ * characters: a longer one is cut, and a cut message ends with `…`.
+ */
+export const MAX_RECORDED_CHARS = 4000;
+
+/** What a read of a property gives when the read itself threw. */
+const UNREADABLE: unique symbol = Symbol('unreadable');
+
+/**
+ * `value[key]`, or UNREADABLE when reading it throws: a getter that
+ * throws, a Proxy whose `get` trap throws, a revoked Proxy.
+ */
+function readSafely(value: unknown, key: PropertyKey): unknown {
+  try {
+    return (value as Record<PropertyKey, unknown>)[key];
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+/** `value instanceof type`, false when the check throws (a revoked Proxy). */
+export function isInstance<T>(
+  value: unknown,
+  type: abstract new (...args: never[]) => T,
+): value is T {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
+/** What {@link describeValue} gives for a value that resists every look. */
+const NOT_INSPECTABLE = 'a value that could not be inspected';
+
+/**
+ * Describes any value in a line, never throwing: strings quoted as JSON,
+ * BigInts as their digits with `n`, plain objects and arrays as JSON, and
+ * what JSON cannot show (a circular object, a Map, a class instance, a
+ * function, a symbol) as `util.inspect` shows it, two levels deep.
+ */
+export function describeValue(value: unknown): string {
+  try {
+    switch (typeof value) {
+      case 'undefined':
+        return 'undefined';
+      case 'string':
+        return JSON.stringify(value);
+      case 'bigint':
+        return `${value.toString()}n`;
+      case 'number':
+      case 'boolean':
+        return String(value);
+      case 'symbol':
+      case 'function':
+        return inspectLine(value);
+      case 'object':
+        break;
+    }
+    if (value === null) return 'null';
+    if (isPlainData(value)) {
+      try {
+        const json = JSON.stringify(value) as string | undefined;
+        if (json !== undefined) return json;
+      } catch {
+        // circular, a BigInt inside, or a getter that throws: inspect it
+      }
+    }
+    return inspectLine(value);
+  } catch {
+    return NOT_INSPECTABLE;
+  }
+}
+
+/**
+ * An array, or an object whose prototype is Object.prototype or null;
+ * false when asking throws (a Proxy).
+ */
+function isPlainData(value: object): boolean {
+  try {
+    if (Array.isArray(value)) return true;
+    const proto = Object.getPrototypeOf(value) as unknown;
+    return proto === Object.prototype || proto === null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * util.inspect on one line, two levels deep, running none of the value's
+ * code: no custom inspect function, no getter, no Proxy trap (a Proxy
+ * shows as `Proxy [ target, handler ]`, a revoked one as `<Revoked Proxy>`).
+ */
+function inspectLine(value: unknown): string {
+  return inspect(value, {
+    depth: 2,
+    breakLength: Infinity,
+    maxArrayLength: 20,
+    maxStringLength: MAX_RECORDED_CHARS,
+    customInspect: false,
+    showProxy: true,
+  });
+}
+
+/** `text`, cut to MAX_RECORDED_CHARS, ending with `…` when it was cut. */
+function capped(text: string): string {
+  return text.length <= MAX_RECORDED_CHARS
+    ? text
+    : `${text.slice(0, MAX_RECORDED_CHARS - 1)}…`;
+}
+
+/**
+ * The name, message and stack of a thrown value, read without throwing:
+ * an Error's own (a `name` or `message` that is not a string described by
+ * {@link describeValue}, a `stack` that is not a string dropped), or for
+ * any other value a description of it.
+ */
+function thrownParts(thrown: unknown): {
+  isError: boolean;
+  name: string;
+  message: string;
+  stack: string | undefined;
+  /** A non-Error value, described. */
+  described: string;
+} {
+  if (!isInstance(thrown, Error)) {
+    const described = describeValue(thrown);
+    return {
+      isError: false,
+      name: 'Error',
+      message:
+        described === NOT_INSPECTABLE
+          ? 'handler threw a value that could not be inspected'
+          : `handler threw a non-Error value: ${described}`,
+      stack: undefined,
+      described,
+    };
+  }
+  const name = readSafely(thrown, 'name');
+  const message = readSafely(thrown, 'message');
+  const stack = readSafely(thrown, 'stack');
+  return {
+    isError: true,
+    name: textOf(name) ?? 'Error',
+    message:
+      message === UNREADABLE
+        ? 'handler threw an Error whose message could not be read'
+        : (textOf(message) ?? ''),
+    stack: typeof stack === 'string' ? stack : undefined,
+    described: '',
+  };
+}
+
+/** A property read as text: a string as it is, else described; none when absent or unreadable. */
+function textOf(value: unknown): string | undefined {
+  if (value === UNREADABLE || value === undefined) return undefined;
+  return typeof value === 'string' ? value : describeValue(value);
+}
+
+/**
  * Normalises anything a handler threw (strings, null, objects with circular
- * causes) into a JobwireError, keeping the original as `cause`.
+ * causes, a Proxy whose traps throw, an Error whose getters throw) into a
+ * JobwireError, keeping the original as `cause`. Never throws.
  */
 export function toJobwireError(thrown: unknown): JobwireError {
-  if (thrown instanceof JobwireError) return thrown;
-  if (thrown instanceof Error) {
-    const err = new JobwireError(ErrorCode.HANDLER_FAILED, thrown.message, {
-      cause: thrown,
-    });
-    err.name = thrown.name;
-    if (thrown.stack !== undefined) err.stack = thrown.stack;
-    return err;
+  if (isInstance(thrown, JobwireError)) return thrown;
+  const parts = thrownParts(thrown);
+  const err = new JobwireError(ErrorCode.HANDLER_FAILED, parts.message, {
+    cause: thrown,
+  });
+  if (parts.isError) {
+    err.name = parts.name;
+    // No stack of its own: the wrapper's would point into jobwire.
+    err.stack = parts.stack;
   }
-  return new JobwireError(
-    ErrorCode.HANDLER_FAILED,
-    `handler threw a non-Error value: ${describeThrown(thrown)}`,
-    { cause: thrown },
-  );
+  return err;
 }
 
-function describeThrown(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-/** Turns an error into plain JSON-safe data, never throwing. */
+/**
+ * Turns an error into plain JSON-safe data, never throwing: every field is
+ * read guarded, a name or message that is not a string is described, a
+ * stack that is not a string is left out, and each is cut to
+ * MAX_RECORDED_CHARS.
+ */
 export function serializeError(error: JobwireError): SerializedError {
+  const code = readSafely(error, 'code');
+  const message = readSafely(error, 'message');
   const out: SerializedError = {
-    code: error.code,
-    name: error.name,
-    message: error.message,
+    code: typeof code === 'string' ? code : ErrorCode.HANDLER_FAILED,
+    name: capped(textOf(readSafely(error, 'name')) ?? 'Error'),
+    message: capped(
+      message === UNREADABLE
+        ? 'an error whose message could not be read'
+        : (textOf(message) ?? ''),
+    ),
   };
-  if (error.stack !== undefined) out.stack = error.stack.slice(0, 4000);
-  if (error instanceof ValidationError) out.issues = error.issues;
+  const stack = readSafely(error, 'stack');
+  if (typeof stack === 'string') out.stack = stack.slice(0, MAX_RECORDED_CHARS);
+  if (isInstance(error, ValidationError)) {
+    const issues = readSafely(error, 'issues');
+    if (Array.isArray(issues)) out.issues = issues as ValidationIssue[];
+  }
   return out;
 }
 
