@@ -600,12 +600,47 @@ function textOf(value: unknown): string | undefined {
 }
 
 /**
- * Normalises anything a handler threw (strings, null, objects with circular
- * causes, a Proxy whose traps throw, an Error whose getters throw) into a
- * JobwireError, keeping the original as `cause`. Never throws.
+ * Normalises anything thrown into a JobwireError: a JobwireError as it is,
+ * anything else (strings, null, objects with circular causes, a Proxy whose
+ * traps throw, an Error whose getters throw) as HANDLER_FAILED with the
+ * original as `cause`. Never throws. For what a handler threw, use
+ * {@link handlerFailure}: there a JobwireError's code is not kept.
  */
 export function toJobwireError(thrown: unknown): JobwireError {
   if (isInstance(thrown, JobwireError)) return thrown;
+  return wrapThrown(thrown);
+}
+
+/** What the handler threw, by the failure {@link handlerFailure} made of it. */
+const thrownByHandler = new WeakMap<JobwireError, unknown>();
+
+/**
+ * What a handler threw (or rejected with) as its attempt's failure. Only a
+ * `PermanentError` is kept as it is, ending the job at once. Anything else,
+ * any other JobwireError included (a ValidationError from `job.progress()`,
+ * a `finished()` of another job rejected with PERMANENT or CANCELLED, a
+ * TimeoutError of the handler's own making), is HANDLER_FAILED with the
+ * original's name, message and stack and the original as `cause`, and is
+ * retried per `attempts`. Never throws. The job's own abort reasons (its
+ * timeout, cancel, shutdown, lost lease) do not come through here.
+ */
+export function handlerFailure(thrown: unknown): JobwireError {
+  if (isInstance(thrown, PermanentError)) return thrown;
+  const err = wrapThrown(thrown);
+  thrownByHandler.set(err, thrown);
+  return err;
+}
+
+/**
+ * The value a handler threw, when `error` is the failure
+ * {@link handlerFailure} made of it; otherwise `error` itself.
+ */
+export function thrownBy(error: JobwireError): unknown {
+  return thrownByHandler.has(error) ? thrownByHandler.get(error) : error;
+}
+
+/** HANDLER_FAILED for any thrown value, keeping it as `cause`. */
+function wrapThrown(thrown: unknown): JobwireError {
   const parts = thrownParts(thrown);
   const err = new JobwireError(ErrorCode.HANDLER_FAILED, parts.message, {
     cause: thrown,

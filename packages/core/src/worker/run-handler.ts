@@ -1,4 +1,4 @@
-import { ErrorCode, TimeoutError } from '../errors.ts';
+import { ErrorCode, handlerFailure, TimeoutError } from '../errors.ts';
 
 /** Codes that fail a job at once: retrying cannot help. */
 export const FINAL_CODES: ReadonlySet<string> = new Set([
@@ -56,6 +56,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * Runs the handler; on timeout, aborts its signal and fails the attempt
  * without waiting for a handler that ignores the signal. A handler that
  * returns without a promise is done at once: no timer, no race.
+ *
+ * What the handler throws or rejects with comes out as
+ * {@link handlerFailure} makes it (HANDLER_FAILED unless a PermanentError);
+ * the job's own abort reason (its TimeoutError, CancelledError,
+ * ShutdownError, LeaseLostError) comes out as it is.
  */
 export async function withTimeout<TResult>(
   fn: () => TResult | Promise<TResult>,
@@ -63,8 +68,14 @@ export async function withTimeout<TResult>(
   abort: JobAbort,
 ): Promise<TResult> {
   if (abort.aborted) throw abort.reason;
-  const result = fn();
-  if (!isPromiseLike(result)) return result;
+  let result: TResult | Promise<TResult>;
+  try {
+    result = fn();
+    if (!isPromiseLike(result)) return result;
+  } catch (thrown) {
+    throw handlerFailure(thrown);
+  }
+  const pending = result;
   return new Promise<TResult>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const settle = () => {
@@ -81,15 +92,18 @@ export async function withTimeout<TResult>(
         timeoutMs,
       );
     }
-    result.then(
-      (value) => {
+    const failed = (thrown: unknown) => {
+      settle();
+      reject(handlerFailure(thrown));
+    };
+    try {
+      pending.then((value) => {
         settle();
         resolve(value);
-      },
-      (err: unknown) => {
-        settle();
-        reject(err as Error);
-      },
-    );
+      }, failed);
+    } catch (thrown) {
+      // A thenable whose `then` throws.
+      failed(thrown);
+    }
   });
 }
