@@ -639,6 +639,17 @@ export function thrownBy(error: JobwireError): unknown {
   return thrownByHandler.has(error) ? thrownByHandler.get(error) : error;
 }
 
+/**
+ * A thrown value in a line for a message, never throwing: an Error as
+ * `name: message`, anything else described by {@link describeValue}.
+ */
+export function describeThrown(thrown: unknown): string {
+  const parts = thrownParts(thrown);
+  return parts.isError
+    ? capped(`${parts.name}: ${parts.message}`)
+    : capped(parts.described);
+}
+
 /** HANDLER_FAILED for any thrown value, keeping it as `cause`. */
 function wrapThrown(thrown: unknown): JobwireError {
   const parts = thrownParts(thrown);

@@ -55,7 +55,21 @@ export const priorityLevels = {
 /** A named level or an integer from -1000 (first) to 1000 (last). @public */
 export type Priority = keyof typeof priorityLevels | number;
 
-/** Computes the wait before the next attempt. @public */
+/**
+ * Computes the wait before the next attempt, in ms. Called after a failed
+ * attempt that another attempt follows, with that attempt's number (1 for
+ * the first) and its error: what the handler threw when that is an `Error`
+ * (the very object, so `instanceof` your own classes and their fields
+ * work), otherwise the recorded `JobwireError` (`HANDLER_FAILED` for a
+ * thrown non-Error value, the `TimeoutError` of the job's own timeout).
+ * The return is rounded to whole ms; one that is not a finite number ≥ 0
+ * means no delay. A function that throws does not lose the attempt: its
+ * failure is recorded as usual, the next attempt runs without delay, and
+ * the throw is reported on the worker's `error` event as `HANDLER_FAILED`
+ * naming the job type. The return is not capped by `maxDelayMs`, which
+ * belongs to the object form.
+ * @public
+ */
 export type BackoffFunction = (attempt: number, error: Error) => number;
 
 /** How long to wait between attempts. @public */
@@ -66,7 +80,10 @@ export type Backoff =
       delayMs: number;
       /** Random spread as a fraction of the delay, 0 to 1. @defaultValue 0 */
       jitter?: number | undefined;
-      /** Upper bound on one delay. @defaultValue 3_600_000 */
+      /**
+       * Upper bound on one delay, before jitter (fixed and exponential
+       * alike). @defaultValue 3_600_000
+       */
       maxDelayMs?: number | undefined;
     }
   | BackoffFunction;

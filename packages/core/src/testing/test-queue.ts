@@ -18,6 +18,7 @@ import { checkBulkItem, checkJob } from '../producer/prepare.ts';
 import { newJobId } from '../producer/job-id.ts';
 import { throttledHandle } from '../producer/throttled-handle.ts';
 import { FINAL_CODES } from '../worker/run-handler.ts';
+import { retryDelay } from '../worker/backoff.ts';
 import { checkCancelReason } from '../ops/admin.ts';
 import { countOption } from '../option-checks.ts';
 import type { Producer } from '../producer/queue.ts';
@@ -354,7 +355,10 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     return parsed(def.result, JSON.parse(entry.storedResult), subject);
   }
 
-  /** Runs a job's attempts back to back (backoff is not waited for). */
+  /**
+   * Runs a job's attempts back to back: the backoff is computed as a
+   * worker computes it, but not waited for.
+   */
   private async run(entry: Entry): Promise<void> {
     const { job } = entry;
     const handler = this.handlers[job.name];
@@ -394,6 +398,15 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
           job.error = serialized;
           break;
         }
+        // Called as a worker calls it, so a test runs the function (and its
+        // instanceof checks) on what the handler threw; the delay is not
+        // waited for, and a throw, which a worker reports on 'error' and
+        // retries at once after, has nowhere to go here.
+        const backoff =
+          typeof entry.def.options.backoff === 'function'
+            ? entry.def.options.backoff
+            : job.options.backoff;
+        retryDelay(backoff, attempt, error, job, () => {});
       }
     }
     entry.settle();

@@ -1,4 +1,4 @@
-import { backoffDelay } from './backoff.ts';
+import { retryDelay } from './backoff.ts';
 import { ensureReady, mapRedisError } from '../redis/connection.ts';
 import {
   CancelledError,
@@ -220,7 +220,15 @@ class JobRun implements RunningJob, JobIO {
     const delay =
       final || backoff === undefined
         ? -1
-        : Math.max(1, backoffDelay(backoff, attempt, error));
+        : Math.max(
+            1,
+            retryDelay(backoff, attempt, error, leased, (err) =>
+              host.reportError(
+                err,
+                `backoff function of job type ${leased.name}`,
+              ),
+            ),
+          );
     const serialized = { ...serializeError(error), attempt, at: Date.now() };
     const kf = options?.kf ?? [10_000, 0];
     const code = await this.ack('failure', () =>
