@@ -117,7 +117,10 @@ export interface JobOptions {
   attempts?: number | undefined;
   /** @defaultValue exponential, 1000 ms */
   backoff?: Backoff | undefined;
-  /** Per-attempt handler timeout; 0 disables. @defaultValue 0 */
+  /**
+   * Per-attempt handler timeout in ms; 0 disables. At most 2,147,483,647
+   * (Node's timer limit). @defaultValue 0
+   */
   timeoutMs?: number | undefined;
   /** Wait before the job becomes runnable. @defaultValue 0 */
   delayMs?: number | undefined;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaults } from '../defaults.ts';
 import { ValidationError } from '../errors.ts';
+import { MAX_TIMER_MS } from '../option-checks.ts';
 import {
   priorityLevels,
   type BackoffFunction,
@@ -13,6 +14,19 @@ import {
 const MAX_MS = 1e12;
 
 const ms = z.number().finite().min(0).max(MAX_MS);
+
+/**
+ * A handler timeout runs on a Node timer, which fires after 1 ms when
+ * given more than MAX_TIMER_MS: every attempt would time out at once.
+ */
+const timeoutSchema = z
+  .number()
+  .finite()
+  .min(0)
+  .max(
+    MAX_TIMER_MS,
+    `must be at most ${String(MAX_TIMER_MS)} ms (about 24.8 days, Node's timer limit); 0 means no timeout`,
+  );
 
 const prioritySchema = z.union([
   z.enum(Object.keys(priorityLevels) as [keyof typeof priorityLevels]),
@@ -37,7 +51,7 @@ const keepSchema = z.union([
 const sharedShape = {
   priority: prioritySchema.optional(),
   attempts: z.number().int().min(1).max(1000).optional(),
-  timeoutMs: ms.optional(),
+  timeoutMs: timeoutSchema.optional(),
   delayMs: ms.optional(),
   expireAfterMs: ms.min(1).optional(),
   retention: z

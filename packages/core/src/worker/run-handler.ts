@@ -1,4 +1,5 @@
 import { ErrorCode, handlerFailure, TimeoutError } from '../errors.ts';
+import { MAX_TIMER_MS } from '../option-checks.ts';
 
 /** Codes that fail a job at once: retrying cannot help. */
 export const FINAL_CODES: ReadonlySet<string> = new Set([
@@ -87,9 +88,11 @@ export async function withTimeout<TResult>(
       reject(reason as Error);
     });
     if (timeoutMs > 0) {
+      // Enqueue refuses more than MAX_TIMER_MS, which Node would fire after
+      // 1 ms; a job stored before that check waits the longest timer instead.
       timer = setTimeout(
         () => abort.abort(new TimeoutError(timeoutMs)),
-        timeoutMs,
+        Math.min(timeoutMs, MAX_TIMER_MS),
       );
     }
     const failed = (thrown: unknown) => {
