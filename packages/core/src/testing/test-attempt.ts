@@ -6,7 +6,11 @@ import { safeParseFast } from '../contract/parse.ts';
 import type { ResolvedEnqueueOptions } from '../contract/options.ts';
 import { storedInput } from '../contract/strip.ts';
 import { defaults } from '../defaults.ts';
-import { ValidationError, type SerializedError } from '../errors.ts';
+import {
+  LeaseLostError,
+  ValidationError,
+  type SerializedError,
+} from '../errors.ts';
 import { makeJob, type Job } from '../worker/job.ts';
 import { JobAbort, withTimeout } from '../worker/run-handler.ts';
 import type { TestJobState } from './test-types.ts';
@@ -62,15 +66,40 @@ export interface Entry {
   settle: () => void;
 }
 
-/** One attempt, as a worker's JobRun runs it; returns the stored result JSON. */
+/**
+ * One attempt, as a worker's JobRun runs it; returns the stored result JSON.
+ * Once the attempt has ended (completed, failed, timed out or cancelled),
+ * its `job.progress()` and `job.log()` reject with LEASE_LOST and store
+ * nothing, as a worker's do once it no longer holds the job's lease.
+ */
 export async function runAttempt(
   entry: Entry,
   handler: AnyHandler,
   attempt: number,
 ): Promise<string> {
-  const { job, def } = entry;
+  const { job } = entry;
   const abort = new JobAbort();
   entry.abort = abort;
+  let ended = false;
+  const live = (): void => {
+    if (ended) throw new LeaseLostError(job.id);
+  };
+  try {
+    return await attemptRun(entry, handler, attempt, abort, live);
+  } finally {
+    ended = true;
+  }
+}
+
+/** The attempt itself; `live` throws once it has ended. */
+async function attemptRun(
+  entry: Entry,
+  handler: AnyHandler,
+  attempt: number,
+  abort: JobAbort,
+  live: () => void,
+): Promise<string> {
+  const { job, def } = entry;
   const data = await parsed(
     def.payload,
     JSON.parse(entry.stored),
@@ -91,9 +120,11 @@ export async function runAttempt(
     def,
     {
       progress: async (json) => {
+        live();
         job.progress.push(JSON.parse(json));
       },
       log: async (line) => {
+        live();
         job.logs.push(line);
         if (job.logs.length > defaults.maxLogLines) job.logs.shift();
       },
