@@ -30,12 +30,19 @@ export interface Job<TData, TProgress = number> {
   readonly fingerprint: string;
   /**
    * Aborted on timeout (reason TimeoutError), at the shutdown deadline
-   * (ShutdownError) and when the lease is lost (LeaseLostError).
+   * (ShutdownError), when the lease is lost (LeaseLostError) and when the
+   * job is cancelled (CancelledError).
    */
   readonly signal: AbortSignal;
-  /** Validates, stores and publishes progress. */
+  /**
+   * Validates, stores and publishes progress. Rejects with a
+   * LeaseLostError, storing nothing, once the attempt has ended.
+   */
   progress(value: TProgress): Promise<void>;
-  /** Appends a line to the job's log. */
+  /**
+   * Appends a line to the job's log. Rejects with a LeaseLostError,
+   * storing nothing, once the attempt has ended.
+   */
   log(line: string): Promise<void>;
 }
 
