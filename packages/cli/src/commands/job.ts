@@ -22,6 +22,8 @@ function printJob(job: JobInfo): void {
     `finished:  ${time(job.finishedAt)}`,
   ];
   if (job.dueAt !== undefined) lines.push(`due:       ${time(job.dueAt)}`);
+  const cancel = cancelLine(job);
+  if (cancel !== undefined) lines.push(`cancel:    ${cancel}`);
   lines.push(
     `version:   ${String(job.version)}${job.fingerprint ? ` (fingerprint ${job.fingerprint})` : ''}`,
     block(dataLabel(job), job.data),
@@ -47,6 +49,22 @@ function printJob(job: JobInfo): void {
     for (const l of job.logs) lines.push(`  ${l}`);
   }
   console.log(lines.join('\n'));
+}
+
+/**
+ * A requested cancel of an active job (it ends once its handler is
+ * aborted), or a cancelled job's reason: what `jobs active` and the
+ * dashboard show, and what an operator checks after `jobwire cancel`.
+ */
+function cancelLine(job: JobInfo): string | undefined {
+  const reason =
+    job.cancelReason === undefined ? '' : `, reason: ${job.cancelReason}`;
+  if (job.state === 'cancelled')
+    return job.cancelReason === undefined
+      ? undefined
+      : `reason: ${job.cancelReason}`;
+  if (job.cancelRequestedAt === undefined) return undefined;
+  return `requested ${time(job.cancelRequestedAt)}${reason}`;
 }
 
 /** "data", or "data (as v2)" when `--upcast` brought an older job up to date. */
