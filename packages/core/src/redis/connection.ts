@@ -334,6 +334,11 @@ export function mapRedisError(err: unknown): unknown {
       { cause: err },
     );
   }
+  if (notSent(err))
+    return new RedisUnavailableError(
+      `Redis unavailable: the connection had closed and did not come back in time; the call was not sent (${msg})`,
+      { cause: err },
+    );
   // A key of the wrong type, or a script that failed on one: the data is
   // not what jobwire wrote (edited by hand, or another program's key), and
   // Redis itself is fine, so this is never REDIS_UNAVAILABLE.
@@ -370,6 +375,10 @@ export function mapRedisError(err: unknown): unknown {
  * waits at most `timeoutMs` for that slot's master before anything is sent,
  * and is given up (outcome unknown) once the slot stops being served while
  * it is in flight, rather than after ioredis's redirection rounds.
+ *
+ * `fn` makes one call (a command, a script or a pipeline): when ioredis
+ * refuses it unsent because the socket has just closed, it is made again
+ * once the client reconnects, within `timeoutMs` (see notSent).
  */
 export function withRedis<TResult>(
   client: RedisClient,
@@ -389,30 +398,69 @@ export function withRedis<TResult>(
     } catch (err) {
       return Promise.reject(mapRedisError(err));
     }
-    return call.then(undefined, rethrowMapped);
+    return call.then(undefined, (err: unknown) =>
+      notSent(err)
+        ? withRedisWaiting(client, timeoutMs, fn, slotKey, true)
+        : rethrowMapped(err),
+    );
   }
-  return withRedisWaiting(client, timeoutMs, fn, slotKey);
+  return withRedisWaiting(client, timeoutMs, fn, slotKey, false);
 }
 
 function rethrowMapped(err: unknown): never {
   throw mapRedisError(err);
 }
 
-/** withRedis when the client is not ready yet, or a cluster slot is named. */
+/**
+ * ioredis refused the call before writing anything: its socket had closed
+ * (offline queueing is off). The client reads `ready` for a moment after
+ * the close, so a call made then fails at once although Redis may be back
+ * within milliseconds; nothing reached Redis, so it is safe to make again.
+ */
+function notSent(err: unknown): boolean {
+  return (
+    err instanceof Error && err.message.startsWith("Stream isn't writeable")
+  );
+}
+
+/** How long to let a just-closed client notice its close before waiting for it. */
+const CLOSE_NOTICE_MS = 10;
+
+/**
+ * withRedis when the client is not ready yet, a cluster slot is named, or
+ * a call was refused unsent (`unsent`): waits for the client, then calls,
+ * until `timeoutMs` has passed.
+ */
 async function withRedisWaiting<TResult>(
   client: RedisClient,
   timeoutMs: number,
   fn: () => Promise<TResult>,
   slotKey: string | undefined,
+  unsent: boolean,
 ): Promise<TResult> {
-  if (client.status !== 'ready') await ensureReady(client, timeoutMs);
-  try {
-    if (slotKey === undefined || !isCluster(client)) return await fn();
-    await ensureSlotServed(client, slotKey, timeoutMs);
-    return await guardClusterCall(client, slotKey, timeoutMs, fn());
-  } catch (err) {
-    throw mapRedisError(err);
+  const deadline = Date.now() + timeoutMs;
+  for (let refused = unsent; ;) {
+    // Still `ready` after a refusal: its close event has not run yet.
+    if (refused && client.status === 'ready') await delay(CLOSE_NOTICE_MS);
+    // The first wait is the whole timeout, as its error message says.
+    const waitMs = refused ? Math.max(1, deadline - Date.now()) : timeoutMs;
+    if (client.status !== 'ready') await ensureReady(client, waitMs);
+    try {
+      if (slotKey === undefined || !isCluster(client)) return await fn();
+      await ensureSlotServed(client, slotKey, waitMs);
+      return await guardClusterCall(client, slotKey, timeoutMs, fn());
+    } catch (err) {
+      if (notSent(err) && Date.now() < deadline) {
+        refused = true;
+        continue;
+      }
+      throw mapRedisError(err);
+    }
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
