@@ -1,5 +1,5 @@
 import { retryDelay } from './backoff.ts';
-import { ensureReady, mapRedisError } from '../redis/connection.ts';
+import { ensureReady, mapRedisError, withRedis } from '../redis/connection.ts';
 import {
   CancelledError,
   ErrorCode,
@@ -53,6 +53,12 @@ function parseOptions(json: string): StoredOptions {
  * requested (scripts/includes/cancel.lua).
  */
 const CANCELLED_CODE = FailCode.CANCELLED;
+
+/**
+ * How long a handler's progress or log write waits for a dropped
+ * connection to come back before it rejects with REDIS_UNAVAILABLE.
+ */
+const IO_WAIT_MS = 2000;
 
 /** How long an acknowledgement is retried while Redis is unreachable. */
 const ACK_RETRY_MS = 60_000;
@@ -174,12 +180,8 @@ class JobRun implements RunningJob, JobIO {
   /** JobIO: the handler's `job.progress`, after validation. */
   async progress(json: string): Promise<void> {
     const { host, leased } = this;
-    const code = await updateProgress(
-      host.client,
-      this.keys,
-      host.maxEvents,
-      leased,
-      json,
+    const code = await withRedis(host.client, IO_WAIT_MS, () =>
+      updateProgress(host.client, this.keys, host.maxEvents, leased, json),
     );
     if (code === ScriptCode.LEASE_LOST) {
       this.leaseLost('progress');
@@ -190,12 +192,8 @@ class JobRun implements RunningJob, JobIO {
   /** JobIO: the handler's `job.log`. */
   async log(line: string): Promise<void> {
     const { host, leased } = this;
-    const code = await addLog(
-      host.client,
-      this.keys,
-      leased,
-      line,
-      host.maxLogLines,
+    const code = await withRedis(host.client, IO_WAIT_MS, () =>
+      addLog(host.client, this.keys, leased, line, host.maxLogLines),
     );
     if (code === ScriptCode.LEASE_LOST) {
       this.leaseLost('log');

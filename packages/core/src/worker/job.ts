@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { safeParseSync } from '../contract/parse.ts';
+import { safeParseFast } from '../contract/parse.ts';
 import type { AnyJobDefinition } from '../contract/define.ts';
 import { defaultProgressSchema } from '../contract/define.ts';
 import { ValidationError } from '../errors.ts';
@@ -105,7 +105,9 @@ class HandlerJob<TData> implements Job<TData, unknown> {
 
   async #writeProgress(value: unknown): Promise<void> {
     const schema: z.ZodType = this.#def.progress ?? defaultProgressSchema;
-    const parsed = safeParseSync(schema, value);
+    // An async refine or transform in the progress schema parses async.
+    const parsing = safeParseFast(schema, value);
+    const parsed = parsing instanceof Promise ? await parsing : parsing;
     if (!parsed.success) {
       throw ValidationError.fromZod(
         `progress of ${this.name}`,
