@@ -11,6 +11,7 @@ import {
   type QueueEventName,
 } from '../redis/events.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
+import { ErrorCode, ValidationError } from '../errors.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import type { JobMap, JobRegistry } from '../contract/define.ts';
 import { typeEvent, type TypedQueueEvent } from './typed-read.ts';
@@ -21,7 +22,8 @@ export interface QueueEventsOptions extends ConnectionOptions {
   queue: string;
   /**
    * Where to start: `'$'` for new events only, `'0'` for the whole retained
-   * log, or the `offset` of an event already seen. @defaultValue '$'
+   * log, or the `offset` of an event already seen (the reader starts after
+   * it). Anything else is refused with INVALID_OPTION. @defaultValue '$'
    */
   from?: string | undefined;
   /**
@@ -34,6 +36,32 @@ export interface QueueEventsOptions extends ConnectionOptions {
 
 /** An event as a QueueEvents delivers it: raw, or typed by `jobs`. @public */
 export type AnyQueueEvent = QueueEvent | TypedQueueEvent<JobMap>;
+
+/** The largest stream id part Redis accepts (an unsigned 64-bit number). */
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/** `from` as given, or ValidationError (INVALID_OPTION) naming it. */
+function checkFrom(from: unknown): string {
+  if (from === undefined) return '$';
+  const m =
+    typeof from === 'string' ? /^(\d{1,20})(?:-(\d{1,20}))?$/.exec(from) : null;
+  const fits =
+    m !== null &&
+    BigInt(m[1]!) <= MAX_ID_PART &&
+    (m[2] === undefined || BigInt(m[2]) <= MAX_ID_PART);
+  if (from === '$' || fits) return from as string;
+  throw new ValidationError(
+    'QueueEvents options',
+    [
+      {
+        path: 'from',
+        message: `must be '$', '0' or an event offset such as '1700000000000-0', got ${typeof from === 'string' ? JSON.stringify(from) : String(from)}`,
+        code: 'custom',
+      },
+    ],
+    ErrorCode.INVALID_OPTION,
+  );
+}
 
 /**
  * Follows a queue's durable event log. A process started later can read
@@ -52,15 +80,16 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
 
   constructor(options: QueueEventsOptions) {
     const common = resolveCommon(options);
-    // Names are checked before connecting: a refused name must not leave
-    // an open socket behind (it would keep the process alive).
+    // Names and `from` are checked before connecting: a refused option
+    // must not leave an open socket behind (it would keep the process alive).
+    const from = checkFrom(options.from);
     this.jobs = options.jobs;
     const key = makeKeyCache(common.prefix)(options.queue).events;
     this.conn = openConnection(options, 'blocking', common.logger);
     this.follower = new StreamFollower(
       this.conn.client,
       key,
-      options.from ?? '$',
+      from,
       (events) => this.deliver(events),
       common.logger,
     );
