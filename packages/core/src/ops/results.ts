@@ -206,7 +206,9 @@ export class ResultWaiter {
       }
       this.cursorAt = performance.now();
       this.follower = follower;
-      follower.start();
+      // Closed while the cursor was read: a read started now would fail on
+      // the closed connection and report it.
+      if (!this.closed) follower.start();
     })();
     return this.starting;
   }
@@ -358,12 +360,14 @@ export class ResultWaiter {
         );
       }
     }
-    const follower = this.follower;
+    // Stopped before the connection is cut: a read in flight then fails,
+    // and must end quietly, not be reported (or retried) as a failed read.
+    const stopped = this.follower?.stop();
     if (this.conn) {
       this.conn.client.disconnect();
       await closeConnection(this.conn);
     }
-    await follower?.stop();
+    await stopped;
   }
 }
 

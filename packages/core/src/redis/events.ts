@@ -141,6 +141,8 @@ function streamField(info: unknown, field: string): string | undefined {
 export class StreamFollower {
   private running = false;
   private loop: Promise<void> | undefined;
+  /** Ends the pause before a retried read at once (set while pausing). */
+  private wake: (() => void) | undefined;
   cursor: string;
 
   constructor(
@@ -185,6 +187,7 @@ export class StreamFollower {
     while (this.running) {
       try {
         await ensureReady(this.client, 5000);
+        if (!this.running) break;
         if (failed) {
           failed = false;
           this.onReconnect();
@@ -199,6 +202,8 @@ export class StreamFollower {
         this.cursor = entries[entries.length - 1]![0];
         this.onEvents(entries.map(([id, fields]) => parseEvent(id, fields)));
       } catch (err) {
+        // A read in flight when stop() came ends quietly: the caller
+        // closed the connection under it.
         if (!this.running) break;
         failed = true;
         // A long script in Redis answers BUSY to every read until it ends:
@@ -209,9 +214,21 @@ export class StreamFollower {
             `event stream read failed: ${(err as Error).message}`,
           );
         busyReported = busy;
-        await new Promise((r) => setTimeout(r, busy ? BUSY_RETRY_MS : 200));
+        await this.pause(busy ? BUSY_RETRY_MS : 200);
       }
     }
+  }
+
+  /** Waits `ms` before a retry, or less if stop() comes first. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => (this.wake = undefined));
   }
 
   /** One blocking read from `from`; with `onGap`, also whether entries were lost. */
@@ -253,9 +270,14 @@ export class StreamFollower {
     };
   }
 
-  /** Stops following; the caller closes the connection to end a blocked read. */
-  async stop(): Promise<void> {
+  /**
+   * Stops following: at once no read result is delivered and no failure
+   * reported; the caller closes the connection to end a blocked read, then
+   * awaits the returned promise.
+   */
+  stop(): Promise<void> {
     this.running = false;
-    await this.loop?.catch(() => {});
+    this.wake?.();
+    return this.loop?.catch(() => {}) ?? Promise.resolve();
   }
 }
