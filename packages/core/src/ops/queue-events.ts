@@ -173,15 +173,21 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     return this.follower.cursor;
   }
 
-  /** Stops following and closes the connection. */
+  /**
+   * Stops following and closes the connection, at once also while Redis is
+   * unreachable.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const stopped = this.follower.stop();
     for (const pull of this.pulls.splice(0))
       pull({ value: undefined, done: true });
+    // Ending the connection first ends a blocked read, and the reader's
+    // wait for a connection to come back (up to 5 s while Redis is down).
     this.conn.client.disconnect();
-    await this.follower.stop();
     await closeConnection(this.conn);
+    await stopped;
   }
 }
 
