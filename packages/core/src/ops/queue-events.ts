@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import {
   closeConnection,
   openConnection,
@@ -9,6 +8,7 @@ import {
   StreamFollower,
   type QueueEvent,
   type QueueEventName,
+  type StreamGap,
 } from '../redis/events.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
 import { ErrorCode, ValidationError } from '../errors.ts';
@@ -37,6 +37,13 @@ export interface QueueEventsOptions extends ConnectionOptions {
 /** An event as a QueueEvents delivers it: raw, or typed by `jobs`. @public */
 export type AnyQueueEvent = QueueEvent | TypedQueueEvent<JobMap>;
 
+/**
+ * How many events a reader holds for its iterator before it stops reading
+ * from Redis: one more read (up to 1,000 events) can be on its way, so at
+ * most about twice this many are held.
+ */
+const READ_AHEAD = 1000;
+
 /** The largest stream id part Redis accepts (an unsigned 64-bit number). */
 const MAX_ID_PART = 2n ** 64n - 1n;
 
@@ -63,18 +70,51 @@ function checkFrom(from: unknown): string {
   );
 }
 
+/** What the reader still has to hand out, in log order. */
+type Pending<TEvent> =
+  | { readonly kind: 'event'; readonly event: TEvent }
+  /** An event of a job type `jobs` does not declare: passed over. */
+  | { readonly kind: 'skip'; readonly offset: string }
+  | { readonly kind: 'gap'; readonly gap: QueueEventsGap };
+
+/** What a `'gap'` listener receives. */
+interface QueueEventsGap {
+  /** The reader's position: the last event it read, or its `from`. */
+  readonly offset: string;
+  /** The oldest event the log still holds; it is delivered next. */
+  readonly oldest: string;
+}
+
+type Listener = (arg: never) => unknown;
+
 /**
  * Follows a queue's durable event log. A process started later can read
  * what happened before it started, from any offset.
+ *
+ * Every event goes to every listener and to the iterator, in log order.
+ * While an iterator is in use, an event reaches the listeners when the
+ * iterator takes it; reading from Redis pauses while the iterator is 1,000
+ * events behind (or nobody listens yet), and resumes as it catches up, so a
+ * slow consumer keeps memory bounded and loses nothing.
  * @public
  */
 export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
-  private readonly emitter = new EventEmitter();
+  private readonly listeners = new Map<string, Listener[]>();
   private readonly conn: Connection;
   private readonly follower: StreamFollower;
-  private readonly buffered: TEvent[] = [];
+  private readonly pending: Pending<TEvent>[] = [];
   private readonly pulls: ((e: IteratorResult<TEvent>) => void)[] = [];
   private readonly jobs: JobRegistry | undefined;
+  /** From '0': what was trimmed before the reader started is no gap. */
+  private readonly fromStart: boolean;
+  /** The offset of the last event handed out, else the starting offset. */
+  private position: string;
+  private handedOut = false;
+  /** Whether an iterator was created: events then wait for it. */
+  private iterating = false;
+  /** Resolves the follower's wait for room (backpressure). */
+  private room: (() => void) | undefined;
+  private pumpQueued = false;
   private closed = false;
   private readonly started: Promise<void>;
 
@@ -84,23 +124,30 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     // must not leave an open socket behind (it would keep the process alive).
     const from = checkFrom(options.from);
     this.jobs = options.jobs;
+    this.fromStart = from === '0' || from === '0-0';
+    this.position = from;
     const key = makeKeyCache(common.prefix)(options.queue).events;
     this.conn = openConnection(options, 'blocking', common.logger);
     this.follower = new StreamFollower(
       this.conn.client,
       key,
       from,
-      (events) => this.deliver(events),
+      (events) => this.receive(events),
       common.logger,
+      undefined,
+      undefined,
+      (gap) => this.receiveGap(gap),
     );
     trackForTests('queueEvents', options.queue, () => !this.closed);
     this.started = this.follower.resolveCursor(60_000).then(() => {
-      if (!this.closed) this.follower.start();
+      if (this.closed) return;
+      if (!this.handedOut) this.position = this.follower.cursor;
+      this.follower.start();
     });
     // A reader its caller closed reports nothing: an 'error' without a
     // listener would crash the process for a close it asked for.
     this.started.catch((err: unknown) => {
-      if (!this.closed) this.emitter.emit('error', err);
+      if (!this.closed) this.report(err);
     });
   }
 
@@ -112,51 +159,224 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     return this.started;
   }
 
-  private deliver(raw: QueueEvent[]): void {
+  /** A gap the follower found, in order with the events around it. */
+  private receiveGap(gap: StreamGap): void {
+    // From '0' the reader asked for what the log still holds.
+    if (this.fromStart && (gap.after === '0' || gap.after === '0-0')) return;
+    if (this.closed) return;
+    this.pending.push({
+      kind: 'gap',
+      gap: { offset: gap.after, oldest: gap.oldest },
+    });
+  }
+
+  /**
+   * Takes a batch the follower read; returns a promise (the follower waits
+   * for it before its next read) while the iterator is too far behind.
+   */
+  private receive(raw: QueueEvent[]): Promise<void> | undefined {
     for (const r of raw) {
-      const e = (this.jobs ? typeEvent(this.jobs, r) : r) as TEvent | undefined;
-      if (e === undefined) continue;
-      const pull = this.pulls.shift();
-      if (pull) pull({ value: e, done: false });
-      else if (
-        this.emitter.listenerCount('event') === 0 &&
-        this.emitter.listenerCount(e.event) === 0
-      ) {
-        this.buffered.push(e);
-        if (this.buffered.length > 100_000) this.buffered.shift();
-      }
-      this.emitter.emit(e.event, e);
-      this.emitter.emit('event', e);
+      const typed = this.jobs ? typeEvent(this.jobs, r) : r;
+      this.add(r.offset, typed as TEvent | undefined);
+    }
+    return this.afterBatch();
+  }
+
+  private add(offset: string, e: TEvent | undefined): void {
+    if (this.closed) return;
+    this.pending.push(
+      e === undefined ? { kind: 'skip', offset } : { kind: 'event', event: e },
+    );
+  }
+
+  private afterBatch(): Promise<void> | undefined {
+    this.pump();
+    if (this.closed || this.pending.length < READ_AHEAD) return undefined;
+    return new Promise<void>((resolve) => (this.room = resolve));
+  }
+
+  /** Whether anyone listens for events (not only 'error' or 'gap'). */
+  private listened(): boolean {
+    for (const [name, list] of this.listeners)
+      if (name !== 'error' && name !== 'gap' && list.length > 0) return true;
+    return false;
+  }
+
+  /**
+   * Hands out what is pending: to waiting iterator calls while an iterator
+   * is in use, else to the listeners (with none, events wait for one).
+   */
+  private pump(): void {
+    while (this.pending.length > 0 && !this.closed) {
+      if (this.iterating ? this.pulls.length === 0 : !this.listened()) break;
+      const e = this.handOut(this.pending.shift()!);
+      if (e !== undefined && this.iterating)
+        this.pulls.shift()!({ value: e, done: false });
+    }
+    this.release();
+  }
+
+  /** Lets the follower read again once the iterator has caught up. */
+  private release(): void {
+    if (this.room !== undefined && this.pending.length < READ_AHEAD) {
+      const room = this.room;
+      this.room = undefined;
+      room();
     }
   }
 
   /**
-   * Calls `listener` for each event of one kind, or `'event'` for all;
-   * `'error'` reports a failure to start reading (also the rejection of
-   * `ready()`), unless `close()` came first.
+   * Delivers one pending item to the listeners and moves `offset` to it;
+   * returns the event for the iterator (undefined for a gap or a skip).
+   */
+  private handOut(item: Pending<TEvent>): TEvent | undefined {
+    if (item.kind === 'gap') {
+      this.call('gap', item.gap);
+      return undefined;
+    }
+    this.handedOut = true;
+    if (item.kind === 'skip') {
+      this.position = item.offset;
+      return undefined;
+    }
+    const e = item.event;
+    this.position = e.offset;
+    this.call(e.event, e);
+    this.call('event', e);
+    return e;
+  }
+
+  /**
+   * Calls every listener of `name`. One that throws (or whose promise
+   * rejects) is reported on 'error' and stops nothing: the other listeners
+   * and the iterator still get the event, and reading goes on.
+   */
+  private call(name: string, arg: unknown): void {
+    const list = this.listeners.get(name);
+    if (list === undefined || list.length === 0) return;
+    for (const listener of [...list]) {
+      try {
+        const out = (listener as (a: unknown) => unknown)(arg);
+        if (
+          out !== null &&
+          typeof out === 'object' &&
+          typeof (out as { then?: unknown }).then === 'function'
+        ) {
+          (out as PromiseLike<unknown>).then(undefined, (err: unknown) =>
+            this.report(err),
+          );
+        }
+      } catch (err) {
+        this.report(err);
+      }
+    }
+  }
+
+  /**
+   * Emits `err` on 'error'; with no 'error' listener it is thrown
+   * asynchronously (an uncaught exception), as an EventEmitter does.
+   */
+  private report(thrown: unknown): void {
+    const err =
+      thrown instanceof Error
+        ? thrown
+        : new Error(`QueueEvents listener threw ${String(thrown)}`, {
+            cause: thrown,
+          });
+    const list = this.listeners.get('error');
+    if (list === undefined || list.length === 0) {
+      process.nextTick(() => {
+        throw err;
+      });
+      return;
+    }
+    for (const listener of [...list]) {
+      try {
+        (listener as (e: Error) => unknown)(err);
+      } catch (again) {
+        process.nextTick(() => {
+          throw again;
+        });
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` for each event of one kind, or `'event'` for all,
+   * with `offset` already at that event. A listener that throws is
+   * reported on `'error'` and stops nothing. `'error'` reports that, and
+   * a failure to start reading (also the rejection of `ready()`) unless
+   * `close()` came first; with no `'error'` listener such an error is
+   * thrown (an uncaught exception), as with an EventEmitter. `'gap'` says
+   * that the log's oldest event is past the reader's position: the events
+   * between, if any, were trimmed (by `maxEvents`) before it read them.
    */
   on(event: 'error', listener: (error: Error) => void): this;
-  on(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
   on(
-    event: QueueEventName | 'event' | 'error',
-    listener: ((e: TEvent) => void) | ((error: Error) => void),
-  ): this {
-    this.emitter.on(event, listener);
+    event: 'gap',
+    listener: (gap: {
+      /** The reader's position: the last event it read, or its `from`. */
+      readonly offset: string;
+      /** The oldest event the log still holds; it is delivered next. */
+      readonly oldest: string;
+    }) => void,
+  ): this;
+  on(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
+  on(event: string, listener: Listener): this {
+    let list = this.listeners.get(event);
+    if (list === undefined) this.listeners.set(event, (list = []));
+    list.push(listener);
+    // Events held for want of a listener go to this one, and to any added
+    // in the same turn.
+    if (
+      !this.iterating &&
+      !this.pumpQueued &&
+      event !== 'error' &&
+      event !== 'gap'
+    ) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        if (!this.iterating) this.pump();
+      });
+    }
     return this;
   }
 
   /** Removes a listener. */
-  off(event: QueueEventName | 'event', listener: (e: TEvent) => void): this {
-    this.emitter.off(event, listener);
+  off(event: 'error', listener: (error: Error) => void): this;
+  off(
+    event: 'gap',
+    listener: (gap: {
+      readonly offset: string;
+      readonly oldest: string;
+    }) => void,
+  ): this;
+  off(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
+  off(event: string, listener: Listener): this {
+    const list = this.listeners.get(event);
+    const i = list?.lastIndexOf(listener) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
     return this;
   }
 
-  /** Iterates events in log order until `close()`. */
+  /**
+   * Iterates events in log order until `close()`, those read before the
+   * iterator was created included. Listeners get each event as the
+   * iterator takes it.
+   */
   [Symbol.asyncIterator](): AsyncIterator<TEvent> {
+    this.iterating = true;
     return {
       next: () => {
-        const e = this.buffered.shift();
-        if (e) return Promise.resolve({ value: e, done: false });
+        while (this.pending.length > 0 && !this.closed) {
+          const e = this.handOut(this.pending.shift()!);
+          if (e !== undefined) {
+            this.release();
+            return Promise.resolve({ value: e, done: false });
+          }
+        }
+        this.release();
         if (this.closed)
           return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => this.pulls.push(resolve));
@@ -168,23 +388,29 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     };
   }
 
-  /** The offset after the last event delivered; resume from it later. */
+  /**
+   * The offset of the last event delivered (to the iterator or a listener;
+   * inside a listener, its event's); before the first, the starting offset.
+   * Save it and pass it as `from` later to resume after that event.
+   */
   get offset(): string {
-    return this.follower.cursor;
+    return this.position;
   }
 
   /**
    * Stops following and closes the connection, at once also while Redis is
-   * unreachable.
+   * unreachable. Nothing is delivered after it; the iterator ends.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.pending.length = 0;
     const stopped = this.follower.stop();
+    this.room?.();
+    this.room = undefined;
     for (const pull of this.pulls.splice(0))
       pull({ value: undefined, done: true });
-    // Ending the connection first ends a blocked read, and the reader's
-    // wait for a connection to come back (up to 5 s while Redis is down).
+    // A blocked read or a wait for the connection ends with the client.
     this.conn.client.disconnect();
     await closeConnection(this.conn);
     await stopped;

@@ -64,7 +64,16 @@ export async function watchProgress<TResult>(
   let wake: () => void = () => {};
   events.on('event', (e) => {
     if (e.jobId !== id || e.name !== name) return;
-    if (e.progress !== undefined) onProgress(e.progress as never);
+    // A callback that throws misses nothing later: its error is logged.
+    if (e.progress !== undefined) {
+      try {
+        onProgress(e.progress as never);
+      } catch (err) {
+        ctx.logger.warn(
+          `watchProgress callback for ${name} job ${id} threw: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
     if (e.event === 'completed' || e.event === 'failed') {
       seenEnd = true;
       wake();

@@ -117,12 +117,34 @@ export function compareOffsets(a: string, b: string): number {
   return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }
 
-/** A string field of an XINFO STREAM reply (undefined for no stream). */
-function streamField(info: unknown, field: string): string | undefined {
+/** A field of an XINFO STREAM reply (undefined for no stream). */
+function streamField(info: unknown, field: string): unknown {
   if (!Array.isArray(info)) return undefined;
   const i = info.indexOf(field);
-  const value: unknown = i >= 0 ? info[i + 1] : undefined;
-  return typeof value === 'string' ? value : undefined;
+  return i >= 0 ? (info[i + 1] as unknown) : undefined;
+}
+
+/**
+ * Whether `b` is the id right after `a`: the same millisecond, the next
+ * sequence number. No entry can lie between them, so none was lost.
+ */
+function isNextId(a: string, b: string): boolean {
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  if (as === undefined || bs === undefined || am !== bm) return false;
+  return BigInt(bs) === BigInt(as) + 1n;
+}
+
+/**
+ * What a follower found when the log's oldest entry was past its position:
+ * the entries after `after` and before `oldest`, if there were any, were
+ * trimmed before it read them.
+ */
+export interface StreamGap {
+  /** The follower's position: the last entry it read, or where it started. */
+  readonly after: string;
+  /** The oldest entry the log still holds. */
+  readonly oldest: string;
 }
 
 /**
@@ -134,9 +156,15 @@ function streamField(info: unknown, field: string): string | undefined {
  * huge batch) would skip entries without noticing. Each XREAD is pipelined
  * with an XRANGE of the stream's first entry (no extra round trip); when
  * that entry is past the cursor the read started from, entries after the
- * cursor may have been trimmed unread, and `onGap` runs before the entries are
- * delivered. A follower that keeps up is about `maxEvents` entries ahead of
- * the first one, so this does not fire in normal operation.
+ * cursor may have been trimmed unread. XINFO STREAM then tells whether the
+ * stream ever lost an entry (a stream created after the follower started
+ * has not), and if so `onGap` runs before the entries are delivered. A
+ * follower that keeps up is about `maxEvents` entries ahead of the first
+ * one, so this costs nothing in normal operation.
+ *
+ * Backpressure: `onEvents` may return a promise; the next read waits for it
+ * (or for `stop()`), so a consumer that falls behind stops the reading
+ * instead of piling entries up in memory.
  */
 export class StreamFollower {
   private running = false;
@@ -149,11 +177,11 @@ export class StreamFollower {
     private readonly client: RedisClient,
     private readonly key: string,
     from: string,
-    private readonly onEvents: (events: QueueEvent[]) => void,
+    private readonly onEvents: (events: QueueEvent[]) => void | Promise<void>,
     private readonly logger: Logger,
     private readonly onReconnect: () => void = () => {},
     private readonly blockMs: number = defaults.blockTimeoutMs,
-    private readonly onGap?: () => void,
+    private readonly onGap?: (gap: StreamGap) => void,
   ) {
     this.cursor = from;
   }
@@ -172,7 +200,8 @@ export class StreamFollower {
         throw err;
       }),
     );
-    this.cursor = streamField(info, 'last-generated-id') ?? '0-0';
+    const last = streamField(info, 'last-generated-id');
+    this.cursor = typeof last === 'string' ? last : '0-0';
   }
 
   start(): void {
@@ -196,11 +225,15 @@ export class StreamFollower {
         const reply = await this.read(from);
         busyReported = false;
         if (!this.running) break;
-        if (reply.gap) this.onGap?.();
+        if (reply.oldest !== undefined)
+          this.onGap?.({ after: from, oldest: reply.oldest });
         const entries = reply.entries;
         if (entries.length === 0) continue;
         this.cursor = entries[entries.length - 1]![0];
-        this.onEvents(entries.map(([id, fields]) => parseEvent(id, fields)));
+        const room = this.onEvents(
+          entries.map(([id, fields]) => parseEvent(id, fields)),
+        );
+        if (room !== undefined) await room;
       } catch (err) {
         // A read in flight when stop() came ends quietly: the caller
         // closed the connection under it.
@@ -231,10 +264,13 @@ export class StreamFollower {
     }).finally(() => (this.wake = undefined));
   }
 
-  /** One blocking read from `from`; with `onGap`, also whether entries were lost. */
+  /**
+   * One blocking read from `from`; with `onGap`, also the log's oldest
+   * entry when entries after `from` were lost.
+   */
   private async read(
     from: string,
-  ): Promise<{ entries: [string, string[]][]; gap: boolean }> {
+  ): Promise<{ entries: [string, string[]][]; oldest: string | undefined }> {
     const args = [
       'COUNT',
       1000,
@@ -246,7 +282,7 @@ export class StreamFollower {
     ] as const;
     if (this.onGap === undefined) {
       const reply = (await this.client.xread(...args)) as XReadReply;
-      return { entries: reply?.[0]?.[1] ?? [], gap: false };
+      return { entries: reply?.[0]?.[1] ?? [], oldest: undefined };
     }
     // Run right after the read on the same connection: a trim that removed
     // entries past `from` before the read was served leaves the stream's
@@ -262,12 +298,33 @@ export class StreamFollower {
     if (readErr) throw readErr;
     const [firstErr, first] = replies?.[1] ?? [null, null];
     const firstId = (first as [string, string[]][] | null)?.[0]?.[0];
-    return {
-      entries: (reply as XReadReply)?.[0]?.[1] ?? [],
-      // An empty or missing stream has lost nothing past `from`.
-      gap:
-        !firstErr && firstId !== undefined && compareOffsets(firstId, from) > 0,
-    };
+    const entries = (reply as XReadReply)?.[0]?.[1] ?? [];
+    // An empty or missing stream has lost nothing past `from`, nor one
+    // whose first entry is the very next id.
+    if (
+      firstErr ||
+      firstId === undefined ||
+      compareOffsets(firstId, from) <= 0 ||
+      isNextId(from, firstId)
+    )
+      return { entries, oldest: undefined };
+    return { entries, oldest: (await this.everLost()) ? firstId : undefined };
+  }
+
+  /**
+   * Whether the stream ever lost an entry (more added than it holds): a
+   * stream created after the follower's position, never trimmed since,
+   * starts past that position with nothing lost. When Redis cannot say,
+   * assume a loss: a needless signal costs less than a silent one.
+   */
+  private async everLost(): Promise<boolean> {
+    const info: unknown = await this.client
+      .xinfo('STREAM', this.key)
+      .catch(() => undefined);
+    const added = Number(streamField(info, 'entries-added'));
+    const length = Number(streamField(info, 'length'));
+    if (!Number.isFinite(added) || !Number.isFinite(length)) return true;
+    return added > length;
   }
 
   /**

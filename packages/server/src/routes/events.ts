@@ -78,10 +78,22 @@ export function mountEventRoutes(app: Hono, ctx: RouteContext): void {
       const keepalive = setInterval(() => {
         stream.write(': keepalive\n\n').catch(() => void end());
       }, SSE_KEEPALIVE_MS);
+      // Events trimmed from the log before this client read them: told
+      // as a `gap` message (no id, so Last-Event-ID stays at the last
+      // event) just before the first event after them.
+      let gap: { offset: string; oldest: string } | undefined;
+      events.on('gap', (g) => (gap = g));
       try {
         // The iterator also yields events that arrived before it started,
         // and ends when the reader is closed (client gone, server closing).
+        // A client that reads slowly slows the reader down: nothing is
+        // dropped, and the server holds at most about 2,000 events for it.
         for await (const e of events) {
+          if (gap !== undefined) {
+            const data = JSON.stringify(gap);
+            gap = undefined;
+            await stream.writeSSE({ event: 'gap', data });
+          }
           await stream.writeSSE({
             id: e.offset,
             event: e.event,
