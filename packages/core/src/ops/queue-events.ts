@@ -172,14 +172,32 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
 
   /**
    * Takes a batch the follower read; returns a promise (the follower waits
-   * for it before its next read) while the iterator is too far behind.
+   * for it before its next read) while the iterator is too far behind, or
+   * while a schema parses asynchronously.
    */
   private receive(raw: QueueEvent[]): Promise<void> | undefined {
-    for (const r of raw) {
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i]!;
       const typed = this.jobs ? typeEvent(this.jobs, r) : r;
+      if (typed instanceof Promise)
+        return this.receiveAsync(typed, r.offset, raw.slice(i + 1));
       this.add(r.offset, typed as TEvent | undefined);
     }
     return this.afterBatch();
+  }
+
+  /** `receive` from an event whose typing is a promise, in order. */
+  private async receiveAsync(
+    first: Promise<unknown>,
+    offset: string,
+    rest: QueueEvent[],
+  ): Promise<void> {
+    this.add(offset, (await first) as TEvent | undefined);
+    for (const r of rest) {
+      const typed = await typeEvent(this.jobs!, r);
+      this.add(r.offset, typed as TEvent | undefined);
+    }
+    await this.afterBatch();
   }
 
   private add(offset: string, e: TEvent | undefined): void {

@@ -5,7 +5,7 @@
  * schema of the job type named in Redis before it is typed.
  */
 import type { z } from 'zod';
-import { safeParseSync } from '../contract/parse.ts';
+import { safeParseFast } from '../contract/parse.ts';
 import {
   defaultProgressSchema,
   getDefinition,
@@ -69,13 +69,27 @@ export type TypedJobInfo<
 
 type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
 
-function check(schema: z.ZodType | undefined, raw: unknown): Checked {
-  // A type without a result schema has no result to type.
-  if (schema === undefined) return { ok: true, value: undefined };
-  const parsed = safeParseSync(schema, raw);
+type Parsed = ReturnType<z.ZodType['safeParse']>;
+
+function checked(parsed: Parsed): Checked {
   return parsed.success
     ? { ok: true, value: parsed.data }
     : { ok: false, reason: parsed.error.issues[0]?.message ?? 'invalid' };
+}
+
+/**
+ * `raw` parsed with `schema`: at once, or a promise for a schema with an
+ * async refinement or transform (a result schema may have one: the worker
+ * parses results with the async fallback too).
+ */
+function check(
+  schema: z.ZodType | undefined,
+  raw: unknown,
+): Checked | Promise<Checked> {
+  // A type without a result schema has no result to type.
+  if (schema === undefined) return { ok: true, value: undefined };
+  const parsed = safeParseFast(schema, raw);
+  return parsed instanceof Promise ? parsed.then(checked) : checked(parsed);
 }
 
 function definitionOf(
@@ -87,49 +101,66 @@ function definitionOf(
 
 /**
  * The typed form of a raw event, or undefined for an event of a job type
- * the registry does not declare (its values could not be typed).
+ * the registry does not declare (its values could not be typed); a promise
+ * of it when a schema parses asynchronously.
  */
 export function typeEvent<TJobs extends JobMap>(
   registry: JobRegistry<TJobs>,
   e: QueueEvent,
-): TypedQueueEvent<TJobs> | undefined {
+):
+  | TypedQueueEvent<TJobs>
+  | undefined
+  | Promise<TypedQueueEvent<TJobs> | undefined> {
   // Queue-level events carry neither progress nor result.
   if (e.name === '') return e as TypedQueueEvent<TJobs>;
   const def = definitionOf(registry, e.name);
   if (def === undefined) return undefined;
   const { progress, result, ...rest } = e;
-  const out: Record<string, unknown> = { ...rest };
-  const unchecked: {
-    progress?: unknown;
-    result?: unknown;
-    reason?: string | undefined;
-  } = {};
-  if (progress !== undefined) {
-    const c = check(def.progress ?? defaultProgressSchema, progress);
-    if (c.ok) out.progress = c.value;
-    else Object.assign(unchecked, { progress, reason: c.reason });
+  const progressCheck =
+    progress === undefined
+      ? undefined
+      : check(def.progress ?? defaultProgressSchema, progress);
+  const resultCheck =
+    result === undefined ? undefined : check(def.result, result);
+  const build = (
+    p: Checked | undefined,
+    r: Checked | undefined,
+  ): TypedQueueEvent<TJobs> => {
+    const out: Record<string, unknown> = { ...rest };
+    const unchecked: {
+      progress?: unknown;
+      result?: unknown;
+      reason?: string | undefined;
+    } = {};
+    if (p?.ok === true) out.progress = p.value;
+    else if (p !== undefined)
+      Object.assign(unchecked, { progress, reason: p.reason });
+    if (r?.ok === true) out.result = r.value;
+    else if (r !== undefined)
+      Object.assign(unchecked, { result, reason: r.reason });
+    if (unchecked.reason !== undefined) out.unchecked = unchecked;
+    return out as TypedQueueEvent<TJobs>;
+  };
+  if (progressCheck instanceof Promise || resultCheck instanceof Promise) {
+    return Promise.all([progressCheck, resultCheck]).then(([p, r]) =>
+      build(p, r),
+    );
   }
-  if (result !== undefined) {
-    const c = check(def.result, result);
-    if (c.ok) out.result = c.value;
-    else Object.assign(unchecked, { result, reason: c.reason });
-  }
-  if (unchecked.reason !== undefined) out.unchecked = unchecked;
-  return out as TypedQueueEvent<TJobs>;
+  return build(progressCheck, resultCheck);
 }
 
 /**
  * The typed form of a job's details: refuses a job of another type, and
  * throws ValidationError when its progress or result fails the schema.
  */
-export function typeJobInfo<
+export async function typeJobInfo<
   TJobs extends JobMap,
   TName extends keyof TJobs & string,
 >(
   registry: JobRegistry<TJobs>,
   name: TName,
   info: JobInfo,
-): TypedJobInfo<TJobs, TName> {
+): Promise<TypedJobInfo<TJobs, TName>> {
   if (info.name !== name) {
     throw new JobwireError(
       ErrorCode.INVALID_OPTION,
@@ -143,8 +174,12 @@ export function typeJobInfo<
     ['result', def.result],
   ] as const) {
     if (info[field] === undefined) continue;
+    // A result schema with an async refinement or transform parses with
+    // the async fallback, as the worker did when it stored the result.
     const parsed =
-      schema === undefined ? undefined : safeParseSync(schema, info[field]);
+      schema === undefined
+        ? undefined
+        : await safeParseFast(schema, info[field]);
     if (parsed?.success === false) {
       throw ValidationError.fromZod(
         `${field} of ${name} job ${info.id}`,
@@ -170,5 +205,5 @@ export async function readJob(
   if (name === undefined) return inspector.getJob(id, rest);
   const queue = options.queue ?? getDefinition(registry, name).queue;
   const info = await inspector.getJob(id, { ...rest, queue });
-  return info && typeJobInfo(registry, name, info);
+  return info && (await typeJobInfo(registry, name, info));
 }

@@ -1,5 +1,5 @@
 import type { AnyJobDefinition } from '../contract/define.ts';
-import { safeParseSync } from '../contract/parse.ts';
+import { safeParseFast } from '../contract/parse.ts';
 import { ValidationError } from '../errors.ts';
 import type { ConnectionOptions } from '../redis/connection.ts';
 import type { QueueContext } from '../redis/queue-context.ts';
@@ -32,7 +32,9 @@ export class ResultReader {
     }
     const raw = await waiter.wait(id, timeoutMs, enqueuedAt);
     if (def.result === undefined) return undefined;
-    const parsed = safeParseSync(def.result, raw);
+    // A schema with an async refinement or transform parses with the async
+    // fallback, as the worker did when it checked the result.
+    const parsed = await safeParseFast(def.result, raw);
     if (!parsed.success) {
       throw ValidationError.fromZod(
         `result of ${name} job ${id}`,
