@@ -48,18 +48,3 @@ export function safeParseFast<TSchema extends z.ZodType>(
   }
 }
 
-/**
- * `safeParse` for the paths that parse synchronously (progress values,
- * stored results and progress read back): a schema that throws gives a
- * failed result, as in {@link safeParseFast}, not a raw error.
- */
-export function safeParseSync<TSchema extends z.ZodType>(
-  schema: TSchema,
-  value: unknown,
-): SafeResult<TSchema> {
-  try {
-    return schema.safeParse(value);
-  } catch (err) {
-    return thrownAsFailure<TSchema>(err, value);
-  }
-}
