@@ -47,4 +47,3 @@ export function safeParseFast<TSchema extends z.ZodType>(
     return thrownAsFailure<TSchema>(err, value);
   }
 }
-
