@@ -47,12 +47,14 @@ export interface ConsumerHost {
    * Reserves every free slot: per type, how many jobs may be taken now.
    * `forWait`: for a one-hop wait, whose lease may run long after (see
    * SlotBook.reserve). `portion`: reserve only that share of the free
-   * slots, rounded up.
+   * slots, rounded up. `share`: at most that share of the worker's
+   * capacity.
    */
   reserve(
     types: readonly string[],
     forWait?: boolean,
     portion?: number,
+    share?: number,
   ): Reservation;
   /** Gives back a reservation once its jobs have been dispatched. */
   unreserve(reservation: Reservation): void;
@@ -567,6 +569,8 @@ export class QueueConsumer {
           waiting ? this.types.filter((t) => !waiting.has(t)) : this.types,
           false,
           portion,
+          // Another batch in flight: an equal share each (SlotBook.reserve).
+          this.completionsInFlight > 1 ? 1 / MAX_BATCHES_IN_FLIGHT : 1,
         )
       : { quotas: [], total: 0, immediate: 0 };
     // Reports sent with this batch; a job renewed meanwhile is reported twice

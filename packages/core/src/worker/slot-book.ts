@@ -75,19 +75,34 @@ export class SlotBook {
    * `portion`: the share of the free slots to reserve (rounded up), for the
    * first half of a completion batch split in two, which leaves the rest
    * to the second half.
+   *
+   * `share`: at most that share of the whole (concurrency and prefetch
+   * depth), for a completion batch written while another is in flight.
+   * Each batch would otherwise take every slot free when it is written,
+   * and the two batches cycling between this process and Redis drift
+   * apart in size (180 and 48 jobs, measured): each side then waits out
+   * the large batch on the other. Equal batches keep both sides busy.
    */
-  reserve(types: readonly string[], forWait = false, portion = 1): Reservation {
+  reserve(
+    types: readonly string[],
+    forWait = false,
+    portion = 1,
+    share = 1,
+  ): Reservation {
     const still =
       !forWait ||
       (this.occupied === 0 && this.buffer.length === 0 && this.reserved === 0);
     const ahead = still ? this.prefetchDepth() : 0;
-    const free = Math.ceil(
-      portion *
-        (this.concurrency +
-          ahead -
-          this.occupied -
-          this.buffer.length -
-          this.reserved),
+    const free = Math.min(
+      Math.ceil(
+        portion *
+          (this.concurrency +
+            ahead -
+            this.occupied -
+            this.buffer.length -
+            this.reserved),
+      ),
+      Math.ceil(share * (this.concurrency + ahead)),
     );
     const quotas: [string, number][] = [];
     if (free <= 0) return { quotas, total: 0, immediate: 0 };

@@ -290,8 +290,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     types: readonly string[],
     forWait?: boolean,
     portion?: number,
+    share?: number,
   ): Reservation {
-    return this.slots.reserve(types, forWait, portion);
+    return this.slots.reserve(types, forWait, portion, share);
   }
 
   unreserve(reservation: Reservation): void {
