@@ -36,14 +36,31 @@ export function safeParseFast<TSchema extends z.ZodType>(
   schema: TSchema,
   value: unknown,
 ): SafeResult<TSchema> | Promise<SafeResult<TSchema>> {
+  if (asyncSchemas.has(schema)) return parseAsync(schema, value);
   try {
     return schema.safeParse(value);
   } catch (err) {
     if (err instanceof core.$ZodAsyncError) {
-      return schema
-        .safeParseAsync(value)
-        .catch((thrown: unknown) => thrownAsFailure<TSchema>(thrown, value));
+      asyncSchemas.add(schema);
+      return parseAsync(schema, value);
     }
     return thrownAsFailure<TSchema>(err, value);
   }
+}
+
+/**
+ * Schemas whose sync parse met an async refine or transform. A sync try
+ * runs such a check, then drops its promise (zod throws), so each parse
+ * would run it twice, and a check that rejects would reject unhandled:
+ * after the first, they go straight to the async parse.
+ */
+const asyncSchemas = new WeakSet<z.ZodType>();
+
+function parseAsync<TSchema extends z.ZodType>(
+  schema: TSchema,
+  value: unknown,
+): Promise<SafeResult<TSchema>> {
+  return schema
+    .safeParseAsync(value)
+    .catch((thrown: unknown) => thrownAsFailure<TSchema>(thrown, value));
 }

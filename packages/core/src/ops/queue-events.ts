@@ -11,7 +11,12 @@ import {
   type StreamGap,
 } from '../redis/events.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
-import { ErrorCode, ValidationError } from '../errors.ts';
+import {
+  describeThrown,
+  ErrorCode,
+  isInstance,
+  ValidationError,
+} from '../errors.ts';
 import { trackForTests } from '../testing/track-open.ts';
 import type { JobMap, JobRegistry } from '../contract/define.ts';
 import { typeEvent, type TypedQueueEvent } from './typed-read.ts';
@@ -193,9 +198,14 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     rest: QueueEvent[],
   ): Promise<void> {
     this.add(offset, (await first) as TEvent | undefined);
+    // Each typed event goes out at once (not after the whole batch), and
+    // close() ends the typing: it waits for this before it returns.
+    this.pump();
     for (const r of rest) {
+      if (this.closed) return;
       const typed = await typeEvent(this.jobs!, r);
       this.add(r.offset, typed as TEvent | undefined);
+      this.pump();
     }
     await this.afterBatch();
   }
@@ -228,8 +238,9 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     while (this.pending.length > 0 && !this.closed) {
       if (this.iterating ? this.pulls.length === 0 : !this.listened()) break;
       const e = this.handOut(this.pending.shift()!);
+      // A listener that closed the reader has ended the pulls already.
       if (e !== undefined && this.iterating)
-        this.pulls.shift()!({ value: e, done: false });
+        this.pulls.shift()?.({ value: e, done: false });
     }
     this.release();
   }
@@ -295,12 +306,11 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
    * asynchronously (an uncaught exception), as an EventEmitter does.
    */
   private report(thrown: unknown): void {
-    const err =
-      thrown instanceof Error
-        ? thrown
-        : new Error(`QueueEvents listener threw ${String(thrown)}`, {
-            cause: thrown,
-          });
+    const err = isInstance(thrown, Error)
+      ? thrown
+      : new Error(`QueueEvents listener threw ${describeThrown(thrown)}`, {
+          cause: thrown,
+        });
     const list = this.listeners.get('error');
     if (list === undefined || list.length === 0) {
       process.nextTick(() => {

@@ -233,7 +233,13 @@ export class StreamFollower {
         const room = this.onEvents(
           entries.map(([id, fields]) => parseEvent(id, fields)),
         );
-        if (room !== undefined) await room;
+        // stop() ends this wait too (wake): the consumer may never make
+        // room, e.g. an async schema that never settles.
+        if (room !== undefined && this.running)
+          await Promise.race([
+            room,
+            new Promise<void>((resolve) => (this.wake = resolve)),
+          ]).finally(() => (this.wake = undefined));
       } catch (err) {
         // A read in flight when stop() came ends quietly: the caller
         // closed the connection under it.
@@ -315,7 +321,11 @@ export class StreamFollower {
    * Whether the stream ever lost an entry (more added than it holds): a
    * stream created after the follower's position, never trimmed since,
    * starts past that position with nothing lost. When Redis cannot say,
-   * assume a loss: a needless signal costs less than a silent one.
+   * assume a loss: a needless signal costs less than a silent one. (Not
+   * exact: Redis keeps no record of the ids a trim removed, as
+   * `max-deleted-entry-id` counts only XDEL, so a trim that stopped right
+   * at the position, its next entry in a later millisecond, reads as a
+   * loss too.)
    */
   private async everLost(): Promise<boolean> {
     const info: unknown = await this.client
