@@ -336,7 +336,7 @@ export function mapRedisError(err: unknown): unknown {
   }
   if (notSent(err))
     return new RedisUnavailableError(
-      `Redis unavailable: the connection had closed and did not come back in time; the call was not sent (${msg})`,
+      `Redis unavailable: the connection had closed, so the call was not sent (${msg})`,
       { cause: err },
     );
   // A key of the wrong type, or a script that failed on one: the data is
