@@ -76,7 +76,11 @@ export type {
 } from './worker/worker-options.ts';
 export type { Job } from './worker/job.ts';
 export { createQueueEvents, QueueEvents } from './ops/queue-events.ts';
-export type { AnyQueueEvent, QueueEventsOptions } from './ops/queue-events.ts';
+export type {
+  AnyQueueEvent,
+  QueueEventsGap,
+  QueueEventsOptions,
+} from './ops/queue-events.ts';
 export type {
   TypedJobInfo,
   TypedQueueEvent,

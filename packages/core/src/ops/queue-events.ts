@@ -42,6 +42,14 @@ export interface QueueEventsOptions extends ConnectionOptions {
 /** An event as a QueueEvents delivers it: raw, or typed by `jobs`. @public */
 export type AnyQueueEvent = QueueEvent | TypedQueueEvent<JobMap>;
 
+/** What a QueueEvents `'gap'` listener gets: events were trimmed unread. */
+export interface QueueEventsGap {
+  /** The reader's position: the last event it read, or its `from`. */
+  readonly offset: string;
+  /** The oldest event the log still holds; it is delivered next. */
+  readonly oldest: string;
+}
+
 /**
  * How many events a reader holds for its iterator before it stops reading
  * from Redis: one more read (up to 1,000 events) can be on its way, so at
@@ -81,14 +89,6 @@ type Pending<TEvent> =
   /** An event of a job type `jobs` does not declare: passed over. */
   | { readonly kind: 'skip'; readonly offset: string }
   | { readonly kind: 'gap'; readonly gap: QueueEventsGap };
-
-/** What a `'gap'` listener receives. */
-interface QueueEventsGap {
-  /** The reader's position: the last event it read, or its `from`. */
-  readonly offset: string;
-  /** The oldest event the log still holds; it is delivered next. */
-  readonly oldest: string;
-}
 
 type Listener = (arg: never) => unknown;
 
@@ -340,15 +340,7 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
    * between, if any, were trimmed (by `maxEvents`) before it read them.
    */
   on(event: 'error', listener: (error: Error) => void): this;
-  on(
-    event: 'gap',
-    listener: (gap: {
-      /** The reader's position: the last event it read, or its `from`. */
-      readonly offset: string;
-      /** The oldest event the log still holds; it is delivered next. */
-      readonly oldest: string;
-    }) => void,
-  ): this;
+  on(event: 'gap', listener: (gap: QueueEventsGap) => void): this;
   on(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
   on(event: string, listener: Listener): this {
     let list = this.listeners.get(event);
@@ -373,13 +365,7 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
 
   /** Removes a listener. */
   off(event: 'error', listener: (error: Error) => void): this;
-  off(
-    event: 'gap',
-    listener: (gap: {
-      readonly offset: string;
-      readonly oldest: string;
-    }) => void,
-  ): this;
+  off(event: 'gap', listener: (gap: QueueEventsGap) => void): this;
   off(event: QueueEventName | 'event', listener: (e: TEvent) => void): this;
   off(event: string, listener: Listener): this {
     const list = this.listeners.get(event);
