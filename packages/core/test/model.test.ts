@@ -10,6 +10,10 @@
  * (mixed with the types' rules: which finished jobs survive, the counts,
  * the end of a jobId's dedup) and a worker of several queues
  * (model/multi-queue.ts: every job ends, each picked up within 1.5 s).
+ * Then an event reader (model/event-follower.ts) that follows the log for
+ * the whole run and is closed and resumed from its offset: it must deliver
+ * the log in order, nothing lost or repeated, and each ended job's last
+ * event must be its ending.
  *
  * Budget: JOBWIRE_MODEL_RUNS runs (CI default below); `pnpm test:model`
  * runs 500. A failure prints its seed and path. To replay one:
@@ -22,7 +26,12 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
-import { allCommands, checkRunEnd, issue12Commands } from './model/commands.ts';
+import {
+  allCommands,
+  checkRunEnd,
+  everyCommand,
+  issue12Commands,
+} from './model/commands.ts';
 import { Model } from './model/model.ts';
 import { System } from './model/system.ts';
 
@@ -100,7 +109,7 @@ const REGRESSIONS: {
 const property = (
   replayPath: string | undefined,
   once = false,
-  commands = allCommands,
+  commands = everyCommand,
 ) => {
   let ran = false;
   return fc.asyncProperty(

@@ -74,6 +74,7 @@ export async function checkAll(model: Model, sys: System): Promise<string[]> {
   await checkFinished(model, v);
   if (model.mq.length > 0)
     checkPickups(model.mq, sys.multi.started, model.disturbed, v);
+  v.push(...(await sys.events.check(model, sys.admin, sys.eventsKey)));
   return v;
 }
 

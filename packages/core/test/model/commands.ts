@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { PermanentError } from '../../src/index.ts';
 import { checkAll, track } from './check.ts';
+import type { DeliveryMode } from './event-follower.ts';
 import {
   AGE_LONG_MS,
   AGE_NOW_MS,
@@ -651,14 +652,32 @@ class MqAwait implements Cmd {
 }
 
 /**
+ * Closes the event reader and resumes it from its saved offset, delivering
+ * by listener or by iterator from then on (event-follower.ts).
+ */
+class ResumeReader implements Cmd {
+  constructor(readonly mode: DeliveryMode) {}
+  check = () => true;
+  async run(m: Model, sys: System): Promise<void> {
+    await sys.events.resume(this.mode);
+    return verify(m, sys);
+  }
+  toString = () => `resumeReader(${this.mode})`;
+}
+
+/**
  * After the last command: every multi-queue job ended, each picked up in
- * time. A run need not end with MqAwait.
+ * time (a run need not end with MqAwait), and the event reader delivered
+ * the whole log.
  */
 export async function checkRunEnd(m: Model, sys: System): Promise<void> {
-  if (m.mq.length === 0) return;
   const v: string[] = [];
-  await checkAllEnded(m.mq, sys.multi, RECOVERY_MS + 3000, v);
-  fail(...v, ...(await checkAll(m, sys)));
+  if (m.mq.length > 0) {
+    await checkAllEnded(m.mq, sys.multi, RECOVERY_MS + 3000, v);
+    v.push(...(await checkAll(m, sys)));
+  }
+  v.push(...(await sys.events.check(m, sys.admin, sys.eventsKey, true)));
+  fail(...v);
 }
 
 const slot = fc.integer({ min: 0, max: 1 });
@@ -810,7 +829,18 @@ const issue15Arbs: fc.Arbitrary<Cmd>[] = [
 
 /** The issue-12 operations alone, for its regressions' replays. */
 export const issue12Commands = issue12Arbs.map((a) => a.map(traced));
-/** Every operation. */
+/** Every operation up to the event reader's, for regressions found with them. */
 export const allCommands = [...issue12Arbs, ...issue15Arbs].map((a) =>
   a.map(traced),
 );
+/** Every operation, the event reader's resumes too. */
+export const everyCommand = [
+  ...allCommands,
+  // Three entries: a resume must often find the lagging iterator holding
+  // events.
+  ...Array.from({ length: 3 }, () =>
+    fc
+      .constantFrom<DeliveryMode>('listener', 'iterator')
+      .map((mode) => traced(new ResumeReader(mode))),
+  ),
+];

@@ -24,6 +24,7 @@ import {
 import { startForwarder, type Forwarder } from '../faults/harness/forwarder.ts';
 import type { RedisServer } from '@jobwire/test-kit';
 import type { TypeName } from './model.ts';
+import { EventFollower } from './event-follower.ts';
 import { MultiQueue } from './multi-queue.ts';
 
 export const PREFIX = 'jobwire';
@@ -150,6 +151,8 @@ export class System {
   readonly q: Queue<ModelJobs>;
   /** The multi-queue worker's side, made on first use (multi-queue.ts). */
   private multiQueue: MultiQueue | undefined;
+  /** Follows the queue's event log for the whole run (event-follower.ts). */
+  readonly events: EventFollower;
 
   private constructor(
     readonly server: RedisServer,
@@ -157,6 +160,7 @@ export class System {
     readonly queue: string,
   ) {
     this.base = `${PREFIX}:{${queue}}:`;
+    this.events = new EventFollower(server.url, queue);
     this.registry = modelRegistry(queue);
     this.q = createQueue(this.registry, {
       connection: server.url,
@@ -175,6 +179,7 @@ export class System {
     const sys = new System(server, admin, queue);
     // Held for good: only the test's own stall checks run (see stallCheck).
     await admin.set(sys.stallLock, '1', 'PX', NEVER_MS);
+    await sys.events.start();
     return sys;
   }
 
@@ -410,6 +415,11 @@ export class System {
     }
     await this.q.close();
     await this.multiQueue?.shutdown();
+    await this.events.stop();
+  }
+
+  get eventsKey(): string {
+    return `${this.base}events`;
   }
 
   // ----- raw reads for the checks (never through jobwire) -----
