@@ -62,11 +62,11 @@ export type Priority = keyof typeof priorityLevels | number;
  * (the very object, so `instanceof` your own classes and their fields
  * work), otherwise the recorded `JobwireError` (`HANDLER_FAILED` for a
  * thrown non-Error value, the `TimeoutError` of the job's own timeout).
- * The return is rounded to whole ms; one that is not a finite number ≥ 0
- * means no delay. A function that throws does not lose the attempt: its
- * failure is recorded as usual, the next attempt runs without delay, and
- * the throw is reported on the worker's `error` event as `HANDLER_FAILED`
- * naming the job type. The return is not capped by `maxDelayMs`, which
+ * It answers synchronously; the return is rounded to whole ms. One that
+ * throws, or returns anything but a finite number ≥ 0 (a promise, NaN),
+ * does not lose the attempt: its failure is recorded as usual, the next
+ * attempt runs without delay, and the problem is reported on the worker's
+ * `error` event as `HANDLER_FAILED` naming the job type. The return is not capped by `maxDelayMs`, which
  * belongs to the object form.
  * @public
  */

@@ -10,19 +10,15 @@ import type { BackoffFunction } from '../types.ts';
 
 /**
  * The wait before attempt `attempt + 1`, after attempt `attempt` (1-based)
- * failed. Exponential doubles per attempt; jitter spreads the delay by up to
- * ±jitter×delay so retries of many jobs do not stampede.
+ * failed, by a serializable rule. Exponential doubles per attempt; jitter
+ * spreads the delay by up to ±jitter×delay so retries of many jobs do not
+ * stampede.
  */
 export function backoffDelay(
-  backoff: SerializableBackoff | BackoffFunction,
+  backoff: SerializableBackoff,
   attempt: number,
-  error: Error,
   random: () => number = Math.random,
 ): number {
-  if (typeof backoff === 'function') {
-    const d = backoff(attempt, error);
-    return Number.isFinite(d) && d >= 0 ? Math.round(d) : 0;
-  }
   const base =
     backoff.type === 'fixed'
       ? backoff.delayMs
@@ -38,10 +34,10 @@ export function backoffDelay(
  * with `error`, as a worker computes it (the test queue too, though it does
  * not wait). A backoff function gets what the handler threw when that is
  * an Error (so its `instanceof` checks work), else `error`. A backoff
- * function that throws must not lose the attempt's failure: `onThrow`
- * gets a HANDLER_FAILED error naming the job type (the thrown value as
- * `cause`), and the retry waits 0 ms, as for a return that is not a
- * finite number >= 0.
+ * function that throws, or returns anything but a finite number >= 0 (a
+ * promise, say: it must answer synchronously), must not lose the
+ * attempt's failure: the retry waits 0 ms and `onThrow` gets a
+ * HANDLER_FAILED error naming the job type and what went wrong.
  */
 export function retryDelay(
   backoff: SerializableBackoff | BackoffFunction,
@@ -50,20 +46,56 @@ export function retryDelay(
   job: { readonly name: string; readonly id: string },
   onThrow: (err: JobwireError) => void,
 ): number {
-  if (typeof backoff !== 'function')
-    return backoffDelay(backoff, attempt, error);
+  if (typeof backoff !== 'function') return backoffDelay(backoff, attempt);
   const thrown = thrownBy(error);
   const arg = isInstance(thrown, Error) ? thrown : error;
+  const what = `the backoff function of job type ${JSON.stringify(job.name)}`;
+  const after = `after attempt ${String(attempt)} of job ${job.id}, so the next attempt runs without delay`;
+  let delay: unknown;
   try {
-    return backoffDelay(backoff, attempt, arg);
+    delay = backoff(attempt, arg);
   } catch (err) {
     onThrow(
       new JobwireError(
         ErrorCode.HANDLER_FAILED,
-        `the backoff function of job type ${JSON.stringify(job.name)} threw after attempt ${String(attempt)} of job ${job.id}, so the next attempt runs without delay: ${describeThrown(err)}`,
+        `${what} threw ${after}: ${describeThrown(err)}`,
         { cause: err },
       ),
     );
     return 0;
+  }
+  if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)
+    return Math.round(delay);
+  onThrow(
+    new JobwireError(
+      ErrorCode.HANDLER_FAILED,
+      `${what} returned ${describeReturn(delay)} ${after}: it must return the delay in ms, a finite number >= 0, synchronously`,
+    ),
+  );
+  return 0;
+}
+
+/** Names a backoff function's unusable return; settles a promise's rejection. */
+function describeReturn(value: unknown): string {
+  if (isThenable(value)) {
+    // Nobody awaits it: its rejection must not end the process.
+    try {
+      value.then(undefined, () => {});
+    } catch {
+      /* a thenable whose then throws: nothing to settle */
+    }
+    return 'a promise';
+  }
+  if (typeof value === 'number') return String(value);
+  return value === null ? 'null' : `a ${typeof value}`;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null) return false;
+  if (typeof value !== 'object' && typeof value !== 'function') return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
   }
 }
