@@ -15,6 +15,7 @@ import {
   describeThrown,
   ErrorCode,
   isInstance,
+  JobwireError,
   ValidationError,
 } from '../errors.ts';
 import { trackForTests } from '../testing/track-open.ts';
@@ -110,6 +111,7 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
   private readonly pending: Pending<TEvent>[] = [];
   private readonly pulls: ((e: IteratorResult<TEvent>) => void)[] = [];
   private readonly jobs: JobRegistry | undefined;
+  private readonly queue: string;
   /** From '0': what was trimmed before the reader started is no gap. */
   private readonly fromStart: boolean;
   /** The offset of the last event handed out, else the starting offset. */
@@ -129,6 +131,7 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
     // must not leave an open socket behind (it would keep the process alive).
     const from = checkFrom(options.from);
     this.jobs = options.jobs;
+    this.queue = options.queue;
     this.fromStart = from === '0' || from === '0-0';
     this.position = from;
     const key = makeKeyCache(common.prefix)(options.queue).events;
@@ -377,9 +380,16 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
   /**
    * Iterates events in log order until `close()`, those read before the
    * iterator was created included. Listeners get each event as the
-   * iterator takes it.
+   * iterator takes it. Ending the iteration (`break` out of `for await`)
+   * closes the reader. A reader has one iterator: a second is refused
+   * with INVALID_OPTION, since the two would split the events.
    */
   [Symbol.asyncIterator](): AsyncIterator<TEvent> {
+    if (this.iterating)
+      throw new JobwireError(
+        ErrorCode.INVALID_OPTION,
+        `this QueueEvents of queue ${JSON.stringify(this.queue)} is already iterated: the two iterators would split its events. Create another reader with createQueueEvents to follow the log twice`,
+      );
     this.iterating = true;
     return {
       next: () => {
