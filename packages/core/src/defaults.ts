@@ -22,6 +22,8 @@ export const defaults = {
   timeoutMs: 0,
   /** Largest payload, as UTF-8 JSON bytes. */
   maxPayloadBytes: 512 * 1024,
+  /** Largest handler result a worker stores, as UTF-8 JSON bytes. */
+  maxResultBytes: 512 * 1024,
   /** How long a call waits for Redis before failing with RedisUnavailableError. */
   connectTimeoutMs: 1000,
   /** How long one command may take before it fails with RedisUnavailableError. */

@@ -167,7 +167,8 @@ export class ValidationError extends JobwireError {
 }
 
 /**
- * The serialized payload is larger than `maxPayloadBytes`.
+ * A serialized payload is larger than `maxPayloadBytes`, or a handler's
+ * result larger than the worker's `maxResultBytes`.
  * @public
  */
 export class PayloadTooLargeError extends JobwireError {
@@ -175,10 +176,15 @@ export class PayloadTooLargeError extends JobwireError {
     readonly limit: number,
     readonly actual: number,
     subject: string,
+    option: 'maxPayloadBytes' | 'maxResultBytes' = 'maxPayloadBytes',
   ) {
+    const hint =
+      option === 'maxPayloadBytes'
+        ? 'store large data elsewhere and enqueue a reference'
+        : 'store large results elsewhere and return a reference';
     super(
       ErrorCode.PAYLOAD_TOO_LARGE,
-      `${subject} is ${actual} bytes as JSON, over the limit of ${limit} bytes (maxPayloadBytes); store large data elsewhere and enqueue a reference`,
+      `${subject} is ${actual} bytes as JSON, over the limit of ${limit} bytes (${option}); ${hint}`,
     );
     this.name = 'PayloadTooLargeError';
   }

@@ -51,7 +51,7 @@ describe('QueueEvents iterators', () => {
           'n',
           'work',
         );
-      await waitFor(() => got.length === 10, 5000);
+      await waitFor(() => got.length === 10, 5000, 'ten events');
       expect(got.map((e) => e.jobId)).toEqual(
         Array.from({ length: 10 }, (_, i) => `j${i}`),
       );

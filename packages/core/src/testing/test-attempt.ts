@@ -12,7 +12,11 @@ import {
   type SerializedError,
 } from '../errors.ts';
 import { makeJob, type Job } from '../worker/job.ts';
-import { JobAbort, withTimeout } from '../worker/run-handler.ts';
+import {
+  assertResultSize,
+  JobAbort,
+  withTimeout,
+} from '../worker/run-handler.ts';
 import type { TestJobState } from './test-types.ts';
 
 /** A handler as the test queue calls it. */
@@ -76,6 +80,7 @@ export async function runAttempt(
   entry: Entry,
   handler: AnyHandler,
   attempt: number,
+  maxResultBytes: number,
 ): Promise<string> {
   const { job } = entry;
   const abort = new JobAbort();
@@ -85,7 +90,14 @@ export async function runAttempt(
     if (ended) throw new LeaseLostError(job.id);
   };
   try {
-    return await attemptRun(entry, handler, attempt, abort, live);
+    return await attemptRun(
+      entry,
+      handler,
+      attempt,
+      abort,
+      live,
+      maxResultBytes,
+    );
   } finally {
     ended = true;
   }
@@ -98,6 +110,7 @@ async function attemptRun(
   attempt: number,
   abort: JobAbort,
   live: () => void,
+  maxResultBytes: number,
 ): Promise<string> {
   const { job, def } = entry;
   const data = await parsed(
@@ -146,5 +159,11 @@ async function attemptRun(
   // An undefined result the schema accepts is no result, as in a worker.
   if (result === undefined) return '';
   assertJsonSafe(result, `result of ${job.name}`);
-  return JSON.stringify(storedInput(def.result, result, output));
+  const stored = JSON.stringify(storedInput(def.result, result, output));
+  assertResultSize(
+    stored,
+    maxResultBytes,
+    `result of ${job.name} job ${job.id}`,
+  );
+  return stored;
 }

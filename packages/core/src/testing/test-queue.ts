@@ -48,6 +48,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
   private readonly debounced = new Map<string, Entry>();
   private readonly handlers: Record<string, AnyHandler | undefined>;
   private readonly maxPayloadBytes: number;
+  private readonly maxResultBytes: number;
   private readonly runInline: boolean;
 
   constructor(
@@ -63,6 +64,7 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     for (const name of Object.keys(this.handlers))
       getDefinition(registry, name);
     this.maxPayloadBytes = countOption(options, 'maxPayloadBytes', 1);
+    this.maxResultBytes = countOption(options, 'maxResultBytes', 1);
     this.runInline = options.runInline ?? false;
   }
 
@@ -367,7 +369,12 @@ export class TestQueue<TJobs extends JobMap> implements Producer<TJobs> {
     for (;;) {
       const attempt = job.attemptsMade + 1;
       try {
-        const stored = await runAttempt(entry, handler, attempt);
+        const stored = await runAttempt(
+          entry,
+          handler,
+          attempt,
+          this.maxResultBytes,
+        );
         // As in Redis: a cancel requested before the outcome wins over it.
         if (entry.cancelRequested === true) {
           job.state = 'cancelled';

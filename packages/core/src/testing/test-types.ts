@@ -53,4 +53,6 @@ export interface TestQueueOptions<TJobs extends JobMap> {
   runInline?: boolean | undefined;
   /** As for `createQueue`. @defaultValue 524288 (512 KiB) */
   maxPayloadBytes?: number | undefined;
+  /** As for `createWorker`. @defaultValue 524288 (512 KiB) */
+  maxResultBytes?: number | undefined;
 }

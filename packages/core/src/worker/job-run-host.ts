@@ -32,6 +32,7 @@ export interface JobRunHost {
   readonly handlers: Readonly<Record<string, AnyHandler | undefined>>;
   readonly maxEvents: number;
   readonly maxLogLines: number;
+  readonly maxResultBytes: number;
   /** How long a job of a newer version waits in delayed once handed back. */
   readonly newerVersionDelayMs: number;
   /** A queue this worker consumes (its fetch loop). */

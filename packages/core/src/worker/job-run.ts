@@ -12,7 +12,12 @@ import {
 } from '../errors.ts';
 import { assertJsonSafe } from '../contract/json.ts';
 import { makeJob, type JobIO } from './job.ts';
-import { FINAL_CODES, JobAbort, withTimeout } from './run-handler.ts';
+import {
+  assertResultSize,
+  FINAL_CODES,
+  JobAbort,
+  withTimeout,
+} from './run-handler.ts';
 import { storedInput } from '../contract/strip.ts';
 import { jobFingerprint } from '../contract/fingerprint.ts';
 import type { StoredOptions } from '../contract/options.ts';
@@ -327,6 +332,11 @@ class JobRun implements RunningJob, JobIO {
           assertJsonSafe(result, `result of ${leased.name}`);
           stored = JSON.stringify(
             storedInput(def.result, result, checked.data),
+          );
+          assertResultSize(
+            stored,
+            this.host.maxResultBytes,
+            `result of ${leased.name} job ${leased.id}`,
           );
         }
       }

@@ -1,4 +1,9 @@
-import { ErrorCode, handlerFailure, TimeoutError } from '../errors.ts';
+import {
+  ErrorCode,
+  handlerFailure,
+  PayloadTooLargeError,
+  TimeoutError,
+} from '../errors.ts';
 import { MAX_TIMER_MS } from '../option-checks.ts';
 
 /** Codes that fail a job at once: retrying cannot help. */
@@ -8,9 +13,26 @@ export const FINAL_CODES: ReadonlySet<string> = new Set([
   ErrorCode.CORRUPT_JOB,
   ErrorCode.UNKNOWN_JOB_TYPE,
   ErrorCode.NOT_JSON,
+  ErrorCode.PAYLOAD_TOO_LARGE,
   ErrorCode.UPCAST_FAILED,
   ErrorCode.CANCELLED,
 ]);
+
+/**
+ * Refuses a result JSON over `maxResultBytes`: it would be kept twice, in
+ * the job and in its `completed` event, once per job kept.
+ */
+export function assertResultSize(
+  stored: string,
+  limit: number,
+  subject: string,
+): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: short results need no count.
+  if (stored.length * 3 <= limit) return;
+  const size = Buffer.byteLength(stored, 'utf8');
+  if (size > limit)
+    throw new PayloadTooLargeError(limit, size, subject, 'maxResultBytes');
+}
 
 /**
  * A job's abort signal, made only when the handler reads it: most handlers

@@ -59,6 +59,12 @@ export interface WorkerOptions extends ConnectionOptions {
   maxEvents?: number | undefined;
   /** Log lines kept per job. @defaultValue 1000 */
   maxLogLines?: number | undefined;
+  /**
+   * Largest result a handler may return, as UTF-8 JSON bytes: a larger one
+   * fails its job with PAYLOAD_TOO_LARGE, without retry. A result is kept
+   * in the job and in its `completed` event. @defaultValue 524288 (512 KiB)
+   */
+  maxResultBytes?: number | undefined;
   /** Start consuming at once. @defaultValue true */
   autorun?: boolean | undefined;
   /**

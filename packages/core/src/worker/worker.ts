@@ -57,6 +57,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   private readonly maxStalls: number;
   private readonly stallCheckIntervalMs: number;
   private readonly maxLogLines: number;
+  private readonly maxResultBytes: number;
   private readonly emitter = new EventEmitter();
   private readonly logger: Logger;
   private readonly command: Connection;
@@ -118,6 +119,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     this.maxStalls = countOption(options, 'maxStalls', 0);
     this.stallCheckIntervalMs = timeOption(options, 'stallCheckIntervalMs');
     this.maxLogLines = countOption(options, 'maxLogLines', 1);
+    this.maxResultBytes = countOption(options, 'maxResultBytes', 1);
     const names = Object.keys(handlers).filter(
       (n) => handlers[n] !== undefined,
     );
@@ -394,6 +396,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       handlers: this.handlers as Record<string, AnyHandler | undefined>,
       maxEvents: this.maxEvents,
       maxLogLines: this.maxLogLines,
+      maxResultBytes: this.maxResultBytes,
       newerVersionDelayMs: this.newerVersionDelayMs,
       queueOf: (queue) => this.consumerOf(queue),
       emit: (event, ...args) => this.safeEmit(event, ...args),
