@@ -2440,6 +2440,11 @@ return 1
   occurrence, and it carries the latest spec and payload. Concurrent calls
   with the same spec converge on the same slot id.
 
+  Declaring the very same spec and template again keeps the pending
+  occurrence, due or not: every process declares its schedules at
+  start-up, and a restart while a slot is overdue (no worker free, a
+  deploy) must not skip that slot.
+
   Input:
     KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] repeat key
@@ -2453,12 +2458,17 @@ return 1
 -- @include repeat
 local base, maxEvents, key = ARGV[1], ARGV[2], ARGV[3]
 local now = nowMs()
-local old = redis.call('HGET', KEYS[1], key .. ':next')
+local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next')
+local old = prev[3]
 redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
 else
   redis.call('HDEL', KEYS[1], key .. ':slots')
+end
+if old and prev[1] == ARGV[4] and prev[2] == ARGV[5] then
+  local state = redis.call('HGET', base .. 'j:' .. old, 's')
+  if state == 'd' or state == 'w' then return old end
 end
 local oldName
 if old then
