@@ -4,8 +4,10 @@ import type { Location } from './discover.ts';
 /**
  * Where a changed field is declared in the schema file: the property node
  * of each path step inside the job's `payload`/`result`/`progress`
- * expression, as deep as the source spells it out. Undefined when the job
- * cannot be found (the caller falls back to the job's line).
+ * expression, or, for a change in an upcaster's `from`
+ * (`upcast[1].from.field`), inside that step's `from`, as deep as the
+ * source spells it out. Undefined when the job cannot be found (the caller
+ * falls back to the job's line).
  */
 export function locateChange(
   schemaPath: string,
@@ -27,12 +29,30 @@ export function locateChange(
     .getProperties()
     .find((p) => Node.isPropertyAssignment(p) && nameOf(p) === job);
   if (!jobNode) return undefined;
-  let at: Node = jobNode;
+  const at: Node = jobNode;
   if (part === 'job') return locate(at);
+  // A change in an upcaster's `from` (`upcast[1].from.field`): the path
+  // goes on inside that step's `from`, else stops at the step or `upcast`.
+  const step = /^upcast\[(\d+)\]\.from(?:$|\.)/.exec(path);
+  if (part === 'payload' && step) {
+    const upcast = shallowestProperty(at, 'upcast');
+    if (!upcast) return locate(at);
+    const entry = shallowestProperty(upcast, step[1]!);
+    if (!entry) return locate(upcast);
+    const from = shallowestProperty(entry, 'from');
+    if (!from) return locate(entry);
+    return locate(descend(from, path.slice(step[0].length)));
+  }
   const partNode = shallowestProperty(at, part);
   if (!partNode) return locate(at);
-  at = partNode;
-  // Steps: names, and union/tuple indexes (`|1`, `[0]`) into array literals.
+  return locate(descend(partNode, path));
+}
+
+/**
+ * The node of the deepest step of `path` spelled out below `at`: names,
+ * and union/tuple indexes (`|1`, `[0]`) into array literals.
+ */
+function descend(at: Node, path: string): Node {
   for (const step of path.match(/[^.[\]|{}*]+|\|\d+|\[\d+\]/g) ?? []) {
     const index = /^\|(\d+)$|^\[(\d+)\]$/.exec(step);
     const next = index
@@ -43,7 +63,7 @@ export function locateChange(
     if (!next) break;
     at = next;
   }
-  return locate(at);
+  return at;
 }
 
 const nameOf = (p: Node): string =>

@@ -52,14 +52,21 @@ export function payloadChanges(
         ),
       );
   } else {
-    out.push(
-      ...fromSource(diffParts(a.payload, bridge, 'payload', gaps), a.version),
-      note(
-        'UPCASTER_ADDED',
-        `version bumped from ${a.version} to ${b.version}; queued version ${a.version} jobs are upcast`,
-        '',
-      ),
+    const fromChanges = fromSource(
+      diffParts(a.payload, bridge, 'payload', gaps),
+      a.version,
     );
+    out.push(...fromChanges);
+    // Bridged only if its `from` reads what the locked version stored: a
+    // `from` that may reject some of it is reported (and refused) instead.
+    if (!fromChanges.some((c) => c.backward !== 'warn'))
+      out.push(
+        note(
+          'UPCASTER_ADDED',
+          `version bumped from ${a.version} to ${b.version}; queued version ${a.version} jobs are upcast`,
+          '',
+        ),
+      );
   }
   // A step dropped while the version stays: its jobs can no longer be read.
   for (const k of Object.keys(a.upcast ?? {}))
