@@ -22,6 +22,8 @@ function printJob(job: JobInfo): void {
     `finished:  ${time(job.finishedAt)}`,
   ];
   if (job.dueAt !== undefined) lines.push(`due:       ${time(job.dueAt)}`);
+  if (job.leaseExpiresAt !== undefined)
+    lines.push(`lease:     ${leaseLine(job.leaseExpiresAt)}`);
   const cancel = cancelLine(job);
   if (cancel !== undefined) lines.push(`cancel:    ${cancel}`);
   lines.push(
@@ -65,6 +67,18 @@ function cancelLine(job: JobInfo): string | undefined {
       : `reason: ${job.cancelReason}`;
   if (job.cancelRequestedAt === undefined) return undefined;
   return `requested ${time(job.cancelRequestedAt)}${reason}`;
+}
+
+/**
+ * An active job's lease: a deadline in the past tells an operator the job
+ * is orphaned (its worker died or froze), not running. The deadline is on
+ * Redis's clock; a second of slack covers a skewed one here.
+ */
+function leaseLine(until: number): string {
+  const late = Date.now() - until;
+  return late > 1000
+    ? `ran out ${time(until)}: its worker died or froze; the next stall check puts it back to waiting`
+    : `until ${time(until)} (renewed by a live worker)`;
 }
 
 /** "data", or "data (as v2)" when `--upcast` brought an older job up to date. */

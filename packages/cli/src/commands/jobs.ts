@@ -26,10 +26,16 @@ function detail(job: JobInfo): string {
       return short(
         `cancelled ${time(job.finishedAt)}${job.cancelReason === undefined ? '' : `: ${job.cancelReason}`}`,
       );
-    case 'active':
+    case 'active': {
+      const orphaned =
+        job.leaseExpiresAt !== undefined &&
+        Date.now() - job.leaseExpiresAt > 1000
+          ? ', lease ran out'
+          : '';
       return job.cancelRequestedAt === undefined
-        ? `started ${time(job.startedAt)}`
-        : `started ${time(job.startedAt)}, cancel requested`;
+        ? `started ${time(job.startedAt)}${orphaned}`
+        : `started ${time(job.startedAt)}, cancel requested${orphaned}`;
+    }
     case 'waiting':
       return '';
   }

@@ -68,6 +68,14 @@ export interface JobInfo {
   cancelRequestedAt?: number | undefined;
   /** The reason given with its cancel, if any. */
   cancelReason?: string | undefined;
+  /**
+   * An active job's lease deadline (Redis clock, ms since the epoch). A
+   * live worker renews it every third of its `leaseMs`, so a deadline in
+   * the past means the worker holding the job died or froze: the next
+   * stall check puts the job back to waiting (or fails it, past
+   * `maxStalls`).
+   */
+  leaseExpiresAt?: number | undefined;
 }
 
 /** Options of `getJob`. @public */
@@ -215,7 +223,7 @@ export class QueueInspector {
     const queue = await this.locate(id, options.queue);
     if (queue === undefined) return undefined;
     const k = this.ctx.keys(queue);
-    const [hash, logs, dueAt] = await this.redis(async () => {
+    const [hash, logs, dueAt, leaseUntil] = await this.redis(async () => {
       const r = await this.ctx.client
         .multi()
         .hgetall(k.job(id))
@@ -225,6 +233,7 @@ export class QueueInspector {
         // A job stored before logs moved keeps them here; when the name is
         // another job's hash, LRANGE fails alone and is ignored.
         .lrange(k.legacyLog(id), 0, -1)
+        .zscore(k.active, id)
         .exec();
       const h = (r?.[0]?.[1] ?? {}) as Record<string, string>;
       const payload = r?.[3]?.[1] as string | null | undefined;
@@ -232,15 +241,19 @@ export class QueueInspector {
       const due = r?.[2]?.[1] as string | null | undefined;
       const legacy = r?.[4]?.[1];
       const logs = (r?.[1]?.[1] ?? []) as string[];
+      const lease = r?.[5]?.[1] as string | null | undefined;
       return [
         h,
         Array.isArray(legacy) ? [...(legacy as string[]), ...logs] : logs,
         due ?? undefined,
+        lease ?? undefined,
       ] as const;
     });
     if (hash[JobField.name] === undefined) return undefined;
     await this.resolveSettings(queue, hash);
     const info = toJobInfo(queue, id, hash, logs, dueAt);
+    if (info.state === 'active' && leaseUntil !== undefined)
+      info.leaseExpiresAt = Number(leaseUntil);
     return options.upcast === true ? this.upcast(info) : info;
   }
 

@@ -311,6 +311,15 @@ export function renderDetail(el, job, { onAction, onClose, upcast }) {
       job.dueAt ? meta('Due', absolute(job.dueAt)) : null,
       job.startedAt ? meta('Started', absolute(job.startedAt)) : null,
       job.finishedAt ? meta('Finished', absolute(job.finishedAt)) : null,
+      job.leaseExpiresAt && job.state === 'active'
+        ? meta(
+            'Lease until',
+            absolute(job.leaseExpiresAt) +
+              (Date.now() - job.leaseExpiresAt > 1000
+                ? ' · ran out: its worker died or froze'
+                : ''),
+          )
+        : null,
       job.cancelRequestedAt && job.state === 'active'
         ? meta('Cancel requested', absolute(job.cancelRequestedAt))
         : null,
