@@ -532,6 +532,16 @@ export async function checkEvictionPolicy(
   }
 }
 
+/**
+ * How long close() lets QUIT wait for its reply before it cuts the
+ * connection. QUIT comes after every write it closes was answered (or
+ * given up), so cutting loses nothing; but a Redis that is frozen
+ * (SIGSTOP) or behind a silent link keeps the socket `ready` and never
+ * replies, and a blocking connection has no command timeout: QUIT waited
+ * for ever, and close() with it.
+ */
+const QUIT_WAIT_MS = 1000;
+
 /** Closes a connection jobwire owns; leaves a caller's client open. */
 export async function closeConnection(conn: Connection): Promise<void> {
   if (!conn.owned) return;
@@ -543,11 +553,31 @@ export async function closeConnection(conn: Connection): Promise<void> {
     await endNow(client);
     return;
   }
-  try {
-    await client.quit();
-  } catch {
-    await endNow(client);
-  }
+  let timer: NodeJS.Timeout | undefined;
+  const quit = client.quit().then(
+    () => true,
+    () => false,
+  );
+  const answered = await Promise.race([
+    quit,
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), QUIT_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!answered) await endNow(client);
+}
+
+/**
+ * Cuts a connection jobwire owns at once, with no QUIT: for a close that
+ * gave up waiting on Redis. Its commands still pending reject ("Connection
+ * is closed"), and waits for it to be ready end with CLOSED. Leaves a
+ * caller's client open.
+ */
+export async function dropConnection(conn: Connection): Promise<void> {
+  if (!conn.owned || hasEnded(conn.client)) return;
+  closing.add(conn.client);
+  await endNow(conn.client);
 }
 
 /**

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { defaults } from '../defaults.ts';
 import {
   closeConnection,
+  dropConnection,
   mapRedisError,
   openConnection,
   type Connection,
@@ -475,6 +476,9 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
    * Stops taking jobs and waits for running ones. At `deadlineMs` their
    * signals abort with ShutdownError and the jobs are handed back to
    * waiting at once (no attempt counted), for another worker to run.
+   * Returns within about CLOSE_GRACE_MS of the deadline (or of the last
+   * job's end, if sooner) even when Redis does not answer: what is not
+   * written by then is left to stall recovery, and the connections are cut.
    */
   close(options: { deadlineMs?: number | undefined } = {}): Promise<void> {
     this.closed ??= this.doClose(
@@ -491,22 +495,45 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.consumers) c.interrupt();
     this.capacity.notify();
-    await this.upkeep.handBack(this.slots.unpark());
+    // Not awaited before the jobs' wait: with Redis frozen it would push
+    // the deadline back by a command timeout.
+    const handedBack = this.upkeep.handBack(this.slots.unpark());
     const all = () => Promise.all([...this.jobs.values()].map((j) => j.done));
-    let deadline: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      all().then(() => true),
-      new Promise<boolean>((resolve) => {
-        // Cleared below, so a quick close does not hold the process open.
-        deadline = setTimeout(() => resolve(false), deadlineMs);
-      }),
+    const finished = await settlesWithin(all(), deadlineMs);
+    // Only Redis writes are left (hand-backs, the loops' last calls, QUIT):
+    // each waits for Redis, which may never answer (frozen, or a silent
+    // link, where the sockets stay `ready`), so they get a bounded time.
+    const rest = this.finishClose(finished, handedBack);
+    if (await settlesWithin(rest, CLOSE_GRACE_MS)) return;
+    clearInterval(this.renewTimer);
+    this.reportError(
+      new JobwireError(
+        ErrorCode.REDIS_UNAVAILABLE,
+        `Redis did not answer within ${CLOSE_GRACE_MS} ms at close: connections cut; jobs not handed back or completed are left to stall recovery (their leases run out)`,
+      ),
+      'closing',
+    );
+    // Its pending calls reject, and the waits on it end with CLOSED.
+    await Promise.all([
+      ...this.consumers.map((c) => dropConnection(c.blocking)),
+      dropConnection(this.command),
     ]);
-    clearTimeout(deadline);
+    // The writes given up on end now; waited for so that their timers
+    // (a retry's pause) do not outlive close().
+    await settlesWithin(rest, CLOSE_GRACE_MS);
+  }
+
+  /** close() past the jobs' wait: the writes that end the worker. */
+  private async finishClose(
+    finished: boolean,
+    handedBack: Promise<void>,
+  ): Promise<void> {
     if (!finished) {
       await Promise.all(
         [...this.jobs.values()].map((j) => j.release(new ShutdownError())),
       );
     }
+    await handedBack;
     await Promise.all(this.consumers.map((c) => c.stopped()));
     // Jobs a last completion batch prefetched while closing.
     await this.upkeep.handBack(this.slots.unpark());
@@ -516,6 +543,34 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     await this.producer.close();
     await Promise.all(this.consumers.map((c) => closeConnection(c.blocking)));
     await closeConnection(this.command);
+  }
+}
+
+/**
+ * How long close() waits, past the deadline (or the last job's end), for
+ * Redis to take its last writes before it cuts its connections. A Redis
+ * that answers at all answers these within milliseconds.
+ */
+const CLOSE_GRACE_MS = 1000;
+
+/** Whether `work` settles within `ms`; leaves no timer behind. */
+async function settlesWithin(
+  work: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
