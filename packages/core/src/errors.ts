@@ -168,7 +168,8 @@ export class ValidationError extends JobwireError {
 
 /**
  * A serialized payload is larger than `maxPayloadBytes`, or a handler's
- * result larger than the worker's `maxResultBytes`.
+ * result, progress value or log line larger than the worker's
+ * `maxResultBytes`.
  * @public
  */
 export class PayloadTooLargeError extends JobwireError {
@@ -181,7 +182,7 @@ export class PayloadTooLargeError extends JobwireError {
     const hint =
       option === 'maxPayloadBytes'
         ? 'store large data elsewhere and enqueue a reference'
-        : 'store large results elsewhere and return a reference';
+        : 'store large values elsewhere and keep a reference to them';
     super(
       ErrorCode.PAYLOAD_TOO_LARGE,
       `${subject} is ${actual} bytes as JSON, over the limit of ${limit} bytes (${option}); ${hint}`,

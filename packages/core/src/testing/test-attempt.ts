@@ -134,10 +134,20 @@ async function attemptRun(
     {
       progress: async (json) => {
         live();
+        assertResultSize(
+          json,
+          maxResultBytes,
+          `progress of ${job.name} job ${job.id}`,
+        );
         job.progress.push(JSON.parse(json));
       },
       log: async (line) => {
         live();
+        assertResultSize(
+          line,
+          maxResultBytes,
+          `log line of ${job.name} job ${job.id}`,
+        );
         job.logs.push(line);
         if (job.logs.length > defaults.maxLogLines) job.logs.shift();
       },

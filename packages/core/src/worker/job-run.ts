@@ -185,6 +185,11 @@ class JobRun implements RunningJob, JobIO {
   /** JobIO: the handler's `job.progress`, after validation. */
   async progress(json: string): Promise<void> {
     const { host, leased } = this;
+    assertResultSize(
+      json,
+      host.maxResultBytes,
+      `progress of ${leased.name} job ${leased.id}`,
+    );
     const code = await withRedis(host.client, IO_WAIT_MS, () =>
       updateProgress(host.client, this.keys, host.maxEvents, leased, json),
     );
@@ -197,6 +202,11 @@ class JobRun implements RunningJob, JobIO {
   /** JobIO: the handler's `job.log`. */
   async log(line: string): Promise<void> {
     const { host, leased } = this;
+    assertResultSize(
+      line,
+      host.maxResultBytes,
+      `log line of ${leased.name} job ${leased.id}`,
+    );
     const code = await withRedis(host.client, IO_WAIT_MS, () =>
       addLog(host.client, this.keys, leased, line, host.maxLogLines),
     );

@@ -19,8 +19,9 @@ export const FINAL_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Refuses a result JSON over `maxResultBytes`: it would be kept twice, in
- * the job and in its `completed` event, once per job kept.
+ * Refuses a result JSON, progress JSON or log line over `maxResultBytes`:
+ * each is kept in the job, and a result or progress value in the event
+ * log too.
  */
 export function assertResultSize(
   stored: string,

@@ -62,7 +62,10 @@ export interface WorkerOptions extends ConnectionOptions {
   /**
    * Largest result a handler may return, as UTF-8 JSON bytes: a larger one
    * fails its job with PAYLOAD_TOO_LARGE, without retry. A result is kept
-   * in the job and in its `completed` event. @defaultValue 524288 (512 KiB)
+   * in the job and in its `completed` event. The same bound holds for each
+   * `job.progress()` value (as JSON) and `job.log()` line: a larger one is
+   * refused (the call rejects with PAYLOAD_TOO_LARGE, nothing is written).
+   * @defaultValue 524288 (512 KiB)
    */
   maxResultBytes?: number | undefined;
   /** Start consuming at once. @defaultValue true */
