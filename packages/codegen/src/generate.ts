@@ -174,7 +174,11 @@ export async function runCodegen(
       [
         `incompatible contract change${refused.length > 1 ? 's' : ''} against ${relative(options.cwd, lockPath)}:`,
         ...refused.map((r) => r.text),
-        ...waysForward(refused, (job) => lock?.jobs[job]?.version ?? 1),
+        ...waysForward(
+          refused,
+          (job) => lock?.jobs[job]?.version ?? 1,
+          (job) => Object.keys(contract.jobs[job]?.upcast ?? {}).map(Number),
+        ),
       ].join('\n'),
       refused[0]!.location ?? byName.get(refused[0]!.job)?.location,
     );

@@ -45,11 +45,46 @@ describe('refusal advice', { timeout: 400_000 }, () => {
       't payload (upcast[1].from).to: length upper bound <= 5 added (MAX_LENGTH_ADDED)',
     );
     expect(r.stderr).toContain(
-      '    fix: make `upcast[1].from` accept every version 1 payload still queued: write it as the version 1 payload schema was (the lock records it), without this change; or drain or migrate the version 1 jobs it rejects first, then --accept\n',
+      '    fix: make `upcast[1].from` accept every version 1 payload still queued: write it as the version 1 payload schema was (the lock records it), without this change; or drain the version 1 jobs it rejects first, then --accept\n',
     );
     expect(waysOf(r.stderr)).toEqual([
       'Or, for all of them:',
       '  - accept them explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
+    ]);
+  });
+
+  it('a type with an upcast chain: the upcaster advice keeps its steps; the fix line names what works', async () => {
+    const p1 = 'z.object({ q: z.string(), n: z.number().max(1000) })';
+    s.writeSchema(schemaWith(`exportRows: job({ payload: ${p1} })`));
+    expect((await s.runInProcess()).status).toBe(0);
+    s.writeSchema(
+      schemaWith(
+        `exportRows: job({ version: 2, payload: ${p1}, upcast: { 1: { from: ${p1}, to: (o) => o } } })`,
+      ),
+    );
+    expect((await s.runInProcess()).status).toBe(0);
+    // Narrowed without a bump: a string length and a number bound.
+    s.writeSchema(
+      schemaWith(
+        `exportRows: job({ version: 2, payload: z.object({ q: z.string().max(100), n: z.number().max(100) }), upcast: { 1: { from: ${p1}, to: (o) => o } } })`,
+      ),
+    );
+    const r = await s.runInProcess('--check');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/exportRows payload\.n: .*\(MAXIMUM_DECREASED\)/);
+    expect(r.stderr).toMatch(/exportRows payload\.q: .*\(MAX_LENGTH_ADDED\)/);
+    // `jobwire migrate` rewrites jobs of older versions only: without a
+    // bump there is nothing for it to do, so the fix does not offer it.
+    const fixes = r.stderr.split('\n').filter((l) => l.startsWith('    fix: '));
+    expect(fixes).toEqual([
+      '    fix: bump the version with an upcaster (below) whose `from` keeps the old rule and whose `to` clamps or converts what it no longer allows; or drain the queued jobs the tighter rule rejects, then --accept',
+      '    fix: bump the version with an upcaster (below) whose `from` keeps the old rule and whose `to` clamps or converts what it no longer allows; or drain the queued jobs the tighter rule rejects, then --accept',
+    ]);
+    // Copied as printed, the upcaster advice keeps the step from 1.
+    expect(waysOf(r.stderr)).toEqual([
+      'Or, for all of them:',
+      '  - add an upcaster (payload changes): on exportRows, set `version: 3` and `upcast: { 1: <keep as is>, 2: { from: <version 2 payload schema>, to: (old) => <version 3 input> } }`; workers then convert queued jobs of the old version before the handler sees them (docs/changing-contracts.md),',
+      '  - or accept them explicitly: `jobwire codegen --accept` records the acceptance in the lock.',
     ]);
   });
 

@@ -132,7 +132,27 @@ describe('a version bump in the compatibility check', () => {
       'on t, set `version: 4` and `upcast: { 3: { from: <version 3 payload schema>, to: (old) => <version 4 input> } }`',
     );
     expect(upcastAdvice(['a', 'b'], () => 1)).toContain(
-      'on each job type, set `version: N + 1`',
+      'on each job type, set `version: N + 1` and `upcast: { N: { from: ',
+    );
+    // A job with a chain: its steps stay (copied as printed, the advice
+    // would otherwise drop them).
+    expect(
+      upcastAdvice(
+        ['t'],
+        () => 3,
+        () => [2, 1],
+      ),
+    ).toContain(
+      'on t, set `version: 4` and `upcast: { 1: <keep as is>, 2: <keep as is>, 3: { from: <version 3 payload schema>, to: (old) => <version 4 input> } }`',
+    );
+    expect(
+      upcastAdvice(
+        ['a', 'b'],
+        () => 2,
+        (job) => (job === 'a' ? [1] : []),
+      ),
+    ).toContain(
+      'on each job type, set `version: N + 1` and `upcast: { <its steps, kept as they are>, N: { from: ',
     );
   });
 });

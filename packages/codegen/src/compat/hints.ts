@@ -23,13 +23,13 @@ const HINTS: Record<string, string> = {
   PATTERN_CHANGED:
     'check that the new regex accepts every stored value, then --accept',
   TYPE_NARROWED:
-    'drain or migrate queued jobs that hold the removed type before narrowing',
+    'drain the queued jobs that hold the removed type before narrowing, then --accept',
   NULLABLE_REMOVED:
-    'drain or migrate queued jobs that hold null before removing .nullable()',
+    'drain the queued jobs that hold null before removing .nullable(), then --accept',
   ENUM_VALUE_REMOVED:
-    'drain or migrate queued jobs that use the value before removing it',
+    'drain the queued jobs that use the value before removing it, then --accept',
   UNION_MEMBER_REMOVED:
-    'drain or migrate queued jobs of that option before removing it',
+    'drain the queued jobs of that option before removing it, then --accept',
   TYPE_WIDENED:
     'deploy workers with the new schema first; then let producers send the new type',
   NULLABLE_ADDED:
@@ -47,7 +47,7 @@ const HINTS: Record<string, string> = {
   LENIENT_WRITER_ADDED:
     'deploy workers with the coercion first, or coerce in the producer before enqueueing',
   LENIENT_WRITER_REMOVED:
-    'drain or migrate jobs the coercion let through before removing it',
+    'drain the jobs the coercion let through before removing it, then --accept',
   LENIENT_WRITER_CHANGED:
     'check that the new function maps stored values the same way, then --accept',
   ADDITIONAL_PROPERTIES_REMOVED:
@@ -76,19 +76,41 @@ const HINTS: Record<string, string> = {
 };
 
 /**
+ * Kinds whose own advice is to drain the stored data the change rejects:
+ * for a payload, an upcaster (with a version bump) converts it instead.
+ * `jobwire migrate` is no alternative to either: it rewrites jobs of older
+ * versions only, so without a bump it has nothing to rewrite.
+ */
+const DRAINED = new Set([
+  'TYPE_NARROWED',
+  'NULLABLE_REMOVED',
+  'ENUM_VALUE_REMOVED',
+  'UNION_MEMBER_REMOVED',
+  'LENIENT_WRITER_REMOVED',
+]);
+
+/**
  * The advice for one change. Kinds without their own entry (bounds,
  * formats, multipleOf, ...) get the advice of their direction: a narrowing
- * waits for old data to drain, a widening deploys readers first.
+ * of a payload is bridged by an upcaster that keeps the old rule in `from`
+ * (docs/changing-contracts.md, "Narrow a limit"), or waits for old data to
+ * drain; a widening deploys readers first.
  */
 export function hintFor(change: Change): string {
   if (change.upcastFrom !== undefined) return fromHint(change.upcastFrom);
+  const payload = change.part === 'payload';
   const own = HINTS[change.kind];
-  if (own !== undefined) return own;
+  if (own !== undefined)
+    return payload && DRAINED.has(change.kind)
+      ? `bump the version with an upcaster (below) that converts the queued jobs this rejects; or ${own}`
+      : own;
   const breaks = (v: string) => v === 'breaks' || v === 'unknown';
   if (breaks(change.backward) && breaks(change.forward))
     return 'add a new field with the new rule and remove the old one once old jobs have drained';
   if (breaks(change.backward))
-    return 'drain or migrate queued data that the tighter rule rejects before tightening it';
+    return payload
+      ? 'bump the version with an upcaster (below) whose `from` keeps the old rule and whose `to` clamps or converts what it no longer allows; or drain the queued jobs the tighter rule rejects, then --accept'
+      : 'wait until no stored value breaks the tighter rule (those kept under the old one expire with retention), then --accept; upcasters convert payloads only';
   return 'deploy the readers (workers) with the new schema first, then the writers';
 }
 
@@ -99,5 +121,5 @@ export function hintFor(change: Change): string {
  */
 function fromHint(version: number): string {
   const v = String(version);
-  return `make \`upcast[${v}].from\` accept every version ${v} payload still queued: write it as the version ${v} payload schema was (the lock records it), without this change; or drain or migrate the version ${v} jobs it rejects first, then --accept`;
+  return `make \`upcast[${v}].from\` accept every version ${v} payload still queued: write it as the version ${v} payload schema was (the lock records it), without this change; or drain the version ${v} jobs it rejects first, then --accept`;
 }

@@ -36,7 +36,8 @@ function upcastBridges(change: Change): boolean {
 
 /**
  * The ways forward listed after the refused changes: an upcaster for the
- * jobs whose payload changes it bridges, then --accept for the changes it
+ * jobs whose payload changes it bridges (keeping the steps each job's
+ * `upcast` has, `steps`), then --accept for the changes it
  * may take. A way that covers only some of them says so; none is offered
  * that cannot help (an upcaster for a wrong `from`, --accept for a lowered
  * version), whose own `fix:` line is then the way.
@@ -44,6 +45,7 @@ function upcastBridges(change: Change): boolean {
 export function waysForward(
   refused: readonly Refusal[],
   lockedVersion: (job: string) => number,
+  steps?: (job: string) => readonly number[],
 ): string[] {
   const bridged = refused.filter((r) => upcastBridges(r.change));
   const acceptable = refused.filter((r) => canAccept(r.change));
@@ -53,6 +55,7 @@ export function waysForward(
       upcastAdvice(
         bridged.map((r) => r.job),
         lockedVersion,
+        steps,
       ),
     );
   if (acceptable.length > 0) {

@@ -157,17 +157,26 @@ export function carryHistory(
 /**
  * The first way forward for refused changes: an upcaster from the locked
  * version of each job (`lockedVersion`), which a version bump then bridges.
+ * `steps`: the versions a job's `upcast` already has steps from; the advice
+ * keeps them, so that copying it does not drop a step of the chain.
  */
 export function upcastAdvice(
   jobs: readonly string[],
   lockedVersion: (job: string) => number,
+  steps: (job: string) => readonly number[] = () => [],
 ): string {
   const names = [...new Set(jobs)].sort();
   const one = names.length === 1 ? names[0]! : undefined;
   const v = one === undefined ? undefined : lockedVersion(one);
-  const how =
-    v === undefined
-      ? 'on each job type, set `version: N + 1` and `upcast: { N: { from: <version N payload schema>, to: (old) => <version N + 1 input> } }`, N being its locked version'
-      : `on ${one}, set \`version: ${v + 1}\` and \`upcast: { ${v}: { from: <version ${v} payload schema>, to: (old) => <version ${v + 1} input> } }\``;
+  const kept = (job: string, below: number) =>
+    [...new Set(steps(job))].filter((k) => k < below).sort((x, y) => x - y);
+  let how: string;
+  if (one === undefined || v === undefined) {
+    const chains = names.some((job) => kept(job, lockedVersion(job)).length);
+    how = `on each job type, set \`version: N + 1\` and \`upcast: { ${chains ? '<its steps, kept as they are>, ' : ''}N: { from: <version N payload schema>, to: (old) => <version N + 1 input> } }\`, N being its locked version`;
+  } else {
+    const entries = kept(one, v).map((k) => `${k}: <keep as is>, `);
+    how = `on ${one}, set \`version: ${v + 1}\` and \`upcast: { ${entries.join('')}${v}: { from: <version ${v} payload schema>, to: (old) => <version ${v + 1} input> } }\``;
+  }
   return `  - add an upcaster (payload changes): ${how}; workers then convert queued jobs of the old version before the handler sees them (docs/changing-contracts.md),`;
 }
