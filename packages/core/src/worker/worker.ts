@@ -21,6 +21,7 @@ import { startJobRun } from './job-run.ts';
 import type { AnyHandler, JobRunHost, RunningJob } from './job-run-host.ts';
 import { makeKeyCache, resolveCommon } from '../redis/queue-context.ts';
 import { workerHealth } from './health.ts';
+import { CallWatch } from './call-watch.ts';
 import { Wakeup } from './wakeup.ts';
 import { LeaseUpkeep, runningKey } from './lease-upkeep.ts';
 import { MAX_PARKED_MS, type SlotBook } from './slot-book.ts';
@@ -72,6 +73,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   /** Apart from `timers`: close() keeps renewing until the last job settled. */
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly upkeep: LeaseUpkeep;
+  /** Whether Redis answers the renewals and completions (health). */
+  private readonly calls: CallWatch;
   /** What every job run reads from this worker, built once. */
   private readonly runHost: JobRunHost;
   private stopping = false;
@@ -155,6 +158,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
         ),
       );
     }
+    this.calls = new CallWatch(common.commandTimeoutMs);
     this.upkeep = new LeaseUpkeep({
       client: this.command.client,
       consumers: this.consumers,
@@ -163,7 +167,15 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       leaseMs: this.leaseMs,
       maxEvents: this.maxEvents,
       maxStalls: this.maxStalls,
-      reportError: (err, context) => this.reportError(err, context),
+      reportError: (err, context) => {
+        const mapped = mapRedisError(err);
+        if (
+          mapped instanceof JobwireError &&
+          mapped.code === ErrorCode.REDIS_UNAVAILABLE
+        )
+          this.calls.failed();
+        this.reportError(err, context);
+      },
       stalled: (info) => this.safeEmit('stalled', info),
     });
     this.runHost = this.makeRunHost();
@@ -212,7 +224,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   /** Timers and lease loops: run() starts them once the worker may lease. */
   private startConsuming(): void {
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
-    this.renewTimer = setInterval(() => void this.upkeep.renew(), renewEvery);
+    this.renewTimer = setInterval(() => this.renewLeases(), renewEvery);
     this.timers.push(
       setInterval(
         () => void this.upkeep.handBack(this.slots.unparkStale()),
@@ -231,6 +243,20 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       setInterval(() => void this.periodicCheck(), this.stallCheckIntervalMs),
     );
     for (const c of this.consumers) c.start();
+  }
+
+  /** Renews the leases held; health() watches the call. */
+  private renewLeases(): void {
+    const renewal = this.upkeep.renew();
+    // Not a call when nothing is held, or the client is not ready (it
+    // returns at once; health() reads the client's status then).
+    if (this.holdsLeases() && this.command.client.status === 'ready')
+      this.calls.renewal(renewal);
+  }
+
+  /** Whether this worker holds leases: running or prefetched jobs. */
+  private holdsLeases(): boolean {
+    return this.jobs.size > 0 || this.slots.buffer.length > 0;
   }
 
   /** The stalled-job check and the repeat repair, at each interval. */
@@ -323,6 +349,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     const running = startJobRun(this.runHost, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
+      this.calls.written(leased.token);
       if (this.jobs.get(key) === running) this.jobs.delete(key);
       this.slotFreed(leased);
       this.capacity.notify();
@@ -338,7 +365,11 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
 
   slotFreed(leased: LeasedJob): void {
     // Called at the ack and again when the run ends: only the first counts.
-    if (this.slots.release(leased)) this.startParked();
+    if (!this.slots.release(leased)) return;
+    // At the ack, while the job still runs: its completion is being written.
+    if (this.jobs.has(runningKey(leased.queue, leased.token)))
+      this.calls.writing(leased.token);
+    this.startParked();
   }
 
   /**
@@ -461,15 +492,27 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     return this.jobs.size;
   }
 
-  /** Readiness, covering the blocking connections and Cluster slots too. */
+  /**
+   * Readiness, covering the blocking connections and Cluster slots too,
+   * and for a worker holding jobs whether Redis answers its calls: a
+   * renewal or a completion unanswered past commandTimeoutMs, or a renewal
+   * that failed, reads every queue unreachable (a frozen Redis leaves the
+   * sockets `ready`).
+   */
   health(): WorkerHealth {
-    return workerHealth(this.consumers, this.command.client, {
+    const health = workerHealth(this.consumers, this.command.client, {
       stopping: this.stopping,
       paused: this.paused,
       running: this.jobs.size,
       starting: this.checking,
       refused: this.refusal,
     });
+    if (!this.calls.unanswered(this.holdsLeases())) return health;
+    return {
+      ...health,
+      ready: false,
+      connections: health.connections.map((c) => ({ ...c, reachable: false })),
+    };
   }
 
   /**
