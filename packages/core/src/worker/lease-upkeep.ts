@@ -20,6 +20,8 @@ export interface UpkeepHost {
   readonly leaseMs: number;
   readonly maxEvents: number;
   readonly maxStalls: number;
+  /** Per queue, the age rules of the worker's job types in it (ageRulesOf). */
+  readonly ageRules: ReadonlyMap<string, string>;
   reportError(err: unknown, context: string): void;
   stalled(info: {
     queue: string;
@@ -119,7 +121,10 @@ export class LeaseUpkeep {
     );
   }
 
-  /** Requeues (or fails, past maxStalls) jobs whose leases expired. */
+  /**
+   * Requeues (or fails, past maxStalls) jobs whose leases expired, and
+   * applies the age rules of the worker's job types.
+   */
   async recoverStalled(intervalMs: number): Promise<void> {
     const host = this.host;
     // While Redis is away there is nothing to check; the next tick retries.
@@ -134,6 +139,7 @@ export class LeaseUpkeep {
           host.maxEvents,
           host.maxStalls,
           intervalMs,
+          host.ageRules.get(k.queue),
         );
         if (
           r !== undefined &&

@@ -14,7 +14,7 @@ import {
   type ConsumerHost,
   type Reservation,
 } from './queue-consumer.ts';
-import type { LeasedJob } from '../redis/transitions/lease.ts';
+import { ageRulesOf, type LeasedJob } from '../redis/transitions/lease.ts';
 import type { JobMap, JobRegistry } from '../contract/define.ts';
 import { ErrorCode, JobwireError, ShutdownError } from '../errors.ts';
 import { startJobRun } from './job-run.ts';
@@ -144,7 +144,14 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       ...options,
       connection: this.command.client,
     });
+    const ageRules = new Map<string, string>();
     for (const [queue, types] of byQueue) {
+      ageRules.set(
+        queue,
+        ageRulesOf(
+          types.map((name) => ({ name, ...registry.jobs[name]!.options })),
+        ),
+      );
       const blocking = openConnection(options, 'blocking', this.logger);
       this.consumers.push(
         new QueueConsumer(
@@ -167,6 +174,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
       leaseMs: this.leaseMs,
       maxEvents: this.maxEvents,
       maxStalls: this.maxStalls,
+      ageRules,
       reportError: (err, context) => {
         const mapped = mapRedisError(err);
         if (

@@ -348,8 +348,9 @@ export interface StallReport {
 
 /**
  * Requeues (or fails, past `maxStalls`) the queue's jobs whose leases
- * expired (recoverStalled). Undefined when another worker ran the check
- * within `intervalMs`.
+ * expired, then applies `ageRules` (`ageRulesOf`) to the finished jobs
+ * (recoverStalled). Undefined when another worker ran the check within
+ * `intervalMs`.
  */
 export async function recoverStalled(
   client: RedisClient,
@@ -357,12 +358,13 @@ export async function recoverStalled(
   maxEvents: number,
   maxStalls: number,
   intervalMs: number,
+  ageRules = '',
 ): Promise<StallReport | undefined> {
   const r = (await runScript(
     client,
     'recoverStalled',
     [k.active, k.failed, k.counts, k.events, k.stallLock, k.id, k.lostLeases],
-    [k.base, maxEvents, maxStalls, intervalMs],
+    [k.base, maxEvents, maxStalls, intervalMs, ageRules],
   )) as number[];
   if (r.length < 2) return undefined;
   return {
@@ -370,4 +372,29 @@ export async function recoverStalled(
     failed: Number(r[1]),
     cancelled: Number(r[2] ?? 0),
   };
+}
+
+/**
+ * The age rules of job types, as recoverStalled applies them: each type's
+ * completed rule to its completed jobs, its failed rule to its failed,
+ * expired and cancelled ones. Types without an age rule are left out.
+ */
+export function ageRulesOf(
+  types: readonly {
+    readonly name: string;
+    readonly keepCompleted: { readonly ageMs: number };
+    readonly keepFailed: { readonly ageMs: number };
+  }[],
+): string {
+  const rules: string[] = [];
+  for (const t of types) {
+    if (t.keepCompleted.ageMs > 0)
+      rules.push(`c|${t.name}|${String(Math.floor(t.keepCompleted.ageMs))}`);
+    if (t.keepFailed.ageMs > 0)
+      for (const letter of ['f', 'x', 'k'])
+        rules.push(
+          `${letter}|${t.name}|${String(Math.floor(t.keepFailed.ageMs))}`,
+        );
+  }
+  return rules.join(',');
 }
