@@ -240,20 +240,49 @@ function closedError(): JobwireError {
   return new JobwireError(ErrorCode.CLOSED, 'connection is closed');
 }
 
-const readyWaits = new WeakMap<RedisClient, Promise<void>>();
+/**
+ * One wait per client for its next 'ready' (or its end), shared by every
+ * caller waiting at once: a listener per caller went past Node's 10 and
+ * warned (MaxListenersExceededWarning) with a few hundred calls on a queue
+ * still connecting. Removed with its listeners once no caller is left.
+ */
+interface ReadyWait {
+  /** Resolves at 'ready'; rejects with CLOSED at 'end'. */
+  readonly settled: Promise<void>;
+  callers: number;
+  stop(): void;
+}
 
-/** One shared 'ready' listener per client, however many callers wait. */
-function nextReady(client: RedisClient): Promise<void> {
-  let wait = readyWaits.get(client);
-  if (wait === undefined) {
-    wait = new Promise<void>((resolve) => {
-      client.once('ready', () => {
-        readyWaits.delete(client);
-        resolve();
-      });
-    });
-    readyWaits.set(client, wait);
-  }
+const readyWaits = new WeakMap<RedisClient, ReadyWait>();
+
+function sharedReadyWait(client: RedisClient): ReadyWait {
+  const existing = readyWaits.get(client);
+  if (existing !== undefined) return existing;
+  let onReady = (): void => {};
+  let onEnd = (): void => {};
+  const stop = (): void => {
+    client.off('ready', onReady);
+    client.off('end', onEnd);
+    if (readyWaits.get(client) === wait) readyWaits.delete(client);
+  };
+  const settled = new Promise<void>((resolve, reject) => {
+    onReady = () => {
+      stop();
+      resolve();
+    };
+    // Ended while waiting (closed): fail at once. The callers' timers
+    // would otherwise outlive the close and hold the process.
+    onEnd = () => {
+      stop();
+      reject(closedError());
+    };
+  });
+  // Every caller awaits it; none may be left when it rejects.
+  settled.catch(() => {});
+  const wait: ReadyWait = { settled, callers: 0, stop };
+  client.on('ready', onReady);
+  client.on('end', onEnd);
+  readyWaits.set(client, wait);
   return wait;
 }
 
@@ -289,10 +318,9 @@ export async function ensureReady(
   if (client.status === 'ready') return;
   if (hasEnded(client)) throw closedError();
   connectIfLazy(client);
+  const wait = sharedReadyWait(client);
+  wait.callers++;
   let timer: NodeJS.Timeout | undefined;
-  let onEnd: (() => void) | undefined;
-  // Ended while waiting (closed): fail at once. The timer would otherwise
-  // outlive the close and hold the process for up to `timeoutMs`.
   const failure = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
@@ -303,14 +331,12 @@ export async function ensureReady(
         ),
       timeoutMs,
     );
-    onEnd = () => reject(closedError());
-    client.once('end', onEnd);
   });
   try {
-    await Promise.race([nextReady(client), failure]);
+    await Promise.race([wait.settled, failure]);
   } finally {
     clearTimeout(timer);
-    if (onEnd) client.off('end', onEnd);
+    if (--wait.callers === 0) wait.stop();
   }
 }
 
