@@ -6,8 +6,9 @@ import type { Location } from './discover.ts';
  * of each path step inside the job's `payload`/`result`/`progress`
  * expression, or, for a change in an upcaster's `from`
  * (`upcast[1].from.field`), inside that step's `from`, as deep as the
- * source spells it out. Undefined when the job cannot be found (the caller
- * falls back to the job's line).
+ * source spells it out. A change of the job type itself is at the property
+ * its path names (`version`), else at the job. Undefined when the job
+ * cannot be found (the caller falls back to the job's line).
  */
 export function locateChange(
   schemaPath: string,
@@ -30,7 +31,10 @@ export function locateChange(
     .find((p) => Node.isPropertyAssignment(p) && nameOf(p) === job);
   if (!jobNode) return undefined;
   const at: Node = jobNode;
-  if (part === 'job') return locate(at);
+  // A change of the job type itself: at the property it names, if any
+  // (`version`), else at the job.
+  if (part === 'job')
+    return locate((path && shallowestProperty(at, path)) || at);
   // A change in an upcaster's `from` (`upcast[1].from.field`): the path
   // goes on inside that step's `from`, else stops at the step or `upcast`.
   const step = /^upcast\[(\d+)\]\.from(?:$|\.)/.exec(path);

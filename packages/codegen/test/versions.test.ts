@@ -157,6 +157,43 @@ describe('a version bump in the compatibility check', () => {
   });
 });
 
+describe('a bump past more than one version', () => {
+  const p = z.object({ n: z.number() });
+  const step = { from: p, to: (o: { n: number }) => o };
+  const locked = contractOf(
+    job({ version: 2, payload: p, upcast: { 1: step } }),
+  );
+
+  it('is refused (VERSION_SKIPPED) when a step comes from a skipped version', () => {
+    const r = verdict(
+      locked,
+      contractOf(
+        job({
+          version: 5,
+          payload: p,
+          upcast: { 1: step, 2: step, 3: step, 4: step },
+        }),
+      ),
+    );
+    expect(r.kinds).toEqual(['VERSION_SKIPPED']);
+    expect(
+      r.breaking.map((c) => [c.part, c.path, c.backward, c.forward]),
+    ).toEqual([['job', 'version', 'breaks', 'safe']]);
+    expect(r.breaking[0]!.summary).toBe(
+      'version bumped from 2 to 5, past versions 3 and 4, which no lock recorded',
+    );
+  });
+
+  it('is judged as a bump without an upcaster when there is no step at all', () => {
+    const r = verdict(
+      contractOf(job({ payload: p })),
+      contractOf(job({ version: 4, payload: p })),
+    );
+    expect(r.kinds).toEqual(['UPCASTER_MISSING']);
+    expect(r.breaking).toEqual([]);
+  });
+});
+
 describe('a dropped upcaster step', () => {
   it('is noted (UPCASTER_REMOVED), not silent', () => {
     const p = z.object({ n: z.number() });

@@ -65,6 +65,8 @@ const HINTS: Record<string, string> = {
     'keep the result schema until no awaiter reads it, or bump the version',
   VERSION_LOWERED:
     'set `version` back to the locked one: versions only go up, and --accept cannot take a lowered one (for a new payload, bump past it with an upcaster). If the higher version never reached Redis, restore the lock from before it instead (e.g. git checkout jobs.lock.json)',
+  VERSION_SKIPPED:
+    "bump one version at a time, running codegen at each: first to the locked version + 1, with the next step's `from` as the payload, then on with that step (its `from` is then held to the locked payload); or, having checked that each skipped version's `from` accepts what the step before it returns, --accept",
   PIPE_CHECK_ADDED:
     'check that queued jobs pass the checks on the piped (or trimmed, lower-cased) value, then --accept',
   PIPE_CHECK_CHANGED:

@@ -40,7 +40,15 @@ export function payloadChanges(
 ): Change[] {
   const bumped = b.version > a.version;
   const bridge = bumped ? b.upcast?.[String(a.version)] : undefined;
+  // Steps from versions between the locked one and the new one: no lock
+  // recorded their payload, so nothing holds their `from`.
+  const skipped = Object.keys(b.upcast ?? {})
+    .map(Number)
+    .filter((k) => k > a.version && k < b.version)
+    .sort((x, y) => x - y);
   const out: Change[] = [];
+  if (skipped.length > 0)
+    out.push(versionSkipped(a.version, b.version, skipped));
   if (bridge === undefined) {
     out.push(...diffParts(a.payload, b.payload, 'payload', gaps));
     if (bumped)
@@ -57,9 +65,10 @@ export function payloadChanges(
       a.version,
     );
     out.push(...fromChanges);
-    // Bridged only if its `from` reads what the locked version stored: a
-    // `from` that may reject some of it is reported (and refused) instead.
-    if (!fromChanges.some((c) => c.backward !== 'warn'))
+    // Bridged only if its `from` reads what the locked version stored and
+    // every later step is held to a locked payload: otherwise the changes
+    // are reported (and refused) instead.
+    if (skipped.length === 0 && !fromChanges.some((c) => c.backward !== 'warn'))
       out.push(
         note(
           'UPCASTER_ADDED',
@@ -113,6 +122,40 @@ function fromSource(changes: Change[], version: number): Change[] {
         upcastFrom: version,
       };
     });
+}
+
+/** `3`, `3 and 4`, `3, 4 and 5`. */
+const listed = (versions: readonly number[]): string =>
+  versions.length === 1
+    ? String(versions[0])
+    : `${versions.slice(0, -1).join(', ')} and ${String(versions.at(-1))}`;
+
+/**
+ * A bump past more than one version with upcasters (VERSION_SKIPPED): the
+ * steps from the skipped versions have no locked payload to be held to, so
+ * a `from` there may reject what the step before it returns, and queued
+ * jobs of the locked version would fail when a worker upcasts them. A
+ * backward break: `--accept` may take it, like any other.
+ */
+function versionSkipped(
+  locked: number,
+  next: number,
+  skipped: readonly number[],
+): Change {
+  const many = skipped.length > 1;
+  const summary = `version bumped from ${locked} to ${next}, past version${many ? 's' : ''} ${listed(skipped)}, which no lock recorded`;
+  const reason = `the \`from\` of the step${many ? 's' : ''} from ${listed(skipped)} ${many ? 'are' : 'is'} held to no locked payload, so ${many ? 'they' : 'it'} may reject what the step before returns, and queued version ${locked} jobs would fail when workers upcast them`;
+  return {
+    part: 'job',
+    path: 'version',
+    label: '',
+    kind: 'VERSION_SKIPPED',
+    summary,
+    backward: 'breaks',
+    forward: 'safe',
+    reason,
+    message: `${summary}: ${reason}`,
+  };
 }
 
 function note(kind: string, summary: string, why: string): Change {
