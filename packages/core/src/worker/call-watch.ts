@@ -29,14 +29,26 @@ export class CallWatch {
     });
   }
 
-  /** A completion (by lease token) is being written; retries keep its start. */
-  writing(token: string): void {
-    if (!this.since.has(token)) this.since.set(token, performance.now());
+  /**
+   * A completion is being written (by its job's running key: lease tokens
+   * repeat across the queues of one worker); retries keep its start.
+   */
+  writing(key: string): void {
+    if (!this.since.has(key)) this.since.set(key, performance.now());
   }
 
   /** The completion's write ended (written, or given up). */
-  written(token: string): void {
-    this.since.delete(token);
+  written(key: string): void {
+    this.since.delete(key);
+  }
+
+  /**
+   * Redis answered a call (a lease): a failed renewal no longer says it is
+   * away. Without this, a renewal failed in a short outage whose jobs then
+   * ended kept the next job's worker not ready on a healthy Redis.
+   */
+  answered(): void {
+    this.failing = false;
   }
 
   /** A call found Redis unavailable. */

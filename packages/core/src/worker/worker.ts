@@ -342,6 +342,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
   }
 
   dispatch(leased: LeasedJob): void {
+    // A lease reply: Redis answers, whatever a renewal met before.
+    this.calls.answered();
     // A fetch answered after pause() or close() began: hand the job back.
     if (this.paused) void this.upkeep.handBack([leased]);
     else if (!this.stopping && this.slots.tryOccupy(leased)) this.start(leased);
@@ -357,7 +359,7 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     const running = startJobRun(this.runHost, leased);
     this.jobs.set(key, running);
     void running.done.finally(() => {
-      this.calls.written(leased.token);
+      this.calls.written(key);
       if (this.jobs.get(key) === running) this.jobs.delete(key);
       this.slotFreed(leased);
       this.capacity.notify();
@@ -375,8 +377,8 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
     // Called at the ack and again when the run ends: only the first counts.
     if (!this.slots.release(leased)) return;
     // At the ack, while the job still runs: its completion is being written.
-    if (this.jobs.has(runningKey(leased.queue, leased.token)))
-      this.calls.writing(leased.token);
+    const key = runningKey(leased.queue, leased.token);
+    if (this.jobs.has(key)) this.calls.writing(key);
     this.startParked();
   }
 
