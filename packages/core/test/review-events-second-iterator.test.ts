@@ -57,6 +57,9 @@ describe('QueueEvents iterators', () => {
       );
       await events.close();
       await first;
+      // Closed (as a loop's end closes it): a new loop ends at once.
+      for await (const e of events) got.push(e);
+      expect(got).toHaveLength(10);
     } finally {
       await events.close();
     }

@@ -382,10 +382,12 @@ export class QueueEvents<TEvent extends AnyQueueEvent = QueueEvent> {
    * iterator was created included. Listeners get each event as the
    * iterator takes it. Ending the iteration (`break` out of `for await`)
    * closes the reader. A reader has one iterator: a second is refused
-   * with INVALID_OPTION, since the two would split the events.
+   * with INVALID_OPTION, since the two would split the events; on a closed
+   * reader an iterator ends at once.
    */
   [Symbol.asyncIterator](): AsyncIterator<TEvent> {
-    if (this.iterating)
+    // A closed reader (also one whose loop ended) iterates nothing.
+    if (this.iterating && !this.closed)
       throw new JobwireError(
         ErrorCode.INVALID_OPTION,
         `this QueueEvents of queue ${JSON.stringify(this.queue)} is already iterated: the two iterators would split its events. Create another reader with createQueueEvents to follow the log twice`,
