@@ -199,6 +199,18 @@ local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs,
   end
 end
 
+-- Applies age rules \`rules\` ('<letter>|<type>|<ageMs>' joined by ','; the
+-- letters c, f, x, k: completed jobs by the type's completed rule, failed,
+-- expired and cancelled ones by its failed rule), at most 100 jobs per
+-- rule. A trim otherwise runs only when a job of the type finishes, so a
+-- type whose traffic stopped would keep its finished jobs past their age.
+local function applyAgeRules(base, countsKey, rules, now)
+  for letter, name, ageMs in string.gmatch(rules, '([cfxk])|([^|,]+)|(%d+)') do
+    local setKey = base .. ({ c = 'completed', f = 'failed', x = 'expired', k = 'cancelled' })[letter]
+    trimFinished(base, setKey, countsKey, letter, name, -1, tonumber(ageMs), now, 0)
+  end
+end
+
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
 -- Jobs written before the split hold it in the hash as 'd'.
@@ -2145,19 +2157,14 @@ return 1
   So does a job leased by a call whose reply its worker reported lost (the
   token's call prefix is in \`lost leases\`; see markLostLeases). Then a few
   keys parked at their concurrency limit get stale slots dropped (healParked).
-  Last, the age rules of the checking worker's job types are applied (at
-  most 100 jobs per rule and run): a trim otherwise runs only when a job of
-  the type finishes, so a type whose traffic stopped kept its finished jobs
-  past their age for good.
+  Last, the age rules of the checking worker's job types (applyAgeRules).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
     KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
-    ARGV[5] age rules: '<letter>|<type>|<ageMs>' joined by ',' (letters c,
-            f, x, k: completed by the type's completed rule, the others by
-            its failed rule); '' for none
+    ARGV[5] age rules ('' for none; applyAgeRules in includes/base.lua)
   A job whose cancel was requested ends as cancelled (includes/cancel.lua).
 
   Output: { number re-queued, number failed, number cancelled } or {} when
@@ -2238,13 +2245,7 @@ for _, id in ipairs(ids) do
   end
 end
 healParked(base, KEYS[1], base .. 'types')
-
-local finishedSets = {
-  c = base .. 'completed', f = KEYS[2], x = base .. 'expired', k = base .. 'cancelled',
-}
-for letter, name, ageMs in string.gmatch(ARGV[5] or '', '([cfxk])|([^|,]+)|(%d+)') do
-  trimFinished(base, finishedSets[letter], KEYS[3], letter, name, -1, tonumber(ageMs), now, 0)
-end
+applyAgeRules(base, KEYS[3], ARGV[5] or '', now)
 return { requeued, failed, cancelled }
 `,
   'release-3.lua': `#!lua

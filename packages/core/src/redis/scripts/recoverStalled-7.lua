@@ -14,19 +14,14 @@
   So does a job leased by a call whose reply its worker reported lost (the
   token's call prefix is in `lost leases`; see markLostLeases). Then a few
   keys parked at their concurrency limit get stale slots dropped (healParked).
-  Last, the age rules of the checking worker's job types are applied (at
-  most 100 jobs per rule and run): a trim otherwise runs only when a job of
-  the type finishes, so a type whose traffic stopped kept its finished jobs
-  past their age for good.
+  Last, the age rules of the checking worker's job types (applyAgeRules).
 
   Input:
     KEYS[1] active   KEYS[2] failed   KEYS[3] counts   KEYS[4] events
     KEYS[5] stall lock   KEYS[6] id counter   KEYS[7] lost leases
     ARGV[1] key base   ARGV[2] max events   ARGV[3] max stalls
     ARGV[4] lock ms (the check interval)
-    ARGV[5] age rules: '<letter>|<type>|<ageMs>' joined by ',' (letters c,
-            f, x, k: completed by the type's completed rule, the others by
-            its failed rule); '' for none
+    ARGV[5] age rules ('' for none; applyAgeRules in includes/base.lua)
   A job whose cancel was requested ends as cancelled (includes/cancel.lua).
 
   Output: { number re-queued, number failed, number cancelled } or {} when
@@ -107,11 +102,5 @@ for _, id in ipairs(ids) do
   end
 end
 healParked(base, KEYS[1], base .. 'types')
-
-local finishedSets = {
-  c = base .. 'completed', f = KEYS[2], x = base .. 'expired', k = base .. 'cancelled',
-}
-for letter, name, ageMs in string.gmatch(ARGV[5] or '', '([cfxk])|([^|,]+)|(%d+)') do
-  trimFinished(base, finishedSets[letter], KEYS[3], letter, name, -1, tonumber(ageMs), now, 0)
-end
+applyAgeRules(base, KEYS[3], ARGV[5] or '', now)
 return { requeued, failed, cancelled }

@@ -194,6 +194,18 @@ local function trimFinished(base, setKey, countsKey, letter, name, count, ageMs,
   end
 end
 
+-- Applies age rules `rules` ('<letter>|<type>|<ageMs>' joined by ','; the
+-- letters c, f, x, k: completed jobs by the type's completed rule, failed,
+-- expired and cancelled ones by its failed rule), at most 100 jobs per
+-- rule. A trim otherwise runs only when a job of the type finishes, so a
+-- type whose traffic stopped would keep its finished jobs past their age.
+local function applyAgeRules(base, countsKey, rules, now)
+  for letter, name, ageMs in string.gmatch(rules, '([cfxk])|([^|,]+)|(%d+)') do
+    local setKey = base .. ({ c = 'completed', f = 'failed', x = 'expired', k = 'cancelled' })[letter]
+    trimFinished(base, setKey, countsKey, letter, name, -1, tonumber(ageMs), now, 0)
+  end
+end
+
 -- A job's payload: its own string key, so the job hash keeps only short
 -- values and stays in Redis's compact listpack encoding (half the memory).
 -- Jobs written before the split hold it in the hash as F.legacyData.
