@@ -5,6 +5,7 @@
  * with an uncoded error. These checks let jobwire see an unserved slot
  * before it sends, and bound a call whose slot stops being served.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, type Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors.ts';
 import type { RedisClient } from './scripts/index.ts';
@@ -142,9 +143,6 @@ function refreshSlotTable(cluster: Cluster): void {
   slotRefreshes.set(cluster, now);
   cluster.refreshSlotsCache();
 }
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits until the master of `key`'s slot is connected, for at most

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { defaults } from '../defaults.ts';
 import {
@@ -485,10 +486,6 @@ async function withRedisWaiting<TResult>(
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Settles with `call`, unless every `timeoutMs` while it runs the cluster
  * is found unable to serve `key`: then fails with RedisUnavailableError.
@@ -579,19 +576,33 @@ export async function closeConnection(conn: Connection): Promise<void> {
     await endNow(client);
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
   const quit = client.quit().then(
     () => true,
     () => false,
   );
-  const answered = await Promise.race([
-    quit,
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), QUIT_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  const answered = (await settlesWithin(quit, QUIT_WAIT_MS)) && (await quit);
   if (!answered) await endNow(client);
+}
+
+/** Whether `work` settles (either way) within `ms`; leaves no timer behind. */
+export async function settlesWithin(
+  work: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

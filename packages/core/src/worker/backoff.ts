@@ -7,6 +7,7 @@ import {
   thrownBy,
 } from '../errors.ts';
 import type { BackoffFunction } from '../types.ts';
+import { isPromiseLike } from './run-handler.ts';
 
 /**
  * The wait before attempt `attempt + 1`, after attempt `attempt` (1-based)
@@ -77,7 +78,7 @@ export function retryDelay(
 
 /** Names a backoff function's unusable return; settles a promise's rejection. */
 function describeReturn(value: unknown): string {
-  if (isThenable(value)) {
+  if (isPromiseLike(value)) {
     // Nobody awaits it: its rejection must not end the process.
     try {
       value.then(undefined, () => {});
@@ -88,14 +89,4 @@ function describeReturn(value: unknown): string {
   }
   if (typeof value === 'number') return String(value);
   return value === null ? 'null' : `a ${typeof value}`;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if (value === null) return false;
-  if (typeof value !== 'object' && typeof value !== 'function') return false;
-  try {
-    return typeof (value as { then?: unknown }).then === 'function';
-  } catch {
-    return false;
-  }
 }

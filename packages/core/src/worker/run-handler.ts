@@ -68,12 +68,15 @@ export class JobAbort {
   }
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+/** Whether `value` is a thenable; false for one whose `then` getter throws. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  if (value === null) return false;
+  if (typeof value !== 'object' && typeof value !== 'function') return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
 }
 
 /**

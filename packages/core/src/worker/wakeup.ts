@@ -20,5 +20,4 @@ export class Wakeup {
   }
 }
 
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((r) => setTimeout(r, ms));
+export { setTimeout as sleep } from 'node:timers/promises';

@@ -6,6 +6,7 @@ import {
   dropConnection,
   mapRedisError,
   openConnection,
+  settlesWithin,
   type Connection,
   type Logger,
 } from '../redis/connection.ts';
@@ -605,27 +606,6 @@ export class Worker<TJobs extends JobMap> implements ConsumerHost {
  * that answers at all answers these within milliseconds.
  */
 const CLOSE_GRACE_MS = 1000;
-
-/** Whether `work` settles within `ms`; leaves no timer behind. */
-async function settlesWithin(
-  work: Promise<unknown>,
-  ms: number,
-): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Creates and starts a worker serving the job types that have a handler.
