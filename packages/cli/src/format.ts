@@ -44,3 +44,12 @@ export function block(label: string, value: unknown): string {
     .map((l) => `  ${l}`)
     .join('\n')}`;
 }
+
+/**
+ * Whether an active job's lease deadline has passed: its worker died or
+ * froze (a live one renews it). The deadline is on Redis's clock; a second
+ * of slack covers a skewed one here.
+ */
+export function leaseRanOut(leaseExpiresAt: number | undefined): boolean {
+  return leaseExpiresAt !== undefined && Date.now() - leaseExpiresAt > 1000;
+}

@@ -7,7 +7,7 @@ import {
   withQueue,
   type CommonOptions,
 } from '../context.ts';
-import { block, json, time } from '../format.ts';
+import { block, json, leaseRanOut, time } from '../format.ts';
 
 function printJob(job: JobInfo): void {
   const lines = [
@@ -71,12 +71,10 @@ function cancelLine(job: JobInfo): string | undefined {
 
 /**
  * An active job's lease: a deadline in the past tells an operator the job
- * is orphaned (its worker died or froze), not running. The deadline is on
- * Redis's clock; a second of slack covers a skewed one here.
+ * is orphaned (its worker died or froze), not running.
  */
 function leaseLine(until: number): string {
-  const late = Date.now() - until;
-  return late > 1000
+  return leaseRanOut(until)
     ? `ran out ${time(until)}: its worker died or froze; the next stall check puts it back to waiting`
     : `until ${time(until)} (renewed by a live worker)`;
 }

@@ -8,7 +8,7 @@ import {
   withQueue,
   type CommonOptions,
 } from '../context.ts';
-import { json, short, table, time } from '../format.ts';
+import { json, leaseRanOut, short, table, time } from '../format.ts';
 import { UsageError } from '../registry.ts';
 
 function detail(job: JobInfo): string {
@@ -27,11 +27,7 @@ function detail(job: JobInfo): string {
         `cancelled ${time(job.finishedAt)}${job.cancelReason === undefined ? '' : `: ${job.cancelReason}`}`,
       );
     case 'active': {
-      const orphaned =
-        job.leaseExpiresAt !== undefined &&
-        Date.now() - job.leaseExpiresAt > 1000
-          ? ', lease ran out'
-          : '';
+      const orphaned = leaseRanOut(job.leaseExpiresAt) ? ', lease ran out' : '';
       return job.cancelRequestedAt === undefined
         ? `started ${time(job.startedAt)}${orphaned}`
         : `started ${time(job.startedAt)}, cancel requested${orphaned}`;
