@@ -18,7 +18,8 @@ import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
 // own errors ("Too many Cluster redirections. Last error: CLUSTERDOWN …",
 // MOVED, ClusterAllFailedError), with no `code`, so a listener filtering on
 // `code` missed them. Three masters, each with a replica; the master of the
-// queue's slot is killed and its replica takes over.
+// queue's slot is killed and, once the worker has seen the outage, its
+// replica takes over.
 
 const quiet: Logger = { warn: () => {}, error: () => {} };
 
@@ -118,15 +119,29 @@ describe('a worker during a Redis Cluster failover', () => {
       const victimPort = await masterOf(nodes[0]!, queueName);
       const victim = nodes.find((n) => n.port === victimPort)!;
       const witness = nodes.find((n) => n !== victim)!;
-      await victim.kill9();
-      // Until the replica has taken over, and the worker has reported.
+      // The replica is held (SIGSTOP) until the worker has reported errors:
+      // a quick failover can otherwise hide the outage from the worker
+      // altogether, and the test would have nothing to check.
+      const replica = await cluster.replicaOf(witness, victimPort);
+      process.kill(replica.pid, 'SIGSTOP');
+      try {
+        await victim.kill9();
+        await waitFor(
+          () => errors.length > 0,
+          30_000,
+          'the worker reported errors while the slot had no master',
+        );
+      } finally {
+        process.kill(replica.pid, 'SIGCONT');
+      }
+      const reportedInOutage = errors.length;
       await waitFor(
         async () => {
           const now = await masterOf(witness, queueName);
-          return now !== 0 && now !== victimPort && errors.length > 0;
+          return now !== 0 && now !== victimPort;
         },
-        30_000,
-        'the replica took over and the worker reported errors',
+        60_000,
+        'the replica took over',
       );
       await sleep(500);
       const uncoded = errors.filter((e) => !(e instanceof JobwireError));
@@ -137,6 +152,7 @@ describe('a worker during a Redis Cluster failover', () => {
       const fromIoredis = errors.filter(
         (e) => e.cause instanceof Error && !(e.cause instanceof JobwireError),
       );
+      expect(reportedInOutage).toBeGreaterThan(0);
       expect(fromIoredis.length).toBeGreaterThan(0);
       for (const e of fromIoredis)
         expect((e as JobwireError).code).toBe(ErrorCode.REDIS_UNAVAILABLE);
@@ -145,5 +161,5 @@ describe('a worker during a Redis Cluster failover', () => {
       await worker.close();
       await queue.close();
     }
-  }, 90_000);
+  }, 150_000);
 });

@@ -26,6 +26,8 @@ export interface TestCluster {
    * sees it (a master marked failed is skipped), or 0 when none does.
    */
   masterOf(via: RedisServer, queue: string): Promise<number>;
+  /** The replica of the master listening on `masterPort`, as `via` sees it. */
+  replicaOf(via: RedisServer, masterPort: number): Promise<RedisServer>;
   /** Queue names, made from `base`, whose slots the given node serves. */
   queueOn(node: RedisServer, base: string): Promise<string>;
   /** Waits until every live node reports `cluster_state:<state>`. */
@@ -65,6 +67,10 @@ export async function startCluster(
             options.fullCoverage === false ? 'no' : 'yes',
             // A replica that has not synced yet cannot take over.
             '--repl-diskless-sync-delay',
+            '0',
+            // A replica held back by a test (SIGSTOP) still takes over once
+            // let go, however long its master has been gone.
+            '--cluster-replica-validity-factor',
             '0',
           ],
         }),
@@ -123,6 +129,19 @@ export async function startCluster(
         }
       }
       return 0;
+    },
+    async replicaOf(via, masterPort) {
+      // Lines: <id> <ip:port@cport> <flags> <master id> …
+      const rows = (await cli(via, 'CLUSTER', 'NODES'))
+        .split('\n')
+        .map((line) => line.trim().split(' '));
+      const portOf = (row: string[]) =>
+        Number(/:(\d+)@/.exec(row[1] ?? '')?.[1]);
+      const masterId = rows.find((row) => portOf(row) === masterPort)?.[0];
+      const row = rows.find((r) => masterId !== undefined && r[3] === masterId);
+      const node = row && nodes.find((n) => n.port === portOf(row));
+      if (!node) throw new Error(`no replica of port ${masterPort}`);
+      return node;
     },
     async queueOn(node, base) {
       for (let i = 0; i < 200; i++) {
