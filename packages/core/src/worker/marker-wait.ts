@@ -11,6 +11,11 @@ export interface MarkerWaitHost {
   reportError(err: unknown, context: string): void;
   /** Redis answered the wait (health: the queue is reachable). */
   replied(): void;
+  /**
+   * Arms `marker` from another connection, so a BZPOPMIN blocked on it
+   * returns now (see untilWoken's due timer).
+   */
+  rearm(marker: string): void;
 }
 
 /** Past the wait's own timeout, how long before a silent socket is cut. */
@@ -37,13 +42,14 @@ export class MarkerWait {
   /**
    * Blocks on the given marker keys for up to `waitMs`. A client-side guard
    * reconnects the blocking connection if the reply never comes (a silent
-   * network partition), so the loop can never hang forever.
+   * network partition), so the loop can never hang forever. `due`: `waitMs`
+   * is when a delayed job falls due, and the wait ends then on the dot.
    */
-  async block(markers: string[], waitMs: number): Promise<void> {
+  async block(markers: string[], waitMs: number, due = false): Promise<void> {
     if (waitMs <= 0 || !(await this.ready())) return;
     const woke = this.blockingCall(markers, waitMs);
     try {
-      await this.untilWoken(woke, waitMs);
+      await this.untilWoken(woke, waitMs, due ? markers[0] : undefined);
     } catch (err) {
       // interrupt() cuts the blocking read on purpose: not a Redis problem.
       if (!this.takeInterrupted() && !this.host.isStopping()) {
@@ -63,12 +69,13 @@ export class MarkerWait {
    * connection is not ready), or when the wait was interrupted and the
    * command failed: then Redis may still have run it, and `then`'s own
    * error handling must account for that. Rejects with the command's
-   * error otherwise.
+   * error otherwise. `due`: the wait ends when a job falls due (block()).
    */
   async blockThen<T>(
     markers: string[],
     waitMs: number,
     then: (client: RedisClient) => Promise<T>,
+    due = false,
   ): Promise<T | undefined> {
     if (!(await this.ready())) return undefined;
     const client = this.blocking.client;
@@ -88,7 +95,7 @@ export class MarkerWait {
     after.catch(() => {});
     let waitError: unknown;
     try {
-      await this.untilWoken(woke, waitMs);
+      await this.untilWoken(woke, waitMs, due ? markers[0] : undefined);
     } catch (err) {
       waitError = err;
     }
@@ -155,10 +162,26 @@ export class MarkerWait {
   /**
    * Awaits the BZPOPMIN's reply, with the guard: a reply that never comes
    * cuts the connection, which fails whatever else it was carrying.
+   *
+   * With `dueMarker`, a timer arms that marker when `waitMs` is up. Redis
+   * checks blocking timeouts only between its event-loop ticks (every
+   * 1000/hz ms, 100 ms by default, when idle), so a BZPOPMIN timed to a
+   * delayed job's due time returned 0 to 100 ms late, and the job ran that
+   * much late; a write to a key it blocks on wakes it at once.
    */
-  private async untilWoken(woke: Promise<unknown>, waitMs: number) {
+  private async untilWoken(
+    woke: Promise<unknown>,
+    waitMs: number,
+    dueMarker?: string,
+  ) {
     const client = this.blocking.client;
     let guard: NodeJS.Timeout | undefined;
+    const due =
+      dueMarker === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (this.inBlockingCall) this.host.rearm(dueMarker);
+          }, waitMs);
     try {
       await Promise.race([
         woke.then(() => this.host.replied()),
@@ -174,6 +197,7 @@ export class MarkerWait {
     } finally {
       this.inBlockingCall = false;
       if (guard) clearTimeout(guard);
+      if (due) clearTimeout(due);
     }
   }
 

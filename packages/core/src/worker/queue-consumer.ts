@@ -106,6 +106,8 @@ export class QueueConsumer {
   private leaseCalls = 0;
   /** See idleMs(): performance.now() until which to wait for a marker. */
   private idleUntil: number | undefined;
+  /** Whether idleUntil is a delayed job's due time (not blockTimeoutMs). */
+  private idleUntilDue = false;
   /** While a one-hop wait is out, the types it will lease (waitThenFetch). */
   private waitingFor: ReadonlySet<string> | undefined;
   /** Lost-reply reports being written (trackLost). */
@@ -147,6 +149,10 @@ export class QueueConsumer {
         isPaused: () => host.isPaused(),
         reportError: (err, context) => this.noteFailure(err, context),
         replied: () => (this.unavailable = false),
+        rearm: (marker) => {
+          // A lost write leaves the wait to its own timeout, as before.
+          command.client.zadd(marker, 0, '0').catch(() => {});
+        },
       },
       blocking,
       keys.queue,
@@ -213,7 +219,11 @@ export class QueueConsumer {
         // Another consumer may need these slots while this one waits:
         // wait with none held, then lease (two hops).
         host.unreserve(reservation);
-        await this.markerWait.block(this.markersOf(reservation), idleMs);
+        await this.markerWait.block(
+          this.markersOf(reservation),
+          idleMs,
+          this.idleUntilDue,
+        );
         // Lease next. A completion batch's leasing reply that came while
         // the wait was out (it found nothing, before a producer's marker)
         // set idleUntil again: waiting once more would wait on the marker
@@ -353,6 +363,7 @@ export class QueueConsumer {
             },
           );
         },
+        this.idleUntilDue,
       );
     } finally {
       this.waitingFor = undefined;
@@ -376,6 +387,7 @@ export class QueueConsumer {
       reply.nextDueMs < 0
         ? Infinity
         : Math.max(0, reply.nextDueMs - reply.nowMs);
+    this.idleUntilDue = untilDue <= this.host.blockTimeoutMs;
     this.idleUntil =
       performance.now() + Math.min(this.host.blockTimeoutMs, untilDue);
   }
