@@ -110,7 +110,8 @@ export type {
   TestJobState,
   TestQueueOptions,
 } from './testing/test-types.ts';
-export type { RepeatOptions } from './producer/repeat.ts';
+export type { RepeatBounds, RepeatOptions } from './producer/repeat.ts';
+export type { RepeatSpec } from './contract/options.ts';
 export type {
   ConnectionInput,
   ConnectionOptions,

@@ -231,6 +231,17 @@ export interface RepeatSpec {
   data: string;
   /** Enqueue options every occurrence gets. */
   options?: EnqueueOptions | undefined;
+  /** No slot before this time (epoch ms); an interval's slots start here. */
+  startAtMs?: number | undefined;
+  /** No slot after this time (epoch ms). */
+  endAtMs?: number | undefined;
+  /** At most this many occurrences are scheduled. */
+  limit?: number | undefined;
+  /**
+   * Set in `getRepeats()` on a schedule that has ended (its `endAtMs`
+   * passed or its `limit` was reached): it makes no more occurrences.
+   */
+  ended?: true | undefined;
 }
 
 /** The per-job options stored in Redis (short names keep hashes small). */

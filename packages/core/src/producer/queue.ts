@@ -301,13 +301,14 @@ export class Queue<TJobs extends JobMap> {
     const spec = repeatSpec(name, payload, repeat, options);
     await this.jobStore.checkConfigOnce();
     await this.jobStore.layout.ensure(this.ctx.keys(job.queue));
-    const id = await scheduleRepeat(this.ctx, job, spec);
+    const { id, kept } = await scheduleRepeat(this.ctx, job, spec);
     return this.handle({
       queue: job.queue,
       name,
       id,
       sentAt: performance.now(),
-      outcome: 'created',
+      // The same spec again keeps the occurrence it made: no new job.
+      outcome: kept ? 'duplicate' : 'created',
     }) as JobHandle<inferJobResult<TJobs, TName>>;
   }
 

@@ -25,6 +25,9 @@ export function repeatSpec(
       ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' }
       : { everyMs: repeat.everyMs }),
     ...(options !== undefined ? { options } : {}),
+    ...(repeat.startAt !== undefined ? { startAtMs: +repeat.startAt } : {}),
+    ...(repeat.endAt !== undefined ? { endAtMs: +repeat.endAt } : {}),
+    ...(repeat.limit !== undefined ? { limit: repeat.limit } : {}),
   };
 }
 
@@ -36,9 +39,12 @@ export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
       ctx.client.hgetall(ctx.keys(q).repeats),
     );
     for (const [field, value] of Object.entries(all)) {
-      // Other fields (`<key>:next`, `:job`, `:slots`) are the schedule's
-      // internals; repeat keys never hold ':'.
+      // Other fields (`<key>:next`, `:job`, `:slots`, …) are the schedule's
+      // internals; repeat keys never hold ':'. An ended schedule keeps its
+      // spec as `<key>:ended` (includes/repeat.lua).
       if (!field.includes(':')) out.push(JSON.parse(value) as RepeatSpec);
+      else if (field.endsWith(':ended'))
+        out.push({ ...(JSON.parse(value) as RepeatSpec), ended: true });
     }
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
@@ -46,19 +52,20 @@ export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
 
 /**
  * Writes a schedule and its pending occurrence (built from `job`, the
- * validated first occurrence). Resolves with the occurrence's id.
+ * validated first occurrence). Resolves with the occurrence's id, and
+ * whether the same spec was declared already (nothing changed).
  */
 export async function scheduleRepeat(
   ctx: QueueContext,
   job: PreparedJob,
   spec: RepeatSpec,
-): Promise<string> {
+): Promise<{ id: string; kept: boolean }> {
   const k = ctx.keys(job.queue);
-  const id = await withRedisPastBusy(ctx, async () =>
+  const { id, kept } = await withRedisPastBusy(ctx, async () =>
     setRepeat(ctx.client, k, ctx.maxEvents, {
       key: spec.key,
       specJson: JSON.stringify(spec),
-      template: occurrenceTemplate(job.input, spec.everyMs ?? 0),
+      template: occurrenceTemplate(job.input, spec),
       // Cron slots come from the Redis clock, so skewed hosts agree.
       cronSlots:
         spec.cron !== undefined
@@ -69,8 +76,12 @@ export async function scheduleRepeat(
   if (id === undefined) {
     throw new JobwireError(
       ErrorCode.INVALID_OPTION,
-      `repeat ${spec.key}: the cron expression has no upcoming slot`,
+      `repeat ${spec.key}: the schedule has no upcoming slot (${
+        spec.endAtMs !== undefined
+          ? 'its endAt has passed, or its cron expression has none before it'
+          : 'its cron expression has none'
+      })`,
     );
   }
-  return id;
+  return { id, kept };
 }

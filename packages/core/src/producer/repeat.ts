@@ -3,20 +3,45 @@ import { ValidationError } from '../errors.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import type { RedisClient } from '../redis/scripts/index.ts';
 
+/**
+ * When a schedule starts and ends. Times are compared with the Redis clock,
+ * like every due time.
+ * @public
+ */
+export interface RepeatBounds {
+  /**
+   * No occurrence before this time. An interval's slots count from it
+   * (`startAt`, `startAt + everyMs`, …) instead of from the epoch.
+   */
+  startAt?: Date | undefined;
+  /**
+   * No occurrence after this time: once the next slot would be later, the
+   * schedule ends.
+   */
+  endAt?: Date | undefined;
+  /**
+   * At most this many occurrences are scheduled (one removed before it
+   * ran counts); after the last, the schedule ends.
+   */
+  limit?: number | undefined;
+}
+
 /** How a job repeats: a cron expression or a fixed interval. @public */
-export type RepeatOptions =
-  | {
-      key: string;
-      cron: string;
-      tz?: string | undefined;
-      everyMs?: never | undefined;
-    }
-  | {
-      key: string;
-      everyMs: number;
-      cron?: never | undefined;
-      tz?: never | undefined;
-    };
+export type RepeatOptions = RepeatBounds &
+  (
+    | {
+        key: string;
+        cron: string;
+        tz?: string | undefined;
+        everyMs?: never | undefined;
+      }
+    | {
+        key: string;
+        everyMs: number;
+        cron?: never | undefined;
+        tz?: never | undefined;
+      }
+  );
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -55,6 +80,14 @@ export function checkRepeat(
       throw bad(field, 'the schedule decides it: leave it out of a repeat');
     }
   }
+  // Untyped callers can pass both kinds, or neither: one would be dropped
+  // silently, or the refusal would name only the interval.
+  if (options.cron === undefined && options.everyMs === undefined)
+    throw bad('cron', 'give a cron expression (cron) or an interval (everyMs)');
+  if (options.cron !== undefined && options.everyMs !== undefined)
+    throw bad('everyMs', 'give either cron or everyMs, not both');
+  if (options.cron === undefined && options.tz !== undefined)
+    throw bad('tz', 'only a cron schedule takes a time zone');
   if (options.tz !== undefined && !knownTimeZone(options.tz)) {
     throw bad('tz', `unknown time zone ${JSON.stringify(options.tz)}`);
   }
@@ -74,6 +107,26 @@ export function checkRepeat(
   ) {
     throw bad('everyMs', 'must be a finite number of ms, at least 100');
   }
+  for (const field of ['startAt', 'endAt'] as const) {
+    const at = options[field];
+    if (at !== undefined && !(at instanceof Date && Number.isFinite(+at)))
+      throw bad(field, 'must be a valid Date');
+  }
+  if (
+    options.startAt !== undefined &&
+    options.endAt !== undefined &&
+    +options.endAt <= +options.startAt
+  )
+    throw bad('endAt', 'must be later than startAt');
+  if (
+    options.limit !== undefined &&
+    !(
+      Number.isSafeInteger(options.limit) &&
+      options.limit >= 1 &&
+      options.limit <= 1e9
+    )
+  )
+    throw bad('limit', 'must be a whole number from 1 to 1e9');
 }
 
 /**

@@ -106,5 +106,5 @@ export function templateOf(
     JSON.parse(spec.data) as unknown,
     spec.options,
   );
-  return occurrenceTemplate(job.input, spec.everyMs ?? 0);
+  return occurrenceTemplate(job.input, spec);
 }

@@ -1211,12 +1211,25 @@ end
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
+--   <key>:made   with a limit (template lm): occurrences scheduled so far
+--   <key>:ended  an ended schedule's spec (its end, en, passed or its limit
+--                was reached): the schedule's other fields are gone, so it
+--                is no schedule to any script or repair pass, and an older
+--                version's workers (which know no bounds) skip it too
+--   <key>:last   with :ended, the id of its last occurrence
+-- Template bounds (absent when unset): sa no slot before (ms; an interval's
+-- slots count from it), en no slot after (ms), lm at most that many
+-- occurrences.
 -- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
-local function repeatSlotAfter(repeatsKey, key, every, after)
-  if every > 0 then return (math.floor(after / every) + 1) * every end
+-- An interval's slots are \`from\` + n * every.
+local function repeatSlotAfter(repeatsKey, key, every, after, from)
+  if every > 0 then
+    if after < from then return from end
+    return from + (math.floor((after - from) / every) + 1) * every
+  end
   local raw = redis.call('HGET', repeatsKey, key .. ':slots')
   if not raw then return nil end
   local keep, found = {}, nil
@@ -1232,20 +1245,42 @@ local function repeatSlotAfter(repeatsKey, key, every, after)
   return found
 end
 
+-- Ends schedule \`key\` for good: its spec moves to \`<key>:ended\` (with
+-- \`last\`, the id of its last occurrence, as \`<key>:last\`) and its other
+-- fields go. Occurrences already made run as usual.
+local function endRepeat(repeatsKey, key, last)
+  local spec = redis.call('HGET', repeatsKey, key)
+  redis.call('HDEL', repeatsKey, key, key .. ':job', key .. ':slots', key .. ':next', key .. ':made',
+    key .. ':last')
+  if spec then redis.call('HSET', repeatsKey, key .. ':ended', spec) end
+  if last then redis.call('HSET', repeatsKey, key .. ':last', last) end
+end
+
 -- Creates the pending occurrence of \`key\` at its first free slot after
 -- \`after\` and records it as \`<key>:next\`. Returns the id, or false when the
--- schedule is gone or has no known slot (the repair pass retries).
--- Bounded: at most 20 candidate slots.
+-- schedule is gone, has no known slot (the repair pass retries), or has
+-- just ended (its bounds). Bounded: at most 20 candidate slots.
 local function scheduleOccurrence(base, key, after, now)
   local repeatsKey = base .. 'repeats'
+  local last = redis.call('HGET', repeatsKey, key .. ':next')
   redis.call('HDEL', repeatsKey, key .. ':next')
   local raw = redis.call('HGET', repeatsKey, key .. ':job')
   if not raw then return false end
   local t = cjson.decode(raw)
   local every = tonumber(t.e) or 0
+  local sa, en, lm = tonumber(t.sa), tonumber(t.en), tonumber(t.lm)
+  if lm and (tonumber(redis.call('HGET', repeatsKey, key .. ':made')) or 0) >= lm then
+    endRepeat(repeatsKey, key, last)
+    return false
+  end
+  if sa and after < sa - 1 then after = sa - 1 end
   for _ = 1, 20 do
-    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    local slot = repeatSlotAfter(repeatsKey, key, every, after, sa or 0)
     if slot == nil then return false end
+    if en and slot > en then
+      endRepeat(repeatsKey, key, last)
+      return false
+    end
     local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
     local jk = base .. 'j:' .. id
     local state = redis.call('HGET', jk, 's')
@@ -1258,6 +1293,7 @@ local function scheduleOccurrence(base, key, after, now)
         redis.call('HSET', jk, 'rk', key)
       end
       redis.call('HSET', repeatsKey, key .. ':next', id)
+      if lm then redis.call('HINCRBY', repeatsKey, key .. ':made', 1) end
       return id
     end
     if not state then
@@ -1283,6 +1319,7 @@ local function scheduleOccurrence(base, key, after, now)
       -- Wakes a blocked worker so it re-reads the next due time.
       wakeLane(base, t.n, t.v)
       redis.call('HSET', repeatsKey, key .. ':next', id)
+      if lm then redis.call('HINCRBY', repeatsKey, key .. ':made', 1) end
       return id
     end
     -- The slot's id is taken by a finished or running occurrence: try the next.
@@ -2331,7 +2368,8 @@ local base, key = ARGV[1], ARGV[2]
 local spec = decodeOr(redis.call('HGET', KEYS[1], key))
 if type(spec) == 'table' and type(spec.name) == 'string' and spec.name ~= ARGV[4] then return 0 end
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
-local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
+local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots',
+  key .. ':made', key .. ':ended', key .. ':last')
 if nextId then
   local f = redis.call('HMGET', base .. 'j:' .. nextId, 'n', 's', 'v', 'gk')
   if f[1] and (f[2] == 'd' or f[2] == 'w') then
@@ -2458,14 +2496,19 @@ return 1
   Declaring the very same spec and template again keeps the pending
   occurrence, due or not: every process declares its schedules at
   start-up, and a restart while a slot is overdue (no worker free, a
-  deploy) must not skip that slot.
+  deploy) must not skip that slot. Declaring the spec of an ended schedule
+  (its endAt passed, its limit reached) again leaves it ended; any other
+  spec starts afresh, its limit counted from zero.
 
   Input:
     KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] repeat key
     ARGV[4] spec JSON   ARGV[5] occurrence template JSON
     ARGV[6] cron slots ('' for an interval)
-  Output: the id of the pending occurrence ('' when a cron has no slot left)
+  Output: { id, kept }: the id of the pending occurrence ('' when the
+          schedule has no slot left), or of an ended schedule's last
+          occurrence ('' if none); kept 1 when the declaration changed
+          nothing (the same spec again), else 0
   Events: removed (the replaced occurrence, unless the same id is
           scheduled again), delayed
 ]]
@@ -2473,8 +2516,12 @@ return 1
 -- @include repeat
 local base, maxEvents, key = ARGV[1], ARGV[2], ARGV[3]
 local now = nowMs()
-local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next')
+local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next', key .. ':ended',
+  key .. ':last')
+-- The spec of a schedule that ended, declared again: it stays ended.
+if not prev[1] and prev[4] == ARGV[4] then return { prev[5] or '', 1 } end
 local old = prev[3]
+redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
 redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
@@ -2483,7 +2530,7 @@ else
 end
 if old and prev[1] == ARGV[4] and prev[2] == ARGV[5] then
   local state = redis.call('HGET', base .. 'j:' .. old, 's')
-  if state == 'd' or state == 'w' then return old end
+  if state == 'd' or state == 'w' then return { old, 1 } end
 end
 local oldName
 if old then
@@ -2499,7 +2546,7 @@ end
 local id = scheduleOccurrence(base, key, now, now)
 if oldName and id ~= old then emitUntrimmed(KEYS[4], 'removed', old, oldName) end
 trimEvents(KEYS[4], maxEvents)
-return id or ''
+return { id or '', 0 }
 `,
   'updateProgress-2.lua': `#!lua
 --[[

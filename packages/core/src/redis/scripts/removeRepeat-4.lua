@@ -17,7 +17,8 @@ local base, key = ARGV[1], ARGV[2]
 local spec = decodeOr(redis.call('HGET', KEYS[1], key))
 if type(spec) == 'table' and type(spec.name) == 'string' and spec.name ~= ARGV[4] then return 0 end
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
-local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots')
+local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots',
+  key .. ':made', key .. ':ended', key .. ':last')
 if nextId then
   local f = redis.call('HMGET', base .. 'j:' .. nextId, F.name, F.state, F.version, F.flowKey)
   if f[1] and (f[2] == 'd' or f[2] == 'w') then

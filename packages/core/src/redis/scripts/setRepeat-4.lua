@@ -10,14 +10,19 @@
   Declaring the very same spec and template again keeps the pending
   occurrence, due or not: every process declares its schedules at
   start-up, and a restart while a slot is overdue (no worker free, a
-  deploy) must not skip that slot.
+  deploy) must not skip that slot. Declaring the spec of an ended schedule
+  (its endAt passed, its limit reached) again leaves it ended; any other
+  spec starts afresh, its limit counted from zero.
 
   Input:
     KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
     ARGV[1] key base   ARGV[2] max events   ARGV[3] repeat key
     ARGV[4] spec JSON   ARGV[5] occurrence template JSON
     ARGV[6] cron slots ('' for an interval)
-  Output: the id of the pending occurrence ('' when a cron has no slot left)
+  Output: { id, kept }: the id of the pending occurrence ('' when the
+          schedule has no slot left), or of an ended schedule's last
+          occurrence ('' if none); kept 1 when the declaration changed
+          nothing (the same spec again), else 0
   Events: removed (the replaced occurrence, unless the same id is
           scheduled again), delayed
 ]]
@@ -25,8 +30,12 @@
 -- @include repeat
 local base, maxEvents, key = ARGV[1], ARGV[2], ARGV[3]
 local now = nowMs()
-local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next')
+local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next', key .. ':ended',
+  key .. ':last')
+-- The spec of a schedule that ended, declared again: it stays ended.
+if not prev[1] and prev[4] == ARGV[4] then return { prev[5] or '', 1 } end
 local old = prev[3]
+redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
 redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
@@ -35,7 +44,7 @@ else
 end
 if old and prev[1] == ARGV[4] and prev[2] == ARGV[5] then
   local state = redis.call('HGET', base .. 'j:' .. old, F.state)
-  if state == 'd' or state == 'w' then return old end
+  if state == 'd' or state == 'w' then return { old, 1 } end
 end
 local oldName
 if old then
@@ -51,4 +60,4 @@ end
 local id = scheduleOccurrence(base, key, now, now)
 if oldName and id ~= old then emitUntrimmed(KEYS[4], 'removed', old, oldName) end
 trimEvents(KEYS[4], maxEvents)
-return id or ''
+return { id or '', 0 }

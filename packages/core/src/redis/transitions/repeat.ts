@@ -5,6 +5,7 @@
  * occurrence template, which the scripts write into every occurrence they
  * create, is built here too (layout in scripts/includes/repeat.lua).
  */
+import type { RepeatSpec } from '../../contract/options.ts';
 import type { QueueKeys } from '../keys.ts';
 import { runScript, type RedisClient } from '../scripts/index.ts';
 import type { EnqueueJob } from './enqueue.ts';
@@ -12,10 +13,14 @@ import type { EnqueueJob } from './enqueue.ts';
 /**
  * The occurrence template a schedule stores, from a prepared job's enqueue
  * input: its type, data, priority and settings (options JSON, expire-after
- * ms, version, fingerprint) and its group key. `everyMs` is 0 for a cron. The letters are
- * includes/repeat.lua's, not job-hash fields (`e` is the interval).
+ * ms, version, fingerprint) and its group key, and from the spec its
+ * interval (0 for a cron) and bounds. The letters are includes/repeat.lua's,
+ * not job-hash fields (`e` is the interval).
  */
-export function occurrenceTemplate(job: EnqueueJob, everyMs: number): string {
+export function occurrenceTemplate(
+  job: EnqueueJob,
+  spec: Pick<RepeatSpec, 'everyMs' | 'startAtMs' | 'endAtMs' | 'limit'>,
+): string {
   const s = job.settings;
   return JSON.stringify({
     n: job.name,
@@ -25,11 +30,15 @@ export function occurrenceTemplate(job: EnqueueJob, everyMs: number): string {
     ea: s.expireAfterMs,
     v: s.version,
     fp: s.fingerprint,
-    e: everyMs,
+    e: spec.everyMs ?? 0,
     // A keyed type's group key, from the parsed payload (checkJob): each
     // occurrence carries it as F.flowKey, so it waits in its key's group
     // and per-key limits hold for it. Omitted (undefined) when unkeyed.
     gk: job.groupKey,
+    // Bounds, omitted when unset: start, end (ms) and occurrence limit.
+    sa: spec.startAtMs,
+    en: spec.endAtMs,
+    lm: spec.limit,
   });
 }
 
@@ -43,18 +52,29 @@ export interface RepeatSchedule {
   readonly cronSlots: string;
 }
 
+/** What setRepeat did. */
+export interface SetRepeatReply {
+  /**
+   * The pending occurrence's id (of an ended schedule, its last one);
+   * undefined when the schedule has no slot left.
+   */
+  readonly id: string | undefined;
+  /** The same spec was declared again: nothing changed. */
+  readonly kept: boolean;
+}
+
 /**
  * Creates or replaces a repeat schedule and schedules its pending
- * occurrence from the new spec (setRepeat). Resolves with the pending
- * occurrence's id, or undefined when a cron has no slot left.
+ * occurrence from the new spec (setRepeat); the same spec declared again
+ * changes nothing.
  */
 export async function setRepeat(
   client: RedisClient,
   k: QueueKeys,
   maxEvents: number,
   schedule: RepeatSchedule,
-): Promise<string | undefined> {
-  const id = await runScript(
+): Promise<SetRepeatReply> {
+  const reply = await runScript(
     client,
     'setRepeat',
     [k.repeats, k.delayed, k.counts, k.events],
@@ -67,7 +87,11 @@ export async function setRepeat(
       schedule.cronSlots,
     ],
   );
-  return typeof id === 'string' && id !== '' ? id : undefined;
+  const [id, kept] = Array.isArray(reply) ? reply : [];
+  return {
+    id: typeof id === 'string' && id !== '' ? id : undefined,
+    kept: Number(kept) === 1,
+  };
 }
 
 /**

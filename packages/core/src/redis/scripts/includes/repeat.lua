@@ -23,12 +23,25 @@
 --                the worker's repair pass refills the list before it runs
 --                out. An interval's slots are plain arithmetic, done here.
 --   <key>:next   the id of the one pending occurrence
+--   <key>:made   with a limit (template lm): occurrences scheduled so far
+--   <key>:ended  an ended schedule's spec (its end, en, passed or its limit
+--                was reached): the schedule's other fields are gone, so it
+--                is no schedule to any script or repair pass, and an older
+--                version's workers (which know no bounds) skip it too
+--   <key>:last   with :ended, the id of its last occurrence
+-- Template bounds (absent when unset): sa no slot before (ms; an interval's
+-- slots count from it), en no slot after (ms), lm at most that many
+-- occurrences.
 -- Occurrences are `rpt.<key>.<slot>` with field F.repeatKey = their repeat key;
 -- slot ids deduplicate across processes.
 
 -- The first slot strictly after `after`, or nil when a cron list ran dry.
-local function repeatSlotAfter(repeatsKey, key, every, after)
-  if every > 0 then return (math.floor(after / every) + 1) * every end
+-- An interval's slots are `from` + n * every.
+local function repeatSlotAfter(repeatsKey, key, every, after, from)
+  if every > 0 then
+    if after < from then return from end
+    return from + (math.floor((after - from) / every) + 1) * every
+  end
   local raw = redis.call('HGET', repeatsKey, key .. ':slots')
   if not raw then return nil end
   local keep, found = {}, nil
@@ -44,20 +57,42 @@ local function repeatSlotAfter(repeatsKey, key, every, after)
   return found
 end
 
+-- Ends schedule `key` for good: its spec moves to `<key>:ended` (with
+-- `last`, the id of its last occurrence, as `<key>:last`) and its other
+-- fields go. Occurrences already made run as usual.
+local function endRepeat(repeatsKey, key, last)
+  local spec = redis.call('HGET', repeatsKey, key)
+  redis.call('HDEL', repeatsKey, key, key .. ':job', key .. ':slots', key .. ':next', key .. ':made',
+    key .. ':last')
+  if spec then redis.call('HSET', repeatsKey, key .. ':ended', spec) end
+  if last then redis.call('HSET', repeatsKey, key .. ':last', last) end
+end
+
 -- Creates the pending occurrence of `key` at its first free slot after
 -- `after` and records it as `<key>:next`. Returns the id, or false when the
--- schedule is gone or has no known slot (the repair pass retries).
--- Bounded: at most 20 candidate slots.
+-- schedule is gone, has no known slot (the repair pass retries), or has
+-- just ended (its bounds). Bounded: at most 20 candidate slots.
 local function scheduleOccurrence(base, key, after, now)
   local repeatsKey = base .. 'repeats'
+  local last = redis.call('HGET', repeatsKey, key .. ':next')
   redis.call('HDEL', repeatsKey, key .. ':next')
   local raw = redis.call('HGET', repeatsKey, key .. ':job')
   if not raw then return false end
   local t = cjson.decode(raw)
   local every = tonumber(t.e) or 0
+  local sa, en, lm = tonumber(t.sa), tonumber(t.en), tonumber(t.lm)
+  if lm and (tonumber(redis.call('HGET', repeatsKey, key .. ':made')) or 0) >= lm then
+    endRepeat(repeatsKey, key, last)
+    return false
+  end
+  if sa and after < sa - 1 then after = sa - 1 end
   for _ = 1, 20 do
-    local slot = repeatSlotAfter(repeatsKey, key, every, after)
+    local slot = repeatSlotAfter(repeatsKey, key, every, after, sa or 0)
     if slot == nil then return false end
+    if en and slot > en then
+      endRepeat(repeatsKey, key, last)
+      return false
+    end
     local id = 'rpt.' .. key .. '.' .. string.format('%.0f', slot)
     local jk = base .. 'j:' .. id
     local state = redis.call('HGET', jk, F.state)
@@ -70,6 +105,7 @@ local function scheduleOccurrence(base, key, after, now)
         redis.call('HSET', jk, F.repeatKey, key)
       end
       redis.call('HSET', repeatsKey, key .. ':next', id)
+      if lm then redis.call('HINCRBY', repeatsKey, key .. ':made', 1) end
       return id
     end
     if not state then
@@ -95,6 +131,7 @@ local function scheduleOccurrence(base, key, after, now)
       -- Wakes a blocked worker so it re-reads the next due time.
       wakeLane(base, t.n, t.v)
       redis.call('HSET', repeatsKey, key .. ':next', id)
+      if lm then redis.call('HINCRBY', repeatsKey, key .. ':made', 1) end
       return id
     end
     -- The slot's id is taken by a finished or running occurrence: try the next.

@@ -1,0 +1,250 @@
+/**
+ * A repeat schedule's bounds: `startAt`, `endAt` and `limit`. A schedule
+ * that ends keeps its spec as ended (listed with `ended: true`), makes no
+ * more occurrences (the repair pass does not bring it back), and stays
+ * ended when the same spec is declared again at a process's start-up.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  createQueue,
+  createWorker,
+  defineJobs,
+  ErrorCode,
+  job,
+  JobwireError,
+  ValidationError,
+} from '../src/index.ts';
+import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+import { fastWorkerSettings, sleep, waitFor } from './helpers/wait.ts';
+
+const redis = useRedis();
+let admin: Redis;
+beforeAll(() => {
+  admin = new Redis(redis.url);
+});
+afterAll(() => admin.disconnect());
+
+function setup() {
+  const queueName = uniqueQueue('bounds');
+  const registry = defineJobs({
+    tick: job({ queue: queueName, payload: z.object({ n: z.number() }) }),
+  });
+  const queue = createQueue(registry, { connection: redis.url });
+  const ran: string[] = [];
+  const worker = () =>
+    createWorker(
+      registry,
+      { tick: (j) => void ran.push(j.id) },
+      { connection: redis.url, ...fastWorkerSettings },
+    );
+  return { queueName, queue, ran, worker };
+}
+
+/** The slot time in an occurrence id `rpt.<key>.<slot>`. */
+const slotOf = (id: string) => Number(id.split('.').at(-1));
+
+/** The ids of the queue's delayed jobs. */
+function delayedOf(queueName: string): Promise<string[]> {
+  return admin.zrange(`jobwire:{${queueName}}:delayed`, '0', '-1');
+}
+
+describe('repeat bounds', () => {
+  it('limit: runs that many occurrences, then ends and stays ended when declared again', async () => {
+    const { queueName, queue, ran, worker } = setup();
+    const w = worker();
+    try {
+      const first = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'three', everyMs: 150, limit: 3 },
+      );
+      await waitFor(() => ran.length >= 3, 10_000, 'three runs');
+      // Past two more slots and two repair passes (fastWorkerSettings).
+      await sleep(600);
+      expect(ran).toHaveLength(3);
+      expect(ran[0]).toBe(first.id);
+      expect(await delayedOf(queueName)).toEqual([]);
+      const [spec] = await queue.getRepeats();
+      expect(spec).toMatchObject({ key: 'three', limit: 3, ended: true });
+
+      // Every process declares its schedules at start-up: the same spec
+      // again must not start the count afresh.
+      const again = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'three', everyMs: 150, limit: 3 },
+      );
+      expect(again.id).toBe(ran[2]);
+      expect(again.duplicate).toBe(true);
+      await sleep(500);
+      expect(ran).toHaveLength(3);
+
+      // A changed spec is a new schedule, its limit counted from zero.
+      await queue.repeat(
+        'tick',
+        { n: 2 },
+        { key: 'three', everyMs: 150, limit: 2 },
+      );
+      await waitFor(() => ran.length >= 5, 10_000, 'two more runs');
+      await sleep(500);
+      expect(ran).toHaveLength(5);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 30_000);
+
+  it('endAt: no occurrence after it; the schedule ends when its next slot would be later', async () => {
+    const { queueName, queue, ran, worker } = setup();
+    const w = worker();
+    try {
+      const endAt = new Date(Date.now() + 700);
+      await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'until', everyMs: 200, endAt },
+      );
+      await waitFor(
+        async () => (await queue.getRepeats())[0]?.ended === true,
+        10_000,
+        'the schedule ended',
+      );
+      await sleep(500);
+      expect(ran.length).toBeGreaterThanOrEqual(2);
+      expect(ran.length).toBeLessThanOrEqual(4);
+      for (const id of ran) expect(slotOf(id)).toBeLessThanOrEqual(+endAt);
+      expect(await delayedOf(queueName)).toEqual([]);
+      const ended = await queue.getRepeats();
+      expect(ended).toMatchObject([{ key: 'until', endAtMs: +endAt }]);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 30_000);
+
+  it('startAt: an interval counts its slots from it', async () => {
+    const { queueName, queue } = setup();
+    try {
+      // An odd start, off the epoch grid of a 10 s interval.
+      const startAt = new Date(Date.now() + 60_000 + 1_234);
+      const handle = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'later', everyMs: 10_000, startAt },
+      );
+      expect(slotOf(handle.id)).toBe(+startAt);
+      expect(await delayedOf(queueName)).toEqual([handle.id]);
+      // Taking it (removal, here) schedules startAt + everyMs.
+      await queue.cancel(handle.id);
+      const [next] = await delayedOf(queueName);
+      expect(slotOf(next!)).toBe(+startAt + 10_000);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('startAt and endAt bound a cron schedule', async () => {
+    const { queueName, queue } = setup();
+    try {
+      const minute = 60_000;
+      const startAt = new Date(
+        (Math.floor(Date.now() / minute) + 5) * minute + 1,
+      );
+      const endAt = new Date(+startAt + 2 * minute);
+      const handle = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'cron', cron: '* * * * *', startAt, endAt },
+      );
+      // The first minute at or after startAt: startAt is 1 ms past one.
+      expect(slotOf(handle.id)).toBe(+startAt - 1 + minute);
+      await queue.cancel(handle.id);
+      const [second] = await delayedOf(queueName);
+      expect(slotOf(second!)).toBe(+startAt - 1 + 2 * minute);
+      await queue.cancel(second!);
+      // The next minute is past endAt: the schedule has ended.
+      expect(await delayedOf(queueName)).toEqual([]);
+      expect((await queue.getRepeats())[0]?.ended).toBe(true);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('removeRepeat removes an ended schedule', async () => {
+    const { queue, ran, worker } = setup();
+    const w = worker();
+    try {
+      await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'once', everyMs: 100, limit: 1 },
+      );
+      await waitFor(
+        async () => (await queue.getRepeats())[0]?.ended === true,
+        10_000,
+        'the schedule ended',
+      );
+      await waitFor(() => ran.length === 1, 10_000, 'its one run');
+      expect(await queue.removeRepeat('tick', 'once')).toBe(true);
+      expect(await queue.getRepeats()).toEqual([]);
+      // Declared again after the removal: a new schedule.
+      await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'once', everyMs: 100, limit: 1 },
+      );
+      await waitFor(() => ran.length === 2, 10_000, 'it ran again');
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 30_000);
+
+  it('refuses bad bounds naming the field, and writes nothing', async () => {
+    const { queueName, queue } = setup();
+    try {
+      const now = Date.now();
+      const cases: [Record<string, unknown>, string][] = [
+        [{ limit: 0 }, 'limit'],
+        [{ limit: 1.5 }, 'limit'],
+        [{ startAt: new Date(Number.NaN) }, 'startAt'],
+        [{ endAt: '2030-01-01' }, 'endAt'],
+        [
+          { startAt: new Date(now + 2000), endAt: new Date(now + 1000) },
+          'endAt',
+        ],
+      ];
+      for (const [bounds, field] of cases) {
+        const err = await queue
+          .repeat('tick', { n: 1 }, {
+            key: 'bad',
+            everyMs: 1000,
+            ...bounds,
+          } as never)
+          .catch((e: unknown) => e);
+        expect(err, JSON.stringify(bounds)).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).issues[0]?.path).toBe(field);
+      }
+      expect(await admin.exists(`jobwire:{${queueName}}:repeats`)).toBe(0);
+      // An endAt already past (by Redis time) has no slot to offer.
+      const past = await queue
+        .repeat(
+          'tick',
+          { n: 1 },
+          {
+            key: 'past',
+            everyMs: 1000,
+            endAt: new Date(now - 1000),
+          },
+        )
+        .catch((e: unknown) => e);
+      expect(past).toBeInstanceOf(JobwireError);
+      expect((past as JobwireError).code).toBe(ErrorCode.INVALID_OPTION);
+      expect((past as Error).message).toMatch(/endAt/);
+    } finally {
+      await queue.close();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * What a repeat declaration reports and refuses. Declaring the same spec
+ * again (every process does at start-up) keeps the pending occurrence, so
+ * its handle says `duplicate`, as an enqueue of an existing id does; it
+ * said `created`. A spec with both a cron and an interval, or a time zone
+ * on an interval, dropped one of them silently (untyped callers).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createQueue, defineJobs, job, ValidationError } from '../src/index.ts';
+import { uniqueQueue, useRedis } from './helpers/redis-server.ts';
+
+const redis = useRedis();
+let admin: Redis;
+beforeAll(() => {
+  admin = new Redis(redis.url);
+});
+afterAll(() => admin.disconnect());
+
+function setup() {
+  const queueName = uniqueQueue('declare');
+  const registry = defineJobs({
+    tick: job({ queue: queueName, payload: z.object({ n: z.number() }) }),
+  });
+  return { queueName, queue: createQueue(registry, { connection: redis.url }) };
+}
+
+describe('a repeat declaration', () => {
+  it('reports created for a new or changed spec, duplicate for the same spec again', async () => {
+    const { queue } = setup();
+    try {
+      const spec = { key: 'k', everyMs: 60_000 };
+      const first = await queue.repeat('tick', { n: 1 }, spec);
+      expect(first.outcome).toBe('created');
+      const same = await queue.repeat('tick', { n: 1 }, spec);
+      expect(same.id).toBe(first.id);
+      expect(same.outcome).toBe('duplicate');
+      expect(same.duplicate).toBe(true);
+      const changed = await queue.repeat('tick', { n: 2 }, spec);
+      expect(changed.outcome).toBe('created');
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it.each([
+    [{ cron: '0 8 * * *', everyMs: 1000 }, 'everyMs'],
+    [{ everyMs: 1000, tz: 'Europe/Paris' }, 'tz'],
+    [{}, 'cron'],
+  ])('refuses %j naming %s, and writes nothing', async (kind, field) => {
+    const { queueName, queue } = setup();
+    try {
+      const err = await queue
+        .repeat('tick', { n: 1 }, { key: 'k', ...kind } as never)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).issues[0]?.path).toBe(field);
+      expect(await admin.exists(`jobwire:{${queueName}}:repeats`)).toBe(0);
+    } finally {
+      await queue.close();
+    }
+  });
+});
