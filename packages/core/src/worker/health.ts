@@ -5,8 +5,9 @@ import type { WorkerHealth } from './worker-options.ts';
 import type { JobwireError } from '../errors.ts';
 
 /**
- * What `Worker#health()` reports. A queue is reachable when its last call
- * did not find Redis unavailable and, on a Cluster, the master of its slot
+ * What `Worker#health()` reports. A queue is reachable when both its
+ * connections are up, its last call did not find Redis unavailable and, on
+ * a Cluster, the master of its slot
  * is connected on both the command and the blocking client: a Cluster
  * client's own status stays `ready` while one of its masters is down.
  * Synchronous; a slot that reads down has its client re-read the slot
@@ -32,6 +33,8 @@ export function workerHealth(
     blocking: c.blocking.client.status,
     queuePaused: c.queuePaused,
     reachable:
+      command.status === 'ready' &&
+      c.blocking.client.status === 'ready' &&
       !c.unavailable &&
       slotState(command, c.keys.id) !== 'down' &&
       slotState(c.blocking.client, c.keys.id) !== 'down',

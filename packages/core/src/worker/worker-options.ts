@@ -169,8 +169,10 @@ export interface WorkerHealth {
     blocking: string;
     queuePaused: boolean;
     /**
-     * False while the queue's last call found Redis unavailable (on a
-     * Cluster: its slot unserved, or CLUSTERDOWN), until a call succeeds.
+     * False while either connection is not `ready` (connecting, or
+     * reconnecting after a drop), and while the queue's last call found
+     * Redis unavailable (on a Cluster: its slot unserved, or CLUSTERDOWN),
+     * until a call succeeds.
      */
     reachable: boolean;
   }[];
