@@ -68,6 +68,7 @@ describe('repeat bounds', () => {
       expect(await delayedOf(queueName)).toEqual([]);
       const [spec] = await queue.getRepeats();
       expect(spec).toMatchObject({ key: 'three', limit: 3, ended: true });
+      expect(spec?.next).toBeUndefined();
 
       // Every process declares its schedules at start-up: the same spec
       // again must not start the count afresh.

@@ -44,6 +44,32 @@ describe('a repeat declaration', () => {
     }
   });
 
+  it('is listed by getRepeats() with its pending occurrence', async () => {
+    const { queue } = setup();
+    try {
+      const handle = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'listed', everyMs: 60_000 },
+      );
+      const [listed] = await queue.getRepeats();
+      expect(listed).toMatchObject({
+        key: 'listed',
+        name: 'tick',
+        everyMs: 60_000,
+        next: {
+          id: handle.id,
+          runAt: Number(handle.id.split('.').at(-1)),
+          state: 'delayed',
+        },
+      });
+      expect(listed!.next!.runAt % 60_000).toBe(0);
+      expect(listed!.next!.runAt).toBeGreaterThan(Date.now() - 1000);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it.each([
     [{ cron: '0 8 * * *', everyMs: 1000 }, 'everyMs'],
     [{ everyMs: 1000, tz: 'Europe/Paris' }, 'tz'],

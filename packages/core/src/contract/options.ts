@@ -242,6 +242,14 @@ export interface RepeatSpec {
    * passed or its `limit` was reached): it makes no more occurrences.
    */
   ended?: true | undefined;
+  /**
+   * In `getRepeats()`: the schedule's pending occurrence, the job its next
+   * run will be, with its slot time (epoch ms; past for one that is due
+   * and waiting for a worker). Absent for an ended schedule, and for a
+   * moment while a worker's repair pass recreates a lost one.
+   */
+  next?:
+    { id: string; runAt: number; state: 'delayed' | 'waiting' } | undefined;
 }
 
 /** The per-job options stored in Redis (short names keep hashes small). */

@@ -1,6 +1,7 @@
 import type { RepeatSpec } from '../contract/options.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';
+import { JobField } from '../redis/job-fields.ts';
 import {
   withRedisPastBusy,
   type QueueContext,
@@ -31,20 +32,48 @@ export function repeatSpec(
   };
 }
 
-/** The repeats declared in the queues of the context's registry, by key. */
+/**
+ * The repeats declared in the queues of the context's registry, by key,
+ * each with its pending occurrence (`next`).
+ */
 export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
   const out: RepeatSpec[] = [];
   for (const q of ctx.registry.queues) {
+    const k = ctx.keys(q);
     const all = await withRedis(ctx.client, ctx.connectTimeoutMs, () =>
-      ctx.client.hgetall(ctx.keys(q).repeats),
+      ctx.client.hgetall(k.repeats),
     );
+    const live: RepeatSpec[] = [];
     for (const [field, value] of Object.entries(all)) {
       // Other fields (`<key>:next`, `:job`, `:slots`, …) are the schedule's
       // internals; repeat keys never hold ':'. An ended schedule keeps its
       // spec as `<key>:ended` (includes/repeat.lua).
-      if (!field.includes(':')) out.push(JSON.parse(value) as RepeatSpec);
+      if (!field.includes(':')) live.push(JSON.parse(value) as RepeatSpec);
       else if (field.endsWith(':ended'))
         out.push({ ...(JSON.parse(value) as RepeatSpec), ended: true });
+    }
+    const ids = live.map((spec) => all[`${spec.key}:next`] ?? '');
+    // One round trip for the queue: each pending occurrence's state.
+    const states = await withRedis(ctx.client, ctx.connectTimeoutMs, () =>
+      Promise.all(ids.map((id) => ctx.client.hget(k.job(id), JobField.state))),
+    );
+    for (const [i, spec] of live.entries()) {
+      const id = ids[i]!;
+      const state = states[i];
+      // rpt.<key>.<slot ms>
+      const runAt = Number(id.slice(id.lastIndexOf('.') + 1));
+      out.push(
+        id !== '' && (state === 'd' || state === 'w')
+          ? {
+              ...spec,
+              next: {
+                id,
+                runAt,
+                state: state === 'd' ? 'delayed' : 'waiting',
+              },
+            }
+          : spec,
+      );
     }
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
