@@ -169,7 +169,7 @@ describe('jobwire CLI', { timeout: 300_000 }, () => {
 
     const missing = cli(['job', '999999'], env);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe('error: job 999999 not found\n');
+    expect(missing.stderr).toBe('error: job 999999 does not exist\n');
 
     // Generated ids are unique across queues: an id alone finds its job
     // (issue 13), whichever of the two queues holds it.

@@ -103,7 +103,7 @@ export function addJobCommand(program: Command): void {
         });
         if (job === undefined) {
           throw new CliError(
-            `job ${id} not found${ctx.only === undefined ? '' : ` in queue ${ctx.only}`}`,
+            `job ${id} does not exist${ctx.only === undefined ? '' : ` in queue ${ctx.only}`}`,
           );
         }
         if (ctx.json) console.log(json(job));
