@@ -1,12 +1,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   createQueue,
+  ErrorCode,
+  JobwireError,
   type ConnectionInput,
   type JobRegistry,
   type JobState,
   type Logger,
   type Queue,
 } from '@jobwire/core';
+import { cliMessage } from './messages.ts';
 import { loadRegistry, UsageError } from './registry.ts';
 
 /** Every job state, in the order tables show them. */
@@ -19,6 +22,16 @@ export const STATES = [
   'expired',
   'cancelled',
 ] as const satisfies readonly JobState[];
+
+/**
+ * The most jobs per atomic batch of `migrate` and `migrate-layout`: the
+ * library's bound on `batchSize`, checked here so that a larger `--batch`
+ * is bad input (exit 2) named by its flag.
+ */
+export const MAX_BATCH = 10_000;
+
+/** The longest `--reason` of `cancel`: the library's bound on a cancel reason. */
+export const MAX_CANCEL_REASON = 1000;
 
 /** Options every queue command takes. */
 export interface CommonOptions {
@@ -43,15 +56,22 @@ export class CliError extends Error {
   override readonly name = 'CliError';
 }
 
-/** A commander parser for an integer option of at least `min`. */
-export function intParser(what: string, min: number) {
+/**
+ * A commander parser for an integer option of at least `min` and, when
+ * given, at most `max`: a number out of range is bad input (exit 2), as a
+ * word is, not a failure of the command.
+ */
+export function intParser(what: string, min: number, max?: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || (max !== undefined && n > max)) {
       throw new InvalidArgumentError(
-        `${what} must be an integer >= ${String(min)}.`,
+        max === undefined
+          ? `${what} must be an integer >= ${String(min)}.`
+          : `${what} must be an integer from ${String(min)} to ${String(max)}.`,
       );
     }
-    return Number(value);
+    return n;
   };
 }
 
@@ -78,6 +98,32 @@ export function connection(): ConnectionInput | undefined {
 export function prefixOf(opts: CommonOptions): string | undefined {
   const env = process.env.JOBWIRE_PREFIX;
   return opts.prefix ?? (env === undefined || env === '' ? undefined : env);
+}
+
+/**
+ * The bad-input error (exit 2) for a setting the library refused before
+ * touching Redis, when `err` is one: the key prefix (`--prefix` or
+ * JOBWIRE_PREFIX; the library refuses no other name once the registry has
+ * loaded) or a REDIS_URL that is not a URL. Anything else: undefined.
+ */
+export function settingError(
+  err: unknown,
+  opts: CommonOptions,
+): UsageError | undefined {
+  if (err instanceof JobwireError && err.code === ErrorCode.INVALID_NAME) {
+    const from = opts.prefix !== undefined ? '--prefix' : 'JOBWIRE_PREFIX';
+    return new UsageError(`${cliMessage(err)} (${from})`);
+  }
+  if (
+    err instanceof TypeError &&
+    (err as NodeJS.ErrnoException).code === 'ERR_INVALID_URL'
+  ) {
+    // Not echoed: the URL may hold a password.
+    return new UsageError(
+      'REDIS_URL is not a valid URL (e.g. redis://127.0.0.1:6379)',
+    );
+  }
+  return undefined;
 }
 
 function checkQueue(registry: JobRegistry, queue: string | undefined): void {
@@ -110,11 +156,16 @@ export async function withQueue(
 ): Promise<void> {
   const registry = await loadRegistry(opts.schema);
   checkQueue(registry, opts.queue);
-  const queue = createQueue(registry, {
-    connection: connection(),
-    prefix: prefixOf(opts),
-    logger,
-  });
+  let queue: Queue<JobRegistry['jobs']>;
+  try {
+    queue = createQueue(registry, {
+      connection: connection(),
+      prefix: prefixOf(opts),
+      logger,
+    });
+  } catch (err) {
+    throw settingError(err, opts) ?? err;
+  }
   try {
     await fn({
       queue,

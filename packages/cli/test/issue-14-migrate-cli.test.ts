@@ -203,6 +203,8 @@ describe('jobwire migrate', { timeout: 400_000 }, () => {
     );
     const badBatch = migrate(prefix, '--batch', '0');
     expect(badBatch.status).toBe(2);
-    expect(badBatch.stderr).toContain('--batch must be an integer >= 1.');
+    expect(badBatch.stderr).toContain(
+      '--batch must be an integer from 1 to 10000.',
+    );
   });
 });

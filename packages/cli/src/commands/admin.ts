@@ -2,11 +2,13 @@ import { Argument, type Command } from 'commander';
 import {
   common,
   intParser,
+  MAX_CANCEL_REASON,
   queueArg,
   withQueue,
   type CommonOptions,
 } from '../context.ts';
 import { json } from '../format.ts';
+import { UsageError } from '../registry.ts';
 
 const CLEANABLE = ['completed', 'failed', 'expired', 'cancelled'] as const;
 
@@ -50,8 +52,13 @@ export function addCancelCommand(program: Command): void {
     )
     .argument('<id>', 'job id')
     .option('--reason <text>', 'why: stored on the job and sent to its handler')
-    .action((id: string, opts: CommonOptions & { reason?: string }) =>
-      withQueue(opts, async (ctx) => {
+    .action((id: string, opts: CommonOptions & { reason?: string }) => {
+      // Bad input, refused before the schema loads or Redis is asked.
+      if (opts.reason !== undefined && opts.reason.length > MAX_CANCEL_REASON)
+        throw new UsageError(
+          `--reason must be at most ${String(MAX_CANCEL_REASON)} characters, got ${String(opts.reason.length)}`,
+        );
+      return withQueue(opts, async (ctx) => {
         const outcome = await ctx.queue.cancel(id, {
           ...queueArg(ctx),
           ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
@@ -63,8 +70,8 @@ export function addCancelCommand(program: Command): void {
           console.log(
             `cancel of active job ${id} requested: its handler is aborted at the next lease renewal, then it ends as cancelled`,
           );
-      }),
-    );
+      });
+    });
 }
 
 /** `jobwire clean <state>`: removes old finished jobs. */

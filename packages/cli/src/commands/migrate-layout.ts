@@ -4,6 +4,7 @@ import {
   CliError,
   common,
   intParser,
+  MAX_BATCH,
   queueArg,
   withQueue,
   type CommonOptions,
@@ -59,7 +60,7 @@ export function addMigrateLayoutCommand(program: Command): void {
     .option(
       '--batch <n>',
       'jobs per atomic batch (default 500, max 10000)',
-      intParser('--batch', 1),
+      intParser('--batch', 1, MAX_BATCH),
     )
     .action((opts: LayoutFlags) =>
       withQueue(opts, (ctx) => migrateLayout(ctx, opts)),

@@ -4,6 +4,7 @@ import {
   CliError,
   common,
   intParser,
+  MAX_BATCH,
   withQueue,
   type CommonOptions,
   type Context,
@@ -151,7 +152,7 @@ export function addMigrateCommand(program: Command): void {
     .option(
       '--batch <n>',
       'jobs per atomic batch (default 500, max 10000)',
-      intParser('--batch', 1),
+      intParser('--batch', 1, MAX_BATCH),
     )
     .option(
       '--sample <n>',

@@ -4,6 +4,7 @@ import {
   connection,
   intParser,
   prefixOf,
+  settingError,
   type CommonOptions,
 } from '../context.ts';
 import { json } from '../format.ts';
@@ -20,15 +21,20 @@ async function serve(opts: ServeOptions): Promise<void> {
   // Imported here so the other commands do not load the HTTP stack.
   const { startServer } = await import('@jobwire/server');
   const token = process.env.JOBWIRE_TOKEN;
-  const server = await startServer({
-    registry,
-    connection: connection(),
-    prefix: prefixOf(opts),
-    token: token === '' ? undefined : token,
-    insecure: opts.insecure,
-    host: opts.host,
-    port: opts.port,
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      registry,
+      connection: connection(),
+      prefix: prefixOf(opts),
+      token: token === '' ? undefined : token,
+      insecure: opts.insecure,
+      host: opts.host,
+      port: opts.port,
+    });
+  } catch (err) {
+    throw settingError(err, opts) ?? err;
+  }
   const dashboard = `${server.url}/`;
   if (opts.json) console.log(json({ url: server.url, dashboard }));
   else {
@@ -55,7 +61,7 @@ export function addServeCommand(program: Command): void {
     .description(
       'serve the HTTP API and the web dashboard (needs JOBWIRE_TOKEN unless --insecure)',
     )
-    .option('--port <port>', 'port to listen on', intParser('--port', 0))
+    .option('--port <port>', 'port to listen on', intParser('--port', 0, 65535))
     .option('--host <host>', 'interface to bind')
     .addOption(new Option('--insecure', 'serve without a token').default(false))
     .action((opts: ServeOptions) => serve(opts));
