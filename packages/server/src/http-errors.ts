@@ -108,6 +108,22 @@ function joinPath(prefix: string, path: string): string {
   return path === '' ? prefix : `${prefix}.${path}`;
 }
 
+/**
+ * The message of a jobwire error as the API gives it: the library's advice
+ * names call options (`pass { queue }`), an API client passes query
+ * parameters, so an error whose hint names `queue` (a job id in several
+ * queues) asks for `?queue=` with the queues to choose from.
+ */
+function apiMessage(err: JobwireError): string {
+  const hint = err.hint;
+  if (hint?.option !== 'queue') return err.message;
+  const values =
+    hint.values !== undefined && hint.values.length > 0
+      ? `<${hint.values.join('|')}>`
+      : '<queue>';
+  return `${hint.problem}; pass ?queue=${values} to say which`;
+}
+
 /** Renders any thrown value as the API's error JSON. */
 export function renderError(
   err: unknown,
@@ -135,7 +151,7 @@ export function renderError(
     const status = statusOf[err.code];
     if (status !== undefined) {
       if (status === 503) c.header('Retry-After', '1');
-      return c.json(errorBody(err.code, err.message), status);
+      return c.json(errorBody(err.code, apiMessage(err)), status);
     }
   }
   logger.error(

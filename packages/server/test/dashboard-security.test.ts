@@ -94,10 +94,11 @@ describe('dashboard security', () => {
         );
         expect(r.headers.get('content-security-policy')).toBe(csp);
       }
-      // Only those files are open: the rest of /assets/ needs the token.
-      expect((await fetch(`${d.server.url}/assets/nope.js`)).status).toBe(401);
+      // Any other name under /assets/ is no file: 404, token or not (the
+      // API behind the token: review-http-messages.test.ts).
+      expect((await fetch(`${d.server.url}/assets/nope.js`)).status).toBe(404);
       expect((await fetch(`${d.server.url}/assets/..%2fapi.ts`)).status).toBe(
-        401,
+        404,
       );
 
       // The browser enforces it: inline scripts do not run, and HTML sinks

@@ -80,12 +80,20 @@ function assets(): Map<string, Asset> {
 }
 
 /**
- * Whether a request is for a dashboard file, which is served without the
- * bearer token: the files are the same for everyone and hold no job data;
- * the page asks the operator for the token before it reads anything.
+ * Whether a request is for the dashboard's page or under `/assets/`, which
+ * is served without the bearer token: the files are the same for everyone
+ * and hold no job data; the page asks the operator for the token before it
+ * reads anything. A name under `/assets/` that is no file is a 404 with or
+ * without the token (`serveAsset`, or no route for a deeper path): no API
+ * route lives under `/assets/`, and `path` is the routed path, `.` and `..`
+ * already resolved (and refused before this check on the raw request line),
+ * so no such name reaches another route.
  */
 export function isDashboardRequest(method: string, path: string): boolean {
-  return (method === 'GET' || method === 'HEAD') && assets().has(path);
+  return (
+    (method === 'GET' || method === 'HEAD') &&
+    (path === '/' || path.startsWith('/assets/'))
+  );
 }
 
 /**
