@@ -3,7 +3,8 @@
  * `ready: false` but each queue `reachable: true`, while both of its
  * connections were reconnecting: `reachable` only remembered a call that
  * had failed, and no call is sent before a connection is up. A queue is
- * now reachable only while both its connections are up, too.
+ * now reachable only while the command connection is up, too; not the
+ * blocking one, which pause() cuts on purpose.
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -38,6 +39,36 @@ describe('health() of a queue whose Redis is not up', () => {
       expect(worker.health().connections.map((c) => c.reachable)).toEqual([
         true,
       ]);
+    } finally {
+      await worker.close({ deadlineMs: 1000 });
+      await server.stop();
+    }
+  }, 30_000);
+
+  it('stays reachable through pause(), which cuts the blocking connection', async () => {
+    const server = await startRedis();
+    const jobs = defineJobs({
+      t: job({ queue: uniqueQueue('reach'), payload: z.object({}) }),
+    });
+    const worker = createWorker(
+      jobs,
+      { t: () => {} },
+      { connection: server.url, logger: quiet },
+    );
+    try {
+      await waitFor(() => worker.health().ready, 15_000, 'ready');
+      const unreachable: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        worker.pause();
+        for (let i = 0; i < 15; i++) {
+          const [c] = worker.health().connections;
+          if (c?.reachable !== true) unreachable.push(String(c?.blocking));
+          await sleep(10);
+        }
+        worker.resume();
+        await sleep(100);
+      }
+      expect(unreachable).toEqual([]);
     } finally {
       await worker.close({ deadlineMs: 1000 });
       await server.stop();

@@ -5,8 +5,8 @@ import type { WorkerHealth } from './worker-options.ts';
 import type { JobwireError } from '../errors.ts';
 
 /**
- * What `Worker#health()` reports. A queue is reachable when both its
- * connections are up, its last call did not find Redis unavailable and, on
+ * What `Worker#health()` reports. A queue is reachable when the command
+ * connection is up, its last call did not find Redis unavailable and, on
  * a Cluster, the master of its slot
  * is connected on both the command and the blocking client: a Cluster
  * client's own status stays `ready` while one of its masters is down.
@@ -32,9 +32,10 @@ export function workerHealth(
     command: command.status,
     blocking: c.blocking.client.status,
     queuePaused: c.queuePaused,
+    // The command connection stands for Redis: the blocking one is cut on
+    // purpose by pause() and reconnects, which is no outage.
     reachable:
       command.status === 'ready' &&
-      c.blocking.client.status === 'ready' &&
       !c.unavailable &&
       slotState(command, c.keys.id) !== 'down' &&
       slotState(c.blocking.client, c.keys.id) !== 'down',

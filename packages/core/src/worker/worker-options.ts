@@ -169,7 +169,7 @@ export interface WorkerHealth {
     blocking: string;
     queuePaused: boolean;
     /**
-     * False while either connection is not `ready` (connecting, or
+     * False while the command connection is not `ready` (connecting, or
      * reconnecting after a drop), and while the queue's last call found
      * Redis unavailable (on a Cluster: its slot unserved, or CLUSTERDOWN),
      * until a call succeeds.
