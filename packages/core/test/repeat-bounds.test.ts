@@ -203,6 +203,152 @@ describe('repeat bounds', () => {
     }
   }, 30_000);
 
+  it('limit: a process declaring the same spec again and again does not reset the count', async () => {
+    const { queue, ran, worker } = setup();
+    const w = worker();
+    const spec = { key: 'startup', everyMs: 150, limit: 3 } as const;
+    try {
+      await queue.repeat('tick', { n: 1 }, spec);
+      // Every start-up (and every concurrent declarer) declares it again.
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        const again = await queue.repeat('tick', { n: 1 }, spec);
+        expect(again.outcome).toBe('duplicate');
+        await sleep(100);
+      }
+      await sleep(300);
+      expect(ran).toHaveLength(3);
+      expect((await queue.getRepeats())[0]?.ended).toBe(true);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 30_000);
+
+  it('a declaration refused for having no slot within its bounds writes nothing', async () => {
+    const { queueName, queue } = setup();
+    try {
+      const live = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'r', everyMs: 60_000 },
+      );
+      const snapshot = async () => ({
+        repeats: await admin.hgetall(`jobwire:{${queueName}}:repeats`),
+        delayed: await delayedOf(queueName),
+      });
+      const before = await snapshot();
+      expect(before.delayed).toEqual([live.id]);
+      const day = 86_400_000;
+      // After the next midnight (UTC) by an hour: the next midnight slot is
+      // 23 hours after startAt, past endAt.
+      const startAt = new Date(
+        (Math.floor(Date.now() / day) + 1) * day + 3_600_000,
+      );
+      const refusals = [
+        // The live schedule, replaced by one whose end has passed.
+        { key: 'r', everyMs: 60_000, endAt: new Date(Date.now() - 1000) },
+        // A new key whose only slots are past its end.
+        {
+          key: 'n',
+          cron: '0 0 * * *',
+          startAt,
+          endAt: new Date(+startAt + 1000),
+        },
+      ];
+      for (const spec of refusals) {
+        const err = await queue
+          .repeat('tick', { n: 2 }, spec)
+          .catch((e: unknown) => e);
+        expect((err as JobwireError).code, spec.key).toBe(
+          ErrorCode.INVALID_OPTION,
+        );
+      }
+      expect(await snapshot()).toEqual(before);
+      expect((await queue.getRepeats()).map((r) => [r.key, r.ended])).toEqual([
+        ['r', undefined],
+      ]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('a cron whose startAt is months ahead is scheduled at its first slot from then', async () => {
+    const { queue } = setup();
+    try {
+      const day = 86_400_000;
+      const startAt = new Date((Math.floor(Date.now() / day) + 100) * day + 1);
+      const handle = await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'later', cron: '0 9 * * *', tz: 'UTC', startAt },
+      );
+      expect(slotOf(handle.id)).toBe(+startAt - 1 + 9 * 3_600_000);
+      expect((await queue.getRepeats())[0]?.next?.id).toBe(handle.id);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it("removeRepeat of another type's ended schedule leaves it", async () => {
+    const queueName = uniqueQueue('bounds');
+    const registry = defineJobs({
+      a: job({ queue: queueName, payload: z.object({}) }),
+      b: job({ queue: queueName, payload: z.object({}) }),
+    });
+    const queue = createQueue(registry, { connection: redis.url });
+    const ran: string[] = [];
+    const w = createWorker(
+      registry,
+      { a: (j) => void ran.push(j.id), b: () => {} },
+      { connection: redis.url, ...fastWorkerSettings },
+    );
+    try {
+      await queue.repeat('a', {}, { key: 'k', everyMs: 100, limit: 1 });
+      await waitFor(
+        async () => (await queue.getRepeats())[0]?.ended === true,
+        10_000,
+        'ended',
+      );
+      expect(await queue.removeRepeat('b', 'k')).toBe(false);
+      expect((await queue.getRepeats()).map((r) => [r.name, r.key])).toEqual([
+        ['a', 'k'],
+      ]);
+      expect(await queue.removeRepeat('a', 'k')).toBe(true);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 30_000);
+
+  it('an ended key declared again by an older jobwire is listed once, as live', async () => {
+    const { queueName, queue, worker } = setup();
+    const w = worker();
+    try {
+      await queue.repeat(
+        'tick',
+        { n: 1 },
+        { key: 'k', everyMs: 100, limit: 1 },
+      );
+      await waitFor(
+        async () => (await queue.getRepeats())[0]?.ended === true,
+        10_000,
+        'ended',
+      );
+      // An older producer knows no `:ended`: it writes the bare spec.
+      const hash = `jobwire:{${queueName}}:repeats`;
+      const spec = JSON.parse((await admin.hget(hash, 'k:ended'))!) as object;
+      await admin.hset(hash, 'k', JSON.stringify({ ...spec, data: '{"n":2}' }));
+      const listed = await queue.getRepeats();
+      expect(listed.map((r) => [r.key, r.ended, r.data])).toEqual([
+        ['k', undefined, '{"n":2}'],
+      ]);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  }, 30_000);
+
   it('refuses bad bounds naming the field, and writes nothing', async () => {
     const { queueName, queue } = setup();
     try {

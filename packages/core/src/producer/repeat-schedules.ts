@@ -49,7 +49,12 @@ export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
       // internals; repeat keys never hold ':'. An ended schedule keeps its
       // spec as `<key>:ended` (includes/repeat.lua).
       if (!field.includes(':')) live.push(JSON.parse(value) as RepeatSpec);
-      else if (field.endsWith(':ended'))
+      // A live spec under the same key wins: an older jobwire declared it
+      // again and knows nothing of ended schedules.
+      else if (
+        field.endsWith(':ended') &&
+        all[field.slice(0, -6)] === undefined
+      )
         out.push({ ...(JSON.parse(value) as RepeatSpec), ended: true });
     }
     const ids = live.map((spec) => all[`${spec.key}:next`] ?? '');

@@ -140,7 +140,8 @@ export const CRON_SLOTS_AHEAD = 64;
 const CRON_SLICE_MS = 5;
 
 /**
- * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after`, as the
+ * The next `CRON_SLOTS_AHEAD` cron slots strictly after `after` (and at or
+ * after the spec's `startAtMs`), as the
  * comma-joined list a schedule stores (includes/repeat.lua). A rare slot
  * costs cron-parser milliseconds (it walks the dates between: 64 slots of
  * 29 February span 256 years and take some 300 ms), so the work is cut
@@ -149,11 +150,13 @@ const CRON_SLICE_MS = 5;
  * wait one slot at most (up to some 50 ms: 2100 is no leap year).
  */
 export async function cronSlots(
-  spec: Pick<RepeatSpec, 'cron' | 'tz'>,
+  spec: Pick<RepeatSpec, 'cron' | 'tz' | 'startAtMs'>,
   after: number,
 ): Promise<string> {
+  // No slot before startAt: the list starts there, however far ahead.
+  const from = Math.max(after, (spec.startAtMs ?? 0) - 1);
   const expr = CronExpressionParser.parse(spec.cron ?? '', {
-    currentDate: new Date(after),
+    currentDate: new Date(from),
     tz: spec.tz ?? 'UTC',
   });
   const out: number[] = [];

@@ -1223,13 +1223,16 @@ end
 -- Occurrences are \`rpt.<key>.<slot>\` with field 'rk' = their repeat key;
 -- slot ids deduplicate across processes.
 
+-- An interval's first slot strictly after \`after\`: its slots are
+-- \`from\` + n * every.
+local function intervalSlotAfter(every, after, from)
+  if after < from then return from end
+  return from + (math.floor((after - from) / every) + 1) * every
+end
+
 -- The first slot strictly after \`after\`, or nil when a cron list ran dry.
--- An interval's slots are \`from\` + n * every.
 local function repeatSlotAfter(repeatsKey, key, every, after, from)
-  if every > 0 then
-    if after < from then return from end
-    return from + (math.floor((after - from) / every) + 1) * every
-  end
+  if every > 0 then return intervalSlotAfter(every, after, from) end
   local raw = redis.call('HGET', repeatsKey, key .. ':slots')
   if not raw then return nil end
   local keep, found = {}, nil
@@ -1243,6 +1246,26 @@ local function repeatSlotAfter(repeatsKey, key, every, after, from)
   -- Slots at or before \`after\` can never be used again: drop them.
   redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
   return found
+end
+
+-- Whether a schedule with template \`t\` (decoded) and cron slots \`slots\`
+-- (comma-joined; '' for an interval) has a slot after \`after\` within its
+-- bounds. Writes nothing: a declaration asks before it writes.
+local function hasSlotAfter(t, slots, after)
+  local every, sa, en = tonumber(t.e) or 0, tonumber(t.sa), tonumber(t.en)
+  if sa and after < sa - 1 then after = sa - 1 end
+  local first
+  if every > 0 then
+    first = intervalSlotAfter(every, after, sa or 0)
+  else
+    for s in string.gmatch(slots, '[^,]+') do
+      if tonumber(s) > after then
+        first = tonumber(s)
+        break
+      end
+    end
+  end
+  return first ~= nil and (en == nil or first <= en)
 end
 
 -- Ends schedule \`key\` for good: its spec moves to \`<key>:ended\` (with
@@ -2365,7 +2388,8 @@ return 1
 ]]
 -- @include base
 local base, key = ARGV[1], ARGV[2]
-local spec = decodeOr(redis.call('HGET', KEYS[1], key))
+-- An ended schedule keeps its spec as <key>:ended (includes/repeat.lua).
+local spec = decodeOr(redis.call('HGET', KEYS[1], key) or redis.call('HGET', KEYS[1], key .. ':ended'))
 if type(spec) == 'table' and type(spec.name) == 'string' and spec.name ~= ARGV[4] then return 0 end
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots',
@@ -2520,15 +2544,21 @@ local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next', ke
   key .. ':last')
 -- The spec of a schedule that ended, declared again: it stays ended.
 if not prev[1] and prev[4] == ARGV[4] then return { prev[5] or '', 1 } end
+local same = prev[1] == ARGV[4] and prev[2] == ARGV[5]
+-- A new or changed schedule with no slot within its bounds is refused
+-- before anything is written; the same one keeps its count.
+if not same then
+  if not hasSlotAfter(cjson.decode(ARGV[5]), ARGV[6], now) then return { '', 0 } end
+  redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
+end
 local old = prev[3]
-redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
 redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
 else
   redis.call('HDEL', KEYS[1], key .. ':slots')
 end
-if old and prev[1] == ARGV[4] and prev[2] == ARGV[5] then
+if old and same then
   local state = redis.call('HGET', base .. 'j:' .. old, 's')
   if state == 'd' or state == 'w' then return { old, 1 } end
 end

@@ -14,7 +14,8 @@
 ]]
 -- @include base
 local base, key = ARGV[1], ARGV[2]
-local spec = decodeOr(redis.call('HGET', KEYS[1], key))
+-- An ended schedule keeps its spec as <key>:ended (includes/repeat.lua).
+local spec = decodeOr(redis.call('HGET', KEYS[1], key) or redis.call('HGET', KEYS[1], key .. ':ended'))
 if type(spec) == 'table' and type(spec.name) == 'string' and spec.name ~= ARGV[4] then return 0 end
 local nextId = redis.call('HGET', KEYS[1], key .. ':next')
 local existed = redis.call('HDEL', KEYS[1], key, key .. ':next', key .. ':job', key .. ':slots',

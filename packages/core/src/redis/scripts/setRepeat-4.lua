@@ -34,15 +34,21 @@ local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next', ke
   key .. ':last')
 -- The spec of a schedule that ended, declared again: it stays ended.
 if not prev[1] and prev[4] == ARGV[4] then return { prev[5] or '', 1 } end
+local same = prev[1] == ARGV[4] and prev[2] == ARGV[5]
+-- A new or changed schedule with no slot within its bounds is refused
+-- before anything is written; the same one keeps its count.
+if not same then
+  if not hasSlotAfter(cjson.decode(ARGV[5]), ARGV[6], now) then return { '', 0 } end
+  redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
+end
 local old = prev[3]
-redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
 redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], key .. ':slots', ARGV[6])
 else
   redis.call('HDEL', KEYS[1], key .. ':slots')
 end
-if old and prev[1] == ARGV[4] and prev[2] == ARGV[5] then
+if old and same then
   local state = redis.call('HGET', base .. 'j:' .. old, F.state)
   if state == 'd' or state == 'w' then return { old, 1 } end
 end

@@ -35,13 +35,16 @@
 -- Occurrences are `rpt.<key>.<slot>` with field F.repeatKey = their repeat key;
 -- slot ids deduplicate across processes.
 
+-- An interval's first slot strictly after `after`: its slots are
+-- `from` + n * every.
+local function intervalSlotAfter(every, after, from)
+  if after < from then return from end
+  return from + (math.floor((after - from) / every) + 1) * every
+end
+
 -- The first slot strictly after `after`, or nil when a cron list ran dry.
--- An interval's slots are `from` + n * every.
 local function repeatSlotAfter(repeatsKey, key, every, after, from)
-  if every > 0 then
-    if after < from then return from end
-    return from + (math.floor((after - from) / every) + 1) * every
-  end
+  if every > 0 then return intervalSlotAfter(every, after, from) end
   local raw = redis.call('HGET', repeatsKey, key .. ':slots')
   if not raw then return nil end
   local keep, found = {}, nil
@@ -55,6 +58,26 @@ local function repeatSlotAfter(repeatsKey, key, every, after, from)
   -- Slots at or before `after` can never be used again: drop them.
   redis.call('HSET', repeatsKey, key .. ':slots', table.concat(keep, ','))
   return found
+end
+
+-- Whether a schedule with template `t` (decoded) and cron slots `slots`
+-- (comma-joined; '' for an interval) has a slot after `after` within its
+-- bounds. Writes nothing: a declaration asks before it writes.
+local function hasSlotAfter(t, slots, after)
+  local every, sa, en = tonumber(t.e) or 0, tonumber(t.sa), tonumber(t.en)
+  if sa and after < sa - 1 then after = sa - 1 end
+  local first
+  if every > 0 then
+    first = intervalSlotAfter(every, after, sa or 0)
+  else
+    for s in string.gmatch(slots, '[^,]+') do
+      if tonumber(s) > after then
+        first = tonumber(s)
+        break
+      end
+    end
+  end
+  return first ~= nil and (en == nil or first <= en)
 end
 
 -- Ends schedule `key` for good: its spec moves to `<key>:ended` (with
