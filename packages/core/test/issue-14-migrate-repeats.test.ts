@@ -46,6 +46,51 @@ function template(json: string | null): Record<string, unknown> {
 }
 
 describe('migrate: repeat schedules', () => {
+  it('upcasts an ended schedule too, so the v2 declaration of the same schedule leaves it ended', async () => {
+    const queue = uniqueQueue('migrate-ended');
+    const k = queueKeys('jobwire', queue);
+    const { one, two } = versionedRegistries(queue);
+    const p1 = createQueue(one, { connection: redis.url });
+    const w1 = createWorker(
+      one,
+      { send: () => {} },
+      { connection: redis.url, ...fastWorkerSettings },
+    );
+    try {
+      await p1.repeat(
+        'send',
+        { to: 'e@example.com' },
+        { key: 'once', everyMs: 100, limit: 1 },
+      );
+      await waitFor(
+        async () => (await p1.getRepeats())[0]?.ended === true,
+        10_000,
+        'the schedule ended',
+      );
+    } finally {
+      await w1.close();
+      await p1.close();
+    }
+    const p2 = createQueue(two, { connection: redis.url });
+    try {
+      const report = await p2.migrate('send');
+      expect(report.repeats.migrated).toBe(1);
+      expect(template(await raw.hget(k.repeats, 'once:job')).v).toBe(2);
+      // The v2 code declares the schedule as it always did.
+      const again = await p2.repeat(
+        'send',
+        { to: ['e@example.com'] },
+        { key: 'once', everyMs: 100, limit: 1 },
+      );
+      expect(again.outcome).toBe('duplicate');
+      const listed = await p2.getRepeats();
+      expect(listed.map((r) => [r.key, r.ended])).toEqual([['once', true]]);
+      expect(await raw.zcard(k.delayed)).toBe(0);
+    } finally {
+      await p2.close();
+    }
+  }, 30_000);
+
   it('rewrites a v1 schedule, so its next occurrence is created at v2 and runs on a worker without the upcaster', async () => {
     const queue = uniqueQueue('migrate-rpt');
     const k = queueKeys('jobwire', queue);

@@ -309,9 +309,13 @@ class Migration {
     const { name, version: current } = this.report;
     const counts = this.report.repeats;
     const all = await this.redis(() => this.ctx.client.hgetall(this.k.repeats));
-    for (const [key, specJson] of Object.entries(all)) {
-      // `<key>:job`, `:next`, `:slots` are the schedule's internals.
-      if (key.includes(':')) continue;
+    for (const [field, specJson] of Object.entries(all)) {
+      // `<key>:job`, `:next`, `:slots` are the schedule's internals. An
+      // ended schedule (`<key>:ended`) is migrated too: the same spec
+      // declared again must find it, to leave it ended.
+      const ended = field.endsWith(':ended');
+      const key = ended ? field.slice(0, -':ended'.length) : field;
+      if (key.includes(':') || (ended && all[key] !== undefined)) continue;
       const templateJson = all[`${key}:job`];
       // No template yet (an older producer's schedule): a worker's repair pass builds it at the current version.
       if (templateJson === undefined) continue;
@@ -336,7 +340,7 @@ class Migration {
         }
         const written = await this.redis(() =>
           migrateRepeat(this.ctx.client, this.k, {
-            key,
+            key: field,
             specJson,
             templateJson,
             newSpecJson: JSON.stringify({ ...spec, data: entry.payload }),

@@ -1213,9 +1213,10 @@ end
 --   <key>:next   the id of the one pending occurrence
 --   <key>:made   with a limit (template lm): occurrences scheduled so far
 --   <key>:ended  an ended schedule's spec (its end, en, passed or its limit
---                was reached): the schedule's other fields are gone, so it
---                is no schedule to any script or repair pass, and an older
---                version's workers (which know no bounds) skip it too
+--                was reached). Its bare <key> (and :next, :slots, :made) is
+--                gone, so it is no schedule to any script or repair pass,
+--                and an older version's workers (which know no bounds) skip
+--                it too; its :job stays, for migrate
 --   <key>:last   with :ended, the id of its last occurrence
 -- Template bounds (absent when unset): sa no slot before (ms; an interval's
 -- slots count from it), en no slot after (ms), lm at most that many
@@ -1269,11 +1270,11 @@ local function hasSlotAfter(t, slots, after)
 end
 
 -- Ends schedule \`key\` for good: its spec moves to \`<key>:ended\` (with
--- \`last\`, the id of its last occurrence, as \`<key>:last\`) and its other
--- fields go. Occurrences already made run as usual.
+-- \`last\`, the id of its last occurrence, as \`<key>:last\`), its template
+-- stays, and its other fields go. Occurrences already made run as usual.
 local function endRepeat(repeatsKey, key, last)
   local spec = redis.call('HGET', repeatsKey, key)
-  redis.call('HDEL', repeatsKey, key, key .. ':job', key .. ':slots', key .. ':next', key .. ':made',
+  redis.call('HDEL', repeatsKey, key, key .. ':slots', key .. ':next', key .. ':made',
     key .. ':last')
   if spec then redis.call('HSET', repeatsKey, key .. ':ended', spec) end
   if last then redis.call('HSET', repeatsKey, key .. ':last', last) end
@@ -2087,17 +2088,21 @@ return { payloads, logs, layout }
 
   Input:
     KEYS[1] repeats hash
-    ARGV[1] repeat key   ARGV[2] SHA-1 of the spec JSON read
+    ARGV[1] repeat key (<key>:ended for an ended schedule)
+    ARGV[2] SHA-1 of the spec JSON read
     ARGV[3] SHA-1 of the template JSON read   ARGV[4] the new spec JSON
     ARGV[5] the new template JSON
   Output: 1 written; 0 changed since read (skipped)
   Events: none
 ]]
-local key = ARGV[1]
-local r = redis.call('HMGET', KEYS[1], key, key .. ':job')
+-- The spec field: <key>, or <key>:ended for an ended schedule, whose
+-- template stays as <key>:job (includes/repeat.lua).
+local field = ARGV[1]
+local jobField = string.gsub(field, ':ended$', '') .. ':job'
+local r = redis.call('HMGET', KEYS[1], field, jobField)
 if not r[1] or not r[2] then return 0 end
 if redis.sha1hex(r[1]) ~= ARGV[2] or redis.sha1hex(r[2]) ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
+redis.call('HSET', KEYS[1], field, ARGV[4], jobField, ARGV[5])
 return 1
 `,
   'moveToActive-7.lua': `#!lua

@@ -11,15 +11,19 @@
 
   Input:
     KEYS[1] repeats hash
-    ARGV[1] repeat key   ARGV[2] SHA-1 of the spec JSON read
+    ARGV[1] repeat key (<key>:ended for an ended schedule)
+    ARGV[2] SHA-1 of the spec JSON read
     ARGV[3] SHA-1 of the template JSON read   ARGV[4] the new spec JSON
     ARGV[5] the new template JSON
   Output: 1 written; 0 changed since read (skipped)
   Events: none
 ]]
-local key = ARGV[1]
-local r = redis.call('HMGET', KEYS[1], key, key .. ':job')
+-- The spec field: <key>, or <key>:ended for an ended schedule, whose
+-- template stays as <key>:job (includes/repeat.lua).
+local field = ARGV[1]
+local jobField = string.gsub(field, ':ended$', '') .. ':job'
+local r = redis.call('HMGET', KEYS[1], field, jobField)
 if not r[1] or not r[2] then return 0 end
 if redis.sha1hex(r[1]) ~= ARGV[2] or redis.sha1hex(r[2]) ~= ARGV[3] then return 0 end
-redis.call('HSET', KEYS[1], key, ARGV[4], key .. ':job', ARGV[5])
+redis.call('HSET', KEYS[1], field, ARGV[4], jobField, ARGV[5])
 return 1

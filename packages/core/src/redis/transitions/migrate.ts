@@ -65,6 +65,7 @@ export async function migrateBatch(
 
 /** One repeat schedule, as read and as it is to be written (migrateRepeat). */
 export interface MigrateRepeatEntry {
+  /** The spec's field: the repeat key, or `<key>:ended` for an ended schedule. */
   readonly key: string;
   /** The spec JSON and template JSON read: the script writes only over those. */
   readonly specJson: string;

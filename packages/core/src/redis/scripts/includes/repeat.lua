@@ -25,9 +25,10 @@
 --   <key>:next   the id of the one pending occurrence
 --   <key>:made   with a limit (template lm): occurrences scheduled so far
 --   <key>:ended  an ended schedule's spec (its end, en, passed or its limit
---                was reached): the schedule's other fields are gone, so it
---                is no schedule to any script or repair pass, and an older
---                version's workers (which know no bounds) skip it too
+--                was reached). Its bare <key> (and :next, :slots, :made) is
+--                gone, so it is no schedule to any script or repair pass,
+--                and an older version's workers (which know no bounds) skip
+--                it too; its :job stays, for migrate
 --   <key>:last   with :ended, the id of its last occurrence
 -- Template bounds (absent when unset): sa no slot before (ms; an interval's
 -- slots count from it), en no slot after (ms), lm at most that many
@@ -81,11 +82,11 @@ local function hasSlotAfter(t, slots, after)
 end
 
 -- Ends schedule `key` for good: its spec moves to `<key>:ended` (with
--- `last`, the id of its last occurrence, as `<key>:last`) and its other
--- fields go. Occurrences already made run as usual.
+-- `last`, the id of its last occurrence, as `<key>:last`), its template
+-- stays, and its other fields go. Occurrences already made run as usual.
 local function endRepeat(repeatsKey, key, last)
   local spec = redis.call('HGET', repeatsKey, key)
-  redis.call('HDEL', repeatsKey, key, key .. ':job', key .. ':slots', key .. ':next', key .. ':made',
+  redis.call('HDEL', repeatsKey, key, key .. ':slots', key .. ':next', key .. ':made',
     key .. ':last')
   if spec then redis.call('HSET', repeatsKey, key .. ':ended', spec) end
   if last then redis.call('HSET', repeatsKey, key .. ':last', last) end
