@@ -24,6 +24,30 @@ export function time(ms: number | undefined): string {
   return ms === undefined || ms === 0 ? '-' : new Date(ms).toISOString();
 }
 
+/** A duration for an operator: `250ms`, `1.5s`, `2m`. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))}m`;
+  return `${Number((ms / 3_600_000).toFixed(1))}h`;
+}
+
+/**
+ * A time with how far it is from now: `2026-12-02T08:00:00.000Z (in 3h)`,
+ * `… (12.3s ago)`; `-` for none.
+ */
+export function timeFromNow(ms: number | undefined, now = Date.now()): string {
+  if (ms === undefined || ms === 0) return '-';
+  const diff = ms - now;
+  const rel =
+    Math.abs(diff) < 1000
+      ? 'now'
+      : diff > 0
+        ? `in ${duration(diff)}`
+        : `${duration(-diff)} ago`;
+  return `${time(ms)} (${rel})`;
+}
+
 /** One line, at most `max` characters. */
 export function short(text: string, max = 60): string {
   const flat = text.replace(/\s+/g, ' ').trim();

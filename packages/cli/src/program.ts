@@ -12,6 +12,10 @@ import { addJobCommand } from './commands/job.ts';
 import { addJobsCommand } from './commands/jobs.ts';
 import { addMigrateCommand } from './commands/migrate.ts';
 import { addMigrateLayoutCommand } from './commands/migrate-layout.ts';
+import {
+  addRemoveRepeatCommand,
+  addRepeatsCommand,
+} from './commands/repeats.ts';
 import { addServeCommand } from './commands/serve.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { CliError } from './context.ts';
@@ -41,6 +45,8 @@ export function buildProgram(argv: string[]): {
   addCleanCommand(program);
   addCancelCommand(program);
   addPauseCommands(program);
+  addRepeatsCommand(program);
+  addRemoveRepeatCommand(program);
   addMigrateCommand(program);
   addMigrateLayoutCommand(program);
   addServeCommand(program);

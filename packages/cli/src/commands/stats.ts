@@ -15,7 +15,7 @@ import {
   type CommonOptions,
   type Context,
 } from '../context.ts';
-import { json, short, table } from '../format.ts';
+import { duration, json, short, table } from '../format.ts';
 
 /** `record[key]` if it is the record's own, never an inherited member. */
 function own<TValue>(
@@ -92,14 +92,6 @@ async function stats(ctx: Context): Promise<void> {
 
 /** Keys listed per type in the human output (`--json` has up to 50). */
 const FLOW_KEYS_SHOWN = 10;
-
-/** A duration for an operator: `250ms`, `1.5s`, `2m`. */
-function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
-  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))}m`;
-  return `${Number((ms / 3_600_000).toFixed(1))}h`;
-}
 
 /**
  * A flow key on one line: keys come from payloads, so control characters
