@@ -13,6 +13,7 @@ import {
   mountHealthRoute,
   mountQueueRoutes,
 } from './routes/queues.ts';
+import { mountRepeatRoutes } from './routes/repeats.ts';
 import type { RouteContext } from './routes/shared.ts';
 
 export { assertTokenOrInsecure } from './auth.ts';
@@ -160,6 +161,7 @@ export function buildApi(options: ApiOptions): BuiltApi {
   mountQueueRoutes(app, ctx);
   mountFlowRoutes(app, ctx);
   mountJobRoutes(app, ctx);
+  mountRepeatRoutes(app, ctx);
   mountEventRoutes(app, ctx);
 
   return {
