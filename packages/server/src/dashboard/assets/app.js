@@ -8,6 +8,7 @@ import { ApiError, createClient } from './api.js';
 import { createCards, ownCounts, renderTypes, stateLabel } from './counts.js';
 import { renderVersions } from './versions.js';
 import { renderFlow } from './flow.js';
+import { renderRepeats } from './repeats.js';
 import { renderDetail, renderPlaceholder, updateProgress } from './detail.js';
 import { byId, h, replace, throttle } from './dom.js';
 import { followEvents } from './events.js';
@@ -20,6 +21,9 @@ const PAGE_SIZE = 25;
 const MAX_STREAMS = 4;
 const POLL_MS = 5000;
 const REFRESH_MS = 250;
+// Schedules change rarely; their relative times are redrawn in between.
+const REPEATS_REFRESH_MS = 1000;
+const REPEATS_REDRAW_MS = 10_000;
 const PAST = {
   retry: 'Retried',
   promote: 'Promoted',
@@ -45,6 +49,8 @@ const view = {
    * read begun for the previous value is dropped.
    */
   selected: undefined,
+  /** `GET /repeats` of the shown queues: `[{ key, name, queue, next?, … }]` */
+  repeats: [],
 };
 
 const el = {
@@ -60,6 +66,8 @@ const el = {
   flow: byId('flow'),
   flowTypeRows: byId('flow-type-rows'),
   flowKeyRows: byId('flow-key-rows'),
+  repeats: byId('repeats'),
+  repeatRows: byId('repeat-rows'),
   jobsTitle: byId('jobs-title'),
   jobs: byId('jobs'),
   jobsEmpty: byId('jobs-empty'),
@@ -156,6 +164,18 @@ const refreshCounts = throttle(
   REFRESH_MS,
 );
 
+function renderRepeatPanel() {
+  renderRepeats(el.repeats, el.repeatRows, view.repeats);
+}
+
+const refreshRepeats = throttle(
+  quietly(async () => {
+    view.repeats = (await api.get('repeats', { queue: view.queue })).repeats;
+    renderRepeatPanel();
+  }),
+  REPEATS_REFRESH_MS,
+);
+
 const refreshList = throttle(
   quietly(async () => {
     const { jobs } = await api.get('jobs', {
@@ -229,6 +249,7 @@ const refreshQueues = throttle(
 
 function refreshAll() {
   refreshCounts();
+  refreshRepeats();
   refreshList();
   refreshDetail();
 }
@@ -334,7 +355,10 @@ function onEvent(name, data) {
   ) {
     refreshDetail();
   }
-  if (name !== 'progress') refreshCounts();
+  if (name !== 'progress') {
+    refreshCounts();
+    refreshRepeats();
+  }
   if (name !== 'progress' || view.state === 'active') refreshList();
 }
 
@@ -424,6 +448,8 @@ async function start() {
 }
 
 el.signOut.addEventListener('click', () => signOut(undefined));
+// "in 3 min" goes stale between events: redraw it from what was read.
+setInterval(renderRepeatPanel, REPEATS_REDRAW_MS);
 el.prev.addEventListener('click', () => {
   view.offset = Math.max(0, view.offset - PAGE_SIZE);
   renderCounts();
