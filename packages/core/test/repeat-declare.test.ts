@@ -70,6 +70,26 @@ describe('a repeat declaration', () => {
     }
   });
 
+  it("removeRepeat refuses a key that is not one (a schedule's own field, `<key>:next`)", async () => {
+    const { queueName, queue } = setup();
+    try {
+      await queue.repeat('tick', { n: 1 }, { key: 'daily', everyMs: 60_000 });
+      const hash = `jobwire:{${queueName}}:repeats`;
+      const before = await admin.hgetall(hash);
+      for (const key of ['daily:next', 'daily:job', '']) {
+        const err = await queue
+          .removeRepeat('tick', key)
+          .catch((e: unknown) => e);
+        expect(err, key).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).issues[0]?.path).toBe('key');
+      }
+      expect(await admin.hgetall(hash)).toEqual(before);
+      expect((await queue.getRepeats())[0]?.next).toBeDefined();
+    } finally {
+      await queue.close();
+    }
+  });
+
   it.each([
     [{ cron: '0 8 * * *', everyMs: 1000 }, 'everyMs'],
     [{ everyMs: 1000, tz: 'Europe/Paris' }, 'tz'],

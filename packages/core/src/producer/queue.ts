@@ -63,7 +63,7 @@ import { checkBulkItem, checkJob } from './prepare.ts';
 import { bulkResult, storeBulk } from './bulk.ts';
 import { enqueueSettings, type PreparedJob } from './prepared-job.ts';
 import type { EnqueueJob } from '../redis/transitions/enqueue.ts';
-import { checkRepeat, type RepeatOptions } from './repeat.ts';
+import { checkRepeat, checkRepeatKey, type RepeatOptions } from './repeat.ts';
 import { throttledHandle } from './throttled-handle.ts';
 
 /** `T` with its fields writable, to build it in steps. */
@@ -312,11 +312,15 @@ export class Queue<TJobs extends JobMap> {
     }) as JobHandle<inferJobResult<TJobs, TName>>;
   }
 
-  /** Stops a repeat and removes its pending occurrence. */
+  /**
+   * Stops a repeat and removes its pending occurrence. Resolves false when
+   * the type has no schedule under `key`.
+   */
   async removeRepeat(
     name: keyof TJobs & string,
     key: string,
   ): Promise<boolean> {
+    checkRepeatKey(key);
     const k = this.ctx.keys(getDefinition(this.registry, name).queue);
     return withRedisPastBusy(this.ctx, () =>
       removeRepeat(this.ctx.client, k, this.ctx.maxEvents, key, name),

@@ -59,6 +59,22 @@ function knownTimeZone(tz: string): boolean {
 }
 
 /**
+ * Refuses a repeat key that is not 1-64 letters, digits, `_` or `-`: a
+ * schedule's own fields in the repeats hash are `<key>:next` and the like,
+ * so a key holding ':' could name one of them.
+ */
+export function checkRepeatKey(key: unknown): void {
+  if (typeof key !== 'string' || !KEY.test(key))
+    throw new ValidationError('repeat options', [
+      {
+        path: 'key',
+        message: 'use 1-64 letters, digits, "_" or "-"',
+        code: 'custom',
+      },
+    ]);
+}
+
+/**
  * Checks repeat options, and that the occurrences' enqueue options leave
  * out what the schedule decides (untyped callers can pass them), naming
  * the failing field.
@@ -69,9 +85,7 @@ export function checkRepeat(
 ): void {
   const bad = (path: string, message: string) =>
     new ValidationError('repeat options', [{ path, message, code: 'custom' }]);
-  if (typeof options.key !== 'string' || !KEY.test(options.key)) {
-    throw bad('key', 'use 1-64 letters, digits, "_" or "-"');
-  }
+  checkRepeatKey(options.key);
   for (const field of DECIDED_BY_SCHEDULE) {
     if (
       enqueueOptions !== undefined &&
