@@ -36,6 +36,14 @@ describe('jobwire messages and exit codes', { timeout: 300_000 }, () => {
     );
   });
 
+  it('jobs --limit over 1000 is bad input (it showed 1000 without a word)', () => {
+    const env = { JOBWIRE_PREFIX: uniqueQueue('limit') };
+    const run = cli(['jobs', 'waiting', '--limit', '5000'], env);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--limit must be an integer from 1 to 1000');
+    expect(cli(['jobs', 'waiting', '--limit', '1000'], env).status).toBe(0);
+  });
+
   it('an invalid key prefix, from --prefix or JOBWIRE_PREFIX, is bad input: exit 2, one line', () => {
     const refusal =
       'error: key prefix "bad prefix!" is not allowed: use 1-64 letters, digits, "_", "-", "." or ":"';

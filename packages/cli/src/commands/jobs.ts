@@ -47,7 +47,8 @@ export function addJobsCommand(program: Command): void {
     .option(
       '--limit <n>',
       'jobs to show (max 1000)',
-      intParser('--limit', 1),
+      // The library shows 1000 at most: more would be cut without a word.
+      intParser('--limit', 1, 1000),
       50,
     )
     .option(
