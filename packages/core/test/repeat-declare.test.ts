@@ -90,8 +90,52 @@ describe('a repeat declaration', () => {
     }
   });
 
+  it('the same payload and options in another key order are the same spec', async () => {
+    const queueName = uniqueQueue('declare');
+    const registry = defineJobs({
+      mail: job({
+        queue: queueName,
+        payload: z.object({
+          to: z.string(),
+          subject: z.string(),
+          meta: z.object({ a: z.number(), b: z.number() }),
+        }),
+      }),
+    });
+    const queue = createQueue(registry, { connection: redis.url });
+    try {
+      const spec = { key: 'k', everyMs: 60_000, limit: 3 };
+      const first = await queue.repeat(
+        'mail',
+        { to: 'a@x', subject: 's', meta: { a: 1, b: 2 } },
+        spec,
+        { attempts: 2, priority: 'high' },
+      );
+      const again = await queue.repeat(
+        'mail',
+        { meta: { b: 2, a: 1 }, subject: 's', to: 'a@x' },
+        spec,
+        { priority: 'high', attempts: 2 },
+      );
+      expect(again.id).toBe(first.id);
+      expect(again.outcome).toBe('duplicate');
+      // What the handler gets is unchanged: the payload, whatever its order.
+      const [listed] = await queue.getRepeats();
+      expect(JSON.parse(listed!.data)).toEqual({
+        to: 'a@x',
+        subject: 's',
+        meta: { a: 1, b: 2 },
+      });
+    } finally {
+      await queue.close();
+    }
+  });
+
   it.each([
     [{ cron: '0 8 * * *', everyMs: 1000 }, 'everyMs'],
+    [{ everyMs: 1e20 }, 'everyMs'],
+    [{ everyMs: 150.5 }, 'everyMs'],
+    [{ everyMs: 1000, startAt: new Date(8.64e15) }, 'startAt'],
     [{ everyMs: 1000, tz: 'Europe/Paris' }, 'tz'],
     [{}, 'cron'],
   ])('refuses %j naming %s, and writes nothing', async (kind, field) => {

@@ -298,7 +298,7 @@ export class Queue<TJobs extends JobMap> {
     checkRepeat(repeat, options);
     // Validates payload and options before anything is written.
     const job = this.prepare(name, payload, options);
-    const spec = repeatSpec(name, payload, repeat, options);
+    const spec = repeatSpec(name, job.input.dataJson, repeat, options);
     await this.jobStore.checkConfigOnce();
     await this.jobStore.layout.ensure(this.ctx.keys(job.queue));
     const { id, kept } = await scheduleRepeat(this.ctx, job, spec);

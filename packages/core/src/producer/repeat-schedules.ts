@@ -1,3 +1,4 @@
+import { canonicalJson } from '../contract/fingerprint.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';
@@ -11,21 +12,29 @@ import type { EnqueueOptions } from '../types.ts';
 import type { PreparedJob } from './prepared-job.ts';
 import { cronSlots, redisNow, type RepeatOptions } from './repeat.ts';
 
-/** A repeat's spec, as stored in the queue's repeats hash. */
+/**
+ * A repeat's spec, as stored in the queue's repeats hash, from the
+ * validated payload as stored (`dataJson`). Payload and options are
+ * written with their keys sorted: the same schedule declared by code that
+ * builds its objects in another order is the same spec, byte for byte
+ * (setRepeat compares the text).
+ */
 export function repeatSpec(
   name: string,
-  payload: unknown,
+  dataJson: string,
   repeat: RepeatOptions,
   options: Omit<EnqueueOptions, 'jobId' | 'delayMs' | 'runAt'> | undefined,
 ): RepeatSpec {
   return {
     key: repeat.key,
     name,
-    data: JSON.stringify(payload),
+    data: canonicalJson(JSON.parse(dataJson)),
     ...(repeat.cron !== undefined
       ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' }
       : { everyMs: repeat.everyMs }),
-    ...(options !== undefined ? { options } : {}),
+    ...(options !== undefined
+      ? { options: JSON.parse(canonicalJson(options)) as EnqueueOptions }
+      : {}),
     ...(repeat.startAt !== undefined ? { startAtMs: +repeat.startAt } : {}),
     ...(repeat.endAt !== undefined ? { endAtMs: +repeat.endAt } : {}),
     ...(repeat.limit !== undefined ? { limit: repeat.limit } : {}),

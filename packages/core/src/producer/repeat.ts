@@ -45,6 +45,12 @@ export type RepeatOptions = RepeatBounds &
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The longest interval, as the longest delay (about 31.7 years). */
+const MAX_EVERY_MS = 1e12;
+
+/** Bounds past this are refused: slots stay dates every tool can print. */
+const YEAR_10000_MS = Date.UTC(10000, 0, 1);
+
 /** Enqueue options a schedule decides itself, so a repeat refuses them. */
 const DECIDED_BY_SCHEDULE = ['jobId', 'delayMs', 'runAt'] as const;
 
@@ -116,15 +122,21 @@ export function checkRepeat(
     }
   } else if (
     typeof options.everyMs !== 'number' ||
-    !Number.isFinite(options.everyMs) ||
-    options.everyMs < 100
+    !Number.isSafeInteger(options.everyMs) ||
+    options.everyMs < 100 ||
+    options.everyMs > MAX_EVERY_MS
   ) {
-    throw bad('everyMs', 'must be a finite number of ms, at least 100');
+    // Capped as delayMs is: a slot past year 275760 is no Date, and broke
+    // every listing that printed it.
+    throw bad('everyMs', 'must be a whole number of ms from 100 to 1e12');
   }
   for (const field of ['startAt', 'endAt'] as const) {
     const at = options[field];
-    if (at !== undefined && !(at instanceof Date && Number.isFinite(+at)))
-      throw bad(field, 'must be a valid Date');
+    if (
+      at !== undefined &&
+      !(at instanceof Date && Number.isFinite(+at) && +at < YEAR_10000_MS)
+    )
+      throw bad(field, 'must be a valid Date before the year 10000');
   }
   if (
     options.startAt !== undefined &&

@@ -5,6 +5,7 @@
  * occurrence template, which the scripts write into every occurrence they
  * create, is built here too (layout in scripts/includes/repeat.lua).
  */
+import { canonicalJson } from '../../contract/fingerprint.ts';
 import type { RepeatSpec } from '../../contract/options.ts';
 import type { QueueKeys } from '../keys.ts';
 import { runScript, type RedisClient } from '../scripts/index.ts';
@@ -24,7 +25,9 @@ export function occurrenceTemplate(
   const s = job.settings;
   return JSON.stringify({
     n: job.name,
-    d: job.dataJson,
+    // Keys sorted, as the spec's data (repeatSpec): the same payload, the
+    // same template.
+    d: canonicalJson(JSON.parse(job.dataJson)),
     p: job.priority,
     o: s.optionsJson,
     ea: s.expireAfterMs,
