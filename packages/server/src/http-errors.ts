@@ -109,14 +109,17 @@ function joinPath(prefix: string, path: string): string {
 }
 
 /**
- * The message of a jobwire error as the API gives it: the library's advice
- * names call options (`pass { queue }`), an API client passes query
+ * The message of a jobwire error as the API gives it, without the library
+ * call it names; the library's advice names call options (`pass { queue }`), an API client passes query
  * parameters, so an error whose hint names `queue` (a job id in several
  * queues) asks for `?queue=` with the queues to choose from.
  */
 function apiMessage(err: JobwireError): string {
   const hint = err.hint;
-  if (hint?.option !== 'queue') return err.message;
+  // Without the library call it names (`removeJob: job 7 does not exist`):
+  // an API client made no such call.
+  if (hint === undefined) return err.problem ?? err.message;
+  if (hint.option !== 'queue') return err.message;
   const values =
     hint.values !== undefined && hint.values.length > 0
       ? `<${hint.values.join('|')}>`

@@ -171,6 +171,27 @@ describe('HTTP answers docs/http-api.md promises', () => {
     );
   });
 
+  it('a missing job is "job <id> does not exist" on every route, naming no library call', async () => {
+    await withServer(async (s) => {
+      const routes: [string, string][] = [
+        ['GET', '/jobs/nosuch-7'],
+        ['GET', '/jobs/nosuch-7/log'],
+        ['DELETE', '/jobs/nosuch-7'],
+        ['POST', '/jobs/nosuch-7/retry'],
+        ['POST', '/jobs/nosuch-7/promote'],
+        ['POST', '/jobs/nosuch-7/cancel'],
+      ];
+      for (const [method, path] of routes) {
+        const res = await fetch(`${s.url}${path}`, { method, headers: auth });
+        const body = (await res.json()) as ErrorJson;
+        expect(res.status, `${method} ${path}`).toBe(404);
+        expect(body.error.message, `${method} ${path}`).toBe(
+          'job nosuch-7 does not exist',
+        );
+      }
+    });
+  });
+
   it('a job id in two queues asks for ?queue= on every job route that takes an id', async () => {
     await withServer(async (s, registry) => {
       const [email, media] = registry.queues as [string, string];
