@@ -226,6 +226,36 @@ describe('repeat bounds', () => {
     }
   }, 30_000);
 
+  it('limit: a deploy that changes only the schema (a new fingerprint) keeps the count', async () => {
+    const { queueName, queue, ran, worker } = setup();
+    const w = worker();
+    const spec = { key: 'deploy', everyMs: 200, limit: 3 } as const;
+    const next = defineJobs({
+      tick: job({
+        queue: queueName,
+        payload: z.object({ n: z.number(), note: z.string().optional() }),
+      }),
+    });
+    const deployed = createQueue(next, { connection: redis.url });
+    try {
+      await queue.repeat('tick', { n: 1 }, spec);
+      await waitFor(() => ran.length >= 1, 10_000, 'a first run');
+      // The new version's start-up declares the same schedule.
+      await deployed.repeat('tick', { n: 1 }, spec);
+      await waitFor(
+        async () => (await queue.getRepeats())[0]?.ended === true,
+        10_000,
+        'the schedule ended',
+      );
+      await sleep(500);
+      expect(ran).toHaveLength(3);
+    } finally {
+      await w.close();
+      await deployed.close();
+      await queue.close();
+    }
+  }, 30_000);
+
   it('a declaration refused for having no slot within its bounds writes nothing', async () => {
     const { queueName, queue } = setup();
     try {

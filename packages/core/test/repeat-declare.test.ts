@@ -119,13 +119,41 @@ describe('a repeat declaration', () => {
       );
       expect(again.id).toBe(first.id);
       expect(again.outcome).toBe('duplicate');
-      // What the handler gets is unchanged: the payload, whatever its order.
       const [listed] = await queue.getRepeats();
       expect(JSON.parse(listed!.data)).toEqual({
         to: 'a@x',
         subject: 's',
         meta: { a: 1, b: 2 },
       });
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it("keeps a record's key order as given, as an enqueue does, and compares it as a value", async () => {
+    const queueName = uniqueQueue('declare');
+    const registry = defineJobs({
+      rank: job({
+        queue: queueName,
+        payload: z.object({ order: z.record(z.string(), z.number()) }),
+      }),
+    });
+    const queue = createQueue(registry, { connection: redis.url });
+    try {
+      const spec = { key: 'k', everyMs: 60_000 };
+      await queue.repeat('rank', { order: { zeta: 1, alpha: 2 } }, spec);
+      const [listed] = await queue.getRepeats();
+      expect(listed!.data).toBe('{"order":{"zeta":1,"alpha":2}}');
+      const payload = await admin.get(
+        `jobwire:{${queueName}}:p:${listed!.next!.id}`,
+      );
+      expect(payload).toBe('{"order":{"zeta":1,"alpha":2}}');
+      const again = await queue.repeat(
+        'rank',
+        { order: { alpha: 2, zeta: 1 } },
+        spec,
+      );
+      expect(again.outcome).toBe('duplicate');
     } finally {
       await queue.close();
     }

@@ -19,7 +19,7 @@ import { getDefinition, type AnyJobDefinition } from '../contract/define.ts';
 import { assertJsonDepth, assertJsonSafe } from '../contract/json.ts';
 import { storedInput } from '../contract/strip.ts';
 import { upcastPayload } from '../contract/upcast.ts';
-import { canonicalJson, jobFingerprint } from '../contract/fingerprint.ts';
+import { jobFingerprint } from '../contract/fingerprint.ts';
 import {
   ErrorCode,
   JobwireError,
@@ -338,17 +338,15 @@ class Migration {
           counts.migrated++;
           continue;
         }
-        const canonical = canonicalJson(JSON.parse(entry.payload) as unknown);
         const written = await this.redis(() =>
           migrateRepeat(this.ctx.client, this.k, {
             key: field,
             specJson,
             templateJson,
-            // Keys sorted, as a declaration writes them (repeatSpec).
-            newSpecJson: JSON.stringify({ ...spec, data: canonical }),
+            newSpecJson: JSON.stringify({ ...spec, data: entry.payload }),
             newTemplateJson: JSON.stringify({
               ...template,
-              d: canonical,
+              d: entry.payload,
               v: current,
               fp: this.fingerprint,
             }),

@@ -1,4 +1,3 @@
-import { canonicalJson } from '../contract/fingerprint.ts';
 import type { RepeatSpec } from '../contract/options.ts';
 import { ErrorCode, JobwireError } from '../errors.ts';
 import { withRedis } from '../redis/connection.ts';
@@ -13,11 +12,9 @@ import type { PreparedJob } from './prepared-job.ts';
 import { cronSlots, redisNow, type RepeatOptions } from './repeat.ts';
 
 /**
- * A repeat's spec, as stored in the queue's repeats hash, from the
- * validated payload as stored (`dataJson`). Payload and options are
- * written with their keys sorted: the same schedule declared by code that
- * builds its objects in another order is the same spec, byte for byte
- * (setRepeat compares the text).
+ * A repeat's spec, as stored in the queue's repeats hash, with the
+ * validated payload as every enqueue stores it (`dataJson`). setRepeat
+ * compares specs as values, so key order does not make another spec.
  */
 export function repeatSpec(
   name: string,
@@ -28,13 +25,11 @@ export function repeatSpec(
   return {
     key: repeat.key,
     name,
-    data: canonicalJson(JSON.parse(dataJson)),
+    data: dataJson,
     ...(repeat.cron !== undefined
       ? { cron: repeat.cron, tz: repeat.tz ?? 'UTC' }
       : { everyMs: repeat.everyMs }),
-    ...(options !== undefined
-      ? { options: JSON.parse(canonicalJson(options)) as EnqueueOptions }
-      : {}),
+    ...(options !== undefined ? { options } : {}),
     ...(repeat.startAt !== undefined ? { startAtMs: +repeat.startAt } : {}),
     ...(repeat.endAt !== undefined ? { endAtMs: +repeat.endAt } : {}),
     ...(repeat.limit !== undefined ? { limit: repeat.limit } : {}),

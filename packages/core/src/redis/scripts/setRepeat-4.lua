@@ -10,9 +10,12 @@
   Declaring the very same spec and template again keeps the pending
   occurrence, due or not: every process declares its schedules at
   start-up, and a restart while a slot is overdue (no worker free, a
-  deploy) must not skip that slot. Declaring the spec of an ended schedule
-  (its endAt passed, its limit reached) again leaves it ended; any other
-  spec starts afresh, its limit counted from zero.
+  deploy) must not skip that slot. Specs and templates are compared as
+  values (the payload inside too), whatever their key order. Declaring
+  the spec of an ended schedule (its endAt passed, its limit reached)
+  again leaves it ended; the same spec with a new template (a deploy's new
+  fingerprint or default options) replaces the pending occurrence and
+  keeps the count; any other spec starts afresh, its limit from zero.
 
   Input:
     KEYS[1] repeats hash   KEYS[2] delayed   KEYS[3] counts   KEYS[4] events
@@ -33,11 +36,14 @@ local now = nowMs()
 local prev = redis.call('HMGET', KEYS[1], key, key .. ':job', key .. ':next', key .. ':ended',
   key .. ':last')
 -- The spec of a schedule that ended, declared again: it stays ended.
-if not prev[1] and prev[4] == ARGV[4] then return { prev[5] or '', 1 } end
-local same = prev[1] == ARGV[4] and prev[2] == ARGV[5]
+if not prev[1] and sameRepeatJson(prev[4], ARGV[4], 'data') then return { prev[5] or '', 1 } end
+-- Same spec: the same schedule, its count kept, even when its template
+-- changed (a deploy's new schema fingerprint or default options).
+local sameSpec = sameRepeatJson(prev[1], ARGV[4], 'data')
+local same = sameSpec and sameRepeatJson(prev[2], ARGV[5], 'd')
 -- A new or changed schedule with no slot within its bounds is refused
--- before anything is written; the same one keeps its count.
-if not same then
+-- before anything is written.
+if not sameSpec then
   if not hasSlotAfter(cjson.decode(ARGV[5]), ARGV[6], now) then return { '', 0 } end
   redis.call('HDEL', KEYS[1], key .. ':made', key .. ':ended', key .. ':last')
 end
@@ -61,6 +67,12 @@ if old then
   elseif f[2] == 'w' then
     removeWaiting(base, KEYS[3], old, f[1], f[3], f[4])
     oldName = f[1]
+  end
+end
+-- The replaced occurrence never ran: under a kept count it is made again.
+if oldName and sameSpec then
+  if redis.call('HEXISTS', KEYS[1], key .. ':made') == 1 then
+    redis.call('HINCRBY', KEYS[1], key .. ':made', -1)
   end
 end
 local id = scheduleOccurrence(base, key, now, now)

@@ -5,7 +5,6 @@
  * occurrence template, which the scripts write into every occurrence they
  * create, is built here too (layout in scripts/includes/repeat.lua).
  */
-import { canonicalJson } from '../../contract/fingerprint.ts';
 import type { RepeatSpec } from '../../contract/options.ts';
 import type { QueueKeys } from '../keys.ts';
 import { runScript, type RedisClient } from '../scripts/index.ts';
@@ -25,9 +24,7 @@ export function occurrenceTemplate(
   const s = job.settings;
   return JSON.stringify({
     n: job.name,
-    // Keys sorted, as the spec's data (repeatSpec): the same payload, the
-    // same template.
-    d: canonicalJson(JSON.parse(job.dataJson)),
+    d: job.dataJson,
     p: job.priority,
     o: s.optionsJson,
     ea: s.expireAfterMs,

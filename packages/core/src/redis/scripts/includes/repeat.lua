@@ -81,6 +81,38 @@ local function hasSlotAfter(t, slots, after)
   return first ~= nil and (en == nil or first <= en)
 end
 
+-- Whether two decoded JSON values are equal, whatever the order of their
+-- object keys.
+local function sameValue(a, b)
+  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end
+  for k, v in pairs(a) do
+    if not sameValue(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+-- Whether two texts of a spec or template say the same, the payload JSON
+-- inside them (field `field`) compared as a value: the same schedule,
+-- declared by code that builds its objects in another key order, is the
+-- same. What a handler gets is stored as given.
+local function sameRepeatJson(a, b, field)
+  if a == b then return true end
+  if not a or not b then return false end
+  local okA, x = pcall(cjson.decode, a)
+  local okB, y = pcall(cjson.decode, b)
+  if not okA or not okB or type(x) ~= 'table' or type(y) ~= 'table' then return false end
+  for _, t in ipairs({ x, y }) do
+    if type(t[field]) == 'string' then
+      local ok, v = pcall(cjson.decode, t[field])
+      if ok then t[field] = v end
+    end
+  end
+  return sameValue(x, y)
+end
+
 -- Ends schedule `key` for good: its spec moves to `<key>:ended` (with
 -- `last`, the id of its last occurrence, as `<key>:last`), its template
 -- stays, and its other fields go. Occurrences already made run as usual.
