@@ -7,6 +7,7 @@ import {
   type Symbol as TsMorphSymbol,
 } from 'ts-morph';
 import { CodegenError, diagnosticText } from './errors.ts';
+import { generatedIdentifiers } from './names.ts';
 import { schemaProgram } from './program.ts';
 import type { TsSettings } from './tsconfig.ts';
 
@@ -148,6 +149,10 @@ function findJobs(sf: SourceFile): SchemaSource {
     );
   }
   const seen = new Map<string, Location>();
+  // The job type each generated identifier (`enqueue<P>`, `<P>Payload`,
+  // `<P>Handler`, ...) comes from: 'send-email' and 'sendEmail' both give
+  // `SendEmail`, and the generated modules would declare it twice.
+  const identifiers = new Map<string, { name: string; location: Location }>();
   const jobs: JobSource[] = [];
   for (const prop of arg.getProperties()) {
     if (!Node.isPropertyAssignment(prop)) {
@@ -175,6 +180,21 @@ function findJobs(sf: SourceFile): SchemaSource {
       );
     }
     seen.set(name, location);
+    const own = generatedIdentifiers(name);
+    const clash = own.map((id) => identifiers.get(id)).find(Boolean);
+    if (clash) {
+      const shared = own.filter((id) => identifiers.get(id) === clash);
+      const listed =
+        shared.length > 3
+          ? `${shared.slice(0, 3).join(', ')} and ${String(shared.length - 3)} more`
+          : shared.join(', ');
+      throw new CodegenError(
+        `job type names ${JSON.stringify(clash.name)} (line ${String(clash.location.line)}, column ${String(clash.location.column)}) and ${JSON.stringify(name)} (line ${String(location.line)}, column ${String(location.column)}) generate the same ${shared.length === 1 ? 'identifier' : 'identifiers'} (${listed}); rename one of them`,
+        location,
+      );
+    }
+    const entry = { name, location };
+    for (const id of own) identifiers.set(id, entry);
     const init = prop.getInitializer();
     const spec =
       init && Node.isCallExpression(init) ? init.getArguments()[0] : undefined;

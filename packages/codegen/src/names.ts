@@ -11,6 +11,25 @@ export function pascal(name: string): string {
 }
 
 /**
+ * The identifiers the generated modules declare for one job type:
+ * `sendEmail` → `enqueueSendEmail`, `enqueueSendEmailBulk`, … Two job types
+ * whose lists overlap (`send-email` and `sendEmail`; `x` and `xBulk`, both
+ * giving `enqueueXBulk`) would declare a name twice.
+ */
+export function generatedIdentifiers(name: string): string[] {
+  const P = pascal(name);
+  return [
+    `enqueue${P}`,
+    `${P}Payload`,
+    `${P}Handler`,
+    `enqueue${P}Bulk`,
+    `watch${P}Progress`,
+    `${P}Result`,
+    `${P}Progress`,
+  ];
+}
+
+/**
  * A module specifier from `fromDir` to `file`, with the file's TypeScript
  * extension spelled as the user's module settings need: `.ts` kept, `.js`
  * (`.mjs`, `.cjs` for `.mts`, `.cts`), or none.

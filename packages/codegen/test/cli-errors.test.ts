@@ -79,6 +79,25 @@ describe('codegen CLI', { timeout: 400_000 }, () => {
         message: /TS1117|duplicate job type name/,
       },
       {
+        // 'send-email' and 'sendEmail' both generate enqueueSendEmail,
+        // SendEmailPayload and SendEmailHandler: the generated modules
+        // declared each twice and failed tsc (TS2300) while codegen exited 0.
+        error: 'job names that differ only in punctuation',
+        schema: edit(BASE, '  resize: job({', "  'send-email': job({"),
+        at: "'send-email': job({",
+        message:
+          /^job type names "sendEmail" \(line 6, column 3\) and "send-email" \(line \d+, column 3\) generate the same identifiers \(enqueueSendEmail, SendEmailPayload, SendEmailHandler and 4 more\); rename one of them$/,
+      },
+      {
+        // enqueueSendEmailBulk is the bulk variant of sendEmail and the
+        // enqueue function of sendEmailBulk.
+        error: "a job name that is another's generated name",
+        schema: edit(BASE, '  resize: job({', '  sendEmailBulk: job({'),
+        at: 'sendEmailBulk: job({',
+        message:
+          /^job type names "sendEmail" \(line 6, column 3\) and "sendEmailBulk" \(line \d+, column 3\) generate the same identifier \(enqueueSendEmailBulk\); rename one of them$/,
+      },
+      {
         error: 'a z.date() field',
         schema: edit(
           BASE,
