@@ -1,6 +1,7 @@
 import {
   Project,
   StructureKind,
+  ts,
   type JSDocStructure,
   type OptionalKind,
   type SourceFile,
@@ -45,6 +46,42 @@ function docs(
     .filter((p): p is string => p !== undefined && p !== '')
     .join('\n\n');
   return [{ description: text }];
+}
+
+/**
+ * A job's own comment split at its first block tag (`@deprecated`,
+ * `@example`, ...): generated paragraphs go between the two, since text
+ * after a block tag is part of that tag. TypeScript's own JSDoc parser
+ * finds the tag, so the split is where editors see the tag begin (an `@`
+ * after whitespace, not one in a code span or an address).
+ */
+function splitDoc(doc: string | undefined): {
+  description: string | undefined;
+  tags: string | undefined;
+} {
+  if (doc === undefined) return { description: undefined, tags: undefined };
+  const lines = doc.split('\n');
+  const prefix = ' * ';
+  const text = `/**\n${lines.map((l) => prefix + l).join('\n')}\n */\nlet x;`;
+  const sf = ts.createSourceFile('doc.ts', text, ts.ScriptTarget.Latest, true);
+  const statement = sf.statements[0];
+  const jsDoc = statement
+    ? ts.getJSDocCommentsAndTags(statement).find(ts.isJSDoc)
+    : undefined;
+  const tag = jsDoc?.tags?.[0];
+  if (!tag) return { description: doc, tags: undefined };
+  const at = sf.getLineAndCharacterOfPosition(tag.getStart(sf));
+  // Line 0 is `/**`; each later line starts with the prefix.
+  const index = at.line - 1;
+  const column = Math.max(0, at.character - prefix.length);
+  const line = lines[index] ?? '';
+  const description = [...lines.slice(0, index), line.slice(0, column)]
+    .join('\n')
+    .trim();
+  return {
+    description: description === '' ? undefined : description,
+    tags: [line.slice(column), ...lines.slice(index + 1)].join('\n'),
+  };
 }
 
 function fieldList(job: JobSource): string | undefined {
@@ -122,6 +159,7 @@ export function emitProducer(input: EmitInput): string {
   });
   for (const job of input.jobs) {
     const P = pascal(job.name);
+    const { description, tags } = splitDoc(job.doc);
     const lit = JSON.stringify(job.name).replace(/"/g, "'");
     sf.addTypeAliases([
       {
@@ -159,10 +197,11 @@ export function emitProducer(input: EmitInput): string {
       returnType: `Promise<JobHandle<${P}Result>>`,
       statements: [`return queue.enqueue(${lit}, payload, options);`],
       docs: docs(
-        job.doc ?? `Enqueues a \`${job.name}\` job.`,
+        description ?? `Enqueues a \`${job.name}\` job.`,
         fieldList(job),
         flow(job),
         `The payload is validated against the schema before anything is written; a bad one throws ValidationError.`,
+        tags,
       ),
     });
     sf.addFunction({
@@ -180,9 +219,10 @@ export function emitProducer(input: EmitInput): string {
         `return queue.enqueueBulk(items.map((item) => ({ name: ${lit}, ...item }))) as Promise<JobHandle<${P}Result>[]>;`,
       ],
       docs: docs(
-        job.doc ?? `Enqueues \`${job.name}\` jobs in bulk.`,
+        description ?? `Enqueues \`${job.name}\` jobs in bulk.`,
         flow(job),
         'Bulk variant: validates every item first, then stores each chunk atomically in one round trip.',
+        tags,
       ),
     });
     sf.addFunction({
@@ -230,14 +270,16 @@ export function emitConsumer(input: EmitInput): string {
   ]);
   for (const job of input.jobs) {
     const lit = JSON.stringify(job.name).replace(/"/g, "'");
+    const { description, tags } = splitDoc(job.doc);
     sf.addTypeAlias({
       name: `${pascal(job.name)}Handler`,
       isExported: true,
       type: `Handler<Jobs, ${lit}>`,
       docs: docs(
-        job.doc,
+        description,
         `Handler of \`${job.name}\`: receives the payload's output type (defaults applied, transforms run) and returns the result schema's input type.`,
         flow(job),
+        tags,
       ),
     });
   }
