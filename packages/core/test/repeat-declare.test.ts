@@ -44,8 +44,8 @@ describe('a repeat declaration', () => {
     }
   });
 
-  it('is listed by getRepeats() with its pending occurrence', async () => {
-    const { queue } = setup();
+  it('is listed by getRepeats() with its queue and pending occurrence', async () => {
+    const { queueName, queue } = setup();
     try {
       const handle = await queue.repeat(
         'tick',
@@ -56,6 +56,7 @@ describe('a repeat declaration', () => {
       expect(listed).toMatchObject({
         key: 'listed',
         name: 'tick',
+        queue: queueName,
         everyMs: 60_000,
         next: {
           id: handle.id,

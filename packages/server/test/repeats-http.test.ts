@@ -69,6 +69,32 @@ describe('/repeats', () => {
     await server.close();
   });
 
+  it("lists a schedule of another service's type in a shared queue, with that queue", async () => {
+    // Another service's registry: a type this server does not know, in a.
+    const other = defineJobs({ sweep: job({ queue: a, payload }) });
+    const producer = createQueue(other, {
+      connection: redis.url,
+      logger: quiet,
+    });
+    try {
+      await producer.repeat(
+        'sweep',
+        { n: 9 },
+        { key: 'sweeper', everyMs: 60_000 },
+      );
+      const inA = await call(`/repeats?queue=${a}`);
+      const listed = (
+        inA.body.repeats as { key: string; queue?: string }[]
+      ).filter((r) => r.key === 'sweeper');
+      expect(listed).toEqual([
+        expect.objectContaining({ key: 'sweeper', name: 'sweep', queue: a }),
+      ]);
+    } finally {
+      await producer.removeRepeat('sweep', 'sweeper');
+      await producer.close();
+    }
+  });
+
   it('lists every schedule with its queue and next run, filtered by ?queue= and ?name=', async () => {
     const all = await call('/repeats');
     expect(all.status).toBe(200);

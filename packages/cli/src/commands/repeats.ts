@@ -17,23 +17,6 @@ import { UsageError } from '../registry.ts';
  */
 const REPEAT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A schedule as `repeats --json` prints it: the library's, with its queue. */
-export type ListedRepeat = RepeatSpec & { queue?: string };
-
-/** `r` with its queue after its key and type, when the registry knows it. */
-function listed(r: RepeatSpec, queue: string | undefined): ListedRepeat {
-  if (queue === undefined) return r;
-  const { key, name, ...rest } = r;
-  return { key, name, queue, ...rest };
-}
-
-/** The queue of job type `name`, or undefined when the registry lacks it. */
-function queueOf(registry: JobRegistry, name: string): string | undefined {
-  return Object.hasOwn(registry.jobs, name)
-    ? registry.jobs[name]?.queue
-    : undefined;
-}
-
 function checkType(registry: JobRegistry, name: string): void {
   if (!registry.names.includes(name) || !Object.hasOwn(registry.jobs, name)) {
     throw new UsageError(
@@ -88,13 +71,11 @@ async function repeats(
   opts: CommonOptions & { name?: string },
 ): Promise<void> {
   if (opts.name !== undefined) checkType(ctx.registry, opts.name);
-  const shown: ListedRepeat[] = (await ctx.queue.getRepeats())
-    .map((r) => listed(r, queueOf(ctx.registry, r.name)))
-    .filter(
-      (r) =>
-        (ctx.only === undefined || r.queue === ctx.only) &&
-        (opts.name === undefined || r.name === opts.name),
-    );
+  const shown: RepeatSpec[] = (await ctx.queue.getRepeats()).filter(
+    (r) =>
+      (ctx.only === undefined || r.queue === ctx.only) &&
+      (opts.name === undefined || r.name === opts.name),
+  );
   if (ctx.json) {
     console.log(json(shown));
     return;

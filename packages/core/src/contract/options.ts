@@ -237,6 +237,8 @@ export interface RepeatSpec {
   endAtMs?: number | undefined;
   /** At most this many occurrences are scheduled. */
   limit?: number | undefined;
+  /** In `getRepeats()`: the queue the schedule lives in. */
+  queue?: string | undefined;
   /**
    * Set in `getRepeats()` on a schedule that has ended (its `endAtMs`
    * passed or its `limit` was reached): it makes no more occurrences.

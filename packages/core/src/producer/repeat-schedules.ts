@@ -48,18 +48,26 @@ export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
       ctx.client.hgetall(k.repeats),
     );
     const live: RepeatSpec[] = [];
+    // The queue after the key and type: listings read it in that order.
+    const inQueue = ({ key, name, ...rest }: RepeatSpec): RepeatSpec => ({
+      key,
+      name,
+      queue: q,
+      ...rest,
+    });
     for (const [field, value] of Object.entries(all)) {
       // Other fields (`<key>:next`, `:job`, `:slots`, …) are the schedule's
       // internals; repeat keys never hold ':'. An ended schedule keeps its
       // spec as `<key>:ended` (includes/repeat.lua).
-      if (!field.includes(':')) live.push(JSON.parse(value) as RepeatSpec);
+      if (!field.includes(':'))
+        live.push(inQueue(JSON.parse(value) as RepeatSpec));
       // A live spec under the same key wins: an older jobwire declared it
       // again and knows nothing of ended schedules.
       else if (
         field.endsWith(':ended') &&
         all[field.slice(0, -6)] === undefined
       )
-        out.push({ ...(JSON.parse(value) as RepeatSpec), ended: true });
+        out.push({ ...inQueue(JSON.parse(value) as RepeatSpec), ended: true });
     }
     const ids = live.map((spec) => all[`${spec.key}:next`] ?? '');
     // One round trip for the queue: each pending occurrence's state.

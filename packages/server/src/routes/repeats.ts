@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { ErrorCode, type JobRegistry, type RepeatSpec } from '@jobwire/core';
+import { ErrorCode, type RepeatSpec } from '@jobwire/core';
 import { HttpCode, HttpError } from '../http-errors.ts';
 import { parseWith, query, type RouteContext } from './shared.ts';
 
@@ -18,23 +18,6 @@ const repeatKey = z.object({
     ),
 });
 
-/** A schedule as `GET /repeats` lists it: the library's, with its queue. */
-export type ListedRepeat = RepeatSpec & { queue?: string };
-
-/** `r` with its queue after its key and type, when the registry knows it. */
-function listed(r: RepeatSpec, queue: string | undefined): ListedRepeat {
-  if (queue === undefined) return r;
-  const { key, name, ...rest } = r;
-  return { key, name, queue, ...rest };
-}
-
-/** The queue of job type `name`, or undefined when the registry lacks it. */
-function queueOf(registry: JobRegistry, name: string): string | undefined {
-  return Object.hasOwn(registry.jobs, name)
-    ? registry.jobs[name]?.queue
-    : undefined;
-}
-
 /**
  * `/repeats`: the repeat schedules of the registry's queues, each with its
  * pending occurrence (`next`) or `ended: true`, and removing one.
@@ -48,13 +31,11 @@ export function mountRepeatRoutes(app: Hono, ctx: RouteContext): void {
 
   app.get('/repeats', async (c) => {
     const { queue: q, name } = query(c, listQuery);
-    const repeats: ListedRepeat[] = (await queue.getRepeats())
-      .map((r) => listed(r, queueOf(registry, r.name)))
-      .filter(
-        (r) =>
-          (q === undefined || r.queue === q) &&
-          (name === undefined || r.name === name),
-      );
+    const repeats: RepeatSpec[] = (await queue.getRepeats()).filter(
+      (r) =>
+        (q === undefined || r.queue === q) &&
+        (name === undefined || r.name === name),
+    );
     return c.json({ repeats });
   });
 
