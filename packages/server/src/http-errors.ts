@@ -109,17 +109,15 @@ function joinPath(prefix: string, path: string): string {
 }
 
 /**
- * The message of a jobwire error as the API gives it, without the library
- * call it names; the library's advice names call options (`pass { queue }`), an API client passes query
- * parameters, so an error whose hint names `queue` (a job id in several
- * queues) asks for `?queue=` with the queues to choose from.
+ * The message of a jobwire error as the API gives it. The library's words
+ * name its calls (`removeJob: …`) and options (`connectTimeoutMs`,
+ * `pass { queue }`), which an API client never sees: the message without
+ * them, and for a job id in several queues, advice in the API's terms.
  */
 function apiMessage(err: JobwireError): string {
   const hint = err.hint;
-  // Without the library call it names (`removeJob: job 7 does not exist`):
-  // an API client made no such call.
   if (hint === undefined) return err.problem ?? err.message;
-  if (hint.option !== 'queue') return err.message;
+  if (hint.option !== 'queue') return hint.problem;
   const values =
     hint.values !== undefined && hint.values.length > 0
       ? `<${hint.values.join('|')}>`

@@ -17,7 +17,11 @@ import {
   type Logger,
 } from '@jobwire/core';
 import { createApi, startServer, type RunningServer } from '@jobwire/server';
-import { uniqueQueue, useRedis } from '../../core/test/helpers/redis-server.ts';
+import {
+  startRedis,
+  uniqueQueue,
+  useRedis,
+} from '../../core/test/helpers/redis-server.ts';
 
 const redis = useRedis();
 const TOKEN = 'test-token-0123456789abcdef';
@@ -190,6 +194,29 @@ describe('HTTP answers docs/http-api.md promises', () => {
         );
       }
     });
+  });
+
+  it('a 503 while Redis is unreachable names no library option', async () => {
+    const dead = await startRedis();
+    await dead.kill9();
+    const server = await startServer({
+      registry: registryFor(uniqueQueue('rh')),
+      connection: dead.url,
+      connectTimeoutMs: 300,
+      token: TOKEN,
+      port: 0,
+      logger: quiet,
+    });
+    try {
+      const res = await fetch(`${server.url}/stats`, { headers: auth });
+      const body = (await res.json()) as ErrorJson;
+      expect(res.status).toBe(503);
+      expect(body.error.message).toMatch(/^Redis not reachable within 300 ms/);
+      expect(body.error.message).not.toContain('connectTimeoutMs');
+    } finally {
+      await server.close();
+      await dead.stop();
+    }
   });
 
   it('a job id in two queues asks for ?queue= on every job route that takes an id', async () => {
