@@ -448,8 +448,9 @@ async function start() {
 }
 
 el.signOut.addEventListener('click', () => signOut(undefined));
-// "in 3 min" goes stale between events: redraw it from what was read.
-setInterval(renderRepeatPanel, REPEATS_REDRAW_MS);
+// "in 3 min" goes stale between events, and removing an ended schedule
+// writes no event (it has no occurrence): read the schedules again.
+setInterval(refreshRepeats, REPEATS_REDRAW_MS);
 el.prev.addEventListener('click', () => {
   view.offset = Math.max(0, view.offset - PAGE_SIZE);
   renderCounts();
