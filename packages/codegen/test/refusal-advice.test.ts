@@ -139,4 +139,85 @@ describe('refusal advice', { timeout: 400_000 }, () => {
     );
     expect(s.state()).toEqual(before);
   });
+
+  /** The refused change's line and its `fix:` line, for the change named `kind`. */
+  const refusal = (stderr: string, kind: string) => {
+    const lines = stderr.split('\n');
+    const at = lines.findIndex((l) => l.includes(`(${kind})`));
+    expect(at).toBeGreaterThan(-1);
+    return { change: lines[at]!, fix: lines[at + 1]! };
+  };
+
+  // A .catch() got the advice written for z.coerce: '(e.g. "5" for a
+  // number)' and 'deploy workers with the coercion first'.
+  it.each([
+    {
+      part: 'payload',
+      before: 'c1: job({ payload: z.object({ e: z.number() }) })',
+      after: 'c1: job({ payload: z.object({ e: z.number().catch(0) }) })',
+      change:
+        'c1 payload.e: .catch() added (LENIENT_WRITER_ADDED): breaks forward — producers on the new schema accept anything there and store it as given (any type, or nothing: the fallback is used only when read), which workers still on the old schema reject',
+      fix: '    fix: deploy workers with the .catch() first, then producers; or check the value before enqueueing until every worker has it',
+    },
+    {
+      part: 'result',
+      before:
+        'c2: job({ payload: z.object({ a: z.string() }), result: z.object({ n: z.number() }) })',
+      after:
+        'c2: job({ payload: z.object({ a: z.string() }), result: z.object({ n: z.number().catch(0) }) })',
+      change:
+        'c2 result.n: .catch() added (LENIENT_WRITER_ADDED): breaks forward — workers on the new schema accept anything there and store it as given (any type, or nothing: the fallback is used only when read), which awaiters still on the old schema reject',
+      fix: '    fix: deploy awaiters with the .catch() first, then workers; or keep handlers returning the old type there until every awaiter has it',
+    },
+  ])(
+    'a .catch() added to a $part field: advice for a .catch(), not for a coercion',
+    async ({ before, after, change, fix }) => {
+      s.writeSchema(schemaWith(before));
+      expect((await s.runInProcess()).status).toBe(0);
+      s.writeSchema(schemaWith(after));
+      const r = await s.runInProcess('--check');
+      expect(r.status).toBe(3);
+      const got = refusal(r.stderr, 'LENIENT_WRITER_ADDED');
+      expect(got.change).toContain(change);
+      expect(got.fix).toBe(fix);
+      expect(r.stderr).not.toMatch(/coerc|"5"/);
+    },
+  );
+
+  // A required field added to a result was told 'so jobs already queued
+  // without it still parse': results are stored by workers, not queued.
+  it.each([
+    {
+      part: 'result',
+      before:
+        'r1: job({ payload: z.object({ a: z.string() }), result: z.object({ r: z.string() }) })',
+      after:
+        'r1: job({ payload: z.object({ a: z.string() }), result: z.object({ r: z.string(), s: z.string() }) })',
+      fix: '    fix: make the field .optional() or give it a .default(...), so results old workers already stored without it still parse',
+    },
+    {
+      part: 'progress',
+      before:
+        'r2: job({ payload: z.object({ a: z.string() }), progress: z.object({ pct: z.number() }) })',
+      after:
+        'r2: job({ payload: z.object({ a: z.string() }), progress: z.object({ pct: z.number(), step: z.string() }) })',
+      fix: '    fix: make the field .optional() or give it a .default(...), so progress old workers already published without it still parses',
+    },
+    {
+      part: 'payload',
+      before: 'r3: job({ payload: z.object({ a: z.string() }) })',
+      after: 'r3: job({ payload: z.object({ a: z.string(), b: z.string() }) })',
+      fix: '    fix: make the field .optional() or give it a .default(...), so jobs already queued without it still parse',
+    },
+  ])(
+    'a required field added to the $part: the fix speaks of what is stored there',
+    async ({ before, after, fix }) => {
+      s.writeSchema(schemaWith(before));
+      expect((await s.runInProcess()).status).toBe(0);
+      s.writeSchema(schemaWith(after));
+      const r = await s.runInProcess('--check');
+      expect(r.status).toBe(3);
+      expect(refusal(r.stderr, 'REQUIRED_PROPERTY_ADDED').fix).toBe(fix);
+    },
+  );
 });

@@ -145,7 +145,10 @@ function finding(
         backward: 'safe',
         forward: 'breaks',
         why: {
-          forward: `${voice.newWriters} may store values (e.g. "5" for a number) ${voice.oldReaders} reject`,
+          forward:
+            kind === 'catch'
+              ? `${voice.newWriters} accept anything there and store it as given (any type, or nothing: the fallback is used only when read), which ${voice.oldReaders} reject`
+              : `${voice.newWriters} may store values (e.g. "5" for a number) ${voice.oldReaders} reject`,
         },
       }
     : {

@@ -1,4 +1,4 @@
-import type { Change } from './types.ts';
+import { VOICES, type Change, type Role } from './types.ts';
 
 /** What to do about one kind of change, when it breaks the job's mode. */
 const HINTS: Record<string, string> = {
@@ -100,6 +100,44 @@ const DRAINED = new Set([
  */
 export function hintFor(change: Change): string {
   if (change.upcastFrom !== undefined) return fromHint(change.upcastFrom);
+  const own = partHint(change);
+  if (own !== undefined) return own;
+  return kindHint(change);
+}
+
+/** A .catch() added: its writers store anything, so its readers go first. */
+const CATCH_ADDED: Record<Role, string> = {
+  payload:
+    'deploy workers with the .catch() first, then producers; or check the value before enqueueing until every worker has it',
+  result:
+    'deploy awaiters with the .catch() first, then workers; or keep handlers returning the old type there until every awaiter has it',
+  progress:
+    'deploy listeners with the .catch() first, then workers; or keep handlers reporting the old type there until every listener has it',
+};
+
+/**
+ * Advice that depends on the part or on which lenient writer was added:
+ * HINTS speaks of queued jobs and of coercion, which is wrong for a
+ * result's field or for a .catch().
+ */
+function partHint(change: Change): string | undefined {
+  if (change.part === 'job') return undefined;
+  const voice = VOICES[change.part];
+  if (
+    change.kind === 'LENIENT_WRITER_ADDED' &&
+    change.summary.startsWith('.catch()')
+  ) {
+    return CATCH_ADDED[change.part];
+  }
+  if (change.part === 'payload') return undefined;
+  if (change.kind === 'REQUIRED_PROPERTY_ADDED')
+    return `make the field .optional() or give it a .default(...), so ${voice.stored} without it still ${change.part === 'progress' ? 'parses' : 'parse'}`;
+  if (change.kind === 'BECAME_REQUIRED')
+    return `keep the field optional, or give it a .default(...) for ${voice.stored} without it`;
+  return undefined;
+}
+
+function kindHint(change: Change): string {
   const payload = change.part === 'payload';
   const own = HINTS[change.kind];
   if (own !== undefined)
