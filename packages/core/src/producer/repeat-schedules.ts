@@ -11,6 +11,9 @@ import type { EnqueueOptions } from '../types.ts';
 import type { PreparedJob } from './prepared-job.ts';
 import { cronSlots, redisNow, type RepeatOptions } from './repeat.ts';
 
+/** The suffix of an ended schedule's spec field (includes/repeat.lua). */
+const ENDED = ':ended';
+
 /**
  * A repeat's spec, as stored in the queue's repeats hash, with the
  * validated payload as every enqueue stores it (`dataJson`). setRepeat
@@ -64,16 +67,18 @@ export async function listRepeats(ctx: QueueContext): Promise<RepeatSpec[]> {
       // A live spec under the same key wins: an older jobwire declared it
       // again and knows nothing of ended schedules.
       else if (
-        field.endsWith(':ended') &&
-        all[field.slice(0, -6)] === undefined
+        field.endsWith(ENDED) &&
+        all[field.slice(0, -ENDED.length)] === undefined
       )
         out.push({ ...inQueue(JSON.parse(value) as RepeatSpec), ended: true });
     }
     const ids = live.map((spec) => all[`${spec.key}:next`] ?? '');
     // One round trip for the queue: each pending occurrence's state.
-    const states = await withRedis(ctx.client, ctx.connectTimeoutMs, () =>
-      Promise.all(ids.map((id) => ctx.client.hget(k.job(id), JobField.state))),
-    );
+    const states = await withRedis(ctx.client, ctx.connectTimeoutMs, () => {
+      const pipe = ctx.client.pipeline();
+      for (const id of ids) pipe.hget(k.job(id), JobField.state);
+      return pipe.exec();
+    }).then((replies) => (replies ?? []).map(([, state]) => state));
     for (const [i, spec] of live.entries()) {
       const id = ids[i]!;
       const state = states[i];
