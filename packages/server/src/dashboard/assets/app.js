@@ -355,8 +355,14 @@ function onEvent(name, data) {
   ) {
     refreshDetail();
   }
-  if (name !== 'progress') {
-    refreshCounts();
+  if (name !== 'progress') refreshCounts();
+  // Only a repeat occurrence's events (ids `rpt.<key>.<slot>`) move a
+  // schedule: other jobs' traffic need not re-read them.
+  if (
+    name !== 'progress' &&
+    typeof data.jobId === 'string' &&
+    data.jobId.startsWith('rpt.')
+  ) {
     refreshRepeats();
   }
   if (name !== 'progress' || view.state === 'active') refreshList();
